@@ -1,0 +1,30 @@
+//! Feature extractors: an image in, a vector out.
+
+mod onnx;
+
+pub use onnx::OnnxModel;
+
+use image::RgbImage;
+
+/// Turns a decoded, resized image into a feature vector.
+///
+/// Implementations are shared between worker threads, so `extract` takes `&self`.
+pub trait Extractor: Send + Sync {
+    /// Stable identifier of the extractor and its weights; vectors are stored under it.
+    fn id(&self) -> &str;
+    /// Length of the vectors it produces.
+    fn dim(&self) -> usize;
+    /// The image size `extract` expects, width × height.
+    fn input_size(&self) -> (u32, u32);
+    /// The raw (not normalised) feature vector of one image of `input_size()`.
+    fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>>;
+}
+
+/// Scales `v` to unit length in place and returns its original length.
+pub fn l2_normalize(v: &mut [f32]) -> f32 {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    norm
+}

@@ -1,0 +1,120 @@
+//! A neural image model in ONNX, run on the CPU by tract.
+
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context, ensure};
+use image::RgbImage;
+use tract_onnx::prelude::*;
+
+use super::Extractor;
+
+/// The built-in model: EfficientNet-Lite0, ImageNet weights (see `models/README.md`).
+static EFFICIENTNET_LITE0: &[u8] = include_bytes!("../../models/efficientnet_lite0.onnx");
+/// The 1000 ImageNet class names, in the order of the model's `logits` output.
+static IMAGENET_CLASSES: &str = include_str!("../../models/imagenet_classes.txt");
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// An optimised tract plan plus how to feed it. One plan is shared by all worker threads;
+/// each `run` is single-threaded, so throughput comes from running several at once.
+pub struct OnnxModel {
+    id: String,
+    onnx: &'static [u8],
+    /// Built on first use: a warm start that embeds nothing never pays for optimising.
+    plan: OnceLock<Plan>,
+    size: u32,
+    dim: usize,
+    /// Per-channel `(x / 255 - mean) / std`, RGB order, NCHW layout.
+    mean: [f32; 3],
+    std: [f32; 3],
+    classes: Vec<String>,
+}
+
+impl OnnxModel {
+    /// The model compiled into the binary; needs no file and no network.
+    pub fn builtin() -> anyhow::Result<OnnxModel> {
+        let digest = blake3::hash(EFFICIENTNET_LITE0).to_hex();
+        Ok(OnnxModel {
+            id: format!("efficientnet-lite0-{}", &digest[..12]),
+            onnx: EFFICIENTNET_LITE0,
+            plan: OnceLock::new(),
+            size: 224,
+            dim: 1280,
+            mean: [0.5; 3],
+            std: [0.5; 3],
+            classes: IMAGENET_CLASSES.lines().map(str::to_owned).collect(),
+        })
+    }
+
+    /// The optimised plan, built on first call.
+    fn runnable(&self) -> anyhow::Result<&Plan> {
+        if let Some(plan) = self.plan.get() {
+            return Ok(plan);
+        }
+        let plan = Self::plan(self.onnx, "input", "embedding", self.size)?;
+        Ok(self.plan.get_or_init(|| plan))
+    }
+
+    /// Human-readable name of the model, for status lines.
+    pub fn name(&self) -> &str {
+        "efficientnet-lite0"
+    }
+
+    /// Names of the classes its logits stand for (empty if it has none).
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    fn plan(onnx: &[u8], input: &str, output: &str, size: u32) -> anyhow::Result<Plan> {
+        let size = size as usize;
+        let mut model = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(onnx))
+            .context("reading the ONNX model")?;
+        model.set_input_names([input])?;
+        model.set_input_fact(0, f32::fact([1, 3, size, size]).into())?;
+        model
+            .select_outputs_by_name([output])
+            .with_context(|| format!("the model has no output named {output:?}"))?;
+        let plan = model.into_optimized()?.into_runnable()?;
+        Ok(plan)
+    }
+}
+
+impl Extractor for OnnxModel {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn input_size(&self) -> (u32, u32) {
+        (self.size, self.size)
+    }
+
+    fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>> {
+        let s = self.size as usize;
+        ensure!(
+            img.dimensions() == (self.size, self.size),
+            "expected a {s}×{s} image"
+        );
+        let plane = s * s;
+        let mut data = vec![0f32; 3 * plane];
+        for (i, px) in img.pixels().enumerate() {
+            for c in 0..3 {
+                data[c * plane + i] = (px.0[c] as f32 / 255.0 - self.mean[c]) / self.std[c];
+            }
+        }
+        let input = Tensor::from_shape(&[1, 3, s, s], &data)?;
+        let outputs = self.runnable()?.run(tvec!(input.into()))?;
+        let view = outputs[0].to_plain_array_view::<f32>()?;
+        ensure!(
+            view.len() == self.dim,
+            "the model gave {} numbers, expected {}",
+            view.len(),
+            self.dim
+        );
+        Ok(view.iter().copied().collect())
+    }
+}

@@ -1,0 +1,314 @@
+//! The indexing pipeline: scan → hash → decode → embed → store, in parallel, resumable.
+//!
+//! Worker threads read, hash, decode and embed files; the calling thread writes their results to
+//! the store in batches. A batch is one transaction, so a crash loses at most the batch in flight
+//! and the next run carries on from there.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::decode::{self, DecodeOptions};
+use crate::features::{Extractor, l2_normalize};
+use crate::scan::{self, FileEntry, Skipped};
+use crate::store::{FileUpdate, Hash, Store};
+
+/// Settings of one indexing run.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    pub decode: DecodeOptions,
+    /// Worker threads; 0 means one per CPU core.
+    pub threads: usize,
+    /// Largest number of files written per transaction.
+    pub batch: usize,
+    /// Longest time results wait before they are written.
+    pub batch_interval: Duration,
+    /// Files larger than this are skipped unread.
+    pub max_file_bytes: u64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            decode: DecodeOptions::default(),
+            threads: 0,
+            batch: 64,
+            batch_interval: Duration::from_secs(1),
+            max_file_bytes: 256 << 20,
+        }
+    }
+}
+
+/// What the indexer reports while it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The walk is over: `found` images, of which `to_process` need reading.
+    Scanned { found: usize, to_process: usize },
+    /// `done` of `to_process` files have been handled.
+    Processed { done: usize, to_process: usize },
+}
+
+/// The outcome of an indexing run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub root: PathBuf,
+    pub feature: String,
+    /// Image files found by the walk.
+    pub found: usize,
+    /// Files embedded in this run.
+    pub embedded: usize,
+    /// Files whose vector was already stored (unchanged, renamed or duplicate content).
+    pub cached: usize,
+    /// Files removed from the store because they are gone from disk.
+    pub removed: usize,
+    /// Files that could not be used, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Whether the run was stopped before it finished.
+    pub interrupted: bool,
+    pub seconds: f64,
+    /// Embedded images per second.
+    pub images_per_second: f64,
+}
+
+/// Where a file's work ended.
+enum Outcome {
+    Embedded(FileUpdate),
+    Cached(FileUpdate),
+    Skipped(Skipped),
+}
+
+/// Brings the store up to date with the images at or below `root`.
+///
+/// `cancel` stops the run early (Ctrl-C): work already done is kept.
+pub fn index(
+    root: &Path,
+    store: &mut Store,
+    extractor: &dyn Extractor,
+    opts: &IndexOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let root = scan::resolve_root(root)?;
+    let feature = feature_id(extractor, &opts.decode);
+    let walk = scan::scan(&root);
+
+    let known = store.files_under(&root)?;
+    let on_disk: HashSet<&Path> = walk.files.iter().map(|f| f.path.as_path()).collect();
+    let gone: Vec<PathBuf> = known
+        .keys()
+        .filter(|p| !on_disk.contains(p.as_path()))
+        .cloned()
+        .collect();
+    store.remove_files(&gone)?;
+
+    let stored = store.hashes_with_vectors(&feature)?;
+    let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
+        known.get(&f.path).is_some_and(|r| {
+            r.size == f.size && r.mtime_ns == f.mtime_ns && stored.contains(&r.hash)
+        })
+    });
+    let mut summary = Summary {
+        root: root.clone(),
+        feature: feature.clone(),
+        found: walk.files.len(),
+        embedded: 0,
+        cached: cached.len(),
+        removed: gone.len(),
+        skipped: walk.skipped,
+        interrupted: false,
+        seconds: 0.0,
+        images_per_second: 0.0,
+    };
+    progress(Progress::Scanned {
+        found: summary.found,
+        to_process: todo.len(),
+    });
+
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("imgtui-index-{i}"))
+        .build()?;
+    // Content already claimed by a worker in this run, so duplicates are embedded once.
+    let claimed = Mutex::new(stored);
+    let (tx, rx) = crossbeam_channel::bounded::<Outcome>(threads * 4);
+
+    let embed_started = Instant::now();
+    let write_result = std::thread::scope(|s| {
+        s.spawn(|| {
+            pool.install(|| {
+                todo.par_iter()
+                    .with_max_len(1)
+                    .for_each_with(tx, |tx, file| {
+                        if cancel.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let outcome = process(file, extractor, opts, &claimed);
+                        let _ = tx.send(outcome);
+                    });
+            })
+        });
+        write_results(
+            store,
+            &feature,
+            &rx,
+            opts,
+            todo.len(),
+            &mut summary,
+            progress,
+        )
+    });
+    write_result?;
+
+    summary.interrupted = cancel.load(Ordering::Relaxed);
+    if !summary.interrupted && summary.removed > 0 {
+        store.collect_garbage()?;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    let embed_seconds = embed_started.elapsed().as_secs_f64();
+    if summary.embedded > 0 && embed_seconds > 0.0 {
+        summary.images_per_second = summary.embedded as f64 / embed_seconds;
+    }
+    summary.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(summary)
+}
+
+/// The store key of vectors made by `extractor` from images decoded with `decode`.
+pub fn feature_id(extractor: &dyn Extractor, decode: &DecodeOptions) -> String {
+    let [r, g, b] = decode.background;
+    format!("{}/bg{r:02x}{g:02x}{b:02x}", extractor.id())
+}
+
+/// Receives results and writes them in batches until every worker is done.
+fn write_results(
+    store: &mut Store,
+    feature: &str,
+    rx: &crossbeam_channel::Receiver<Outcome>,
+    opts: &IndexOptions,
+    to_process: usize,
+    summary: &mut Summary,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> anyhow::Result<()> {
+    let mut batch = Vec::with_capacity(opts.batch);
+    let mut last_write = Instant::now();
+    let mut done = 0;
+    loop {
+        let received = rx.recv_timeout(opts.batch_interval);
+        let finished = matches!(
+            received,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+        );
+        if let Ok(outcome) = received {
+            done += 1;
+            match outcome {
+                Outcome::Embedded(u) => {
+                    summary.embedded += 1;
+                    batch.push(u);
+                }
+                Outcome::Cached(u) => {
+                    summary.cached += 1;
+                    batch.push(u);
+                }
+                Outcome::Skipped(s) => summary.skipped.push(s),
+            }
+            progress(Progress::Processed { done, to_process });
+        }
+        if !batch.is_empty()
+            && (finished
+                || batch.len() >= opts.batch
+                || last_write.elapsed() >= opts.batch_interval)
+        {
+            store.write(feature, &batch)?;
+            batch.clear();
+            last_write = Instant::now();
+        }
+        if finished {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads, hashes and (unless its content is already stored or claimed) embeds one file.
+fn process(
+    file: &FileEntry,
+    extractor: &dyn Extractor,
+    opts: &IndexOptions,
+    claimed: &Mutex<HashSet<Hash>>,
+) -> Outcome {
+    let skip = |reason: String| {
+        Outcome::Skipped(Skipped {
+            path: file.path.clone(),
+            reason,
+        })
+    };
+    if file.size > opts.max_file_bytes {
+        return skip(format!(
+            "file too large ({} MiB, limit {} MiB)",
+            file.size >> 20,
+            opts.max_file_bytes >> 20
+        ));
+    }
+    let bytes = match std::fs::read(&file.path) {
+        Ok(b) => b,
+        Err(e) => return skip(format!("cannot read: {e}")),
+    };
+    if bytes.is_empty() {
+        return skip("empty file".into());
+    }
+    let hash: Hash = *blake3::hash(&bytes).as_bytes();
+    // What was read is what is recorded, even if the file changed since the walk.
+    let file = FileEntry {
+        size: bytes.len() as u64,
+        ..file.clone()
+    };
+    if !claimed.lock().expect("poisoned").insert(hash) {
+        return Outcome::Cached(FileUpdate {
+            file,
+            hash,
+            vector: None,
+        });
+    }
+    let embedded = embed_bytes(&bytes, extractor, &opts.decode);
+    match embedded {
+        Ok((vector, norm)) => Outcome::Embedded(FileUpdate {
+            file,
+            hash,
+            vector: Some((vector, norm)),
+        }),
+        Err(reason) => {
+            claimed.lock().expect("poisoned").remove(&hash);
+            skip(reason)
+        }
+    }
+}
+
+/// Decodes, resizes and embeds an encoded image: its unit vector and original length.
+pub fn embed_bytes(
+    bytes: &[u8],
+    extractor: &dyn Extractor,
+    decode: &DecodeOptions,
+) -> Result<(Vec<f32>, f32), String> {
+    let img = decode::decode(bytes, decode).map_err(|e| e.to_string())?;
+    let (w, h) = extractor.input_size();
+    let rgb = decode::resize_rgb(&img, w, h, decode.background);
+    drop(img);
+    let mut v = extractor
+        .extract(&rgb)
+        .map_err(|e| format!("model failed: {e}"))?;
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err("model produced a non-finite vector".into());
+    }
+    let norm = l2_normalize(&mut v);
+    Ok((v, norm))
+}

@@ -1,0 +1,306 @@
+//! The on-disk feature store: one SQLite file (WAL mode) shared by every folder and model.
+//!
+//! * `files`: path → (size, mtime, content hash), so an unchanged file is never re-read.
+//! * `vectors`: (content hash, feature id) → unit-length vector and its original length, so a
+//!   renamed or copied file costs nothing, and vectors of different extractors never mix.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::scan::FileEntry;
+
+/// A blake3 content hash.
+pub type Hash = [u8; 32];
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// A `files` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileRecord {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: Hash,
+}
+
+/// One thing the indexer learnt about a file, written in a batch.
+#[derive(Debug, Clone)]
+pub struct FileUpdate {
+    pub file: FileEntry,
+    pub hash: Hash,
+    /// A new unit-length vector and the length it had before normalising.
+    pub vector: Option<(Vec<f32>, f32)>,
+}
+
+/// The vectors of one folder under one feature id, as one contiguous row-major matrix.
+#[derive(Debug, Clone, Default)]
+pub struct Collection {
+    pub paths: Vec<PathBuf>,
+    pub hashes: Vec<Hash>,
+    pub dim: usize,
+    /// `paths.len() × dim`, each row of unit length.
+    pub vectors: Vec<f32>,
+    /// Length of each vector before normalising.
+    pub norms: Vec<f32>,
+}
+
+impl Collection {
+    pub fn len(&self) -> usize {
+        self.paths.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// The unit-length vector of image `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.vectors[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// The default location: `store.sqlite` in the user's cache folder.
+    pub fn default_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "imgtui").map(|d| d.cache_dir().join("store.sqlite"))
+    }
+
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the store folder {}", parent.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening the feature store {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store
+            .init()
+            .with_context(|| format!("{}: not a usable imgtui store", path.display()))?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init(&self) -> anyhow::Result<()> {
+        self.conn
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        self.conn.execute_batch(
+            "PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS files (
+                 path BLOB PRIMARY KEY,
+                 size INTEGER NOT NULL,
+                 mtime_ns INTEGER NOT NULL,
+                 hash BLOB NOT NULL
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS files_by_hash ON files (hash);
+             CREATE TABLE IF NOT EXISTS vectors (
+                 hash BLOB NOT NULL,
+                 feature TEXT NOT NULL,
+                 norm REAL NOT NULL,
+                 vector BLOB NOT NULL,
+                 PRIMARY KEY (hash, feature)
+             ) WITHOUT ROWID;
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);",
+        )?;
+        let version: i64 =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+                    r.get(0)
+                })?;
+        anyhow::ensure!(
+            version == SCHEMA_VERSION,
+            "schema version {version}, this imgtui reads version {SCHEMA_VERSION}"
+        );
+        Ok(())
+    }
+
+    /// Every `files` row at or below `root`.
+    pub fn files_under(&self, root: &Path) -> anyhow::Result<HashMap<PathBuf, FileRecord>> {
+        let (lo, hi) = prefix_range(root);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT path, size, mtime_ns, hash FROM files WHERE path >= ?1 AND path < ?2",
+        )?;
+        let rows = stmt.query_map(params![lo, hi], |r| {
+            Ok((
+                path_from_bytes(r.get::<_, Vec<u8>>(0)?),
+                FileRecord {
+                    size: r.get::<_, i64>(1)? as u64,
+                    mtime_ns: r.get(2)?,
+                    hash: hash_from(r.get::<_, Vec<u8>>(3)?),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The content hashes that already have a vector for `feature`.
+    pub fn hashes_with_vectors(&self, feature: &str) -> anyhow::Result<HashSet<Hash>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash FROM vectors WHERE feature = ?1")?;
+        let rows = stmt.query_map([feature], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Writes a batch of updates in one transaction: all of it lands, or none.
+    pub fn write(&mut self, feature: &str, updates: &[FileUpdate]) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut file = tx.prepare_cached(
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut vector = tx.prepare_cached(
+                "INSERT OR REPLACE INTO vectors (hash, feature, norm, vector) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for u in updates {
+                file.execute(params![
+                    path_bytes(&u.file.path),
+                    u.file.size as i64,
+                    u.file.mtime_ns,
+                    &u.hash[..]
+                ])?;
+                if let Some((v, norm)) = &u.vector {
+                    vector.execute(params![&u.hash[..], feature, norm, f32_bytes(v)])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets files that are gone from disk.
+    pub fn remove_files(&mut self, paths: &[PathBuf]) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM files WHERE path = ?1")?;
+            for p in paths {
+                stmt.execute([path_bytes(p)])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Drops vectors whose content no longer belongs to any known file. Returns how many.
+    pub fn collect_garbage(&mut self) -> anyhow::Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM vectors WHERE hash NOT IN (SELECT hash FROM files)",
+            [],
+        )?)
+    }
+
+    /// How many vectors are stored for `feature`.
+    pub fn vector_count(&self, feature: &str) -> anyhow::Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM vectors WHERE feature = ?1",
+            [feature],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// The stored vector of one content hash, if any.
+    pub fn vector(&self, hash: &Hash, feature: &str) -> anyhow::Result<Option<Vec<f32>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT vector FROM vectors WHERE hash = ?1 AND feature = ?2",
+                params![&hash[..], feature],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()?
+            .map(|b| f32s_from(&b)))
+    }
+
+    /// Every image at or below `root` that has a vector for `feature`, sorted by path.
+    pub fn collection(&self, root: &Path, feature: &str) -> anyhow::Result<Collection> {
+        let (lo, hi) = prefix_range(root);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.path, f.hash, v.norm, v.vector FROM files f
+             JOIN vectors v ON v.hash = f.hash AND v.feature = ?3
+             WHERE f.path >= ?1 AND f.path < ?2 ORDER BY f.path",
+        )?;
+        let mut rows = stmt.query(params![lo, hi, feature])?;
+        let mut c = Collection::default();
+        while let Some(r) = rows.next()? {
+            let bytes = r.get_ref(3)?.as_blob()?;
+            let v = f32s_from(bytes);
+            if c.dim == 0 {
+                c.dim = v.len();
+            }
+            anyhow::ensure!(v.len() == c.dim, "stored vectors of mixed lengths");
+            c.paths.push(path_from_bytes(r.get::<_, Vec<u8>>(0)?));
+            c.hashes.push(hash_from(r.get::<_, Vec<u8>>(1)?));
+            c.norms.push(r.get::<_, f64>(2)? as f32);
+            c.vectors.extend_from_slice(&v);
+        }
+        Ok(c)
+    }
+}
+
+/// The byte range of paths at or below `root`: `root` itself up to but excluding `root` + "0"
+/// ('0' follows '/'), so `/a/b` matches `/a/b/x.png` but not `/a/bc.png`.
+fn prefix_range(root: &Path) -> (Vec<u8>, Vec<u8>) {
+    let mut lo = path_bytes(root);
+    if lo.last() != Some(&b'/') {
+        lo.push(b'/');
+    }
+    let mut hi = lo.clone();
+    *hi.last_mut().expect("non-empty") = b'0';
+    (lo, hi)
+}
+
+#[cfg(unix)]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().to_vec()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(b))
+}
+
+#[cfg(not(unix))]
+fn path_bytes(p: &Path) -> Vec<u8> {
+    p.to_string_lossy().into_owned().into_bytes()
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(b: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&b).into_owned())
+}
+
+fn hash_from(b: Vec<u8>) -> Hash {
+    let mut h = [0u8; 32];
+    let n = b.len().min(32);
+    h[..n].copy_from_slice(&b[..n]);
+    h
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn f32s_from(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
