@@ -1,0 +1,100 @@
+//! Images the tests draw themselves, so `cargo test` needs nothing but the repository.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use image::{Rgb, RgbImage};
+
+/// A small deterministic pseudo-random generator (no extra dependency).
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Lcg {
+        Lcg(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+    }
+    pub fn next_u8(&mut self) -> u8 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u8
+    }
+}
+
+pub fn solid(w: u32, h: u32, rgb: [u8; 3]) -> RgbImage {
+    RgbImage::from_pixel(w, h, Rgb(rgb))
+}
+
+/// Stripes of two colours, `period` pixels wide, vertical or horizontal.
+pub fn stripes(w: u32, h: u32, period: u32, vertical: bool, a: [u8; 3], b: [u8; 3]) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let t = if vertical { x } else { y };
+        Rgb(if (t / period) % 2 == 0 { a } else { b })
+    })
+}
+
+pub fn noise(w: u32, h: u32, seed: u64) -> RgbImage {
+    let mut rng = Lcg::new(seed);
+    RgbImage::from_fn(w, h, |_, _| Rgb([rng.next_u8(), rng.next_u8(), rng.next_u8()]))
+}
+
+pub fn checkerboard(w: u32, h: u32, cell: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb(if (x / cell + y / cell) % 2 == 0 { [0, 0, 0] } else { [255, 255, 255] })
+    })
+}
+
+/// A filled disc of `fg` on `bg`.
+pub fn disc(w: u32, h: u32, fg: [u8; 3], bg: [u8; 3]) -> RgbImage {
+    let (cx, cy, r) = (w as f32 / 2.0, h as f32 / 2.0, w.min(h) as f32 / 3.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+        Rgb(if d < r { fg } else { bg })
+    })
+}
+
+/// A folder with a dozen images of clearly different kinds, as PNG and JPEG.
+pub fn varied_folder(dir: &Path) -> Vec<PathBuf> {
+    let images = [
+        ("solid-red.png", solid(96, 96, [220, 30, 30])),
+        ("solid-blue.png", solid(96, 96, [30, 40, 220])),
+        ("stripes-v.png", stripes(128, 128, 8, true, [0, 0, 0], [255, 255, 0])),
+        ("stripes-h.jpg", stripes(128, 96, 6, false, [255, 255, 255], [0, 80, 0])),
+        ("noise-1.png", noise(64, 64, 1)),
+        ("noise-2.jpg", noise(80, 80, 2)),
+        ("checker.png", checkerboard(120, 120, 15)),
+        ("disc.png", disc(100, 100, [250, 200, 0], [20, 20, 60])),
+    ];
+    std::fs::create_dir_all(dir).unwrap();
+    images
+        .iter()
+        .map(|(name, img)| {
+            let path = dir.join(name);
+            img.save(&path).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// The imgtui binary built for this test run.
+pub fn imgtui() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_imgtui"))
+}
+
+/// Runs `imgtui index DIR --store STORE --json` and parses the summary.
+pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
+    let out = imgtui()
+        .args(["index", "--json", "--store"])
+        .arg(store)
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "imgtui index failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

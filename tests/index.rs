@@ -1,0 +1,202 @@
+//! The indexing pipeline end to end, on images the tests draw, through the library and the CLI.
+
+mod common;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use common::*;
+use imgtui::{IndexOptions, OnnxModel, Store, index};
+
+fn run(dir: &Path, store: &mut Store) -> imgtui::Summary {
+    let model = OnnxModel::builtin().unwrap();
+    index(
+        dir,
+        store,
+        &model,
+        &IndexOptions::default(),
+        &|_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap()
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn vectors_are_unit_length_and_tell_kinds_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    // A second red square, a little different: it should sit next to the first one.
+    solid(90, 90, [200, 40, 40]).save(dir.join("solid-red-2.png")).unwrap();
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let summary = run(&dir, &mut store);
+    assert_eq!((summary.found, summary.embedded, summary.cached), (9, 9, 0));
+    assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
+
+    let c = store.collection(&dir, &summary.feature).unwrap();
+    assert_eq!(c.len(), 9);
+    assert_eq!(c.dim, 1280);
+    for i in 0..c.len() {
+        let len = cosine(c.row(i), c.row(i)).sqrt();
+        assert!((len - 1.0).abs() < 1e-4, "row {i} has length {len}");
+        assert!(c.norms[i] > 0.0);
+    }
+    let at = |name: &str| c.paths.iter().position(|p| p.ends_with(name)).unwrap();
+    let red = at("solid-red.png");
+    let nearest = (0..c.len())
+        .filter(|&j| j != red)
+        .max_by(|&a, &b| cosine(c.row(red), c.row(a)).total_cmp(&cosine(c.row(red), c.row(b))))
+        .unwrap();
+    assert!(c.paths[nearest].ends_with("solid-red-2.png"));
+    assert!(cosine(c.row(red), c.row(at("solid-red-2.png"))) > cosine(c.row(red), c.row(at("noise-1.png"))));
+}
+
+#[test]
+fn embedding_the_same_folder_twice_gives_the_same_vectors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let mut a = Store::open(&tmp.path().join("a.sqlite")).unwrap();
+    let mut b = Store::open(&tmp.path().join("b.sqlite")).unwrap();
+    let feature = run(&dir, &mut a).feature;
+    run(&dir, &mut b);
+    let (ca, cb) = (a.collection(&dir, &feature).unwrap(), b.collection(&dir, &feature).unwrap());
+    assert_eq!(ca.paths, cb.paths);
+    assert_eq!(ca.vectors, cb.vectors);
+}
+
+#[test]
+fn second_run_embeds_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let first = index_json(&dir, &store);
+    assert_eq!(first["embedded"], 8);
+    let second = index_json(&dir, &store);
+    assert_eq!(second["found"], 8);
+    assert_eq!(second["embedded"], 0);
+    assert_eq!(second["cached"], 8);
+}
+
+#[test]
+fn renamed_file_is_found_by_its_hash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let feature = run(&dir, &mut store).feature;
+    let before = store.collection(&dir, &feature).unwrap();
+
+    std::fs::create_dir(dir.join("moved")).unwrap();
+    std::fs::rename(dir.join("disc.png"), dir.join("moved/renamed-disc.png")).unwrap();
+    let summary = run(&dir, &mut store);
+    assert_eq!((summary.embedded, summary.cached, summary.removed), (0, 8, 1));
+    assert_eq!(store.vector_count(&feature).unwrap(), 8);
+
+    let after = store.collection(&dir, &feature).unwrap();
+    let old = before.paths.iter().position(|p| p.ends_with("disc.png")).unwrap();
+    let new = after.paths.iter().position(|p| p.ends_with("moved/renamed-disc.png")).unwrap();
+    assert_eq!(before.row(old), after.row(new));
+    assert!(!after.paths.iter().any(|p| p.ends_with("images/disc.png")));
+}
+
+#[test]
+fn modified_file_is_embedded_again_and_deleted_file_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let feature = run(&dir, &mut store).feature;
+    let before = store.collection(&dir, &feature).unwrap();
+
+    checkerboard(120, 120, 4).save(dir.join("checker.png")).unwrap();
+    std::fs::remove_file(dir.join("noise-1.png")).unwrap();
+    let summary = run(&dir, &mut store);
+    assert_eq!((summary.found, summary.embedded, summary.cached, summary.removed), (7, 1, 6, 1));
+
+    let after = store.collection(&dir, &feature).unwrap();
+    assert_eq!(after.len(), 7);
+    assert!(!after.paths.iter().any(|p| p.ends_with("noise-1.png")));
+    let row = |c: &imgtui::Collection| {
+        let i = c.paths.iter().position(|p| p.ends_with("checker.png")).unwrap();
+        c.row(i).to_vec()
+    };
+    assert_ne!(row(&before), row(&after));
+    // The vector of the deleted image is gone too.
+    assert_eq!(store.vector_count(&feature).unwrap(), 7);
+}
+
+#[test]
+fn bad_files_are_skipped_with_reasons_and_the_run_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    std::fs::write(dir.join("notes.jpg"), "this is text, not a picture").unwrap();
+    std::fs::write(dir.join("empty.png"), b"").unwrap();
+    let png = std::fs::read(dir.join("checker.png")).unwrap();
+    std::fs::write(dir.join("truncated.png"), &png[..png.len() / 2]).unwrap();
+    // A JPEG with a .png name is still a fine image.
+    std::fs::copy(dir.join("noise-2.jpg"), dir.join("really-a-jpeg.png")).unwrap();
+    std::fs::write(dir.join("readme.txt"), "not an image name, not counted").unwrap();
+
+    let summary = index_json(&dir, &tmp.path().join("store.sqlite"));
+    assert_eq!(summary["found"], 12);
+    assert_eq!(summary["embedded"], 8); // really-a-jpeg.png has noise-2.jpg's content
+    assert_eq!(summary["cached"], 1);
+    let skipped = summary["skipped"].as_array().unwrap();
+    let reason = |name: &str| {
+        skipped
+            .iter()
+            .find(|s| s["path"].as_str().unwrap().ends_with(name))
+            .map(|s| s["reason"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{name} not skipped: {skipped:?}"))
+    };
+    assert_eq!(skipped.len(), 3);
+    assert_eq!(reason("notes.jpg"), "not a recognised image format");
+    assert_eq!(reason("empty.png"), "empty file");
+    assert!(reason("truncated.png").starts_with("corrupt image"), "{}", reason("truncated.png"));
+}
+
+#[test]
+fn transparent_images_are_composited_and_oriented() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A fully transparent image is the background: white, the same as a white image.
+    image::RgbaImage::from_pixel(50, 50, image::Rgba([0, 0, 0, 0]))
+        .save(dir.join("clear.png"))
+        .unwrap();
+    solid(50, 50, [255, 255, 255]).save(dir.join("white.png")).unwrap();
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let summary = run(&dir, &mut store);
+    let c = store.collection(&dir, &summary.feature).unwrap();
+    assert_eq!(c.len(), 2);
+    assert!(cosine(c.row(0), c.row(1)) > 0.9999);
+}
+
+#[test]
+fn missing_folder_is_a_one_line_error_with_exit_code_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [&["index"][..], &[][..]] {
+        let out = imgtui()
+            .args(args)
+            .arg(tmp.path().join("no-such-folder"))
+            .arg("--store")
+            .arg(tmp.path().join("store.sqlite"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("no such folder"), "{stderr}");
+    }
+    let file = tmp.path().join("file.png");
+    solid(4, 4, [0, 0, 0]).save(&file).unwrap();
+    let out = imgtui().arg("index").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

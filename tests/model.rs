@@ -1,0 +1,60 @@
+//! The built-in model, run by tract, against onnxruntime's answer for the same input.
+
+use image::RgbImage;
+use imgtui::features::l2_normalize;
+use imgtui::{Extractor, OnnxModel};
+
+/// Same formula as tests/fixtures/make_reference.py.
+fn synthetic() -> RgbImage {
+    RgbImage::from_fn(224, 224, |x, y| {
+        image::Rgb(std::array::from_fn(|c| {
+            ((x * 7 + y * 13 + c as u32 * 61 + (x * y) / 17) % 256) as u8
+        }))
+    })
+}
+
+#[test]
+fn tract_matches_onnxruntime() {
+    let reference: serde_json::Value = serde_json::from_str(include_str!(
+        "fixtures/efficientnet_lite0_reference.json"
+    ))
+    .unwrap();
+    let expected: Vec<f32> = reference["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let model = OnnxModel::builtin().unwrap();
+    let got = model.extract(&synthetic()).unwrap();
+    assert_eq!(got.len(), 1280);
+    assert_eq!(model.dim(), 1280);
+    let worst = got
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    eprintln!("largest difference from onnxruntime: {worst:e}");
+    assert!(worst < 1e-3, "largest difference from onnxruntime: {worst}");
+}
+
+#[test]
+fn embedding_is_deterministic_and_normalisable() {
+    let model = OnnxModel::builtin().unwrap();
+    let a = model.extract(&synthetic()).unwrap();
+    let b = model.extract(&synthetic()).unwrap();
+    assert_eq!(a, b);
+    let mut v = a.clone();
+    let norm = l2_normalize(&mut v);
+    assert!(norm > 1.0);
+    let len: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((len - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn ships_the_imagenet_class_names() {
+    let model = OnnxModel::builtin().unwrap();
+    assert_eq!(model.classes().len(), 1000);
+    assert_eq!(model.classes()[285], "Egyptian cat");
+    assert_eq!(model.classes()[967], "espresso");
+}
