@@ -31,7 +31,9 @@ fn vectors_are_unit_length_and_tell_kinds_apart() {
     let dir = tmp.path().join("images");
     varied_folder(&dir);
     // A second red square, a little different: it should sit next to the first one.
-    solid(90, 90, [200, 40, 40]).save(dir.join("solid-red-2.png")).unwrap();
+    solid(90, 90, [200, 40, 40])
+        .save(dir.join("solid-red-2.png"))
+        .unwrap();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let summary = run(&dir, &mut store);
     assert_eq!((summary.found, summary.embedded, summary.cached), (9, 9, 0));
@@ -52,7 +54,10 @@ fn vectors_are_unit_length_and_tell_kinds_apart() {
         .max_by(|&a, &b| cosine(c.row(red), c.row(a)).total_cmp(&cosine(c.row(red), c.row(b))))
         .unwrap();
     assert!(c.paths[nearest].ends_with("solid-red-2.png"));
-    assert!(cosine(c.row(red), c.row(at("solid-red-2.png"))) > cosine(c.row(red), c.row(at("noise-1.png"))));
+    assert!(
+        cosine(c.row(red), c.row(at("solid-red-2.png")))
+            > cosine(c.row(red), c.row(at("noise-1.png")))
+    );
 }
 
 #[test]
@@ -64,7 +69,10 @@ fn embedding_the_same_folder_twice_gives_the_same_vectors() {
     let mut b = Store::open(&tmp.path().join("b.sqlite")).unwrap();
     let feature = run(&dir, &mut a).feature;
     run(&dir, &mut b);
-    let (ca, cb) = (a.collection(&dir, &feature).unwrap(), b.collection(&dir, &feature).unwrap());
+    let (ca, cb) = (
+        a.collection(&dir, &feature).unwrap(),
+        b.collection(&dir, &feature).unwrap(),
+    );
     assert_eq!(ca.paths, cb.paths);
     assert_eq!(ca.vectors, cb.vectors);
 }
@@ -95,12 +103,23 @@ fn renamed_file_is_found_by_its_hash() {
     std::fs::create_dir(dir.join("moved")).unwrap();
     std::fs::rename(dir.join("disc.png"), dir.join("moved/renamed-disc.png")).unwrap();
     let summary = run(&dir, &mut store);
-    assert_eq!((summary.embedded, summary.cached, summary.removed), (0, 8, 1));
+    assert_eq!(
+        (summary.embedded, summary.cached, summary.removed),
+        (0, 8, 1)
+    );
     assert_eq!(store.vector_count(&feature).unwrap(), 8);
 
     let after = store.collection(&dir, &feature).unwrap();
-    let old = before.paths.iter().position(|p| p.ends_with("disc.png")).unwrap();
-    let new = after.paths.iter().position(|p| p.ends_with("moved/renamed-disc.png")).unwrap();
+    let old = before
+        .paths
+        .iter()
+        .position(|p| p.ends_with("disc.png"))
+        .unwrap();
+    let new = after
+        .paths
+        .iter()
+        .position(|p| p.ends_with("moved/renamed-disc.png"))
+        .unwrap();
     assert_eq!(before.row(old), after.row(new));
     assert!(!after.paths.iter().any(|p| p.ends_with("images/disc.png")));
 }
@@ -114,16 +133,30 @@ fn modified_file_is_embedded_again_and_deleted_file_dropped() {
     let feature = run(&dir, &mut store).feature;
     let before = store.collection(&dir, &feature).unwrap();
 
-    checkerboard(120, 120, 4).save(dir.join("checker.png")).unwrap();
+    checkerboard(120, 120, 4)
+        .save(dir.join("checker.png"))
+        .unwrap();
     std::fs::remove_file(dir.join("noise-1.png")).unwrap();
     let summary = run(&dir, &mut store);
-    assert_eq!((summary.found, summary.embedded, summary.cached, summary.removed), (7, 1, 6, 1));
+    assert_eq!(
+        (
+            summary.found,
+            summary.embedded,
+            summary.cached,
+            summary.removed
+        ),
+        (7, 1, 6, 1)
+    );
 
     let after = store.collection(&dir, &feature).unwrap();
     assert_eq!(after.len(), 7);
     assert!(!after.paths.iter().any(|p| p.ends_with("noise-1.png")));
     let row = |c: &imgtui::Collection| {
-        let i = c.paths.iter().position(|p| p.ends_with("checker.png")).unwrap();
+        let i = c
+            .paths
+            .iter()
+            .position(|p| p.ends_with("checker.png"))
+            .unwrap();
         c.row(i).to_vec()
     };
     assert_ne!(row(&before), row(&after));
@@ -159,11 +192,15 @@ fn bad_files_are_skipped_with_reasons_and_the_run_succeeds() {
     assert_eq!(skipped.len(), 3);
     assert_eq!(reason("notes.jpg"), "not a recognised image format");
     assert_eq!(reason("empty.png"), "empty file");
-    assert!(reason("truncated.png").starts_with("corrupt image"), "{}", reason("truncated.png"));
+    assert!(
+        reason("truncated.png").starts_with("corrupt image"),
+        "{}",
+        reason("truncated.png")
+    );
 }
 
 #[test]
-fn transparent_images_are_composited_and_oriented() {
+fn transparent_images_are_composited_onto_the_background() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
     std::fs::create_dir_all(&dir).unwrap();
@@ -171,7 +208,9 @@ fn transparent_images_are_composited_and_oriented() {
     image::RgbaImage::from_pixel(50, 50, image::Rgba([0, 0, 0, 0]))
         .save(dir.join("clear.png"))
         .unwrap();
-    solid(50, 50, [255, 255, 255]).save(dir.join("white.png")).unwrap();
+    solid(50, 50, [255, 255, 255])
+        .save(dir.join("white.png"))
+        .unwrap();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let summary = run(&dir, &mut store);
     let c = store.collection(&dir, &summary.feature).unwrap();

@@ -15,10 +15,8 @@ fn synthetic() -> RgbImage {
 
 #[test]
 fn tract_matches_onnxruntime() {
-    let reference: serde_json::Value = serde_json::from_str(include_str!(
-        "fixtures/efficientnet_lite0_reference.json"
-    ))
-    .unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/efficientnet_lite0_reference.json")).unwrap();
     let expected: Vec<f32> = reference["embedding"]
         .as_array()
         .unwrap()

@@ -12,7 +12,9 @@ pub struct Lcg(u64);
 
 impl Lcg {
     pub fn new(seed: u64) -> Lcg {
-        Lcg(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+        Lcg(seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407))
     }
     pub fn next_u8(&mut self) -> u8 {
         self.0 = self
@@ -31,18 +33,24 @@ pub fn solid(w: u32, h: u32, rgb: [u8; 3]) -> RgbImage {
 pub fn stripes(w: u32, h: u32, period: u32, vertical: bool, a: [u8; 3], b: [u8; 3]) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         let t = if vertical { x } else { y };
-        Rgb(if (t / period) % 2 == 0 { a } else { b })
+        Rgb(if (t / period).is_multiple_of(2) { a } else { b })
     })
 }
 
 pub fn noise(w: u32, h: u32, seed: u64) -> RgbImage {
     let mut rng = Lcg::new(seed);
-    RgbImage::from_fn(w, h, |_, _| Rgb([rng.next_u8(), rng.next_u8(), rng.next_u8()]))
+    RgbImage::from_fn(w, h, |_, _| {
+        Rgb([rng.next_u8(), rng.next_u8(), rng.next_u8()])
+    })
 }
 
 pub fn checkerboard(w: u32, h: u32, cell: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
-        Rgb(if (x / cell + y / cell) % 2 == 0 { [0, 0, 0] } else { [255, 255, 255] })
+        Rgb(if (x / cell + y / cell).is_multiple_of(2) {
+            [0, 0, 0]
+        } else {
+            [255, 255, 255]
+        })
     })
 }
 
@@ -60,8 +68,14 @@ pub fn varied_folder(dir: &Path) -> Vec<PathBuf> {
     let images = [
         ("solid-red.png", solid(96, 96, [220, 30, 30])),
         ("solid-blue.png", solid(96, 96, [30, 40, 220])),
-        ("stripes-v.png", stripes(128, 128, 8, true, [0, 0, 0], [255, 255, 0])),
-        ("stripes-h.jpg", stripes(128, 96, 6, false, [255, 255, 255], [0, 80, 0])),
+        (
+            "stripes-v.png",
+            stripes(128, 128, 8, true, [0, 0, 0], [255, 255, 0]),
+        ),
+        (
+            "stripes-h.jpg",
+            stripes(128, 96, 6, false, [255, 255, 255], [0, 80, 0]),
+        ),
         ("noise-1.png", noise(64, 64, 1)),
         ("noise-2.jpg", noise(80, 80, 2)),
         ("checker.png", checkerboard(120, 120, 15)),
