@@ -22,7 +22,8 @@ use crate::store::{FileUpdate, Hash, Store};
 #[derive(Debug, Clone)]
 pub struct IndexOptions {
     pub decode: DecodeOptions,
-    /// Worker threads; 0 means one per CPU core.
+    /// Worker threads; 0 means one per CPU core plus one, so that a thread waiting on the disk
+    /// leaves no core idle.
     pub threads: usize,
     /// Largest number of files written per transaction.
     pub batch: usize,
@@ -132,7 +133,7 @@ pub fn index(
     });
 
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        std::thread::available_parallelism().map_or(1, |n| n.get()) + 1
     } else {
         opts.threads
     };

@@ -35,7 +35,7 @@ enum Command {
         /// Print the summary as one JSON object on stdout, skipped files included.
         #[arg(long)]
         json: bool,
-        /// Worker threads [default: one per CPU core].
+        /// Worker threads [default: one per CPU core, plus one].
         #[arg(long, default_value_t = 0)]
         threads: usize,
         /// Files written per transaction; a crash loses at most one batch.
@@ -99,7 +99,7 @@ fn run_index(
 ) -> anyhow::Result<ExitCode> {
     imgtui::scan::resolve_root(dir)?;
     let mut store = open_store(store)?;
-    let model = OnnxModel::builtin()?;
+    let model = OnnxModel::builtin();
     let cancel = cancel_on_signals()?;
     let opts = IndexOptions {
         threads,

@@ -9,7 +9,7 @@ use common::*;
 use imgtui::{IndexOptions, OnnxModel, Store, index};
 
 fn run(dir: &Path, store: &mut Store) -> imgtui::Summary {
-    let model = OnnxModel::builtin().unwrap();
+    let model = OnnxModel::builtin();
     index(
         dir,
         store,

@@ -23,7 +23,7 @@ fn tract_matches_onnxruntime() {
         .iter()
         .map(|v| v.as_f64().unwrap() as f32)
         .collect();
-    let model = OnnxModel::builtin().unwrap();
+    let model = OnnxModel::builtin();
     let got = model.extract(&synthetic()).unwrap();
     assert_eq!(got.len(), 1280);
     assert_eq!(model.dim(), 1280);
@@ -38,7 +38,7 @@ fn tract_matches_onnxruntime() {
 
 #[test]
 fn embedding_is_deterministic_and_normalisable() {
-    let model = OnnxModel::builtin().unwrap();
+    let model = OnnxModel::builtin();
     let a = model.extract(&synthetic()).unwrap();
     let b = model.extract(&synthetic()).unwrap();
     assert_eq!(a, b);
@@ -51,7 +51,7 @@ fn embedding_is_deterministic_and_normalisable() {
 
 #[test]
 fn ships_the_imagenet_class_names() {
-    let model = OnnxModel::builtin().unwrap();
+    let model = OnnxModel::builtin();
     assert_eq!(model.classes().len(), 1000);
     assert_eq!(model.classes()[285], "Egyptian cat");
     assert_eq!(model.classes()[967], "espresso");

@@ -97,7 +97,7 @@ fn count_vectors(store: &Store) -> usize {
     // Any feature id: the store only holds the built-in model's vectors here.
     let feature = format!(
         "{}/bgffffff",
-        imgtui::Extractor::id(&imgtui::OnnxModel::builtin().unwrap())
+        imgtui::Extractor::id(&imgtui::OnnxModel::builtin())
     );
     store.vector_count(&feature).unwrap()
 }

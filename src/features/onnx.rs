@@ -1,5 +1,6 @@
 //! A neural image model in ONNX, run on the CPU by tract.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, ensure};
@@ -19,7 +20,8 @@ type Plan = Arc<TypedRunnableModel>;
 /// each `run` is single-threaded, so throughput comes from running several at once.
 pub struct OnnxModel {
     id: String,
-    onnx: &'static [u8],
+    name: String,
+    onnx: Cow<'static, [u8]>,
     /// Built on first use: a warm start that embeds nothing never pays for optimising.
     plan: OnceLock<Plan>,
     size: u32,
@@ -32,18 +34,25 @@ pub struct OnnxModel {
 
 impl OnnxModel {
     /// The model compiled into the binary; needs no file and no network.
-    pub fn builtin() -> anyhow::Result<OnnxModel> {
-        let digest = blake3::hash(EFFICIENTNET_LITE0).to_hex();
-        Ok(OnnxModel {
-            id: format!("efficientnet-lite0-{}", &digest[..12]),
-            onnx: EFFICIENTNET_LITE0,
+    pub fn builtin() -> OnnxModel {
+        Self::efficientnet_lite("efficientnet-lite0", Cow::Borrowed(EFFICIENTNET_LITE0))
+    }
+
+    /// An EfficientNet-Lite export (see `models/export_efficientnet_lite.py`): 224×224 RGB input
+    /// named `input`, scaled to -1..1, and a 1280-d output named `embedding`.
+    pub fn efficientnet_lite(name: &str, onnx: Cow<'static, [u8]>) -> OnnxModel {
+        let digest = blake3::hash(&onnx).to_hex();
+        OnnxModel {
+            id: format!("{name}-{}", &digest[..12]),
+            name: name.to_owned(),
+            onnx,
             plan: OnceLock::new(),
             size: 224,
             dim: 1280,
             mean: [0.5; 3],
             std: [0.5; 3],
             classes: IMAGENET_CLASSES.lines().map(str::to_owned).collect(),
-        })
+        }
     }
 
     /// The optimised plan, built on first call.
@@ -51,13 +60,13 @@ impl OnnxModel {
         if let Some(plan) = self.plan.get() {
             return Ok(plan);
         }
-        let plan = Self::plan(self.onnx, "input", "embedding", self.size)?;
+        let plan = Self::plan(&self.onnx, "input", "embedding", self.size)?;
         Ok(self.plan.get_or_init(|| plan))
     }
 
     /// Human-readable name of the model, for status lines.
     pub fn name(&self) -> &str {
-        "efficientnet-lite0"
+        &self.name
     }
 
     /// Names of the classes its logits stand for (empty if it has none).
