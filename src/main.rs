@@ -113,8 +113,14 @@ fn run_index(
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {speed} eta {eta}")
             .expect("valid template")
+            .with_key(
+                "speed",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1} images/s", s.per_sec());
+                },
+            )
             .progress_chars("=> "),
     );
     bar.set_message("embedding");
