@@ -17,12 +17,11 @@ pub struct DecodeOptions {
 }
 
 impl Default for DecodeOptions {
+    /// The values in `config/default.toml`.
     fn default() -> Self {
-        DecodeOptions {
-            background: [255, 255, 255],
-            max_side: 32_768,
-            max_alloc: 512 << 20,
-        }
+        crate::config::Config::default()
+            .decode_options()
+            .expect("the built-in defaults are valid")
     }
 }
 

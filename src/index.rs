@@ -34,14 +34,11 @@ pub struct IndexOptions {
 }
 
 impl Default for IndexOptions {
+    /// The values in `config/default.toml`.
     fn default() -> Self {
-        IndexOptions {
-            decode: DecodeOptions::default(),
-            threads: 0,
-            batch: 64,
-            batch_interval: Duration::from_secs(1),
-            max_file_bytes: 256 << 20,
-        }
+        crate::config::Config::default()
+            .index_options()
+            .expect("the built-in defaults are valid")
     }
 }
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+use imgtui::config::Config;
 use imgtui::scan::ScanError;
-use imgtui::{IndexOptions, OnnxModel, Progress, Store, Summary};
+use imgtui::{OnnxModel, Progress, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -36,11 +37,11 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Worker threads [default: one per CPU core, plus one].
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[arg(long)]
+        threads: Option<usize>,
         /// Files written per transaction; a crash loses at most one batch.
-        #[arg(long, default_value_t = 64, hide = true)]
-        batch: usize,
+        #[arg(long, hide = true)]
+        batch: Option<usize>,
     },
 }
 
@@ -54,7 +55,7 @@ fn main() -> ExitCode {
             batch,
         }) => run_index(&dir, cli.store, json, threads, batch),
         None => match cli.dir {
-            Some(dir) => run_index(&dir, cli.store, false, 0, 64),
+            Some(dir) => run_index(&dir, cli.store, false, None, None),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -83,8 +84,9 @@ fn one_line(err: &anyhow::Error) -> String {
         .join(": ")
 }
 
-fn open_store(path: Option<PathBuf>) -> anyhow::Result<Store> {
+fn open_store(path: Option<PathBuf>, config: &Config) -> anyhow::Result<Store> {
     let path = path
+        .or_else(|| config.store_path())
         .or_else(Store::default_path)
         .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))?;
     Store::open(&path)
@@ -94,18 +96,17 @@ fn run_index(
     dir: &Path,
     store: Option<PathBuf>,
     json: bool,
-    threads: usize,
-    batch: usize,
+    threads: Option<usize>,
+    batch: Option<usize>,
 ) -> anyhow::Result<ExitCode> {
     imgtui::scan::resolve_root(dir)?;
-    let mut store = open_store(store)?;
+    let config = Config::default();
+    let mut store = open_store(store, &config)?;
     let model = OnnxModel::builtin();
     let cancel = cancel_on_signals()?;
-    let opts = IndexOptions {
-        threads,
-        batch: batch.max(1),
-        ..IndexOptions::default()
-    };
+    let mut opts = config.index_options()?;
+    opts.threads = threads.unwrap_or(opts.threads);
+    opts.batch = batch.unwrap_or(opts.batch).max(1);
 
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
