@@ -3,6 +3,7 @@
 //!
 //! The flow is one way: [`scan`] → [`decode`] → [`features`] → [`store`], driven by [`index`].
 
+pub mod analysis;
 pub mod config;
 pub mod decode;
 pub mod features;

@@ -1,16 +1,22 @@
 //! The `imgtui` command: a thin layer over the engine in `lib.rs`.
 
-use std::io::IsTerminal;
+mod output;
+
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use imgtui::analysis::{duplicates, neighbours};
 use imgtui::config::Config;
 use imgtui::scan::ScanError;
-use imgtui::{OnnxModel, Progress, Store, Summary};
+use imgtui::{Collection, OnnxModel, Progress, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
+use output::{Csv, Format};
+use serde_json::json;
 
 #[derive(Parser)]
 #[command(
@@ -43,19 +49,65 @@ enum Command {
         #[arg(long, hide = true)]
         batch: Option<usize>,
     },
+    /// The images most like IMAGE (which may be outside the collection), with cosine distances.
+    Similar {
+        image: PathBuf,
+        /// The collection to search [default: IMAGE's folder].
+        #[arg(long = "in", value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// How many neighbours.
+        #[arg(long, default_value_t = 10, conflicts_with = "radius")]
+        n: usize,
+        /// Every image within this cosine distance (0..2) instead of the N closest.
+        #[arg(long)]
+        radius: Option<f32>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The N nearest neighbours of every image under DIR (the kNN graph).
+    Neighbours {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 5)]
+        n: usize,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Groups of near-duplicate images under DIR, largest first.
+    Dups {
+        dir: PathBuf,
+        /// Cosine similarity (0..1) at or above which two images are near-duplicates.
+        #[arg(long, default_value_t = 0.95)]
+        threshold: f32,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let store = cli.store;
     let result = match cli.command {
         Some(Command::Index {
             dir,
             json,
             threads,
             batch,
-        }) => run_index(&dir, cli.store, json, threads, batch),
+        }) => run_index(&dir, store, json, threads, batch),
+        Some(Command::Similar {
+            image,
+            dir,
+            n,
+            radius,
+            format,
+        }) => run_similar(&image, dir, store, n, radius, format),
+        Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, store, n, format),
+        Some(Command::Dups {
+            dir,
+            threshold,
+            format,
+        }) => run_dups(&dir, store, threshold, format),
         None => match cli.dir {
-            Some(dir) => run_index(&dir, cli.store, false, None, None),
+            Some(dir) => run_index(&dir, store, false, None, None),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -64,16 +116,36 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // A reader such as `head` that stops early is not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = if err.downcast_ref::<ScanError>().is_some() {
-                2
-            } else {
-                1
-            };
+            let usage = err.downcast_ref::<ScanError>().is_some()
+                || err.downcast_ref::<UsageError>().is_some();
             eprintln!("imgtui: {}", one_line(&err));
-            ExitCode::from(code)
+            ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+/// A request that cannot be answered as asked (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A distance rounded to 6 decimals, so JSON shows 0.122073 rather than 0.12207305431365967.
+fn rounded(d: f32) -> f64 {
+    (d as f64 * 1e6).round() / 1e6
 }
 
 /// An error and its causes on one line.
@@ -92,6 +164,55 @@ fn open_store(path: Option<PathBuf>, config: &Config) -> anyhow::Result<Store> {
     Store::open(&path)
 }
 
+/// Everything a command needs: the indexed folder, its vectors and the model.
+struct Session {
+    root: PathBuf,
+    store: Store,
+    model: OnnxModel,
+    config: Config,
+    feature: String,
+}
+
+impl Session {
+    /// Opens the store and brings `dir` up to date (quietly unless stderr is a terminal).
+    fn open(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<(Session, Summary)> {
+        let root = imgtui::scan::resolve_root(dir)?;
+        let config = Config::default();
+        let mut store = open_store(store, &config)?;
+        let model = OnnxModel::builtin();
+        let cancel = cancel_on_signals()?;
+        let opts = config.index_options()?;
+        let bar = progress_bar();
+        let summary = imgtui::index(&root, &mut store, &model, &opts, &bar.callback(), &cancel)?;
+        bar.0.finish_and_clear();
+        if summary.interrupted {
+            bail!("interrupted");
+        }
+        let feature = summary.feature.clone();
+        Ok((
+            Session {
+                root,
+                store,
+                model,
+                config,
+                feature,
+            },
+            summary,
+        ))
+    }
+
+    fn collection(&self) -> anyhow::Result<Collection> {
+        let c = self.store.collection(&self.root, &self.feature)?;
+        if c.is_empty() {
+            return Err(usage(format!(
+                "{}: no images to compare",
+                self.root.display()
+            )));
+        }
+        Ok(c)
+    }
+}
+
 fn run_index(
     dir: &Path,
     store: Option<PathBuf>,
@@ -108,6 +229,184 @@ fn run_index(
     opts.threads = threads.unwrap_or(opts.threads);
     opts.batch = batch.unwrap_or(opts.batch).max(1);
 
+    let bar = progress_bar();
+    let summary = imgtui::index(dir, &mut store, &model, &opts, &bar.callback(), &cancel)?;
+    bar.0.finish_and_clear();
+
+    if json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        for s in &summary.skipped {
+            eprintln!("skipped {}: {}", s.path.display(), s.reason);
+        }
+    }
+    eprintln!("{}", summary_line(&summary));
+    Ok(if summary.interrupted {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_similar(
+    image: &Path,
+    dir: Option<PathBuf>,
+    store: Option<PathBuf>,
+    n: usize,
+    radius: Option<f32>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(image).map_err(|e| usage(format!("{}: {e}", image.display())))?;
+    let image = std::fs::canonicalize(image)?;
+    let dir = match dir {
+        Some(d) => d,
+        None => image.parent().map(Path::to_owned).unwrap_or_default(),
+    };
+    let (session, _) = Session::open(&dir, store)?;
+    let c = session.collection()?;
+    let own_row = c.paths.iter().position(|p| *p == image);
+    let query = match own_row {
+        Some(i) => c.row(i).to_vec(),
+        None => {
+            let decode = session.config.decode_options()?;
+            let (v, _) = imgtui::index::embed_bytes(&bytes, &session.model, &decode)
+                .map_err(|e| usage(format!("{}: {e}", image.display())))?;
+            v
+        }
+    };
+    let select = match radius {
+        Some(r) if (0.0..=2.0).contains(&r) => neighbours::Select::Within(r),
+        Some(r) => {
+            return Err(usage(format!(
+                "--radius {r}: a cosine distance is between 0 and 2"
+            )));
+        }
+        None => neighbours::Select::Nearest(n),
+    };
+    let found = neighbours::query(&c, &query, select, own_row);
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let rows: Vec<_> = found
+                .iter()
+                .enumerate()
+                .map(|(rank, x)| {
+                    json!({"rank": rank + 1, "path": c.paths[x.index].to_string_lossy(), "distance": rounded(x.distance)})
+                })
+                .collect();
+            let answer = json!({"query": image.to_string_lossy(), "in_collection": own_row.is_some(), "neighbours": rows});
+            writeln!(out, "{answer}")?;
+        }
+        Format::Csv => {
+            let mut csv = Csv::new(out);
+            csv.row(["rank", "path", "distance"])?;
+            for (rank, x) in found.iter().enumerate() {
+                csv.row([
+                    (rank + 1).to_string(),
+                    c.paths[x.index].to_string_lossy().into_owned(),
+                    format!("{:.6}", x.distance),
+                ])?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_neighbours(
+    dir: &Path,
+    store: Option<PathBuf>,
+    n: usize,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let (session, _) = Session::open(dir, store)?;
+    let c = session.collection()?;
+    let graph = neighbours::knn_graph(&c, n);
+    let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let rows: Vec<_> = graph
+                .iter()
+                .enumerate()
+                .map(|(i, row)| {
+                    let ns: Vec<_> = row
+                        .iter()
+                        .map(|x| json!({"path": path(x.index), "distance": rounded(x.distance)}))
+                        .collect();
+                    json!({"path": path(i), "neighbours": ns})
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+        }
+        Format::Csv => {
+            let mut csv = Csv::new(out);
+            csv.row(["path", "rank", "neighbour", "distance"])?;
+            for (i, row) in graph.iter().enumerate() {
+                for (rank, x) in row.iter().enumerate() {
+                    csv.row([
+                        path(i),
+                        (rank + 1).to_string(),
+                        path(x.index),
+                        format!("{:.6}", x.distance),
+                    ])?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_dups(
+    dir: &Path,
+    store: Option<PathBuf>,
+    threshold: f32,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(usage(format!(
+            "--threshold {threshold}: a similarity is between 0 and 1"
+        )));
+    }
+    let (session, _) = Session::open(dir, store)?;
+    let c = session.collection()?;
+    let groups = duplicates::groups(&c, threshold);
+    let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            let rows: Vec<_> = groups
+                .iter()
+                .enumerate()
+                .map(|(g, members)| json!({"group": g + 1, "paths": members.iter().map(|&i| path(i)).collect::<Vec<_>>()}))
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+        }
+        Format::Csv => {
+            let mut csv = Csv::new(out);
+            csv.row(["group", "path"])?;
+            for (g, members) in groups.iter().enumerate() {
+                for &i in members {
+                    csv.row([(g + 1).to_string(), path(i)])?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn callback(&self) -> impl Fn(Progress) + Sync + '_ {
+        move |p| match p {
+            Progress::Scanned { to_process, .. } => self.0.set_length(to_process as u64),
+            Progress::Processed { done, .. } => self.0.set_position(done as u64),
+        }
+    }
+}
+
+fn progress_bar() -> Bar {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(0)
     } else {
@@ -125,26 +424,7 @@ fn run_index(
             .progress_chars("=> "),
     );
     bar.set_message("embedding");
-    let on_progress = |p: Progress| match p {
-        Progress::Scanned { to_process, .. } => bar.set_length(to_process as u64),
-        Progress::Processed { done, .. } => bar.set_position(done as u64),
-    };
-    let summary = imgtui::index(dir, &mut store, &model, &opts, &on_progress, &cancel)?;
-    bar.finish_and_clear();
-
-    if json {
-        println!("{}", serde_json::to_string(&summary)?);
-    } else {
-        for s in &summary.skipped {
-            eprintln!("skipped {}: {}", s.path.display(), s.reason);
-        }
-    }
-    eprintln!("{}", summary_line(&summary));
-    Ok(if summary.interrupted {
-        ExitCode::from(130)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Bar(bar)
 }
 
 fn summary_line(s: &Summary) -> String {
@@ -178,6 +458,7 @@ fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
         if handler_flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-    })?;
+    })
+    .context("installing the signal handler")?;
     Ok(flag)
 }

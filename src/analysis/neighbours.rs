@@ -1,0 +1,196 @@
+//! Exact nearest neighbours by cosine distance over the collection's unit vectors.
+//!
+//! Distances are `1 − cosine similarity`, in 0..2. One query is a parallel matrix–vector
+//! product; the kNN graph and duplicate search use blocked matrix–matrix products.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::store::Collection;
+
+/// One neighbour: the image's row in the collection and its cosine distance to the query.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Neighbour {
+    pub index: usize,
+    pub distance: f32,
+}
+
+/// Which neighbours a query wants.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Select {
+    /// The `n` closest.
+    Nearest(usize),
+    /// Every image within this cosine distance.
+    Within(f32),
+}
+
+/// Rows handled per task in the parallel loops.
+const CHUNK: usize = 512;
+
+/// Cosine similarity of `query` (unit length) with every row.
+pub fn similarities(c: &Collection, query: &[f32]) -> Vec<f32> {
+    assert_eq!(query.len(), c.dim, "query and collection differ in length");
+    let mut out = vec![0f32; c.len()];
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(chunk, sims)| {
+            let first = chunk * CHUNK;
+            for (k, s) in sims.iter_mut().enumerate() {
+                *s = dot(c.row(first + k), query);
+            }
+        });
+    out
+}
+
+/// The neighbours of `query`, closest first, leaving out row `exclude` (the query itself).
+pub fn query(
+    c: &Collection,
+    query: &[f32],
+    select: Select,
+    exclude: Option<usize>,
+) -> Vec<Neighbour> {
+    let sims = similarities(c, query);
+    pick(&sims, select, exclude)
+}
+
+/// Chooses neighbours from a row of similarities, closest first (ties by row order).
+fn pick(sims: &[f32], select: Select, exclude: Option<usize>) -> Vec<Neighbour> {
+    let mut all: Vec<Neighbour> = sims
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != exclude)
+        .map(|(index, &s)| Neighbour {
+            index,
+            distance: (1.0 - s).max(0.0),
+        })
+        .collect();
+    let order = |a: &Neighbour, b: &Neighbour| {
+        a.distance
+            .total_cmp(&b.distance)
+            .then(a.index.cmp(&b.index))
+    };
+    match select {
+        Select::Nearest(n) => {
+            if n < all.len() {
+                if n > 0 {
+                    all.select_nth_unstable_by(n - 1, order);
+                }
+                all.truncate(n);
+            }
+        }
+        Select::Within(r) => all.retain(|x| x.distance <= r),
+    }
+    all.sort_by(order);
+    all
+}
+
+/// The `n` nearest neighbours of every image (the kNN graph), row by row.
+pub fn knn_graph(c: &Collection, n: usize) -> Vec<Vec<Neighbour>> {
+    let mut graph = vec![Vec::new(); c.len()];
+    for_each_block(c, |first, block| {
+        block
+            .chunks(c.len())
+            .enumerate()
+            .map(|(k, sims)| (first + k, pick(sims, Select::Nearest(n), Some(first + k))))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .for_each(|(i, row)| graph[i] = row);
+    graph
+}
+
+/// Calls `f(first_row, similarities)` for consecutive blocks of rows in parallel, where
+/// `similarities` is `rows × len` (each row against every image), and collects the results.
+pub(crate) fn for_each_block<T: Send>(
+    c: &Collection,
+    f: impl Fn(usize, &[f32]) -> T + Sync,
+) -> Vec<T> {
+    const BLOCK: usize = 256;
+    let n = c.len();
+    (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let first = b * BLOCK;
+            let rows = BLOCK.min(n - first);
+            let mut sims = vec![0f32; rows * n];
+            let a = &c.vectors[first * c.dim..(first + rows) * c.dim];
+            // sims (rows × n) = A (rows × dim) · Vᵀ (dim × n).
+            // SAFETY: the pointers and strides describe `a` (rows × dim), `c.vectors`
+            // (n × dim, read transposed) and `sims` (rows × n), all within their buffers.
+            unsafe {
+                matrixmultiply::sgemm(
+                    rows,
+                    c.dim,
+                    n,
+                    1.0,
+                    a.as_ptr(),
+                    c.dim as isize,
+                    1,
+                    c.vectors.as_ptr(),
+                    1,
+                    c.dim as isize,
+                    0.0,
+                    sims.as_mut_ptr(),
+                    n as isize,
+                    1,
+                );
+            }
+            f(first, &sims)
+        })
+        .collect()
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent sums let the compiler vectorise without fast-math.
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collection(rows: &[[f32; 2]]) -> Collection {
+        let mut c = Collection {
+            dim: 2,
+            ..Default::default()
+        };
+        for (i, r) in rows.iter().enumerate() {
+            let len = (r[0] * r[0] + r[1] * r[1]).sqrt();
+            c.paths.push(format!("{i}.png").into());
+            c.hashes.push([i as u8; 32]);
+            c.norms.push(1.0);
+            c.vectors.extend([r[0] / len, r[1] / len]);
+        }
+        c
+    }
+
+    #[test]
+    fn nearest_and_within_agree_with_brute_force() {
+        let c = collection(&[[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [-1.0, 0.0], [1.0, 0.5]]);
+        let near = query(&c, c.row(0), Select::Nearest(2), Some(0));
+        assert_eq!(near.iter().map(|x| x.index).collect::<Vec<_>>(), [1, 4]);
+        assert!((near[0].distance - (1.0 - 1.0 / 1.01f32.sqrt())).abs() < 1e-6);
+        let within = query(&c, c.row(0), Select::Within(1.0), Some(0));
+        assert_eq!(
+            within.iter().map(|x| x.index).collect::<Vec<_>>(),
+            [1, 4, 2]
+        );
+        let graph = knn_graph(&c, 1);
+        assert_eq!(graph[3][0].index, 2);
+        assert_eq!(graph[2][0].index, 4);
+    }
+}

@@ -1,0 +1,191 @@
+//! Headless answers: similar images (N and radius), the kNN graph, near-duplicates, bad arguments.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn run_json(args: &[&str], store: &Path) -> Value {
+    let out = imgtui()
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "imgtui {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            let p = x["path"].as_str().unwrap();
+            p.rsplit('/').next().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn similar_by_count_and_by_radius() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    solid(90, 90, [200, 40, 40])
+        .save(dir.join("solid-red-2.png"))
+        .unwrap();
+    let store = tmp.path().join("store.sqlite");
+    let red = dir.join("solid-red.png");
+    let red = red.to_str().unwrap();
+
+    let near = run_json(&["similar", red, "--n", "3"], &store);
+    assert_eq!(near["in_collection"], true);
+    let got = names(&near["neighbours"]);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], "solid-red-2.png");
+    assert!(
+        !got.contains(&"solid-red.png".to_owned()),
+        "the query is not its own neighbour"
+    );
+    let d: Vec<f64> = near["neighbours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["distance"].as_f64().unwrap())
+        .collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "closest first: {d:?}");
+
+    // Every image within the distance of the second neighbour: exactly the first two.
+    let radius = d[1].to_string();
+    let within = run_json(&["similar", red, "--radius", &radius], &store);
+    assert_eq!(names(&within["neighbours"]), got[..2]);
+
+    // A picture outside the collection is embedded on the fly.
+    let outside = tmp.path().join("query.png");
+    solid(70, 70, [210, 35, 35]).save(&outside).unwrap();
+    let dir_s = dir.to_str().unwrap();
+    let from_outside = run_json(
+        &[
+            "similar",
+            outside.to_str().unwrap(),
+            "--in",
+            dir_s,
+            "--n",
+            "2",
+        ],
+        &store,
+    );
+    assert_eq!(from_outside["in_collection"], false);
+    let mut two = names(&from_outside["neighbours"]);
+    two.sort();
+    assert_eq!(two, ["solid-red-2.png", "solid-red.png"]);
+
+    let csv = imgtui()
+        .args(["similar", red, "--n", "2", "--format", "csv", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "rank,path,distance");
+    assert!(lines[1].starts_with("1,") && lines[1].contains("solid-red-2.png"));
+    assert_eq!(lines.len(), 3);
+}
+
+#[test]
+fn knn_graph_has_n_neighbours_per_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let graph = run_json(
+        &["neighbours", dir.to_str().unwrap(), "--n", "3"],
+        &tmp.path().join("s.sqlite"),
+    );
+    let rows = graph.as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        let ns = row["neighbours"].as_array().unwrap();
+        assert_eq!(ns.len(), 3);
+        assert!(ns.iter().all(|x| x["path"] != row["path"]));
+    }
+}
+
+#[test]
+fn near_duplicates_are_grouped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    // A resized copy and a re-encoded (JPEG) copy of the disc.
+    let disc = image::open(dir.join("disc.png")).unwrap();
+    disc.resize_exact(160, 160, image::imageops::FilterType::Triangle)
+        .save(dir.join("disc-big.png"))
+        .unwrap();
+    let mut jpeg = std::fs::File::create(dir.join("disc-copy.jpg")).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&disc.to_rgb8())
+        .unwrap();
+    let groups = run_json(
+        &["dups", dir.to_str().unwrap()],
+        &tmp.path().join("s.sqlite"),
+    );
+    let groups = groups.as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let mut members: Vec<&str> = groups[0]["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    members.sort();
+    assert_eq!(members, ["disc-big.png", "disc-copy.jpg", "disc.png"]);
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let store = tmp.path().join("s.sqlite");
+    let disc = dir.join("disc.png");
+    let cases: &[(&[&str], &str)] = &[
+        (&["similar", "/no/such/image.png"], "No such file"),
+        (
+            &["neighbours", empty.to_str().unwrap()],
+            "no images to compare",
+        ),
+        (
+            &[
+                "similar",
+                disc.to_str().unwrap(),
+                "--radius",
+                "3",
+            ],
+            "between 0 and 2",
+        ),
+        (
+            &["dups", dir.to_str().unwrap(), "--threshold", "1.5"],
+            "between 0 and 1",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = imgtui()
+            .args(*args)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+}
