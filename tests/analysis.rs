@@ -163,12 +163,7 @@ fn bad_requests_are_clear_errors() {
             "no images to compare",
         ),
         (
-            &[
-                "similar",
-                disc.to_str().unwrap(),
-                "--radius",
-                "3",
-            ],
+            &["similar", disc.to_str().unwrap(), "--radius", "3"],
             "between 0 and 2",
         ),
         (
