@@ -92,7 +92,7 @@ fn main() -> ExitCode {
             json,
             threads,
             batch,
-        }) => run_index(&dir, store, json, threads, batch),
+        }) => run_index(&dir, store, json, IndexTuning { threads, batch }),
         Some(Command::Similar {
             image,
             dir,
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
             format,
         }) => run_dups(&dir, store, threshold, format),
         None => match cli.dir {
-            Some(dir) => run_index(&dir, store, false, None, None),
+            Some(dir) => run_index(&dir, store, false, IndexTuning::default()),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -174,31 +174,41 @@ struct Session {
 }
 
 impl Session {
-    /// Opens the store and brings `dir` up to date (quietly unless stderr is a terminal).
-    fn open(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<(Session, Summary)> {
+    /// Opens the store and brings `dir` up to date (progress bar only on a terminal).
+    fn index(
+        dir: &Path,
+        store: Option<PathBuf>,
+        tune: IndexTuning,
+    ) -> anyhow::Result<(Session, Summary)> {
         let root = imgtui::scan::resolve_root(dir)?;
         let config = Config::default();
         let mut store = open_store(store, &config)?;
         let model = OnnxModel::builtin();
         let cancel = cancel_on_signals()?;
-        let opts = config.index_options()?;
+        let mut opts = config.index_options()?;
+        opts.threads = tune.threads.unwrap_or(opts.threads);
+        opts.batch = tune.batch.unwrap_or(opts.batch).max(1);
         let bar = progress_bar();
         let summary = imgtui::index(&root, &mut store, &model, &opts, &bar.callback(), &cancel)?;
         bar.0.finish_and_clear();
+        let feature = summary.feature.clone();
+        let session = Session {
+            root,
+            store,
+            model,
+            config,
+            feature,
+        };
+        Ok((session, summary))
+    }
+
+    /// [`Session::index`] with the default tuning, for commands that go on to answer questions.
+    fn open(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<(Session, Summary)> {
+        let (session, summary) = Self::index(dir, store, IndexTuning::default())?;
         if summary.interrupted {
             bail!("interrupted");
         }
-        let feature = summary.feature.clone();
-        Ok((
-            Session {
-                root,
-                store,
-                model,
-                config,
-                feature,
-            },
-            summary,
-        ))
+        Ok((session, summary))
     }
 
     fn collection(&self) -> anyhow::Result<Collection> {
@@ -213,26 +223,20 @@ impl Session {
     }
 }
 
+/// Overrides of the configured indexing settings, from flags.
+#[derive(Default)]
+struct IndexTuning {
+    threads: Option<usize>,
+    batch: Option<usize>,
+}
+
 fn run_index(
     dir: &Path,
     store: Option<PathBuf>,
     json: bool,
-    threads: Option<usize>,
-    batch: Option<usize>,
+    tune: IndexTuning,
 ) -> anyhow::Result<ExitCode> {
-    imgtui::scan::resolve_root(dir)?;
-    let config = Config::default();
-    let mut store = open_store(store, &config)?;
-    let model = OnnxModel::builtin();
-    let cancel = cancel_on_signals()?;
-    let mut opts = config.index_options()?;
-    opts.threads = threads.unwrap_or(opts.threads);
-    opts.batch = batch.unwrap_or(opts.batch).max(1);
-
-    let bar = progress_bar();
-    let summary = imgtui::index(dir, &mut store, &model, &opts, &bar.callback(), &cancel)?;
-    bar.0.finish_and_clear();
-
+    let (_, summary) = Session::index(dir, store, tune)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
