@@ -8,18 +8,8 @@ use common::*;
 use serde_json::Value;
 
 fn run_json(args: &[&str], store: &Path) -> Value {
-    let out = imgtui()
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "imgtui {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    common::run_json(&args, store)
 }
 
 fn names(v: &Value) -> Vec<String> {

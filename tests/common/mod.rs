@@ -97,18 +97,26 @@ pub fn imgtui() -> Command {
     Command::new(env!("CARGO_BIN_EXE_imgtui"))
 }
 
-/// Runs `imgtui index DIR --store STORE --json` and parses the summary.
-pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
+/// Runs `imgtui ARGS --store STORE`, expects success and parses stdout as JSON.
+pub fn run_json(args: &[&std::ffi::OsStr], store: &Path) -> serde_json::Value {
     let out = imgtui()
-        .args(["index", "--json", "--store"])
+        .args(args)
+        .arg("--store")
         .arg(store)
-        .arg(dir)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "imgtui index failed: {}",
+        "imgtui {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs `imgtui index DIR --json` and parses the summary.
+pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
+    run_json(
+        &["index".as_ref(), "--json".as_ref(), dir.as_os_str()],
+        store,
+    )
 }
