@@ -82,15 +82,12 @@ pub fn scan(root: &Path) -> Scan {
             Ok(entry) => entry,
             Err(err) => {
                 let path = err.path().unwrap_or(root).to_owned();
-                let reason = match err.loop_ancestor() {
-                    Some(_) => "symlink loop".to_owned(),
-                    None => err
-                        .io_error()
-                        .map_or_else(|| err.to_string(), |e| e.to_string()),
+                let reason = match (err.loop_ancestor(), err.io_error()) {
+                    (Some(_), _) => "symlink loop".to_owned(),
+                    (None, Some(io)) => io.to_string(),
+                    (None, None) => err.to_string(),
                 };
-                if err.loop_ancestor().is_some() || is_image_path(&path) || err.depth() > 0 {
-                    out.skipped.push(Skipped { path, reason });
-                }
+                out.skipped.push(Skipped { path, reason });
                 continue;
             }
         };

@@ -239,3 +239,17 @@ fn missing_folder_is_a_one_line_error_with_exit_code_2() {
     let out = imgtui().arg("index").arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_are_reported_not_followed_forever() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    let summary = index_json(&dir, &tmp.path().join("store.sqlite"));
+    assert_eq!(summary["found"], 8);
+    let skipped = summary["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["reason"], "symlink loop");
+}
