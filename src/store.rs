@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::scan::FileEntry;
 
@@ -216,19 +216,6 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as usize)
-    }
-
-    /// The stored vector of one content hash, if any.
-    pub fn vector(&self, hash: &Hash, feature: &str) -> anyhow::Result<Option<Vec<f32>>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT vector FROM vectors WHERE hash = ?1 AND feature = ?2",
-                params![&hash[..], feature],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
-            .optional()?
-            .map(|b| f32s_from(&b)))
     }
 
     /// Every image at or below `root` that has a vector for `feature`, sorted by path.

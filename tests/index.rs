@@ -21,6 +21,16 @@ fn run(dir: &Path, store: &mut Store) -> imgtui::Summary {
     .unwrap()
 }
 
+/// The varied test folder, indexed once: (temp dir, image folder, store, feature id).
+fn indexed_varied_folder() -> (tempfile::TempDir, std::path::PathBuf, Store, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let feature = run(&dir, &mut store).feature;
+    (tmp, dir, store, feature)
+}
+
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -93,11 +103,7 @@ fn second_run_embeds_nothing() {
 
 #[test]
 fn renamed_file_is_found_by_its_hash() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    varied_folder(&dir);
-    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
-    let feature = run(&dir, &mut store).feature;
+    let (_tmp, dir, mut store, feature) = indexed_varied_folder();
     let before = store.collection(&dir, &feature).unwrap();
 
     std::fs::create_dir(dir.join("moved")).unwrap();
@@ -126,11 +132,7 @@ fn renamed_file_is_found_by_its_hash() {
 
 #[test]
 fn modified_file_is_embedded_again_and_deleted_file_dropped() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    varied_folder(&dir);
-    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
-    let feature = run(&dir, &mut store).feature;
+    let (_tmp, dir, mut store, feature) = indexed_varied_folder();
     let before = store.collection(&dir, &feature).unwrap();
 
     checkerboard(120, 120, 4)

@@ -94,10 +94,6 @@ fn kill_during_indexing_then_resume() {
 }
 
 fn count_vectors(store: &Store) -> usize {
-    // Any feature id: the store only holds the built-in model's vectors here.
-    let feature = format!(
-        "{}/bgffffff",
-        imgtui::Extractor::id(&imgtui::OnnxModel::builtin())
-    );
+    let feature = imgtui::index::feature_id(&imgtui::OnnxModel::builtin(), &Default::default());
     store.vector_count(&feature).unwrap()
 }
