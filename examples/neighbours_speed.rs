@@ -26,7 +26,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "loaded {} vectors of {} in {:.3} s",
         c.len(),
-        c.dim,
+        c.dim(),
         start.elapsed().as_secs_f64()
     );
     anyhow::ensure!(!c.is_empty(), "nothing indexed under {}", root.display());

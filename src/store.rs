@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, params};
 
+use crate::analysis::matrix::Matrix;
 use crate::scan::FileEntry;
 
 /// A blake3 content hash.
@@ -40,9 +41,8 @@ pub struct FileUpdate {
 pub struct Collection {
     pub paths: Vec<PathBuf>,
     pub hashes: Vec<Hash>,
-    pub dim: usize,
-    /// `paths.len() × dim`, each row of unit length.
-    pub vectors: Vec<f32>,
+    /// `len() × dim()`, each row of unit length.
+    pub vectors: Matrix,
     /// Length of each vector before normalising.
     pub norms: Vec<f32>,
 }
@@ -56,9 +56,19 @@ impl Collection {
         self.paths.is_empty()
     }
 
+    /// Length of each vector.
+    pub fn dim(&self) -> usize {
+        self.vectors.cols
+    }
+
     /// The unit-length vector of image `i`.
     pub fn row(&self, i: usize) -> &[f32] {
-        &self.vectors[i * self.dim..(i + 1) * self.dim]
+        self.vectors.row(i)
+    }
+
+    /// Vector `i` as the extractor gave it (unit vector × its stored length).
+    pub fn raw(&self, i: usize) -> Vec<f32> {
+        self.row(i).iter().map(|v| v * self.norms[i]).collect()
     }
 }
 
@@ -231,14 +241,15 @@ impl Store {
         while let Some(r) = rows.next()? {
             let bytes = r.get_ref(3)?.as_blob()?;
             let v = f32s_from(bytes);
-            if c.dim == 0 {
-                c.dim = v.len();
+            if c.vectors.cols == 0 {
+                c.vectors.cols = v.len();
             }
-            anyhow::ensure!(v.len() == c.dim, "stored vectors of mixed lengths");
+            anyhow::ensure!(v.len() == c.vectors.cols, "stored vectors of mixed lengths");
             c.paths.push(path_from_bytes(r.get::<_, Vec<u8>>(0)?));
             c.hashes.push(hash_from(r.get::<_, Vec<u8>>(1)?));
             c.norms.push(r.get::<_, f64>(2)? as f32);
-            c.vectors.extend_from_slice(&v);
+            c.vectors.data.extend_from_slice(&v);
+            c.vectors.rows += 1;
         }
         Ok(c)
     }

@@ -51,7 +51,7 @@ fn vectors_are_unit_length_and_tell_kinds_apart() {
 
     let c = store.collection(&dir, &summary.feature).unwrap();
     assert_eq!(c.len(), 9);
-    assert_eq!(c.dim, 1280);
+    assert_eq!(c.dim(), 1280);
     for i in 0..c.len() {
         let len = cosine(c.row(i), c.row(i)).sqrt();
         assert!((len - 1.0).abs() < 1e-4, "row {i} has length {len}");

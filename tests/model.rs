@@ -52,7 +52,7 @@ fn embedding_is_deterministic_and_normalisable() {
 #[test]
 fn ships_the_imagenet_class_names() {
     let model = OnnxModel::builtin();
-    assert_eq!(model.classes().len(), 1000);
-    assert_eq!(model.classes()[285], "Egyptian cat");
-    assert_eq!(model.classes()[967], "espresso");
+    assert_eq!(model.class_names().len(), 1000);
+    assert_eq!(model.class_names()[285], "Egyptian cat");
+    assert_eq!(model.class_names()[967], "espresso");
 }

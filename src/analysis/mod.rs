@@ -1,4 +1,15 @@
-//! Answers from stored vectors: neighbours, near-duplicates (clusters and the map come next).
+//! Answers from stored vectors: clusters and the choice of k, the 2-D map, neighbours and
+//! near-duplicates.
 
+pub mod agglomerative;
+pub mod clustering;
+pub mod dbscan;
 pub mod duplicates;
+pub mod gmm;
+pub mod kmeans;
+pub mod knee;
+pub mod matrix;
 pub mod neighbours;
+pub mod pca;
+pub mod rng;
+pub mod sweep;

@@ -29,7 +29,11 @@ const CHUNK: usize = 512;
 
 /// Cosine similarity of `query` (unit length) with every row.
 pub fn similarities(c: &Collection, query: &[f32]) -> Vec<f32> {
-    assert_eq!(query.len(), c.dim, "query and collection differ in length");
+    assert_eq!(
+        query.len(),
+        c.dim(),
+        "query and collection differ in length"
+    );
     let mut out = vec![0f32; c.len()];
     out.par_chunks_mut(CHUNK)
         .enumerate()
@@ -114,22 +118,23 @@ pub(crate) fn for_each_block<T: Send>(
             let first = b * BLOCK;
             let rows = BLOCK.min(n - first);
             let mut sims = vec![0f32; rows * n];
-            let a = &c.vectors[first * c.dim..(first + rows) * c.dim];
+            let dim = c.dim();
+            let a = &c.vectors.data[first * dim..(first + rows) * dim];
             // sims (rows × n) = A (rows × dim) · Vᵀ (dim × n).
             // SAFETY: the pointers and strides describe `a` (rows × dim), `c.vectors`
             // (n × dim, read transposed) and `sims` (rows × n), all within their buffers.
             unsafe {
                 matrixmultiply::sgemm(
                     rows,
-                    c.dim,
+                    dim,
                     n,
                     1.0,
                     a.as_ptr(),
-                    c.dim as isize,
+                    dim as isize,
                     1,
-                    c.vectors.as_ptr(),
+                    c.vectors.data.as_ptr(),
                     1,
-                    c.dim as isize,
+                    dim as isize,
                     0.0,
                     sims.as_mut_ptr(),
                     n as isize,
@@ -164,16 +169,15 @@ mod tests {
     use super::*;
 
     fn collection(rows: &[[f32; 2]]) -> Collection {
-        let mut c = Collection {
-            dim: 2,
-            ..Default::default()
-        };
+        let mut c = Collection::default();
+        c.vectors.cols = 2;
         for (i, r) in rows.iter().enumerate() {
             let len = (r[0] * r[0] + r[1] * r[1]).sqrt();
             c.paths.push(format!("{i}.png").into());
             c.hashes.push([i as u8; 32]);
             c.norms.push(1.0);
-            c.vectors.extend([r[0] / len, r[1] / len]);
+            c.vectors.data.extend([r[0] / len, r[1] / len]);
+            c.vectors.rows += 1;
         }
         c
     }

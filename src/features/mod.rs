@@ -18,6 +18,15 @@ pub trait Extractor: Send + Sync {
     fn input_size(&self) -> (u32, u32);
     /// The raw (not normalised) feature vector of one image of `input_size()`.
     fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>>;
+    /// Names of the classes a classifier head scores (empty when there is none).
+    fn class_names(&self) -> &[String] {
+        &[]
+    }
+    /// The classifier head's scores for a raw vector as `extract` returned it (or a mean
+    /// of such vectors: the head is linear), one per class name.
+    fn logits(&self, _embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
+        anyhow::bail!("this extractor has no classifier head")
+    }
 }
 
 /// Scales `v` to unit length in place and returns its original length.

@@ -24,6 +24,8 @@ pub struct OnnxModel {
     onnx: Cow<'static, [u8]>,
     /// Built on first use: a warm start that embeds nothing never pays for optimising.
     plan: OnceLock<Plan>,
+    /// The classifier head alone (`embedding` → `logits`), for naming clusters.
+    head: OnceLock<Plan>,
     size: u32,
     dim: usize,
     /// Per-channel `(x / 255 - mean) / std`, RGB order, NCHW layout.
@@ -47,6 +49,7 @@ impl OnnxModel {
             name: name.to_owned(),
             onnx,
             plan: OnceLock::new(),
+            head: OnceLock::new(),
             size: 224,
             dim: 1280,
             mean: [0.5; 3],
@@ -60,8 +63,18 @@ impl OnnxModel {
         if let Some(plan) = self.plan.get() {
             return Ok(plan);
         }
-        let plan = Self::plan(&self.onnx, "input", "embedding", self.size)?;
+        let fact = f32::fact([1, 3, self.size as usize, self.size as usize]);
+        let plan = Self::plan(&self.onnx, "input", fact, "embedding")?;
         Ok(self.plan.get_or_init(|| plan))
+    }
+
+    /// The classifier head, cut out of the same graph, built on first call.
+    fn head(&self) -> anyhow::Result<&Plan> {
+        if let Some(plan) = self.head.get() {
+            return Ok(plan);
+        }
+        let plan = Self::plan(&self.onnx, "embedding", f32::fact([1, self.dim]), "logits")?;
+        Ok(self.head.get_or_init(|| plan))
     }
 
     /// Human-readable name of the model, for status lines.
@@ -69,18 +82,15 @@ impl OnnxModel {
         &self.name
     }
 
-    /// Names of the classes its logits stand for (empty if it has none).
-    pub fn classes(&self) -> &[String] {
-        &self.classes
-    }
-
-    fn plan(onnx: &[u8], input: &str, output: &str, size: u32) -> anyhow::Result<Plan> {
-        let size = size as usize;
+    /// The graph from tensor `input` (of shape `fact`) to tensor `output`, optimised.
+    fn plan(onnx: &[u8], input: &str, fact: TypedFact, output: &str) -> anyhow::Result<Plan> {
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(onnx))
             .context("reading the ONNX model")?;
-        model.set_input_names([input])?;
-        model.set_input_fact(0, f32::fact([1, 3, size, size]).into())?;
+        model
+            .set_input_names([input])
+            .with_context(|| format!("the model has no tensor named {input:?}"))?;
+        model.set_input_fact(0, fact.into())?;
         model
             .select_outputs_by_name([output])
             .with_context(|| format!("the model has no output named {output:?}"))?;
@@ -125,5 +135,20 @@ impl Extractor for OnnxModel {
             self.dim
         );
         Ok(view.iter().copied().collect())
+    }
+
+    fn class_names(&self) -> &[String] {
+        &self.classes
+    }
+
+    fn logits(&self, embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
+        ensure!(embedding.len() == self.dim, "expected {} numbers", self.dim);
+        let input = Tensor::from_shape(&[1, self.dim], embedding)?;
+        let outputs = self.head()?.run(tvec!(input.into()))?;
+        Ok(outputs[0]
+            .to_plain_array_view::<f32>()?
+            .iter()
+            .copied()
+            .collect())
     }
 }

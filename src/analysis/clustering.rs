@@ -1,0 +1,403 @@
+//! Clusters of a collection: the method, its labels, the 2-D map, the k sweep and names.
+//!
+//! KMeans, the Gaussian mixture and Ward run in a PCA space (default 32 dimensions) of the
+//! unit vectors: it keeps most of the variance and makes a k sweep over 10,000 images take
+//! seconds. DBSCAN and all distances shown to the user are cosine distances on the full
+//! vectors. Clusters are numbered by size, largest first, so labels are stable across runs.
+
+use serde::{Deserialize, Serialize};
+
+use super::kmeans::{self, Start};
+use super::matrix::Matrix;
+use super::pca::{Pca, total_variance};
+use super::sweep::{Sweep, SweepOptions, sweep};
+use super::{agglomerative, dbscan, gmm};
+use crate::features::Extractor;
+use crate::store::Collection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Kmeans,
+    Dbscan,
+    Gmm,
+    Agglomerative,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Method::Kmeans,
+            Method::Dbscan,
+            Method::Gmm,
+            Method::Agglomerative,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
+        .ok_or_else(|| format!("expected kmeans, dbscan, gmm or agglomerative, got {s:?}"))
+    }
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Kmeans => "kmeans",
+            Method::Dbscan => "dbscan",
+            Method::Gmm => "gmm",
+            Method::Agglomerative => "agglomerative",
+        }
+    }
+}
+
+/// How many clusters: chosen by the sweep, or given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KChoice {
+    Auto,
+    Fixed(usize),
+}
+
+impl std::str::FromStr for KChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(KChoice::Auto),
+            _ => match s.parse::<usize>() {
+                Ok(k) if k >= 1 => Ok(KChoice::Fixed(k)),
+                _ => Err(format!(
+                    "expected `auto` or a number of clusters ≥ 1, got {s:?}"
+                )),
+            },
+        }
+    }
+}
+
+/// Everything that decides a clustering. Saved with it, so a rerun can tell whether the
+/// saved one still answers the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub method: Method,
+    pub k: KChoice,
+    /// Upper end of the k sweep.
+    pub k_max: usize,
+    /// DBSCAN radius in cosine distance; `None` = the k-distance knee.
+    pub eps: Option<f32>,
+    /// DBSCAN: neighbours (counting the image itself) that make a core image.
+    pub min_points: usize,
+    /// Dimensions of the PCA space that KMeans, GMM and Ward work in.
+    pub dims: usize,
+    pub seed: u64,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            method: Method::Kmeans,
+            k: KChoice::Auto,
+            k_max: 30,
+            eps: None,
+            min_points: 5,
+            dims: 32,
+            seed: 0,
+        }
+    }
+}
+
+/// One cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// 1, 2, … by size, largest first; 0 for DBSCAN's unclustered images (listed last).
+    pub number: usize,
+    pub size: usize,
+    /// Top ImageNet classes of the mean logits, e.g. "jellyfish · coral reef".
+    pub name: String,
+    /// The classes behind the name, with their softmax probability.
+    pub classes: Vec<(String, f32)>,
+    /// Mean of the members' unit vectors, scaled to unit length.
+    pub centroid: Vec<f32>,
+}
+
+impl Cluster {
+    pub fn is_noise(&self) -> bool {
+        self.number == 0
+    }
+}
+
+/// A clustering of a collection, row-aligned with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Clustering {
+    pub request: Request,
+    /// k actually used (clusters, not counting the unclustered group).
+    pub k: usize,
+    /// DBSCAN's eps actually used.
+    pub eps: Option<f32>,
+    /// Why this k (or eps).
+    pub reason: String,
+    pub clusters: Vec<Cluster>,
+    /// Index into `clusters` of each image.
+    pub labels: Vec<usize>,
+    /// Cosine distance of each image to its cluster's centroid.
+    pub distances: Vec<f32>,
+    /// 2-D map position of each image (PCA).
+    pub map: Vec<[f32; 2]>,
+    /// Projection that placed the map, to place new images.
+    pub map_projection: Pca,
+    /// Share of the variance the clustering space keeps.
+    pub explained: f32,
+    pub sweep: Option<Sweep>,
+}
+
+/// Clusters `c` as `req` asks. `names` (the extractor that made the vectors) names the
+/// clusters when it has a classifier head.
+pub fn cluster(
+    c: &Collection,
+    req: &Request,
+    names: Option<&dyn Extractor>,
+) -> anyhow::Result<Clustering> {
+    let n = c.len();
+    anyhow::ensure!(n >= 2, "clustering needs at least 2 images, found {n}");
+    let pca = Pca::fit(&c.vectors, req.dims.max(2), req.seed);
+    let x = pca.project(&c.vectors);
+    let explained = pca.explained(total_variance(&c.vectors));
+    let map = (0..n).map(|i| [x.get(i, 0), x.get(i, 1)]).collect();
+    let map_projection = Pca {
+        mean: pca.mean.clone(),
+        components: first_rows(&pca.components, 2),
+        variance: pca.variance[..2.min(pca.variance.len())].to_vec(),
+    };
+
+    let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan;
+    let (sweep, fits) = if needs_sweep && n >= 3 {
+        let opts = SweepOptions {
+            k_max: req.k_max,
+            seed: req.seed,
+            ..Default::default()
+        };
+        let (s, f) = sweep(&x, &c.vectors, &opts)?;
+        (Some(s), f)
+    } else {
+        (None, Vec::new())
+    };
+    let (k, reason) = match (req.k, &sweep) {
+        (KChoice::Fixed(k), _) => (k.min(n), format!("k = {} as asked", k.min(n))),
+        (KChoice::Auto, Some(s)) => (s.chosen, s.reason.clone()),
+        (KChoice::Auto, None) => (1, "too few images to choose k".to_owned()),
+    };
+
+    let mut eps_used = None;
+    let mut reason = reason;
+    let raw: Vec<Option<usize>> = match req.method {
+        Method::Kmeans => {
+            // The best of fresh k-means++ starts and the sweep's warm-started fit.
+            let mut best = kmeans::fit(&x, k, Start::PlusPlus { runs: 8 }, req.seed)?;
+            if let Some(warm) = fits.get(k.wrapping_sub(2)) {
+                if warm.inertia() < best.inertia() {
+                    best = warm.clone();
+                }
+            }
+            best.labels.into_iter().map(Some).collect()
+        }
+        Method::Gmm => gmm::gmm(&x, k, req.seed)?.into_iter().map(Some).collect(),
+        Method::Agglomerative => agglomerative::ward(&x, k)?.into_iter().map(Some).collect(),
+        Method::Dbscan => {
+            let eps = match req.eps {
+                Some(e) => {
+                    reason = format!("eps = {e} as asked, min_points = {}", req.min_points);
+                    e
+                }
+                None => {
+                    let e = dbscan::suggest_eps(c, req.min_points);
+                    reason = format!(
+                        "eps = {e:.4}: the knee of the distances to each image's {}th nearest neighbour",
+                        req.min_points.saturating_sub(1).max(1)
+                    );
+                    e
+                }
+            };
+            eps_used = Some(eps);
+            dbscan::dbscan(c, eps, req.min_points)?
+        }
+    };
+
+    let (clusters, labels) = number_by_size(c, &raw, names);
+    let distances = distances_to_centroids(c, &clusters, &labels);
+    let k = clusters.iter().filter(|c| !c.is_noise()).count();
+    Ok(Clustering {
+        request: req.clone(),
+        k,
+        eps: eps_used,
+        reason,
+        clusters,
+        labels,
+        distances,
+        map,
+        map_projection,
+        explained,
+        sweep,
+    })
+}
+
+fn first_rows(m: &Matrix, rows: usize) -> Matrix {
+    let rows = rows.min(m.rows);
+    Matrix::from_vec(rows, m.cols, m.data[..rows * m.cols].to_vec())
+}
+
+/// Renumbers raw labels by size (ties: the cluster whose first image comes first), puts
+/// unlabelled images in a trailing "unclustered" group, and computes centroids and names.
+fn number_by_size(
+    c: &Collection,
+    raw: &[Option<usize>],
+    names: Option<&dyn Extractor>,
+) -> (Vec<Cluster>, Vec<usize>) {
+    let groups = raw.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); groups];
+    let mut noise = Vec::new();
+    for (i, l) in raw.iter().enumerate() {
+        match l {
+            Some(l) => members[*l].push(i),
+            None => noise.push(i),
+        }
+    }
+    members.retain(|m| !m.is_empty());
+    members.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    let mut numbered: Vec<(usize, Vec<usize>)> = members
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| (i + 1, m))
+        .collect();
+    if !noise.is_empty() {
+        numbered.push((0, noise));
+    }
+    let mut labels = vec![0; c.len()];
+    let clusters = numbered
+        .into_iter()
+        .enumerate()
+        .map(|(index, (number, m))| {
+            m.iter().for_each(|&i| labels[i] = index);
+            let centroid = mean_direction(c, &m);
+            let (name, classes) = if number == 0 {
+                ("unclustered".to_owned(), Vec::new())
+            } else {
+                name_of(c, &m, names)
+            };
+            Cluster {
+                number,
+                size: m.len(),
+                name,
+                classes,
+                centroid,
+            }
+        })
+        .collect();
+    (clusters, labels)
+}
+
+fn mean_direction(c: &Collection, members: &[usize]) -> Vec<f32> {
+    let mut mean = vec![0f32; c.dim()];
+    for &i in members {
+        mean.iter_mut().zip(c.row(i)).for_each(|(m, v)| *m += v);
+    }
+    crate::features::l2_normalize(&mut mean);
+    mean
+}
+
+/// The top classes of the members' mean logits. The head is linear, so the mean of the
+/// logits is the head applied to the mean raw vector: one evaluation per cluster.
+fn name_of(
+    c: &Collection,
+    members: &[usize],
+    names: Option<&dyn Extractor>,
+) -> (String, Vec<(String, f32)>) {
+    let Some(model) = names.filter(|m| !m.class_names().is_empty()) else {
+        return (String::new(), Vec::new());
+    };
+    let mut mean = vec![0f32; c.dim()];
+    for &i in members {
+        let norm = c.norms[i];
+        mean.iter_mut()
+            .zip(c.row(i))
+            .for_each(|(m, v)| *m += v * norm);
+    }
+    mean.iter_mut().for_each(|m| *m /= members.len() as f32);
+    let Ok(logits) = model.logits(&mean) else {
+        return (String::new(), Vec::new());
+    };
+    let top = top_classes(&logits, model.class_names(), 3);
+    // Two names, and a third when it is at least half as likely as the second.
+    let shown: Vec<&str> = top
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, p))| *i < 2 || *p >= 0.5 * top[1].1)
+        .map(|(_, (n, _))| n.as_str())
+        .collect();
+    (shown.join(" · "), top)
+}
+
+/// The `n` most likely classes, with softmax probabilities.
+pub fn top_classes(logits: &[f32], names: &[String], n: usize) -> Vec<(String, f32)> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+    let mut order: Vec<usize> = (0..logits.len().min(names.len())).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    order
+        .into_iter()
+        .take(n)
+        .map(|i| (names[i].clone(), (logits[i] - max).exp() / total))
+        .collect()
+}
+
+fn distances_to_centroids(c: &Collection, clusters: &[Cluster], labels: &[usize]) -> Vec<f32> {
+    (0..c.len())
+        .map(|i| {
+            let centroid = &clusters[labels[i]].centroid;
+            let s: f32 = c.row(i).iter().zip(centroid).map(|(a, b)| a * b).sum();
+            (1.0 - s).max(0.0)
+        })
+        .collect()
+}
+
+/// Members of each cluster, in collection order.
+pub fn members(clustering: &Clustering) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); clustering.clusters.len()];
+    for (i, &l) in clustering.labels.iter().enumerate() {
+        out[l].push(i);
+    }
+    out
+}
+
+/// Index of the cluster whose centroid is nearest to the unit vector `v`, skipping the
+/// unclustered group, and the cosine distance to it.
+pub fn nearest_cluster(clusters: &[Cluster], v: &[f32]) -> Option<(usize, f32)> {
+    clusters
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.is_noise())
+        .map(|(i, c)| {
+            let s: f32 = c.centroid.iter().zip(v).map(|(a, b)| a * b).sum();
+            (i, (1.0 - s).max(0.0))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_parses() {
+        assert_eq!("auto".parse::<KChoice>(), Ok(KChoice::Auto));
+        assert_eq!("7".parse::<KChoice>(), Ok(KChoice::Fixed(7)));
+        assert!("0".parse::<KChoice>().is_err());
+        assert!("many".parse::<KChoice>().is_err());
+    }
+
+    #[test]
+    fn softmax_top_classes() {
+        let names: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let top = top_classes(&[1.0, 3.0, 2.0, 0.0], &names, 2);
+        assert_eq!(top[0].0, "b");
+        assert_eq!(top[1].0, "c");
+        assert!((top.iter().map(|t| t.1).sum::<f32>() - 0.9).abs() < 0.1);
+    }
+}

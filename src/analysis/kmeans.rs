@@ -1,0 +1,94 @@
+//! KMeans (linfa-clustering) on the rows of a [`Matrix`], seeded.
+
+use linfa::prelude::*;
+use linfa_clustering::{KMeans, KMeansInit};
+use ndarray::{Array2, ArrayView2};
+use rand_xoshiro::Xoshiro256Plus;
+use rand_xoshiro::rand_core::SeedableRng;
+
+use super::matrix::Matrix;
+use super::rng::Lcg;
+
+/// A fitted KMeans: centres, each row's centre and its squared distance to it.
+#[derive(Debug, Clone)]
+pub struct KMeansFit {
+    pub centroids: Matrix,
+    pub labels: Vec<usize>,
+    pub sq_distances: Vec<f32>,
+}
+
+impl KMeansFit {
+    /// Sum of squared distances to the nearest centre.
+    pub fn inertia(&self) -> f64 {
+        self.sq_distances.iter().map(|&d| d as f64).sum()
+    }
+
+    /// Mean (unsquared) distance to the nearest centre.
+    pub fn distortion(&self) -> f64 {
+        let n = self.sq_distances.len().max(1) as f64;
+        self.sq_distances
+            .iter()
+            .map(|&d| (d.max(0.0) as f64).sqrt())
+            .sum::<f64>()
+            / n
+    }
+}
+
+/// How a fit starts: `runs` k-means++ starts (the best is kept), or given centres.
+pub enum Start<'a> {
+    PlusPlus { runs: u64 },
+    From(&'a Matrix),
+}
+
+/// Fits `k` centres to the rows of `x`. The same input and seed give the same answer.
+pub fn fit(x: &Matrix, k: usize, start: Start, seed: u64) -> anyhow::Result<KMeansFit> {
+    let k = k.clamp(1, x.rows.max(1));
+    let view = ArrayView2::from_shape((x.rows, x.cols), &x.data)?;
+    let data = DatasetBase::from(view);
+    let params = KMeans::params_with_rng(k, Xoshiro256Plus::seed_from_u64(seed))
+        .tolerance(1e-5)
+        .max_n_iterations(300);
+    let params = match start {
+        Start::PlusPlus { runs } => params.n_runs(runs.max(1) as usize),
+        Start::From(c) => {
+            params
+                .n_runs(1)
+                .init_method(KMeansInit::Precomputed(Array2::from_shape_vec(
+                    (c.rows, c.cols),
+                    c.data.clone(),
+                )?))
+        }
+    };
+    let model = params.fit(&data)?;
+    let labels = model.predict(&view).to_vec();
+    let sq_distances = model.transform(&view).to_vec();
+    let centroids = model.centroids();
+    let centroids = Matrix::from_vec(k, x.cols, centroids.iter().copied().collect());
+    Ok(KMeansFit {
+        centroids,
+        labels,
+        sq_distances,
+    })
+}
+
+/// Centres for `k + 1` clusters from a fit with `k`: the old centres plus one row of `x`
+/// drawn with probability ∝ squared distance (the k-means++ step), for warm starts.
+pub fn grow(x: &Matrix, fit: &KMeansFit, rng: &mut Lcg) -> Matrix {
+    let total: f64 = fit.inertia();
+    let mut pick = x.rows - 1;
+    if total > 0.0 {
+        let mut target = rng.uniform() as f64 * total;
+        for (i, &d) in fit.sq_distances.iter().enumerate() {
+            target -= d as f64;
+            if target <= 0.0 {
+                pick = i;
+                break;
+            }
+        }
+    } else {
+        pick = rng.below(x.rows);
+    }
+    let mut data = fit.centroids.data.clone();
+    data.extend_from_slice(x.row(pick));
+    Matrix::from_vec(fit.centroids.rows + 1, x.cols, data)
+}
