@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
+use crate::analysis::clustering::{KChoice, Request};
 use crate::decode::DecodeOptions;
 use crate::index::IndexOptions;
 
@@ -19,6 +20,7 @@ pub struct Config {
     pub store: String,
     pub index: IndexSection,
     pub decode: DecodeSection,
+    pub cluster: ClusterSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +40,18 @@ pub struct DecodeSection {
     pub max_decoded_mib: u64,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSection {
+    pub method: String,
+    pub k: String,
+    pub k_max: usize,
+    pub eps: f32,
+    pub min_points: usize,
+    pub dims: usize,
+    pub seed: u64,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config::parse(DEFAULT, "config/default.toml").expect("the built-in defaults parse")
@@ -50,6 +64,9 @@ impl Config {
         let config: Config = toml::from_str(text).with_context(|| format!("in {origin}"))?;
         config
             .decode_options()
+            .with_context(|| format!("in {origin}"))?;
+        config
+            .cluster_options()
             .with_context(|| format!("in {origin}"))?;
         Ok(config)
     }
@@ -75,6 +92,39 @@ impl Config {
             batch: self.index.batch.max(1),
             batch_interval: Duration::from_millis(self.index.batch_interval_ms),
             max_file_bytes: self.index.max_file_mib << 20,
+        })
+    }
+}
+
+impl Config {
+    /// The clustering asked for when no flag says otherwise.
+    pub fn cluster_request(&self) -> Request {
+        self.cluster_options().expect("checked when parsed")
+    }
+
+    fn cluster_options(&self) -> anyhow::Result<Request> {
+        let c = &self.cluster;
+        let method = c
+            .method
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("cluster.method: {e}"))?;
+        let k: KChoice =
+            c.k.parse()
+                .map_err(|e: String| anyhow::anyhow!("cluster.k: {e}"))?;
+        anyhow::ensure!(c.k_max >= 2, "cluster.k_max: at least 2");
+        anyhow::ensure!(
+            (0.0..2.0).contains(&c.eps),
+            "cluster.eps: a cosine distance in 0..2"
+        );
+        anyhow::ensure!(c.dims >= 2, "cluster.dims: at least 2");
+        Ok(Request {
+            method,
+            k,
+            k_max: c.k_max,
+            eps: (c.eps > 0.0).then_some(c.eps),
+            min_points: c.min_points.max(1),
+            dims: c.dims,
+            seed: c.seed,
         })
     }
 }

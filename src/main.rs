@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use imgtui::analysis::clustering::{Clustering, KChoice, Method};
+use imgtui::analysis::saved::{Origin, Wanted, load_or_fit};
 use imgtui::analysis::{duplicates, neighbours};
 use imgtui::config::Config;
 use imgtui::scan::ScanError;
@@ -64,6 +66,27 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Clusters the images under DIR: each image's cluster, the clusters' sizes and names,
+    /// and the k sweep. The clustering is saved and reused until a flag changes it.
+    Cluster {
+        dir: PathBuf,
+        #[arg(long, value_parser = clap::value_parser!(Method))]
+        method: Option<Method>,
+        /// Number of clusters, or `auto` to choose it from the k sweep [default: auto].
+        #[arg(long, value_parser = clap::value_parser!(KChoice))]
+        k: Option<KChoice>,
+        /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
+        #[arg(long)]
+        eps: Option<f32>,
+        /// Fit again even if the saved clustering matches.
+        #[arg(long)]
+        recluster: bool,
+        /// With CSV, which table to print (JSON has all three).
+        #[arg(long, value_enum, default_value_t = Table::Images)]
+        table: Table,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// The N nearest neighbours of every image under DIR (the kNN graph).
     Neighbours {
         dir: PathBuf,
@@ -100,6 +123,23 @@ fn main() -> ExitCode {
             radius,
             format,
         }) => run_similar(&image, dir, store, n, radius, format),
+        Some(Command::Cluster {
+            dir,
+            method,
+            k,
+            eps,
+            recluster,
+            table,
+            format,
+        }) => {
+            let wanted = Wanted {
+                method,
+                k,
+                eps,
+                recluster,
+            };
+            run_cluster(&dir, store, &wanted, table, format)
+        }
         Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, store, n, format),
         Some(Command::Dups {
             dir,
@@ -314,6 +354,144 @@ fn run_similar(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The tables `cluster` can print as CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Table {
+    Images,
+    Clusters,
+    Sweep,
+}
+
+fn run_cluster(
+    dir: &Path,
+    store: Option<PathBuf>,
+    wanted: &Wanted,
+    table: Table,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    if let Some(e) = wanted.eps
+        && !(e > 0.0 && e < 2.0)
+    {
+        return Err(usage(format!(
+            "--eps {e}: a cosine distance between 0 and 2"
+        )));
+    }
+    let (mut session, _) = Session::open(dir, store)?;
+    let c = session.collection()?;
+    let defaults = session.config.cluster_request();
+    let (clustering, origin) = load_or_fit(
+        &mut session.store,
+        &session.root,
+        &session.feature,
+        &c,
+        &defaults,
+        wanted,
+        Some(&session.model),
+    )
+    .map_err(|e| usage(one_line(&e)))?;
+    eprintln!("{}", cluster_line(&clustering, origin));
+    let mut out = std::io::stdout().lock();
+    let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
+    let number = |i: usize| clustering.clusters[clustering.labels[i]].number;
+    match format {
+        Format::Json => {
+            let clusters: Vec<_> = clustering
+                .clusters
+                .iter()
+                .map(|cl| {
+                    let classes: Vec<_> = cl
+                        .classes
+                        .iter()
+                        .map(|(n, p)| json!({"class": n, "probability": rounded(*p)}))
+                        .collect();
+                    json!({"cluster": cl.number, "size": cl.size, "name": cl.name, "classes": classes})
+                })
+                .collect();
+            let images: Vec<_> = (0..c.len())
+                .map(|i| {
+                    let [x, y] = clustering.map[i];
+                    json!({"path": path(i), "cluster": number(i), "distance": rounded(clustering.distances[i]), "x": rounded(x), "y": rounded(y)})
+                })
+                .collect();
+            let new_images = match origin {
+                Origin::Saved { new_images } => new_images,
+                Origin::Fitted => 0,
+            };
+            let answer = json!({
+                "root": session.root.to_string_lossy(),
+                "feature": session.feature,
+                "method": clustering.request.method.name(),
+                "k": clustering.k,
+                "eps": clustering.eps,
+                "reason": clustering.reason,
+                "saved": origin != Origin::Fitted,
+                "new_images": new_images,
+                "explained_variance": rounded(clustering.explained),
+                "clusters": clusters,
+                "sweep": clustering.sweep.as_ref().map(|s| &s.rows),
+                "images": images,
+            });
+            writeln!(out, "{answer}")?;
+        }
+        Format::Csv => {
+            let mut csv = Csv::new(out);
+            match table {
+                Table::Images => {
+                    csv.row(["path", "cluster", "name", "distance", "x", "y"])?;
+                    for i in 0..c.len() {
+                        let [x, y] = clustering.map[i];
+                        csv.row([
+                            path(i),
+                            number(i).to_string(),
+                            clustering.clusters[clustering.labels[i]].name.clone(),
+                            format!("{:.6}", clustering.distances[i]),
+                            format!("{x:.6}"),
+                            format!("{y:.6}"),
+                        ])?;
+                    }
+                }
+                Table::Clusters => {
+                    csv.row(["cluster", "size", "name"])?;
+                    for cl in &clustering.clusters {
+                        csv.row([cl.number.to_string(), cl.size.to_string(), cl.name.clone()])?;
+                    }
+                }
+                Table::Sweep => {
+                    csv.row(["k", "inertia", "distortion", "silhouette", "gap", "gap_sd"])?;
+                    for r in clustering.sweep.iter().flat_map(|s| &s.rows) {
+                        csv.row([
+                            r.k.to_string(),
+                            format!("{:.6}", r.inertia),
+                            format!("{:.6}", r.distortion),
+                            format!("{:.6}", r.silhouette),
+                            format!("{:.6}", r.gap),
+                            format!("{:.6}", r.gap_sd),
+                        ])?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line on stderr about the clustering: method, k, why, and whether it was reused.
+fn cluster_line(c: &Clustering, origin: Origin) -> String {
+    let from = match origin {
+        Origin::Saved { new_images: 0 } => "saved clustering".to_owned(),
+        Origin::Saved { new_images } => {
+            format!("saved clustering, {new_images} new images assigned to the nearest cluster")
+        }
+        Origin::Fitted => "fitted".to_owned(),
+    };
+    format!(
+        "{} clusters by {} ({from}): {}",
+        c.k,
+        c.request.method.name(),
+        c.reason
+    )
 }
 
 fn run_neighbours(

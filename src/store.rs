@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::analysis::matrix::Matrix;
+use crate::analysis::saved::SavedClustering;
 use crate::scan::FileEntry;
 
 /// A blake3 content hash.
@@ -128,6 +129,13 @@ impl Store {
                  vector BLOB NOT NULL,
                  UNIQUE (hash, feature)
              );
+             -- The saved clustering of a folder under a feature id, as JSON.
+             CREATE TABLE IF NOT EXISTS clusterings (
+                 root BLOB NOT NULL,
+                 feature TEXT NOT NULL,
+                 body BLOB NOT NULL,
+                 PRIMARY KEY (root, feature)
+             );
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 2);",
         )?;
         let version: i64 =
@@ -226,6 +234,39 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as usize)
+    }
+
+    /// Saves the clustering of `root` under `feature`, replacing any earlier one.
+    pub fn save_clustering(
+        &mut self,
+        root: &Path,
+        feature: &str,
+        saved: &SavedClustering,
+    ) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(saved)?;
+        self.conn.execute(
+            "INSERT OR REPLACE INTO clusterings (root, feature, body) VALUES (?1, ?2, ?3)",
+            params![path_bytes(root), feature, body],
+        )?;
+        Ok(())
+    }
+
+    /// The saved clustering of `root` under `feature`. One saved by an incompatible
+    /// version of imgtui counts as none (it is refitted).
+    pub fn load_clustering(
+        &self,
+        root: &Path,
+        feature: &str,
+    ) -> anyhow::Result<Option<SavedClustering>> {
+        let body: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT body FROM clusterings WHERE root = ?1 AND feature = ?2",
+                params![path_bytes(root), feature],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(body.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
     /// Every image at or below `root` that has a vector for `feature`, sorted by path.

@@ -56,3 +56,29 @@ fn ships_the_imagenet_class_names() {
     assert_eq!(model.class_names()[285], "Egyptian cat");
     assert_eq!(model.class_names()[967], "espresso");
 }
+
+#[test]
+fn classifier_head_cut_from_the_graph_matches_onnxruntime() {
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/efficientnet_lite0_reference.json")).unwrap();
+    let floats = |key: &str| -> Vec<f32> {
+        reference[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect()
+    };
+    let model = OnnxModel::builtin();
+    let logits = model.logits(&floats("embedding")).unwrap();
+    let expected = floats("logits");
+    assert_eq!(logits.len(), 1000);
+    let worst = logits
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-3, "largest difference from onnxruntime: {worst}");
+    let top = |v: &[f32]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+    assert_eq!(top(&logits), top(&expected));
+}

@@ -269,6 +269,7 @@ fn number_by_size(
     if !noise.is_empty() {
         numbered.push((0, noise));
     }
+    let namer = Namer::new(c, names);
     let mut labels = vec![0; c.len()];
     let clusters = numbered
         .into_iter()
@@ -276,10 +277,10 @@ fn number_by_size(
         .map(|(index, (number, m))| {
             m.iter().for_each(|&i| labels[i] = index);
             let centroid = mean_direction(c, &m);
-            let (name, classes) = if number == 0 {
-                ("unclustered".to_owned(), Vec::new())
-            } else {
-                name_of(c, &m, names)
+            let (name, classes) = match &namer {
+                _ if number == 0 => ("unclustered".to_owned(), Vec::new()),
+                Some(namer) => namer.name(c, &m),
+                None => (String::new(), Vec::new()),
             };
             Cluster {
                 number,
@@ -302,16 +303,52 @@ fn mean_direction(c: &Collection, members: &[usize]) -> Vec<f32> {
     mean
 }
 
-/// The top classes of the members' mean logits. The head is linear, so the mean of the
-/// logits is the head applied to the mean raw vector: one evaluation per cluster.
-fn name_of(
-    c: &Collection,
-    members: &[usize],
-    names: Option<&dyn Extractor>,
-) -> (String, Vec<(String, f32)>) {
-    let Some(model) = names.filter(|m| !m.class_names().is_empty()) else {
-        return (String::new(), Vec::new());
-    };
+/// Names clusters by the classes that set them apart from the whole collection.
+///
+/// The head is linear, so the mean of the members' logits is the head applied to their
+/// mean raw vector: one evaluation per cluster. Classes are ranked by p·ln(p / q), where
+/// p is the cluster's class probability and q the collection's: a class common in the
+/// cluster and rarer elsewhere wins, so a class every image shares (a white background
+/// read as "hair slide") does not name every cluster.
+struct Namer<'a> {
+    model: &'a dyn Extractor,
+    overall: Vec<f32>,
+}
+
+impl<'a> Namer<'a> {
+    fn new(c: &Collection, model: Option<&'a dyn Extractor>) -> Option<Namer<'a>> {
+        let model = model.filter(|m| !m.class_names().is_empty())?;
+        let all: Vec<usize> = (0..c.len()).collect();
+        let overall = softmax(&model.logits(&mean_raw(c, &all)).ok()?);
+        Some(Namer { model, overall })
+    }
+
+    fn name(&self, c: &Collection, members: &[usize]) -> (String, Vec<(String, f32)>) {
+        let Ok(logits) = self.model.logits(&mean_raw(c, members)) else {
+            return (String::new(), Vec::new());
+        };
+        let p = softmax(&logits);
+        let score = |i: usize| p[i] * (p[i] / self.overall[i].max(1e-12)).ln();
+        let mut order: Vec<usize> = (0..p.len().min(self.model.class_names().len())).collect();
+        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
+        order.truncate(3);
+        let classes: Vec<(String, f32)> = order
+            .iter()
+            .map(|&i| (self.model.class_names()[i].clone(), p[i]))
+            .collect();
+        // Two names, and a third when it scores at least half as well as the second.
+        let shown: Vec<&str> = order
+            .iter()
+            .enumerate()
+            .filter(|&(rank, &i)| rank < 2 || score(i) >= 0.5 * score(order[1]))
+            .map(|(_, &i)| self.model.class_names()[i].as_str())
+            .collect();
+        (shown.join(" · "), classes)
+    }
+}
+
+/// Mean of the members' raw vectors (unit vector × stored length).
+fn mean_raw(c: &Collection, members: &[usize]) -> Vec<f32> {
     let mut mean = vec![0f32; c.dim()];
     for &i in members {
         let norm = c.norms[i];
@@ -319,19 +356,16 @@ fn name_of(
             .zip(c.row(i))
             .for_each(|(m, v)| *m += v * norm);
     }
-    mean.iter_mut().for_each(|m| *m /= members.len() as f32);
-    let Ok(logits) = model.logits(&mean) else {
-        return (String::new(), Vec::new());
-    };
-    let top = top_classes(&logits, model.class_names(), 3);
-    // Two names, and a third when it is at least half as likely as the second.
-    let shown: Vec<&str> = top
-        .iter()
-        .enumerate()
-        .filter(|(i, (_, p))| *i < 2 || *p >= 0.5 * top[1].1)
-        .map(|(_, (n, _))| n.as_str())
-        .collect();
-    (shown.join(" · "), top)
+    mean.iter_mut()
+        .for_each(|m| *m /= members.len().max(1) as f32);
+    mean
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let total: f32 = e.iter().sum();
+    e.into_iter().map(|v| v / total).collect()
 }
 
 /// The `n` most likely classes, with softmax probabilities.

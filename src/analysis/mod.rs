@@ -12,4 +12,5 @@ pub mod matrix;
 pub mod neighbours;
 pub mod pca;
 pub mod rng;
+pub mod saved;
 pub mod sweep;

@@ -189,26 +189,32 @@ pub fn silhouette(distances: &Matrix, labels: &[usize], k: usize) -> f32 {
     (total / n.max(1) as f64) as f32
 }
 
-/// The `--k auto` rule: the silhouette peak among k ≤ 2 × the inertia elbow. The elbow
-/// keeps a flat tail of slightly better silhouettes from winning; where silhouette itself
-/// peaks early (often k = 2 on embeddings), the peak wins.
+/// The `--k auto` rule: the silhouette peak among k from half to twice the inertia elbow.
+/// The elbow sets the scale of the structure and the silhouette picks the best split at
+/// that scale. Neither alone does well on image embeddings: silhouette alone often peaks
+/// at k = 2 (two halves of a collection are rarely what a person browsing wants), and the
+/// elbow alone is blunt on smooth inertia curves.
 fn choose(rows: Vec<SweepRow>, silhouette_sample: usize, gap_sample: usize) -> Sweep {
     let inertia: Vec<f32> = rows.iter().map(|r| r.inertia as f32).collect();
     let elbow = rows[elbow_of_decreasing(&inertia)].k;
-    let best = |limit: usize| {
-        rows.iter().filter(|r| r.k <= limit).fold(&rows[0], |b, r| {
-            if r.silhouette > b.silhouette { r } else { b }
-        })
+    let best = |lo: usize, hi: usize| {
+        rows.iter()
+            .filter(|r| (lo..=hi).contains(&r.k))
+            .fold(None::<&SweepRow>, |b, r| match b {
+                Some(b) if b.silhouette >= r.silhouette => Some(b),
+                _ => Some(r),
+            })
+            .expect("the window holds the elbow")
     };
-    let silhouette_peak = best(usize::MAX).k;
-    let limit = (2 * elbow).max(3);
-    let pick = best(limit);
+    let silhouette_peak = best(0, usize::MAX).k;
+    let (lo, hi) = (elbow.div_ceil(2).max(2), 2 * elbow);
+    let pick = best(lo, hi);
     let gap_k = rows
         .windows(2)
         .find(|w| w[0].gap >= w[1].gap - w[1].gap_sd)
         .map(|w| w[0].k);
     let mut reason = format!(
-        "k = {}: highest silhouette ({:.3}) among k ≤ {limit} (twice the inertia elbow at k = {elbow})",
+        "k = {}: highest silhouette ({:.3}) for k in {lo}..={hi}, around the inertia elbow at k = {elbow}",
         pick.k, pick.silhouette
     );
     if silhouette_peak != pick.k {

@@ -83,13 +83,21 @@ impl OnnxModel {
     }
 
     /// The graph from tensor `input` (of shape `fact`) to tensor `output`, optimised.
+    /// `input` may be any tensor: the graph is cut there, keeping only the nodes between.
     fn plan(onnx: &[u8], input: &str, fact: TypedFact, output: &str) -> anyhow::Result<Plan> {
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(onnx))
+        let onnx_fw = tract_onnx::onnx();
+        let mut proto = onnx_fw
+            .proto_model_for_read(&mut std::io::Cursor::new(onnx))
             .context("reading the ONNX model")?;
+        let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
+        let is_graph_input = graph.input.iter().any(|i| i.name == input);
+        if !is_graph_input {
+            cut_graph(graph, input, output)?;
+        }
+        let mut model = onnx_fw.model_for_proto_model(&proto)?;
         model
             .set_input_names([input])
-            .with_context(|| format!("the model has no tensor named {input:?}"))?;
+            .with_context(|| format!("the model has no input named {input:?}"))?;
         model.set_input_fact(0, fact.into())?;
         model
             .select_outputs_by_name([output])
@@ -97,6 +105,69 @@ impl OnnxModel {
         let plan = model.into_optimized()?.into_runnable()?;
         Ok(plan)
     }
+}
+
+/// Makes tensor `input` the graph's only input and keeps just the nodes that lead from it
+/// (and from constants) to `output`.
+fn cut_graph(
+    graph: &mut tract_onnx::pb::GraphProto,
+    input: &str,
+    output: &str,
+) -> anyhow::Result<()> {
+    use std::collections::HashSet;
+    let producer = |name: &str| {
+        graph
+            .node
+            .iter()
+            .position(|n| n.output.iter().any(|o| o == name))
+    };
+    anyhow::ensure!(
+        producer(input).is_some(),
+        "the model has no tensor named {input:?}"
+    );
+    anyhow::ensure!(
+        producer(output).is_some(),
+        "the model has no tensor named {output:?}"
+    );
+    let mut keep = HashSet::new();
+    let mut todo = vec![output.to_owned()];
+    while let Some(t) = todo.pop() {
+        if t == input {
+            continue;
+        }
+        if let Some(i) = producer(&t)
+            && keep.insert(i)
+        {
+            todo.extend(
+                graph.node[i]
+                    .input
+                    .iter()
+                    .filter(|x| !x.is_empty())
+                    .cloned(),
+            );
+        }
+    }
+    let nodes = std::mem::take(&mut graph.node);
+    graph.node = nodes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, n)| n)
+        .collect();
+    use tract_onnx::pb::{TypeProto, ValueInfoProto, type_proto};
+    let float = type_proto::Value::TensorType(type_proto::Tensor {
+        elem_type: 1, // FLOAT; the shape comes from the input fact.
+        shape: None,
+    });
+    graph.input = vec![ValueInfoProto {
+        name: input.to_owned(),
+        r#type: Some(TypeProto {
+            value: Some(float),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    Ok(())
 }
 
 impl Extractor for OnnxModel {

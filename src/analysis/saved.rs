@@ -1,0 +1,166 @@
+//! The clustering saved in the feature store, reused as it is on the next start.
+//!
+//! Images are keyed by content hash, so renames keep their cluster. Images added since
+//! are assigned to the nearest centroid and placed on the map by the saved projection,
+//! until the user asks to recluster.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::clustering::{Cluster, Clustering, KChoice, Method, Request, cluster, nearest_cluster};
+use super::pca::Pca;
+use super::sweep::Sweep;
+use crate::features::Extractor;
+use crate::store::{Collection, Store};
+
+/// A clustering without its row alignment: each image's label and map position by hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedClustering {
+    pub request: Request,
+    pub k: usize,
+    pub eps: Option<f32>,
+    pub reason: String,
+    pub clusters: Vec<Cluster>,
+    pub map_projection: Pca,
+    pub explained: f32,
+    pub sweep: Option<Sweep>,
+    /// Hex content hash → (index into `clusters`, map position).
+    pub members: HashMap<String, (usize, [f32; 2])>,
+}
+
+impl SavedClustering {
+    pub fn new(clustering: &Clustering, c: &Collection) -> SavedClustering {
+        let members = (0..c.len())
+            .map(|i| (hex(&c.hashes[i]), (clustering.labels[i], clustering.map[i])))
+            .collect();
+        SavedClustering {
+            request: clustering.request.clone(),
+            k: clustering.k,
+            eps: clustering.eps,
+            reason: clustering.reason.clone(),
+            clusters: clustering.clusters.clone(),
+            map_projection: clustering.map_projection.clone(),
+            explained: clustering.explained,
+            sweep: clustering.sweep.clone(),
+            members,
+        }
+    }
+
+    /// The clustering of `c`: saved labels where known, nearest centroid otherwise.
+    /// Returns it and how many images were new. Cluster sizes are recounted.
+    pub fn apply(self, c: &Collection) -> (Clustering, usize) {
+        let mut labels = Vec::with_capacity(c.len());
+        let mut map = Vec::with_capacity(c.len());
+        let mut new = Vec::new();
+        for i in 0..c.len() {
+            match self.members.get(&hex(&c.hashes[i])) {
+                Some(&(label, xy)) if label < self.clusters.len() => {
+                    labels.push(label);
+                    map.push(xy);
+                }
+                _ => {
+                    let label = nearest_cluster(&self.clusters, c.row(i)).map_or(0, |(l, _)| l);
+                    labels.push(label);
+                    map.push([0.0, 0.0]);
+                    new.push(i);
+                }
+            }
+        }
+        if !new.is_empty() && self.map_projection.dims() >= 2 {
+            let placed = self.map_projection.project(&c.vectors.select(&new));
+            for (k, &i) in new.iter().enumerate() {
+                map[i] = [placed.get(k, 0), placed.get(k, 1)];
+            }
+        }
+        let mut clusters = self.clusters;
+        clusters.iter_mut().for_each(|cl| cl.size = 0);
+        labels.iter().for_each(|&l| clusters[l].size += 1);
+        let distances = (0..c.len())
+            .map(|i| {
+                let s: f32 = c
+                    .row(i)
+                    .iter()
+                    .zip(&clusters[labels[i]].centroid)
+                    .map(|(a, b)| a * b)
+                    .sum();
+                (1.0 - s).max(0.0)
+            })
+            .collect();
+        let clustering = Clustering {
+            request: self.request,
+            k: self.k,
+            eps: self.eps,
+            reason: self.reason,
+            clusters,
+            labels,
+            distances,
+            map,
+            map_projection: self.map_projection,
+            explained: self.explained,
+            sweep: self.sweep,
+        };
+        (clustering, new.len())
+    }
+}
+
+fn hex(h: &[u8; 32]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the user asked for on top of the saved (or default) request.
+#[derive(Debug, Clone, Default)]
+pub struct Wanted {
+    pub method: Option<Method>,
+    pub k: Option<KChoice>,
+    pub eps: Option<f32>,
+    /// Fit again even if the saved clustering answers the request.
+    pub recluster: bool,
+}
+
+/// Where a clustering came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Reused from the store; `new_images` were assigned to the nearest centroid.
+    Saved { new_images: usize },
+    /// Fitted now (and saved).
+    Fitted,
+}
+
+/// The saved clustering of `root` if it answers `wanted`, else a new one, saved.
+pub fn load_or_fit(
+    store: &mut Store,
+    root: &Path,
+    feature: &str,
+    c: &Collection,
+    defaults: &Request,
+    wanted: &Wanted,
+    names: Option<&dyn Extractor>,
+) -> anyhow::Result<(Clustering, Origin)> {
+    let saved = store.load_clustering(root, feature)?;
+    let base = saved.as_ref().map_or(defaults, |s| &s.request);
+    let mut req = base.clone();
+    if let Some(m) = wanted.method {
+        if m != req.method {
+            req.eps = None;
+        }
+        req.method = m;
+    }
+    if let Some(k) = wanted.k {
+        req.k = k;
+    }
+    if wanted.eps.is_some() {
+        req.eps = wanted.eps;
+    }
+    if let Some(s) = saved
+        && !wanted.recluster
+        && s.request == req
+    {
+        let (clustering, new_images) = s.apply(c);
+        return Ok((clustering, Origin::Saved { new_images }));
+    }
+    let clustering = cluster(c, &req, names)?;
+    store.save_clustering(root, feature, &SavedClustering::new(&clustering, c))?;
+    Ok((clustering, Origin::Fitted))
+}
