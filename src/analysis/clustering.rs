@@ -191,10 +191,10 @@ pub fn cluster(
         Method::Kmeans => {
             // The best of fresh k-means++ starts and the sweep's warm-started fit.
             let mut best = kmeans::fit(&x, k, Start::PlusPlus { runs: 8 }, req.seed)?;
-            if let Some(warm) = fits.get(k.wrapping_sub(2)) {
-                if warm.inertia() < best.inertia() {
-                    best = warm.clone();
-                }
+            if let Some(warm) = fits.get(k.wrapping_sub(2))
+                && warm.inertia() < best.inertia()
+            {
+                best = warm.clone();
             }
             best.labels.into_iter().map(Some).collect()
         }

@@ -1,0 +1,234 @@
+//! Clustering from the command line on images the test draws: three families of pictures
+//! must come out as three clusters, by every method; the clustering is saved, reused, and
+//! extended to new images.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn run_json(args: &[&str], store: &Path) -> Value {
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    common::run_json(&args, store)
+}
+
+/// Five discs, five stripe patterns and five checkerboards, each a little different.
+fn families(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..5u32 {
+        let v = (i * 20) as u8;
+        disc(96 + i * 8, 96, [250, 180 + v / 2, v], [20, 20, 60 + v])
+            .save(dir.join(format!("disc-{i}.png")))
+            .unwrap();
+        stripes(112, 112, 5 + i, true, [0, 0, v], [255, 255, 0])
+            .save(dir.join(format!("stripes-{i}.png")))
+            .unwrap();
+        checkerboard(120, 120, 10 + 2 * i)
+            .save(dir.join(format!("checker-{i}.png")))
+            .unwrap();
+    }
+}
+
+fn family(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap();
+    name.split('-').next().unwrap()
+}
+
+/// The partition as a set of sets of file families per cluster: {{disc×5}, …} becomes
+/// a set of (cluster → families in it).
+fn partition(answer: &Value) -> BTreeSet<BTreeSet<String>> {
+    let mut by_cluster = std::collections::BTreeMap::<u64, BTreeSet<String>>::new();
+    for img in answer["images"].as_array().unwrap() {
+        by_cluster
+            .entry(img["cluster"].as_u64().unwrap())
+            .or_default()
+            .insert(family(img["path"].as_str().unwrap()).to_owned());
+    }
+    by_cluster.into_values().collect()
+}
+
+fn clean_split() -> BTreeSet<BTreeSet<String>> {
+    ["checker", "disc", "stripes"]
+        .iter()
+        .map(|f| BTreeSet::from([f.to_string()]))
+        .collect()
+}
+
+#[test]
+fn every_method_recovers_the_three_families() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    for method in ["kmeans", "gmm", "agglomerative"] {
+        let answer = run_json(&["cluster", d, "--method", method, "--k", "3"], &store);
+        assert_eq!(answer["method"], method);
+        assert_eq!(answer["k"], 3);
+        assert_eq!(partition(&answer), clean_split(), "{method}");
+        let sizes: Vec<u64> = answer["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["size"].as_u64().unwrap())
+            .collect();
+        assert_eq!(sizes, [5, 5, 5]);
+    }
+    // DBSCAN with its suggested eps: no cluster mixes two families.
+    let answer = run_json(&["cluster", d, "--method", "dbscan"], &store);
+    assert!(answer["eps"].as_f64().unwrap() > 0.0);
+    assert!(answer["reason"].as_str().unwrap().contains("knee"));
+    for cl in answer["clusters"].as_array().unwrap() {
+        let n = cl["cluster"].as_u64().unwrap();
+        if n == 0 {
+            assert_eq!(cl["name"], "unclustered");
+            continue;
+        }
+        let fams: BTreeSet<&str> = answer["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["cluster"] == n)
+            .map(|i| family(i["path"].as_str().unwrap()))
+            .collect();
+        assert_eq!(fams.len(), 1, "cluster {n} mixes {fams:?}");
+    }
+}
+
+#[test]
+fn auto_k_sweeps_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let answer = run_json(&["cluster", dir.to_str().unwrap()], &store);
+    let sweep = answer["sweep"].as_array().unwrap();
+    let ks: Vec<u64> = sweep.iter().map(|r| r["k"].as_u64().unwrap()).collect();
+    assert_eq!(ks, (2..=14).collect::<Vec<_>>(), "k = 2..n−1 for 15 images");
+    let inertia: Vec<f64> = sweep
+        .iter()
+        .map(|r| r["inertia"].as_f64().unwrap())
+        .collect();
+    assert!(
+        inertia.windows(2).all(|w| w[1] <= w[0] * 1.0001),
+        "{inertia:?}"
+    );
+    for r in sweep {
+        let s = r["silhouette"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&s));
+        assert!(r["distortion"].as_f64().unwrap() > 0.0);
+        assert!(r["gap_sd"].as_f64().unwrap() >= 0.0);
+    }
+    assert_eq!(answer["k"], 3, "{}", answer["reason"]);
+    assert_eq!(partition(&answer), clean_split());
+    let reason = answer["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("silhouette") && reason.contains("elbow"),
+        "{reason}"
+    );
+    for cl in answer["clusters"].as_array().unwrap() {
+        assert!(
+            !cl["name"].as_str().unwrap().is_empty(),
+            "every cluster is named"
+        );
+        assert_eq!(cl["classes"].as_array().unwrap().len(), 3);
+    }
+}
+
+#[test]
+fn saved_clustering_is_reused_and_extended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    let first = run_json(&["cluster", d, "--k", "3"], &store);
+    assert_eq!(first["saved"], false);
+    let again = run_json(&["cluster", d], &store);
+    assert_eq!(
+        again["saved"], true,
+        "no flag differs from the saved request"
+    );
+    assert_eq!(again["images"], first["images"]);
+
+    // A new disc joins the disc cluster without refitting.
+    disc(100, 100, [255, 200, 30], [30, 20, 70])
+        .save(dir.join("disc-new.png"))
+        .unwrap();
+    let extended = run_json(&["cluster", d], &store);
+    assert_eq!(extended["saved"], true);
+    assert_eq!(extended["new_images"], 1);
+    let cluster_of = |answer: &Value, name: &str| {
+        answer["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap()["cluster"]
+            .clone()
+    };
+    assert_eq!(
+        cluster_of(&extended, "disc-new.png"),
+        cluster_of(&extended, "disc-0.png")
+    );
+
+    // Reclustering is seeded: the same images give the same labels.
+    let refit = run_json(&["cluster", d, "--recluster"], &store);
+    assert_eq!(refit["saved"], false);
+    let refit2 = run_json(&["cluster", d, "--recluster"], &store);
+    assert_eq!(refit["images"], refit2["images"]);
+    assert_eq!(partition(&refit), clean_split());
+}
+
+#[test]
+fn csv_tables_and_bad_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let csv = |table: &str| {
+        let out = imgtui()
+            .args([
+                "cluster",
+                dir.to_str().unwrap(),
+                "--format",
+                "csv",
+                "--table",
+                table,
+            ])
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let images = csv("images");
+    assert!(images.starts_with("path,cluster,name,distance,x,y\n"));
+    assert_eq!(images.lines().count(), 16);
+    let clusters = csv("clusters");
+    assert!(clusters.starts_with("cluster,size,name\n"));
+    let sweep = csv("sweep");
+    assert!(sweep.starts_with("k,inertia,distortion,silhouette,gap,gap_sd\n"));
+    assert_eq!(sweep.lines().count(), 14);
+
+    for bad in [["--k", "0"], ["--eps", "3"], ["--method", "spectral"]] {
+        let out = imgtui()
+            .args(["cluster", dir.to_str().unwrap()])
+            .args(bad)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.trim().is_empty());
+    }
+}
