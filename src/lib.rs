@@ -1,13 +1,16 @@
-//! imgtui's engine: find the images in a folder, embed them with a neural model and keep the
-//! vectors in an on-disk store, ready for clustering and similarity search.
+//! imgtui's engine: find the images in a folder, embed them with a neural model, keep the
+//! vectors in an on-disk store, and answer from them.
 //!
-//! The flow is one way: [`scan`] → [`decode`] → [`features`] → [`store`], driven by [`index`].
+//! The flow is one way: [`scan`] → [`decode`] → [`features`] → [`store`], driven by [`index`];
+//! then [`analysis`] (clusters, the map, neighbours, duplicates), [`montage`] and [`export`].
 
 pub mod analysis;
 pub mod config;
 pub mod decode;
+pub mod export;
 pub mod features;
 pub mod index;
+pub mod montage;
 pub mod scan;
 pub mod store;
 

@@ -14,6 +14,8 @@ use imgtui::analysis::clustering::{Clustering, KChoice, Method};
 use imgtui::analysis::saved::{Origin, Wanted, load_or_fit};
 use imgtui::analysis::{duplicates, neighbours};
 use imgtui::config::Config;
+use imgtui::export::{Mode, folder_name};
+use imgtui::montage::{MontageOptions, write_montage};
 use imgtui::scan::ScanError;
 use imgtui::{Collection, OnnxModel, Progress, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -87,6 +89,40 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// A contact sheet (PNG grid with file names) of one cluster, or of every cluster.
+    Montage {
+        dir: PathBuf,
+        /// Cluster number as `cluster` lists it [default: every cluster, one sheet each].
+        #[arg(long)]
+        cluster: Option<usize>,
+        /// Output file for one cluster, or folder for all [default: ./imgtui-montage/NN-name.png].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Thumbnail size in pixels.
+        #[arg(long, default_value_t = 160)]
+        size: u32,
+        /// At most this many images per sheet, those nearest the cluster's centre first.
+        #[arg(long, default_value_t = 400)]
+        max: usize,
+    },
+    /// Copies (or links) a cluster's images into a folder; never overwrites.
+    Export {
+        dir: PathBuf,
+        /// Cluster number as `cluster` lists it.
+        #[arg(long)]
+        cluster: usize,
+        /// Target folder [default: ./imgtui-export/NN-name].
+        #[arg(long)]
+        to: Option<PathBuf>,
+        #[arg(long, default_value = "copy", value_parser = clap::value_parser!(Mode))]
+        mode: Mode,
+        /// Add to a target folder that already has files (names taken get a suffix).
+        #[arg(long)]
+        merge: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The N nearest neighbours of every image under DIR (the kNN graph).
     Neighbours {
         dir: PathBuf,
@@ -140,6 +176,21 @@ fn main() -> ExitCode {
             };
             run_cluster(&dir, store, &wanted, table, format)
         }
+        Some(Command::Montage {
+            dir,
+            cluster,
+            out,
+            size,
+            max,
+        }) => run_montage(&dir, store, cluster, out, size, max),
+        Some(Command::Export {
+            dir,
+            cluster,
+            to,
+            mode,
+            merge,
+            json,
+        }) => run_export(&dir, store, cluster, to, mode, merge, json),
         Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, store, n, format),
         Some(Command::Dups {
             dir,
@@ -475,6 +526,161 @@ fn run_cluster(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The folder's clustering as saved (or fitted now with the configured defaults).
+fn clusters_of(session: &mut Session, c: &Collection) -> anyhow::Result<Clustering> {
+    let defaults = session.config.cluster_request();
+    let (clustering, origin) = load_or_fit(
+        &mut session.store,
+        &session.root,
+        &session.feature,
+        c,
+        &defaults,
+        &Wanted::default(),
+        Some(&session.model),
+    )
+    .map_err(|e| usage(one_line(&e)))?;
+    if origin == Origin::Fitted {
+        eprintln!("{}", cluster_line(&clustering, origin));
+    }
+    Ok(clustering)
+}
+
+/// Members of cluster `number`, nearest the centre first.
+fn cluster_members(
+    c: &Collection,
+    clustering: &Clustering,
+    number: usize,
+) -> anyhow::Result<(usize, Vec<PathBuf>)> {
+    let Some(index) = clustering
+        .clusters
+        .iter()
+        .position(|cl| cl.number == number)
+    else {
+        let numbers: Vec<String> = clustering
+            .clusters
+            .iter()
+            .map(|cl| cl.number.to_string())
+            .collect();
+        return Err(usage(format!(
+            "no cluster {number}: the clusters are {}",
+            numbers.join(", ")
+        )));
+    };
+    let mut rows: Vec<usize> = (0..c.len())
+        .filter(|&i| clustering.labels[i] == index)
+        .collect();
+    rows.sort_by(|&a, &b| {
+        clustering.distances[a]
+            .total_cmp(&clustering.distances[b])
+            .then(a.cmp(&b))
+    });
+    Ok((
+        index,
+        rows.into_iter().map(|i| c.paths[i].clone()).collect(),
+    ))
+}
+
+fn run_montage(
+    dir: &Path,
+    store: Option<PathBuf>,
+    cluster: Option<usize>,
+    out: Option<PathBuf>,
+    size: u32,
+    max: usize,
+) -> anyhow::Result<ExitCode> {
+    if !(16..=1024).contains(&size) {
+        return Err(usage(format!("--size {size}: between 16 and 1024 pixels")));
+    }
+    let (mut session, _) = Session::open(dir, store)?;
+    let c = session.collection()?;
+    let clustering = clusters_of(&mut session, &c)?;
+    let opts = MontageOptions {
+        thumb: size,
+        decode: session.config.decode_options()?,
+        ..Default::default()
+    };
+    let numbers: Vec<usize> = match cluster {
+        Some(n) => vec![n],
+        None => clustering.clusters.iter().map(|cl| cl.number).collect(),
+    };
+    let folder = match (&out, cluster) {
+        (Some(o), None) => o.clone(),
+        _ => PathBuf::from("imgtui-montage"),
+    };
+    for number in numbers {
+        let (index, mut paths) = cluster_members(&c, &clustering, number)?;
+        paths.truncate(max.max(1));
+        let file = match (&out, cluster) {
+            (Some(o), Some(_)) => o.clone(),
+            _ => {
+                std::fs::create_dir_all(&folder)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
+                folder.join(format!(
+                    "{}.png",
+                    folder_name(number, &clustering.clusters[index].name)
+                ))
+            }
+        };
+        write_montage(&paths, &file, &opts).map_err(|e| usage(one_line(&e)))?;
+        println!("{}", file.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_export(
+    dir: &Path,
+    store: Option<PathBuf>,
+    cluster: usize,
+    to: Option<PathBuf>,
+    mode: Mode,
+    merge: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (mut session, _) = Session::open(dir, store)?;
+    let c = session.collection()?;
+    let clustering = clusters_of(&mut session, &c)?;
+    let (index, paths) = cluster_members(&c, &clustering, cluster)?;
+    let target = to.unwrap_or_else(|| {
+        PathBuf::from("imgtui-export").join(folder_name(cluster, &clustering.clusters[index].name))
+    });
+    let report =
+        imgtui::export::export(&paths, &target, mode, merge).map_err(|e| usage(one_line(&e)))?;
+    if json {
+        let failed: Vec<_> = report
+            .failed
+            .iter()
+            .map(|(p, e)| json!({"path": p.to_string_lossy(), "reason": e}))
+            .collect();
+        println!(
+            "{}",
+            json!({"target": report.target.to_string_lossy(), "written": report.written, "already_there": report.already_there, "failed": failed})
+        );
+    }
+    for (p, e) in &report.failed {
+        eprintln!("not exported {}: {e}", p.display());
+    }
+    eprintln!(
+        "{} files {} to {}{}",
+        report.written,
+        match mode {
+            Mode::Copy => "copied",
+            Mode::Symlink | Mode::Hardlink => "linked",
+        },
+        report.target.display(),
+        if report.already_there > 0 {
+            format!(" ({} already there)", report.already_there)
+        } else {
+            String::new()
+        }
+    );
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// One line on stderr about the clustering: method, k, why, and whether it was reused.

@@ -232,3 +232,137 @@ fn csv_tables_and_bad_requests() {
         assert!(!err.trim().is_empty());
     }
 }
+
+#[test]
+fn export_copies_a_cluster_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    let answer = run_json(&["cluster", d, "--k", "3"], &store);
+    let disc_cluster = answer["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with("disc-0.png"))
+        .unwrap()["cluster"]
+        .to_string();
+    let target = tmp.path().join("out");
+    let t = target.to_str().unwrap();
+    let report = run_json(
+        &["export", d, "--cluster", &disc_cluster, "--to", t, "--json"],
+        &store,
+    );
+    assert_eq!(report["written"], 5);
+    let mut names: Vec<String> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        (0..5).map(|i| format!("disc-{i}.png")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        std::fs::read(target.join("disc-3.png")).unwrap(),
+        std::fs::read(dir.join("disc-3.png")).unwrap()
+    );
+
+    // A folder with files in it is refused, and nothing in it changes.
+    std::fs::write(target.join("disc-0.png"), b"mine").unwrap();
+    let out = imgtui()
+        .args(["export", d, "--cluster", &disc_cluster, "--to", t])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    assert_eq!(std::fs::read(target.join("disc-0.png")).unwrap(), b"mine");
+
+    // Merging keeps the user's file, adds the image under a new name, skips identical ones.
+    let report = run_json(
+        &[
+            "export",
+            d,
+            "--cluster",
+            &disc_cluster,
+            "--to",
+            t,
+            "--merge",
+            "--json",
+        ],
+        &store,
+    );
+    assert_eq!(report["written"], 1);
+    assert_eq!(report["already_there"], 4);
+    assert_eq!(std::fs::read(target.join("disc-0.png")).unwrap(), b"mine");
+    assert_eq!(
+        std::fs::read(target.join("disc-0 (2).png")).unwrap(),
+        std::fs::read(dir.join("disc-0.png")).unwrap()
+    );
+
+    // No such cluster: a one-line usage error.
+    let out = imgtui()
+        .args(["export", d, "--cluster", "9", "--to", t])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no cluster 9"));
+}
+
+#[test]
+fn montage_draws_one_sheet_per_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    run_json(&["cluster", d, "--k", "3"], &store);
+    let sheets = tmp.path().join("sheets");
+    let out = imgtui()
+        .args([
+            "montage",
+            d,
+            "--size",
+            "64",
+            "--out",
+            sheets.to_str().unwrap(),
+        ])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(written.len(), 3);
+    for sheet in &written {
+        assert!(sheet.ends_with(".png"));
+        let img = image::open(sheet).unwrap().to_rgb8();
+        // Five 64-pixel thumbnails in a 3 × 2 grid, with padding and captions.
+        assert_eq!(img.width(), 6 + 3 * 70);
+        assert_eq!(img.height(), 6 + 2 * (64 + 12 + 6));
+    }
+    // An existing sheet is not overwritten.
+    let again = imgtui()
+        .args([
+            "montage",
+            d,
+            "--size",
+            "64",
+            "--out",
+            sheets.to_str().unwrap(),
+        ])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}

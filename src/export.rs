@@ -1,0 +1,189 @@
+//! Copying a cluster's images into a folder, never overwriting anything.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+/// How files get into the target folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Copy,
+    Symlink,
+    Hardlink,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "copy" => Ok(Mode::Copy),
+            "symlink" => Ok(Mode::Symlink),
+            "hardlink" => Ok(Mode::Hardlink),
+            _ => Err(format!("expected copy, symlink or hardlink, got {s:?}")),
+        }
+    }
+}
+
+/// What an export did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportReport {
+    pub target: PathBuf,
+    /// Files written (copied or linked).
+    pub written: usize,
+    /// Files already in the target with the same content (a repeated export with merge).
+    pub already_there: usize,
+    /// Files that could not be exported, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// Exports `files` into `target`. The folder is created; if it exists and is not empty,
+/// `merge` must be set. A name already taken gets a " (2)" suffix unless the file there
+/// has the same content, so nothing is ever overwritten. A failed copy leaves no partial file.
+pub fn export(
+    files: &[PathBuf],
+    target: &Path,
+    mode: Mode,
+    merge: bool,
+) -> anyhow::Result<ExportReport> {
+    if target.exists() {
+        anyhow::ensure!(
+            target.is_dir(),
+            "{} exists and is not a folder",
+            target.display()
+        );
+        let empty = std::fs::read_dir(target)?.next().is_none();
+        anyhow::ensure!(
+            empty || merge,
+            "{} already exists and is not empty; choose another folder or merge into it",
+            target.display()
+        );
+    }
+    std::fs::create_dir_all(target).map_err(|e| anyhow::anyhow!("{}: {e}", target.display()))?;
+    let mut report = ExportReport {
+        target: target.to_owned(),
+        ..Default::default()
+    };
+    for file in files {
+        match export_one(file, target, mode) {
+            Ok(true) => report.written += 1,
+            Ok(false) => report.already_there += 1,
+            Err(e) => report.failed.push((file.clone(), e.to_string())),
+        }
+    }
+    Ok(report)
+}
+
+/// Returns false when an identical file already sits under the name.
+fn export_one(file: &Path, target: &Path, mode: Mode) -> io::Result<bool> {
+    let name = file
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let stem = Path::new(name)
+        .file_stem()
+        .unwrap_or(name)
+        .to_string_lossy()
+        .into_owned();
+    let ext = Path::new(name)
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()));
+    for attempt in 1.. {
+        let dest = if attempt == 1 {
+            target.join(name)
+        } else {
+            target.join(format!(
+                "{stem} ({attempt}){}",
+                ext.as_deref().unwrap_or("")
+            ))
+        };
+        if dest.symlink_metadata().is_ok() {
+            if same_content(file, &dest)? {
+                return Ok(false);
+            }
+            continue;
+        }
+        let result = match mode {
+            Mode::Copy => copy_new(file, &dest),
+            Mode::Hardlink => std::fs::hard_link(file, &dest),
+            Mode::Symlink => symlink(&std::fs::canonicalize(file)?, &dest),
+        };
+        match result {
+            Ok(()) => return Ok(true),
+            // Someone took the name between the check and the write: try the next one.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Copies into a file that must not exist yet; removes it again if the copy fails.
+fn copy_new(from: &Path, to: &Path) -> io::Result<()> {
+    let mut src = std::fs::File::open(from)?;
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
+    let result = io::copy(&mut src, &mut dst).and_then(|_| dst.sync_all());
+    if result.is_err() {
+        drop(dst);
+        let _ = std::fs::remove_file(to);
+    }
+    result
+}
+
+fn same_content(a: &Path, b: &Path) -> io::Result<bool> {
+    let (ma, mb) = (std::fs::metadata(a)?, std::fs::metadata(b));
+    match mb {
+        Ok(mb) if mb.len() == ma.len() => Ok(std::fs::read(a)? == std::fs::read(b)?),
+        _ => Ok(false),
+    }
+}
+
+#[cfg(unix)]
+fn symlink(from: &Path, to: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(from, to)
+}
+
+#[cfg(not(unix))]
+fn symlink(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "symbolic links need a Unix system",
+    ))
+}
+
+/// A folder name for a cluster: `03-jellyfish-coral-reef`.
+pub fn folder_name(number: usize, name: &str) -> String {
+    let mut slug = String::new();
+    for ch in name.to_lowercase().chars() {
+        if ch.is_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        format!("{number:02}")
+    } else {
+        format!("{number:02}-{slug}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names() {
+        assert_eq!(
+            folder_name(3, "jellyfish · coral reef"),
+            "03-jellyfish-coral-reef"
+        );
+        assert_eq!(folder_name(0, "unclustered"), "00-unclustered");
+        assert_eq!(folder_name(12, ""), "12");
+    }
+}

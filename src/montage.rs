@@ -1,0 +1,170 @@
+//! A contact sheet: one PNG grid of thumbnails, each captioned with its file name.
+
+use std::path::{Path, PathBuf};
+
+use image::{Rgb, RgbImage};
+use rayon::prelude::*;
+
+use crate::decode::{DecodeOptions, decode, resize_rgb};
+
+/// Grid settings.
+#[derive(Debug, Clone)]
+pub struct MontageOptions {
+    /// Side of each thumbnail's square, in pixels.
+    pub thumb: u32,
+    /// Columns; 0 = about square.
+    pub columns: usize,
+    pub decode: DecodeOptions,
+}
+
+impl Default for MontageOptions {
+    fn default() -> Self {
+        MontageOptions {
+            thumb: 160,
+            columns: 0,
+            decode: DecodeOptions::default(),
+        }
+    }
+}
+
+const PAD: u32 = 6;
+/// Height of the caption line under each thumbnail (an 8-pixel font plus spacing).
+const CAPTION: u32 = 12;
+
+/// Draws the images as a grid. Images that cannot be read get a grey tile with their
+/// name, so the sheet still shows every file it was given.
+pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
+    let n = paths.len().max(1);
+    let columns = match opts.columns {
+        0 => (n as f64).sqrt().ceil() as usize,
+        c => c,
+    }
+    .min(n)
+    .max(1);
+    let rows = n.div_ceil(columns);
+    let cell_w = opts.thumb + PAD;
+    let cell_h = opts.thumb + CAPTION + PAD;
+    let mut sheet = RgbImage::from_pixel(
+        PAD + columns as u32 * cell_w,
+        PAD + rows as u32 * cell_h,
+        Rgb([32, 32, 36]),
+    );
+    let thumbs: Vec<Option<RgbImage>> = paths
+        .par_iter()
+        .map(|p| thumbnail(p, opts.thumb, &opts.decode))
+        .collect();
+    for (i, (path, thumb)) in paths.iter().zip(thumbs).enumerate() {
+        let x = PAD + (i % columns) as u32 * cell_w;
+        let y = PAD + (i / columns) as u32 * cell_h;
+        match thumb {
+            Some(t) => {
+                let ox = x + (opts.thumb - t.width()) / 2;
+                let oy = y + (opts.thumb - t.height()) / 2;
+                image::imageops::replace(&mut sheet, &t, ox as i64, oy as i64);
+            }
+            None => {
+                let grey = RgbImage::from_pixel(opts.thumb, opts.thumb, Rgb([90, 90, 90]));
+                image::imageops::replace(&mut sheet, &grey, x as i64, y as i64);
+            }
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let fits = (opts.thumb / 8) as usize;
+        draw_text(
+            &mut sheet,
+            x,
+            y + opts.thumb + 3,
+            &ellipsize(&name, fits),
+            Rgb([230, 230, 230]),
+        );
+    }
+    sheet
+}
+
+/// Writes the sheet as PNG to `out`, which must not exist yet.
+pub fn write_montage(paths: &[PathBuf], out: &Path, opts: &MontageOptions) -> anyhow::Result<()> {
+    let sheet = montage(paths, opts);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    let result = sheet.write_to(&mut w, image::ImageFormat::Png);
+    if let Err(e) = result {
+        drop(w);
+        let _ = std::fs::remove_file(out);
+        anyhow::bail!("{}: {e}", out.display());
+    }
+    Ok(())
+}
+
+/// The image scaled to fit a `side` square, aspect kept.
+fn thumbnail(path: &Path, side: u32, opts: &DecodeOptions) -> Option<RgbImage> {
+    let bytes = std::fs::read(path).ok()?;
+    let img = decode(&bytes, opts).ok()?;
+    let (w, h) = (img.width().max(1), img.height().max(1));
+    let scale = side as f32 / w.max(h) as f32;
+    let (tw, th) = (
+        ((w as f32 * scale).round() as u32).max(1),
+        ((h as f32 * scale).round() as u32).max(1),
+    );
+    Some(resize_rgb(
+        &img,
+        tw.min(side),
+        th.min(side),
+        opts.background,
+    ))
+}
+
+/// `name` cut to `max` characters, with "…" (drawn as "~") marking the cut.
+fn ellipsize(name: &str, max: usize) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() <= max {
+        return name.to_owned();
+    }
+    let keep = max.saturating_sub(1);
+    let head = keep / 2;
+    let tail = keep - head;
+    let mut s: String = chars[..head].iter().collect();
+    s.push('~');
+    s.extend(&chars[chars.len() - tail..]);
+    s
+}
+
+/// Draws ASCII text with an 8×8 bitmap font; other characters show as '?'.
+fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, colour: Rgb<u8>) {
+    for (k, ch) in text.chars().enumerate() {
+        let code = if ch.is_ascii() && !ch.is_ascii_control() {
+            ch as usize
+        } else {
+            '?' as usize
+        };
+        let glyph = font8x8::legacy::BASIC_LEGACY[code];
+        for (row, bits) in glyph.iter().enumerate() {
+            for col in 0..8 {
+                if bits & (1 << col) != 0 {
+                    let (px, py) = (x + k as u32 * 8 + col, y + row as u32);
+                    if px < img.width() && py < img.height() {
+                        img.put_pixel(px, py, colour);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_cut_in_the_middle() {
+        assert_eq!(ellipsize("short.png", 20), "short.png");
+        let cut = ellipsize("a-very-long-file-name-indeed.png", 12);
+        assert_eq!(cut.chars().count(), 12);
+        assert!(cut.starts_with("a-ver") && cut.ends_with(".png"));
+    }
+}
