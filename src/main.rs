@@ -96,7 +96,7 @@ enum Command {
         #[arg(long)]
         cluster: Option<usize>,
         /// Output file for one cluster, or folder for all [default: ./imgtui-montage/NN-name.png].
-        #[arg(long)]
+        #[arg(long, short = 'o')]
         out: Option<PathBuf>,
         /// Thumbnail size in pixels.
         #[arg(long, default_value_t = 160)]

@@ -219,7 +219,12 @@ fn csv_tables_and_bad_requests() {
     assert!(sweep.starts_with("k,inertia,distortion,silhouette,gap,gap_sd\n"));
     assert_eq!(sweep.lines().count(), 14);
 
-    for bad in [["--k", "0"], ["--eps", "3"], ["--method", "spectral"]] {
+    for bad in [
+        ["--k", "0"],
+        ["--k", "16"],
+        ["--eps", "3"],
+        ["--method", "spectral"],
+    ] {
         let out = imgtui()
             .args(["cluster", dir.to_str().unwrap()])
             .args(bad)
@@ -365,4 +370,56 @@ fn montage_draws_one_sheet_per_cluster() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn links_never_overwrite_either() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    run_json(&["cluster", d, "--k", "3"], &store);
+    for mode in ["symlink", "hardlink"] {
+        let target = tmp.path().join(mode);
+        std::fs::create_dir(&target).unwrap();
+        // Every cluster's first file name, taken by the user already.
+        for i in 0..5 {
+            for f in ["disc", "stripes", "checker"] {
+                std::fs::write(target.join(format!("{f}-{i}.png")), b"user").unwrap();
+            }
+        }
+        let t = target.to_str().unwrap();
+        let report = run_json(
+            &[
+                "export",
+                d,
+                "--cluster",
+                "1",
+                "--to",
+                t,
+                "--mode",
+                mode,
+                "--merge",
+                "--json",
+            ],
+            &store,
+        );
+        assert_eq!(report["written"], 5, "{mode}");
+        for entry in std::fs::read_dir(&target).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.contains(" (2)") {
+                let meta = std::fs::symlink_metadata(&path).unwrap();
+                assert_eq!(meta.file_type().is_symlink(), mode == "symlink", "{name}");
+                let original = dir.join(name.replace(" (2)", ""));
+                assert_eq!(
+                    std::fs::read(&path).unwrap(),
+                    std::fs::read(original).unwrap()
+                );
+            } else {
+                assert_eq!(std::fs::read(&path).unwrap(), b"user", "{name} untouched");
+            }
+        }
+    }
 }

@@ -179,8 +179,13 @@ pub fn cluster(
     } else {
         (None, Vec::new())
     };
+    if let KChoice::Fixed(k) = req.k
+        && req.method != Method::Dbscan
+    {
+        anyhow::ensure!(k <= n, "k = {k} but there are only {n} images");
+    }
     let (k, reason) = match (req.k, &sweep) {
-        (KChoice::Fixed(k), _) => (k.min(n), format!("k = {} as asked", k.min(n))),
+        (KChoice::Fixed(k), _) => (k, format!("k = {k} as asked")),
         (KChoice::Auto, Some(s)) => (s.chosen, s.reason.clone()),
         (KChoice::Auto, None) => (1, "too few images to choose k".to_owned()),
     };
