@@ -80,6 +80,9 @@ enum Command {
         /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
         #[arg(long)]
         eps: Option<f32>,
+        /// Seed of the random choices [default: from the configuration, 0].
+        #[arg(long)]
+        seed: Option<u64>,
         /// Fit again even if the saved clustering matches.
         #[arg(long)]
         recluster: bool,
@@ -164,6 +167,7 @@ fn main() -> ExitCode {
             method,
             k,
             eps,
+            seed,
             recluster,
             table,
             format,
@@ -172,6 +176,7 @@ fn main() -> ExitCode {
                 method,
                 k,
                 eps,
+                seed,
                 recluster,
             };
             run_cluster(&dir, store, &wanted, table, format)

@@ -50,6 +50,9 @@ impl Method {
     }
 }
 
+/// KMeans starts for the final fit (like scikit-learn's n_init = 10).
+const KMEANS_STARTS: u64 = 10;
+
 /// How many clusters: chosen by the sweep, or given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -194,13 +197,22 @@ pub fn cluster(
     let mut reason = reason;
     let raw: Vec<Option<usize>> = match req.method {
         Method::Kmeans => {
-            // The best of fresh k-means++ starts and the sweep's warm-started fit.
-            let mut best = kmeans::fit(&x, k, Start::PlusPlus { runs: 8 }, req.seed)?;
-            if let Some(warm) = fits.get(k.wrapping_sub(2))
-                && warm.inertia() < best.inertia()
-            {
-                best = warm.clone();
+            // Several k-means++ starts (and the sweep's warm-started fit) in the reduced
+            // space, each finished with Lloyd steps on the full vectors, which recover what
+            // the PCA cut away; the lowest full-space inertia wins.
+            let mut starts = Vec::new();
+            for run in 0..KMEANS_STARTS {
+                starts
+                    .push(kmeans::fit(&x, k, Start::PlusPlus { runs: 1 }, req.seed + run)?.labels);
             }
+            if let Some(warm) = fits.get(k.wrapping_sub(2)) {
+                starts.push(warm.labels.clone());
+            }
+            let best = starts
+                .iter()
+                .map(|labels| kmeans::refine(&c.vectors, labels, k, 50))
+                .min_by(|a, b| a.inertia().total_cmp(&b.inertia()))
+                .expect("at least one start");
             best.labels.into_iter().map(Some).collect()
         }
         Method::Gmm => gmm::gmm(&x, k, req.seed)?.into_iter().map(Some).collect(),

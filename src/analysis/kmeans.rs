@@ -92,3 +92,64 @@ pub fn grow(x: &Matrix, fit: &KMeansFit, rng: &mut Lcg) -> Matrix {
     data.extend_from_slice(x.row(pick));
     Matrix::from_vec(fit.centroids.rows + 1, x.cols, data)
 }
+
+/// Lloyd iterations on the full vectors `x`, starting from `labels` (from a fit in a
+/// reduced space): centres are the members' means, and each row moves to its nearest
+/// centre, found with one matrix product per iteration. Stops when no label changes.
+/// Returns the refined fit; `k` clusters, empty ones keep their old centre.
+pub fn refine(x: &Matrix, labels: &[usize], k: usize, max_iterations: usize) -> KMeansFit {
+    let (n, d) = (x.rows, x.cols);
+    let mut labels = labels.to_vec();
+    let mut centroids = Matrix::zeros(k, d);
+    let mut sq_distances = vec![0f32; n];
+    let row_sq: Vec<f32> = (0..n)
+        .map(|i| x.row(i).iter().map(|v| v * v).sum())
+        .collect();
+    for _ in 0..max_iterations.max(1) {
+        let mut sums = Matrix::zeros(k, d);
+        let mut counts = vec![0usize; k];
+        for (i, &l) in labels.iter().enumerate() {
+            counts[l] += 1;
+            sums.row_mut(l)
+                .iter_mut()
+                .zip(x.row(i))
+                .for_each(|(s, v)| *s += v);
+        }
+        for c in 0..k {
+            if counts[c] > 0 {
+                let inv = 1.0 / counts[c] as f32;
+                let (src, dst) = (sums.row(c).to_vec(), centroids.row_mut(c));
+                dst.iter_mut().zip(src).for_each(|(o, s)| *o = s * inv);
+            }
+        }
+        let centre_sq: Vec<f32> = (0..k)
+            .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
+            .collect();
+        let dots = super::matrix::matmul(x, &centroids.transposed());
+        let mut changed = false;
+        for i in 0..n {
+            let (best, dist) = (0..k)
+                .map(|c| {
+                    (
+                        c,
+                        (row_sq[i] - 2.0 * dots.get(i, c) + centre_sq[c]).max(0.0),
+                    )
+                })
+                .fold(
+                    (labels[i], f32::INFINITY),
+                    |b, (c, v)| if v < b.1 { (c, v) } else { b },
+                );
+            changed |= best != labels[i];
+            labels[i] = best;
+            sq_distances[i] = dist;
+        }
+        if !changed {
+            break;
+        }
+    }
+    KMeansFit {
+        centroids,
+        labels,
+        sq_distances,
+    }
+}

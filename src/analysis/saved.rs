@@ -115,6 +115,7 @@ pub struct Wanted {
     pub method: Option<Method>,
     pub k: Option<KChoice>,
     pub eps: Option<f32>,
+    pub seed: Option<u64>,
     /// Fit again even if the saved clustering answers the request.
     pub recluster: bool,
 }
@@ -152,6 +153,9 @@ pub fn load_or_fit(
     }
     if wanted.eps.is_some() {
         req.eps = wanted.eps;
+    }
+    if let Some(seed) = wanted.seed {
+        req.seed = seed;
     }
     if let Some(s) = saved
         && !wanted.recluster
