@@ -115,9 +115,9 @@ pub fn refine(x: &Matrix, labels: &[usize], k: usize, max_iterations: usize) -> 
                 .zip(x.row(i))
                 .for_each(|(s, v)| *s += v);
         }
-        for c in 0..k {
-            if counts[c] > 0 {
-                let inv = 1.0 / counts[c] as f32;
+        for (c, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                let inv = 1.0 / count as f32;
                 let (src, dst) = (sums.row(c).to_vec(), centroids.row_mut(c));
                 dst.iter_mut().zip(src).for_each(|(o, s)| *o = s * inv);
             }
