@@ -50,6 +50,7 @@ pub struct ClusterSection {
     pub min_points: usize,
     pub dims: usize,
     pub seed: u64,
+    pub map: String,
 }
 
 impl Default for Config {
@@ -125,6 +126,10 @@ impl Config {
             min_points: c.min_points.max(1),
             dims: c.dims,
             seed: c.seed,
+            map: c
+                .map
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("cluster.map: {e}"))?,
         })
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use imgtui::analysis::clustering::{Clustering, KChoice, Method};
+use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method};
 use imgtui::analysis::saved::{Origin, Wanted, load_or_fit};
 use imgtui::analysis::{duplicates, neighbours};
 use imgtui::config::Config;
@@ -80,6 +80,9 @@ enum Command {
         /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
         #[arg(long)]
         eps: Option<f32>,
+        /// How the 2-D map (x, y) is made: pca, or tsne (slower; local groups stand apart).
+        #[arg(long, value_parser = clap::value_parser!(MapMethod))]
+        map: Option<MapMethod>,
         /// Seed of the random choices [default: from the configuration, 0].
         #[arg(long)]
         seed: Option<u64>,
@@ -167,6 +170,7 @@ fn main() -> ExitCode {
             method,
             k,
             eps,
+            map,
             seed,
             recluster,
             table,
@@ -177,6 +181,7 @@ fn main() -> ExitCode {
                 k,
                 eps,
                 seed,
+                map,
                 recluster,
             };
             run_cluster(&dir, store, &wanted, table, format)

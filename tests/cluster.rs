@@ -77,6 +77,18 @@ fn every_method_recovers_the_three_families() {
             .collect();
         assert_eq!(sizes, [5, 5, 5]);
     }
+    // A t-SNE map: every image placed, not all at one point, and the clusters unchanged.
+    let answer = run_json(&["cluster", d, "--k", "3", "--map", "tsne"], &store);
+    assert_eq!(partition(&answer), clean_split());
+    let xs: Vec<f64> = answer["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["x"].as_f64().unwrap())
+        .collect();
+    assert!(xs.iter().all(|x| x.is_finite()));
+    assert!(xs.iter().any(|&x| (x - xs[0]).abs() > 1e-3));
+
     // DBSCAN with its suggested eps: no cluster mixes two families.
     let answer = run_json(&["cluster", d, "--method", "dbscan"], &store);
     assert!(answer["eps"].as_f64().unwrap() > 0.0);

@@ -53,6 +53,28 @@ impl Method {
 /// KMeans starts for the final fit (like scikit-learn's n_init = 10).
 const KMEANS_STARTS: u64 = 10;
 
+/// How the 2-D map is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapMethod {
+    /// First two principal components: fast, and new images are placed exactly.
+    #[default]
+    Pca,
+    /// t-SNE on the PCA space: local groups stand apart; slower (tens of seconds at 10k).
+    Tsne,
+}
+
+impl std::str::FromStr for MapMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pca" => Ok(MapMethod::Pca),
+            "tsne" => Ok(MapMethod::Tsne),
+            _ => Err(format!("expected pca or tsne, got {s:?}")),
+        }
+    }
+}
+
 /// How many clusters: chosen by the sweep, or given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,6 +113,9 @@ pub struct Request {
     /// Dimensions of the PCA space that KMeans, GMM and Ward work in.
     pub dims: usize,
     pub seed: u64,
+    /// How the 2-D map is drawn.
+    #[serde(default)]
+    pub map: MapMethod,
 }
 
 impl Default for Request {
@@ -103,6 +128,7 @@ impl Default for Request {
             min_points: 5,
             dims: 32,
             seed: 0,
+            map: MapMethod::Pca,
         }
     }
 }
@@ -142,7 +168,7 @@ pub struct Clustering {
     pub labels: Vec<usize>,
     /// Cosine distance of each image to its cluster's centroid.
     pub distances: Vec<f32>,
-    /// 2-D map position of each image (PCA).
+    /// 2-D map position of each image (PCA or t-SNE, as the request says).
     pub map: Vec<[f32; 2]>,
     /// Projection that placed the map, to place new images.
     pub map_projection: Pca,
@@ -163,7 +189,10 @@ pub fn cluster(
     let pca = Pca::fit(&c.vectors, req.dims.max(2), req.seed);
     let x = pca.project(&c.vectors);
     let explained = pca.explained(total_variance(&c.vectors));
-    let map = (0..n).map(|i| [x.get(i, 0), x.get(i, 1)]).collect();
+    let map = match req.map {
+        MapMethod::Pca => (0..n).map(|i| [x.get(i, 0), x.get(i, 1)]).collect(),
+        MapMethod::Tsne => super::tsne::tsne(&x)?,
+    };
     let map_projection = Pca {
         mean: pca.mean.clone(),
         components: first_rows(&pca.components, 2),

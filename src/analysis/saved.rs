@@ -9,7 +9,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::clustering::{Cluster, Clustering, KChoice, Method, Request, cluster, nearest_cluster};
+use super::clustering::{
+    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, nearest_cluster,
+};
 use super::pca::Pca;
 use super::sweep::Sweep;
 use crate::features::Extractor;
@@ -68,7 +70,20 @@ impl SavedClustering {
                 }
             }
         }
-        if !new.is_empty() && self.map_projection.dims() >= 2 {
+        if !new.is_empty() && self.request.map == MapMethod::Tsne {
+            // t-SNE cannot place new points: put each on its nearest mapped image.
+            let known: Vec<usize> = (0..c.len()).filter(|i| !new.contains(i)).collect();
+            for &i in &new {
+                let nearest = known.iter().copied().max_by(|&a, &b| {
+                    let sa: f32 = c.row(a).iter().zip(c.row(i)).map(|(p, q)| p * q).sum();
+                    let sb: f32 = c.row(b).iter().zip(c.row(i)).map(|(p, q)| p * q).sum();
+                    sa.total_cmp(&sb)
+                });
+                if let Some(j) = nearest {
+                    map[i] = map[j];
+                }
+            }
+        } else if !new.is_empty() && self.map_projection.dims() >= 2 {
             let placed = self.map_projection.project(&c.vectors.select(&new));
             for (k, &i) in new.iter().enumerate() {
                 map[i] = [placed.get(k, 0), placed.get(k, 1)];
@@ -116,6 +131,7 @@ pub struct Wanted {
     pub k: Option<KChoice>,
     pub eps: Option<f32>,
     pub seed: Option<u64>,
+    pub map: Option<MapMethod>,
     /// Fit again even if the saved clustering answers the request.
     pub recluster: bool,
 }
@@ -156,6 +172,9 @@ pub fn load_or_fit(
     }
     if let Some(seed) = wanted.seed {
         req.seed = seed;
+    }
+    if let Some(map) = wanted.map {
+        req.map = map;
     }
     if let Some(s) = saved
         && !wanted.recluster
