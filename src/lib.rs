@@ -13,6 +13,7 @@ pub mod index;
 pub mod montage;
 pub mod scan;
 pub mod store;
+pub mod tui;
 
 pub use features::{Extractor, OnnxModel};
 pub use index::{IndexOptions, Progress, Summary, index};

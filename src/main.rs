@@ -31,7 +31,7 @@ use serde_json::json;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Folder of images (until the explorer lands, this indexes it).
+    /// Folder of images to explore in the terminal.
     dir: Option<PathBuf>,
     /// Feature store file [default: store.sqlite in the user's cache folder].
     #[arg(long, global = true, value_name = "PATH")]
@@ -208,7 +208,7 @@ fn main() -> ExitCode {
             format,
         }) => run_dups(&dir, store, threshold, format),
         None => match cli.dir {
-            Some(dir) => run_index(&dir, store, false, IndexTuning::default()),
+            Some(dir) => run_tui(&dir, store),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -329,6 +329,23 @@ impl Session {
 struct IndexTuning {
     threads: Option<usize>,
     batch: Option<usize>,
+}
+
+fn run_tui(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let root = imgtui::scan::resolve_root(dir)?;
+    let config = Config::default();
+    let store = store
+        .or_else(|| config.store_path())
+        .or_else(Store::default_path)
+        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))?;
+    let cancel = cancel_on_signals()?;
+    imgtui::tui::run(imgtui::tui::Options {
+        root,
+        store,
+        config,
+        cancel,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_index(

@@ -1,0 +1,445 @@
+//! Drawing the app: a function of the state, no I/O.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::canvas::{Canvas, Points};
+use ratatui::widgets::{
+    Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Sparkline, Wrap,
+};
+use ratatui_image::protocol::StatefulProtocol;
+use ratatui_image::{Resize, StatefulImage};
+
+use super::app::{App, Focus, Loading, Overlay};
+
+/// Colours of clusters 1, 2, …; the unclustered group is grey.
+const PALETTE: [Color; 12] = [
+    Color::Rgb(230, 25, 75),
+    Color::Rgb(60, 180, 75),
+    Color::Rgb(255, 225, 25),
+    Color::Rgb(67, 99, 216),
+    Color::Rgb(245, 130, 49),
+    Color::Rgb(145, 30, 180),
+    Color::Rgb(70, 240, 240),
+    Color::Rgb(240, 50, 230),
+    Color::Rgb(188, 246, 12),
+    Color::Rgb(250, 190, 190),
+    Color::Rgb(0, 128, 128),
+    Color::Rgb(230, 190, 255),
+];
+
+pub fn colour(number: usize) -> Color {
+    if number == 0 {
+        Color::DarkGray
+    } else {
+        PALETTE[(number - 1) % PALETTE.len()]
+    }
+}
+
+/// Draws the whole screen. `preview` is the decoded image under the cursor, if ready.
+pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>) {
+    let area = frame.area();
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    draw_status(frame, app, status);
+    if app.loading != Loading::Ready {
+        draw_loading(frame, app, main);
+        return;
+    }
+    if app.overlay == Overlay::Preview {
+        draw_preview(frame, app, preview, main);
+        return;
+    }
+    let wide = main.width >= 90;
+    let tall = main.height >= 24;
+    let [top, bottom] = if tall {
+        Layout::vertical([Constraint::Min(8), Constraint::Length(12)]).areas(main)
+    } else {
+        [main, Rect::default()]
+    };
+    let columns: Vec<Rect> = if wide {
+        Layout::horizontal([
+            Constraint::Percentage(28),
+            Constraint::Percentage(30),
+            Constraint::Percentage(42),
+        ])
+        .split(top)
+        .to_vec()
+    } else {
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+            .split(top)
+            .to_vec()
+    };
+    draw_clusters(frame, app, columns[0]);
+    if wide {
+        draw_images(frame, app, columns[1]);
+        let [pv, nb] = Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(columns[2]);
+        draw_preview(frame, app, preview, pv);
+        draw_neighbours(frame, app, nb);
+    } else if app.focus == Focus::Similar {
+        draw_neighbours(frame, app, columns[1]);
+    } else {
+        draw_images(frame, app, columns[1]);
+    }
+    if tall {
+        let [map, curves] =
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(bottom);
+        draw_map(frame, app, map);
+        draw_sweep(frame, app, curves);
+    }
+    match &app.overlay {
+        Overlay::Help => draw_help(frame, area),
+        Overlay::Export(text) => draw_export(frame, text, area),
+        _ => {}
+    }
+}
+
+fn pane(title: impl Into<String>, focused: bool) -> Block<'static> {
+    let style = if focused {
+        Style::new().fg(Color::Cyan)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(title.into())
+}
+
+fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(clustering) = &app.clustering else {
+        return;
+    };
+    let items: Vec<ListItem> = clustering
+        .clusters
+        .iter()
+        .map(|cl| {
+            ListItem::new(Line::from(vec![
+                Span::styled("██ ", Style::new().fg(colour(cl.number))),
+                Span::raw(format!("{:>2} {:>5}  ", cl.number, cl.size)),
+                Span::raw(cl.name.clone()),
+            ]))
+        })
+        .collect();
+    let title = format!(
+        " clusters: {} by {} ",
+        clustering.k,
+        clustering.request.method.name()
+    );
+    let list = List::new(items)
+        .block(pane(title, app.focus == Focus::Clusters))
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let mut state = ListState::default().with_selected(Some(app.cluster));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn file_name(app: &App, i: usize) -> String {
+    let p = &app.collection.paths[i];
+    p.strip_prefix(&app.root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
+    let (Some(clustering), Some(members)) = (&app.clustering, app.members.get(app.cluster)) else {
+        return;
+    };
+    let items: Vec<ListItem> = members
+        .iter()
+        .map(|&i| {
+            ListItem::new(Line::from(vec![
+                Span::styled(
+                    format!("{:.3} ", clustering.distances[i]),
+                    Style::new().fg(Color::DarkGray),
+                ),
+                Span::raw(file_name(app, i)),
+            ]))
+        })
+        .collect();
+    let cl = &clustering.clusters[app.cluster];
+    let title = format!(" cluster {} · {} images ", cl.number, members.len());
+    let list = List::new(items)
+        .block(pane(title, app.focus == Focus::Images))
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let mut state = ListState::default().with_selected(Some(app.image));
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
+    let items: Vec<ListItem> = app
+        .neighbours
+        .iter()
+        .map(|n| {
+            let number = app
+                .clustering
+                .as_ref()
+                .map_or(0, |c| c.clusters[c.labels[n.index]].number);
+            ListItem::new(Line::from(vec![
+                Span::styled("● ", Style::new().fg(colour(number))),
+                Span::styled(
+                    format!("{:.3} ", n.distance),
+                    Style::new().fg(Color::DarkGray),
+                ),
+                Span::raw(file_name(app, n.index)),
+            ]))
+        })
+        .collect();
+    let title = if app.focus == Focus::Similar {
+        " similar (Esc returns) "
+    } else {
+        " nearest neighbours (s) "
+    };
+    let list = List::new(items)
+        .block(pane(title, app.focus == Focus::Similar))
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let selected = (app.focus == Focus::Similar).then_some(app.similar_cursor);
+    let mut state = ListState::default().with_selected(selected);
+    frame.render_stateful_widget(list, area, &mut state);
+}
+
+fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>, area: Rect) {
+    let title = app
+        .current()
+        .map(|i| format!(" {} ", file_name(app, i)))
+        .unwrap_or_default();
+    let block = pane(title, false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    match preview {
+        Some(state) => frame.render_stateful_widget(
+            StatefulImage::default().resize(Resize::Scale(None)),
+            inner,
+            state,
+        ),
+        None => frame.render_widget(Paragraph::new("…").dark_gray(), inner),
+    }
+}
+
+fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
+    let Some(clustering) = &app.clustering else {
+        return;
+    };
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &[x, y] in &clustering.map {
+        x0 = x0.min(x as f64);
+        x1 = x1.max(x as f64);
+        y0 = y0.min(y as f64);
+        y1 = y1.max(y as f64);
+    }
+    if x0 > x1 {
+        return;
+    }
+    let mut layers: Vec<(Color, Vec<(f64, f64)>)> = clustering
+        .clusters
+        .iter()
+        .map(|cl| (colour(cl.number), Vec::new()))
+        .collect();
+    for (i, &[x, y]) in clustering.map.iter().enumerate() {
+        layers[clustering.labels[i]].1.push((x as f64, y as f64));
+    }
+    let selected = app.cluster;
+    let current = app.current().map(|i| clustering.map[i]);
+    let canvas = Canvas::default()
+        .block(pane(" map (PCA) ", false))
+        .marker(Marker::Braille)
+        .x_bounds([x0, x1])
+        .y_bounds([y0, y1])
+        .paint(move |ctx| {
+            for (index, (c, pts)) in layers.iter().enumerate() {
+                if index != selected {
+                    ctx.draw(&Points {
+                        coords: pts,
+                        color: dim(*c),
+                    });
+                }
+            }
+            ctx.layer();
+            if let Some((c, pts)) = layers.get(selected) {
+                ctx.draw(&Points {
+                    coords: pts,
+                    color: *c,
+                });
+            }
+            if let Some([x, y]) = current {
+                ctx.layer();
+                ctx.print(
+                    x as f64,
+                    y as f64,
+                    Span::styled("◉", Style::new().fg(Color::White).bold()),
+                );
+            }
+        });
+    frame.render_widget(canvas, area);
+}
+
+fn dim(c: Color) -> Color {
+    match c {
+        Color::Rgb(r, g, b) => Color::Rgb(r / 3, g / 3, b / 3),
+        other => other,
+    }
+}
+
+fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
+    let block = pane(" choosing k ", false);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(sweep) = app.clustering.as_ref().and_then(|c| c.sweep.as_ref()) else {
+        frame.render_widget(Paragraph::new("no sweep: k was given").dark_gray(), inner);
+        return;
+    };
+    let k = app.clustering.as_ref().map_or(0, |c| c.k);
+    let [l1, s1, l2, s2, why] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let first_k = sweep.rows.first().map_or(2, |r| r.k);
+    let marker = |width: u16| {
+        let pos = k.saturating_sub(first_k);
+        let mut s: String = " ".repeat(pos.min(width as usize));
+        s.push('▼');
+        s
+    };
+    let scale = |v: &[f64]| -> Vec<u64> {
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        v.iter()
+            .map(|&x| 1 + ((x - lo) / (hi - lo).max(1e-12) * 99.0) as u64)
+            .collect()
+    };
+    let inertia: Vec<f64> = sweep.rows.iter().map(|r| r.inertia).collect();
+    let silhouette: Vec<f64> = sweep.rows.iter().map(|r| r.silhouette as f64).collect();
+    frame.render_widget(
+        Paragraph::new(format!(
+            "inertia (elbow k={})  {}",
+            sweep.elbow,
+            marker(l1.width)
+        )),
+        l1,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .data(scale(&inertia))
+            .style(Style::new().fg(Color::Yellow)),
+        s1,
+    );
+    frame.render_widget(
+        Paragraph::new(format!("silhouette (peak k={})", sweep.silhouette_peak)),
+        l2,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .data(scale(&silhouette))
+            .style(Style::new().fg(Color::Green)),
+        s2,
+    );
+    frame.render_widget(
+        Paragraph::new(format!("k = {k} (k = {first_k} at the left)"))
+            .dark_gray()
+            .wrap(Wrap { trim: true }),
+        why,
+    );
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let state = match &app.loading {
+        Loading::Scanning => "scanning…".to_owned(),
+        Loading::Embedding { done, total } => format!("embedding {done}/{total}"),
+        Loading::Clustering => "clustering…".to_owned(),
+        Loading::Ready => format!("{} images", app.collection.len()),
+        Loading::Failed(e) => format!("error: {e}"),
+    };
+    let text = if app.message.is_empty() {
+        format!(
+            " {state} · {} · ←→ clusters ↑↓ images s similar e export Enter view ? help q quit",
+            app.model
+        )
+    } else {
+        format!(" {state} · {}", app.message)
+    };
+    frame.render_widget(Paragraph::new(text).style(Style::new().reversed()), area);
+}
+
+fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
+    let block = pane(format!(" {} ", app.root.display()), true);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [_, gauge_area, _] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let (ratio, label) = match &app.loading {
+        Loading::Embedding { done, total } if *total > 0 => (
+            *done as f64 / *total as f64,
+            format!("embedding {done} of {total} images"),
+        ),
+        Loading::Clustering => (1.0, "clustering…".to_owned()),
+        Loading::Failed(e) => (0.0, e.clone()),
+        _ => (0.0, "looking for images…".to_owned()),
+    };
+    frame.render_widget(
+        Gauge::default()
+            .block(Block::bordered())
+            .ratio(ratio.clamp(0.0, 1.0))
+            .label(label),
+        gauge_area,
+    );
+}
+
+fn centred(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let keys = [
+        ("↑ ↓ / j k", "images (or clusters, similar: by focus)"),
+        ("← → / h l", "previous / next cluster"),
+        ("Tab", "cycle focus: clusters, images, similar"),
+        ("Enter", "full-screen preview"),
+        ("s", "similar images to the current one; Esc returns"),
+        ("e", "export the current cluster to a folder"),
+        ("PgUp PgDn", "ten at a time"),
+        ("?", "this help"),
+        ("q / Ctrl-C", "quit"),
+    ];
+    let lines: Vec<Line> = keys
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>12}  "), Style::new().bold()),
+                Span::raw(*v),
+            ])
+        })
+        .collect();
+    let rect = centred(area, 64, keys.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(pane(" keys ", true)), rect);
+}
+
+fn draw_export(frame: &mut Frame, text: &str, area: Rect) {
+    let rect = centred(area, 70, 4);
+    frame.render_widget(Clear, rect);
+    let p = Paragraph::new(vec![
+        Line::from(format!("{text}▏")),
+        Line::from("Enter exports (never overwrites) · Esc cancels").dark_gray(),
+    ])
+    .block(pane(" export cluster to folder ", true));
+    frame.render_widget(p, rect);
+}
