@@ -26,7 +26,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 
-SEEDS = [0, 1, 2]
+SEEDS = [int(s) for s in os.environ.get("SEEDS", "0,1,2").split(",")]
 
 
 def run(cmd):
@@ -91,6 +91,8 @@ def main():
         sk = KMeans(n_clusters=k_true, n_init=10, random_state=seed).fit_predict(x)
         times[list(results)[1]] += time.time() - t
         results[list(results)[1]].append(scores(sk))
+        if os.environ.get("DEBUG"):
+            print(seed, results, adjusted_rand_score([ours[n] for n in names], sk), file=sys.stderr)
 
     nb = run(base + ["neighbours", images, "--n", "5", "--format", "csv"] + store)
     hits = total = 0
