@@ -120,3 +120,20 @@ pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
         store,
     )
 }
+
+/// Five discs, five stripe patterns and five checkerboards, each a little different.
+pub fn families(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..5u32 {
+        let v = (i * 20) as u8;
+        disc(96 + i * 8, 96, [250, 180 + v / 2, v], [20, 20, 60 + v])
+            .save(dir.join(format!("disc-{i}.png")))
+            .unwrap();
+        stripes(112, 112, 5 + i, true, [0, 0, v], [255, 255, 0])
+            .save(dir.join(format!("stripes-{i}.png")))
+            .unwrap();
+        checkerboard(120, 120, 10 + 2 * i)
+            .save(dir.join(format!("checker-{i}.png")))
+            .unwrap();
+    }
+}

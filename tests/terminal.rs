@@ -1,0 +1,100 @@
+//! The explorer in a real terminal: tmux runs `imgtui DIR`, keys go in with `send-keys`,
+//! the screen comes back with `capture-pane`. Skipped (with a note) where tmux is missing.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Runs tmux on the test's own server socket.
+fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .arg("-S")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Waits until the pane shows `text`, or fails showing the pane.
+fn wait_for(socket: &str, session: &str, text: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let out = tmux(socket, &["capture-pane", "-p", "-t", session]);
+        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        if screen.contains(text) {
+            return screen;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "waited for {text:?}; the screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn explore_a_folder_in_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-test";
+    let cmd = format!(
+        "{} {} --store {}; echo exited $?; sleep 30",
+        env!("CARGO_BIN_EXE_imgtui"),
+        dir.display(),
+        store.display()
+    );
+    let out = tmux(
+        sock,
+        &[
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &cmd,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
+    let wait = |text: &str| wait_for(sock, session, text);
+
+    // Indexing and clustering run behind the first frame; then the panes appear.
+    let s = wait("clusters:");
+    assert!(
+        s.contains("15 images") && s.contains("nearest neighbours"),
+        "{s}"
+    );
+    keys("l");
+    wait("cluster 2 ·");
+    keys("s");
+    wait("similar (Esc returns)");
+    keys("Escape");
+    keys("?");
+    wait("export the current cluster");
+    keys("Escape");
+    keys("q");
+    // The program exits cleanly and hands the normal screen back.
+    let s = wait("exited 0");
+    assert!(
+        !s.contains("clusters:"),
+        "the alternate screen is gone:\n{s}"
+    );
+    tmux(sock, &["kill-server"]);
+}

@@ -1,0 +1,212 @@
+//! The explorer's screens and keys on ratatui's TestBackend, over a real indexed and
+//! clustered folder of drawn images.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use imgtui::analysis::clustering::{KChoice, Request, cluster};
+use imgtui::tui::app::{App, Command, Focus, Loading, Overlay};
+use imgtui::tui::view;
+use imgtui::{OnnxModel, Store};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    app: App,
+}
+
+/// Fifteen images in three families, indexed and clustered with k = 3.
+fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    common::families(&dir);
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let model = OnnxModel::builtin();
+    let summary = imgtui::index(
+        &dir,
+        &mut store,
+        &model,
+        &Default::default(),
+        &|_| {},
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let c = store.collection(&dir, &summary.feature).unwrap();
+    let req = Request {
+        k: KChoice::Fixed(3),
+        ..Default::default()
+    };
+    let clustering = cluster(&c, &req, Some(&model)).unwrap();
+    let mut app = App::new(dir.clone(), "efficientnet-lite0".into());
+    let first = app.loaded(c, clustering);
+    assert!(
+        matches!(first.as_slice(), [Command::LoadPreview(_)]),
+        "{first:?}"
+    );
+    Fixture {
+        _tmp: tmp,
+        dir,
+        app,
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn screen(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| view(f, app, None)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn panes_show_clusters_images_neighbours_map_and_status() {
+    let f = fixture();
+    let s = screen(&f.app, 160, 48);
+    assert!(s.contains("clusters: 3 by kmeans"), "{s}");
+    assert!(s.contains("cluster 1 · 5 images"));
+    assert!(s.contains("nearest neighbours"));
+    assert!(s.contains("map (PCA)"));
+    assert!(s.contains("choosing k"));
+    assert!(s.contains("15 images"));
+    // Every cluster row shows its size.
+    assert_eq!(s.matches("     5  ").count(), 3, "{s}");
+    // The map is drawn in braille.
+    assert!(s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)));
+}
+
+#[test]
+fn arrows_move_between_clusters_and_images() {
+    let mut f = fixture();
+    let first = f.app.current().unwrap();
+    let cmds = key(&mut f.app, KeyCode::Down);
+    assert_eq!(f.app.image, 1);
+    assert!(matches!(cmds.as_slice(), [Command::LoadPreview(_)]));
+    assert_ne!(f.app.current().unwrap(), first);
+    key(&mut f.app, KeyCode::Char('l'));
+    assert_eq!((f.app.cluster, f.app.image), (1, 0));
+    assert!(screen(&f.app, 160, 48).contains("cluster 2 · 5 images"));
+    key(&mut f.app, KeyCode::Left);
+    key(&mut f.app, KeyCode::Left);
+    assert_eq!(f.app.cluster, 2, "← wraps around");
+    // The neighbours follow the cursor and never include the image itself.
+    let here = f.app.current().unwrap();
+    assert_eq!(f.app.neighbours.len(), 12);
+    assert!(f.app.neighbours.iter().all(|n| n.index != here));
+    // j/k clamp at the ends.
+    for _ in 0..10 {
+        key(&mut f.app, KeyCode::Char('j'));
+    }
+    assert_eq!(f.app.image, 4);
+}
+
+#[test]
+fn s_browses_similar_images_and_esc_returns() {
+    let mut f = fixture();
+    let here = f.app.current().unwrap();
+    let nearest = f.app.neighbours[0].index;
+    let cmds = key(&mut f.app, KeyCode::Char('s'));
+    assert_eq!(f.app.focus, Focus::Similar);
+    assert_eq!(f.app.current(), Some(nearest));
+    assert!(
+        matches!(cmds.as_slice(), [Command::LoadPreview(p)] if *p == f.app.collection.paths[nearest])
+    );
+    key(&mut f.app, KeyCode::Down);
+    assert_eq!(f.app.current(), Some(f.app.neighbours[1].index));
+    assert!(screen(&f.app, 160, 48).contains("similar (Esc returns)"));
+    key(&mut f.app, KeyCode::Esc);
+    assert_eq!(f.app.focus, Focus::Images);
+    assert_eq!(f.app.current(), Some(here));
+}
+
+#[test]
+fn e_exports_the_cluster_to_the_folder_typed() {
+    let mut f = fixture();
+    key(&mut f.app, KeyCode::Char('e'));
+    let Overlay::Export(default) = &f.app.overlay else {
+        panic!("no export prompt");
+    };
+    assert!(default.starts_with("imgtui-export/01-"), "{default}");
+    assert!(screen(&f.app, 160, 48).contains("export cluster to folder"));
+    // Replace the suggestion with a folder of our own.
+    for _ in 0..default.chars().count() {
+        key(&mut f.app, KeyCode::Backspace);
+    }
+    let target = f.dir.parent().unwrap().join("picked");
+    for ch in target.to_str().unwrap().chars() {
+        key(&mut f.app, KeyCode::Char(ch));
+    }
+    let cmds = key(&mut f.app, KeyCode::Enter);
+    assert_eq!(f.app.overlay, Overlay::None);
+    let [Command::Export(files, to)] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(to, &target);
+    assert_eq!(files.len(), 5);
+    let report = imgtui::export::export(files, to, Default::default(), false).unwrap();
+    assert_eq!(report.written, 5);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 5);
+    // Esc cancels without a command.
+    key(&mut f.app, KeyCode::Char('e'));
+    assert!(key(&mut f.app, KeyCode::Esc).is_empty());
+    assert_eq!(f.app.overlay, Overlay::None);
+}
+
+#[test]
+fn help_overlay_and_quit() {
+    let mut f = fixture();
+    key(&mut f.app, KeyCode::Char('?'));
+    let s = screen(&f.app, 100, 30);
+    assert!(
+        s.contains("keys") && s.contains("export the current cluster"),
+        "{s}"
+    );
+    key(&mut f.app, KeyCode::Esc);
+    assert_eq!(f.app.overlay, Overlay::None);
+    assert_eq!(key(&mut f.app, KeyCode::Char('q')), vec![Command::Quit]);
+    let ctrl_c = f
+        .app
+        .key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(ctrl_c, vec![Command::Quit]);
+}
+
+#[test]
+fn any_terminal_size_draws_without_panicking() {
+    let mut f = fixture();
+    for (w, h) in [(40, 12), (80, 24), (20, 5), (1, 1), (300, 100)] {
+        let s = screen(&f.app, w, h);
+        assert_eq!(s.lines().count(), h as usize);
+    }
+    // The smallest supported size still shows clusters and images.
+    let s = screen(&f.app, 40, 12);
+    assert!(s.contains("clusters") && s.contains("cluster 1"), "{s}");
+    key(&mut f.app, KeyCode::Enter);
+    assert_eq!(f.app.overlay, Overlay::Preview);
+    screen(&f.app, 40, 12);
+}
+
+#[test]
+fn loading_screen_shows_progress() {
+    let mut app = App::new("/photos".into(), "efficientnet-lite0".into());
+    app.loading = Loading::Embedding { done: 3, total: 12 };
+    let s = screen(&app, 80, 20);
+    assert!(s.contains("embedding 3 of 12 images"), "{s}");
+    // Keys that need clusters do nothing yet; quitting works.
+    assert!(key(&mut app, KeyCode::Down).is_empty());
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+}
