@@ -58,7 +58,7 @@ def main():
         rows = list(csv.DictReader(io.StringIO(out)))
         return {os.path.basename(r["path"]): int(r["cluster"]) for r in rows}, time.time() - t
 
-    auto = json.loads(run(base + ["cluster", images, "--k", "auto", "--recluster"] + store))
+    auto = json.loads(run(base + ["cluster", images, "--k", "auto", "--seed", "0", "--recluster"] + store))
     names = sorted(os.path.basename(i["path"]) for i in auto["images"])
     names = [n for n in names if n in labels]
     truth = [labels[n] for n in names]

@@ -33,6 +33,9 @@ struct Cli {
     command: Option<Command>,
     /// Folder of images to explore in the terminal.
     dir: Option<PathBuf>,
+    /// How the explorer draws images: auto (ask the terminal), kitty, sixel, iterm2, halfblocks.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "kitty", "sixel", "iterm2", "halfblocks"])]
+    protocol: String,
     /// Feature store file [default: store.sqlite in the user's cache folder].
     #[arg(long, global = true, value_name = "PATH")]
     store: Option<PathBuf>,
@@ -208,7 +211,7 @@ fn main() -> ExitCode {
             format,
         }) => run_dups(&dir, store, threshold, format),
         None => match cli.dir {
-            Some(dir) => run_tui(&dir, store),
+            Some(dir) => run_tui(&dir, store, protocol(&cli.protocol)),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -331,7 +334,23 @@ struct IndexTuning {
     batch: Option<usize>,
 }
 
-fn run_tui(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// `--protocol` (one of the values clap allows): `auto` is `None`, ask the terminal.
+fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
+    use imgtui::tui::ProtocolType as P;
+    match s {
+        "kitty" => Some(P::Kitty),
+        "sixel" => Some(P::Sixel),
+        "iterm2" => Some(P::Iterm2),
+        "halfblocks" => Some(P::Halfblocks),
+        _ => None,
+    }
+}
+
+fn run_tui(
+    dir: &Path,
+    store: Option<PathBuf>,
+    protocol: Option<imgtui::tui::ProtocolType>,
+) -> anyhow::Result<ExitCode> {
     let root = imgtui::scan::resolve_root(dir)?;
     let config = Config::default();
     let store = store
@@ -344,6 +363,7 @@ fn run_tui(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         store,
         config,
         cancel,
+        protocol,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,5 +6,6 @@ mod run;
 pub mod view;
 
 pub use app::App;
+pub use ratatui_image::picker::ProtocolType;
 pub use run::{Options, run};
 pub use view::view;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crossterm::event::{self, Event, KeyEventKind};
 use image::DynamicImage;
-use ratatui_image::picker::Picker;
+use ratatui_image::picker::cap_parser::QueryStdioOptions;
+use ratatui_image::picker::{Picker, ProtocolType};
 use ratatui_image::protocol::StatefulProtocol;
 
 use super::app::{App, Command, Loading};
@@ -26,9 +27,15 @@ pub struct Options {
     pub store: PathBuf,
     pub config: Config,
     pub cancel: Arc<AtomicBool>,
+    /// Image protocol; `None` asks the terminal (after the first frame, at most 1 s).
+    pub protocol: Option<ProtocolType>,
 }
 
+/// How long the terminal gets to answer the graphics query.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
+
 enum Msg {
+    Picker(Picker),
     Progress(Progress),
     Clustering,
     Loaded(Box<(Collection, Clustering)>),
@@ -39,20 +46,41 @@ enum Msg {
 /// Runs the explorer until the user quits. The terminal is restored on return and on panic.
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
+    let tx_probe = tx.clone();
     spawn_loader(&opts, tx.clone());
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx);
 
     let mut terminal = ratatui::init();
     let mut app = App::new(opts.root.clone(), "efficientnet-lite0".into());
-    // Halfblocks draw everywhere; graphics protocols need a terminal that answers a query,
-    // which would block on terminals that never answer (SSH, tmux), so they are opt-in.
-    let picker = Picker::halfblocks();
+    // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
+    // (in the background) what it can do. Keys are read only once the answer is in or the
+    // time is up, so the query's reply is never mistaken for typing.
+    let mut picker = Picker::halfblocks();
+    let mut probing = None;
+    match opts.protocol {
+        Some(p) => picker.set_protocol_type(p),
+        None if may_draw_graphics() => {
+            probing = Some((spawn_probe(tx_probe), std::time::Instant::now()))
+        }
+        None => {}
+    }
     let mut preview: Option<StatefulProtocol> = None;
+    let mut preview_image: Option<DynamicImage> = None;
     let result = (|| -> anyhow::Result<()> {
         loop {
             terminal.draw(|f| view(f, &app, preview.as_mut()))?;
             let mut commands = Vec::new();
-            if event::poll(Duration::from_millis(50))? {
+            if let Some((done, started)) = &probing {
+                if done.load(std::sync::atomic::Ordering::SeqCst)
+                    || started.elapsed() > PROBE_TIMEOUT + Duration::from_millis(500)
+                {
+                    probing = None;
+                    // The query restores the terminal mode it found; make sure it is raw.
+                    crossterm::terminal::enable_raw_mode()?;
+                } else {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            } else if event::poll(Duration::from_millis(50))? {
                 match event::read()? {
                     Event::Key(k) if k.kind != KeyEventKind::Release => commands.extend(app.key(k)),
                     _ => {}
@@ -60,6 +88,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
             while let Ok(msg) = rx.try_recv() {
                 match msg {
+                    Msg::Picker(p) => {
+                        picker = p;
+                        if let Some(img) = preview_image.clone() {
+                            preview = Some(picker.new_resize_protocol(img));
+                        }
+                    }
                     Msg::Progress(Progress::Scanned { to_process, .. }) => {
                         app.loading = Loading::Embedding {
                             done: 0,
@@ -79,7 +113,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                     Msg::Failed(e) => app.loading = Loading::Failed(e),
                     Msg::Preview(path, img) => {
                         if app.preview_path.as_ref() == Some(&path) {
-                            preview = Some(picker.new_resize_protocol(img));
+                            preview = Some(picker.new_resize_protocol(img.clone()));
+                            preview_image = Some(img);
                         }
                     }
                 }
@@ -89,6 +124,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                     Command::Quit => return Ok(()),
                     Command::LoadPreview(path) => {
                         preview = None;
+                        preview_image = None;
                         let _ = preview_tx.send(path);
                     }
                     Command::Export(files, target) => {
@@ -114,6 +150,49 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     })();
     ratatui::restore();
     result
+}
+
+/// Whether the environment names a terminal that may draw images. Only those are asked:
+/// a terminal that leaves the query unanswered would swallow the user's first keystroke
+/// (the query's reader is still waiting when the time is up). Others get halfblocks, and
+/// `--protocol` forces a choice.
+fn may_draw_graphics() -> bool {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let term = var("TERM");
+    let program = var("TERM_PROGRAM");
+    !var("KITTY_WINDOW_ID").is_empty()
+        || !var("WEZTERM_EXECUTABLE").is_empty()
+        || !var("KONSOLE_VERSION").is_empty()
+        || !var("XTERM_VERSION").is_empty()
+        || ["kitty", "ghostty", "foot", "mlterm", "contour", "wezterm"]
+            .iter()
+            .any(|t| term.contains(t))
+        || ["iTerm.app", "WezTerm", "ghostty", "vscode", "mintty", "rio"]
+            .contains(&program.as_str())
+}
+
+/// Asks the terminal which image protocol it speaks; sends the picker if it answers.
+/// Returns a flag raised when the query is over, answered or not.
+fn spawn_probe(tx: mpsc::Sender<Msg>) -> Arc<AtomicBool> {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    if std::env::var_os("TMUX").is_some() {
+        // Let kitty/sixel/iTerm2 sequences through tmux to the outer terminal, as yazi does.
+        let _ = std::process::Command::new("tmux")
+            .args(["set", "-p", "allow-passthrough", "on"])
+            .output();
+    }
+    std::thread::spawn(move || {
+        let options = QueryStdioOptions {
+            timeout: PROBE_TIMEOUT,
+            ..Default::default()
+        };
+        if let Ok(picker) = Picker::from_query_stdio_with_options(options) {
+            let _ = tx.send(Msg::Picker(picker));
+        }
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    done
 }
 
 /// Indexes the folder, loads its vectors and clustering, and reports as it goes.
