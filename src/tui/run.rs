@@ -47,7 +47,7 @@ enum Msg {
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let tx_probe = tx.clone();
-    spawn_loader(&opts, tx.clone());
+    let loader = spawn_loader(&opts, tx.clone());
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx);
 
     let mut terminal = ratatui::init();
@@ -149,6 +149,12 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         }
     })();
     ratatui::restore();
+    // Quitting while indexing: let the writer commit what is done (it stops within a batch).
+    opts.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !loader.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     result
 }
 
@@ -196,7 +202,7 @@ fn spawn_probe(tx: mpsc::Sender<Msg>) -> Arc<AtomicBool> {
 }
 
 /// Indexes the folder, loads its vectors and clustering, and reports as it goes.
-fn spawn_loader(opts: &Options, tx: mpsc::Sender<Msg>) {
+fn spawn_loader(opts: &Options, tx: mpsc::Sender<Msg>) -> std::thread::JoinHandle<()> {
     let (root, store_path, config, cancel) = (
         opts.root.clone(),
         opts.store.clone(),
@@ -208,7 +214,7 @@ fn spawn_loader(opts: &Options, tx: mpsc::Sender<Msg>) {
         if let Err(e) = result {
             let _ = tx.send(Msg::Failed(format!("{e:#}")));
         }
-    });
+    })
 }
 
 fn load(
