@@ -144,7 +144,7 @@ enum Command {
     Dups {
         dir: PathBuf,
         /// Cosine similarity (0..1) at or above which two images are near-duplicates.
-        #[arg(long, default_value_t = 0.95)]
+        #[arg(long, default_value_t = imgtui::analysis::duplicates::DUPLICATE_THRESHOLD)]
         threshold: f32,
         #[arg(long, value_enum, default_value_t)]
         format: Format,

@@ -85,20 +85,44 @@ pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
 
 /// Writes the sheet as PNG to `out`, which must not exist yet.
 pub fn write_montage(paths: &[PathBuf], out: &Path, opts: &MontageOptions) -> anyhow::Result<()> {
-    let sheet = montage(paths, opts);
+    save_new(&montage(paths, opts), out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))
+}
+
+/// Writes `sheet` as `<stem>.png` in `folder` (created if needed), or as `<stem> (2).png`
+/// and so on if that name is taken. Returns the file written.
+pub fn save_in_folder(sheet: &RgbImage, folder: &Path, stem: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(folder).map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
+    for n in 1.. {
+        let name = match n {
+            1 => format!("{stem}.png"),
+            n => format!("{stem} ({n}).png"),
+        };
+        let out = folder.join(name);
+        match save_new(sheet, &out) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => anyhow::bail!("{}: {e}", out.display()),
+            Ok(()) => return Ok(out),
+        }
+    }
+    unreachable!("some name is free")
+}
+
+/// Writes a PNG to a file that must not exist yet; a failed write leaves no file behind.
+fn save_new(sheet: &RgbImage, out: &Path) -> std::io::Result<()> {
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(out)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+        .open(out)?;
     let mut w = std::io::BufWriter::new(file);
-    let result = sheet.write_to(&mut w, image::ImageFormat::Png);
-    if let Err(e) = result {
+    let written = sheet
+        .write_to(&mut w, image::ImageFormat::Png)
+        .map_err(std::io::Error::other)
+        .and_then(|()| std::io::Write::flush(&mut w));
+    if written.is_err() {
         drop(w);
         let _ = std::fs::remove_file(out);
-        anyhow::bail!("{}: {e}", out.display());
     }
-    Ok(())
+    written
 }
 
 /// The image scaled to fit a `side` square, aspect kept.

@@ -179,6 +179,28 @@ fn saved_clustering_is_reused_and_extended() {
 }
 
 #[test]
+fn a_new_k_keeps_the_sweep_of_the_same_images() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    let auto = run_json(&["cluster", d], &store);
+    assert!(auto["sweep"].as_array().is_some_and(|s| !s.is_empty()));
+    // The sweep does not depend on the k chosen (the explorer's + and -).
+    let four = run_json(&["cluster", d, "--k", "4"], &store);
+    assert_eq!(four["k"], 4);
+    assert_eq!(four["sweep"], auto["sweep"]);
+    // With other images it would be stale, so it is not kept.
+    disc(100, 100, [255, 200, 30], [30, 20, 70])
+        .save(dir.join("disc-new.png"))
+        .unwrap();
+    let five = run_json(&["cluster", d, "--k", "5"], &store);
+    assert_eq!(five["k"], 5);
+    assert!(five["sweep"].is_null());
+}
+
+#[test]
 fn csv_tables_and_bad_requests() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");

@@ -8,6 +8,8 @@ use std::sync::atomic::AtomicBool;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use imgtui::analysis::clustering::{KChoice, Request, cluster};
+use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
+use imgtui::montage::{MontageOptions, montage, save_in_folder};
 use imgtui::tui::app::{App, Command, Focus, Loading, Overlay};
 use imgtui::tui::view;
 use imgtui::{OnnxModel, Store};
@@ -22,9 +24,15 @@ struct Fixture {
 
 /// Fifteen images in three families, indexed and clustered with k = 3.
 fn fixture() -> Fixture {
+    fixture_with(|_| {})
+}
+
+/// The fifteen images plus whatever `extra` adds to their folder.
+fn fixture_with(extra: impl FnOnce(&std::path::Path)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
     common::families(&dir);
+    extra(&dir);
     let dir = std::fs::canonicalize(&dir).unwrap();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let model = OnnxModel::builtin();
@@ -45,6 +53,7 @@ fn fixture() -> Fixture {
     let clustering = cluster(&c, &req, Some(&model)).unwrap();
     let mut app = App::new(dir.clone(), "efficientnet-lite0".into());
     let first = app.loaded(c, clustering);
+    app.refresh_neighbours();
     assert!(
         matches!(first.as_slice(), [Command::LoadPreview(_)]),
         "{first:?}"
@@ -56,8 +65,17 @@ fn fixture() -> Fixture {
     }
 }
 
+/// A key press, then a rest (when the event loop finds the neighbours).
 fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
-    app.key(KeyEvent::new(code, KeyModifiers::NONE))
+    let commands = app.key(KeyEvent::new(code, KeyModifiers::NONE));
+    app.refresh_neighbours();
+    commands
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for ch in text.chars() {
+        key(app, KeyCode::Char(ch));
+    }
 }
 
 fn screen(app: &App, width: u16, height: u16) -> String {
@@ -209,4 +227,152 @@ fn loading_screen_shows_progress() {
     // Keys that need clusters do nothing yet; quitting works.
     assert!(key(&mut app, KeyCode::Down).is_empty());
     assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+}
+
+#[test]
+fn neighbours_wait_until_the_cursor_rests() {
+    let mut f = fixture();
+    let before = f.app.neighbours.clone();
+    f.app.key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    f.app.key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    assert_eq!(
+        f.app.neighbours, before,
+        "not recomputed while keys come in"
+    );
+    assert!(f.app.refresh_neighbours());
+    assert!(!f.app.refresh_neighbours(), "once per resting place");
+    let here = f.app.current().unwrap();
+    assert!(f.app.neighbours.iter().all(|n| n.index != here));
+    assert_ne!(f.app.neighbours, before);
+}
+
+#[test]
+fn slash_filters_images_by_file_name() {
+    let mut f = fixture();
+    key(&mut f.app, KeyCode::Char('/'));
+    assert_eq!(f.app.overlay, Overlay::Filter);
+    type_text(&mut f.app, "STRIPES-3");
+    assert!(screen(&f.app, 160, 48).contains("filter by file name"));
+    // Enter keeps the filter and lands on the cluster that has the match.
+    key(&mut f.app, KeyCode::Enter);
+    assert_eq!(f.app.overlay, Overlay::None);
+    assert!(f.app.current_path().unwrap().ends_with("stripes-3.png"));
+    let s = screen(&f.app, 160, 48);
+    assert!(s.contains("1 of 5 match \"STRIPES-3\""), "{s}");
+    assert!(s.contains("1/5"), "clusters show their matches: {s}");
+    // Esc clears it.
+    key(&mut f.app, KeyCode::Esc);
+    assert!(f.app.filter.is_empty());
+    assert!(f.app.shown.iter().all(|m| m.len() == 5));
+    assert!(f.app.current_path().unwrap().ends_with("stripes-3.png"));
+    // A filter nothing matches says so.
+    key(&mut f.app, KeyCode::Char('/'));
+    type_text(&mut f.app, "nothing-like-this");
+    key(&mut f.app, KeyCode::Enter);
+    assert!(screen(&f.app, 160, 48).contains("no file name here matches"));
+}
+
+#[test]
+fn d_browses_near_duplicate_groups() {
+    // A smaller copy of one disc: a near-duplicate the model must find.
+    let mut f = fixture_with(|dir| {
+        let img = image::open(dir.join("disc-2.png")).unwrap();
+        img.resize(70, 70, image::imageops::FilterType::Triangle)
+            .save(dir.join("disc-2-small.png"))
+            .unwrap();
+    });
+    key(&mut f.app, KeyCode::Char('d'));
+    assert!(f.app.message.contains("still looking"), "{}", f.app.message);
+    let groups = duplicates::groups(&f.app.collection, DUPLICATE_THRESHOLD);
+    let names: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| g.iter().map(|&i| f.app.name(i)).collect())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|g| g.contains(&"disc-2.png".into()) && g.contains(&"disc-2-small.png".into())),
+        "{names:?}"
+    );
+    f.app.duplicates_found(groups.clone());
+    // The image list marks them.
+    let s = screen(&f.app, 160, 48);
+    assert!(s.contains("≈1"), "{s}");
+    let cmds = key(&mut f.app, KeyCode::Char('d'));
+    assert_eq!(f.app.overlay, Overlay::Duplicates);
+    let first = &f.app.collection.paths[groups[0][0]];
+    assert!(matches!(cmds.as_slice(), [Command::LoadPreview(p)] if p == first));
+    let s = screen(&f.app, 160, 48);
+    let heading = format!("group 1 · {} images", groups[0].len());
+    assert!(
+        s.contains("near-duplicates: ") && s.contains(&heading),
+        "{s}"
+    );
+    key(&mut f.app, KeyCode::Down);
+    assert_eq!(f.app.current(), Some(groups[0][1]));
+    // Enter goes to that image in its cluster.
+    key(&mut f.app, KeyCode::Enter);
+    assert_eq!(f.app.overlay, Overlay::None);
+    assert_eq!(f.app.current(), Some(groups[0][1]));
+    assert_eq!(f.app.focus, Focus::Images);
+}
+
+#[test]
+fn plus_and_minus_recluster_and_keep_the_cursor() {
+    let mut f = fixture();
+    key(&mut f.app, KeyCode::Down);
+    let here = f.app.current_path().unwrap().clone();
+    assert_eq!(
+        key(&mut f.app, KeyCode::Char('+')),
+        vec![Command::Recluster(4)]
+    );
+    assert!(screen(&f.app, 160, 48).contains("clustering into 4"));
+    // What the event loop's worker does with that command:
+    let req = Request {
+        k: KChoice::Fixed(4),
+        ..Default::default()
+    };
+    let four = cluster(&f.app.collection, &req, None).unwrap();
+    f.app.reclustered(four);
+    assert_eq!(f.app.current_path(), Some(&here));
+    let s = screen(&f.app, 160, 48);
+    assert!(
+        s.contains("clusters: 4 by kmeans") && s.contains("kmeans k=4"),
+        "{s}"
+    );
+    assert!(f.app.busy.is_none());
+    assert_eq!(
+        key(&mut f.app, KeyCode::Char('-')),
+        vec![Command::Recluster(3)]
+    );
+}
+
+#[test]
+fn m_draws_a_montage_of_the_cluster_and_saves_it() {
+    let mut f = fixture();
+    let cmds = key(&mut f.app, KeyCode::Char('m'));
+    let [Command::Montage(files, stem)] = cmds.as_slice() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(files.len(), 5);
+    assert!(stem.starts_with("01-"), "{stem}");
+    // What the event loop's worker does with it: draw, then save without replacing.
+    let sheet = montage(files, &MontageOptions::default());
+    let folder = f.dir.parent().unwrap().join("imgtui-montage");
+    let first = save_in_folder(&sheet, &folder, stem).unwrap();
+    let second = save_in_folder(&sheet, &folder, stem).unwrap();
+    assert_eq!(
+        first.file_name().unwrap().to_str().unwrap(),
+        format!("{stem}.png")
+    );
+    assert_eq!(
+        second.file_name().unwrap().to_str().unwrap(),
+        format!("{stem} (2).png")
+    );
+    assert_eq!(image::open(&first).unwrap().width(), sheet.width());
+    f.app.montage_saved(first.clone());
+    assert_eq!(f.app.overlay, Overlay::Montage(first));
+    assert!(screen(&f.app, 160, 48).contains("imgtui-montage"));
+    key(&mut f.app, KeyCode::Esc);
+    assert_eq!(f.app.overlay, Overlay::None);
 }

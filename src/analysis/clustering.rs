@@ -64,6 +64,16 @@ pub enum MapMethod {
     Tsne,
 }
 
+impl MapMethod {
+    /// The name shown to people: "PCA" or "t-SNE".
+    pub fn name(self) -> &'static str {
+        match self {
+            MapMethod::Pca => "PCA",
+            MapMethod::Tsne => "t-SNE",
+        }
+    }
+}
+
 impl std::str::FromStr for MapMethod {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -427,7 +437,12 @@ pub fn top_classes(logits: &[f32], names: &[String], n: usize) -> Vec<(String, f
         .collect()
 }
 
-fn distances_to_centroids(c: &Collection, clusters: &[Cluster], labels: &[usize]) -> Vec<f32> {
+/// Cosine distance of each image to its cluster's centroid.
+pub(crate) fn distances_to_centroids(
+    c: &Collection,
+    clusters: &[Cluster],
+    labels: &[usize],
+) -> Vec<f32> {
     (0..c.len())
         .map(|i| {
             let centroid = &clusters[labels[i]].centroid;

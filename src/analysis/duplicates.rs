@@ -4,6 +4,9 @@ use crate::store::Collection;
 
 use super::neighbours::for_each_block;
 
+/// Cosine similarity above which two images count as near-duplicates, unless told otherwise.
+pub const DUPLICATE_THRESHOLD: f32 = 0.95;
+
 /// Groups of images whose vectors are at least `threshold` similar (directly or through a chain),
 /// largest group first, each sorted by row. Images without a near-duplicate are left out.
 pub fn groups(c: &Collection, threshold: f32) -> Vec<Vec<usize>> {

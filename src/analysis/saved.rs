@@ -10,8 +10,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, nearest_cluster,
+    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distances_to_centroids,
+    nearest_cluster,
 };
+use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
 use crate::features::Extractor;
@@ -72,13 +74,13 @@ impl SavedClustering {
         }
         if !new.is_empty() && self.request.map == MapMethod::Tsne {
             // t-SNE cannot place new points: put each on its nearest mapped image.
-            let known: Vec<usize> = (0..c.len()).filter(|i| !new.contains(i)).collect();
+            let mut is_new = vec![false; c.len()];
+            new.iter().for_each(|&i| is_new[i] = true);
             for &i in &new {
-                let nearest = known.iter().copied().max_by(|&a, &b| {
-                    let sa: f32 = c.row(a).iter().zip(c.row(i)).map(|(p, q)| p * q).sum();
-                    let sb: f32 = c.row(b).iter().zip(c.row(i)).map(|(p, q)| p * q).sum();
-                    sa.total_cmp(&sb)
-                });
+                let sims = similarities(c, c.row(i));
+                let nearest = (0..c.len())
+                    .filter(|&j| !is_new[j])
+                    .max_by(|&a, &b| sims[a].total_cmp(&sims[b]));
                 if let Some(j) = nearest {
                     map[i] = map[j];
                 }
@@ -92,17 +94,7 @@ impl SavedClustering {
         let mut clusters = self.clusters;
         clusters.iter_mut().for_each(|cl| cl.size = 0);
         labels.iter().for_each(|&l| clusters[l].size += 1);
-        let distances = (0..c.len())
-            .map(|i| {
-                let s: f32 = c
-                    .row(i)
-                    .iter()
-                    .zip(&clusters[labels[i]].centroid)
-                    .map(|(a, b)| a * b)
-                    .sum();
-                (1.0 - s).max(0.0)
-            })
-            .collect();
+        let distances = distances_to_centroids(c, &clusters, &labels);
         let clustering = Clustering {
             request: self.request,
             k: self.k,
@@ -145,6 +137,13 @@ pub enum Origin {
     Fitted,
 }
 
+/// Whether `saved` was fitted on exactly the images of `c` (by content).
+fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
+    let distinct: std::collections::HashSet<_> = c.hashes.iter().collect();
+    distinct.len() == saved.members.len()
+        && distinct.iter().all(|h| saved.members.contains_key(&hex(h)))
+}
+
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved.
 pub fn load_or_fit(
     store: &mut Store,
@@ -155,7 +154,7 @@ pub fn load_or_fit(
     wanted: &Wanted,
     names: Option<&dyn Extractor>,
 ) -> anyhow::Result<(Clustering, Origin)> {
-    let saved = store.load_clustering(root, feature)?;
+    let mut saved = store.load_clustering(root, feature)?;
     let base = saved.as_ref().map_or(defaults, |s| &s.request);
     let mut req = base.clone();
     if let Some(m) = wanted.method {
@@ -176,14 +175,23 @@ pub fn load_or_fit(
     if let Some(map) = wanted.map {
         req.map = map;
     }
-    if let Some(s) = saved
-        && !wanted.recluster
-        && s.request == req
-    {
+    if let Some(s) = saved.take_if(|s| !wanted.recluster && s.request == req) {
         let (clustering, new_images) = s.apply(c);
         return Ok((clustering, Origin::Saved { new_images }));
     }
-    let clustering = cluster(c, &req, names)?;
+    let mut clustering = cluster(c, &req, names)?;
+    // A given k skips the sweep, but the sweep does not depend on k: when only k changed
+    // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.
+    if clustering.sweep.is_none()
+        && let Some(s) = saved
+        && same_images(&s, c)
+        && (Request {
+            k: req.k,
+            ..s.request.clone()
+        }) == req
+    {
+        clustering.sweep = s.sweep;
+    }
     store.save_clustering(root, feature, &SavedClustering::new(&clustering, c))?;
     Ok((clustering, Origin::Fitted))
 }

@@ -1,8 +1,9 @@
 //! The event loop: terminal, background indexing and clustering, preview decoding.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -12,12 +13,14 @@ use ratatui_image::picker::cap_parser::QueryStdioOptions;
 use ratatui_image::picker::{Picker, ProtocolType};
 use ratatui_image::protocol::StatefulProtocol;
 
-use super::app::{App, Command, Loading};
+use super::app::{App, Command, Loading, Overlay};
 use super::view::view;
-use crate::analysis::clustering::Clustering;
+use crate::analysis::clustering::{Clustering, KChoice};
+use crate::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use crate::analysis::saved::{Wanted, load_or_fit};
 use crate::config::Config;
 use crate::decode::{DecodeOptions, decode};
+use crate::montage::{MontageOptions, montage, save_in_folder};
 use crate::store::{Collection, Store};
 use crate::{OnnxModel, Progress};
 
@@ -38,20 +41,29 @@ enum Msg {
     Picker(Picker),
     Progress(Progress),
     Clustering,
-    Loaded(Box<(Collection, Clustering)>),
+    Loaded(Arc<Collection>, Box<Clustering>),
+    Reclustered(Result<Box<Clustering>, String>),
+    Duplicates(Vec<Vec<usize>>),
+    Montage(Result<(PathBuf, DynamicImage), String>),
     Failed(String),
     Preview(PathBuf, DynamicImage),
 }
+
+/// Decoded previews kept for going back and forth (each at most 1024 pixels a side).
+const PREVIEW_CACHE: usize = 16;
 
 /// Runs the explorer until the user quits. The terminal is restored on return and on panic.
 pub fn run(opts: Options) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let tx_probe = tx.clone();
-    let loader = spawn_loader(&opts, tx.clone());
-    let preview_tx = spawn_previewer(opts.config.decode_options()?, tx);
+    let root = crate::scan::resolve_root(&opts.root)?;
+    let feature = crate::index::feature_id(&OnnxModel::builtin(), &opts.config.decode_options()?);
+    let loader = spawn_loader(&opts, &root, &feature, tx.clone());
+    let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
+    let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
 
     let mut terminal = ratatui::init();
-    let mut app = App::new(opts.root.clone(), "efficientnet-lite0".into());
+    let mut app = App::new(root, "efficientnet-lite0".into());
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
     // (in the background) what it can do. Keys are read only once the answer is in or the
     // time is up, so the query's reply is never mistaken for typing.
@@ -66,12 +78,20 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     }
     let mut preview: Option<StatefulProtocol> = None;
     let mut preview_image: Option<DynamicImage> = None;
+    let mut montage: Option<StatefulProtocol> = None;
+    let mut cache: VecDeque<(PathBuf, DynamicImage)> = VecDeque::new();
     let result = (|| -> anyhow::Result<()> {
         loop {
-            terminal.draw(|f| view(f, &app, preview.as_mut()))?;
+            terminal.draw(|f| {
+                let image = match app.overlay {
+                    Overlay::Montage(_) => montage.as_mut(),
+                    _ => preview.as_mut(),
+                };
+                view(f, &app, image)
+            })?;
             let mut commands = Vec::new();
             if let Some((done, started)) = &probing {
-                if done.load(std::sync::atomic::Ordering::SeqCst)
+                if done.load(Ordering::SeqCst)
                     || started.elapsed() > PROBE_TIMEOUT + Duration::from_millis(500)
                 {
                     probing = None;
@@ -81,10 +101,20 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             } else if event::poll(Duration::from_millis(50))? {
-                match event::read()? {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => commands.extend(app.key(k)),
-                    _ => {}
+                // Take every key already typed before drawing again.
+                loop {
+                    if let Event::Key(k) = event::read()?
+                        && k.kind != KeyEventKind::Release
+                    {
+                        commands.extend(app.key(k));
+                    }
+                    if !event::poll(Duration::ZERO)? {
+                        break;
+                    }
                 }
+            } else {
+                // No key for a moment: the cursor rests, so its neighbours are worth finding.
+                app.refresh_neighbours();
             }
             while let Ok(msg) = rx.try_recv() {
                 match msg {
@@ -94,55 +124,84 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                             preview = Some(picker.new_resize_protocol(img));
                         }
                     }
-                    Msg::Progress(Progress::Scanned { to_process, .. }) => {
-                        app.loading = Loading::Embedding {
-                            done: 0,
-                            total: to_process,
+                    Msg::Progress(Progress::Scanned { to_process, .. }) => match app.loading {
+                        Loading::Ready => app.indexing = Some((0, to_process)),
+                        _ => {
+                            app.loading = Loading::Embedding {
+                                done: 0,
+                                total: to_process,
+                            }
                         }
-                    }
-                    Msg::Progress(Progress::Processed { done, .. }) => {
-                        if let Loading::Embedding { total, .. } = app.loading {
-                            app.loading = Loading::Embedding { done, total };
+                    },
+                    Msg::Progress(Progress::Processed { done, to_process }) => match app.loading {
+                        Loading::Ready => app.indexing = Some((done, to_process)),
+                        _ => {
+                            app.loading = Loading::Embedding {
+                                done,
+                                total: to_process,
+                            }
                         }
+                    },
+                    Msg::Clustering => match app.loading {
+                        Loading::Ready => app.indexing = None,
+                        _ => app.loading = Loading::Clustering,
+                    },
+                    Msg::Loaded(c, clustering) => commands.extend(app.loaded(c, *clustering)),
+                    Msg::Reclustered(Ok(clustering)) => {
+                        commands.extend(app.reclustered(*clustering))
                     }
-                    Msg::Clustering => app.loading = Loading::Clustering,
-                    Msg::Loaded(loaded) => {
-                        let (c, clustering) = *loaded;
-                        commands.extend(app.loaded(c, clustering));
+                    Msg::Reclustered(Err(e)) => {
+                        app.busy = None;
+                        app.message = format!("clustering failed: {e}");
+                    }
+                    Msg::Duplicates(groups) => app.duplicates_found(groups),
+                    Msg::Montage(Ok((path, img))) => {
+                        montage = Some(picker.new_resize_protocol(img));
+                        app.montage_saved(path);
+                    }
+                    Msg::Montage(Err(e)) => {
+                        app.busy = None;
+                        app.message = format!("montage failed: {e}");
+                    }
+                    Msg::Failed(e) if app.loading == Loading::Ready => {
+                        app.indexing = None;
+                        app.message = format!("indexing stopped: {e}");
                     }
                     Msg::Failed(e) => app.loading = Loading::Failed(e),
                     Msg::Preview(path, img) => {
                         if app.preview_path.as_ref() == Some(&path) {
                             preview = Some(picker.new_resize_protocol(img.clone()));
-                            preview_image = Some(img);
+                            preview_image = Some(img.clone());
                         }
+                        if cache.len() == PREVIEW_CACHE {
+                            cache.pop_front();
+                        }
+                        cache.push_back((path, img));
                     }
                 }
             }
             for command in commands {
                 match command {
                     Command::Quit => return Ok(()),
-                    Command::LoadPreview(path) => {
-                        preview = None;
-                        preview_image = None;
-                        let _ = preview_tx.send(path);
-                    }
+                    Command::LoadPreview(path) => match cache.iter().find(|(p, _)| *p == path) {
+                        Some((_, img)) => {
+                            preview = Some(picker.new_resize_protocol(img.clone()));
+                            preview_image = Some(img.clone());
+                        }
+                        None => {
+                            preview = None;
+                            preview_image = None;
+                            let _ = preview_tx.send(path);
+                        }
+                    },
                     Command::Export(files, target) => {
-                        app.message =
-                            match crate::export::export(&files, &target, Default::default(), false)
-                            {
-                                Ok(r) if r.failed.is_empty() => {
-                                    format!("{} files copied to {}", r.written, target.display())
-                                }
-                                Ok(r) => format!(
-                                    "{} files copied to {}, {} failed: {}",
-                                    r.written,
-                                    target.display(),
-                                    r.failed.len(),
-                                    r.failed[0].1
-                                ),
-                                Err(e) => format!("export failed: {e}"),
-                            };
+                        app.message = export_message(&files, &target);
+                    }
+                    Command::Recluster(k) => {
+                        let _ = recluster_tx.send((k, app.collection.clone()));
+                    }
+                    Command::Montage(files, stem) => {
+                        spawn_montage(files, stem, opts.config.decode_options()?, tx.clone())
                     }
                 }
             }
@@ -150,12 +209,29 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     })();
     ratatui::restore();
     // Quitting while indexing: let the writer commit what is done (it stops within a batch).
-    opts.cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+    opts.cancel.store(true, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !loader.is_finished() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     result
+}
+
+/// Copies a cluster's files and says how it went, in one line.
+fn export_message(files: &[PathBuf], target: &Path) -> String {
+    match crate::export::export(files, target, Default::default(), false) {
+        Ok(r) if r.failed.is_empty() => {
+            format!("{} files copied to {}", r.written, target.display())
+        }
+        Ok(r) => format!(
+            "{} files copied to {}, {} failed: {}",
+            r.written,
+            target.display(),
+            r.failed.len(),
+            r.failed[0].1
+        ),
+        Err(e) => format!("export failed: {e}"),
+    }
 }
 
 /// Whether the environment names a terminal that may draw images. Only those are asked:
@@ -196,21 +272,29 @@ fn spawn_probe(tx: mpsc::Sender<Msg>) -> Arc<AtomicBool> {
         if let Ok(picker) = Picker::from_query_stdio_with_options(options) {
             let _ = tx.send(Msg::Picker(picker));
         }
-        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        flag.store(true, Ordering::SeqCst);
     });
     done
 }
 
-/// Indexes the folder, loads its vectors and clustering, and reports as it goes.
-fn spawn_loader(opts: &Options, tx: mpsc::Sender<Msg>) -> std::thread::JoinHandle<()> {
-    let (root, store_path, config, cancel) = (
-        opts.root.clone(),
+/// Shows the saved clustering at once if there is one, then brings the index up to date,
+/// assigns new images to the clusters (or fits them on a first run), and looks for
+/// near-duplicates.
+fn spawn_loader(
+    opts: &Options,
+    root: &Path,
+    feature: &str,
+    tx: mpsc::Sender<Msg>,
+) -> std::thread::JoinHandle<()> {
+    let (root, feature, store_path, config, cancel) = (
+        root.to_path_buf(),
+        feature.to_owned(),
         opts.store.clone(),
         opts.config.clone(),
         opts.cancel.clone(),
     );
     std::thread::spawn(move || {
-        let result = load(&root, &store_path, &config, &cancel, &tx);
+        let result = load(&root, &feature, &store_path, &config, &cancel, &tx);
         if let Err(e) = result {
             let _ = tx.send(Msg::Failed(format!("{e:#}")));
         }
@@ -219,6 +303,7 @@ fn spawn_loader(opts: &Options, tx: mpsc::Sender<Msg>) -> std::thread::JoinHandl
 
 fn load(
     root: &Path,
+    feature: &str,
     store_path: &Path,
     config: &Config,
     cancel: &AtomicBool,
@@ -226,6 +311,32 @@ fn load(
 ) -> anyhow::Result<()> {
     let mut store = Store::open(store_path)?;
     let model = OnnxModel::builtin();
+    let fit = |store: &mut Store| -> anyhow::Result<()> {
+        let c = store.collection(root, feature)?;
+        anyhow::ensure!(
+            c.len() >= 2,
+            "{} has fewer than 2 images to explore",
+            root.display()
+        );
+        let (clustering, _) = load_or_fit(
+            store,
+            root,
+            feature,
+            &c,
+            &config.cluster_request(),
+            &Wanted::default(),
+            Some(&model),
+        )?;
+        let c = Arc::new(c);
+        let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
+        let _ = tx.send(Msg::Duplicates(duplicates::groups(&c, DUPLICATE_THRESHOLD)));
+        Ok(())
+    };
+    // Warm start: what the store already knows is on screen while the folder is checked.
+    let shown_early = store.load_clustering(root, feature)?.is_some();
+    if shown_early {
+        fit(&mut store)?;
+    }
     let progress_tx = tx.clone();
     let progress = move |p: Progress| {
         let _ = progress_tx.send(Msg::Progress(p));
@@ -241,23 +352,75 @@ fn load(
     )?;
     anyhow::ensure!(!summary.interrupted, "interrupted");
     let _ = tx.send(Msg::Clustering);
-    let c = store.collection(root, &summary.feature)?;
-    anyhow::ensure!(
-        c.len() >= 2,
-        "{} has fewer than 2 images to explore",
-        root.display()
-    );
-    let (clustering, _) = load_or_fit(
-        &mut store,
-        root,
-        &summary.feature,
-        &c,
-        &config.cluster_request(),
-        &Wanted::default(),
-        Some(&model),
-    )?;
-    let _ = tx.send(Msg::Loaded(Box::new((c, clustering))));
+    if !shown_early || summary.embedded > 0 || summary.removed > 0 {
+        fit(&mut store)?;
+    }
     Ok(())
+}
+
+/// Fits new clusterings for `+` / `-`; only the newest request is served.
+fn spawn_reclusterer(
+    opts: &Options,
+    root: &Path,
+    feature: &str,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<(usize, Arc<Collection>)> {
+    let (req_tx, req_rx) = mpsc::channel::<(usize, Arc<Collection>)>();
+    let (root, feature, store_path, config) = (
+        root.to_path_buf(),
+        feature.to_owned(),
+        opts.store.clone(),
+        opts.config.clone(),
+    );
+    std::thread::spawn(move || {
+        let mut model = None;
+        while let Ok(mut request) = req_rx.recv() {
+            while let Ok(newer) = req_rx.try_recv() {
+                request = newer;
+            }
+            let (k, c) = request;
+            let model = model.get_or_insert_with(OnnxModel::builtin);
+            let wanted = Wanted {
+                k: Some(KChoice::Fixed(k)),
+                ..Default::default()
+            };
+            let result = Store::open(&store_path).and_then(|mut store| {
+                load_or_fit(
+                    &mut store,
+                    &root,
+                    &feature,
+                    &c,
+                    &config.cluster_request(),
+                    &wanted,
+                    Some(&*model),
+                )
+            });
+            let msg = Msg::Reclustered(
+                result
+                    .map(|(c, _)| Box::new(c))
+                    .map_err(|e| format!("{e:#}")),
+            );
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    req_tx
+}
+
+/// Draws a montage and saves it in `./imgtui-montage/`.
+fn spawn_montage(files: Vec<PathBuf>, stem: String, decode: DecodeOptions, tx: mpsc::Sender<Msg>) {
+    std::thread::spawn(move || {
+        let opts = MontageOptions {
+            decode,
+            ..Default::default()
+        };
+        let sheet = montage(&files, &opts);
+        let result = save_in_folder(&sheet, Path::new("imgtui-montage"), &stem)
+            .map(|path| (path, DynamicImage::ImageRgb8(sheet)))
+            .map_err(|e| format!("{e:#}"));
+        let _ = tx.send(Msg::Montage(result));
+    });
 }
 
 /// Decodes preview images off the UI thread; only the latest request is served.

@@ -1,5 +1,7 @@
 //! Drawing the app: a function of the state, no I/O.
 
+use std::path::Path;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
@@ -47,9 +49,11 @@ pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>
         draw_loading(frame, app, main);
         return;
     }
-    if app.overlay == Overlay::Preview {
-        draw_preview(frame, app, preview, main);
-        return;
+    match &app.overlay {
+        Overlay::Preview => return draw_preview(frame, app, preview, main),
+        Overlay::Montage(path) => return draw_montage(frame, path, preview, main),
+        Overlay::Duplicates => return draw_duplicates(frame, app, preview, main),
+        _ => {}
     }
     let wide = main.width >= 90;
     let tall = main.height >= 24;
@@ -93,6 +97,7 @@ pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>
     match &app.overlay {
         Overlay::Help => draw_help(frame, area),
         Overlay::Export(text) => draw_export(frame, text, area),
+        Overlay::Filter => draw_filter(frame, &app.filter, area),
         _ => {}
     }
 }
@@ -113,15 +118,27 @@ fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
     let Some(clustering) = &app.clustering else {
         return;
     };
+    let filtering = !app.filter.is_empty();
     let items: Vec<ListItem> = clustering
         .clusters
         .iter()
-        .map(|cl| {
-            ListItem::new(Line::from(vec![
+        .zip(&app.shown)
+        .map(|(cl, shown)| {
+            let size = if filtering {
+                format!("{:>2} {:>5}/{}  ", cl.number, shown.len(), cl.size)
+            } else {
+                format!("{:>2} {:>5}  ", cl.number, cl.size)
+            };
+            let item = ListItem::new(Line::from(vec![
                 Span::styled("██ ", Style::new().fg(colour(cl.number))),
-                Span::raw(format!("{:>2} {:>5}  ", cl.number, cl.size)),
+                Span::raw(size),
                 Span::raw(cl.name.clone()),
-            ]))
+            ]));
+            if filtering && shown.is_empty() {
+                item.dark_gray()
+            } else {
+                item
+            }
         })
         .collect();
     let title = format!(
@@ -136,34 +153,49 @@ fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn file_name(app: &App, i: usize) -> String {
-    let p = &app.collection.paths[i];
-    p.strip_prefix(&app.root)
-        .unwrap_or(p)
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
-    let (Some(clustering), Some(members)) = (&app.clustering, app.members.get(app.cluster)) else {
+    let (Some(clustering), Some(shown)) = (&app.clustering, app.shown.get(app.cluster)) else {
         return;
     };
-    let items: Vec<ListItem> = members
+    let items: Vec<ListItem> = shown
         .iter()
         .map(|&i| {
+            let twin = match app.duplicate_of.get(i).copied().flatten() {
+                Some(g) => Span::styled(format!("≈{:<3}", g + 1), Style::new().fg(Color::Yellow)),
+                None => Span::raw("    "),
+            };
             ListItem::new(Line::from(vec![
                 Span::styled(
                     format!("{:.3} ", clustering.distances[i]),
                     Style::new().fg(Color::DarkGray),
                 ),
-                Span::raw(file_name(app, i)),
+                twin,
+                Span::raw(app.name(i)),
             ]))
         })
         .collect();
     let cl = &clustering.clusters[app.cluster];
-    let title = format!(" cluster {} · {} images ", cl.number, members.len());
+    let title = if app.filter.is_empty() {
+        format!(" cluster {} · {} images ", cl.number, shown.len())
+    } else {
+        format!(
+            " cluster {} · {} of {} match \"{}\" ",
+            cl.number,
+            shown.len(),
+            cl.size,
+            app.filter
+        )
+    };
+    let block = pane(title, app.focus == Focus::Images);
+    if shown.is_empty() {
+        let text = Paragraph::new("no file name here matches; ←→ other clusters, Esc clears")
+            .dark_gray()
+            .wrap(Wrap { trim: true });
+        frame.render_widget(text.block(block), area);
+        return;
+    }
     let list = List::new(items)
-        .block(pane(title, app.focus == Focus::Images))
+        .block(block)
         .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     let mut state = ListState::default().with_selected(Some(app.image));
     frame.render_stateful_widget(list, area, &mut state);
@@ -184,7 +216,7 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
                     format!("{:.3} ", n.distance),
                     Style::new().fg(Color::DarkGray),
                 ),
-                Span::raw(file_name(app, n.index)),
+                Span::raw(app.name(n.index)),
             ]))
         })
         .collect();
@@ -204,7 +236,7 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>, area: Rect) {
     let title = app
         .current()
-        .map(|i| format!(" {} ", file_name(app, i)))
+        .map(|i| format!(" {} ", app.name(i)))
         .unwrap_or_default();
     let block = pane(title, false);
     let inner = block.inner(area);
@@ -243,8 +275,9 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
     }
     let selected = app.cluster;
     let current = app.current().map(|i| clustering.map[i]);
+    let title = format!(" map ({}) ", clustering.request.map.name());
     let canvas = Canvas::default()
-        .block(pane(" map (PCA) ", false))
+        .block(pane(title, false))
         .marker(Marker::Braille)
         .x_bounds([x0, x1])
         .y_bounds([y0, y1])
@@ -354,12 +387,24 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         Loading::Scanning => "scanning…".to_owned(),
         Loading::Embedding { done, total } => format!("embedding {done}/{total}"),
         Loading::Clustering => "clustering…".to_owned(),
-        Loading::Ready => format!("{} images", app.collection.len()),
+        Loading::Ready => {
+            let mut s = format!("{} images", app.collection.len());
+            if let Some(c) = &app.clustering {
+                s += &format!(" · {} k={}", c.request.method.name(), c.k);
+            }
+            if let Some((done, total)) = app.indexing {
+                s += &format!(" · indexing {done}/{total}");
+            }
+            if let Some(busy) = &app.busy {
+                s += &format!(" · {busy}");
+            }
+            s
+        }
         Loading::Failed(e) => format!("error: {e}"),
     };
     let text = if app.message.is_empty() {
         format!(
-            " {state} · {} · ←→ clusters ↑↓ images s similar e export Enter view ? help q quit",
+            " {state} · {} · ←→ clusters ↑↓ images s similar e export +/- k / filter ? help q quit",
             app.model
         )
     } else {
@@ -415,6 +460,14 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         ("Enter", "full-screen preview"),
         ("s", "similar images to the current one; Esc returns"),
         ("e", "export the current cluster to a folder"),
+        (
+            "+ / -",
+            "one cluster more / fewer (reclusters in the background)",
+        ),
+        ("m", "montage of the cluster, saved to imgtui-montage/"),
+        ("d", "near-duplicate groups; Enter goes to the image"),
+        ("/", "filter by file name; Esc clears"),
+        ("Home End", "first / last"),
         ("PgUp PgDn", "ten at a time"),
         ("?", "this help"),
         ("q / Ctrl-C", "quit"),
@@ -442,4 +495,81 @@ fn draw_export(frame: &mut Frame, text: &str, area: Rect) {
     ])
     .block(pane(" export cluster to folder ", true));
     frame.render_widget(p, rect);
+}
+
+fn draw_filter(frame: &mut Frame, text: &str, area: Rect) {
+    let rect = centred(area, 60, 4);
+    frame.render_widget(Clear, rect);
+    let p = Paragraph::new(vec![
+        Line::from(format!("{text}▏")),
+        Line::from("Enter keeps the filter · Esc clears it").dark_gray(),
+    ])
+    .block(pane(" filter by file name ", true));
+    frame.render_widget(p, rect);
+}
+
+fn draw_montage(
+    frame: &mut Frame,
+    path: &Path,
+    montage: Option<&mut StatefulProtocol>,
+    area: Rect,
+) {
+    let block = pane(format!(" {} (Esc returns) ", path.display()), true);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Some(state) = montage {
+        frame.render_stateful_widget(
+            StatefulImage::default().resize(Resize::Scale(None)),
+            inner,
+            state,
+        );
+    }
+}
+
+fn draw_duplicates(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut StatefulProtocol>,
+    area: Rect,
+) {
+    let groups = app.duplicates.as_deref().unwrap_or_default();
+    let mut items = Vec::new();
+    let mut selected = 0;
+    let mut row = 0;
+    for (g, group) in groups.iter().enumerate() {
+        items.push(ListItem::new(
+            Line::from(format!("group {} · {} images", g + 1, group.len())).bold(),
+        ));
+        for &i in group {
+            if row == app.duplicate_cursor {
+                selected = items.len();
+            }
+            row += 1;
+            let number = app
+                .clustering
+                .as_ref()
+                .map_or(0, |c| c.clusters[c.labels[i]].number);
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled("  ● ", Style::new().fg(colour(number))),
+                Span::raw(app.name(i)),
+            ])));
+        }
+    }
+    let [list_area, preview_area] = if area.width >= 60 {
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
+    } else {
+        [area, Rect::default()]
+    };
+    let title = match groups.len() {
+        1 => " near-duplicates: 1 group (Esc returns) ".to_owned(),
+        n => format!(" near-duplicates: {n} groups (Esc returns) "),
+    };
+    let list = List::new(items)
+        .block(pane(title, true))
+        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let mut state = ListState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(list, list_area, &mut state);
+    if !preview_area.is_empty() {
+        draw_preview(frame, app, preview, preview_area);
+    }
 }
