@@ -80,8 +80,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let mut preview_image: Option<DynamicImage> = None;
     let mut montage: Option<StatefulProtocol> = None;
     let mut cache: VecDeque<(PathBuf, DynamicImage)> = VecDeque::new();
+    let mut screen_drawn = None;
     let result = (|| -> anyhow::Result<()> {
         loop {
+            // Graphics (sixel especially) stay on screen until every cell under them is
+            // written again, which ratatui's diff does not do: when the screen changes from
+            // one layout to another, clear it and draw it whole.
+            let screen = std::mem::discriminant(&app.overlay);
+            if screen_drawn.is_some_and(|s| s != screen) {
+                terminal.clear()?;
+            }
+            screen_drawn = Some(screen);
             terminal.draw(|f| {
                 let image = match app.overlay {
                     Overlay::Montage(_) => montage.as_mut(),

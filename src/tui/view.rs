@@ -9,7 +9,8 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Points};
 use ratatui::widgets::{
-    Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Sparkline, Wrap,
+    Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Sparkline, SparklineBar,
+    Wrap,
 };
 use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::{Resize, StatefulImage};
@@ -55,6 +56,12 @@ pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>
         Overlay::Duplicates => return draw_duplicates(frame, app, preview, main),
         _ => {}
     }
+    // Under a popup the image is left out: terminal graphics would cover the popup.
+    let preview = if app.overlay == Overlay::None {
+        preview
+    } else {
+        None
+    };
     let wide = main.width >= 90;
     let tall = main.height >= 24;
     let [top, bottom] = if tall {
@@ -334,33 +341,32 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
     ])
     .areas(inner);
     let first_k = sweep.rows.first().map_or(2, |r| r.k);
-    let marker = |width: u16| {
-        let pos = k.saturating_sub(first_k);
-        let mut s: String = " ".repeat(pos.min(width as usize));
-        s.push('▼');
-        s
-    };
-    let scale = |v: &[f64]| -> Vec<u64> {
+    // Bars scaled to 1..=100; the bar of the k in use stands out.
+    let bars = |v: Vec<f64>| -> Vec<SparklineBar> {
         let (lo, hi) = v
             .iter()
             .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
         v.iter()
-            .map(|&x| 1 + ((x - lo) / (hi - lo).max(1e-12) * 99.0) as u64)
+            .zip(&sweep.rows)
+            .map(|(&x, row)| {
+                let bar = SparklineBar::from(1 + ((x - lo) / (hi - lo).max(1e-12) * 99.0) as u64);
+                if row.k == k {
+                    bar.style(Style::new().fg(Color::Cyan))
+                } else {
+                    bar
+                }
+            })
             .collect()
     };
-    let inertia: Vec<f64> = sweep.rows.iter().map(|r| r.inertia).collect();
-    let silhouette: Vec<f64> = sweep.rows.iter().map(|r| r.silhouette as f64).collect();
+    let inertia = bars(sweep.rows.iter().map(|r| r.inertia).collect());
+    let silhouette = bars(sweep.rows.iter().map(|r| r.silhouette as f64).collect());
     frame.render_widget(
-        Paragraph::new(format!(
-            "inertia (elbow k={})  {}",
-            sweep.elbow,
-            marker(l1.width)
-        )),
+        Paragraph::new(format!("inertia (elbow k={})", sweep.elbow)),
         l1,
     );
     frame.render_widget(
         Sparkline::default()
-            .data(scale(&inertia))
+            .data(inertia)
             .style(Style::new().fg(Color::Yellow)),
         s1,
     );
@@ -370,14 +376,16 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
     );
     frame.render_widget(
         Sparkline::default()
-            .data(scale(&silhouette))
+            .data(silhouette)
             .style(Style::new().fg(Color::Green)),
         s2,
     );
     frame.render_widget(
-        Paragraph::new(format!("k = {k} (k = {first_k} at the left)"))
-            .dark_gray()
-            .wrap(Wrap { trim: true }),
+        Paragraph::new(format!(
+            "k = {k} (cyan bar); bars from k = {first_k}, +/- to change"
+        ))
+        .dark_gray()
+        .wrap(Wrap { trim: true }),
         why,
     );
 }
@@ -481,7 +489,7 @@ fn draw_help(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let rect = centred(area, 64, keys.len() as u16 + 2);
+    let rect = centred(area, 78, keys.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(pane(" keys ", true)), rect);
 }
