@@ -18,19 +18,32 @@ fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
 
 /// Waits until the pane shows `text`, or fails showing the pane.
 fn wait_for(socket: &str, session: &str, text: &str) -> String {
+    wait_until(socket, session, text, |screen| screen.contains(text))
+}
+
+/// Waits until the pane's text passes `ok`, or fails showing the pane.
+fn wait_until(socket: &str, session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let out = tmux(socket, &["capture-pane", "-p", "-t", session]);
         let screen = String::from_utf8_lossy(&out.stdout).into_owned();
-        if screen.contains(text) {
+        if ok(&screen) {
             return screen;
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
-            "waited for {text:?}; the screen:\n{screen}"
+            "waited for {what}; the screen:\n{screen}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The neighbour pane's rows ("● 0.123 name").
+fn neighbour_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .filter_map(|l| l.find("● ").map(|at| l[at..].to_owned()))
+        .collect()
 }
 
 #[test]
@@ -60,6 +73,8 @@ fn explore_a_folder_in_tmux() {
             "-d",
             "-s",
             session,
+            "-c",
+            tmp.path().to_str().unwrap(),
             "-x",
             "120",
             "-y",
@@ -81,14 +96,41 @@ fn explore_a_folder_in_tmux() {
         s.contains("15 images") && s.contains("nearest neighbours"),
         "{s}"
     );
+    assert!(
+        s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+        "the map is drawn in braille:\n{s}"
+    );
+    // The neighbour pane follows the cursor.
+    let s = wait_until(sock, session, "neighbours", |s| {
+        neighbour_rows(s).len() >= 5
+    });
+    let before = neighbour_rows(&s);
+    keys("j");
+    wait_until(sock, session, "other neighbours", |s| {
+        let now = neighbour_rows(s);
+        now.len() >= 5 && now != before
+    });
     keys("l");
     wait("cluster 2 ·");
     keys("s");
     wait("similar (Esc returns)");
     keys("Escape");
+    wait("nearest neighbours (s)");
     keys("?");
     wait("export the current cluster");
     keys("Escape");
+    wait_until(sock, session, "help closed", |s| !s.contains("this help"));
+    // e: the prompt offers imgtui-export/02-…, Enter copies the cluster there.
+    keys("e");
+    wait("export cluster to folder");
+    keys("Enter");
+    wait("files copied to imgtui-export/02-");
+    let exported: Vec<_> = std::fs::read_dir(tmp.path().join("imgtui-export"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(std::fs::read_dir(&exported[0]).unwrap().count(), 5);
     keys("q");
     // The program exits cleanly and hands the normal screen back.
     let s = wait("exited 0");
