@@ -18,6 +18,8 @@ static DEFAULT: &str = include_str!("../config/default.toml");
 pub struct Config {
     /// Feature store file; empty for the default in the user's cache folder.
     pub store: String,
+    /// What vectors to compare (see `features::select`).
+    pub features: String,
     pub index: IndexSection,
     pub decode: DecodeSection,
     pub cluster: ClusterSection,
@@ -65,6 +67,9 @@ impl Config {
         let config: Config = toml::from_str(text).with_context(|| format!("in {origin}"))?;
         config
             .decode_options()
+            .with_context(|| format!("in {origin}"))?;
+        crate::features::check(&config.features)
+            .map_err(|e| anyhow::anyhow!("features: {e}"))
             .with_context(|| format!("in {origin}"))?;
         config
             .cluster_options()

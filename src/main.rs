@@ -17,7 +17,7 @@ use imgtui::config::Config;
 use imgtui::export::{Mode, folder_name};
 use imgtui::montage::{MontageOptions, write_montage};
 use imgtui::scan::ScanError;
-use imgtui::{Collection, OnnxModel, Progress, Store, Summary};
+use imgtui::{Collection, Extractor, Progress, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use output::{Csv, Format};
 use serde_json::json;
@@ -36,9 +36,32 @@ struct Cli {
     /// How the explorer draws images: auto (ask the terminal), kitty, sixel, iterm2, halfblocks.
     #[arg(long, default_value = "auto", value_parser = ["auto", "kitty", "sixel", "iterm2", "halfblocks"])]
     protocol: String,
+    #[command(flatten)]
+    globals: Globals,
+}
+
+/// Options every command takes.
+#[derive(clap::Args)]
+struct Globals {
     /// Feature store file [default: store.sqlite in the user's cache folder].
     #[arg(long, global = true, value_name = "PATH")]
     store: Option<PathBuf>,
+    /// What vectors to compare: model:efficientnet-lite0, hog, pixels or color
+    /// [default: from the configuration, model:efficientnet-lite0]. Each is stored apart.
+    #[arg(long, global = true, value_name = "NAME")]
+    features: Option<String>,
+}
+
+impl Globals {
+    fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config::default())
+    }
+
+    /// The feature extractor asked for (flag, else configuration).
+    fn extractor(&self, config: &Config) -> anyhow::Result<Box<dyn Extractor>> {
+        let name = self.features.as_deref().unwrap_or(&config.features);
+        imgtui::features::select(name).map_err(|e| usage(one_line(&e)))
+    }
 }
 
 #[derive(Subcommand)]
@@ -153,21 +176,21 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let store = cli.store;
+    let g = &cli.globals;
     let result = match cli.command {
         Some(Command::Index {
             dir,
             json,
             threads,
             batch,
-        }) => run_index(&dir, store, json, IndexTuning { threads, batch }),
+        }) => run_index(&dir, g, json, IndexTuning { threads, batch }),
         Some(Command::Similar {
             image,
             dir,
             n,
             radius,
             format,
-        }) => run_similar(&image, dir, store, n, radius, format),
+        }) => run_similar(&image, dir, g, n, radius, format),
         Some(Command::Cluster {
             dir,
             method,
@@ -187,7 +210,7 @@ fn main() -> ExitCode {
                 map,
                 recluster,
             };
-            run_cluster(&dir, store, &wanted, table, format)
+            run_cluster(&dir, g, &wanted, table, format)
         }
         Some(Command::Montage {
             dir,
@@ -195,7 +218,7 @@ fn main() -> ExitCode {
             out,
             size,
             max,
-        }) => run_montage(&dir, store, cluster, out, size, max),
+        }) => run_montage(&dir, g, cluster, out, size, max),
         Some(Command::Export {
             dir,
             cluster,
@@ -203,15 +226,15 @@ fn main() -> ExitCode {
             mode,
             merge,
             json,
-        }) => run_export(&dir, store, cluster, to, mode, merge, json),
-        Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, store, n, format),
+        }) => run_export(&dir, g, cluster, to, mode, merge, json),
+        Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, g, n, format),
         Some(Command::Dups {
             dir,
             threshold,
             format,
-        }) => run_dups(&dir, store, threshold, format),
+        }) => run_dups(&dir, g, threshold, format),
         None => match cli.dir {
-            Some(dir) => run_tui(&dir, store, protocol(&cli.protocol)),
+            Some(dir) => run_tui(&dir, g, protocol(&cli.protocol)),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -260,40 +283,37 @@ fn one_line(err: &anyhow::Error) -> String {
         .join(": ")
 }
 
-fn open_store(path: Option<PathBuf>, config: &Config) -> anyhow::Result<Store> {
-    let path = path
+/// The store file: `--store`, else the configuration's, else the user's cache folder.
+fn store_path(g: &Globals, config: &Config) -> anyhow::Result<PathBuf> {
+    g.store
+        .clone()
         .or_else(|| config.store_path())
         .or_else(Store::default_path)
-        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))?;
-    Store::open(&path)
+        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))
 }
 
 /// Everything a command needs: the indexed folder, its vectors and the model.
 struct Session {
     root: PathBuf,
     store: Store,
-    model: OnnxModel,
+    model: Box<dyn Extractor>,
     config: Config,
     feature: String,
 }
 
 impl Session {
     /// Opens the store and brings `dir` up to date (progress bar only on a terminal).
-    fn index(
-        dir: &Path,
-        store: Option<PathBuf>,
-        tune: IndexTuning,
-    ) -> anyhow::Result<(Session, Summary)> {
+    fn index(dir: &Path, g: &Globals, tune: IndexTuning) -> anyhow::Result<(Session, Summary)> {
         let root = imgtui::scan::resolve_root(dir)?;
-        let config = Config::default();
-        let mut store = open_store(store, &config)?;
-        let model = OnnxModel::builtin();
+        let config = g.config()?;
+        let model = g.extractor(&config)?;
+        let mut store = store_path(g, &config).and_then(|p| Store::open(&p))?;
         let cancel = cancel_on_signals()?;
         let mut opts = config.index_options()?;
         opts.threads = tune.threads.unwrap_or(opts.threads);
         opts.batch = tune.batch.unwrap_or(opts.batch).max(1);
         let bar = progress_bar();
-        let summary = imgtui::index(&root, &mut store, &model, &opts, &bar.callback(), &cancel)?;
+        let summary = imgtui::index(&root, &mut store, &*model, &opts, &bar.callback(), &cancel)?;
         bar.0.finish_and_clear();
         let feature = summary.feature.clone();
         let session = Session {
@@ -307,8 +327,8 @@ impl Session {
     }
 
     /// [`Session::index`] with the default tuning, for commands that go on to answer questions.
-    fn open(dir: &Path, store: Option<PathBuf>) -> anyhow::Result<(Session, Summary)> {
-        let (session, summary) = Self::index(dir, store, IndexTuning::default())?;
+    fn open(dir: &Path, g: &Globals) -> anyhow::Result<(Session, Summary)> {
+        let (session, summary) = Self::index(dir, g, IndexTuning::default())?;
         if summary.interrupted {
             bail!("interrupted");
         }
@@ -348,33 +368,27 @@ fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
 
 fn run_tui(
     dir: &Path,
-    store: Option<PathBuf>,
+    g: &Globals,
     protocol: Option<imgtui::tui::ProtocolType>,
 ) -> anyhow::Result<ExitCode> {
     let root = imgtui::scan::resolve_root(dir)?;
-    let config = Config::default();
-    let store = store
-        .or_else(|| config.store_path())
-        .or_else(Store::default_path)
-        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))?;
+    let config = g.config()?;
+    let store = store_path(g, &config)?;
+    let extractor = g.extractor(&config)?.into();
     let cancel = cancel_on_signals()?;
     imgtui::tui::run(imgtui::tui::Options {
         root,
         store,
         config,
+        extractor,
         cancel,
         protocol,
     })?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_index(
-    dir: &Path,
-    store: Option<PathBuf>,
-    json: bool,
-    tune: IndexTuning,
-) -> anyhow::Result<ExitCode> {
-    let (_, summary) = Session::index(dir, store, tune)?;
+fn run_index(dir: &Path, g: &Globals, json: bool, tune: IndexTuning) -> anyhow::Result<ExitCode> {
+    let (_, summary) = Session::index(dir, g, tune)?;
     if json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -393,7 +407,7 @@ fn run_index(
 fn run_similar(
     image: &Path,
     dir: Option<PathBuf>,
-    store: Option<PathBuf>,
+    g: &Globals,
     n: usize,
     radius: Option<f32>,
     format: Format,
@@ -404,14 +418,14 @@ fn run_similar(
         Some(d) => d,
         None => image.parent().map(Path::to_owned).unwrap_or_default(),
     };
-    let (session, _) = Session::open(&dir, store)?;
+    let (session, _) = Session::open(&dir, g)?;
     let c = session.collection()?;
     let own_row = c.paths.iter().position(|p| *p == image);
     let query = match own_row {
         Some(i) => c.row(i).to_vec(),
         None => {
             let decode = session.config.decode_options()?;
-            let (v, _) = imgtui::index::embed_bytes(&bytes, &session.model, &decode)
+            let (v, _) = imgtui::index::embed_bytes(&bytes, &*session.model, &decode)
                 .map_err(|e| usage(format!("{}: {e}", image.display())))?;
             v
         }
@@ -464,7 +478,7 @@ enum Table {
 
 fn run_cluster(
     dir: &Path,
-    store: Option<PathBuf>,
+    g: &Globals,
     wanted: &Wanted,
     table: Table,
     format: Format,
@@ -476,7 +490,7 @@ fn run_cluster(
             "--eps {e}: a cosine distance between 0 and 2"
         )));
     }
-    let (mut session, _) = Session::open(dir, store)?;
+    let (mut session, _) = Session::open(dir, g)?;
     let c = session.collection()?;
     let defaults = session.config.cluster_request();
     let (clustering, origin) = load_or_fit(
@@ -486,7 +500,7 @@ fn run_cluster(
         &c,
         &defaults,
         wanted,
-        Some(&session.model),
+        Some(&*session.model),
     )
     .map_err(|e| usage(one_line(&e)))?;
     eprintln!("{}", cluster_line(&clustering, origin));
@@ -585,7 +599,7 @@ fn clusters_of(session: &mut Session, c: &Collection) -> anyhow::Result<Clusteri
         c,
         &defaults,
         &Wanted::default(),
-        Some(&session.model),
+        Some(&*session.model),
     )
     .map_err(|e| usage(one_line(&e)))?;
     if origin == Origin::Fitted {
@@ -631,7 +645,7 @@ fn cluster_members(
 
 fn run_montage(
     dir: &Path,
-    store: Option<PathBuf>,
+    g: &Globals,
     cluster: Option<usize>,
     out: Option<PathBuf>,
     size: u32,
@@ -640,7 +654,7 @@ fn run_montage(
     if !(16..=1024).contains(&size) {
         return Err(usage(format!("--size {size}: between 16 and 1024 pixels")));
     }
-    let (mut session, _) = Session::open(dir, store)?;
+    let (mut session, _) = Session::open(dir, g)?;
     let c = session.collection()?;
     let clustering = clusters_of(&mut session, &c)?;
     let opts = MontageOptions {
@@ -679,14 +693,14 @@ fn run_montage(
 #[allow(clippy::too_many_arguments)]
 fn run_export(
     dir: &Path,
-    store: Option<PathBuf>,
+    g: &Globals,
     cluster: usize,
     to: Option<PathBuf>,
     mode: Mode,
     merge: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (mut session, _) = Session::open(dir, store)?;
+    let (mut session, _) = Session::open(dir, g)?;
     let c = session.collection()?;
     let clustering = clusters_of(&mut session, &c)?;
     let (index, paths) = cluster_members(&c, &clustering, cluster)?;
@@ -747,13 +761,8 @@ fn cluster_line(c: &Clustering, origin: Origin) -> String {
     )
 }
 
-fn run_neighbours(
-    dir: &Path,
-    store: Option<PathBuf>,
-    n: usize,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
-    let (session, _) = Session::open(dir, store)?;
+fn run_neighbours(dir: &Path, g: &Globals, n: usize, format: Format) -> anyhow::Result<ExitCode> {
+    let (session, _) = Session::open(dir, g)?;
     let c = session.collection()?;
     let graph = neighbours::knn_graph(&c, n);
     let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
@@ -791,18 +800,13 @@ fn run_neighbours(
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_dups(
-    dir: &Path,
-    store: Option<PathBuf>,
-    threshold: f32,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
+fn run_dups(dir: &Path, g: &Globals, threshold: f32, format: Format) -> anyhow::Result<ExitCode> {
     if !(0.0..=1.0).contains(&threshold) {
         return Err(usage(format!(
             "--threshold {threshold}: a similarity is between 0 and 1"
         )));
     }
-    let (session, _) = Session::open(dir, store)?;
+    let (session, _) = Session::open(dir, g)?;
     let c = session.collection()?;
     let groups = duplicates::groups(&c, threshold);
     let path = |i: usize| c.paths[i].to_string_lossy().into_owned();

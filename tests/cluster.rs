@@ -15,31 +15,6 @@ fn run_json(args: &[&str], store: &Path) -> Value {
     common::run_json(&args, store)
 }
 
-fn family(path: &str) -> &str {
-    let name = path.rsplit('/').next().unwrap();
-    name.split('-').next().unwrap()
-}
-
-/// The partition as a set of sets of file families per cluster: {{disc×5}, …} becomes
-/// a set of (cluster → families in it).
-fn partition(answer: &Value) -> BTreeSet<BTreeSet<String>> {
-    let mut by_cluster = std::collections::BTreeMap::<u64, BTreeSet<String>>::new();
-    for img in answer["images"].as_array().unwrap() {
-        by_cluster
-            .entry(img["cluster"].as_u64().unwrap())
-            .or_default()
-            .insert(family(img["path"].as_str().unwrap()).to_owned());
-    }
-    by_cluster.into_values().collect()
-}
-
-fn clean_split() -> BTreeSet<BTreeSet<String>> {
-    ["checker", "disc", "stripes"]
-        .iter()
-        .map(|f| BTreeSet::from([f.to_string()]))
-        .collect()
-}
-
 #[test]
 fn every_method_recovers_the_three_families() {
     let tmp = tempfile::tempdir().unwrap();

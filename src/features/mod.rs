@@ -1,7 +1,9 @@
 //! Feature extractors: an image in, a vector out.
 
+mod descriptors;
 mod onnx;
 
+pub use descriptors::{Colour, Hog, Pixels};
 pub use onnx::OnnxModel;
 
 use image::RgbImage;
@@ -12,6 +14,10 @@ use image::RgbImage;
 pub trait Extractor: Send + Sync {
     /// Stable identifier of the extractor and its weights; vectors are stored under it.
     fn id(&self) -> &str;
+    /// Short name for people, e.g. "efficientnet-lite0" or "hog".
+    fn name(&self) -> &str {
+        self.id()
+    }
     /// Length of the vectors it produces.
     fn dim(&self) -> usize;
     /// The image size `extract` expects, width × height.
@@ -27,6 +33,33 @@ pub trait Extractor: Send + Sync {
     fn logits(&self, _embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
         anyhow::bail!("this extractor has no classifier head")
     }
+}
+
+/// The names `select` knows, for help texts and errors.
+pub const FEATURES: &str = "model:efficientnet-lite0, hog, pixels or color";
+
+/// The extractor a `--features` value names: `model:efficientnet-lite0` (the built-in
+/// network; `model:` may be left out), `hog`, `pixels` or `color`.
+pub fn select(features: &str) -> anyhow::Result<Box<dyn Extractor>> {
+    check(features)?;
+    let name = features.strip_prefix("model:").unwrap_or(features);
+    Ok(match name {
+        "efficientnet-lite0" => Box::new(OnnxModel::builtin()),
+        "hog" => Box::new(Hog),
+        "pixels" => Box::new(Pixels),
+        "color" | "colour" => Box::new(Colour),
+        _ => unreachable!("checked"),
+    })
+}
+
+/// Whether `select` knows `features`, without loading anything.
+pub fn check(features: &str) -> anyhow::Result<()> {
+    let name = features.strip_prefix("model:").unwrap_or(features);
+    anyhow::ensure!(
+        ["efficientnet-lite0", "hog", "pixels", "color", "colour"].contains(&name),
+        "unknown features {features:?}: expected {FEATURES}"
+    );
+    Ok(())
 }
 
 /// Scales `v` to unit length in place and returns its original length.

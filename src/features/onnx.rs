@@ -77,11 +77,6 @@ impl OnnxModel {
         Ok(self.head.get_or_init(|| plan))
     }
 
-    /// Human-readable name of the model, for status lines.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The graph from tensor `input` (of shape `fact`) to tensor `output`, optimised.
     /// `input` may be any tensor: the graph is cut there, keeping only the nodes between.
     fn plan(onnx: &[u8], input: &str, fact: TypedFact, output: &str) -> anyhow::Result<Plan> {
@@ -173,6 +168,10 @@ fn cut_graph(
 impl Extractor for OnnxModel {
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn name(&self) -> &str {
+        &self.name
     }
 
     fn dim(&self) -> usize {

@@ -22,13 +22,15 @@ use crate::config::Config;
 use crate::decode::{DecodeOptions, decode};
 use crate::montage::{MontageOptions, montage, save_in_folder};
 use crate::store::{Collection, Store};
-use crate::{OnnxModel, Progress};
+use crate::{Extractor, Progress};
 
 /// How to start the explorer.
 pub struct Options {
     pub root: PathBuf,
     pub store: PathBuf,
     pub config: Config,
+    /// What the vectors are made with.
+    pub extractor: Arc<dyn Extractor>,
     pub cancel: Arc<AtomicBool>,
     /// Image protocol; `None` asks the terminal (after the first frame, at most 1 s).
     pub protocol: Option<ProtocolType>,
@@ -57,13 +59,13 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let tx_probe = tx.clone();
     let root = crate::scan::resolve_root(&opts.root)?;
-    let feature = crate::index::feature_id(&OnnxModel::builtin(), &opts.config.decode_options()?);
+    let feature = crate::index::feature_id(&*opts.extractor, &opts.config.decode_options()?);
     let loader = spawn_loader(&opts, &root, &feature, tx.clone());
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
     let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
 
     let mut terminal = ratatui::init();
-    let mut app = App::new(root, "efficientnet-lite0".into());
+    let mut app = App::new(root, opts.extractor.name().to_owned());
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
     // (in the background) what it can do. Keys are read only once the answer is in or the
     // time is up, so the query's reply is never mistaken for typing.
@@ -295,15 +297,16 @@ fn spawn_loader(
     feature: &str,
     tx: mpsc::Sender<Msg>,
 ) -> std::thread::JoinHandle<()> {
-    let (root, feature, store_path, config, cancel) = (
+    let (root, feature, store_path, config, model, cancel) = (
         root.to_path_buf(),
         feature.to_owned(),
         opts.store.clone(),
         opts.config.clone(),
+        opts.extractor.clone(),
         opts.cancel.clone(),
     );
     std::thread::spawn(move || {
-        let result = load(&root, &feature, &store_path, &config, &cancel, &tx);
+        let result = load(&root, &feature, &store_path, &config, &*model, &cancel, &tx);
         if let Err(e) = result {
             let _ = tx.send(Msg::Failed(format!("{e:#}")));
         }
@@ -315,11 +318,11 @@ fn load(
     feature: &str,
     store_path: &Path,
     config: &Config,
+    model: &dyn Extractor,
     cancel: &AtomicBool,
     tx: &mpsc::Sender<Msg>,
 ) -> anyhow::Result<()> {
     let mut store = Store::open(store_path)?;
-    let model = OnnxModel::builtin();
     let fit = |store: &mut Store| -> anyhow::Result<()> {
         let c = store.collection(root, feature)?;
         anyhow::ensure!(
@@ -334,7 +337,7 @@ fn load(
             &c,
             &config.cluster_request(),
             &Wanted::default(),
-            Some(&model),
+            Some(model),
         )?;
         let c = Arc::new(c);
         let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
@@ -354,7 +357,7 @@ fn load(
     let summary = crate::index(
         root,
         &mut store,
-        &model,
+        model,
         &config.index_options()?,
         &|p| (progress.lock().expect("progress lock"))(p),
         cancel,
@@ -375,20 +378,19 @@ fn spawn_reclusterer(
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::Sender<(usize, Arc<Collection>)> {
     let (req_tx, req_rx) = mpsc::channel::<(usize, Arc<Collection>)>();
-    let (root, feature, store_path, config) = (
+    let (root, feature, store_path, config, model) = (
         root.to_path_buf(),
         feature.to_owned(),
         opts.store.clone(),
         opts.config.clone(),
+        opts.extractor.clone(),
     );
     std::thread::spawn(move || {
-        let mut model = None;
         while let Ok(mut request) = req_rx.recv() {
             while let Ok(newer) = req_rx.try_recv() {
                 request = newer;
             }
             let (k, c) = request;
-            let model = model.get_or_insert_with(OnnxModel::builtin);
             let wanted = Wanted {
                 k: Some(KChoice::Fixed(k)),
                 ..Default::default()

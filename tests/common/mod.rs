@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -136,4 +137,30 @@ pub fn families(dir: &Path) {
             .save(dir.join(format!("checker-{i}.png")))
             .unwrap();
     }
+}
+
+/// The family of a drawn image from its path: "disc" for ".../disc-3.png".
+pub fn family(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap();
+    name.split('-').next().unwrap()
+}
+
+/// The partition as a set of sets of file families per cluster: {{disc×5}, …} becomes
+/// a set of (cluster → families in it).
+pub fn partition(answer: &serde_json::Value) -> BTreeSet<BTreeSet<String>> {
+    let mut by_cluster = BTreeMap::<u64, BTreeSet<String>>::new();
+    for img in answer["images"].as_array().unwrap() {
+        by_cluster
+            .entry(img["cluster"].as_u64().unwrap())
+            .or_default()
+            .insert(family(img["path"].as_str().unwrap()).to_owned());
+    }
+    by_cluster.into_values().collect()
+}
+
+pub fn clean_split() -> BTreeSet<BTreeSet<String>> {
+    ["checker", "disc", "stripes"]
+        .iter()
+        .map(|f| BTreeSet::from([f.to_string()]))
+        .collect()
 }
