@@ -64,7 +64,7 @@ impl Default for Config {
 impl Config {
     /// Parses a complete configuration; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<Config> {
-        let config: Config = toml::from_str(text).with_context(|| format!("in {origin}"))?;
+        let config: Config = toml::from_str(text).map_err(|e| toml_error(text, origin, &e))?;
         config
             .decode_options()
             .with_context(|| format!("in {origin}"))?;
@@ -99,6 +99,33 @@ impl Config {
             batch_interval: Duration::from_millis(self.index.batch_interval_ms),
             max_file_bytes: self.index.max_file_mib << 20,
         })
+    }
+}
+
+/// A TOML error as one line naming the file, the line and the key, e.g.
+/// `~/.config/imgtui/config.toml, line 12, key cluster.k: invalid value …`.
+pub fn toml_error(text: &str, origin: &str, err: &toml::de::Error) -> anyhow::Error {
+    let message = err.message().trim().replace('\n', " ");
+    let Some(span) = err.span() else {
+        return anyhow::anyhow!("{origin}: {message}");
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let section = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('#'));
+    match (section, key) {
+        (Some(s), Some(k)) => anyhow::anyhow!("{origin}, line {line_no}, key {s}.{k}: {message}"),
+        (None, Some(k)) => anyhow::anyhow!("{origin}, line {line_no}, key {k}: {message}"),
+        _ => anyhow::anyhow!("{origin}, line {line_no}: {message}"),
     }
 }
 

@@ -84,8 +84,30 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
     Ok(img)
 }
 
+/// How an image is brought to a model's input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// The whole image, stretched to the size.
+    #[default]
+    Stretch,
+    /// The largest centred part with the size's aspect ratio, scaled to it.
+    Crop,
+}
+
 /// Resizes to exactly `width`×`height` (stretching), compositing any alpha onto `background`.
 pub fn resize_rgb(img: &DynamicImage, width: u32, height: u32, background: [u8; 3]) -> RgbImage {
+    resize_rgb_fit(img, width, height, background, Fit::Stretch)
+}
+
+/// [`resize_rgb`] with a choice of [`Fit`].
+pub fn resize_rgb_fit(
+    img: &DynamicImage,
+    width: u32,
+    height: u32,
+    background: [u8; 3],
+    fit: Fit,
+) -> RgbImage {
     let (has_alpha, pixel_type, src) = if img.color().has_alpha() {
         (true, fir::PixelType::U8x4, img.to_rgba8().into_raw())
     } else {
@@ -94,8 +116,11 @@ pub fn resize_rgb(img: &DynamicImage, width: u32, height: u32, background: [u8; 
     let src = fir::images::Image::from_vec_u8(img.width(), img.height(), src, pixel_type)
         .expect("buffer matches its dimensions");
     let mut dst = fir::images::Image::new(width, height, pixel_type);
-    let options = fir::ResizeOptions::new()
+    let mut options = fir::ResizeOptions::new()
         .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear));
+    if fit == Fit::Crop {
+        options = options.fit_into_destination(Some((0.5, 0.5)));
+    }
     fir::Resizer::new()
         .resize(&src, &mut dst, &options)
         .expect("same pixel type on both sides");

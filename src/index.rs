@@ -299,7 +299,7 @@ pub fn embed_bytes(
 ) -> Result<(Vec<f32>, f32), String> {
     let img = decode::decode(bytes, decode).map_err(|e| e.to_string())?;
     let (w, h) = extractor.input_size();
-    let rgb = decode::resize_rgb(&img, w, h, decode.background);
+    let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());
     drop(img);
     let mut v = extractor
         .extract(&rgb)

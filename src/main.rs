@@ -50,6 +50,15 @@ struct Globals {
     /// [default: from the configuration, model:efficientnet-lite0]. Each is stored apart.
     #[arg(long, global = true, value_name = "NAME")]
     features: Option<String>,
+    /// Shorthand for --features model:NAME|PATH.toml: an ONNX model described by a spec
+    /// (see config/models/).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME|SPEC",
+        conflicts_with = "features"
+    )]
+    model: Option<String>,
 }
 
 impl Globals {
@@ -59,8 +68,12 @@ impl Globals {
 
     /// The feature extractor asked for (flag, else configuration).
     fn extractor(&self, config: &Config) -> anyhow::Result<Box<dyn Extractor>> {
-        let name = self.features.as_deref().unwrap_or(&config.features);
-        imgtui::features::select(name).map_err(|e| usage(one_line(&e)))
+        let name = match (&self.model, &self.features) {
+            (Some(model), _) => format!("model:{model}"),
+            (None, Some(features)) => features.clone(),
+            (None, None) => config.features.clone(),
+        };
+        imgtui::features::select(&name).map_err(|e| usage(one_line(&e)))
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod descriptors;
 mod onnx;
+pub mod spec;
 
 pub use descriptors::{Colour, Hog, Pixels};
 pub use onnx::OnnxModel;
@@ -22,6 +23,10 @@ pub trait Extractor: Send + Sync {
     fn dim(&self) -> usize;
     /// The image size `extract` expects, width × height.
     fn input_size(&self) -> (u32, u32);
+    /// How images are brought to `input_size`.
+    fn fit(&self) -> crate::decode::Fit {
+        crate::decode::Fit::Stretch
+    }
     /// The raw (not normalised) feature vector of one image of `input_size()`.
     fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>>;
     /// Names of the classes a classifier head scores (empty when there is none).
@@ -36,30 +41,67 @@ pub trait Extractor: Send + Sync {
 }
 
 /// The names `select` knows, for help texts and errors.
-pub const FEATURES: &str = "model:efficientnet-lite0, hog, pixels or color";
+pub const FEATURES: &str = "model:efficientnet-lite0, model:NAME|PATH.toml, hog, pixels or color";
 
 /// The extractor a `--features` value names: `model:efficientnet-lite0` (the built-in
-/// network; `model:` may be left out), `hog`, `pixels` or `color`.
+/// network; `model:` may be left out), `model:PATH.toml` or `model:NAME` (a model spec, NAME
+/// looked up as `NAME.toml` in the user's `models` config folder), `hog`, `pixels` or `color`.
 pub fn select(features: &str) -> anyhow::Result<Box<dyn Extractor>> {
-    check(features)?;
-    let name = features.strip_prefix("model:").unwrap_or(features);
-    Ok(match name {
-        "efficientnet-lite0" => Box::new(OnnxModel::builtin()),
-        "hog" => Box::new(Hog),
-        "pixels" => Box::new(Pixels),
-        "color" | "colour" => Box::new(Colour),
-        _ => unreachable!("checked"),
+    Ok(match kind(features)? {
+        Kind::Builtin => Box::new(OnnxModel::builtin()),
+        Kind::Hog => Box::new(Hog),
+        Kind::Pixels => Box::new(Pixels),
+        Kind::Colour => Box::new(Colour),
+        Kind::Spec(path) => Box::new(OnnxModel::from_spec_file(&path)?),
     })
 }
 
-/// Whether `select` knows `features`, without loading anything.
+/// Whether `select` knows `features` (a spec file must exist), without loading anything.
 pub fn check(features: &str) -> anyhow::Result<()> {
-    let name = features.strip_prefix("model:").unwrap_or(features);
-    anyhow::ensure!(
-        ["efficientnet-lite0", "hog", "pixels", "color", "colour"].contains(&name),
-        "unknown features {features:?}: expected {FEATURES}"
-    );
-    Ok(())
+    kind(features).map(drop)
+}
+
+/// Where the user keeps model specs: `~/.config/imgtui/models` on Linux.
+pub fn user_models_dir() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("", "", "imgtui").map(|d| d.config_dir().join("models"))
+}
+
+enum Kind {
+    Builtin,
+    Hog,
+    Pixels,
+    Colour,
+    Spec(std::path::PathBuf),
+}
+
+fn kind(features: &str) -> anyhow::Result<Kind> {
+    let model = features.strip_prefix("model:");
+    let name = model.unwrap_or(features);
+    Ok(match name {
+        "efficientnet-lite0" => Kind::Builtin,
+        "hog" if model.is_none() => Kind::Hog,
+        "pixels" if model.is_none() => Kind::Pixels,
+        "color" | "colour" if model.is_none() => Kind::Colour,
+        _ if model.is_none() => {
+            anyhow::bail!("unknown features {features:?}: expected {FEATURES}")
+        }
+        _ => {
+            let path = if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) {
+                std::path::PathBuf::from(name)
+            } else {
+                user_models_dir()
+                    .map(|d| d.join(format!("{name}.toml")))
+                    .unwrap_or_default()
+            };
+            anyhow::ensure!(
+                path.is_file(),
+                "no model spec {}: give a spec file's path, or put {name}.toml in {}",
+                path.display(),
+                user_models_dir().unwrap_or_default().display()
+            );
+            Kind::Spec(path)
+        }
+    })
 }
 
 /// Scales `v` to unit length in place and returns its original length.

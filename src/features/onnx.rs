@@ -1,6 +1,7 @@
 //! A neural image model in ONNX, run on the CPU by tract.
 
 use std::borrow::Cow;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, ensure};
@@ -8,54 +9,116 @@ use image::RgbImage;
 use tract_onnx::prelude::*;
 
 use super::Extractor;
+use super::spec::ModelSpec;
+use crate::decode::Fit;
 
 /// The built-in model: EfficientNet-Lite0, ImageNet weights (see `models/README.md`).
 static EFFICIENTNET_LITE0: &[u8] = include_bytes!("../../models/efficientnet_lite0.onnx");
+/// How to run it: the spec `config/models/efficientnet-lite0.toml`.
+static EFFICIENTNET_LITE0_SPEC: &str = include_str!("../../config/models/efficientnet-lite0.toml");
 /// The 1000 ImageNet class names, in the order of the model's `logits` output.
 static IMAGENET_CLASSES: &str = include_str!("../../models/imagenet_classes.txt");
 
 type Plan = Arc<TypedRunnableModel>;
 
-/// An optimised tract plan plus how to feed it. One plan is shared by all worker threads;
-/// each `run` is single-threaded, so throughput comes from running several at once.
+/// An ONNX model described by a [`ModelSpec`], run by tract. One optimised plan is shared
+/// by all worker threads; each `run` is single-threaded, so throughput comes from running
+/// several at once.
 pub struct OnnxModel {
     id: String,
-    name: String,
+    spec: ModelSpec,
     onnx: Cow<'static, [u8]>,
     /// Built on first use: a warm start that embeds nothing never pays for optimising.
     plan: OnceLock<Plan>,
     /// The classifier head alone (`embedding` → `logits`), for naming clusters.
     head: OnceLock<Plan>,
-    size: u32,
-    dim: usize,
-    /// Per-channel `(x / 255 - mean) / std`, RGB order, NCHW layout.
-    mean: [f32; 3],
-    std: [f32; 3],
     classes: Vec<String>,
 }
 
 impl OnnxModel {
     /// The model compiled into the binary; needs no file and no network.
     pub fn builtin() -> OnnxModel {
-        Self::efficientnet_lite("efficientnet-lite0", Cow::Borrowed(EFFICIENTNET_LITE0))
+        let spec = ModelSpec::parse(EFFICIENTNET_LITE0_SPEC, "the built-in model spec")
+            .expect("the built-in spec parses");
+        let classes = IMAGENET_CLASSES.lines().map(str::to_owned).collect();
+        Self::new(spec, Cow::Borrowed(EFFICIENTNET_LITE0), classes)
     }
 
-    /// An EfficientNet-Lite export (see `models/export_efficientnet_lite.py`): 224×224 RGB input
-    /// named `input`, scaled to -1..1, and a 1280-d output named `embedding`.
+    /// The built-in model's graph with other weights: an EfficientNet-Lite export by
+    /// `models/export_efficientnet_lite.py` (for timing other variants).
     pub fn efficientnet_lite(name: &str, onnx: Cow<'static, [u8]>) -> OnnxModel {
-        let digest = blake3::hash(&onnx).to_hex();
+        let mut model = Self::builtin();
+        model.spec.name = name.to_owned();
+        Self::new(model.spec, onnx, model.classes)
+    }
+
+    /// The model a spec file describes, checked now: the ONNX file and class names are
+    /// read, the declared input shape compared, and one blank image run through the graph,
+    /// so a wrong input name, size or output fails here, before any indexing.
+    pub fn from_spec_file(path: &Path) -> anyhow::Result<OnnxModel> {
+        let spec = ModelSpec::read(path)?;
+        let onnx = std::fs::read(&spec.onnx)
+            .with_context(|| format!("{}: onnx = {}", path.display(), spec.onnx.display()))?;
+        let classes = match &spec.classes {
+            Some(file) => std::fs::read_to_string(file)
+                .with_context(|| format!("{}: classes = {}", path.display(), file.display()))?
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            None => Vec::new(),
+        };
+        let model = Self::new(spec, Cow::Owned(onnx), classes);
+        model
+            .check()
+            .with_context(|| format!("model spec {}", path.display()))?;
+        Ok(model)
+    }
+
+    fn new(spec: ModelSpec, onnx: Cow<'static, [u8]>, classes: Vec<String>) -> OnnxModel {
+        // The vectors depend on the weights and on how pixels are fed: both key them.
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&onnx);
+        let recipe = format!(
+            "{}|{}|{:?}|{:?}|{}|{:?}|{:?}|{}|{:?}",
+            spec.input,
+            spec.size,
+            spec.layout,
+            spec.channels,
+            spec.range,
+            spec.mean,
+            spec.std,
+            spec.embedding,
+            spec.fit
+        );
+        hasher.update(recipe.as_bytes());
+        let digest = hasher.finalize().to_hex();
         OnnxModel {
-            id: format!("{name}-{}", &digest[..12]),
-            name: name.to_owned(),
+            id: format!("{}-{}", spec.name, &digest[..12]),
+            spec,
             onnx,
             plan: OnceLock::new(),
             head: OnceLock::new(),
-            size: 224,
-            dim: 1280,
-            mean: [0.5; 3],
-            std: [0.5; 3],
-            classes: IMAGENET_CLASSES.lines().map(str::to_owned).collect(),
+            classes,
         }
+    }
+
+    /// Runs a blank image through the model (and its head) to prove the spec fits the graph.
+    fn check(&self) -> anyhow::Result<()> {
+        check_declared_input(&self.onnx, &self.spec)?;
+        let size = self.spec.size;
+        let embedding = self.extract(&RgbImage::new(size, size))?;
+        if let Some(logits) = &self.spec.logits {
+            let scores = self
+                .logits(&embedding)
+                .with_context(|| format!("logits = {logits:?}"))?;
+            ensure!(
+                self.classes.is_empty() || self.classes.len() == scores.len(),
+                "{} class names for {} logits",
+                self.classes.len(),
+                scores.len()
+            );
+        }
+        Ok(())
     }
 
     /// The optimised plan, built on first call.
@@ -63,17 +126,27 @@ impl OnnxModel {
         if let Some(plan) = self.plan.get() {
             return Ok(plan);
         }
-        let fact = f32::fact([1, 3, self.size as usize, self.size as usize]);
-        let plan = Self::plan(&self.onnx, "input", fact, "embedding")?;
+        let fact = f32::fact(self.spec.input_shape());
+        let plan = Self::plan(&self.onnx, &self.spec.input, fact, &self.spec.embedding)?;
         Ok(self.plan.get_or_init(|| plan))
     }
 
     /// The classifier head, cut out of the same graph, built on first call.
-    fn head(&self) -> anyhow::Result<&Plan> {
+    fn head(&self, dim: usize) -> anyhow::Result<&Plan> {
         if let Some(plan) = self.head.get() {
             return Ok(plan);
         }
-        let plan = Self::plan(&self.onnx, "embedding", f32::fact([1, self.dim]), "logits")?;
+        let logits = self
+            .spec
+            .logits
+            .as_deref()
+            .context("the spec names no logits")?;
+        let plan = Self::plan(
+            &self.onnx,
+            &self.spec.embedding,
+            f32::fact([1, dim]),
+            logits,
+        )?;
         Ok(self.head.get_or_init(|| plan))
     }
 
@@ -100,6 +173,57 @@ impl OnnxModel {
         let plan = model.into_optimized()?.into_runnable()?;
         Ok(plan)
     }
+}
+
+/// Compares the graph's declared input shape (where it gives numbers) with the spec's.
+fn check_declared_input(onnx: &[u8], spec: &ModelSpec) -> anyhow::Result<()> {
+    let proto = tract_onnx::onnx().proto_model_for_read(&mut std::io::Cursor::new(onnx))?;
+    let graph = proto.graph.as_ref().context("the ONNX file has no graph")?;
+    let inputs: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    let Some(input) = graph.input.iter().find(|i| i.name == spec.input) else {
+        anyhow::bail!(
+            "input = {:?}: the model's inputs are {inputs:?}",
+            spec.input
+        );
+    };
+    use tract_onnx::pb::type_proto::Value;
+    let Some(Value::TensorType(t)) = input.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Ok(());
+    };
+    let Some(shape) = &t.shape else {
+        return Ok(());
+    };
+    let declared: Vec<Option<usize>> = shape
+        .dim
+        .iter()
+        .map(|d| match d.value {
+            Some(tract_onnx::pb::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => {
+                Some(v as usize)
+            }
+            _ => None,
+        })
+        .collect();
+    let wanted = spec.input_shape();
+    let fits = declared.len() == 4
+        && declared
+            .iter()
+            .zip(wanted)
+            .skip(1)
+            .all(|(d, w)| d.is_none_or(|d| d == w));
+    let show: Vec<String> = declared
+        .iter()
+        .map(|d| d.map_or("?".into(), |d| d.to_string()))
+        .collect();
+    ensure!(
+        fits,
+        "the model's input {:?} is [{}], but size = {} and layout = {:?} make {:?}",
+        spec.input,
+        show.join(", "),
+        spec.size,
+        spec.layout,
+        wanted
+    );
+    Ok(())
 }
 
 /// Makes tensor `input` the graph's only input and keeps just the nodes that lead from it
@@ -171,39 +295,40 @@ impl Extractor for OnnxModel {
     }
 
     fn name(&self) -> &str {
-        &self.name
+        &self.spec.name
     }
 
+    /// Length of the embedding (builds the plan to read it off the graph).
     fn dim(&self) -> usize {
-        self.dim
+        self.runnable()
+            .ok()
+            .and_then(|p| {
+                p.model()
+                    .output_fact(0)
+                    .ok()?
+                    .shape
+                    .as_concrete()
+                    .map(|s| s.iter().product())
+            })
+            .unwrap_or(0)
     }
 
     fn input_size(&self) -> (u32, u32) {
-        (self.size, self.size)
+        (self.spec.size, self.spec.size)
+    }
+
+    fn fit(&self) -> Fit {
+        self.spec.fit
     }
 
     fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>> {
-        let s = self.size as usize;
-        ensure!(
-            img.dimensions() == (self.size, self.size),
-            "expected a {s}×{s} image"
-        );
-        let plane = s * s;
-        let mut data = vec![0f32; 3 * plane];
-        for (i, px) in img.pixels().enumerate() {
-            for c in 0..3 {
-                data[c * plane + i] = (px.0[c] as f32 / 255.0 - self.mean[c]) / self.std[c];
-            }
-        }
-        let input = Tensor::from_shape(&[1, 3, s, s], &data)?;
+        let s = self.spec.size;
+        ensure!(img.dimensions() == (s, s), "expected a {s}×{s} image");
+        let data = self.spec.input_data(img.as_raw());
+        let input = Tensor::from_shape(&self.spec.input_shape(), &data)?;
         let outputs = self.runnable()?.run(tvec!(input.into()))?;
         let view = outputs[0].to_plain_array_view::<f32>()?;
-        ensure!(
-            view.len() == self.dim,
-            "the model gave {} numbers, expected {}",
-            view.len(),
-            self.dim
-        );
+        ensure!(view.len() > 0, "the model gave an empty embedding");
         Ok(view.iter().copied().collect())
     }
 
@@ -212,9 +337,8 @@ impl Extractor for OnnxModel {
     }
 
     fn logits(&self, embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
-        ensure!(embedding.len() == self.dim, "expected {} numbers", self.dim);
-        let input = Tensor::from_shape(&[1, self.dim], embedding)?;
-        let outputs = self.head()?.run(tvec!(input.into()))?;
+        let input = Tensor::from_shape(&[1, embedding.len()], embedding)?;
+        let outputs = self.head(embedding.len())?.run(tvec!(input.into()))?;
         Ok(outputs[0]
             .to_plain_array_view::<f32>()?
             .iter()

@@ -100,6 +100,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 };
                 view(f, &app, image)
             })?;
+            // Ctrl-C from outside, SIGTERM, or SIGHUP (the SSH connection dropped).
+            if opts.cancel.load(Ordering::SeqCst) {
+                return Ok(());
+            }
             let mut commands = Vec::new();
             if let Some((done, started)) = &probing {
                 if done.load(Ordering::SeqCst)

@@ -1,0 +1,173 @@
+//! Model specs: a small TOML table that says how to feed an ONNX image model and which of
+//! its tensors to read (`config/models/*.toml`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::decode::Fit;
+
+/// How to run an ONNX image model. Paths are relative to the spec file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub name: String,
+    pub onnx: PathBuf,
+    /// Name of the graph's image input.
+    pub input: String,
+    /// Input width and height, in pixels.
+    pub size: u32,
+    #[serde(default)]
+    pub layout: Layout,
+    #[serde(default)]
+    pub channels: Channels,
+    /// Pixels are scaled to 0..range first (1 or 255).
+    #[serde(default = "one")]
+    pub range: f32,
+    /// Subtracted per channel after scaling, in the order of `channels`.
+    #[serde(default)]
+    pub mean: [f32; 3],
+    /// Divides per channel after the mean.
+    #[serde(default = "ones")]
+    pub std: [f32; 3],
+    /// The tensor read as the image's vector (any tensor in the graph).
+    pub embedding: String,
+    /// The classifier's output, computed from `embedding` (optional).
+    #[serde(default)]
+    pub logits: Option<String>,
+    /// Class names, one per line, in the order of `logits` (optional).
+    #[serde(default)]
+    pub classes: Option<PathBuf>,
+    #[serde(default)]
+    pub fit: Fit,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    #[default]
+    Nchw,
+    Nhwc,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Channels {
+    #[default]
+    Rgb,
+    Bgr,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+fn ones() -> [f32; 3] {
+    [1.0; 3]
+}
+
+impl ModelSpec {
+    /// Parses a spec; `origin` names it in errors (with line and key, as the TOML parser gives).
+    pub fn parse(text: &str, origin: &str) -> anyhow::Result<ModelSpec> {
+        let spec: ModelSpec =
+            toml::from_str(text).map_err(|e| crate::config::toml_error(text, origin, &e))?;
+        let problem = if spec.size == 0 {
+            Some("size: must be at least 1 pixel")
+        } else if !(spec.range == 1.0 || spec.range == 255.0) {
+            Some("range: 1 (pixels as 0–1) or 255 (0–255)")
+        } else if spec.std.contains(&0.0) {
+            Some("std: no channel may have 0")
+        } else if spec.name.trim().is_empty() {
+            Some("name: must not be empty")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => anyhow::bail!("in {origin}: {p}"),
+            None => Ok(spec),
+        }
+    }
+
+    /// Reads a spec file and makes its paths absolute.
+    pub fn read(path: &Path) -> anyhow::Result<ModelSpec> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+        let mut spec = Self::parse(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        spec.onnx = base.join(&spec.onnx);
+        spec.classes = spec.classes.map(|c| base.join(c));
+        Ok(spec)
+    }
+
+    /// The input tensor's shape for one image.
+    pub fn input_shape(&self) -> [usize; 4] {
+        let s = self.size as usize;
+        match self.layout {
+            Layout::Nchw => [1, 3, s, s],
+            Layout::Nhwc => [1, s, s, 3],
+        }
+    }
+
+    /// The input tensor for one RGB image of `size`×`size`.
+    pub fn input_data(&self, rgb: &[u8]) -> Vec<f32> {
+        let plane = (self.size * self.size) as usize;
+        let mut data = vec![0f32; 3 * plane];
+        let order = match self.channels {
+            Channels::Rgb => [0, 1, 2],
+            Channels::Bgr => [2, 1, 0],
+        };
+        for (i, px) in rgb.chunks_exact(3).enumerate() {
+            for (c, &from) in order.iter().enumerate() {
+                let x = px[from] as f32 / 255.0 * self.range;
+                let v = (x - self.mean[c]) / self.std[c];
+                match self.layout {
+                    Layout::Nchw => data[c * plane + i] = v,
+                    Layout::Nhwc => data[i * 3 + c] = v,
+                }
+            }
+        }
+        data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bgr_nhwc_with_caffe_means() {
+        let spec = ModelSpec::parse(
+            r#"
+            name = "t"
+            onnx = "t.onnx"
+            input = "x"
+            size = 1
+            layout = "nhwc"
+            channels = "bgr"
+            range = 255.0
+            mean = [104.0, 117.0, 123.0]
+            embedding = "e"
+            "#,
+            "test",
+        )
+        .unwrap();
+        assert_eq!(spec.input_shape(), [1, 1, 1, 3]);
+        assert_eq!(spec.input_data(&[200, 100, 50]), vec![-54.0, -17.0, 77.0]);
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_key() {
+        let err = ModelSpec::parse("name = \"t\"\nsize = \"big\"\n", "my.toml").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("my.toml") && msg.contains("line 2") && msg.contains("size"),
+            "{msg}"
+        );
+        let err = ModelSpec::parse(
+            "name='t'\nonnx='a'\ninput='i'\nsize=8\nembedding='e'\nrange=100.0\n",
+            "my.toml",
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("range"), "{err:#}");
+    }
+}
