@@ -328,7 +328,7 @@ impl Extractor for OnnxModel {
         let input = Tensor::from_shape(&self.spec.input_shape(), &data)?;
         let outputs = self.runnable()?.run(tvec!(input.into()))?;
         let view = outputs[0].to_plain_array_view::<f32>()?;
-        ensure!(view.len() > 0, "the model gave an empty embedding");
+        ensure!(!view.is_empty(), "the model gave an empty embedding");
         Ok(view.iter().copied().collect())
     }
 
