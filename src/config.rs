@@ -1,6 +1,6 @@
 //! Settings, read from TOML. `config/default.toml` is compiled in and holds every default.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -61,20 +61,137 @@ impl Default for Config {
     }
 }
 
+/// The effective settings and where each came from, for `imgtui config`.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The merged settings, as TOML.
+    pub values: toml::Table,
+    /// Dotted key → origin: "default", a file's path, or a flag.
+    pub origins: std::collections::BTreeMap<String, String>,
+}
+
+impl Sources {
+    /// Records a command-line flag's value for `key`.
+    pub fn set_flag(&mut self, key: &str, value: &str, flag: &str) {
+        let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+        let table = if section.is_empty() {
+            &mut self.values
+        } else {
+            match self.values.get_mut(section) {
+                Some(toml::Value::Table(t)) => t,
+                _ => return,
+            }
+        };
+        table.insert(name.to_owned(), toml::Value::String(value.to_owned()));
+        self.origins.insert(key.to_owned(), flag.to_owned());
+    }
+
+    /// The settings as TOML, each line followed by its origin.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut line = |key: &str, name: &str, value: &toml::Value| {
+            let origin = self.origins.get(key).map_or("default", String::as_str);
+            let text = format!("{name} = {value}");
+            out += &format!("{text:<40} # {origin}\n");
+        };
+        for (k, v) in &self.values {
+            if !v.is_table() {
+                line(k, k, v);
+            }
+        }
+        for (section, v) in &self.values {
+            if let toml::Value::Table(t) = v {
+                out += &format!("\n[{section}]\n");
+                let mut body = String::new();
+                for (k, v) in t {
+                    let origin = self
+                        .origins
+                        .get(&format!("{section}.{k}"))
+                        .map_or("default", String::as_str);
+                    body += &format!("{:<40} # {origin}\n", format!("{k} = {v}"));
+                }
+                out += &body;
+            }
+        }
+        out
+    }
+}
+
 impl Config {
     /// Parses a complete configuration; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<Config> {
         let config: Config = toml::from_str(text).map_err(|e| toml_error(text, origin, &e))?;
-        config
-            .decode_options()
-            .with_context(|| format!("in {origin}"))?;
-        crate::features::check(&config.features)
-            .map_err(|e| anyhow::anyhow!("features: {e}"))
-            .with_context(|| format!("in {origin}"))?;
-        config
-            .cluster_options()
-            .with_context(|| format!("in {origin}"))?;
+        config.check().with_context(|| format!("in {origin}"))?;
         Ok(config)
+    }
+
+    /// The values toml cannot check by type alone.
+    fn check(&self) -> anyhow::Result<()> {
+        self.decode_options()?;
+        crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
+        self.cluster_options()?;
+        Ok(())
+    }
+
+    /// The user's configuration file: `~/.config/imgtui/config.toml` on Linux.
+    pub fn user_file() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "imgtui").map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// The defaults overlaid with `file` (`--config`, which must exist) or else the user's
+    /// file (if there is one). A file may set any subset of the settings; an unknown key, a
+    /// wrong type or a bad value is an error naming the file, line and key, and nothing of
+    /// a bad file is used.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<(Config, Sources)> {
+        let mut table: toml::Table = toml::from_str(DEFAULT).expect("the built-in defaults parse");
+        let mut origins = std::collections::BTreeMap::new();
+        for key in leaf_keys(&table, "") {
+            origins.insert(key, "default".to_owned());
+        }
+        let file = match file {
+            Some(f) => Some(f.to_path_buf()),
+            None => Self::user_file().filter(|f| f.is_file()),
+        };
+        let Some(file) = file else {
+            let config = Config::parse(DEFAULT, "config/default.toml")?;
+            let values = table;
+            return Ok((config, Sources { values, origins }));
+        };
+        let origin = file.display().to_string();
+        let text = std::fs::read_to_string(&file).with_context(|| origin.clone())?;
+        let user: toml::Table =
+            toml::from_str(&text).map_err(|e| toml_error(&text, &origin, &e))?;
+        for key in leaf_keys(&user, "") {
+            if !origins.contains_key(&key) {
+                let at = locate(&text, &key);
+                anyhow::bail!("{origin}{at}, key {key}: unknown setting");
+            }
+            origins.insert(key, origin.clone());
+        }
+        overlay(&mut table, user);
+        // Type errors are found in the merged document, then pointed at in the user's file.
+        let merged = toml::to_string(&table)?;
+        let config: Config = toml::from_str(&merged).map_err(|e| {
+            let key = e
+                .span()
+                .and_then(|span| key_at(&merged, span.start).1)
+                .unwrap_or_default();
+            let message = e.message().trim().replace('\n', " ");
+            anyhow::anyhow!("{origin}{}, key {key}: {message}", locate(&text, &key))
+        })?;
+        config.check().map_err(|e| {
+            // The check's messages start with the key ("cluster.k: …").
+            let message = format!("{e:#}");
+            let key = message.split([':', ' ']).next().unwrap_or_default();
+            anyhow::anyhow!("{origin}{}, key {message}", locate(&text, key))
+        })?;
+        Ok((
+            config,
+            Sources {
+                values: table,
+                origins,
+            },
+        ))
     }
 
     /// The store file this configuration names, if any.
@@ -109,7 +226,16 @@ pub fn toml_error(text: &str, origin: &str, err: &toml::de::Error) -> anyhow::Er
     let Some(span) = err.span() else {
         return anyhow::anyhow!("{origin}: {message}");
     };
-    let before = &text[..span.start.min(text.len())];
+    let (line_no, key) = key_at(text, span.start);
+    match key {
+        Some(k) => anyhow::anyhow!("{origin}, line {line_no}, key {k}: {message}"),
+        None => anyhow::anyhow!("{origin}, line {line_no}: {message}"),
+    }
+}
+
+/// The line number of byte `at` in `text`, and the dotted key set on that line, if any.
+fn key_at(text: &str, at: usize) -> (usize, Option<String>) {
+    let before = &text[..at.min(text.len())];
     let line_no = before.matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
     let section = before
@@ -120,13 +246,14 @@ pub fn toml_error(text: &str, origin: &str, err: &toml::de::Error) -> anyhow::Er
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
     let key = line
         .split_once('=')
-        .map(|(k, _)| k.trim())
+        .map(|(k, _)| k.trim().trim_matches('"'))
         .filter(|k| !k.is_empty() && !k.starts_with('#'));
-    match (section, key) {
-        (Some(s), Some(k)) => anyhow::anyhow!("{origin}, line {line_no}, key {s}.{k}: {message}"),
-        (None, Some(k)) => anyhow::anyhow!("{origin}, line {line_no}, key {k}: {message}"),
-        _ => anyhow::anyhow!("{origin}, line {line_no}: {message}"),
-    }
+    let dotted = match (section, key) {
+        (Some(s), Some(k)) => Some(format!("{s}.{k}")),
+        (None, Some(k)) => Some(k.to_owned()),
+        _ => None,
+    };
+    (line_no, dotted)
 }
 
 impl Config {
@@ -166,6 +293,57 @@ impl Config {
     }
 }
 
+/// Dotted paths of the values (not the tables) in `table`.
+fn leaf_keys(table: &toml::Table, prefix: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (k, v) in table {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => keys.extend(leaf_keys(t, &path)),
+            _ => keys.push(path),
+        }
+    }
+    keys
+}
+
+/// Puts every value of `top` into `base`, table by table.
+fn overlay(base: &mut toml::Table, top: toml::Table) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => overlay(b, t),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// ", line N" where dotted `key` is set in `text` (under its `[section]`), or "".
+fn locate(text: &str, key: &str) -> String {
+    let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') && line.ends_with(']') {
+            current = line
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned();
+        } else if current == section
+            && line
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim().trim_matches('"') == name)
+        {
+            return format!(", line {}", i + 1);
+        }
+    }
+    String::new()
+}
+
 /// `#rrggbb` → `[r, g, b]`.
 fn parse_colour(s: &str) -> anyhow::Result<[u8; 3]> {
     let hex = s.strip_prefix('#').unwrap_or(s);
@@ -192,6 +370,57 @@ mod tests {
         let bad_colour = DEFAULT.replace("\"#ffffff\"", "\"white\"");
         let err = format!("{:#}", Config::parse(&bad_colour, "test.toml").unwrap_err());
         assert!(err.contains("decode.background"), "{err}");
+    }
+
+    /// A user file beside the defaults, loaded.
+    fn load(text: &str) -> anyhow::Result<(Config, Sources)> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, text).unwrap();
+        Config::load(Some(&file)).map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                format!("{e:#}").replace(&file.display().to_string(), "FILE")
+            )
+        })
+    }
+
+    #[test]
+    fn a_user_file_overrides_some_settings() {
+        let (config, sources) = load("features = \"hog\"\n[cluster]\nk = \"7\"\n").unwrap();
+        assert_eq!(config.features, "hog");
+        assert_eq!(config.cluster.k, "7");
+        assert_eq!(config.cluster.k_max, 30, "the rest stays default");
+        assert!(sources.origins["cluster.k"].ends_with("config.toml"));
+        assert_eq!(sources.origins["cluster.k_max"], "default");
+        let shown = sources.render();
+        assert!(shown.contains("features = \"hog\""), "{shown}");
+        assert!(shown.contains("[cluster]\nk = \"7\""), "{shown}");
+    }
+
+    #[test]
+    fn bad_user_files_name_the_line_and_key() {
+        let cases = [
+            (
+                "[cluster]\nk_maks = 3\n",
+                "FILE, line 2, key cluster.k_maks: unknown setting",
+            ),
+            (
+                "[cluster]\n\nk_max = \"many\"\n",
+                "FILE, line 3, key cluster.k_max: ",
+            ),
+            ("[cluster]\nk = \"lots\"\n", "FILE, line 2, key cluster.k: "),
+            (
+                "[decode]\nbackground = \"white\"\n",
+                "FILE, line 2, key decode.background",
+            ),
+            ("[cluster\nk = 3\n", "FILE, line 1"),
+        ];
+        for (text, expected) in cases {
+            let err = format!("{:#}", load(text).unwrap_err());
+            assert!(err.starts_with(expected), "{text:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
     }
 
     #[test]

@@ -59,11 +59,20 @@ struct Globals {
         conflicts_with = "features"
     )]
     model: Option<String>,
+    /// Settings file to use instead of the user's (~/.config/imgtui/config.toml).
+    #[arg(long = "config", global = true, value_name = "FILE")]
+    config_file: Option<PathBuf>,
 }
 
 impl Globals {
+    /// The defaults, overlaid with the user's file (or `--config`); flags are applied
+    /// where each is used.
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::default())
+        Ok(self.settings()?.0)
+    }
+
+    fn settings(&self) -> anyhow::Result<(Config, imgtui::config::Sources)> {
+        Config::load(self.config_file.as_deref()).map_err(|e| usage(one_line(&e)))
     }
 
     /// The feature extractor asked for (flag, else configuration).
@@ -176,6 +185,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Prints the effective settings and where each comes from (default, file or flag).
+    Config,
     /// Groups of near-duplicate images under DIR, largest first.
     Dups {
         dir: PathBuf,
@@ -246,6 +257,7 @@ fn main() -> ExitCode {
             threshold,
             format,
         }) => run_dups(&dir, g, threshold, format),
+        Some(Command::Config) => run_config(g),
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, protocol(&cli.protocol)),
             None => {
@@ -397,6 +409,30 @@ fn run_tui(
         cancel,
         protocol,
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_config(g: &Globals) -> anyhow::Result<ExitCode> {
+    let (_, mut sources) = g.settings()?;
+    if let Some(store) = &g.store {
+        sources.set_flag("store", &store.to_string_lossy(), "--store");
+    }
+    match (&g.model, &g.features) {
+        (Some(m), _) => sources.set_flag("features", &format!("model:{m}"), "--model"),
+        (None, Some(f)) => sources.set_flag("features", f, "--features"),
+        (None, None) => {}
+    }
+    let file = match &g.config_file {
+        Some(f) => format!("{} (--config)", f.display()),
+        None => match Config::user_file() {
+            Some(f) if f.is_file() => f.display().to_string(),
+            Some(f) => format!("none ({} does not exist)", f.display()),
+            None => "none".to_owned(),
+        },
+    };
+    println!("# imgtui's effective settings. Settings file: {file}");
+    println!("# Precedence: flag > settings file > default (config/default.toml).\n");
+    print!("{}", sources.render());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,7 @@
 //! The event loop: terminal, background indexing and clustering, preview decoding.
 
 use std::collections::VecDeque;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,7 +65,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
     let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
 
-    let mut terminal = ratatui::init();
+    anyhow::ensure!(
+        std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
+        "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)"
+    );
+    let mut terminal = ratatui::try_init()?;
     let mut app = App::new(root, opts.extractor.name().to_owned());
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
     // (in the background) what it can do. Keys are read only once the answer is in or the
