@@ -23,7 +23,25 @@ pub struct Config {
     pub index: IndexSection,
     pub decode: DecodeSection,
     pub cluster: ClusterSection,
+    pub duplicates: DuplicatesSection,
+    pub explore: ExploreSection,
 }
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicatesSection {
+    pub threshold: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExploreSection {
+    pub protocol: String,
+    pub neighbours: usize,
+}
+
+/// The values `explore.protocol` (and `--protocol`) accept.
+pub const PROTOCOLS: [&str; 5] = ["auto", "kitty", "sixel", "iterm2", "halfblocks"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +148,19 @@ impl Config {
         self.decode_options()?;
         crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
         self.cluster_options()?;
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.duplicates.threshold),
+            "duplicates.threshold: a cosine similarity in 0..1"
+        );
+        anyhow::ensure!(
+            PROTOCOLS.contains(&self.explore.protocol.as_str()),
+            "explore.protocol: one of {}",
+            PROTOCOLS.join(", ")
+        );
+        anyhow::ensure!(
+            self.explore.neighbours >= 1,
+            "explore.neighbours: at least 1"
+        );
         Ok(())
     }
 
@@ -395,7 +426,11 @@ mod tests {
         assert_eq!(sources.origins["cluster.k_max"], "default");
         let shown = sources.render();
         assert!(shown.contains("features = \"hog\""), "{shown}");
-        assert!(shown.contains("[cluster]\nk = \"7\""), "{shown}");
+        let k = shown.lines().find(|l| l.starts_with("k = ")).unwrap();
+        assert!(
+            k.starts_with("k = \"7\"") && k.ends_with("config.toml"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -33,9 +33,10 @@ struct Cli {
     command: Option<Command>,
     /// Folder of images to explore in the terminal.
     dir: Option<PathBuf>,
-    /// How the explorer draws images: auto (ask the terminal), kitty, sixel, iterm2, halfblocks.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "kitty", "sixel", "iterm2", "halfblocks"])]
-    protocol: String,
+    /// How the explorer draws images: auto (ask the terminal), kitty, sixel, iterm2, halfblocks
+    /// [default: from the settings, auto].
+    #[arg(long, value_parser = imgtui::config::PROTOCOLS)]
+    protocol: Option<String>,
     #[command(flatten)]
     globals: Globals,
 }
@@ -190,9 +191,10 @@ enum Command {
     /// Groups of near-duplicate images under DIR, largest first.
     Dups {
         dir: PathBuf,
-        /// Cosine similarity (0..1) at or above which two images are near-duplicates.
-        #[arg(long, default_value_t = imgtui::analysis::duplicates::DUPLICATE_THRESHOLD)]
-        threshold: f32,
+        /// Cosine similarity (0..1) at or above which two images are near-duplicates
+        /// [default: from the settings, 0.95].
+        #[arg(long)]
+        threshold: Option<f32>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -259,7 +261,7 @@ fn main() -> ExitCode {
         }) => run_dups(&dir, g, threshold, format),
         Some(Command::Config) => run_config(g),
         None => match cli.dir {
-            Some(dir) => run_tui(&dir, g, protocol(&cli.protocol)),
+            Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
             None => {
                 eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
                 return ExitCode::from(2);
@@ -391,13 +393,10 @@ fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
     }
 }
 
-fn run_tui(
-    dir: &Path,
-    g: &Globals,
-    protocol: Option<imgtui::tui::ProtocolType>,
-) -> anyhow::Result<ExitCode> {
+fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> anyhow::Result<ExitCode> {
     let root = imgtui::scan::resolve_root(dir)?;
     let config = g.config()?;
+    let protocol = self::protocol(protocol.unwrap_or(&config.explore.protocol));
     let store = store_path(g, &config)?;
     let extractor = g.extractor(&config)?.into();
     let cancel = cancel_on_signals()?;
@@ -849,13 +848,19 @@ fn run_neighbours(dir: &Path, g: &Globals, n: usize, format: Format) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_dups(dir: &Path, g: &Globals, threshold: f32, format: Format) -> anyhow::Result<ExitCode> {
-    if !(0.0..=1.0).contains(&threshold) {
+fn run_dups(
+    dir: &Path,
+    g: &Globals,
+    threshold: Option<f32>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
         return Err(usage(format!(
-            "--threshold {threshold}: a similarity is between 0 and 1"
+            "--threshold {t}: a similarity is between 0 and 1"
         )));
     }
     let (session, _) = Session::open(dir, g)?;
+    let threshold = threshold.unwrap_or(session.config.duplicates.threshold);
     let c = session.collection()?;
     let groups = duplicates::groups(&c, threshold);
     let path = |i: usize| c.paths[i].to_string_lossy().into_owned();

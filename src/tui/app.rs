@@ -59,7 +59,7 @@ pub enum Command {
     Montage(Vec<PathBuf>, String),
 }
 
-/// Number of neighbours shown.
+/// Number of neighbours shown unless the settings say otherwise.
 pub const NEIGHBOURS: usize = 12;
 /// Most images on one montage.
 pub const MONTAGE_MAX: usize = 400;
@@ -82,6 +82,8 @@ pub struct App {
     pub overlay: Overlay,
     /// The nearest neighbours of the image under the cursor, most similar first.
     pub neighbours: Vec<Neighbour>,
+    /// How many neighbours to find.
+    pub neighbour_count: usize,
     /// Image the neighbours belong to; they are recomputed when the cursor rests.
     neighbours_of: Option<usize>,
     pub similar_cursor: usize,
@@ -117,6 +119,7 @@ impl App {
             focus: Focus::Images,
             overlay: Overlay::None,
             neighbours: Vec::new(),
+            neighbour_count: NEIGHBOURS,
             neighbours_of: None,
             similar_cursor: 0,
             duplicates: None,
@@ -259,7 +262,7 @@ impl App {
             Some(i) => neighbours::query(
                 &self.collection,
                 self.collection.row(i),
-                Select::Nearest(NEIGHBOURS),
+                Select::Nearest(self.neighbour_count),
                 Some(i),
             ),
             None => Vec::new(),

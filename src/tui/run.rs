@@ -17,7 +17,7 @@ use ratatui_image::protocol::StatefulProtocol;
 use super::app::{App, Command, Loading, Overlay};
 use super::view::view;
 use crate::analysis::clustering::{Clustering, KChoice};
-use crate::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
+use crate::analysis::duplicates;
 use crate::analysis::saved::{Wanted, load_or_fit};
 use crate::config::Config;
 use crate::decode::{DecodeOptions, decode};
@@ -71,6 +71,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     );
     let mut terminal = ratatui::try_init()?;
     let mut app = App::new(root, opts.extractor.name().to_owned());
+    app.neighbour_count = opts.config.explore.neighbours;
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
     // (in the background) what it can do. Keys are read only once the answer is in or the
     // time is up, so the query's reply is never mistaken for typing.
@@ -350,7 +351,8 @@ fn load(
         )?;
         let c = Arc::new(c);
         let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
-        let _ = tx.send(Msg::Duplicates(duplicates::groups(&c, DUPLICATE_THRESHOLD)));
+        let groups = duplicates::groups(&c, config.duplicates.threshold);
+        let _ = tx.send(Msg::Duplicates(groups));
         Ok(())
     };
     // Warm start: what the store already knows is on screen while the folder is checked.
