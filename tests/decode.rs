@@ -94,3 +94,48 @@ fn grey_sixteen_bit_and_tiny_images_decode() {
         assert_eq!(small.dimensions(), (224, 224));
     }
 }
+
+#[test]
+fn an_animated_gif_gives_its_first_frame() {
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame, Rgba, RgbaImage};
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = GifEncoder::new(&mut bytes);
+        let frame = |rgba: [u8; 4]| {
+            Frame::from_parts(
+                RgbaImage::from_pixel(16, 16, Rgba(rgba)),
+                0,
+                0,
+                Delay::from_numer_denom_ms(100, 1),
+            )
+        };
+        encoder
+            .encode_frames([frame([255, 0, 0, 255]), frame([0, 0, 255, 255])])
+            .unwrap();
+    }
+    let decoded = decode(&bytes, &DecodeOptions::default()).unwrap().to_rgb8();
+    let px = decoded.get_pixel(8, 8).0;
+    assert!(px[0] > 200 && px[2] < 50, "the first (red) frame: {px:?}");
+}
+
+#[test]
+fn sixteen_bit_grey_keeps_its_tones() {
+    let img = DynamicImage::ImageLuma16(image::ImageBuffer::from_fn(8, 1, |x, _| {
+        image::Luma([(x as u16) * 8000])
+    }));
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    let rgb = decode(&bytes, &DecodeOptions::default()).unwrap().to_rgb8();
+    let tones: Vec<u8> = (0..8).map(|x| rgb.get_pixel(x, 0).0[0]).collect();
+    assert!(tones.windows(2).all(|w| w[0] < w[1]), "{tones:?}");
+    assert_eq!(
+        rgb.get_pixel(3, 0).0,
+        [93, 93, 93],
+        "24000 / 65535 of full scale, grey"
+    );
+}
