@@ -103,8 +103,20 @@ pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>
     }
     match &app.overlay {
         Overlay::Help => draw_help(frame, area),
-        Overlay::Export(text) => draw_export(frame, text, area),
-        Overlay::Filter => draw_filter(frame, &app.filter, area),
+        Overlay::Export(text) => draw_prompt(
+            frame,
+            area,
+            "export cluster to folder",
+            text,
+            "Enter exports (never overwrites) · Esc cancels",
+        ),
+        Overlay::Filter => draw_prompt(
+            frame,
+            area,
+            "filter by file name",
+            &app.filter,
+            "Enter keeps the filter · Esc clears it",
+        ),
         _ => {}
     }
 }
@@ -494,25 +506,15 @@ fn draw_help(frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(pane(" keys ", true)), rect);
 }
 
-fn draw_export(frame: &mut Frame, text: &str, area: Rect) {
+/// A one-line text prompt in a box: what is typed, with a cursor, and a hint below.
+fn draw_prompt(frame: &mut Frame, area: Rect, title: &str, text: &str, hint: &str) {
     let rect = centred(area, 70, 4);
     frame.render_widget(Clear, rect);
     let p = Paragraph::new(vec![
         Line::from(format!("{text}▏")),
-        Line::from("Enter exports (never overwrites) · Esc cancels").dark_gray(),
+        Line::from(hint.to_owned()).dark_gray(),
     ])
-    .block(pane(" export cluster to folder ", true));
-    frame.render_widget(p, rect);
-}
-
-fn draw_filter(frame: &mut Frame, text: &str, area: Rect) {
-    let rect = centred(area, 60, 4);
-    frame.render_widget(Clear, rect);
-    let p = Paragraph::new(vec![
-        Line::from(format!("{text}▏")),
-        Line::from("Enter keeps the filter · Esc clears it").dark_gray(),
-    ])
-    .block(pane(" filter by file name ", true));
+    .block(pane(format!(" {title} "), true));
     frame.render_widget(p, rect);
 }
 
