@@ -63,6 +63,9 @@ struct Globals {
     /// Settings file to use instead of the user's (~/.config/imgtui/config.toml).
     #[arg(long = "config", global = true, value_name = "FILE")]
     config_file: Option<PathBuf>,
+    /// Move a damaged feature store aside (kept as <store>.damaged-<time>) and start afresh.
+    #[arg(long, global = true)]
+    rebuild_store: bool,
 }
 
 impl Globals {
@@ -272,6 +275,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         // A reader such as `head` that stops early is not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if imgtui::store::is_damaged(&err) => {
+            eprintln!(
+                "imgtui: {}; run again with --rebuild-store to move it aside and start afresh \
+                 (vectors are recomputed; the old file is kept)",
+                one_line(&err)
+            );
+            ExitCode::from(2)
+        }
         Err(err) => {
             let usage = err.downcast_ref::<ScanError>().is_some()
                 || err.downcast_ref::<UsageError>().is_some();
@@ -311,12 +322,23 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 /// The store file: `--store`, else the configuration's, else the user's cache folder.
+/// With `--rebuild-store`, a store already there is moved aside first.
 fn store_path(g: &Globals, config: &Config) -> anyhow::Result<PathBuf> {
-    g.store
+    let path = g
+        .store
         .clone()
         .or_else(|| config.store_path())
         .or_else(Store::default_path)
-        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))
+        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))?;
+    if g.rebuild_store
+        && let Some(aside) = Store::set_aside(&path)?
+    {
+        eprintln!(
+            "imgtui: moved the old store aside to {}; starting afresh",
+            aside.display()
+        );
+    }
+    Ok(path)
 }
 
 /// Everything a command needs: the indexed folder, its vectors and the model.

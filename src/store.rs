@@ -20,6 +20,24 @@ pub type Hash = [u8; 32];
 
 const SCHEMA_VERSION: i64 = 2;
 
+/// The store file is damaged: SQLite says so, or a stored vector is not what was written.
+#[derive(Debug, thiserror::Error)]
+#[error("the feature store is damaged: {0}")]
+pub struct Damaged(pub String);
+
+/// Whether `err` says the store file is damaged (rather than, say, busy or missing).
+pub fn is_damaged(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<Damaged>().is_some()
+            || e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+                matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+                )
+            })
+    })
+}
+
 /// A `files` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
@@ -82,6 +100,35 @@ impl Store {
     /// The default location: `store.sqlite` in the user's cache folder.
     pub fn default_path() -> Option<PathBuf> {
         directories::ProjectDirs::from("", "", "imgtui").map(|d| d.cache_dir().join("store.sqlite"))
+    }
+
+    /// Moves a (damaged) store and its WAL files aside, to `<name>.damaged-<unix time>`, so
+    /// the next open starts afresh and nothing is deleted. Returns the new name, if there was
+    /// a store.
+    pub fn set_aside(path: &Path) -> anyhow::Result<Option<PathBuf>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aside = |p: &Path| {
+            let mut name = p.as_os_str().to_owned();
+            name.push(format!(".damaged-{stamp}"));
+            PathBuf::from(name)
+        };
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            if file.exists() {
+                std::fs::rename(&file, aside(&file))
+                    .with_context(|| format!("moving {} aside", file.display()))?;
+            }
+        }
+        let to = aside(path);
+        std::fs::rename(path, &to).with_context(|| format!("moving {} aside", path.display()))?;
+        Ok(Some(to))
     }
 
     /// Opens (creating if needed) the store at `path`.
@@ -285,7 +332,20 @@ impl Store {
             if c.vectors.cols == 0 {
                 c.vectors.cols = v.len();
             }
-            anyhow::ensure!(v.len() == c.vectors.cols, "stored vectors of mixed lengths");
+            // Every vector was written with unit length (or zero, for a blank descriptor):
+            // anything else was damaged on disk and must not be used.
+            let square: f32 = v.iter().map(|x| x * x).sum();
+            if bytes.len() % 4 != 0
+                || v.len() != c.vectors.cols
+                || !(square == 0.0 || (square - 1.0).abs() < 1e-3)
+            {
+                let path = path_from_bytes(r.get::<_, Vec<u8>>(0)?);
+                return Err(Damaged(format!(
+                    "the vector of {} is not as written",
+                    path.display()
+                ))
+                .into());
+            }
             c.paths.push(path_from_bytes(r.get::<_, Vec<u8>>(0)?));
             c.hashes.push(hash_from(r.get::<_, Vec<u8>>(1)?));
             c.norms.push(r.get::<_, f64>(2)? as f32);
