@@ -76,6 +76,36 @@ pub fn export(
     Ok(report)
 }
 
+/// Refuses a target folder inside the collection at `root`: the copies would join the
+/// collection on its next index (as near-duplicates of themselves).
+pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
+    // The nearest part of the target that exists, resolved, then the rest as given.
+    let mut existing = if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(target)
+    };
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_owned());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let resolved = std::fs::canonicalize(&existing).unwrap_or(existing);
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    anyhow::ensure!(
+        !resolved.starts_with(&root),
+        "{} is inside the collection {}: the copies would join it; choose a folder outside it",
+        target.display(),
+        root.display()
+    );
+    Ok(())
+}
+
 /// Returns false when an identical file already sits under the name.
 fn export_one(file: &Path, target: &Path, mode: Mode) -> io::Result<bool> {
     let name = file

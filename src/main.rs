@@ -177,6 +177,9 @@ enum Command {
         /// Add to a target folder that already has files (names taken get a suffix).
         #[arg(long)]
         merge: bool,
+        /// Allow a target folder inside DIR (the copies then join the collection).
+        #[arg(long)]
+        inside: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -254,8 +257,9 @@ fn main() -> ExitCode {
             to,
             mode,
             merge,
+            inside,
             json,
-        }) => run_export(&dir, g, cluster, to, mode, merge, json),
+        }) => run_export(&dir, g, cluster, to, mode, (merge, inside), json),
         Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, g, n, format),
         Some(Command::Dups {
             dir,
@@ -767,7 +771,7 @@ fn run_export(
     cluster: usize,
     to: Option<PathBuf>,
     mode: Mode,
-    merge: bool,
+    (merge, inside): (bool, bool),
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let (mut session, _) = Session::open(dir, g)?;
@@ -777,6 +781,10 @@ fn run_export(
     let target = to.unwrap_or_else(|| {
         PathBuf::from("imgtui-export").join(folder_name(cluster, &clustering.clusters[index].name))
     });
+    if !inside {
+        imgtui::export::check_outside(&target, &session.root)
+            .map_err(|e| usage(format!("{}; --inside allows it", one_line(&e))))?;
+    }
     let report =
         imgtui::export::export(&paths, &target, mode, merge).map_err(|e| usage(one_line(&e)))?;
     if json {

@@ -415,3 +415,86 @@ fn links_never_overwrite_either() {
         }
     }
 }
+
+#[test]
+fn export_stays_out_of_the_collection_and_never_writes_through_links() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    run_json(&["cluster", d, "--k", "3"], &store);
+    // A target inside the collection is refused unless asked for.
+    let inside = dir.join("exported");
+    let out = imgtui()
+        .args([
+            "export",
+            d,
+            "--cluster",
+            "1",
+            "--to",
+            inside.to_str().unwrap(),
+        ])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("inside the collection") && err.contains("--inside"),
+        "{err}"
+    );
+    assert!(!inside.exists());
+    let report = run_json(
+        &[
+            "export",
+            d,
+            "--cluster",
+            "1",
+            "--to",
+            inside.to_str().unwrap(),
+            "--inside",
+            "--json",
+        ],
+        &store,
+    );
+    assert_eq!(report["written"], 5);
+
+    // Links already in the target are never written through.
+    let target = tmp.path().join("out");
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let members: Vec<String> = std::fs::read_dir(&inside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in &members {
+        std::os::unix::fs::symlink(elsewhere.join(name), target.join(name)).unwrap();
+    }
+    let report = run_json(
+        &[
+            "export",
+            d,
+            "--cluster",
+            "1",
+            "--to",
+            target.to_str().unwrap(),
+            "--merge",
+            "--json",
+        ],
+        &store,
+    );
+    assert_eq!(report["written"], 5);
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "nothing written through a link"
+    );
+    assert_eq!(
+        std::fs::read_dir(&target).unwrap().count(),
+        10,
+        "new names beside the links"
+    );
+}

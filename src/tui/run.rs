@@ -216,7 +216,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         }
                     },
                     Command::Export(files, target) => {
-                        app.message = export_message(&files, &target);
+                        app.message = match crate::export::check_outside(&target, &app.root) {
+                            Ok(()) => export_message(&files, &target),
+                            Err(e) => format!("export refused: {e:#}"),
+                        };
                     }
                     Command::Recluster(k) => {
                         let _ = recluster_tx.send((k, app.collection.clone()));
