@@ -140,3 +140,72 @@ fn explore_a_folder_in_tmux() {
     );
     tmux(sock, &["kill-server"]);
 }
+
+/// SIGHUP (a dropped SSH connection) and SIGTERM end the explorer cleanly: it leaves the
+/// alternate screen, exits 0, and the store opens fine afterwards.
+#[test]
+fn hangup_and_terminate_end_the_explorer_cleanly() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    for (i, signal) in ["HUP", "TERM"].iter().enumerate() {
+        let session = format!("signal-{i}");
+        let cmd = format!(
+            "{} {} --store {}; echo exited $?; sleep 30",
+            env!("CARGO_BIN_EXE_imgtui"),
+            dir.display(),
+            store.display()
+        );
+        let out = tmux(
+            sock,
+            &[
+                "-u",
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                &cmd,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        wait_for(sock, &session, "clusters:");
+        let pane = tmux(sock, &["display", "-p", "-t", &session, "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&pane.stdout).trim().to_owned();
+        // The shell's child is imgtui (read from /proc; `kill` is the shell's own builtin).
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        let pid = children
+            .split_whitespace()
+            .next()
+            .expect("imgtui runs")
+            .to_owned();
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{signal} {pid}")])
+            .status()
+            .unwrap();
+        assert!(status.success(), "signalled imgtui ({pid})");
+        let s = wait_for(sock, &session, "exited 0");
+        assert!(
+            !s.contains("clusters:"),
+            "the alternate screen is gone:\n{s}"
+        );
+    }
+    tmux(sock, &["kill-server"]);
+    let db = imgtui::Store::open(&store).unwrap();
+    assert!(db.vector_count("x").is_ok());
+}
