@@ -289,6 +289,7 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let usage = err.downcast_ref::<ScanError>().is_some()
+                || err.downcast_ref::<imgtui::store::Unavailable>().is_some()
                 || err.downcast_ref::<UsageError>().is_some();
             eprintln!("imgtui: {}", one_line(&err));
             ExitCode::from(if usage { 2 } else { 1 })

@@ -25,6 +25,15 @@ const SCHEMA_VERSION: i64 = 2;
 #[error("the feature store is damaged: {0}")]
 pub struct Damaged(pub String);
 
+/// The store cannot be created or opened where it was asked to be (a read-only folder, a
+/// path through a file, no permission).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot use {0} as the feature store ({1}); pass --store PATH or set `store` in the settings \
+     to put it somewhere writable"
+)]
+pub struct Unavailable(pub PathBuf, pub String);
+
 /// Whether `err` says the store file is damaged (rather than, say, busy or missing).
 pub fn is_damaged(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
@@ -133,20 +142,29 @@ impl Store {
 
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        let unavailable = |detail: String| Unavailable(path.to_owned(), detail);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating the store folder {}", parent.display()))?;
+                .map_err(|e| unavailable(format!("creating {}: {e}", parent.display())))?;
         }
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening the feature store {}", path.display()))?;
+        let conn = Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
         conn.busy_timeout(Duration::from_secs(30))?;
         let store = Store {
             conn,
             path: path.to_owned(),
         };
-        store
-            .init()
-            .with_context(|| format!("{}: not a usable imgtui store", path.display()))?;
+        if let Err(e) = store.init() {
+            let read_only = e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+                matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+                )
+            });
+            if read_only {
+                return Err(unavailable(e.to_string()).into());
+            }
+            return Err(e.context(format!("{}: not a usable imgtui store", path.display())));
+        }
         Ok(store)
     }
 

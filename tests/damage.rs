@@ -94,3 +94,27 @@ fn damaged_stores_are_refused_until_rebuilt() {
         assert!(kept >= 1, "the damaged file is kept");
     }
 }
+
+#[test]
+fn a_store_that_cannot_be_created_is_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    // A store "inside" a file: the folder cannot exist, whoever runs the test.
+    let file = tmp.path().join("plain-file");
+    std::fs::write(&file, b"x").unwrap();
+    let out = imgtui()
+        .arg("index")
+        .arg(&dir)
+        .arg("--store")
+        .arg(file.join("store.sqlite"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot use") && err.contains("--store PATH"),
+        "{err}"
+    );
+}
