@@ -1,4 +1,5 @@
-//! A kill -9 in the middle of indexing loses at most the batch in flight; the next run resumes.
+//! kill -9 at several points of indexing loses at most the batch in flight each time; the next
+//! run resumes and ends with exactly the right set of vectors.
 
 mod common;
 
@@ -9,7 +10,7 @@ use common::*;
 use imgtui::Store;
 
 #[test]
-fn kill_during_indexing_then_resume() {
+fn kills_during_indexing_lose_nothing_committed_and_the_next_run_finishes() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
     std::fs::create_dir_all(&dir).unwrap();
@@ -32,32 +33,53 @@ fn kill_during_indexing_then_resume() {
     }
     let store_path = tmp.path().join("store.sqlite");
 
-    // Kill the first run once some batches are committed, but long before the end.
-    let mut child = imgtui()
-        .args(["index", "--batch", "8", "--store"])
-        .arg(&store_path)
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // Kill runs at several points: at fixed moments after the start (opening the store,
+    // scanning, mid-batch), then each once a few more batches are committed.
+    let spawn = || {
+        imgtui()
+            .args(["index", "--batch", "8", "--store"])
+            .arg(&store_path)
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut kills = 0;
+    for delay_ms in [5, 60, 250] {
+        let mut child = spawn();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
     let mut committed = 0;
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        if let Ok(store) = Store::open(&store_path) {
-            committed = count_vectors(&store);
-            if committed >= 16 {
+    for more in [16, 32, 48] {
+        let before = Store::open(&store_path).map_or(0, |s| count_vectors(&s));
+        let mut child = spawn();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            if let Ok(store) = Store::open(&store_path) {
+                committed = count_vectors(&store);
+                if committed >= before + more {
+                    break;
+                }
+            }
+            if child.try_wait().unwrap().is_some() {
                 break;
             }
         }
-        if child.try_wait().unwrap().is_some() {
-            break;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
         }
+        child.wait().unwrap();
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    assert!(committed >= 16, "the first run committed nothing");
+    assert!(kills >= 4, "only {kills} runs were killed mid-way");
+    assert!(committed >= 16, "the killed runs committed nothing");
 
     let store = Store::open(&store_path).unwrap();
     let survived = count_vectors(&store);
