@@ -61,6 +61,24 @@ fn palette_with_transparency() -> Vec<u8> {
     bytes
 }
 
+/// A CMYK JPEG (as print workflows write them), optionally stored as YCCK.
+fn cmyk_jpeg(ycck: bool) -> Vec<u8> {
+    let (w, h) = (32u16, 24u16);
+    let data: Vec<u8> = (0..w as usize * h as usize)
+        .flat_map(|i| [(i * 7) as u8, 40, 200, 10])
+        .collect();
+    let mut bytes = Vec::new();
+    let kind = if ycck {
+        jpeg_encoder::ColorType::CmykAsYcck
+    } else {
+        jpeg_encoder::ColorType::Cmyk
+    };
+    jpeg_encoder::Encoder::new(&mut bytes, 90)
+        .encode(&data, w, h, kind)
+        .unwrap();
+    bytes
+}
+
 fn animated_gif() -> Vec<u8> {
     use image::codecs::gif::GifEncoder;
     use image::{Delay, Frame};
@@ -219,6 +237,8 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Expect)> {
             Indexed,
         ),
         ("animated.gif".into(), animated_gif(), Indexed),
+        ("cmyk.jpg".into(), cmyk_jpeg(false), Indexed),
+        ("ycck.jpg".into(), cmyk_jpeg(true), Indexed),
         (
             "with space.png".into(),
             encoded(&disc_img.rotate180(), ImageFormat::Png),
