@@ -345,6 +345,16 @@ fn plus_and_minus_recluster_and_keep_the_cursor() {
         key(&mut f.app, KeyCode::Char('-')),
         vec![Command::Recluster(3)]
     );
+    // A result fitted before new images arrived no longer fits: it is dropped, not drawn.
+    let req = Request {
+        k: KChoice::Fixed(3),
+        ..Default::default()
+    };
+    let mut stale = cluster(&f.app.collection, &req, None).unwrap();
+    stale.labels.pop();
+    f.app.reclustered(stale);
+    assert!(f.app.message.contains("changed"), "{}", f.app.message);
+    assert!(screen(&f.app, 160, 48).contains("clusters: 4 by kmeans"));
 }
 
 #[test]

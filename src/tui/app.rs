@@ -152,6 +152,11 @@ impl App {
     /// A new clustering of the same collection (after `+` / `-`).
     pub fn reclustered(&mut self, clustering: Clustering) -> Vec<Command> {
         self.busy = None;
+        if clustering.labels.len() != self.collection.len() {
+            // New images arrived while it was being fitted: it no longer fits the collection.
+            self.message = "the collection changed while clustering; press + or - again".into();
+            return Vec::new();
+        }
         self.message = format!(
             "{} clusters by {}",
             clustering.k,
