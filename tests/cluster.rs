@@ -498,3 +498,47 @@ fn export_stays_out_of_the_collection_and_never_writes_through_links() {
         "new names beside the links"
     );
 }
+
+/// A write that fails midway (here: a file-size limit, as a full disk would) leaves no partial
+/// file and says which files were not exported.
+#[test]
+fn a_failing_write_during_export_leaves_no_partial_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..3 {
+        noise(300, 300, i)
+            .save(dir.join(format!("n{i}.png")))
+            .unwrap();
+    }
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    run_json(&["cluster", d, "--k", "1"], &store);
+    let target = tmp.path().join("out");
+    // `ulimit -f` in 512-byte blocks: 100 KB, smaller than each image; the signal it would
+    // raise is ignored, so the write fails with EFBIG like a full disk's ENOSPC.
+    let script = format!(
+        "ulimit -f 200; trap '' XFSZ; exec {} export {d} --cluster 1 --to {} --json --store {}",
+        env!("CARGO_BIN_EXE_imgtui"),
+        target.display(),
+        store.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["written"], 0, "{report}");
+    assert_eq!(report["failed"].as_array().unwrap().len(), 3, "{report}");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not exported") && err.contains("too large"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&target).unwrap().count(),
+        0,
+        "no partial files"
+    );
+}
