@@ -4,10 +4,12 @@
 //! COPIES > 1 adds jittered copies of every vector (noise of 0.02 per component, renormalised)
 //! to reach a larger n from a real collection.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::Instant;
 
 use imgtui::analysis::clustering::{Request, cluster};
-use imgtui::analysis::rng::Lcg;
 use imgtui::index::feature_id;
 use imgtui::{OnnxModel, Store};
 
@@ -21,19 +23,7 @@ fn main() -> anyhow::Result<()> {
     let feature = feature_id(&model, &Default::default());
     let mut c = store.collection(&root, &feature)?;
     anyhow::ensure!(!c.is_empty(), "nothing indexed under {}", root.display());
-    let base = c.len();
-    let mut rng = Lcg::new(1);
-    for copy in 1..copies {
-        for i in 0..base {
-            let mut v: Vec<f32> = c.row(i).iter().map(|x| x + 0.02 * rng.normal()).collect();
-            let norm = imgtui::features::l2_normalize(&mut v);
-            c.vectors.data.extend_from_slice(&v);
-            c.vectors.rows += 1;
-            c.norms.push(c.norms[i] * norm);
-            c.paths.push(format!("copy{copy}/{i}").into());
-            c.hashes.push([0; 32]);
-        }
-    }
+    common::grow(&mut c, copies);
     println!("{} images × {} dims", c.len(), c.dim());
     let start = Instant::now();
     let result = cluster(&c, &Request::default(), Some(&model))?;

@@ -73,6 +73,8 @@ pub struct Collection {
     pub vectors: Matrix,
     /// Length of each vector before normalising.
     pub norms: Vec<f32>,
+    /// An 8-bit copy of `vectors` for fast approximate search, made on first use.
+    pub quantized: std::sync::OnceLock<crate::analysis::neighbours::Quantized>,
 }
 
 impl Collection {

@@ -205,6 +205,49 @@ fn hangup_and_terminate_end_the_explorer_cleanly() {
             "the alternate screen is gone:\n{s}"
         );
     }
+    // The terminal itself goes away (the SSH connection drops): imgtui must not linger.
+    let cmd = format!(
+        "{} {} --store {}",
+        env!("CARGO_BIN_EXE_imgtui"),
+        dir.display(),
+        store.display()
+    );
+    let out = tmux(
+        sock,
+        &[
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            "gone",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(sock, "gone", "clusters:");
+    let pane = tmux(sock, &["display", "-p", "-t", "gone", "#{pane_pid}"]);
+    let pid = String::from_utf8_lossy(&pane.stdout).trim().to_owned();
+    tmux(sock, &["kill-session", "-t", "gone"]);
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "imgtui ({pid}) outlived its terminal"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     tmux(sock, &["kill-server"]);
     let db = imgtui::Store::open(&store).unwrap();
     assert!(db.vector_count("x").is_ok());

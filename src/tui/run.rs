@@ -70,6 +70,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)"
     );
     let mut terminal = ratatui::try_init()?;
+    let finished = Arc::new(AtomicBool::new(false));
+    spawn_watchdog(opts.cancel.clone(), finished.clone());
     let mut app = App::new(root, opts.extractor.name().to_owned());
     app.neighbour_count = opts.config.explore.neighbours;
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
@@ -232,6 +234,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         }
     })();
     ratatui::restore();
+    finished.store(true, Ordering::SeqCst);
     // Quitting while indexing: let the writer commit what is done (it stops within a batch).
     opts.cancel.store(true, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -239,6 +242,25 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     result
+}
+
+/// How long a signal (SIGHUP, SIGTERM, Ctrl-C from outside) gives the event loop to end by
+/// itself, and the indexer to commit its batch, before the process ends from here.
+const SIGNAL_GRACE: Duration = Duration::from_secs(3);
+
+/// Ends the process if a signal came and the event loop did not finish: once the terminal
+/// is gone (a dropped SSH connection) crossterm's `poll` can spin without returning.
+fn spawn_watchdog(cancel: Arc<AtomicBool>, finished: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        while !cancel.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(SIGNAL_GRACE);
+        if !finished.load(Ordering::SeqCst) {
+            ratatui::restore();
+            std::process::exit(129);
+        }
+    });
 }
 
 /// Copies a cluster's files and says how it went, in one line.

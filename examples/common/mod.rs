@@ -1,0 +1,22 @@
+//! Shared by the timing examples: a real stored collection, grown to a larger n.
+
+use imgtui::Collection;
+use imgtui::analysis::rng::Lcg;
+
+/// Adds `copies - 1` jittered copies of every vector (noise of 0.02 per component,
+/// renormalised), to time a real collection at a larger n.
+pub fn grow(c: &mut Collection, copies: usize) {
+    let base = c.len();
+    let mut rng = Lcg::new(1);
+    for copy in 1..copies {
+        for i in 0..base {
+            let mut v: Vec<f32> = c.row(i).iter().map(|x| x + 0.02 * rng.normal()).collect();
+            let norm = imgtui::features::l2_normalize(&mut v);
+            c.vectors.data.extend_from_slice(&v);
+            c.vectors.rows += 1;
+            c.norms.push(c.norms[i] * norm);
+            c.paths.push(format!("copy{copy}/{i}").into());
+            c.hashes.push([0; 32]);
+        }
+    }
+}
