@@ -308,4 +308,38 @@ mod tests {
         assert_eq!(graph[3][0].index, 2);
         assert_eq!(graph[2][0].index, 4);
     }
+
+    #[test]
+    fn large_collections_go_through_the_8_bit_copy_and_stay_exact() {
+        let mut rng = crate::analysis::rng::Lcg::new(3);
+        let mut c = Collection::default();
+        c.vectors.cols = 32;
+        for i in 0..APPROXIMATE_FROM + 500 {
+            let mut v: Vec<f32> = (0..32).map(|_| rng.normal()).collect();
+            crate::features::l2_normalize(&mut v);
+            c.vectors.data.extend(v);
+            c.vectors.rows += 1;
+            c.paths.push(format!("{i}.png").into());
+            c.hashes.push([0; 32]);
+            c.norms.push(1.0);
+        }
+        let mut found = 0;
+        for q in 0..20 {
+            let row = q * 997;
+            let fast = query(&c, c.row(row), Select::Nearest(10), Some(row));
+            let exact = exact_query(&c, c.row(row), Select::Nearest(10), Some(row));
+            assert!(c.quantized.get().is_some(), "the 8-bit copy was used");
+            found += fast.iter().filter(|f| exact.contains(f)).count();
+            // Whatever is returned carries its exact distance.
+            for f in &fast {
+                let d = 1.0 - dot(c.row(f.index), c.row(row));
+                assert!((f.distance - d.max(0.0)).abs() < 1e-6);
+            }
+        }
+        assert!(
+            found as f64 / 200.0 >= 0.99,
+            "recall@10 {}",
+            found as f64 / 200.0
+        );
+    }
 }

@@ -18,6 +18,7 @@ use super::app::{App, Command, Loading, Overlay};
 use super::view::view;
 use crate::analysis::clustering::{Clustering, KChoice};
 use crate::analysis::duplicates;
+use crate::analysis::neighbours::{APPROXIMATE_FROM, Quantized};
 use crate::analysis::saved::{Wanted, load_or_fit};
 use crate::config::Config;
 use crate::decode::{DecodeOptions, decode};
@@ -374,6 +375,10 @@ fn load(
             &Wanted::default(),
             Some(model),
         )?;
+        if c.len() >= APPROXIMATE_FROM {
+            // Made here, so the first neighbour search on screen does not pause for it.
+            c.quantized.get_or_init(|| Quantized::new(&c));
+        }
         let c = Arc::new(c);
         let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
         let groups = duplicates::groups(&c, config.duplicates.threshold);
