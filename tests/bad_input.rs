@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
@@ -327,15 +326,7 @@ fn every_awkward_file_is_indexed_or_skipped_with_its_reason() {
         max_file_bytes: 2 << 20,
         ..Default::default()
     };
-    let summary = imgtui::index(
-        &dir,
-        &mut store,
-        &model,
-        &opts,
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let summary = common::index_with(&dir, &mut store, &model, &opts);
     assert!(!summary.interrupted);
     let skipped: HashMap<PathBuf, String> = summary
         .skipped
@@ -384,15 +375,7 @@ fn every_awkward_file_is_indexed_or_skipped_with_its_reason() {
         assert!((norm - 1.0).abs() < 1e-3, "{}", c.paths[i].display());
     }
     // A second run re-reads nothing it already has and gives the same answer.
-    let again = imgtui::index(
-        &dir,
-        &mut store,
-        &model,
-        &opts,
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let again = common::index_with(&dir, &mut store, &model, &opts);
     assert_eq!(again.embedded, 0);
     assert_eq!(again.skipped.len(), summary.skipped.len());
 }

@@ -66,15 +66,7 @@ fn a_folder_deleted_and_a_file_rewritten_during_indexing() {
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let model = OnnxModel::builtin();
     let opts = IndexOptions::default();
-    let first = imgtui::index(
-        &dir,
-        &mut store,
-        &model,
-        &opts,
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let first = common::index_with(&dir, &mut store, &model, &opts);
     stop.store(true, Ordering::SeqCst);
     meddler.join().unwrap();
     assert!(!first.interrupted);
@@ -85,15 +77,7 @@ fn a_folder_deleted_and_a_file_rewritten_during_indexing() {
 
     // The next run converges: the doomed files are gone, the rewritten file's vector is the
     // one of its final content.
-    let second = imgtui::index(
-        &dir,
-        &mut store,
-        &model,
-        &opts,
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let second = common::index_with(&dir, &mut store, &model, &opts);
     assert!(second.skipped.is_empty(), "{:?}", second.skipped);
     let c = store.collection(&dir, &second.feature).unwrap();
     assert_eq!(c.len(), 41, "the 40 kept files and the rewritten one");

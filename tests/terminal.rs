@@ -16,6 +16,47 @@ fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Starts `imgtui DIR --store STORE` and then the shell text `after` in a new detached tmux
+/// session of `size` columns × rows, in folder `cwd` if given.
+fn start(
+    socket: &str,
+    session: &str,
+    cwd: Option<&std::path::Path>,
+    (width, height): (u16, u16),
+    dir: &std::path::Path,
+    store: &std::path::Path,
+    after: &str,
+) {
+    let cmd = format!(
+        "{} {} --store {}{after}",
+        env!("CARGO_BIN_EXE_imgtui"),
+        dir.display(),
+        store.display()
+    );
+    let (width, height) = (width.to_string(), height.to_string());
+    let mut args = vec![
+        "-u",
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        &width,
+        "-y",
+        &height,
+    ];
+    if let Some(cwd) = cwd {
+        args.extend(["-c", cwd.to_str().unwrap()]);
+    }
+    args.push(&cmd);
+    let out = tmux(socket, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Waits until the pane shows `text`, or fails showing the pane.
 fn wait_for(socket: &str, session: &str, text: &str) -> String {
     wait_until(socket, session, text, |screen| screen.contains(text))
@@ -59,33 +100,14 @@ fn explore_a_folder_in_tmux() {
     let socket = tmp.path().join("tmux.sock");
     let sock = socket.to_str().unwrap();
     let session = "imgtui-test";
-    let cmd = format!(
-        "{} {} --store {}; echo exited $?; sleep 30",
-        env!("CARGO_BIN_EXE_imgtui"),
-        dir.display(),
-        store.display()
-    );
-    let out = tmux(
+    start(
         sock,
-        &[
-            "-u",
-            "new-session",
-            "-d",
-            "-s",
-            session,
-            "-c",
-            tmp.path().to_str().unwrap(),
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &cmd,
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        session,
+        Some(tmp.path()),
+        (120, 40),
+        &dir,
+        &store,
+        "; echo exited $?; sleep 30",
     );
     let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
     let wait = |text: &str| wait_for(sock, session, text);
@@ -157,31 +179,14 @@ fn hangup_and_terminate_end_the_explorer_cleanly() {
     let sock = socket.to_str().unwrap();
     for (i, signal) in ["HUP", "TERM"].iter().enumerate() {
         let session = format!("signal-{i}");
-        let cmd = format!(
-            "{} {} --store {}; echo exited $?; sleep 30",
-            env!("CARGO_BIN_EXE_imgtui"),
-            dir.display(),
-            store.display()
-        );
-        let out = tmux(
+        start(
             sock,
-            &[
-                "-u",
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "100",
-                "-y",
-                "30",
-                &cmd,
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            &session,
+            None,
+            (100, 30),
+            &dir,
+            &store,
+            "; echo exited $?; sleep 30",
         );
         wait_for(sock, &session, "clusters:");
         let pane = tmux(sock, &["display", "-p", "-t", &session, "#{pane_pid}"]);
@@ -206,32 +211,7 @@ fn hangup_and_terminate_end_the_explorer_cleanly() {
         );
     }
     // The terminal itself goes away (the SSH connection drops): imgtui must not linger.
-    let cmd = format!(
-        "{} {} --store {}",
-        env!("CARGO_BIN_EXE_imgtui"),
-        dir.display(),
-        store.display()
-    );
-    let out = tmux(
-        sock,
-        &[
-            "-u",
-            "new-session",
-            "-d",
-            "-s",
-            "gone",
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &cmd,
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    start(sock, "gone", None, (100, 30), &dir, &store, "");
     wait_for(sock, "gone", "clusters:");
     let pane = tmux(sock, &["display", "-p", "-t", "gone", "#{pane_pid}"]);
     let pid = String::from_utf8_lossy(&pane.stdout).trim().to_owned();

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use imgtui::analysis::clustering::{KChoice, Request, cluster};
@@ -36,15 +35,7 @@ fn fixture_with(extra: impl FnOnce(&std::path::Path)) -> Fixture {
     let dir = std::fs::canonicalize(&dir).unwrap();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let model = OnnxModel::builtin();
-    let summary = imgtui::index(
-        &dir,
-        &mut store,
-        &model,
-        &Default::default(),
-        &|_| {},
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let summary = common::index_with(&dir, &mut store, &model, &Default::default());
     let c = store.collection(&dir, &summary.feature).unwrap();
     let req = Request {
         k: KChoice::Fixed(3),

@@ -187,6 +187,15 @@ impl App {
         self.cursor_moved()
     }
 
+    /// Indexing has handled `done` of `total` files: the gauge before the collection is
+    /// shown, the status line after.
+    pub fn progress(&mut self, done: usize, total: usize) {
+        match self.loading {
+            Loading::Ready => self.indexing = Some((done, total)),
+            _ => self.loading = Loading::Embedding { done, total },
+        }
+    }
+
     /// Near-duplicate groups of the current collection have been found.
     pub fn duplicates_found(&mut self, groups: Vec<Vec<usize>>) {
         let mut of = vec![None; self.collection.len()];

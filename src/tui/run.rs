@@ -58,6 +58,10 @@ const PREVIEW_CACHE: usize = 16;
 
 /// Runs the explorer until the user quits. The terminal is restored on return and on panic.
 pub fn run(opts: Options) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
+        "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)"
+    );
     let (tx, rx) = mpsc::channel::<Msg>();
     let tx_probe = tx.clone();
     let root = crate::scan::resolve_root(&opts.root)?;
@@ -66,10 +70,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
     let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
 
-    anyhow::ensure!(
-        std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
-        "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)"
-    );
     let mut terminal = ratatui::try_init()?;
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(opts.cancel.clone(), finished.clone());
@@ -88,7 +88,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         None => {}
     }
     let mut preview: Option<StatefulProtocol> = None;
-    let mut preview_image: Option<DynamicImage> = None;
     let mut montage: Option<StatefulProtocol> = None;
     let mut cache: VecDeque<(PathBuf, DynamicImage)> = VecDeque::new();
     let mut screen_drawn = None;
@@ -144,28 +143,20 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 match msg {
                     Msg::Picker(p) => {
                         picker = p;
-                        if let Some(img) = preview_image.clone() {
-                            preview = Some(picker.new_resize_protocol(img));
+                        // Redraw the shown preview with the new protocol.
+                        let shown = cache
+                            .iter()
+                            .find(|(p, _)| Some(p) == app.preview_path.as_ref());
+                        if let Some((_, img)) = shown {
+                            preview = Some(picker.new_resize_protocol(img.clone()));
                         }
                     }
-                    Msg::Progress(Progress::Scanned { to_process, .. }) => match app.loading {
-                        Loading::Ready => app.indexing = Some((0, to_process)),
-                        _ => {
-                            app.loading = Loading::Embedding {
-                                done: 0,
-                                total: to_process,
-                            }
-                        }
-                    },
-                    Msg::Progress(Progress::Processed { done, to_process }) => match app.loading {
-                        Loading::Ready => app.indexing = Some((done, to_process)),
-                        _ => {
-                            app.loading = Loading::Embedding {
-                                done,
-                                total: to_process,
-                            }
-                        }
-                    },
+                    Msg::Progress(Progress::Scanned { to_process, .. }) => {
+                        app.progress(0, to_process)
+                    }
+                    Msg::Progress(Progress::Processed { done, to_process }) => {
+                        app.progress(done, to_process)
+                    }
                     Msg::Clustering => match app.loading {
                         Loading::Ready => app.indexing = None,
                         _ => app.loading = Loading::Clustering,
@@ -195,7 +186,6 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                     Msg::Preview(path, img) => {
                         if app.preview_path.as_ref() == Some(&path) {
                             preview = Some(picker.new_resize_protocol(img.clone()));
-                            preview_image = Some(img.clone());
                         }
                         if cache.len() == PREVIEW_CACHE {
                             cache.pop_front();
@@ -208,13 +198,9 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 match command {
                     Command::Quit => return Ok(()),
                     Command::LoadPreview(path) => match cache.iter().find(|(p, _)| *p == path) {
-                        Some((_, img)) => {
-                            preview = Some(picker.new_resize_protocol(img.clone()));
-                            preview_image = Some(img.clone());
-                        }
+                        Some((_, img)) => preview = Some(picker.new_resize_protocol(img.clone())),
                         None => {
                             preview = None;
-                            preview_image = None;
                             let _ = preview_tx.send(path);
                         }
                     },

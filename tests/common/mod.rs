@@ -164,3 +164,14 @@ pub fn clean_split() -> BTreeSet<BTreeSet<String>> {
         .map(|f| BTreeSet::from([f.to_string()]))
         .collect()
 }
+
+/// Indexes `dir` into `store` with the built-in model, quietly and to the end.
+pub fn index_with(
+    dir: &Path,
+    store: &mut imgtui::Store,
+    model: &imgtui::OnnxModel,
+    opts: &imgtui::IndexOptions,
+) -> imgtui::Summary {
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    imgtui::index(dir, store, model, opts, &|_| {}, &cancel).unwrap()
+}
