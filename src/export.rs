@@ -79,23 +79,13 @@ pub fn export(
 /// Refuses a target folder inside the collection at `root`: the copies would join the
 /// collection on its next index (as near-duplicates of themselves).
 pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
-    // The nearest part of the target that exists, resolved, then the rest as given.
-    let mut existing = if target.is_absolute() {
-        target.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(target)
-    };
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name.to_owned());
-                existing = parent.to_path_buf();
-            }
-            _ => break,
-        }
-    }
-    let resolved = std::fs::canonicalize(&existing).unwrap_or(existing);
+    // Where the target is, judged by its nearest part that exists (resolving any links).
+    let absolute = std::env::current_dir()?.join(target);
+    let existing = absolute
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(&absolute);
+    let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     anyhow::ensure!(
         !resolved.starts_with(&root),
