@@ -47,6 +47,16 @@ pub fn is_damaged(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether `err` is SQLite saying another connection holds the lock.
+fn is_busy(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
+}
+
 /// A `files` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
@@ -155,7 +165,18 @@ impl Store {
             conn,
             path: path.to_owned(),
         };
-        if let Err(e) = store.init() {
+        // Two processes creating one store at once: switching a new file to WAL does not
+        // wait for the other's lock, so wait here (the same 30 s as the busy timeout).
+        let started = std::time::Instant::now();
+        let mut initialised = store.init();
+        while let Err(e) = &initialised
+            && is_busy(e)
+            && started.elapsed() < Duration::from_secs(30)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+            initialised = store.init();
+        }
+        if let Err(e) = initialised {
             let read_only = e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
                 matches!(
                     e.sqlite_error_code(),
