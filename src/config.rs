@@ -320,6 +320,7 @@ impl Config {
                 .map
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("cluster.map: {e}"))?,
+            ..Request::default()
         })
     }
 }

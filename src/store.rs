@@ -365,13 +365,24 @@ impl Store {
              JOIN vectors v ON v.hash = f.hash AND v.feature = ?3
              WHERE f.path >= ?1 AND f.path < ?2 ORDER BY f.path",
         )?;
+        // Sized up front: growing by doubling would briefly hold 1.5× the matrix at 100k images.
+        let count: usize = self.conn.query_row(
+            "SELECT COUNT(*) FROM files f JOIN vectors v ON v.hash = f.hash AND v.feature = ?3
+             WHERE f.path >= ?1 AND f.path < ?2",
+            params![lo, hi, feature],
+            |r| r.get(0),
+        )?;
         let mut rows = stmt.query(params![lo, hi, feature])?;
         let mut c = Collection::default();
+        c.paths.reserve_exact(count);
+        c.hashes.reserve_exact(count);
+        c.norms.reserve_exact(count);
         while let Some(r) = rows.next()? {
             let bytes = r.get_ref(3)?.as_blob()?;
             let v = f32s_from(bytes);
             if c.vectors.cols == 0 {
                 c.vectors.cols = v.len();
+                c.vectors.data.reserve_exact(count * v.len());
             }
             // Every vector was written with unit length (or zero, for a blank descriptor):
             // anything else was damaged on disk and must not be used.

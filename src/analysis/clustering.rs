@@ -5,11 +5,14 @@
 //! seconds. DBSCAN and all distances shown to the user are cosine distances on the full
 //! vectors. Clusters are numbered by size, largest first, so labels are stable across runs.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::kmeans::{self, Start};
 use super::matrix::Matrix;
 use super::pca::{Pca, total_variance};
+use super::rng::Lcg;
 use super::sweep::{Sweep, SweepOptions, sweep};
 use super::{agglomerative, dbscan, gmm};
 use crate::features::Extractor;
@@ -126,6 +129,14 @@ pub struct Request {
     /// How the 2-D map is drawn.
     #[serde(default)]
     pub map: MapMethod,
+    /// Above this many images, k is chosen and KMeans starts are compared on a seeded sample
+    /// of this size; the winner then takes every image and is finished on all of them.
+    #[serde(default = "default_sample")]
+    pub sample: usize,
+}
+
+fn default_sample() -> usize {
+    20_000
 }
 
 impl Default for Request {
@@ -139,6 +150,7 @@ impl Default for Request {
             dims: 32,
             seed: 0,
             map: MapMethod::Pca,
+            sample: default_sample(),
         }
     }
 }
@@ -209,6 +221,17 @@ pub fn cluster(
         variance: pca.variance[..2.min(pca.variance.len())].to_vec(),
     };
 
+    // Large collections choose k and compare KMeans starts on a seeded sample: the sweep's
+    // cost grows with n, and a sample of 20,000 images already shows the structure.
+    let sample = (n > req.sample.max(100)).then(|| Lcg::new(req.seed ^ 0x5a).sample(n, req.sample));
+    let (xs, units) = match &sample {
+        Some(rows) => (
+            Cow::Owned(x.select(rows)),
+            Cow::Owned(c.vectors.select(rows)),
+        ),
+        None => (Cow::Borrowed(&x), Cow::Borrowed(&c.vectors)),
+    };
+
     let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan;
     let (sweep, fits) = if needs_sweep && n >= 3 {
         let opts = SweepOptions {
@@ -216,7 +239,7 @@ pub fn cluster(
             seed: req.seed,
             ..Default::default()
         };
-        let (s, f) = sweep(&x, &c.vectors, &opts)?;
+        let (s, f) = sweep(&xs, &units, &opts)?;
         (Some(s), f)
     } else {
         (None, Vec::new())
@@ -226,14 +249,19 @@ pub fn cluster(
     {
         anyhow::ensure!(k <= n, "k = {k} but there are only {n} images");
     }
-    let (k, reason) = match (req.k, &sweep) {
+    let (k, mut reason) = match (req.k, &sweep) {
         (KChoice::Fixed(k), _) => (k, format!("k = {k} as asked")),
         (KChoice::Auto, Some(s)) => (s.chosen, s.reason.clone()),
         (KChoice::Auto, None) => (1, "too few images to choose k".to_owned()),
     };
+    if sample.is_some() && req.method == Method::Kmeans {
+        reason.push_str(&format!(
+            " (k and the best start found on a seeded sample of {} of {n} images)",
+            xs.rows
+        ));
+    }
 
     let mut eps_used = None;
-    let mut reason = reason;
     let raw: Vec<Option<usize>> = match req.method {
         Method::Kmeans => {
             // Several k-means++ starts (and the sweep's warm-started fit) in the reduced
@@ -242,17 +270,25 @@ pub fn cluster(
             let mut starts = Vec::new();
             for run in 0..KMEANS_STARTS {
                 starts
-                    .push(kmeans::fit(&x, k, Start::PlusPlus { runs: 1 }, req.seed + run)?.labels);
+                    .push(kmeans::fit(&xs, k, Start::PlusPlus { runs: 1 }, req.seed + run)?.labels);
             }
             if let Some(warm) = fits.get(k.wrapping_sub(2)) {
                 starts.push(warm.labels.clone());
             }
             let best = starts
                 .iter()
-                .map(|labels| kmeans::refine(&c.vectors, labels, k, 50))
+                .map(|labels| kmeans::refine(&units, labels, k, 50))
                 .min_by(|a, b| a.inertia().total_cmp(&b.inertia()))
                 .expect("at least one start");
-            best.labels.into_iter().map(Some).collect()
+            let labels = match &sample {
+                // Every image joins the sample's nearest centre, then Lloyd steps on all.
+                Some(_) => {
+                    let all = kmeans::nearest(&c.vectors, &best.centroids);
+                    kmeans::refine(&c.vectors, &all, k, 20).labels
+                }
+                None => best.labels,
+            };
+            labels.into_iter().map(Some).collect()
         }
         Method::Gmm => gmm::gmm(&x, k, req.seed)?.into_iter().map(Some).collect(),
         Method::Agglomerative => agglomerative::ward(&x, k)?.into_iter().map(Some).collect(),

@@ -1,16 +1,41 @@
 //! Near-duplicate groups: pairs above a cosine similarity, joined into connected components.
+//!
+//! Comparing every pair of full vectors costs n² · dim; from [`FILTER_FROM`] images on, pairs
+//! are first screened in a 64-dimensional PCA projection. Projecting onto orthonormal axes
+//! never lengthens a difference, so a pair too far apart there is too far apart in full: the
+//! screen loses no pair, and every pair it passes is checked exactly.
+
+use rayon::prelude::*;
 
 use crate::store::Collection;
 
+use super::matrix::gemm;
 use super::neighbours::for_each_block;
+use super::pca::Pca;
 
 /// Cosine similarity above which two images count as near-duplicates, unless told otherwise.
 pub const DUPLICATE_THRESHOLD: f32 = 0.95;
 
+/// Collections from this size on screen pairs in a PCA projection first.
+pub const FILTER_FROM: usize = 5_000;
+
+/// Dimensions of the screening projection.
+const SCREEN_DIMS: usize = 64;
+
 /// Groups of images whose vectors are at least `threshold` similar (directly or through a chain),
 /// largest group first, each sorted by row. Images without a near-duplicate are left out.
 pub fn groups(c: &Collection, threshold: f32) -> Vec<Vec<usize>> {
-    let pairs: Vec<(usize, usize)> = for_each_block(c, |first, sims| {
+    let pairs = if c.len() >= FILTER_FROM && threshold > 0.0 {
+        screened_pairs(c, threshold)
+    } else {
+        all_pairs(c, threshold)
+    };
+    join(c.len(), pairs)
+}
+
+/// Every pair `(i, j)`, `i < j`, at least `threshold` similar, by comparing all full vectors.
+pub(crate) fn all_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
+    for_each_block(c, |first, sims| {
         let mut pairs = Vec::new();
         for (k, row) in sims.chunks(c.len()).enumerate() {
             let i = first + k;
@@ -24,9 +49,68 @@ pub fn groups(c: &Collection, threshold: f32) -> Vec<Vec<usize>> {
     })
     .into_iter()
     .flatten()
-    .collect();
+    .collect()
+}
 
-    let mut parent: Vec<usize> = (0..c.len()).collect();
+/// The same pairs as [`all_pairs`], screened in a PCA projection. For unit vectors,
+/// cos ≥ t ⇔ ‖a − b‖² ≤ 2(1 − t). Rows are sorted by their first coordinate, so each block
+/// of rows only meets the contiguous run of later rows within reach on that axis.
+pub(crate) fn screened_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
+    let n = c.len();
+    let pca = Pca::fit(&c.vectors, SCREEN_DIMS, 0);
+    let y = pca.project(&c.vectors);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| y.get(a, 0).total_cmp(&y.get(b, 0)));
+    let y = y.select(&order);
+    let first_axis: Vec<f32> = (0..n).map(|i| y.get(i, 0)).collect();
+    let squares: Vec<f32> = (0..n)
+        .map(|i| y.row(i).iter().map(|v| v * v).sum())
+        .collect();
+    // A little slack for rounding in the projection (axes orthonormal to about 1e-6).
+    let reach2 = 2.0 * (1.0 - threshold) * 1.01 + 1e-4;
+    let reach = reach2.sqrt();
+    const BLOCK: usize = 256;
+    (0..n.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let first = b * BLOCK;
+            let rows = BLOCK.min(n - first);
+            let end = first_axis.partition_point(|&v| v <= first_axis[first + rows - 1] + reach);
+            let cols = end - first;
+            let mut dots = vec![0f32; rows * cols];
+            let d = y.cols;
+            gemm(
+                rows,
+                d,
+                cols,
+                &y.data[first * d..],
+                (d, 1),
+                &y.data[first * d..],
+                (1, d),
+                &mut dots,
+            );
+            let mut pairs = Vec::new();
+            for k in 0..rows {
+                let i = first + k;
+                for (jj, &dot) in dots[k * cols..(k + 1) * cols].iter().enumerate() {
+                    let j = first + jj;
+                    if j > i && squares[i] + squares[j] - 2.0 * dot <= reach2 {
+                        let (a, b) = (order[i], order[j]);
+                        if super::neighbours::dot(c.row(a), c.row(b)) >= threshold {
+                            pairs.push((a.min(b), a.max(b)));
+                        }
+                    }
+                }
+            }
+            pairs
+        })
+        .flatten()
+        .collect()
+}
+
+/// Connected components of the pairs with more than one member.
+fn join(n: usize, pairs: Vec<(usize, usize)>) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -41,11 +125,55 @@ pub fn groups(c: &Collection, threshold: f32) -> Vec<Vec<usize>> {
         }
     }
     let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for i in 0..c.len() {
+    for i in 0..n {
         let r = root(&mut parent, i);
         by_root.entry(r).or_default().push(i);
     }
     let mut groups: Vec<Vec<usize>> = by_root.into_values().filter(|g| g.len() > 1).collect();
     groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::matrix::Matrix;
+    use crate::analysis::rng::Lcg;
+
+    /// 80 families of 8 images in 96 dimensions, each member its family's centre plus noise of
+    /// a different size, so similarities spread across the threshold.
+    fn families() -> Collection {
+        let (dim, mut rng) = (96, Lcg::new(7));
+        let mut data = Vec::new();
+        for _ in 0..80 {
+            let centre: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
+            for m in 0..8 {
+                let noise = 0.05 * m as f32;
+                let mut v: Vec<f32> = centre.iter().map(|c| c + noise * rng.normal()).collect();
+                crate::features::l2_normalize(&mut v);
+                data.extend(v);
+            }
+        }
+        let n = data.len() / dim;
+        Collection {
+            paths: (0..n).map(|i| format!("{i}.png").into()).collect(),
+            hashes: vec![[0; 32]; n],
+            vectors: Matrix::from_vec(n, dim, data),
+            norms: vec![1.0; n],
+            quantized: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_screen_finds_exactly_the_pairs_of_the_full_comparison() {
+        let c = families();
+        for threshold in [0.8, 0.9, 0.95, 0.99] {
+            let mut exact = all_pairs(&c, threshold);
+            let mut screened = screened_pairs(&c, threshold);
+            exact.sort();
+            screened.sort();
+            assert!(!exact.is_empty(), "threshold {threshold} has pairs");
+            assert_eq!(screened, exact, "threshold {threshold}");
+        }
+    }
 }

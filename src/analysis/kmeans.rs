@@ -122,27 +122,7 @@ pub fn refine(x: &Matrix, labels: &[usize], k: usize, max_iterations: usize) -> 
                 dst.iter_mut().zip(src).for_each(|(o, s)| *o = s * inv);
             }
         }
-        let centre_sq: Vec<f32> = (0..k)
-            .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
-            .collect();
-        let dots = super::matrix::matmul(x, &centroids.transposed());
-        let mut changed = false;
-        for i in 0..n {
-            let (best, dist) = (0..k)
-                .map(|c| {
-                    (
-                        c,
-                        (row_sq[i] - 2.0 * dots.get(i, c) + centre_sq[c]).max(0.0),
-                    )
-                })
-                .fold(
-                    (labels[i], f32::INFINITY),
-                    |b, (c, v)| if v < b.1 { (c, v) } else { b },
-                );
-            changed |= best != labels[i];
-            labels[i] = best;
-            sq_distances[i] = dist;
-        }
+        let changed = assign(x, &row_sq, &centroids, &mut labels, &mut sq_distances);
         if !changed {
             break;
         }
@@ -152,4 +132,46 @@ pub fn refine(x: &Matrix, labels: &[usize], k: usize, max_iterations: usize) -> 
         labels,
         sq_distances,
     }
+}
+
+/// Each row's nearest centre.
+pub fn nearest(x: &Matrix, centroids: &Matrix) -> Vec<usize> {
+    let row_sq: Vec<f32> = (0..x.rows)
+        .map(|i| x.row(i).iter().map(|v| v * v).sum())
+        .collect();
+    let mut labels = vec![0; x.rows];
+    assign(x, &row_sq, centroids, &mut labels, &mut vec![0.0; x.rows]);
+    labels
+}
+
+/// Moves each row to its nearest centre (one matrix product); says whether a label changed.
+fn assign(
+    x: &Matrix,
+    row_sq: &[f32],
+    centroids: &Matrix,
+    labels: &mut [usize],
+    sq_distances: &mut [f32],
+) -> bool {
+    let centre_sq: Vec<f32> = (0..centroids.rows)
+        .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
+        .collect();
+    let dots = super::matrix::matmul(x, &centroids.transposed());
+    let mut changed = false;
+    for i in 0..x.rows {
+        let (best, dist) = (0..centroids.rows)
+            .map(|c| {
+                (
+                    c,
+                    (row_sq[i] - 2.0 * dots.get(i, c) + centre_sq[c]).max(0.0),
+                )
+            })
+            .fold(
+                (labels[i], f32::INFINITY),
+                |b, (c, v)| if v < b.1 { (c, v) } else { b },
+            );
+        changed |= best != labels[i];
+        labels[i] = best;
+        sq_distances[i] = dist;
+    }
+    changed
 }

@@ -112,7 +112,7 @@ pub fn matmul_tn(a: &Matrix, b: &Matrix) -> Matrix {
 
 /// out (m × n, row-major) = A (m × k, given strides) · B (k × n, given strides).
 #[allow(clippy::too_many_arguments)]
-fn gemm(
+pub(crate) fn gemm(
     m: usize,
     k: usize,
     n: usize,

@@ -257,7 +257,7 @@ pub(crate) fn for_each_block<T: Send>(
         .collect()
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     // Eight independent sums let the compiler vectorise without fast-math.
     let mut acc = [0f32; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
