@@ -84,6 +84,54 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
     Ok(img)
 }
 
+/// [`decode`] for an image that will be shrunk to `min` (width, height): a JPEG at least twice
+/// that size is decoded at 1/2, 1/4 or 1/8 scale inside its DCT (the smallest scale that still
+/// covers `min`), which skips most of the decoding work; a 2048² photo for a 224² model decodes
+/// at 1/8. Anything else, and any JPEG the scaled decoder cannot read, goes through [`decode`].
+pub fn decode_at_least(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    min: (u32, u32),
+) -> Result<DynamicImage, DecodeError> {
+    match scaled_jpeg(bytes, opts, min) {
+        Some(img) => Ok(img),
+        None => decode(bytes, opts),
+    }
+}
+
+fn scaled_jpeg(bytes: &[u8], opts: &DecodeOptions, (mw, mh): (u32, u32)) -> Option<DynamicImage> {
+    use jpeg_decoder::PixelFormat;
+    if !bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || mw == 0 || mh == 0 {
+        return None;
+    }
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    if w > opts.max_side || h > opts.max_side {
+        return None; // decode() says why
+    }
+    let factor = [8, 4, 2].into_iter().find(|f| w / f >= mw && h / f >= mh)?;
+    // The decoder takes the smallest factor giving at least this size: exactly `factor`.
+    let (sw, sh) = decoder
+        .scale(w.div_ceil(factor) as u16, h.div_ceil(factor) as u16)
+        .ok()?;
+    let pixels = decoder.decode().ok()?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    let mut img = match info.pixel_format {
+        PixelFormat::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, pixels)?),
+        PixelFormat::RGB24 => DynamicImage::ImageRgb8(RgbImage::from_raw(sw, sh, pixels)?),
+        _ => return None, // 16-bit and CMYK: the general path
+    };
+    if let Some(o) = decoder
+        .exif_data()
+        .and_then(image::metadata::Orientation::from_exif_chunk)
+    {
+        img.apply_orientation(o);
+    }
+    Some(img)
+}
+
 /// How an image is brought to a model's input size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -297,8 +297,8 @@ pub fn embed_bytes(
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
 ) -> Result<(Vec<f32>, f32), String> {
-    let img = decode::decode(bytes, decode).map_err(|e| e.to_string())?;
     let (w, h) = extractor.input_size();
+    let img = decode::decode_at_least(bytes, decode, (w, h)).map_err(|e| e.to_string())?;
     let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());
     drop(img);
     let mut v = extractor

@@ -341,6 +341,19 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a clustering of `root` by `feature` is saved (without reading it).
+    pub fn has_clustering(&self, root: &Path, feature: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM clusterings WHERE root = ?1 AND feature = ?2",
+                params![path_bytes(root), feature],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// The saved clustering of `root` under `feature`. One saved by an incompatible
     /// version of imgtui counts as none (it is refitted).
     pub fn load_clustering(

@@ -3,7 +3,7 @@
 mod common;
 
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
-use imgtui::decode::{DecodeError, DecodeOptions, decode, resize_rgb};
+use imgtui::decode::{DecodeError, DecodeOptions, decode, decode_at_least, resize_rgb};
 
 /// A JPEG of `img` carrying an EXIF orientation tag.
 fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
@@ -46,6 +46,53 @@ fn exif_orientation_is_applied() {
         bottom[2] > 200 && bottom[0] < 60,
         "bottom should be blue: {bottom:?}"
     );
+}
+
+#[test]
+fn a_large_jpeg_is_decoded_at_a_scale_that_still_covers_the_model_input() {
+    // 1800×1000: a smooth gradient with a red disc, upright after orientation 6 (1000×1800).
+    let img = RgbImage::from_fn(1800, 1000, |x, y| {
+        let (dx, dy) = (x as f32 - 600.0, y as f32 - 500.0);
+        if dx * dx + dy * dy < 200.0 * 200.0 {
+            Rgb([230, 20, 20])
+        } else {
+            Rgb([(x / 8) as u8, (y / 4) as u8, 128])
+        }
+    });
+    let jpeg = jpeg_with_orientation(&img, 6);
+    let opts = DecodeOptions::default();
+    let full = decode(&jpeg, &opts).unwrap();
+    assert_eq!((full.width(), full.height()), (1000, 1800));
+
+    // 224×224 fits 1/4 of 1000×1800 (250×450) but not 1/8 (125×225).
+    let scaled = decode_at_least(&jpeg, &opts, (224, 224)).unwrap();
+    assert_eq!((scaled.width(), scaled.height()), (250, 450));
+    let (a, b) = (
+        resize_rgb(&full, 224, 224, opts.background),
+        resize_rgb(&scaled, 224, 224, opts.background),
+    );
+    let mean_diff = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| (*x as f64 - *y as f64).abs())
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    assert!(
+        mean_diff < 3.0,
+        "scaled decoding changes the model input by {mean_diff:.2} levels"
+    );
+    // The disc is where orientation 6 puts it: x = 1000 − 500, y = 600, in the upright frame.
+    let px = b.get_pixel(112, 75).0;
+    assert!(px[0] > 180 && px[1] < 80, "the disc should be red: {px:?}");
+
+    // Small images and other formats take the ordinary path, with the same result.
+    let small = jpeg_with_orientation(&RgbImage::from_pixel(300, 300, Rgb([9, 99, 199])), 1);
+    let (s1, s2) = (
+        decode(&small, &opts).unwrap(),
+        decode_at_least(&small, &opts, (224, 224)).unwrap(),
+    );
+    assert_eq!(s1.to_rgb8().as_raw(), s2.to_rgb8().as_raw());
 }
 
 #[test]

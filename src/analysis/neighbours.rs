@@ -144,8 +144,9 @@ impl Quantized {
 fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
     let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+    let inverse = 1.0 / scale;
     for (o, x) in out.iter_mut().zip(v) {
-        *o = (x / scale).round() as i8;
+        *o = (x * inverse).round_ties_even() as i8;
     }
     scale
 }

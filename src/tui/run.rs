@@ -361,18 +361,19 @@ fn load(
             &Wanted::default(),
             Some(model),
         )?;
-        if c.len() >= APPROXIMATE_FROM {
-            // Made here, so the first neighbour search on screen does not pause for it.
-            c.quantized.get_or_init(|| Quantized::new(&c));
-        }
         let c = Arc::new(c);
         let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
+        if c.len() >= APPROXIMATE_FROM {
+            // Made here, while the user looks at the clusters, so that neighbour searches
+            // do not pause for it (a search that comes first waits for it).
+            c.quantized.get_or_init(|| Quantized::new(&c));
+        }
         let groups = duplicates::groups(&c, config.duplicates.threshold);
         let _ = tx.send(Msg::Duplicates(groups));
         Ok(())
     };
     // Warm start: what the store already knows is on screen while the folder is checked.
-    let shown_early = store.load_clustering(root, feature)?.is_some();
+    let shown_early = store.has_clustering(root, feature)?;
     if shown_early {
         fit(&mut store)?;
     }
