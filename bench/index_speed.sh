@@ -14,7 +14,7 @@ VENV=$HERE/.venv
 [ -x "$BIN" ] || (cd "$HERE/.." && cargo build --release --locked)
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q pillow numpy onnxruntime
+  "$VENV/bin/pip" install -q pillow numpy onnxruntime scikit-learn
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
