@@ -1,8 +1,10 @@
 //! Times the clustering steps on a stored collection:
-//! `cargo run --release --example cluster_speed -- STORE DIR [COPIES]`.
+//! `cargo run --release --example cluster_speed -- STORE DIR [COPIES] [SAMPLE] [LABELS.csv]`.
 //!
 //! COPIES > 1 adds jittered copies of every vector (noise of 0.02 per component, renormalised)
-//! to reach a larger n from a real collection.
+//! to reach a larger n from a real collection. SAMPLE sets the size above which k is chosen on
+//! a sample (default 20,000; give n or more to fit on everything). LABELS.csv receives each
+//! image's cluster, to compare two runs.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -19,6 +21,12 @@ fn main() -> anyhow::Result<()> {
     let store = Store::open(args[1].as_ref())?;
     let root = std::fs::canonicalize(&args[2])?;
     let copies: usize = args.get(3).map_or(Ok(1), |a| a.parse())?;
+    let request = Request {
+        sample: args
+            .get(4)
+            .map_or(Ok(Request::default().sample), |a| a.parse())?,
+        ..Request::default()
+    };
     let model = OnnxModel::builtin();
     let feature = feature_id(&model, &Default::default());
     let mut c = store.collection(&root, &feature)?;
@@ -26,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     common::grow(&mut c, copies);
     println!("{} images × {} dims", c.len(), c.dim());
     let start = Instant::now();
-    let result = cluster(&c, &Request::default(), Some(&model))?;
+    let result = cluster(&c, &request, Some(&model))?;
     let sweep = result.sweep.as_ref().expect("auto k sweeps");
     println!(
         "kmeans, k auto (sweep 2..={}), PCA to {} dims, names: {:.2} s",
@@ -35,5 +43,15 @@ fn main() -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     println!("{}", result.reason);
+    // For unit vectors and unit centroids, the squared distance is twice the cosine distance.
+    let inertia: f64 = result.distances.iter().map(|&d| 2.0 * d as f64).sum();
+    println!(
+        "k = {}, squared distances to the unit centroids: {inertia:.1}",
+        result.k
+    );
+    if let Some(out) = args.get(5) {
+        let rows: Vec<String> = result.labels.iter().map(|l| l.to_string()).collect();
+        std::fs::write(out, rows.join("\n") + "\n")?;
+    }
     Ok(())
 }

@@ -254,11 +254,19 @@ pub fn cluster(
         (KChoice::Auto, Some(s)) => (s.chosen, s.reason.clone()),
         (KChoice::Auto, None) => (1, "too few images to choose k".to_owned()),
     };
-    if sample.is_some() && req.method == Method::Kmeans {
-        reason.push_str(&format!(
-            " (k and the best start found on a seeded sample of {} of {n} images)",
-            xs.rows
-        ));
+    if let Some(rows) = &sample {
+        let what = match (sweep.is_some(), req.method == Method::Kmeans) {
+            (true, true) => "k and the best KMeans start",
+            (true, false) => "k",
+            (false, true) => "the best KMeans start",
+            (false, false) => "",
+        };
+        if !what.is_empty() {
+            reason.push_str(&format!(
+                " ({what} found on a seeded sample of {} of {n} images)",
+                rows.len()
+            ));
+        }
     }
 
     let mut eps_used = None;
@@ -514,6 +522,62 @@ pub fn nearest_cluster(clusters: &[Cluster], v: &[f32]) -> Option<(usize, f32)> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Four well-apart blobs of 60 unit vectors in 48 dimensions, rows interleaved.
+    fn blobs() -> Collection {
+        let (dim, mut rng) = (48, Lcg::new(3));
+        let centres: Vec<Vec<f32>> = (0..4)
+            .map(|_| (0..dim).map(|_| rng.normal()).collect())
+            .collect();
+        let mut c = Collection::default();
+        c.vectors.cols = dim;
+        for i in 0..240 {
+            let mut v: Vec<f32> = centres[i % 4]
+                .iter()
+                .map(|x| x + 0.3 * rng.normal())
+                .collect();
+            crate::features::l2_normalize(&mut v);
+            c.vectors.data.extend(v);
+            c.vectors.rows += 1;
+            c.paths.push(format!("{i}.png").into());
+            c.hashes.push([0; 32]);
+            c.norms.push(1.0);
+        }
+        c
+    }
+
+    #[test]
+    fn a_sampled_sweep_and_fit_find_the_same_clusters_as_the_full_ones() {
+        let c = blobs();
+        let full = Request {
+            k_max: 8,
+            ..Request::default()
+        };
+        let sampled = Request {
+            sample: 100,
+            ..full.clone()
+        };
+        let (a, b) = (
+            cluster(&c, &full, None).unwrap(),
+            cluster(&c, &sampled, None).unwrap(),
+        );
+        assert_eq!((a.k, b.k), (4, 4));
+        assert!(
+            b.reason.contains("seeded sample of 100 of 240"),
+            "{}",
+            b.reason
+        );
+        assert!(!a.reason.contains("sample of"), "{}", a.reason);
+        for (i, &l) in b.labels.iter().enumerate() {
+            assert_eq!(
+                l,
+                b.labels[i % 4],
+                "row {i} is in the blob of row {}",
+                i % 4
+            );
+        }
+        assert_eq!(a.labels, b.labels);
+    }
 
     #[test]
     fn k_parses() {
