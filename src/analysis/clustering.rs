@@ -487,12 +487,10 @@ pub(crate) fn distances_to_centroids(
     clusters: &[Cluster],
     labels: &[usize],
 ) -> Vec<f32> {
+    use rayon::prelude::*;
     (0..c.len())
-        .map(|i| {
-            let centroid = &clusters[labels[i]].centroid;
-            let s: f32 = c.row(i).iter().zip(centroid).map(|(a, b)| a * b).sum();
-            (1.0 - s).max(0.0)
-        })
+        .into_par_iter()
+        .map(|i| (1.0 - super::neighbours::dot(c.row(i), &clusters[labels[i]].centroid)).max(0.0))
         .collect()
 }
 
