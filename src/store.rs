@@ -464,18 +464,16 @@ impl Store {
         // Files without a vector of this feature (never embedded by it) are left out.
         let dim = c.vectors.cols;
         let mut kept = 0;
-        for i in 0..n {
-            if found[i] {
-                if kept != i {
-                    c.vectors
-                        .data
-                        .copy_within(i * dim..(i + 1) * dim, kept * dim);
-                    c.paths.swap(kept, i);
-                    c.hashes[kept] = c.hashes[i];
-                    c.norms[kept] = c.norms[i];
-                }
-                kept += 1;
+        for (i, _) in found.iter().enumerate().filter(|(_, f)| **f) {
+            if kept != i {
+                c.vectors
+                    .data
+                    .copy_within(i * dim..(i + 1) * dim, kept * dim);
+                c.paths.swap(kept, i);
+                c.hashes[kept] = c.hashes[i];
+                c.norms[kept] = c.norms[i];
             }
+            kept += 1;
         }
         c.paths.truncate(kept);
         c.hashes.truncate(kept);
