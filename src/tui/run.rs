@@ -66,7 +66,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let tx_probe = tx.clone();
     let root = crate::scan::resolve_root(&opts.root)?;
     let feature = crate::index::feature_id(&*opts.extractor, &opts.config.decode_options()?);
-    let loader = spawn_loader(&opts, &root, &feature, tx.clone());
+    let indexing = Arc::new(AtomicBool::new(false));
+    spawn_loader(&opts, &root, &feature, indexing.clone(), tx.clone());
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
     let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
 
@@ -223,9 +224,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     ratatui::restore();
     finished.store(true, Ordering::SeqCst);
     // Quitting while indexing: let the writer commit what is done (it stops within a batch).
+    // Other background work (fitting, the near-duplicate search) has nothing to keep.
     opts.cancel.store(true, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !loader.is_finished() && std::time::Instant::now() < deadline {
+    while indexing.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     result
@@ -317,8 +319,9 @@ fn spawn_loader(
     opts: &Options,
     root: &Path,
     feature: &str,
+    indexing: Arc<AtomicBool>,
     tx: mpsc::Sender<Msg>,
-) -> std::thread::JoinHandle<()> {
+) {
     let (root, feature, store_path, config, model, cancel) = (
         root.to_path_buf(),
         feature.to_owned(),
@@ -328,11 +331,29 @@ fn spawn_loader(
         opts.cancel.clone(),
     );
     std::thread::spawn(move || {
-        let result = load(&root, &feature, &store_path, &config, &*model, &cancel, &tx);
+        let result = load(
+            &root,
+            &feature,
+            &store_path,
+            &config,
+            &*model,
+            Flags {
+                cancel: &cancel,
+                indexing: &indexing,
+            },
+            &tx,
+        );
         if let Err(e) = result {
             let _ = tx.send(Msg::Failed(format!("{e:#}")));
         }
-    })
+    });
+}
+
+/// What the loader shares with the event loop: the request to stop, and whether it is
+/// indexing (a quit then waits for the batch in hand to be committed).
+struct Flags<'a> {
+    cancel: &'a AtomicBool,
+    indexing: &'a AtomicBool,
 }
 
 fn load(
@@ -341,9 +362,10 @@ fn load(
     store_path: &Path,
     config: &Config,
     model: &dyn Extractor,
-    cancel: &AtomicBool,
+    flags: Flags,
     tx: &mpsc::Sender<Msg>,
 ) -> anyhow::Result<()> {
+    let Flags { cancel, indexing } = flags;
     let mut store = Store::open(store_path)?;
     let fit = |store: &mut Store| -> anyhow::Result<()> {
         let c = store.collection(root, feature)?;
@@ -382,14 +404,18 @@ fn load(
         let _ = progress_tx.send(Msg::Progress(p));
     };
     let progress = std::sync::Mutex::new(progress);
+    let options = config.index_options()?;
+    indexing.store(true, Ordering::SeqCst);
     let summary = crate::index(
         root,
         &mut store,
         model,
-        &config.index_options()?,
+        &options,
         &|p| (progress.lock().expect("progress lock"))(p),
         cancel,
-    )?;
+    );
+    indexing.store(false, Ordering::SeqCst);
+    let summary = summary?;
     anyhow::ensure!(!summary.interrupted, "interrupted");
     let _ = tx.send(Msg::Clustering);
     if !shown_early || summary.embedded > 0 || summary.removed > 0 {
