@@ -4,7 +4,7 @@
 //! product, bound by memory traffic: from [`APPROXIMATE_FROM`] images on, the N nearest are
 //! found in an 8-bit copy of the vectors (a quarter of the bytes) and the best candidates
 //! re-ranked with the exact vectors, so the distances returned are always exact. The kNN graph
-//! and duplicate search use blocked matrix–matrix products.
+//! and the full duplicate comparison (small collections) use blocked matrix–matrix products.
 
 use rayon::prelude::*;
 use serde::Serialize;
