@@ -110,6 +110,19 @@ impl Collection {
     pub fn raw(&self, i: usize) -> Vec<f32> {
         self.row(i).iter().map(|v| v * self.norms[i]).collect()
     }
+
+    /// Appends an image: its path, content hash, unit vector and the length it had.
+    pub fn push(&mut self, path: PathBuf, hash: Hash, unit: &[f32], norm: f32) {
+        if self.is_empty() {
+            self.vectors.cols = unit.len();
+        }
+        assert_eq!(unit.len(), self.dim(), "every vector has the same length");
+        self.paths.push(path);
+        self.hashes.push(hash);
+        self.vectors.data.extend_from_slice(unit);
+        self.vectors.rows += 1;
+        self.norms.push(norm);
+    }
 }
 
 pub struct Store {

@@ -12,11 +12,8 @@ pub fn grow(c: &mut Collection, copies: usize) {
         for i in 0..base {
             let mut v: Vec<f32> = c.row(i).iter().map(|x| x + 0.02 * rng.normal()).collect();
             let norm = imgtui::features::l2_normalize(&mut v);
-            c.vectors.data.extend_from_slice(&v);
-            c.vectors.rows += 1;
-            c.norms.push(c.norms[i] * norm);
-            c.paths.push(format!("copy{copy}/{i}").into());
-            c.hashes.push([0; 32]);
+            let norm = c.norms[i] * norm;
+            c.push(format!("copy{copy}/{i}").into(), [0; 32], &v, norm);
         }
     }
 }

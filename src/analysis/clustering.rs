@@ -528,18 +528,13 @@ mod tests {
             .map(|_| (0..dim).map(|_| rng.normal()).collect())
             .collect();
         let mut c = Collection::default();
-        c.vectors.cols = dim;
         for i in 0..240 {
             let mut v: Vec<f32> = centres[i % 4]
                 .iter()
                 .map(|x| x + 0.3 * rng.normal())
                 .collect();
             crate::features::l2_normalize(&mut v);
-            c.vectors.data.extend(v);
-            c.vectors.rows += 1;
-            c.paths.push(format!("{i}.png").into());
-            c.hashes.push([0; 32]);
-            c.norms.push(1.0);
+            c.push(format!("{i}.png").into(), [0; 32], &v, 1.0);
         }
         c
     }

@@ -137,31 +137,23 @@ fn join(n: usize, pairs: Vec<(usize, usize)>) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::matrix::Matrix;
     use crate::analysis::rng::Lcg;
 
     /// 80 families of 8 images in 96 dimensions, each member its family's centre plus noise of
     /// a different size, so similarities spread across the threshold.
     fn families() -> Collection {
         let (dim, mut rng) = (96, Lcg::new(7));
-        let mut data = Vec::new();
-        for _ in 0..80 {
+        let mut c = Collection::default();
+        for family in 0..80 {
             let centre: Vec<f32> = (0..dim).map(|_| rng.normal()).collect();
             for m in 0..8 {
                 let noise = 0.05 * m as f32;
                 let mut v: Vec<f32> = centre.iter().map(|c| c + noise * rng.normal()).collect();
                 crate::features::l2_normalize(&mut v);
-                data.extend(v);
+                c.push(format!("{family}-{m}.png").into(), [0; 32], &v, 1.0);
             }
         }
-        let n = data.len() / dim;
-        Collection {
-            paths: (0..n).map(|i| format!("{i}.png").into()).collect(),
-            hashes: vec![[0; 32]; n],
-            vectors: Matrix::from_vec(n, dim, data),
-            norms: vec![1.0; n],
-            quantized: Default::default(),
-        }
+        c
     }
 
     #[test]

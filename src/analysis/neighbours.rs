@@ -282,14 +282,14 @@ mod tests {
 
     fn collection(rows: &[[f32; 2]]) -> Collection {
         let mut c = Collection::default();
-        c.vectors.cols = 2;
         for (i, r) in rows.iter().enumerate() {
             let len = (r[0] * r[0] + r[1] * r[1]).sqrt();
-            c.paths.push(format!("{i}.png").into());
-            c.hashes.push([i as u8; 32]);
-            c.norms.push(1.0);
-            c.vectors.data.extend([r[0] / len, r[1] / len]);
-            c.vectors.rows += 1;
+            c.push(
+                format!("{i}.png").into(),
+                [i as u8; 32],
+                &[r[0] / len, r[1] / len],
+                1.0,
+            );
         }
         c
     }
@@ -314,15 +314,10 @@ mod tests {
     fn large_collections_go_through_the_8_bit_copy_and_stay_exact() {
         let mut rng = crate::analysis::rng::Lcg::new(3);
         let mut c = Collection::default();
-        c.vectors.cols = 32;
         for i in 0..APPROXIMATE_FROM + 500 {
             let mut v: Vec<f32> = (0..32).map(|_| rng.normal()).collect();
             crate::features::l2_normalize(&mut v);
-            c.vectors.data.extend(v);
-            c.vectors.rows += 1;
-            c.paths.push(format!("{i}.png").into());
-            c.hashes.push([0; 32]);
-            c.norms.push(1.0);
+            c.push(format!("{i}.png").into(), [0; 32], &v, 1.0);
         }
         let mut found = 0;
         for q in 0..20 {
