@@ -26,12 +26,10 @@ fn main() -> anyhow::Result<()> {
     };
     let mut store = Store::open(args[1].as_ref())?;
     lap("open the store");
-    let saved = store.load_clustering(&root, &feature)?;
     anyhow::ensure!(
-        saved.is_some(),
+        store.has_clustering(&root, &feature)?,
         "no saved clustering: run `imgtui cluster DIR` first"
     );
-    lap("read the saved clustering");
     let c = store.collection(&root, &feature)?;
     lap(&format!("read {} vectors", c.len()));
     let (clustering, origin) = load_or_fit(
@@ -43,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         &Wanted::default(),
         Some(&model),
     )?;
-    lap(&format!("apply it ({origin:?})"));
+    lap(&format!("read and apply the saved clustering ({origin:?})"));
     if c.len() >= APPROXIMATE_FROM {
         c.quantized.get_or_init(|| Quantized::new(&c));
         lap("8-bit copy for neighbours");
