@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use imgtui::analysis::neighbours::{APPROXIMATE_FROM, Quantized};
-use imgtui::analysis::saved::{Wanted, load_or_fit};
 use imgtui::index::feature_id;
 use imgtui::{OnnxModel, Store};
 
@@ -24,24 +23,24 @@ fn main() -> anyhow::Result<()> {
             last = Instant::now();
         }
     };
-    let mut store = Store::open(args[1].as_ref())?;
+    let store = Store::open(args[1].as_ref())?;
     lap("open the store");
-    anyhow::ensure!(
-        store.has_clustering(&root, &feature)?,
-        "no saved clustering: run `imgtui cluster DIR` first"
+    let saved = store.load_clustering(&root, &feature)?;
+    lap("read the saved clustering");
+    let saved = saved
+        .ok_or_else(|| anyhow::anyhow!("no saved clustering: run `imgtui cluster DIR` first"))?;
+    let files = store.files(&root)?;
+    lap(&format!("read {} paths", files.len()));
+    let known = saved.known(&files);
+    let (clustering, _) = saved.apply(&known);
+    lap(&format!("apply it to {} known images", known.len()));
+    println!(
+        "{:<28} {:7.1} ms (the explorer draws the clusters here)",
+        "clusters ready",
+        start.elapsed().as_secs_f64() * 1e3
     );
-    let c = store.collection(&root, &feature)?;
+    let c = store.with_vectors(files, &feature)?;
     lap(&format!("read {} vectors", c.len()));
-    let (clustering, origin) = load_or_fit(
-        &mut store,
-        &root,
-        &feature,
-        &c,
-        &Default::default(),
-        &Wanted::default(),
-        Some(&model),
-    )?;
-    lap(&format!("read and apply the saved clustering ({origin:?})"));
     if c.len() >= APPROXIMATE_FROM {
         c.quantized.get_or_init(|| Quantized::new(&c));
         lap("8-bit copy for neighbours");

@@ -390,6 +390,12 @@ impl Store {
     /// than looking each up by its hash: 0.7 s instead of 1.1 s at 100,000 images), else by
     /// lookups. A vector shared by identical files is read once and copied.
     pub fn collection(&self, root: &Path, feature: &str) -> anyhow::Result<Collection> {
+        self.with_vectors(self.files(root)?, feature)
+    }
+
+    /// Every file indexed at or below `root`, sorted by path: a collection of paths and
+    /// hashes, without vectors (a tenth of the time of [`collection`](Self::collection)).
+    pub fn files(&self, root: &Path) -> anyhow::Result<Collection> {
         let (lo, hi) = prefix_range(root);
         let mut c = Collection::default();
         let mut stmt = self.conn.prepare_cached(
@@ -400,6 +406,16 @@ impl Store {
             c.paths.push(path_from_bytes(r.get(0)?));
             c.hashes.push(hash_from(r.get(1)?));
         }
+        Ok(c)
+    }
+
+    /// `c`'s files with their vectors for `feature`; files without one are left out.
+    pub fn with_vectors(&self, c: Collection, feature: &str) -> anyhow::Result<Collection> {
+        let mut c = Collection {
+            paths: c.paths,
+            hashes: c.hashes,
+            ..Collection::default()
+        };
         let n = c.paths.len();
         // The first row of each content, and the next row with the same content.
         let mut first: HashMap<Hash, usize> = HashMap::with_capacity(n);

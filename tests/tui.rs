@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use imgtui::analysis::clustering::{KChoice, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
+use imgtui::analysis::saved::{Wanted, load_or_fit};
 use imgtui::montage::{MontageOptions, montage, save_in_folder};
 use imgtui::tui::app::{App, Command, Focus, Loading, Overlay};
 use imgtui::tui::view;
@@ -141,6 +142,10 @@ fn s_browses_similar_images_and_esc_returns() {
     key(&mut f.app, KeyCode::Esc);
     assert_eq!(f.app.focus, Focus::Images);
     assert_eq!(f.app.current(), Some(here));
+    assert!(
+        !screen(&f.app, 160, 48).contains("Esc returns"),
+        "the hint goes too"
+    );
 }
 
 #[test]
@@ -218,6 +223,66 @@ fn loading_screen_shows_progress() {
     // Keys that need clusters do nothing yet; quitting works.
     assert!(key(&mut app, KeyCode::Down).is_empty());
     assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+}
+
+#[test]
+fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    common::families(&dir);
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let model = OnnxModel::builtin();
+    let feature = common::index_with(&dir, &mut store, &model, &Default::default()).feature;
+    let c = store.collection(&dir, &feature).unwrap();
+    let req = Request {
+        k: KChoice::Fixed(3),
+        ..Default::default()
+    };
+    let (fitted, _) = load_or_fit(
+        &mut store,
+        &dir,
+        &feature,
+        &c,
+        &req,
+        &Wanted::default(),
+        None,
+    )
+    .unwrap();
+
+    // What the explorer does on a warm start: paths and the saved clustering first.
+    let saved = store.load_clustering(&dir, &feature).unwrap().unwrap();
+    let known = saved.known(&store.files(&dir).unwrap());
+    assert_eq!(known.paths, c.paths);
+    assert_eq!(known.dim(), 0, "no vector is read");
+    let (early, new_images) = saved.apply(&known);
+    assert_eq!(new_images, 0);
+    assert_eq!(early.labels, fitted.labels);
+    assert_eq!(early.map, fitted.map);
+    assert_eq!(early.distances, fitted.distances);
+
+    let mut app = App::new(dir.clone(), "efficientnet-lite0".into());
+    app.loaded(known, early);
+    app.refresh_neighbours();
+    let s = screen(&app, 160, 48);
+    assert!(s.contains("clusters: 3 by kmeans"), "{s}");
+    assert!(s.contains("cluster 1 · 5 images"), "{s}");
+    assert!(s.contains("reading the image vectors…"), "{s}");
+    // What needs vectors says it is waiting, and nothing else is lost.
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.focus, Focus::Images);
+    assert_eq!(app.message, "still reading the image vectors…");
+    assert!(key(&mut app, KeyCode::Char('+')).is_empty());
+    key(&mut app, KeyCode::Down);
+    let here = app.current().unwrap();
+
+    app.vectors_read(std::sync::Arc::new(c));
+    app.refresh_neighbours();
+    assert_eq!(app.current(), Some(here), "the cursor stays");
+    assert_eq!(app.neighbours.len(), 12);
+    assert!(!screen(&app, 160, 48).contains("reading the image vectors"));
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.focus, Focus::Similar);
 }
 
 #[test]

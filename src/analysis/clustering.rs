@@ -490,8 +490,13 @@ pub(crate) fn distances_to_centroids(
     use rayon::prelude::*;
     (0..c.len())
         .into_par_iter()
-        .map(|i| (1.0 - super::neighbours::dot(c.row(i), &clusters[labels[i]].centroid)).max(0.0))
+        .map(|i| distance_to(&clusters[labels[i]], c.row(i)))
         .collect()
+}
+
+/// Cosine distance of the unit vector `v` to the centre of `cluster`.
+pub fn distance_to(cluster: &Cluster, v: &[f32]) -> f32 {
+    (1.0 - super::neighbours::dot(v, &cluster.centroid)).max(0.0)
 }
 
 /// Members of each cluster, in collection order.
@@ -510,10 +515,7 @@ pub fn nearest_cluster(clusters: &[Cluster], v: &[f32]) -> Option<(usize, f32)> 
         .iter()
         .enumerate()
         .filter(|(_, c)| !c.is_noise())
-        .map(|(i, c)| {
-            let s: f32 = c.centroid.iter().zip(v).map(|(a, b)| a * b).sum();
-            (i, (1.0 - s).max(0.0))
-        })
+        .map(|(i, c)| (i, distance_to(c, v)))
         .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 

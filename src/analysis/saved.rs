@@ -10,8 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distances_to_centroids,
-    nearest_cluster,
+    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distance_to, nearest_cluster,
 };
 use super::neighbours::similarities;
 use super::pca::Pca;
@@ -30,14 +29,23 @@ pub struct SavedClustering {
     pub map_projection: Pca,
     pub explained: f32,
     pub sweep: Option<Sweep>,
-    /// Hex content hash → (index into `clusters`, map position).
-    pub members: HashMap<String, (usize, [f32; 2])>,
+    /// Hex content hash → (index into `clusters`, map position, cosine distance to the
+    /// cluster's centre): all the explorer needs to show a known image before the vectors
+    /// are read.
+    pub members: HashMap<String, (usize, [f32; 2], f32)>,
 }
 
 impl SavedClustering {
     pub fn new(clustering: &Clustering, c: &Collection) -> SavedClustering {
         let members = (0..c.len())
-            .map(|i| (hex(&c.hashes[i]), (clustering.labels[i], clustering.map[i])))
+            .map(|i| {
+                let member = (
+                    clustering.labels[i],
+                    clustering.map[i],
+                    clustering.distances[i],
+                );
+                (hex(&c.hashes[i]), member)
+            })
             .collect();
         SavedClustering {
             request: clustering.request.clone(),
@@ -52,22 +60,42 @@ impl SavedClustering {
         }
     }
 
+    /// The images of `c` this clustering has placed, as paths and hashes: enough to
+    /// [apply](Self::apply) it to before any vector is read.
+    pub fn known(&self, c: &Collection) -> Collection {
+        let mut known = Collection::default();
+        for (path, hash) in c.paths.iter().zip(&c.hashes) {
+            if matches!(self.members.get(&hex(hash)), Some(m) if m.0 < self.clusters.len()) {
+                known.paths.push(path.clone());
+                known.hashes.push(*hash);
+            }
+        }
+        known
+    }
+
     /// The clustering of `c`: saved labels where known, nearest centroid otherwise.
     /// Returns it and how many images were new. Cluster sizes are recounted.
+    ///
+    /// Only new images need their vectors: `c` may be paths and hashes alone when this
+    /// clustering [knows](Self::known) all of them.
     pub fn apply(self, c: &Collection) -> (Clustering, usize) {
         let mut labels = Vec::with_capacity(c.len());
         let mut map = Vec::with_capacity(c.len());
+        let mut distances = Vec::with_capacity(c.len());
         let mut new = Vec::new();
         for i in 0..c.len() {
             match self.members.get(&hex(&c.hashes[i])) {
-                Some(&(label, xy)) if label < self.clusters.len() => {
+                Some(&(label, xy, distance)) if label < self.clusters.len() => {
                     labels.push(label);
                     map.push(xy);
+                    distances.push(distance);
                 }
                 _ => {
-                    let label = nearest_cluster(&self.clusters, c.row(i)).map_or(0, |(l, _)| l);
+                    let (label, distance) = nearest_cluster(&self.clusters, c.row(i))
+                        .unwrap_or_else(|| (0, distance_to(&self.clusters[0], c.row(i))));
                     labels.push(label);
                     map.push([0.0, 0.0]);
+                    distances.push(distance);
                     new.push(i);
                 }
             }
@@ -94,7 +122,6 @@ impl SavedClustering {
         let mut clusters = self.clusters;
         clusters.iter_mut().for_each(|cl| cl.size = 0);
         labels.iter().for_each(|&l| clusters[l].size += 1);
-        let distances = distances_to_centroids(c, &clusters, &labels);
         let clustering = Clustering {
             request: self.request,
             k: self.k,

@@ -35,6 +35,9 @@ pub enum Overlay {
     Montage(PathBuf),
 }
 
+/// What a key that needs the vectors says before they are read.
+const WAITING_FOR_VECTORS: &str = "still reading the image vectors…";
+
 /// Where the collection is on its way in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loading {
@@ -147,6 +150,23 @@ impl App {
         self.loading = Loading::Ready;
         let row = keep.and_then(|p| self.collection.paths.iter().position(|q| *q == p));
         self.set_clustering(clustering, row)
+    }
+
+    /// The vectors of the collection on screen have been read (it was shown with paths
+    /// only, from the saved clustering): neighbours and `+` / `-` can start.
+    pub fn vectors_read(&mut self, collection: Arc<Collection>) {
+        if collection.paths == self.collection.paths {
+            self.collection = collection;
+            self.neighbours_of = None;
+            if self.message == WAITING_FOR_VECTORS {
+                self.message.clear();
+            }
+        }
+    }
+
+    /// Whether the vectors are in (neighbours, similar images and `+` / `-` need them).
+    pub fn has_vectors(&self) -> bool {
+        self.collection.dim() > 0
     }
 
     /// A new clustering of the same collection (after `+` / `-`).
@@ -268,7 +288,7 @@ impl App {
     /// when no key is waiting, so holding an arrow key does not compute every step.
     pub fn refresh_neighbours(&mut self) -> bool {
         let base = self.base();
-        if base == self.neighbours_of {
+        if base == self.neighbours_of || !self.has_vectors() {
             return false;
         }
         self.neighbours_of = base;
@@ -329,6 +349,7 @@ impl App {
             KeyCode::Char('?') => self.overlay = Overlay::Help,
             KeyCode::Esc if self.focus == Focus::Similar => {
                 self.focus = Focus::Images;
+                self.message.clear();
                 return self.preview_command();
             }
             KeyCode::Esc if !self.filter.is_empty() => {
@@ -348,6 +369,7 @@ impl App {
                 self.similar_cursor = 0;
                 return self.preview_command();
             }
+            KeyCode::Char('s') if !self.has_vectors() => self.message = WAITING_FOR_VECTORS.into(),
             KeyCode::Char('s') => {
                 self.refresh_neighbours();
                 self.focus = Focus::Similar;
@@ -473,6 +495,7 @@ impl App {
             KeyCode::Enter => {
                 let row = self.current();
                 self.overlay = Overlay::None;
+                self.message.clear();
                 if let Some(row) = row {
                     self.go_to(row);
                 }
@@ -480,6 +503,7 @@ impl App {
             }
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('d') => {
                 self.overlay = Overlay::None;
+                self.message.clear();
                 return self.preview_command();
             }
             _ => return Vec::new(),
@@ -513,6 +537,10 @@ impl App {
         };
         if c.request.method == Method::Dbscan {
             self.message = "DBSCAN finds its own number of clusters (set --eps instead)".into();
+            return Vec::new();
+        }
+        if !self.has_vectors() {
+            self.message = WAITING_FOR_VECTORS.into();
             return Vec::new();
         }
         let n = self.collection.len();

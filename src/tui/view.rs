@@ -221,6 +221,12 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
+    let waiting = (!app.has_vectors()).then(|| {
+        ListItem::new(Span::styled(
+            "reading the image vectors…",
+            Style::new().fg(Color::DarkGray),
+        ))
+    });
     let items: Vec<ListItem> = app
         .neighbours
         .iter()
@@ -238,6 +244,7 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
                 Span::raw(app.name(n.index)),
             ]))
         })
+        .chain(waiting)
         .collect();
     let title = if app.focus == Focus::Similar {
         " similar (Esc returns) "
