@@ -38,5 +38,16 @@ fn main() -> anyhow::Result<()> {
         secs * 1000.0 / images as f64,
         images as f64 / secs
     );
+    // Which channels-last depthwise kernel tract ran (imgtui registers one for AVX2 + FMA).
+    use tract_onnx::tract_core::tract_linalg::{isa, routines};
+    let depthwise = routines::best_for(
+        routines::Func::DepthwiseC,
+        tract_onnx::prelude::DatumType::F32,
+        &isa::native(),
+    );
+    println!(
+        "depthwise kernel: {}",
+        depthwise.map_or("tract's scalar loop", |r| r.name())
+    );
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! Feature extractors: an image in, a vector out.
 
+#[cfg(target_arch = "x86_64")]
+mod depthwise;
 mod descriptors;
 mod onnx;
 pub mod spec;
