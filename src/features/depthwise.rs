@@ -32,31 +32,9 @@ inventory::submit! {
 /// # Safety
 /// Every address that formula names must be valid, and tract calls it only on CPUs with AVX2
 /// and FMA (the registration requires them).
-#[allow(clippy::too_many_arguments)]
-unsafe fn depthwise_c_f32(
-    input: *const f32,
-    output: *mut f32,
-    kernel: *const f32,
-    taps: &[usize],
-    offsets: &[isize],
-    bias: *const f32,
-    channels: usize,
-    k_stride: usize,
-    len: usize,
-    in_stride: isize,
-    out_stride: isize,
-) {
-    unsafe {
-        run(
-            input, output, kernel, taps, offsets, bias, channels, k_stride, len, in_stride,
-            out_stride,
-        )
-    }
-}
-
 #[target_feature(enable = "avx2,fma")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn run(
+unsafe fn depthwise_c_f32(
     input: *const f32,
     output: *mut f32,
     kernel: *const f32,
