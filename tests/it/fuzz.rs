@@ -3,7 +3,6 @@
 //! may panic; errors are one line. Run longer with e.g. `PROPTEST_CASES=20000 cargo test
 //! --release --test fuzz`.
 
-mod common;
 
 use image::{DynamicImage, ImageFormat};
 use imgtui::config::Config;
@@ -14,7 +13,7 @@ use proptest::prelude::*;
 
 /// Small valid images in several formats: the seeds the mutations start from.
 fn seeds() -> Vec<Vec<u8>> {
-    let img = DynamicImage::ImageRgb8(common::disc(24, 16, [250, 180, 0], [20, 20, 90]));
+    let img = DynamicImage::ImageRgb8(crate::common::disc(24, 16, [250, 180, 0], [20, 20, 90]));
     let alpha = DynamicImage::ImageRgba8(image::RgbaImage::from_fn(9, 7, |x, y| {
         image::Rgba([x as u8 * 20, y as u8 * 30, 7, (x * y) as u8 * 5])
     }));

@@ -1,14 +1,13 @@
 //! A corpus of awkward files, drawn by the test: every one is either indexed or skipped with a
 //! specific reason, and the run succeeds.
 
-mod common;
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use imgtui::{IndexOptions, OnnxModel, Store};
 
@@ -326,7 +325,7 @@ fn every_awkward_file_is_indexed_or_skipped_with_its_reason() {
         max_file_bytes: 2 << 20,
         ..Default::default()
     };
-    let summary = common::index_with(&dir, &mut store, &model, &opts);
+    let summary = crate::common::index_with(&dir, &mut store, &model, &opts);
     assert!(!summary.interrupted);
     let skipped: HashMap<PathBuf, String> = summary
         .skipped
@@ -375,7 +374,7 @@ fn every_awkward_file_is_indexed_or_skipped_with_its_reason() {
         assert!((norm - 1.0).abs() < 1e-3, "{}", c.paths[i].display());
     }
     // A second run re-reads nothing it already has and gives the same answer.
-    let again = common::index_with(&dir, &mut store, &model, &opts);
+    let again = crate::common::index_with(&dir, &mut store, &model, &opts);
     assert_eq!(again.embedded, 0);
     assert_eq!(again.skipped.len(), summary.skipped.len());
 }

@@ -1,27 +1,16 @@
 //! A store damaged on disk is noticed with a clear line and a way out (`--rebuild-store`);
 //! it never hands back wrong vectors.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 fn similar(image: &Path, store: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
-    let out = imgtui()
-        .arg("similar")
-        .arg(image)
-        .args(["--n", "3"])
-        .args(extra)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut args = vec!["similar".as_ref(), image.as_os_str(), "--n".as_ref(), "3".as_ref()];
+    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    let ran = run(&args, store);
+    (ran.code, ran.stdout, ran.stderr)
 }
 
 #[test]

@@ -1,11 +1,10 @@
 //! The indexing pipeline end to end, on images the tests draw, through the library and the CLI.
 
-mod common;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use common::*;
+use crate::common::*;
 use imgtui::{IndexOptions, OnnxModel, Store, index};
 
 fn run(dir: &Path, store: &mut Store) -> imgtui::Summary {

@@ -1,7 +1,6 @@
 //! The explorer's screens and keys on ratatui's TestBackend, over a real indexed and
 //! clustered folder of drawn images.
 
-mod common;
 
 use std::path::PathBuf;
 
@@ -31,12 +30,12 @@ fn fixture() -> Fixture {
 fn fixture_with(extra: impl FnOnce(&std::path::Path)) -> Fixture {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
-    common::families(&dir);
+    crate::common::families(&dir);
     extra(&dir);
     let dir = std::fs::canonicalize(&dir).unwrap();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let model = OnnxModel::builtin();
-    let summary = common::index_with(&dir, &mut store, &model, &Default::default());
+    let summary = crate::common::index_with(&dir, &mut store, &model, &Default::default());
     let c = store.collection(&dir, &summary.feature).unwrap();
     let req = Request {
         k: KChoice::Fixed(3),
@@ -229,11 +228,11 @@ fn loading_screen_shows_progress() {
 fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
-    common::families(&dir);
+    crate::common::families(&dir);
     let dir = std::fs::canonicalize(&dir).unwrap();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let model = OnnxModel::builtin();
-    let feature = common::index_with(&dir, &mut store, &model, &Default::default()).feature;
+    let feature = crate::common::index_with(&dir, &mut store, &model, &Default::default()).feature;
     let c = store.collection(&dir, &feature).unwrap();
     let req = Request {
         k: KChoice::Fixed(3),

@@ -1,13 +1,12 @@
 //! Files that change or vanish while they are indexed: the run succeeds, every file ends up
 //! indexed or skipped with a reason, and the next run converges on what is on disk.
 
-mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use imgtui::{IndexOptions, OnnxModel, Store};
 
 #[test]
@@ -66,7 +65,7 @@ fn a_folder_deleted_and_a_file_rewritten_during_indexing() {
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let model = OnnxModel::builtin();
     let opts = IndexOptions::default();
-    let first = common::index_with(&dir, &mut store, &model, &opts);
+    let first = crate::common::index_with(&dir, &mut store, &model, &opts);
     stop.store(true, Ordering::SeqCst);
     meddler.join().unwrap();
     assert!(!first.interrupted);
@@ -77,7 +76,7 @@ fn a_folder_deleted_and_a_file_rewritten_during_indexing() {
 
     // The next run converges: the doomed files are gone, the rewritten file's vector is the
     // one of its final content.
-    let second = common::index_with(&dir, &mut store, &model, &opts);
+    let second = crate::common::index_with(&dir, &mut store, &model, &opts);
     assert!(second.skipped.is_empty(), "{:?}", second.skipped);
     let c = store.collection(&dir, &second.feature).unwrap();
     assert_eq!(c.len(), 41, "the 40 kept files and the rewritten one");

@@ -1,9 +1,8 @@
 //! Two imgtui processes indexing the same folder into the same store at once: both finish,
 //! and the store holds exactly one vector per distinct image.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn two_indexers_on_one_store_both_finish_consistently() {

@@ -1,7 +1,6 @@
 //! The explorer in a real terminal: tmux runs `imgtui DIR`, keys go in with `send-keys`,
 //! the screen comes back with `capture-pane`. Skipped (with a note) where tmux is missing.
 
-mod common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -95,7 +94,7 @@ fn explore_a_folder_in_tmux() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
-    common::families(&dir);
+    crate::common::families(&dir);
     let store = tmp.path().join("store.sqlite");
     let socket = tmp.path().join("tmux.sock");
     let sock = socket.to_str().unwrap();
@@ -173,7 +172,7 @@ fn hangup_and_terminate_end_the_explorer_cleanly() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
-    common::families(&dir);
+    crate::common::families(&dir);
     let store = tmp.path().join("store.sqlite");
     let socket = tmp.path().join("tmux.sock");
     let sock = socket.to_str().unwrap();

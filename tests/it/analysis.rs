@@ -1,16 +1,10 @@
 //! Headless answers: similar images (N and radius), the kNN graph, near-duplicates, bad arguments.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
-
-fn run_json(args: &[&str], store: &Path) -> Value {
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-    common::run_json(&args, store)
-}
 
 fn names(v: &Value) -> Vec<String> {
     v.as_array()

@@ -2,18 +2,12 @@
 //! must come out as three clusters, by every method; the clustering is saved, reused, and
 //! extended to new images.
 
-mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
-
-fn run_json(args: &[&str], store: &Path) -> Value {
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-    common::run_json(&args, store)
-}
 
 #[test]
 fn every_method_recovers_the_three_families() {

@@ -1,6 +1,6 @@
 //! Images the tests draw themselves, so `cargo test` needs nothing but the repository.
 
-#![allow(dead_code)]
+
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -98,28 +98,40 @@ pub fn imgtui() -> Command {
     Command::new(env!("CARGO_BIN_EXE_imgtui"))
 }
 
+/// What one run of the binary gave back.
+pub struct Ran {
+    /// The exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `imgtui ARGS --store STORE` to the end: the one helper every test that runs the binary uses.
+pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> Ran {
+    let out = imgtui().args(args).arg("--store").arg(store).output().unwrap();
+    Ran {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs `imgtui ARGS --store STORE`, expects success and parses stdout as JSON.
-pub fn run_json(args: &[&std::ffi::OsStr], store: &Path) -> serde_json::Value {
-    let out = imgtui()
-        .args(args)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "imgtui {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> serde_json::Value {
+    let ran = run(args, store);
+    assert_eq!(
+        ran.code,
+        Some(0),
+        "imgtui {:?} failed: {}",
+        args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+        ran.stderr
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&ran.stdout).unwrap()
 }
 
 /// Runs `imgtui index DIR --json` and parses the summary.
 pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
-    run_json(
-        &["index".as_ref(), "--json".as_ref(), dir.as_os_str()],
-        store,
-    )
+    run_json(&["index".as_ref(), "--json".as_ref(), dir.as_os_str()], store)
 }
 
 /// Five discs, five stripe patterns and five checkerboards, each a little different.

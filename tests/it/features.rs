@@ -1,14 +1,8 @@
 //! The classic descriptors (hog, pixels, color) beside the built-in model: each separates
 //! the drawn families, is deterministic, and is stored apart from the others.
 
-mod common;
 
-use common::*;
-
-fn run(args: &[&str], store: &std::path::Path) -> serde_json::Value {
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-    run_json(&args, store)
-}
+use crate::common::*;
 
 #[test]
 fn hog_and_pixels_separate_the_families() {
@@ -18,7 +12,7 @@ fn hog_and_pixels_separate_the_families() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     for features in ["hog", "pixels"] {
-        let answer = run(&["cluster", d, "--features", features, "--k", "3"], &store);
+        let answer = run_json(&["cluster", d, "--features", features, "--k", "3"], &store);
         assert_eq!(partition(&answer), clean_split(), "{features}");
     }
 }
@@ -60,7 +54,7 @@ fn color_groups_by_palette_and_hog_by_shape() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     let groups = |features: &str, part: usize| {
-        let answer = run(&["cluster", d, "--features", features, "--k", "3"], &store);
+        let answer = run_json(&["cluster", d, "--features", features, "--k", "3"], &store);
         let mut by_cluster =
             std::collections::BTreeMap::<u64, std::collections::BTreeSet<String>>::new();
         for img in answer["images"].as_array().unwrap() {
@@ -90,7 +84,7 @@ fn descriptors_are_deterministic_and_stored_apart() {
     let store = tmp.path().join("store.sqlite");
     let nearest = |features: &str, store: &std::path::Path| {
         let image = dir.join("disc-0.png");
-        run(
+        run_json(
             &[
                 "similar",
                 image.to_str().unwrap(),
@@ -105,13 +99,13 @@ fn descriptors_are_deterministic_and_stored_apart() {
     let kinds = ["model:efficientnet-lite0", "hog", "pixels", "color"];
     let mut answers = Vec::new();
     for features in kinds {
-        let first = run(&["index", d, "--json", "--features", features], &store);
+        let first = run_json(&["index", d, "--json", "--features", features], &store);
         assert_eq!(first["embedded"], 15, "{features}: its own vectors");
         answers.push(nearest(features, &store));
     }
     // Each kind was embedded once: a second pass finds all of them cached.
     for features in kinds {
-        let again = run(&["index", d, "--json", "--features", features], &store);
+        let again = run_json(&["index", d, "--json", "--features", features], &store);
         assert_eq!(again["embedded"], 0, "{features}");
         assert_eq!(again["cached"], 15, "{features}");
     }

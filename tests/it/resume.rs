@@ -1,12 +1,11 @@
 //! kill -9 at several points of indexing loses at most the batch in flight each time; the next
 //! run resumes and ends with exactly the right set of vectors.
 
-mod common;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use imgtui::Store;
 
 #[test]

@@ -1,6 +1,5 @@
 //! Decoding: EXIF orientation, limits against decompression bombs, odd pixel formats.
 
-mod common;
 
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
 use imgtui::decode::{DecodeError, DecodeOptions, decode, decode_at_least, resize_rgb};
@@ -124,7 +123,7 @@ fn grey_sixteen_bit_and_tiny_images_decode() {
             Rgb([65535u16, 0, 0]),
         )),
         DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([0, 255, 0]))),
-        DynamicImage::ImageRgb8(common::noise(2000, 10, 3)),
+        DynamicImage::ImageRgb8(crate::common::noise(2000, 10, 3)),
     ] {
         let mut bytes = Vec::new();
         img.write_to(

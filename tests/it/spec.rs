@@ -1,11 +1,10 @@
 //! Model specs: the built-in model is one, a spec describing it shares its vectors, and a spec
 //! that does not fit its graph fails with a clear line before anything is indexed.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 /// The built-in spec with its paths made absolute, then `edit` applied to its text.
 fn spec_file(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
@@ -20,18 +19,9 @@ fn spec_file(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
 
 /// `imgtui index DIR --model SPEC`: exit code and stderr.
 fn index_with(spec: &Path, images: &Path, store: &Path) -> (Option<i32>, String) {
-    let out = imgtui()
-        .args(["index", "--json", "--model"])
-        .arg(spec)
-        .arg(images)
-        .arg("--store")
-        .arg(store)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let args = ["index".as_ref(), "--json".as_ref(), "--model".as_ref(), spec.as_os_str(), images.as_os_str()];
+    let ran = run(&args, store);
+    (ran.code, ran.stderr)
 }
 
 #[test]

@@ -1,0 +1,21 @@
+//! imgtui's integration tests, as one crate so the engine and the model link once.
+//!
+//! Each module tests one part; `common` draws the images they use and runs the binary.
+
+mod analysis;
+mod bad_input;
+mod cluster;
+mod common;
+mod concurrent;
+mod damage;
+mod decode;
+mod features;
+mod fuzz;
+mod index;
+mod model;
+mod races;
+mod resume;
+mod settings;
+mod spec;
+mod terminal;
+mod tui;
