@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 
-use imgtui::analysis::neighbours::{APPROXIMATE_FROM, Quantized};
+use imgtui::analysis::neighbours::APPROXIMATE_FROM;
+use imgtui::collection::Quantized;
 use imgtui::index::feature_id;
 use imgtui::{OnnxModel, Store};
 
@@ -25,7 +26,8 @@ fn main() -> anyhow::Result<()> {
     };
     let store = Store::open(args[1].as_ref())?;
     lap("open the store");
-    let saved = store.load_clustering(&root, &feature)?;
+    let saved: Option<imgtui::analysis::saved::SavedClustering> =
+        store.load_clustering(&root, &feature)?;
     lap("read the saved clustering");
     let saved = saved
         .ok_or_else(|| anyhow::anyhow!("no saved clustering: run `imgtui cluster DIR` first"))?;

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use crate::analysis::clustering::{KChoice, Request};
 use crate::decode::DecodeOptions;
 use crate::index::IndexOptions;
+use crate::toml_error::key_at;
+pub use crate::toml_error::toml_error;
 
 static DEFAULT: &str = include_str!("../config/default.toml");
 
@@ -148,10 +150,8 @@ impl Config {
         self.decode_options()?;
         crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
         self.cluster_options()?;
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&self.duplicates.threshold),
-            "duplicates.threshold: a cosine similarity in 0..1"
-        );
+        crate::analysis::duplicates::check_threshold(self.duplicates.threshold)
+            .map_err(|rule| anyhow::anyhow!("duplicates.threshold: {rule}"))?;
         anyhow::ensure!(
             PROTOCOLS.contains(&self.explore.protocol.as_str()),
             "explore.protocol: one of {}",
@@ -250,43 +250,6 @@ impl Config {
     }
 }
 
-/// A TOML error as one line naming the file, the line and the key, e.g.
-/// `~/.config/imgtui/config.toml, line 12, key cluster.k: invalid value …`.
-pub fn toml_error(text: &str, origin: &str, err: &toml::de::Error) -> anyhow::Error {
-    let message = err.message().trim().replace('\n', " ");
-    let Some(span) = err.span() else {
-        return anyhow::anyhow!("{origin}: {message}");
-    };
-    let (line_no, key) = key_at(text, span.start);
-    match key {
-        Some(k) => anyhow::anyhow!("{origin}, line {line_no}, key {k}: {message}"),
-        None => anyhow::anyhow!("{origin}, line {line_no}: {message}"),
-    }
-}
-
-/// The line number of byte `at` in `text`, and the dotted key set on that line, if any.
-fn key_at(text: &str, at: usize) -> (usize, Option<String>) {
-    let before = &text[..at.min(text.len())];
-    let line_no = before.matches('\n').count() + 1;
-    let line = text.lines().nth(line_no - 1).unwrap_or("");
-    let section = before
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('[') && l.ends_with(']'))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim().trim_matches('"'))
-        .filter(|k| !k.is_empty() && !k.starts_with('#'));
-    let dotted = match (section, key) {
-        (Some(s), Some(k)) => Some(format!("{s}.{k}")),
-        (None, Some(k)) => Some(k.to_owned()),
-        _ => None,
-    };
-    (line_no, dotted)
-}
-
 impl Config {
     /// The clustering asked for when no flag says otherwise.
     pub fn cluster_request(&self) -> Request {
@@ -303,10 +266,11 @@ impl Config {
             c.k.parse()
                 .map_err(|e: String| anyhow::anyhow!("cluster.k: {e}"))?;
         anyhow::ensure!(c.k_max >= 2, "cluster.k_max: at least 2");
-        anyhow::ensure!(
-            (0.0..2.0).contains(&c.eps),
-            "cluster.eps: a cosine distance in 0..2"
-        );
+        if c.eps != 0.0 {
+            // 0 means: from the knee of the k-distance curve.
+            crate::analysis::clustering::check_eps(c.eps)
+                .map_err(|rule| anyhow::anyhow!("cluster.eps: {rule}, or 0 for automatic"))?;
+        }
         anyhow::ensure!(c.dims >= 2, "cluster.dims: at least 2");
         Ok(Request {
             method,
@@ -390,6 +354,13 @@ fn parse_colour(s: &str) -> anyhow::Result<[u8; 3]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_layers_default_to_the_default_file() {
+        let config = Config::default();
+        assert_eq!(config.decode_options().unwrap(), DecodeOptions::default());
+        assert_eq!(config.index_options().unwrap(), IndexOptions::default());
+    }
 
     #[test]
     fn unknown_keys_and_bad_values_are_errors() {

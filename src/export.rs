@@ -2,8 +2,11 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
+
+use crate::error::{Error, ensure_request};
 
 /// How files get into the target folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -37,41 +40,67 @@ pub struct ExportReport {
     pub already_there: usize,
     /// Files that could not be exported, with the reason.
     pub failed: Vec<(PathBuf, String)>,
+    /// Files not attempted because the export was cancelled (every file written before
+    /// is complete).
+    pub not_attempted: usize,
 }
 
 /// Exports `files` into `target`. The folder is created; if it exists and is not empty,
 /// `merge` must be set. A name already taken gets a " (2)" suffix unless the file there
 /// has the same content, so nothing is ever overwritten. A failed copy leaves no partial file.
+///
+/// Fails with [`ErrorKind::BadRequest`](crate::ErrorKind) when `target` is not a folder or
+/// is not empty without `merge`, and when it cannot be created; a file that cannot be
+/// exported is listed in the report instead.
 pub fn export(
     files: &[PathBuf],
     target: &Path,
     mode: Mode,
     merge: bool,
 ) -> anyhow::Result<ExportReport> {
+    export_with(files, target, mode, merge, &|_| {}, &AtomicBool::new(false))
+}
+
+/// [`export`], telling `progress` how many files are done after each, and stopping before
+/// the next file once `cancel` is raised (the report counts the files not attempted).
+pub fn export_with(
+    files: &[PathBuf],
+    target: &Path,
+    mode: Mode,
+    merge: bool,
+    progress: &dyn Fn(usize),
+    cancel: &AtomicBool,
+) -> anyhow::Result<ExportReport> {
     if target.exists() {
-        anyhow::ensure!(
+        ensure_request!(
             target.is_dir(),
             "{} exists and is not a folder",
             target.display()
         );
         let empty = std::fs::read_dir(target)?.next().is_none();
-        anyhow::ensure!(
+        ensure_request!(
             empty || merge,
             "{} already exists and is not empty; choose another folder or merge into it",
             target.display()
         );
     }
-    std::fs::create_dir_all(target).map_err(|e| anyhow::anyhow!("{}: {e}", target.display()))?;
+    std::fs::create_dir_all(target)
+        .map_err(|e| Error::bad_request(format_args!("{}: {e}", target.display())))?;
     let mut report = ExportReport {
         target: target.to_owned(),
         ..Default::default()
     };
-    for file in files {
+    for (done, file) in files.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            report.not_attempted = files.len() - done;
+            break;
+        }
         match export_one(file, target, mode) {
             Ok(true) => report.written += 1,
             Ok(false) => report.already_there += 1,
             Err(e) => report.failed.push((file.clone(), e.to_string())),
         }
+        progress(done + 1);
     }
     Ok(report)
 }
@@ -87,7 +116,7 @@ pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
         .unwrap_or(&absolute);
     let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    anyhow::ensure!(
+    ensure_request!(
         !resolved.starts_with(&root),
         "{} is inside the collection {}: the copies would join it; choose a folder outside it",
         target.display(),

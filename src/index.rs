@@ -19,7 +19,7 @@ use crate::scan::{self, FileEntry, Skipped};
 use crate::store::{FileUpdate, Hash, Store};
 
 /// Settings of one indexing run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IndexOptions {
     pub decode: DecodeOptions,
     /// Worker threads; 0 means one per CPU core plus one, so that a thread waiting on the disk
@@ -34,11 +34,16 @@ pub struct IndexOptions {
 }
 
 impl Default for IndexOptions {
-    /// The values in `config/default.toml`.
+    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB: the values of
+    /// `config/default.toml` (a test in `config` keeps the two the same).
     fn default() -> Self {
-        crate::config::Config::default()
-            .index_options()
-            .expect("the built-in defaults are valid")
+        IndexOptions {
+            decode: DecodeOptions::default(),
+            threads: 0,
+            batch: 64,
+            batch_interval: Duration::from_millis(1000),
+            max_file_bytes: 256 << 20,
+        }
     }
 }
 

@@ -1,23 +1,41 @@
 //! imgtui's engine: find the images in a folder, embed them with a neural model, keep the
 //! vectors in an on-disk store, and answer from them.
 //!
-//! The flow is one way: [`scan`] → [`decode`] → [`features`] → [`store`], driven by [`index`];
-//! then [`analysis`] (clusters, the map, neighbours, duplicates), [`montage`] and [`export`].
+//! Layers, each importing only from those above it in this list:
+//!
+//! 1. [`error`], [`toml_error`]: the error kinds callers branch on; one-line TOML errors.
+//! 2. [`scan`]: walk a folder, file identity.
+//! 3. [`decode`]: bytes → oriented, composited RGB.
+//! 4. [`features`]: the extractors (the built-in network, model specs, descriptors).
+//! 5. [`collection`]: a folder's vectors as one matrix, the 8-bit copy, dot products.
+//! 6. [`store`], then [`index`]: the SQLite feature store, and the pipeline that fills it.
+//! 7. [`analysis`], [`export`], [`montage`]: clusters, the map, neighbours, duplicates; files out.
+//! 8. [`config`]: settings, which build the option structs of the layers above.
+//! 9. [`session`], [`answers`]: one folder opened in a store; the typed answers of the commands.
+//! 10. [`tui`] (and the binary): the clients.
 
 pub mod analysis;
+pub mod answers;
+pub mod collection;
 pub mod config;
 pub mod decode;
+pub mod error;
 pub mod export;
 pub mod features;
 pub mod index;
 pub mod montage;
 pub mod scan;
+pub mod session;
 pub mod store;
+pub mod toml_error;
 pub mod tui;
 
+pub use collection::Collection;
+pub use error::{Error, ErrorKind};
 pub use features::{Extractor, OnnxModel};
 pub use index::{IndexOptions, Progress, Summary, index};
-pub use store::{Collection, Store};
+pub use session::Session;
+pub use store::Store;
 
 /// Paths as JSON strings (lossy for names that are not UTF-8).
 pub(crate) fn serialize_path<S: serde::Serializer>(

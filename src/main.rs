@@ -1,6 +1,5 @@
-//! The `imgtui` command: a thin layer over the engine in `lib.rs`.
-
-mod output;
+//! The command line: clap definitions, and one short function per subcommand. Everything
+//! else is the engine's ([`imgtui::Session`], [`imgtui::answers`]).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,19 +7,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method};
-use imgtui::analysis::saved::{Origin, Wanted, load_or_fit};
+use imgtui::ErrorKind::BadRequest;
+use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method, check_eps, members};
+use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::analysis::{duplicates, neighbours};
+use imgtui::answers::{self, Answer};
 use imgtui::config::Config;
+use imgtui::error::Result;
 use imgtui::export::{Mode, folder_name};
-use imgtui::montage::{MontageOptions, write_montage};
-use imgtui::scan::ScanError;
-use imgtui::{Collection, Extractor, Progress, Store, Summary};
+use imgtui::montage::{MontageOptions, check_thumb, write_montage};
+use imgtui::{Error, ErrorKind, Extractor, Progress, Session, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
-use output::{Csv, Format};
-use serde_json::json;
 
 #[derive(Parser)]
 #[command(
@@ -71,22 +69,72 @@ struct Globals {
 impl Globals {
     /// The defaults, overlaid with the user's file (or `--config`); flags are applied
     /// where each is used.
-    fn config(&self) -> anyhow::Result<Config> {
-        Ok(self.settings()?.0)
-    }
-
-    fn settings(&self) -> anyhow::Result<(Config, imgtui::config::Sources)> {
-        Config::load(self.config_file.as_deref()).map_err(|e| usage(one_line(&e)))
+    fn settings(&self) -> Result<(Config, imgtui::config::Sources)> {
+        Config::load(self.config_file.as_deref()).map_err(|e| Error::with_kind(BadRequest, e))
     }
 
     /// The feature extractor asked for (flag, else configuration).
-    fn extractor(&self, config: &Config) -> anyhow::Result<Box<dyn Extractor>> {
+    fn extractor(&self, config: &Config) -> Result<Arc<dyn Extractor>> {
         let name = match (&self.model, &self.features) {
             (Some(model), _) => format!("model:{model}"),
             (None, Some(features)) => features.clone(),
             (None, None) => config.features.clone(),
         };
-        imgtui::features::select(&name).map_err(|e| usage(one_line(&e)))
+        let extractor =
+            imgtui::features::select(&name).map_err(|e| Error::with_kind(BadRequest, e))?;
+        Ok(extractor.into())
+    }
+
+    /// The store file: `--store`, else the settings', else the user's cache folder. With
+    /// `--rebuild-store`, a store already there is moved aside first.
+    fn store(&self, config: &Config) -> Result<PathBuf> {
+        let path = self
+            .store
+            .clone()
+            .or_else(|| config.store_path())
+            .or_else(Store::default_path)
+            .ok_or_else(|| {
+                Error::bad_request("no cache folder for the store: pass --store PATH")
+            })?;
+        if self.rebuild_store
+            && let Some(aside) = Store::set_aside(&path)?
+        {
+            eprintln!(
+                "imgtui: moved the old store aside to {}; starting afresh",
+                aside.display()
+            );
+        }
+        Ok(path)
+    }
+
+    /// The session for `dir`: settings, extractor and store as the flags say.
+    fn open(&self, dir: &Path) -> Result<Session> {
+        let (config, _) = self.settings()?;
+        let extractor = self.extractor(&config)?;
+        let store = self.store(&config)?;
+        Session::open(dir, &store, config, extractor)
+    }
+
+    /// The session for `dir`, its index brought up to date (a progress bar on a terminal).
+    fn indexed(&self, dir: &Path, tune: IndexTuning) -> Result<(Session, Summary)> {
+        let mut session = self.open(dir)?;
+        let mut opts = session.index_options();
+        opts.threads = tune.threads.unwrap_or(opts.threads);
+        opts.batch = tune.batch.unwrap_or(opts.batch).max(1);
+        let cancel = cancel_on_signals()?;
+        let bar = progress_bar();
+        let summary = session.update_index_with(&opts, &bar.callback(), &cancel)?;
+        bar.0.finish_and_clear();
+        Ok((session, summary))
+    }
+
+    /// [`Globals::indexed`] for commands that go on to answer: an interrupted run is an error.
+    fn ready(&self, dir: &Path) -> Result<Session> {
+        let (session, summary) = self.indexed(dir, IndexTuning::default())?;
+        if summary.interrupted {
+            return Err(Error::interrupted());
+        }
+        Ok(session)
     }
 }
 
@@ -206,6 +254,29 @@ enum Command {
     },
 }
 
+/// How a headless command prints its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+/// The tables `cluster` can print as CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Table {
+    Images,
+    Clusters,
+    Sweep,
+}
+
+/// Overrides of the configured indexing settings, from flags.
+#[derive(Default)]
+struct IndexTuning {
+    threads: Option<usize>,
+    batch: Option<usize>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = &cli.globals;
@@ -269,143 +340,41 @@ fn main() -> ExitCode {
         Some(Command::Config) => run_config(g),
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
-            None => {
-                eprintln!("imgtui: give a folder of images, e.g. `imgtui ~/Pictures` (see --help)");
-                return ExitCode::from(2);
-            }
+            None => Err(Error::bad_request(
+                "give a folder of images, e.g. `imgtui ~/Pictures` (see --help)",
+            )),
         },
     };
     match result {
         Ok(code) => code,
         // A reader such as `head` that stops early is not an error.
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) if imgtui::store::is_damaged(&err) => {
-            eprintln!(
-                "imgtui: {}; run again with --rebuild-store to move it aside and start afresh \
-                 (vectors are recomputed; the old file is kept)",
-                one_line(&err)
-            );
-            ExitCode::from(2)
-        }
+        Err(err) if err.has_io(std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(err) => {
-            let usage = err.downcast_ref::<ScanError>().is_some()
-                || err.downcast_ref::<imgtui::store::Unavailable>().is_some()
-                || err.downcast_ref::<UsageError>().is_some();
-            eprintln!("imgtui: {}", one_line(&err));
-            ExitCode::from(if usage { 2 } else { 1 })
+            let (code, hint) = match err.kind() {
+                ErrorKind::BadRequest | ErrorKind::MissingInput => (2, ""),
+                ErrorKind::DamagedStore => (
+                    2,
+                    "; run again with --rebuild-store to move it aside and start afresh \
+                     (vectors are recomputed; the old file is kept)",
+                ),
+                ErrorKind::Interrupted => (130, ""),
+                ErrorKind::Failed => (1, ""),
+            };
+            eprintln!("imgtui: {err}{hint}");
+            ExitCode::from(code)
         }
     }
 }
 
-/// A request that cannot be answered as asked (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct UsageError(String);
-
-fn usage(msg: impl Into<String>) -> anyhow::Error {
-    UsageError(msg.into()).into()
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// A distance rounded to 6 decimals, so JSON shows 0.122073 rather than 0.12207305431365967.
-fn rounded(d: f32) -> f64 {
-    (d as f64 * 1e6).round() / 1e6
-}
-
-/// An error and its causes on one line.
-fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
-}
-
-/// The store file: `--store`, else the configuration's, else the user's cache folder.
-/// With `--rebuild-store`, a store already there is moved aside first.
-fn store_path(g: &Globals, config: &Config) -> anyhow::Result<PathBuf> {
-    let path = g
-        .store
-        .clone()
-        .or_else(|| config.store_path())
-        .or_else(Store::default_path)
-        .ok_or_else(|| anyhow::anyhow!("no cache folder for the store: pass --store PATH"))?;
-    if g.rebuild_store
-        && let Some(aside) = Store::set_aside(&path)?
-    {
-        eprintln!(
-            "imgtui: moved the old store aside to {}; starting afresh",
-            aside.display()
-        );
+/// Prints `answer` on stdout as JSON or as the CSV `table`.
+fn print(answer: &impl Answer, format: Format, table: &str) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => answer.write_json(&mut out)?,
+        Format::Csv => answer.write_csv(table, &mut out)?,
     }
-    Ok(path)
-}
-
-/// Everything a command needs: the indexed folder, its vectors and the model.
-struct Session {
-    root: PathBuf,
-    store: Store,
-    model: Box<dyn Extractor>,
-    config: Config,
-    feature: String,
-}
-
-impl Session {
-    /// Opens the store and brings `dir` up to date (progress bar only on a terminal).
-    fn index(dir: &Path, g: &Globals, tune: IndexTuning) -> anyhow::Result<(Session, Summary)> {
-        let root = imgtui::scan::resolve_root(dir)?;
-        let config = g.config()?;
-        let model = g.extractor(&config)?;
-        let mut store = store_path(g, &config).and_then(|p| Store::open(&p))?;
-        let cancel = cancel_on_signals()?;
-        let mut opts = config.index_options()?;
-        opts.threads = tune.threads.unwrap_or(opts.threads);
-        opts.batch = tune.batch.unwrap_or(opts.batch).max(1);
-        let bar = progress_bar();
-        let summary = imgtui::index(&root, &mut store, &*model, &opts, &bar.callback(), &cancel)?;
-        bar.0.finish_and_clear();
-        let feature = summary.feature.clone();
-        let session = Session {
-            root,
-            store,
-            model,
-            config,
-            feature,
-        };
-        Ok((session, summary))
-    }
-
-    /// [`Session::index`] with the default tuning, for commands that go on to answer questions.
-    fn open(dir: &Path, g: &Globals) -> anyhow::Result<(Session, Summary)> {
-        let (session, summary) = Self::index(dir, g, IndexTuning::default())?;
-        if summary.interrupted {
-            bail!("interrupted");
-        }
-        Ok((session, summary))
-    }
-
-    fn collection(&self) -> anyhow::Result<Collection> {
-        let c = self.store.collection(&self.root, &self.feature)?;
-        if c.is_empty() {
-            return Err(usage(format!(
-                "{}: no images to compare",
-                self.root.display()
-            )));
-        }
-        Ok(c)
-    }
-}
-
-/// Overrides of the configured indexing settings, from flags.
-#[derive(Default)]
-struct IndexTuning {
-    threads: Option<usize>,
-    batch: Option<usize>,
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--protocol` (one of the values clap allows): `auto` is `None`, ask the terminal.
@@ -420,25 +389,15 @@ fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
     }
 }
 
-fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> anyhow::Result<ExitCode> {
-    let root = imgtui::scan::resolve_root(dir)?;
-    let config = g.config()?;
-    let protocol = self::protocol(protocol.unwrap_or(&config.explore.protocol));
-    let store = store_path(g, &config)?;
-    let extractor = g.extractor(&config)?.into();
+fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> Result<ExitCode> {
+    let session = g.open(dir)?;
+    let protocol = self::protocol(protocol.unwrap_or(&session.config().explore.protocol));
     let cancel = cancel_on_signals()?;
-    imgtui::tui::run(imgtui::tui::Options {
-        root,
-        store,
-        config,
-        extractor,
-        cancel,
-        protocol,
-    })?;
+    imgtui::tui::run(session, protocol, cancel)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_config(g: &Globals) -> anyhow::Result<ExitCode> {
+fn run_config(g: &Globals) -> Result<ExitCode> {
     let (_, mut sources) = g.settings()?;
     if let Some(store) = &g.store {
         sources.set_flag("store", &store.to_string_lossy(), "--store");
@@ -462,10 +421,10 @@ fn run_config(g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_index(dir: &Path, g: &Globals, json: bool, tune: IndexTuning) -> anyhow::Result<ExitCode> {
-    let (_, summary) = Session::index(dir, g, tune)?;
+fn run_index(dir: &Path, g: &Globals, json: bool, tune: IndexTuning) -> Result<ExitCode> {
+    let (_, summary) = g.indexed(dir, tune)?;
     if json {
-        println!("{}", serde_json::to_string(&summary)?);
+        print(&summary, Format::Json, "")?;
     } else {
         for s in &summary.skipped {
             eprintln!("skipped {}: {}", s.path.display(), s.reason);
@@ -486,69 +445,33 @@ fn run_similar(
     n: usize,
     radius: Option<f32>,
     format: Format,
-) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(image).map_err(|e| usage(format!("{}: {e}", image.display())))?;
-    let image = std::fs::canonicalize(image)?;
-    let dir = match dir {
-        Some(d) => d,
-        None => image.parent().map(Path::to_owned).unwrap_or_default(),
+) -> Result<ExitCode> {
+    let select = match radius {
+        Some(r) => neighbours::Select::within(r)
+            .map_err(|rule| Error::bad_request(format_args!("--radius {r}: {rule}")))?,
+        None => neighbours::Select::Nearest(n),
     };
-    let (session, _) = Session::open(&dir, g)?;
-    let c = session.collection()?;
+    let missing = |e: std::io::Error| {
+        Error::with_kind(
+            ErrorKind::MissingInput,
+            anyhow::anyhow!("{}: {e}", image.display()),
+        )
+    };
+    let bytes = std::fs::read(image).map_err(missing)?;
+    let image = std::fs::canonicalize(image).map_err(missing)?;
+    let dir = dir.unwrap_or_else(|| image.parent().map(Path::to_owned).unwrap_or_default());
+    let session = g.ready(&dir)?;
+    let c = session.images()?;
     let own_row = c.paths.iter().position(|p| *p == image);
     let query = match own_row {
         Some(i) => c.row(i).to_vec(),
-        None => {
-            let decode = session.config.decode_options()?;
-            let (v, _) = imgtui::index::embed_bytes(&bytes, &*session.model, &decode)
-                .map_err(|e| usage(format!("{}: {e}", image.display())))?;
-            v
-        }
-    };
-    let select = match radius {
-        Some(r) if (0.0..=2.0).contains(&r) => neighbours::Select::Within(r),
-        Some(r) => {
-            return Err(usage(format!(
-                "--radius {r}: a cosine distance is between 0 and 2"
-            )));
-        }
-        None => neighbours::Select::Nearest(n),
+        None => session
+            .embed(&bytes)
+            .map_err(|e| e.context(image.display().to_string()))?,
     };
     let found = neighbours::query(&c, &query, select, own_row);
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            let rows: Vec<_> = found
-                .iter()
-                .enumerate()
-                .map(|(rank, x)| {
-                    json!({"rank": rank + 1, "path": c.paths[x.index].to_string_lossy(), "distance": rounded(x.distance)})
-                })
-                .collect();
-            let answer = json!({"query": image.to_string_lossy(), "in_collection": own_row.is_some(), "neighbours": rows});
-            writeln!(out, "{answer}")?;
-        }
-        Format::Csv => {
-            let mut csv = Csv::new(out);
-            csv.row(["rank", "path", "distance"])?;
-            for (rank, x) in found.iter().enumerate() {
-                csv.row([
-                    (rank + 1).to_string(),
-                    c.paths[x.index].to_string_lossy().into_owned(),
-                    format!("{:.6}", x.distance),
-                ])?;
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The tables `cluster` can print as CSV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Table {
-    Images,
-    Clusters,
-    Sweep,
+    let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
+    print(&answer, format, "")
 }
 
 fn run_cluster(
@@ -557,165 +480,44 @@ fn run_cluster(
     wanted: &Wanted,
     table: Table,
     format: Format,
-) -> anyhow::Result<ExitCode> {
-    if let Some(e) = wanted.eps
-        && !(e > 0.0 && e < 2.0)
-    {
-        return Err(usage(format!(
-            "--eps {e}: a cosine distance between 0 and 2"
-        )));
+) -> Result<ExitCode> {
+    if let Some(e) = wanted.eps {
+        check_eps(e).map_err(|rule| Error::bad_request(format_args!("--eps {e}: {rule}")))?;
     }
-    let (mut session, _) = Session::open(dir, g)?;
-    let c = session.collection()?;
-    let defaults = session.config.cluster_request();
-    let (clustering, origin) = load_or_fit(
-        &mut session.store,
-        &session.root,
-        &session.feature,
-        &c,
-        &defaults,
-        wanted,
-        Some(&*session.model),
-    )
-    .map_err(|e| usage(one_line(&e)))?;
+    let mut session = g.ready(dir)?;
+    let c = session.images()?;
+    let (clustering, origin) = session.clustering(&c, wanted)?;
     eprintln!("{}", cluster_line(&clustering, origin));
-    let mut out = std::io::stdout().lock();
-    let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
-    let number = |i: usize| clustering.clusters[clustering.labels[i]].number;
-    match format {
-        Format::Json => {
-            let clusters: Vec<_> = clustering
-                .clusters
-                .iter()
-                .map(|cl| {
-                    let classes: Vec<_> = cl
-                        .classes
-                        .iter()
-                        .map(|(n, p)| json!({"class": n, "probability": rounded(*p)}))
-                        .collect();
-                    json!({"cluster": cl.number, "size": cl.size, "name": cl.name, "classes": classes})
-                })
-                .collect();
-            let images: Vec<_> = (0..c.len())
-                .map(|i| {
-                    let [x, y] = clustering.map[i];
-                    json!({"path": path(i), "cluster": number(i), "distance": rounded(clustering.distances[i]), "x": rounded(x), "y": rounded(y)})
-                })
-                .collect();
-            let new_images = match origin {
-                Origin::Saved { new_images } => new_images,
-                Origin::Fitted => 0,
-            };
-            let answer = json!({
-                "root": session.root.to_string_lossy(),
-                "feature": session.feature,
-                "method": clustering.request.method.name(),
-                "k": clustering.k,
-                "eps": clustering.eps,
-                "reason": clustering.reason,
-                "saved": origin != Origin::Fitted,
-                "new_images": new_images,
-                "explained_variance": rounded(clustering.explained),
-                "clusters": clusters,
-                "sweep": clustering.sweep.as_ref().map(|s| &s.rows),
-                "images": images,
-            });
-            writeln!(out, "{answer}")?;
-        }
-        Format::Csv => {
-            let mut csv = Csv::new(out);
-            match table {
-                Table::Images => {
-                    csv.row(["path", "cluster", "name", "distance", "x", "y"])?;
-                    for i in 0..c.len() {
-                        let [x, y] = clustering.map[i];
-                        csv.row([
-                            path(i),
-                            number(i).to_string(),
-                            clustering.clusters[clustering.labels[i]].name.clone(),
-                            format!("{:.6}", clustering.distances[i]),
-                            format!("{x:.6}"),
-                            format!("{y:.6}"),
-                        ])?;
-                    }
-                }
-                Table::Clusters => {
-                    csv.row(["cluster", "size", "name"])?;
-                    for cl in &clustering.clusters {
-                        csv.row([cl.number.to_string(), cl.size.to_string(), cl.name.clone()])?;
-                    }
-                }
-                Table::Sweep => {
-                    csv.row(["k", "inertia", "distortion", "silhouette", "gap", "gap_sd"])?;
-                    for r in clustering.sweep.iter().flat_map(|s| &s.rows) {
-                        csv.row([
-                            r.k.to_string(),
-                            format!("{:.6}", r.inertia),
-                            format!("{:.6}", r.distortion),
-                            format!("{:.6}", r.silhouette),
-                            format!("{:.6}", r.gap),
-                            format!("{:.6}", r.gap_sd),
-                        ])?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let answer = answers::Clusters::new(session.root(), session.feature(), &c, &clustering, origin);
+    let table = match table {
+        Table::Images => "images",
+        Table::Clusters => "clusters",
+        Table::Sweep => "sweep",
+    };
+    print(&answer, format, table)
 }
 
-/// The folder's clustering as saved (or fitted now with the configured defaults).
-fn clusters_of(session: &mut Session, c: &Collection) -> anyhow::Result<Clustering> {
-    let defaults = session.config.cluster_request();
-    let (clustering, origin) = load_or_fit(
-        &mut session.store,
-        &session.root,
-        &session.feature,
-        c,
-        &defaults,
-        &Wanted::default(),
-        Some(&*session.model),
-    )
-    .map_err(|e| usage(one_line(&e)))?;
+/// Clusters (their index in `Clustering::clusters`) with their files, nearest the centre first.
+type Sheets = Vec<(usize, Vec<PathBuf>)>;
+
+/// The folder's clustering as saved (or fitted now with the configured defaults), and the
+/// files of cluster `number` (of every cluster for `None`).
+fn members_of(session: &mut Session, number: Option<usize>) -> Result<(Clustering, Sheets)> {
+    let c = session.images()?;
+    let (clustering, origin) = session.clustering(&c, &Wanted::default())?;
     if origin == Origin::Fitted {
         eprintln!("{}", cluster_line(&clustering, origin));
     }
-    Ok(clustering)
-}
-
-/// Members of cluster `number`, nearest the centre first.
-fn cluster_members(
-    c: &Collection,
-    clustering: &Clustering,
-    number: usize,
-) -> anyhow::Result<(usize, Vec<PathBuf>)> {
-    let Some(index) = clustering
-        .clusters
-        .iter()
-        .position(|cl| cl.number == number)
-    else {
-        let numbers: Vec<String> = clustering
-            .clusters
-            .iter()
-            .map(|cl| cl.number.to_string())
-            .collect();
-        return Err(usage(format!(
-            "no cluster {number}: the clusters are {}",
-            numbers.join(", ")
-        )));
+    let indices = match number {
+        Some(n) => vec![clustering.index_of(n)?],
+        None => (0..clustering.clusters.len()).collect(),
     };
-    let mut rows: Vec<usize> = (0..c.len())
-        .filter(|&i| clustering.labels[i] == index)
+    let all = members(&clustering);
+    let paths = indices
+        .into_iter()
+        .map(|i| (i, all[i].iter().map(|&r| c.paths[r].clone()).collect()))
         .collect();
-    rows.sort_by(|&a, &b| {
-        clustering.distances[a]
-            .total_cmp(&clustering.distances[b])
-            .then(a.cmp(&b))
-    });
-    Ok((
-        index,
-        rows.into_iter().map(|i| c.paths[i].clone()).collect(),
-    ))
+    Ok((clustering, paths))
 }
 
 fn run_montage(
@@ -725,47 +527,36 @@ fn run_montage(
     out: Option<PathBuf>,
     size: u32,
     max: usize,
-) -> anyhow::Result<ExitCode> {
-    if !(16..=1024).contains(&size) {
-        return Err(usage(format!("--size {size}: between 16 and 1024 pixels")));
-    }
-    let (mut session, _) = Session::open(dir, g)?;
-    let c = session.collection()?;
-    let clustering = clusters_of(&mut session, &c)?;
+) -> Result<ExitCode> {
+    check_thumb(size).map_err(|rule| Error::bad_request(format_args!("--size {size}: {rule}")))?;
+    let mut session = g.ready(dir)?;
+    let (clustering, sheets) = members_of(&mut session, cluster)?;
     let opts = MontageOptions {
         thumb: size,
-        decode: session.config.decode_options()?,
+        decode: session.decode_options().clone(),
         ..Default::default()
-    };
-    let numbers: Vec<usize> = match cluster {
-        Some(n) => vec![n],
-        None => clustering.clusters.iter().map(|cl| cl.number).collect(),
     };
     let folder = match (&out, cluster) {
         (Some(o), None) => o.clone(),
         _ => PathBuf::from("imgtui-montage"),
     };
-    for number in numbers {
-        let (index, mut paths) = cluster_members(&c, &clustering, number)?;
+    for (index, mut paths) in sheets {
         paths.truncate(max.max(1));
+        let cl = &clustering.clusters[index];
         let file = match (&out, cluster) {
             (Some(o), Some(_)) => o.clone(),
             _ => {
                 std::fs::create_dir_all(&folder)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
-                folder.join(format!(
-                    "{}.png",
-                    folder_name(number, &clustering.clusters[index].name)
-                ))
+                folder.join(format!("{}.png", folder_name(cl.number, &cl.name)))
             }
         };
-        write_montage(&paths, &file, &opts).map_err(|e| usage(one_line(&e)))?;
+        write_montage(&paths, &file, &opts).map_err(|e| Error::with_kind(BadRequest, e))?;
         println!("{}", file.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_export(
     dir: &Path,
     g: &Globals,
@@ -774,47 +565,36 @@ fn run_export(
     mode: Mode,
     (merge, inside): (bool, bool),
     json: bool,
-) -> anyhow::Result<ExitCode> {
-    let (mut session, _) = Session::open(dir, g)?;
-    let c = session.collection()?;
-    let clustering = clusters_of(&mut session, &c)?;
-    let (index, paths) = cluster_members(&c, &clustering, cluster)?;
+) -> Result<ExitCode> {
+    let mut session = g.ready(dir)?;
+    let (clustering, sheets) = members_of(&mut session, Some(cluster))?;
+    let (index, paths) = &sheets[0];
     let target = to.unwrap_or_else(|| {
-        PathBuf::from("imgtui-export").join(folder_name(cluster, &clustering.clusters[index].name))
+        PathBuf::from("imgtui-export").join(folder_name(cluster, &clustering.clusters[*index].name))
     });
     if !inside {
-        imgtui::export::check_outside(&target, &session.root)
-            .map_err(|e| usage(format!("{}; --inside allows it", one_line(&e))))?;
+        imgtui::export::check_outside(&target, session.root())
+            .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))?;
     }
-    let report =
-        imgtui::export::export(&paths, &target, mode, merge).map_err(|e| usage(one_line(&e)))?;
+    let report = imgtui::export::export(paths, &target, mode, merge)?;
     if json {
-        let failed: Vec<_> = report
-            .failed
-            .iter()
-            .map(|(p, e)| json!({"path": p.to_string_lossy(), "reason": e}))
-            .collect();
-        println!(
-            "{}",
-            json!({"target": report.target.to_string_lossy(), "written": report.written, "already_there": report.already_there, "failed": failed})
-        );
+        print(&answers::Exported::from(&report), Format::Json, "")?;
     }
     for (p, e) in &report.failed {
         eprintln!("not exported {}: {e}", p.display());
     }
+    let verb = match mode {
+        Mode::Copy => "copied",
+        Mode::Symlink | Mode::Hardlink => "linked",
+    };
+    let already = match report.already_there {
+        0 => String::new(),
+        n => format!(" ({n} already there)"),
+    };
     eprintln!(
-        "{} files {} to {}{}",
+        "{} files {verb} to {}{already}",
         report.written,
-        match mode {
-            Mode::Copy => "copied",
-            Mode::Symlink | Mode::Hardlink => "linked",
-        },
-        report.target.display(),
-        if report.already_there > 0 {
-            format!(" ({} already there)", report.already_there)
-        } else {
-            String::new()
-        }
+        report.target.display()
     );
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS
@@ -840,82 +620,23 @@ fn cluster_line(c: &Clustering, origin: Origin) -> String {
     )
 }
 
-fn run_neighbours(dir: &Path, g: &Globals, n: usize, format: Format) -> anyhow::Result<ExitCode> {
-    let (session, _) = Session::open(dir, g)?;
-    let c = session.collection()?;
+fn run_neighbours(dir: &Path, g: &Globals, n: usize, format: Format) -> Result<ExitCode> {
+    let session = g.ready(dir)?;
+    let c = session.images()?;
     let graph = neighbours::knn_graph(&c, n);
-    let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            let rows: Vec<_> = graph
-                .iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let ns: Vec<_> = row
-                        .iter()
-                        .map(|x| json!({"path": path(x.index), "distance": rounded(x.distance)}))
-                        .collect();
-                    json!({"path": path(i), "neighbours": ns})
-                })
-                .collect();
-            writeln!(out, "{}", serde_json::Value::Array(rows))?;
-        }
-        Format::Csv => {
-            let mut csv = Csv::new(out);
-            csv.row(["path", "rank", "neighbour", "distance"])?;
-            for (i, row) in graph.iter().enumerate() {
-                for (rank, x) in row.iter().enumerate() {
-                    csv.row([
-                        path(i),
-                        (rank + 1).to_string(),
-                        path(x.index),
-                        format!("{:.6}", x.distance),
-                    ])?;
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    print(&answers::Neighbours::new(&c, &graph), format, "")
 }
 
-fn run_dups(
-    dir: &Path,
-    g: &Globals,
-    threshold: Option<f32>,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
-    if let Some(t) = threshold.filter(|t| !(0.0..=1.0).contains(t)) {
-        return Err(usage(format!(
-            "--threshold {t}: a similarity is between 0 and 1"
-        )));
+fn run_dups(dir: &Path, g: &Globals, threshold: Option<f32>, format: Format) -> Result<ExitCode> {
+    if let Some(t) = threshold {
+        duplicates::check_threshold(t)
+            .map_err(|rule| Error::bad_request(format_args!("--threshold {t}: {rule}")))?;
     }
-    let (session, _) = Session::open(dir, g)?;
-    let threshold = threshold.unwrap_or(session.config.duplicates.threshold);
-    let c = session.collection()?;
+    let session = g.ready(dir)?;
+    let threshold = threshold.unwrap_or(session.config().duplicates.threshold);
+    let c = session.images()?;
     let groups = duplicates::groups(&c, threshold);
-    let path = |i: usize| c.paths[i].to_string_lossy().into_owned();
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            let rows: Vec<_> = groups
-                .iter()
-                .enumerate()
-                .map(|(g, members)| json!({"group": g + 1, "paths": members.iter().map(|&i| path(i)).collect::<Vec<_>>()}))
-                .collect();
-            writeln!(out, "{}", serde_json::Value::Array(rows))?;
-        }
-        Format::Csv => {
-            let mut csv = Csv::new(out);
-            csv.row(["group", "path"])?;
-            for (g, members) in groups.iter().enumerate() {
-                for &i in members {
-                    csv.row([(g + 1).to_string(), path(i)])?;
-                }
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    print(&answers::Duplicates::new(&c, &groups), format, "")
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
@@ -975,7 +696,7 @@ fn summary_line(s: &Summary) -> String {
 
 /// A flag raised by Ctrl-C, SIGTERM or SIGHUP: the run stops and keeps what it has done.
 /// A second signal exits at once (committed batches are safe either way).
-fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     let handler_flag = flag.clone();
     ctrlc::set_handler(move || {
@@ -983,6 +704,6 @@ fn cancel_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
             std::process::exit(130);
         }
     })
-    .context("installing the signal handler")?;
+    .map_err(anyhow::Error::from)?;
     Ok(flag)
 }

@@ -17,6 +17,16 @@ pub struct MontageOptions {
     pub decode: DecodeOptions,
 }
 
+/// Checks a thumbnail size: 16 to 1024 pixels. The error is the rule, for the caller to
+/// prefix with where the value came from.
+pub fn check_thumb(side: u32) -> Result<u32, &'static str> {
+    if (16..=1024).contains(&side) {
+        Ok(side)
+    } else {
+        Err("between 16 and 1024 pixels")
+    }
+}
+
 impl Default for MontageOptions {
     fn default() -> Self {
         MontageOptions {

@@ -11,40 +11,21 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::analysis::matrix::Matrix;
-use crate::analysis::saved::SavedClustering;
+use crate::collection::matrix::Matrix;
+pub use crate::collection::{Collection, Hash};
+use crate::error::Error;
 use crate::scan::FileEntry;
-
-/// A blake3 content hash.
-pub type Hash = [u8; 32];
 
 const SCHEMA_VERSION: i64 = 2;
 
-/// The store file is damaged: SQLite says so, or a stored vector is not what was written.
-#[derive(Debug, thiserror::Error)]
-#[error("the feature store is damaged: {0}")]
-pub struct Damaged(pub String);
-
 /// The store cannot be created or opened where it was asked to be (a read-only folder, a
-/// path through a file, no permission).
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot use {0} as the feature store ({1}); pass --store PATH or set `store` in the settings \
-     to put it somewhere writable"
-)]
-pub struct Unavailable(pub PathBuf, pub String);
-
-/// Whether `err` says the store file is damaged (rather than, say, busy or missing).
-pub fn is_damaged(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<Damaged>().is_some()
-            || e.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
-                matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-                )
-            })
-    })
+/// path through a file, no permission): a bad request, since another `--store` fixes it.
+fn unavailable(path: &Path, detail: impl std::fmt::Display) -> Error {
+    Error::bad_request(format_args!(
+        "cannot use {} as the feature store ({detail}); pass --store PATH or set `store` in the \
+         settings to put it somewhere writable",
+        path.display()
+    ))
 }
 
 /// Whether `err` is SQLite saying another connection holds the lock.
@@ -72,57 +53,6 @@ pub struct FileUpdate {
     pub hash: Hash,
     /// A new unit-length vector and the length it had before normalising.
     pub vector: Option<(Vec<f32>, f32)>,
-}
-
-/// The vectors of one folder under one feature id, as one contiguous row-major matrix.
-#[derive(Debug, Clone, Default)]
-pub struct Collection {
-    pub paths: Vec<PathBuf>,
-    pub hashes: Vec<Hash>,
-    /// `len() × dim()`, each row of unit length.
-    pub vectors: Matrix,
-    /// Length of each vector before normalising.
-    pub norms: Vec<f32>,
-    /// An 8-bit copy of `vectors` for fast approximate search, made on first use.
-    pub quantized: std::sync::OnceLock<crate::analysis::neighbours::Quantized>,
-}
-
-impl Collection {
-    pub fn len(&self) -> usize {
-        self.paths.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
-    }
-
-    /// Length of each vector.
-    pub fn dim(&self) -> usize {
-        self.vectors.cols
-    }
-
-    /// The unit-length vector of image `i`.
-    pub fn row(&self, i: usize) -> &[f32] {
-        self.vectors.row(i)
-    }
-
-    /// Vector `i` as the extractor gave it (unit vector × its stored length).
-    pub fn raw(&self, i: usize) -> Vec<f32> {
-        self.row(i).iter().map(|v| v * self.norms[i]).collect()
-    }
-
-    /// Appends an image: its path, content hash, unit vector and the length it had.
-    pub fn push(&mut self, path: PathBuf, hash: Hash, unit: &[f32], norm: f32) {
-        if self.is_empty() {
-            self.vectors.cols = unit.len();
-        }
-        assert_eq!(unit.len(), self.dim(), "every vector has the same length");
-        self.paths.push(path);
-        self.hashes.push(hash);
-        self.vectors.data.extend_from_slice(unit);
-        self.vectors.rows += 1;
-        self.norms.push(norm);
-    }
 }
 
 pub struct Store {
@@ -167,12 +97,12 @@ impl Store {
 
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
-        let unavailable = |detail: String| Unavailable(path.to_owned(), detail);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| unavailable(format!("creating {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                unavailable(path, format_args!("creating {}: {e}", parent.display()))
+            })?;
         }
-        let conn = Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
+        let conn = Connection::open(path).map_err(|e| unavailable(path, &e))?;
         conn.busy_timeout(Duration::from_secs(30))?;
         let store = Store {
             conn,
@@ -197,7 +127,7 @@ impl Store {
                 )
             });
             if read_only {
-                return Err(unavailable(e.to_string()).into());
+                return Err(unavailable(path, &e).into());
             }
             return Err(e.context(format!("{}: not a usable imgtui store", path.display())));
         }
@@ -337,12 +267,13 @@ impl Store {
         Ok(n as usize)
     }
 
-    /// Saves the clustering of `root` under `feature`, replacing any earlier one.
-    pub fn save_clustering(
+    /// Saves the clustering of `root` under `feature` (any serde value, kept as JSON),
+    /// replacing any earlier one. Fails when the store cannot be written.
+    pub fn save_clustering<T: serde::Serialize>(
         &mut self,
         root: &Path,
         feature: &str,
-        saved: &SavedClustering,
+        saved: &T,
     ) -> anyhow::Result<()> {
         let body = serde_json::to_vec(saved)?;
         self.conn.execute(
@@ -365,13 +296,14 @@ impl Store {
             .is_some())
     }
 
-    /// The saved clustering of `root` under `feature`. One saved by an incompatible
-    /// version of imgtui counts as none (it is refitted).
-    pub fn load_clustering(
+    /// The saved clustering of `root` under `feature`, read back as `T`. One that does not
+    /// parse as `T` (saved by an incompatible version of imgtui) counts as none, so it is
+    /// refitted. Fails when the store cannot be read or is damaged.
+    pub fn load_clustering<T: serde::de::DeserializeOwned>(
         &self,
         root: &Path,
         feature: &str,
-    ) -> anyhow::Result<Option<SavedClustering>> {
+    ) -> anyhow::Result<Option<T>> {
         let body: Option<Vec<u8>> = self
             .conn
             .query_row(
@@ -440,9 +372,9 @@ impl Store {
             }
             // Every vector was written with unit length (or zero, for a blank descriptor):
             // anything else was damaged on disk and must not be used.
-            let square = crate::analysis::neighbours::dot(row, row);
+            let square = crate::collection::dot(row, row);
             if bytes.len() != dim * 4 || !(square == 0.0 || (square - 1.0).abs() < 1e-3) {
-                return Err(Damaged(format!(
+                return Err(Error::damaged_store(format_args!(
                     "the vector of {} is not as written",
                     c.paths[i].display()
                 ))

@@ -2,7 +2,7 @@
 
 use kodama::{Method, linkage};
 
-use super::matrix::Matrix;
+use crate::collection::matrix::Matrix;
 
 /// Ward needs all pairwise distances: n·(n−1)/2 floats, 200 MB at this size.
 pub const MAX_IMAGES: usize = 10_000;
@@ -10,7 +10,7 @@ pub const MAX_IMAGES: usize = 10_000;
 /// Cuts the Ward tree into `k` clusters; labels in order of first appearance.
 pub fn ward(x: &Matrix, k: usize) -> anyhow::Result<Vec<usize>> {
     let n = x.rows;
-    anyhow::ensure!(
+    crate::error::ensure_request!(
         n <= MAX_IMAGES,
         "agglomerative clustering is limited to {MAX_IMAGES} images (it needs every pairwise distance); \
          this folder has {n}: use --method kmeans"

@@ -10,13 +10,13 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use super::kmeans::{self, Start};
-use super::matrix::Matrix;
 use super::pca::{Pca, total_variance};
 use super::rng::Lcg;
 use super::sweep::{Sweep, SweepOptions, sweep};
 use super::{agglomerative, dbscan, gmm};
+use crate::collection::Collection;
+use crate::collection::matrix::Matrix;
 use crate::features::Extractor;
-use crate::store::Collection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -199,6 +199,16 @@ pub struct Clustering {
     pub sweep: Option<Sweep>,
 }
 
+/// Checks a DBSCAN radius: a cosine distance strictly between 0 and 2. The error is the
+/// rule, for the caller to prefix with where the value came from.
+pub fn check_eps(eps: f32) -> Result<f32, &'static str> {
+    if eps > 0.0 && eps < 2.0 {
+        Ok(eps)
+    } else {
+        Err("a cosine distance between 0 and 2")
+    }
+}
+
 /// Clusters `c` as `req` asks. `names` (the extractor that made the vectors) names the
 /// clusters when it has a classifier head.
 pub fn cluster(
@@ -207,7 +217,7 @@ pub fn cluster(
     names: Option<&dyn Extractor>,
 ) -> anyhow::Result<Clustering> {
     let n = c.len();
-    anyhow::ensure!(n >= 2, "clustering needs at least 2 images, found {n}");
+    crate::error::ensure_request!(n >= 2, "clustering needs at least 2 images, found {n}");
     let pca = Pca::fit(&c.vectors, req.dims.max(2), req.seed);
     let x = pca.project(&c.vectors);
     let explained = pca.explained(total_variance(&c.vectors));
@@ -247,7 +257,7 @@ pub fn cluster(
     if let KChoice::Fixed(k) = req.k
         && req.method != Method::Dbscan
     {
-        anyhow::ensure!(k <= n, "k = {k} but there are only {n} images");
+        crate::error::ensure_request!(k <= n, "k = {k} but there are only {n} images");
     }
     let (k, mut reason) = match (req.k, &sweep) {
         (KChoice::Fixed(k), _) => (k, format!("k = {k} as asked")),
@@ -496,16 +506,46 @@ pub(crate) fn distances_to_centroids(
 
 /// Cosine distance of the unit vector `v` to the centre of `cluster`.
 pub fn distance_to(cluster: &Cluster, v: &[f32]) -> f32 {
-    (1.0 - super::neighbours::dot(v, &cluster.centroid)).max(0.0)
+    (1.0 - crate::collection::dot(v, &cluster.centroid)).max(0.0)
 }
 
-/// Members of each cluster, in collection order.
+/// The rows of each cluster (indexed like `clustering.clusters`), nearest the centre first;
+/// ties keep collection order. The one ordering every client shows and exports.
 pub fn members(clustering: &Clustering) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new(); clustering.clusters.len()];
     for (i, &l) in clustering.labels.iter().enumerate() {
         out[l].push(i);
     }
+    for m in &mut out {
+        m.sort_by(|&a, &b| {
+            clustering.distances[a]
+                .total_cmp(&clustering.distances[b])
+                .then(a.cmp(&b))
+        });
+    }
     out
+}
+
+impl Clustering {
+    /// The index in `clusters` of the cluster numbered `number` (as shown: 1 is the largest).
+    ///
+    /// Fails with a [`crate::error::ErrorKind::BadRequest`] naming the clusters there are.
+    pub fn index_of(&self, number: usize) -> Result<usize, crate::error::Error> {
+        self.clusters
+            .iter()
+            .position(|cl| cl.number == number)
+            .ok_or_else(|| {
+                let numbers: Vec<String> = self
+                    .clusters
+                    .iter()
+                    .map(|cl| cl.number.to_string())
+                    .collect();
+                crate::error::Error::bad_request(format_args!(
+                    "no cluster {number}: the clusters are {}",
+                    numbers.join(", ")
+                ))
+            })
+    }
 }
 
 /// Index of the cluster whose centroid is nearest to the unit vector `v`, skipping the

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::knee::knee_of_increasing;
 use super::neighbours::{for_each_block, knn_graph};
-use crate::store::Collection;
+use crate::collection::Collection;
 
 /// Neighbour lists larger than this in total mean eps is far too large for the data.
 const MAX_PAIRS: usize = 50_000_000;
@@ -68,7 +68,7 @@ fn neighbourhoods(c: &Collection, eps: f32, max_pairs: usize) -> anyhow::Result<
             })
             .collect::<Vec<_>>()
     });
-    anyhow::ensure!(
+    crate::error::ensure_request!(
         pairs.load(Ordering::Relaxed) <= max_pairs,
         "eps {eps} puts more than {max_pairs} pairs of images within reach of each other; \
          try a smaller --eps"

@@ -7,14 +7,24 @@
 
 use rayon::prelude::*;
 
-use crate::store::Collection;
+use crate::collection::Collection;
 
-use super::matrix::gemm;
 use super::neighbours::for_each_block;
 use super::pca::Pca;
+use crate::collection::matrix::gemm;
 
 /// Cosine similarity above which two images count as near-duplicates, unless told otherwise.
 pub const DUPLICATE_THRESHOLD: f32 = 0.95;
+
+/// Checks a near-duplicate threshold: a cosine similarity in 0..=1. The error is the rule,
+/// for the caller to prefix with where the value came from.
+pub fn check_threshold(threshold: f32) -> Result<f32, &'static str> {
+    if (0.0..=1.0).contains(&threshold) {
+        Ok(threshold)
+    } else {
+        Err("a cosine similarity between 0 and 1")
+    }
+}
 
 /// Collections from this size on screen pairs in a PCA projection first.
 pub const FILTER_FROM: usize = 5_000;
@@ -96,7 +106,7 @@ pub(crate) fn screened_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usiz
                     let j = first + jj;
                     if j > i && squares[i] + squares[j] - 2.0 * dot <= reach2 {
                         let (a, b) = (order[i], order[j]);
-                        if super::neighbours::dot(c.row(a), c.row(b)) >= threshold {
+                        if crate::collection::dot(c.row(a), c.row(b)) >= threshold {
                             pairs.push((a.min(b), a.max(b)));
                         }
                     }

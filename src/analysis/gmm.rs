@@ -6,7 +6,7 @@ use ndarray::Array2;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-use super::matrix::Matrix;
+use crate::collection::matrix::Matrix;
 
 /// Component of each row under the most likely of `k` Gaussians.
 pub fn gmm(x: &Matrix, k: usize, seed: u64) -> anyhow::Result<Vec<usize>> {

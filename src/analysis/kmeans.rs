@@ -6,8 +6,8 @@ use ndarray::{Array2, ArrayView2};
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 
-use super::matrix::Matrix;
 use super::rng::Lcg;
+use crate::collection::matrix::Matrix;
 
 /// A fitted KMeans: centres, each row's centre and its squared distance to it.
 #[derive(Debug, Clone)]
@@ -155,7 +155,7 @@ fn assign(
     let centre_sq: Vec<f32> = (0..centroids.rows)
         .map(|c| centroids.row(c).iter().map(|v| v * v).sum())
         .collect();
-    let dots = super::matrix::matmul(x, &centroids.transposed());
+    let dots = crate::collection::matrix::matmul(x, &centroids.transposed());
     let mut changed = false;
     for i in 0..x.rows {
         let (best, dist) = (0..centroids.rows)

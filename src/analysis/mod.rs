@@ -8,7 +8,6 @@ pub mod duplicates;
 pub mod gmm;
 pub mod kmeans;
 pub mod knee;
-pub mod matrix;
 pub mod neighbours;
 pub mod pca;
 pub mod rng;

@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::store::Collection;
+use crate::collection::{Collection, Quantized, dot};
 
 /// One neighbour: the image's row in the collection and its cosine distance to the query.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -25,6 +25,18 @@ pub enum Select {
     Nearest(usize),
     /// Every image within this cosine distance.
     Within(f32),
+}
+
+impl Select {
+    /// Every image within `radius`, a cosine distance in 0..=2. The error is the rule, for
+    /// the caller to prefix with where the value came from.
+    pub fn within(radius: f32) -> Result<Select, &'static str> {
+        if (0.0..=2.0).contains(&radius) {
+            Ok(Select::Within(radius))
+        } else {
+            Err("a cosine distance between 0 and 2")
+        }
+    }
 }
 
 /// Rows handled per task in the parallel loops.
@@ -98,75 +110,6 @@ pub fn exact_query(
 ) -> Vec<Neighbour> {
     let sims = similarities(c, query);
     pick(&sims, select, exclude)
-}
-
-/// The vectors in 8 bits: each row scaled so its largest component is ±127.
-#[derive(Debug, Clone, Default)]
-pub struct Quantized {
-    dim: usize,
-    scales: Vec<f32>,
-    codes: Vec<i8>,
-}
-
-impl Quantized {
-    pub fn new(c: &Collection) -> Quantized {
-        let dim = c.dim();
-        let mut codes = vec![0i8; c.len() * dim];
-        let mut scales = vec![0f32; c.len()];
-        codes
-            .par_chunks_mut(dim.max(1))
-            .zip(scales.par_iter_mut())
-            .enumerate()
-            .for_each(|(i, (out, scale))| *scale = quantize(c.row(i), out));
-        Quantized { dim, scales, codes }
-    }
-
-    /// Approximate cosine similarity of `query` with every row.
-    fn similarities(&self, query: &[f32]) -> Vec<f32> {
-        let mut q = vec![0i8; self.dim];
-        let q_scale = quantize(query, &mut q);
-        let mut out = vec![0f32; self.scales.len()];
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(chunk, sims)| {
-                let first = chunk * CHUNK;
-                for (k, s) in sims.iter_mut().enumerate() {
-                    let row = first + k;
-                    let codes = &self.codes[row * self.dim..(row + 1) * self.dim];
-                    *s = dot_i8(codes, &q) as f32 * self.scales[row] * q_scale;
-                }
-            });
-        out
-    }
-}
-
-/// Writes `v` as 8-bit codes and returns the scale that maps them back.
-fn quantize(v: &[f32], out: &mut [i8]) -> f32 {
-    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
-    let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-    let inverse = 1.0 / scale;
-    for (o, x) in out.iter_mut().zip(v) {
-        *o = (x * inverse).round_ties_even() as i8;
-    }
-    scale
-}
-
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    // Sixteen independent sums of i16 products vectorise well.
-    let mut acc = [0i32; 16];
-    let (ac, bc) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: i32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(&x, &y)| x as i32 * y as i32)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for k in 0..16 {
-            acc[k] += x[k] as i32 * y[k] as i32;
-        }
-    }
-    acc.iter().sum::<i32>() + tail
 }
 
 /// Chooses neighbours from a row of similarities, closest first (ties by row order).
@@ -259,24 +202,6 @@ pub(crate) fn for_each_block<T: Send>(
             f(first, &sims)
         })
         .collect()
-}
-
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight independent sums let the compiler vectorise without fast-math.
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::matrix::{Matrix, matmul, matmul_tn};
 use crate::analysis::rng::Lcg;
+use crate::collection::matrix::{Matrix, matmul, matmul_tn};
 
 /// A fitted projection: `coords = (x − mean) · componentsᵀ`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

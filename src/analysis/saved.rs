@@ -15,8 +15,9 @@ use super::clustering::{
 use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
+use crate::collection::Collection;
 use crate::features::Extractor;
-use crate::store::{Collection, Store};
+use crate::store::Store;
 
 /// A clustering without its row alignment: each image's label and map position by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -187,7 +188,7 @@ pub fn load_or_fit(
     wanted: &Wanted,
     names: Option<&dyn Extractor>,
 ) -> anyhow::Result<(Clustering, Origin)> {
-    let mut saved = store.load_clustering(root, feature)?;
+    let mut saved: Option<SavedClustering> = store.load_clustering(root, feature)?;
     let base = saved.as_ref().map_or(defaults, |s| &s.request);
     let mut req = base.clone();
     if let Some(m) = wanted.method {

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::kmeans::{self, KMeansFit, Start};
 use super::knee::elbow_of_decreasing;
-use super::matrix::{Matrix, matmul};
 use super::rng::Lcg;
+use crate::collection::matrix::{Matrix, matmul};
 
 /// Scores of one k.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -77,7 +77,7 @@ pub fn sweep(
     opts: &SweepOptions,
 ) -> anyhow::Result<(Sweep, Vec<KMeansFit>)> {
     let n = x.rows;
-    anyhow::ensure!(n >= 3, "choosing k needs at least 3 images, found {n}");
+    crate::error::ensure_request!(n >= 3, "choosing k needs at least 3 images, found {n}");
     let k_max = opts.k_max.clamp(2, n - 1);
     let mut rng = Lcg::new(opts.seed);
 

@@ -5,12 +5,12 @@ use linfa::traits::Transformer;
 use linfa_tsne::TSneParams;
 use ndarray::Array2;
 
-use super::matrix::Matrix;
+use crate::collection::matrix::Matrix;
 
 /// 2-D positions of the rows of `x`. Seeded inside linfa-tsne, so repeatable.
 pub fn tsne(x: &Matrix) -> anyhow::Result<Vec<[f32; 2]>> {
     let n = x.rows;
-    anyhow::ensure!(n >= 4, "t-SNE needs at least 4 images");
+    crate::error::ensure_request!(n >= 4, "t-SNE needs at least 4 images");
     // Perplexity 30, or less for small collections (it must stay below (n − 1) / 3).
     let perplexity = 30f64.min((n as f64 - 1.0) / 3.0 - 0.5).max(1.0);
     let data = Array2::from_shape_vec((n, x.cols), x.data.iter().map(|&v| v as f64).collect())?;

@@ -71,7 +71,7 @@ impl ModelSpec {
     /// Parses a spec; `origin` names it in errors (with line and key, as the TOML parser gives).
     pub fn parse(text: &str, origin: &str) -> anyhow::Result<ModelSpec> {
         let spec: ModelSpec =
-            toml::from_str(text).map_err(|e| crate::config::toml_error(text, origin, &e))?;
+            toml::from_str(text).map_err(|e| crate::toml_error::toml_error(text, origin, &e))?;
         let problem = if spec.size == 0 {
             Some("size: must be at least 1 pixel")
         } else if !(spec.range == 1.0 || spec.range == 255.0) {

@@ -7,5 +7,5 @@ pub mod view;
 
 pub use app::App;
 pub use ratatui_image::picker::ProtocolType;
-pub use run::{Options, run};
+pub use run::run;
 pub use view::view;

@@ -18,25 +18,13 @@ use super::app::{App, Command, Loading, Overlay};
 use super::view::view;
 use crate::analysis::clustering::{Clustering, KChoice};
 use crate::analysis::duplicates;
-use crate::analysis::neighbours::{APPROXIMATE_FROM, Quantized};
-use crate::analysis::saved::{Wanted, load_or_fit};
-use crate::config::Config;
+use crate::analysis::neighbours::APPROXIMATE_FROM;
+use crate::analysis::saved::Wanted;
+use crate::collection::{Collection, Quantized};
 use crate::decode::{DecodeOptions, decode};
+use crate::error::{Error, Result};
 use crate::montage::{MontageOptions, montage, save_in_folder};
-use crate::store::{Collection, Store};
-use crate::{Extractor, Progress};
-
-/// How to start the explorer.
-pub struct Options {
-    pub root: PathBuf,
-    pub store: PathBuf,
-    pub config: Config,
-    /// What the vectors are made with.
-    pub extractor: Arc<dyn Extractor>,
-    pub cancel: Arc<AtomicBool>,
-    /// Image protocol; `None` asks the terminal (after the first frame, at most 1 s).
-    pub protocol: Option<ProtocolType>,
-}
+use crate::{Progress, Session};
 
 /// How long the terminal gets to answer the graphics query.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -59,31 +47,44 @@ enum Msg {
 const PREVIEW_CACHE: usize = 16;
 
 /// Runs the explorer until the user quits. The terminal is restored on return and on panic.
-pub fn run(opts: Options) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
-        "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)"
-    );
+///
+/// `protocol` forces an image protocol; `None` asks the terminal (after the first frame, at
+/// most 1 s). Raising `cancel` (a signal) ends the explorer and keeps the work done.
+///
+/// Fails with [`ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and when the
+/// terminal cannot be set up.
+pub fn run(
+    session: Session,
+    protocol: Option<ProtocolType>,
+    cancel: Arc<AtomicBool>,
+) -> Result<()> {
+    if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        return Err(Error::bad_request(
+            "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)",
+        ));
+    }
     let (tx, rx) = mpsc::channel::<Msg>();
     let tx_probe = tx.clone();
-    let root = crate::scan::resolve_root(&opts.root)?;
-    let feature = crate::index::feature_id(&*opts.extractor, &opts.config.decode_options()?);
+    let root = session.root().to_owned();
+    let decode_opts = session.decode_options().clone();
+    let neighbour_count = session.config().explore.neighbours;
+    let model_name = session.extractor().name().to_owned();
     let indexing = Arc::new(AtomicBool::new(false));
-    spawn_loader(&opts, &root, &feature, indexing.clone(), tx.clone());
-    let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
-    let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
+    let recluster_tx = spawn_reclusterer(session.reopen()?, tx.clone());
+    spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
+    let preview_tx = spawn_previewer(decode_opts.clone(), tx.clone());
 
     let mut terminal = ratatui::try_init()?;
     let finished = Arc::new(AtomicBool::new(false));
-    spawn_watchdog(opts.cancel.clone(), finished.clone());
-    let mut app = App::new(root, opts.extractor.name().to_owned());
-    app.neighbour_count = opts.config.explore.neighbours;
+    spawn_watchdog(cancel.clone(), finished.clone());
+    let mut app = App::new(root, model_name);
+    app.neighbour_count = neighbour_count;
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
     // (in the background) what it can do. Keys are read only once the answer is in or the
     // time is up, so the query's reply is never mistaken for typing.
     let mut picker = Picker::halfblocks();
     let mut probing = None;
-    match opts.protocol {
+    match protocol {
         Some(p) => picker.set_protocol_type(p),
         None if may_draw_graphics() => {
             probing = Some((spawn_probe(tx_probe), std::time::Instant::now()))
@@ -94,7 +95,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let mut montage: Option<StatefulProtocol> = None;
     let mut cache: VecDeque<(PathBuf, DynamicImage)> = VecDeque::new();
     let mut screen_drawn = None;
-    let result = (|| -> anyhow::Result<()> {
+    let result = (|| -> Result<()> {
         loop {
             // Graphics (sixel especially) stay on screen until every cell under them is
             // written again, which ratatui's diff does not do: when the screen changes from
@@ -112,7 +113,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                 view(f, &app, image)
             })?;
             // Ctrl-C from outside, SIGTERM, or SIGHUP (the SSH connection dropped).
-            if opts.cancel.load(Ordering::SeqCst) {
+            if cancel.load(Ordering::SeqCst) {
                 return Ok(());
             }
             let mut commands = Vec::new();
@@ -218,7 +219,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
                         let _ = recluster_tx.send((k, app.collection.clone()));
                     }
                     Command::Montage(files, stem) => {
-                        spawn_montage(files, stem, opts.config.decode_options()?, tx.clone())
+                        spawn_montage(files, stem, decode_opts.clone(), tx.clone())
                     }
                 }
             }
@@ -228,7 +229,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     finished.store(true, Ordering::SeqCst);
     // Quitting while indexing: let the writer commit what is done (it stops within a batch).
     // Other background work (fitting, the near-duplicate search) has nothing to keep.
-    opts.cancel.store(true, Ordering::SeqCst);
+    cancel.store(true, Ordering::SeqCst);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while indexing.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -317,59 +318,28 @@ fn spawn_probe(tx: mpsc::Sender<Msg>) -> Arc<AtomicBool> {
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
 /// assigns new images to the clusters (or fits them on a first run), and looks for
-/// near-duplicates.
+/// near-duplicates. `indexing` is raised while the index is written (a quit then waits for
+/// the batch in hand to be committed).
 fn spawn_loader(
-    opts: &Options,
-    root: &Path,
-    feature: &str,
+    mut session: Session,
+    cancel: Arc<AtomicBool>,
     indexing: Arc<AtomicBool>,
     tx: mpsc::Sender<Msg>,
 ) {
-    let (root, feature, store_path, config, model, cancel) = (
-        root.to_path_buf(),
-        feature.to_owned(),
-        opts.store.clone(),
-        opts.config.clone(),
-        opts.extractor.clone(),
-        opts.cancel.clone(),
-    );
     std::thread::spawn(move || {
-        let result = load(
-            &root,
-            &feature,
-            &store_path,
-            &config,
-            &*model,
-            Flags {
-                cancel: &cancel,
-                indexing: &indexing,
-            },
-            &tx,
-        );
-        if let Err(e) = result {
-            let _ = tx.send(Msg::Failed(format!("{e:#}")));
+        if let Err(e) = load(&mut session, &cancel, &indexing, &tx) {
+            let _ = tx.send(Msg::Failed(e.to_string()));
         }
     });
 }
 
-/// What the loader shares with the event loop: the request to stop, and whether it is
-/// indexing (a quit then waits for the batch in hand to be committed).
-struct Flags<'a> {
-    cancel: &'a AtomicBool,
-    indexing: &'a AtomicBool,
-}
-
 fn load(
-    root: &Path,
-    feature: &str,
-    store_path: &Path,
-    config: &Config,
-    model: &dyn Extractor,
-    flags: Flags,
+    session: &mut Session,
+    cancel: &AtomicBool,
+    indexing: &AtomicBool,
     tx: &mpsc::Sender<Msg>,
-) -> anyhow::Result<()> {
-    let Flags { cancel, indexing } = flags;
-    let mut store = Store::open(store_path)?;
+) -> Result<()> {
+    let threshold = session.config().duplicates.threshold;
     // With the vectors read: make what neighbour and near-duplicate searches need.
     let prepare = |c: &Arc<Collection>| {
         if c.len() >= APPROXIMATE_FROM {
@@ -377,24 +347,17 @@ fn load(
             // do not pause for it (a search that comes first waits for it).
             c.quantized.get_or_init(|| Quantized::new(c));
         }
-        let groups = duplicates::groups(c, config.duplicates.threshold);
+        let groups = duplicates::groups(c, threshold);
         let _ = tx.send(Msg::Duplicates(groups));
     };
-    let fit = |store: &mut Store, c: Collection| -> anyhow::Result<()> {
-        anyhow::ensure!(
-            c.len() >= 2,
-            "{} has fewer than 2 images to explore",
-            root.display()
-        );
-        let (clustering, _) = load_or_fit(
-            store,
-            root,
-            feature,
-            &c,
-            &config.cluster_request(),
-            &Wanted::default(),
-            Some(model),
-        )?;
+    let fit = |session: &mut Session, c: Collection| -> Result<()> {
+        if c.len() < 2 {
+            return Err(Error::bad_request(format_args!(
+                "{} has fewer than 2 images to explore",
+                session.root().display()
+            )));
+        }
+        let (clustering, _) = session.clustering(&c, &Wanted::default())?;
         let c = Arc::new(c);
         let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
         prepare(&c);
@@ -403,67 +366,52 @@ fn load(
     // Warm start: what the store already knows is on screen while the folder is checked.
     // The saved clustering places its images without their vectors, so it is shown first
     // and the vectors (most of the wait: 1.1 s at 100,000 images) are read behind it.
-    let saved = store.load_clustering(root, feature)?;
-    let shown_early = saved.is_some();
-    if let Some(saved) = saved {
-        let files = store.files(root)?;
-        let known = saved.known(&files);
-        let early = (known.len() >= 2).then(|| Arc::new(known));
-        if let Some(known) = &early {
-            let (clustering, _) = saved.apply(known);
+    let warm = session.warm_start()?;
+    let shown_early = warm.is_some();
+    if let Some(warm) = warm {
+        let early = warm.shown.map(|(known, clustering)| {
+            let known = Arc::new(known);
             let _ = tx.send(Msg::Loaded(known.clone(), Box::new(clustering)));
-        }
-        let c = store.with_vectors(files, feature)?;
+            known
+        });
+        let c = session.read_vectors(warm.files)?;
         match early {
             Some(known) if known.paths == c.paths => {
                 let c = Arc::new(c);
                 let _ = tx.send(Msg::Vectors(c.clone()));
                 prepare(&c);
             }
-            _ => fit(&mut store, c)?,
+            _ => fit(session, c)?,
         }
     }
-    let progress_tx = tx.clone();
-    let progress = move |p: Progress| {
-        let _ = progress_tx.send(Msg::Progress(p));
+    let progress_tx = std::sync::Mutex::new(tx.clone());
+    let progress = |p: Progress| {
+        let _ = progress_tx
+            .lock()
+            .expect("progress lock")
+            .send(Msg::Progress(p));
     };
-    let progress = std::sync::Mutex::new(progress);
-    let options = config.index_options()?;
     indexing.store(true, Ordering::SeqCst);
-    let summary = crate::index(
-        root,
-        &mut store,
-        model,
-        &options,
-        &|p| (progress.lock().expect("progress lock"))(p),
-        cancel,
-    );
+    let summary = session.update_index(&progress, cancel);
     indexing.store(false, Ordering::SeqCst);
     let summary = summary?;
-    anyhow::ensure!(!summary.interrupted, "interrupted");
+    if summary.interrupted {
+        return Err(Error::interrupted());
+    }
     let _ = tx.send(Msg::Clustering);
     if !shown_early || summary.embedded > 0 || summary.removed > 0 {
-        let c = store.collection(root, feature)?;
-        fit(&mut store, c)?;
+        let c = session.collection()?;
+        fit(session, c)?;
     }
     Ok(())
 }
 
 /// Fits new clusterings for `+` / `-`; only the newest request is served.
 fn spawn_reclusterer(
-    opts: &Options,
-    root: &Path,
-    feature: &str,
+    mut session: Session,
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::Sender<(usize, Arc<Collection>)> {
     let (req_tx, req_rx) = mpsc::channel::<(usize, Arc<Collection>)>();
-    let (root, feature, store_path, config, model) = (
-        root.to_path_buf(),
-        feature.to_owned(),
-        opts.store.clone(),
-        opts.config.clone(),
-        opts.extractor.clone(),
-    );
     std::thread::spawn(move || {
         while let Ok(mut request) = req_rx.recv() {
             while let Ok(newer) = req_rx.try_recv() {
@@ -474,21 +422,11 @@ fn spawn_reclusterer(
                 k: Some(KChoice::Fixed(k)),
                 ..Default::default()
             };
-            let result = Store::open(&store_path).and_then(|mut store| {
-                load_or_fit(
-                    &mut store,
-                    &root,
-                    &feature,
-                    &c,
-                    &config.cluster_request(),
-                    &wanted,
-                    Some(&*model),
-                )
-            });
             let msg = Msg::Reclustered(
-                result
+                session
+                    .clustering(&c, &wanted)
                     .map(|(c, _)| Box::new(c))
-                    .map_err(|e| format!("{e:#}")),
+                    .map_err(|e| e.to_string()),
             );
             if tx.send(msg).is_err() {
                 break;

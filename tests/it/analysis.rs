@@ -1,8 +1,5 @@
 //! Headless answers: similar images (N and radius), the kNN graph, near-duplicates, bad arguments.
 
-
-use std::path::Path;
-
 use crate::common::*;
 use serde_json::Value;
 

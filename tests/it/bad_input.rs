@@ -1,7 +1,6 @@
 //! A corpus of awkward files, drawn by the test: every one is either indexed or skipped with a
 //! specific reason, and the run succeeds.
 
-
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;

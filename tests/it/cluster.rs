@@ -2,9 +2,7 @@
 //! must come out as three clusters, by every method; the clustering is saved, reused, and
 //! extended to new images.
 
-
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::common::*;
 use serde_json::Value;

@@ -1,7 +1,5 @@
 //! Images the tests draw themselves, so `cargo test` needs nothing but the repository.
 
-
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -108,7 +106,12 @@ pub struct Ran {
 
 /// Runs `imgtui ARGS --store STORE` to the end: the one helper every test that runs the binary uses.
 pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> Ran {
-    let out = imgtui().args(args).arg("--store").arg(store).output().unwrap();
+    let out = imgtui()
+        .args(args)
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
     Ran {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -131,7 +134,10 @@ pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> serde_js
 
 /// Runs `imgtui index DIR --json` and parses the summary.
 pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
-    run_json(&["index".as_ref(), "--json".as_ref(), dir.as_os_str()], store)
+    run_json(
+        &["index".as_ref(), "--json".as_ref(), dir.as_os_str()],
+        store,
+    )
 }
 
 /// Five discs, five stripe patterns and five checkerboards, each a little different.

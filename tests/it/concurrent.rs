@@ -1,7 +1,6 @@
 //! Two imgtui processes indexing the same folder into the same store at once: both finish,
 //! and the store holds exactly one vector per distinct image.
 
-
 use crate::common::*;
 
 #[test]

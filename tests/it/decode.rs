@@ -1,6 +1,5 @@
 //! Decoding: EXIF orientation, limits against decompression bombs, odd pixel formats.
 
-
 use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
 use imgtui::decode::{DecodeError, DecodeOptions, decode, decode_at_least, resize_rgb};
 

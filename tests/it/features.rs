@@ -1,7 +1,6 @@
 //! The classic descriptors (hog, pixels, color) beside the built-in model: each separates
 //! the drawn families, is deterministic, and is stored apart from the others.
 
-
 use crate::common::*;
 
 #[test]

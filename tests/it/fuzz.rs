@@ -3,7 +3,6 @@
 //! may panic; errors are one line. Run longer with e.g. `PROPTEST_CASES=20000 cargo test
 //! --release --test fuzz`.
 
-
 use image::{DynamicImage, ImageFormat};
 use imgtui::config::Config;
 use imgtui::decode::{DecodeOptions, decode, resize_rgb};
@@ -99,7 +98,7 @@ proptest! {
         cut in 0usize..4000,
         insert in "[a-z_=\"\\[\\]0-9. \n]{0,12}",
     ) {
-        let default = include_str!("../config/default.toml");
+        let default = include_str!("../../config/default.toml");
         let mut text = default.to_owned();
         let mut at = cut.min(text.len());
         while !text.is_char_boundary(at) {

@@ -1,6 +1,5 @@
 //! The indexing pipeline end to end, on images the tests draw, through the library and the CLI.
 
-
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 

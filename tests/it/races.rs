@@ -1,7 +1,6 @@
 //! Files that change or vanish while they are indexed: the run succeeds, every file ends up
 //! indexed or skipped with a reason, and the next run converges on what is on disk.
 
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! kill -9 at several points of indexing loses at most the batch in flight each time; the next
 //! run resumes and ends with exactly the right set of vectors.
 
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,6 @@
 //! Settings: defaults < the user's file (or --config) < flags, `imgtui config` shows where each
 //! value came from, and a bad file stops the program with one line naming file, line and key.
 
-
 use crate::common::*;
 
 fn run(args: &[&str], store: &std::path::Path, home: &std::path::Path) -> std::process::Output {

@@ -1,7 +1,6 @@
 //! Model specs: the built-in model is one, a spec describing it shares its vectors, and a spec
 //! that does not fit its graph fails with a clear line before anything is indexed.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
@@ -19,7 +18,13 @@ fn spec_file(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
 
 /// `imgtui index DIR --model SPEC`: exit code and stderr.
 fn index_with(spec: &Path, images: &Path, store: &Path) -> (Option<i32>, String) {
-    let args = ["index".as_ref(), "--json".as_ref(), "--model".as_ref(), spec.as_os_str(), images.as_os_str()];
+    let args = [
+        "index".as_ref(),
+        "--json".as_ref(),
+        "--model".as_ref(),
+        spec.as_os_str(),
+        images.as_os_str(),
+    ];
     let ran = run(&args, store);
     (ran.code, ran.stderr)
 }

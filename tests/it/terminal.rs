@@ -1,7 +1,6 @@
 //! The explorer in a real terminal: tmux runs `imgtui DIR`, keys go in with `send-keys`,
 //! the screen comes back with `capture-pane`. Skipped (with a note) where tmux is missing.
 
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,6 @@
 //! The explorer's screens and keys on ratatui's TestBackend, over a real indexed and
 //! clustered folder of drawn images.
 
-
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -250,7 +249,8 @@ fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     .unwrap();
 
     // What the explorer does on a warm start: paths and the saved clustering first.
-    let saved = store.load_clustering(&dir, &feature).unwrap().unwrap();
+    let saved: imgtui::analysis::saved::SavedClustering =
+        store.load_clustering(&dir, &feature).unwrap().unwrap();
     let known = saved.known(&store.files(&dir).unwrap());
     assert_eq!(known.paths, c.paths);
     assert_eq!(known.dim(), 0, "no vector is read");

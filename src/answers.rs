@@ -1,0 +1,513 @@
+//! The answers of the headless commands, one `Serialize` type each: JSON and CSV are both
+//! written from the same value, so the two formats cannot drift.
+//!
+//! Distances are cosine distances (`1 − cosine similarity`, 0..2). JSON rounds them and map
+//! coordinates to 6 decimals, CSV prints them with 6; paths are written lossily as UTF-8.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::analysis::clustering::Clustering;
+use crate::analysis::neighbours::Neighbour;
+use crate::analysis::saved::Origin;
+use crate::analysis::sweep::SweepRow;
+use crate::collection::Collection;
+use crate::export::ExportReport;
+use crate::index::Summary;
+
+/// An answer that can be printed for scripts.
+pub trait Answer: Serialize {
+    /// The names of the CSV tables this answer has; the first is the default.
+    const TABLES: &'static [&'static str] = &["rows"];
+
+    /// Writes `table` (one of [`Answer::TABLES`]) as CSV with a header row.
+    ///
+    /// Fails when `out` fails; an unknown table writes the default one.
+    fn write_csv(&self, table: &str, out: &mut dyn Write) -> std::io::Result<()>;
+
+    /// Writes the answer as one line of JSON.
+    ///
+    /// Fails when `out` fails.
+    fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, self)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// A CSV writer that quotes fields when needed (commas, quotes, line breaks in file names),
+/// as RFC 4180 says.
+pub struct Csv<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Csv<W> {
+    /// Writes rows to `out`.
+    pub fn new(out: W) -> Self {
+        Csv { out }
+    }
+
+    /// Writes one row. Fails when the writer fails.
+    pub fn row<I, S>(&mut self, fields: I) -> std::io::Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut first = true;
+        for f in fields {
+            if !first {
+                self.out.write_all(b",")?;
+            }
+            first = false;
+            let f = f.as_ref();
+            if f.contains([',', '"', '\n', '\r']) {
+                write!(self.out, "\"{}\"", f.replace('"', "\"\""))?;
+            } else {
+                self.out.write_all(f.as_bytes())?;
+            }
+        }
+        self.out.write_all(b"\n")
+    }
+}
+
+/// A value rounded to 6 decimals, so JSON shows 0.122073 rather than 0.12207305431365967.
+fn rounded<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((*v as f64 * 1e6).round() / 1e6)
+}
+
+fn path_text(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn six(v: f32) -> String {
+    format!("{v:.6}")
+}
+
+/// One image in a ranked list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    /// 1 for the nearest.
+    pub rank: usize,
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    #[serde(serialize_with = "rounded")]
+    pub distance: f32,
+}
+
+/// `imgtui similar`: the images nearest a query image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Similar {
+    /// The query image, absolute.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub query: PathBuf,
+    /// Whether the query is one of the collection's images (it is then left out).
+    pub in_collection: bool,
+    /// Nearest first.
+    pub neighbours: Vec<Ranked>,
+}
+
+impl Similar {
+    /// The answer for `query` from neighbours found in `c`.
+    pub fn new(query: PathBuf, in_collection: bool, c: &Collection, found: &[Neighbour]) -> Self {
+        let neighbours = found
+            .iter()
+            .enumerate()
+            .map(|(rank, x)| Ranked {
+                rank: rank + 1,
+                path: c.paths[x.index].clone(),
+                distance: x.distance,
+            })
+            .collect();
+        Similar {
+            query,
+            in_collection,
+            neighbours,
+        }
+    }
+}
+
+impl Answer for Similar {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["rank", "path", "distance"])?;
+        for r in &self.neighbours {
+            out.row([r.rank.to_string(), path_text(&r.path), six(r.distance)])?;
+        }
+        Ok(())
+    }
+}
+
+/// One image's neighbour in the kNN graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edge {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    #[serde(serialize_with = "rounded")]
+    pub distance: f32,
+}
+
+/// One image and its nearest neighbours, nearest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    pub neighbours: Vec<Edge>,
+}
+
+/// `imgtui neighbours`: the kNN graph, one node per image in collection order.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Neighbours(pub Vec<Node>);
+
+impl Neighbours {
+    /// The graph `graph` (row `i` holds image `i`'s neighbours) over the images of `c`.
+    pub fn new(c: &Collection, graph: &[Vec<Neighbour>]) -> Self {
+        Neighbours(
+            graph
+                .iter()
+                .enumerate()
+                .map(|(i, row)| Node {
+                    path: c.paths[i].clone(),
+                    neighbours: row
+                        .iter()
+                        .map(|x| Edge {
+                            path: c.paths[x.index].clone(),
+                            distance: x.distance,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Answer for Neighbours {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["path", "rank", "neighbour", "distance"])?;
+        for node in &self.0 {
+            let path = path_text(&node.path);
+            for (rank, e) in node.neighbours.iter().enumerate() {
+                out.row([
+                    path.clone(),
+                    (rank + 1).to_string(),
+                    path_text(&e.path),
+                    six(e.distance),
+                ])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A group of near-duplicates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// 1, 2, …
+    pub group: usize,
+    #[serde(serialize_with = "serialize_paths")]
+    pub paths: Vec<PathBuf>,
+}
+
+fn serialize_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}
+
+/// `imgtui dups`: groups of near-duplicates.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Duplicates(pub Vec<Group>);
+
+impl Duplicates {
+    /// The groups `groups` (rows of `c`).
+    pub fn new(c: &Collection, groups: &[Vec<usize>]) -> Self {
+        Duplicates(
+            groups
+                .iter()
+                .enumerate()
+                .map(|(g, members)| Group {
+                    group: g + 1,
+                    paths: members.iter().map(|&i| c.paths[i].clone()).collect(),
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Answer for Duplicates {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["group", "path"])?;
+        for g in &self.0 {
+            for p in &g.paths {
+                out.row([g.group.to_string(), path_text(p)])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An ImageNet class behind a cluster's name.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassShare {
+    pub class: String,
+    /// Softmax probability of the class for the cluster's mean logits.
+    #[serde(serialize_with = "rounded")]
+    pub probability: f32,
+}
+
+/// One cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterRow {
+    /// 1, 2, … by size; 0 for DBSCAN's unclustered images.
+    pub cluster: usize,
+    pub size: usize,
+    pub name: String,
+    pub classes: Vec<ClassShare>,
+}
+
+/// One image of a clustering.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageRow {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    pub cluster: usize,
+    #[serde(skip)]
+    pub name: String,
+    /// Cosine distance to the cluster's centre.
+    #[serde(serialize_with = "rounded")]
+    pub distance: f32,
+    /// Position on the 2-D map.
+    #[serde(serialize_with = "rounded")]
+    pub x: f32,
+    #[serde(serialize_with = "rounded")]
+    pub y: f32,
+}
+
+/// `imgtui cluster`: the clustering of a folder, its clusters, the k sweep and every image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Clusters {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub root: PathBuf,
+    pub feature: String,
+    pub method: &'static str,
+    pub k: usize,
+    pub eps: Option<f32>,
+    pub reason: String,
+    /// Whether the saved clustering was reused.
+    pub saved: bool,
+    /// Images added since it was saved, assigned to the nearest cluster.
+    pub new_images: usize,
+    #[serde(serialize_with = "rounded")]
+    pub explained_variance: f32,
+    pub clusters: Vec<ClusterRow>,
+    pub sweep: Option<Vec<SweepRow>>,
+    pub images: Vec<ImageRow>,
+}
+
+impl Clusters {
+    /// The answer for `clustering` of `c` (row-aligned), found as `origin` says.
+    pub fn new(
+        root: &Path,
+        feature: &str,
+        c: &Collection,
+        clustering: &Clustering,
+        origin: Origin,
+    ) -> Self {
+        let clusters = clustering
+            .clusters
+            .iter()
+            .map(|cl| ClusterRow {
+                cluster: cl.number,
+                size: cl.size,
+                name: cl.name.clone(),
+                classes: cl
+                    .classes
+                    .iter()
+                    .map(|(class, p)| ClassShare {
+                        class: class.clone(),
+                        probability: *p,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let images = (0..c.len())
+            .map(|i| {
+                let cl = &clustering.clusters[clustering.labels[i]];
+                ImageRow {
+                    path: c.paths[i].clone(),
+                    cluster: cl.number,
+                    name: cl.name.clone(),
+                    distance: clustering.distances[i],
+                    x: clustering.map[i][0],
+                    y: clustering.map[i][1],
+                }
+            })
+            .collect();
+        Clusters {
+            root: root.to_owned(),
+            feature: feature.to_owned(),
+            method: clustering.request.method.name(),
+            k: clustering.k,
+            eps: clustering.eps,
+            reason: clustering.reason.clone(),
+            saved: origin != Origin::Fitted,
+            new_images: match origin {
+                Origin::Saved { new_images } => new_images,
+                Origin::Fitted => 0,
+            },
+            explained_variance: clustering.explained,
+            clusters,
+            sweep: clustering.sweep.as_ref().map(|s| s.rows.clone()),
+            images,
+        }
+    }
+}
+
+impl Answer for Clusters {
+    const TABLES: &'static [&'static str] = &["images", "clusters", "sweep"];
+
+    fn write_csv(&self, table: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        match table {
+            "clusters" => {
+                out.row(["cluster", "size", "name"])?;
+                for cl in &self.clusters {
+                    out.row([cl.cluster.to_string(), cl.size.to_string(), cl.name.clone()])?;
+                }
+            }
+            "sweep" => {
+                out.row(["k", "inertia", "distortion", "silhouette", "gap", "gap_sd"])?;
+                for r in self.sweep.iter().flatten() {
+                    out.row([
+                        r.k.to_string(),
+                        format!("{:.6}", r.inertia),
+                        format!("{:.6}", r.distortion),
+                        six(r.silhouette),
+                        six(r.gap),
+                        six(r.gap_sd),
+                    ])?;
+                }
+            }
+            _ => {
+                out.row(["path", "cluster", "name", "distance", "x", "y"])?;
+                for im in &self.images {
+                    out.row([
+                        path_text(&im.path),
+                        im.cluster.to_string(),
+                        im.name.clone(),
+                        six(im.distance),
+                        six(im.x),
+                        six(im.y),
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A file that could not be exported.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotExported {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// `imgtui export`: where the files went and how many.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exported {
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub target: PathBuf,
+    pub written: usize,
+    pub already_there: usize,
+    pub failed: Vec<NotExported>,
+}
+
+impl From<&ExportReport> for Exported {
+    fn from(r: &ExportReport) -> Self {
+        Exported {
+            target: r.target.clone(),
+            written: r.written,
+            already_there: r.already_there,
+            failed: r
+                .failed
+                .iter()
+                .map(|(path, reason)| NotExported {
+                    path: path.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Answer for Exported {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["target", "written", "already_there", "failed"])?;
+        out.row([
+            path_text(&self.target),
+            self.written.to_string(),
+            self.already_there.to_string(),
+            self.failed.len().to_string(),
+        ])
+    }
+}
+
+impl Answer for Summary {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["path", "skipped_because"])?;
+        for s in &self.skipped {
+            out.row([path_text(&s.path), s.reason.clone()])?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_with_separators_are_quoted() {
+        let mut buf = Vec::new();
+        Csv::new(&mut buf)
+            .row(["a", "b,c", "say \"hi\"", "x\ny"])
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "a,\"b,c\",\"say \"\"hi\"\"\",\"x\ny\"\n"
+        );
+    }
+
+    #[test]
+    fn json_and_csv_come_from_the_same_value() {
+        let mut c = Collection::default();
+        for (i, v) in [[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]].iter().enumerate() {
+            c.push(format!("/art/{i}.png").into(), [i as u8; 32], v, 1.0);
+        }
+        let found = crate::analysis::neighbours::query(
+            &c,
+            c.row(0),
+            crate::analysis::neighbours::Select::Nearest(2),
+            Some(0),
+        );
+        let answer = Similar::new("/art/0.png".into(), true, &c, &found);
+        let mut json = Vec::new();
+        answer.write_json(&mut json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["neighbours"][0]["path"], "/art/1.png");
+        assert_eq!(json["neighbours"][0]["distance"], 0.4);
+        assert_eq!(json["neighbours"][1]["rank"], 2);
+        let mut csv = Vec::new();
+        answer.write_csv("rows", &mut csv).unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "rank,path,distance\n1,/art/1.png,0.400000\n2,/art/2.png,1.000000\n"
+        );
+    }
+}
