@@ -1,4 +1,6 @@
-//! The explorer's state and how events change it. No terminal I/O here.
+//! The explorer's state and how events change it, Elm-style: [`App::on`] takes every
+//! [`Event`] (a key, or a worker's report) and returns the [`Command`]s the event loop must
+//! carry out. No I/O and no heavy work here, so the whole update can be tested.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -6,9 +8,46 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::analysis::clustering::{Clustering, Method, members};
-use crate::analysis::neighbours::{self, Neighbour, Select};
-use crate::export::folder_name;
-use crate::store::Collection;
+use crate::analysis::neighbours::Neighbour;
+use crate::collection::Collection;
+use crate::export::{ExportReport, folder_name};
+use crate::index::Progress;
+
+/// Everything that happens to the explorer: the user's keys, and what the workers report.
+#[derive(Debug)]
+pub enum Event {
+    /// A key was pressed.
+    Key(KeyEvent),
+    /// No key for a moment: the cursor rests, so its neighbours are worth finding.
+    Idle,
+    /// Indexing moved on.
+    Progress(Progress),
+    /// Indexing is done and the clustering is being brought up to date.
+    Clustering,
+    /// A collection and its clustering (at start, or with new images).
+    Loaded(Arc<Collection>, Box<Clustering>),
+    /// The vectors of the collection on screen (shown with paths only until now).
+    Vectors(Arc<Collection>),
+    /// The loader stopped: why.
+    LoadFailed(String),
+    /// A new clustering after `+` / `-`, or why there is none.
+    Reclustered(Result<Box<Clustering>, String>),
+    /// Near-duplicate groups of the collection, largest first (rows).
+    Duplicates(Vec<Vec<usize>>),
+    /// The nearest neighbours of collection row `row`, most similar first.
+    Neighbours {
+        /// The image they belong to.
+        row: usize,
+        /// Nearest first.
+        found: Vec<Neighbour>,
+    },
+    /// A montage was saved to this file (it is ready to show), or why not.
+    Montage(Result<PathBuf, String>),
+    /// The export has copied `done` of its files.
+    ExportProgress(usize),
+    /// The export ended (finished, or stopped by Esc), or was refused.
+    Exported(Result<ExportReport, String>),
+}
 
 /// Which pane the cursor keys move in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,18 +87,39 @@ pub enum Loading {
     Failed(String),
 }
 
-/// Something the event loop must do on the app's behalf (the app itself does no I/O).
+/// Something the event loop must do on the app's behalf (the app itself does no I/O). Each
+/// long task reports back with an [`Event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// End the explorer.
     Quit,
-    /// Decode this image for the preview.
+    /// Decode this image for the preview (only the newest request is served).
     LoadPreview(PathBuf),
-    /// Copy these files into this folder.
+    /// Find this many nearest neighbours of this collection row (only the newest request is
+    /// served); answered by [`Event::Neighbours`].
+    FindNeighbours(usize, usize),
+    /// Copy these files into this folder, never overwriting; reported by
+    /// [`Event::ExportProgress`] and [`Event::Exported`].
     Export(Vec<PathBuf>, PathBuf),
+    /// Stop the export under way after the file in hand.
+    CancelExport,
     /// Cluster again into this many clusters, in the background.
     Recluster(usize),
     /// Draw a contact sheet of these images and save it as `<name>.png` in `imgtui-montage/`.
     Montage(Vec<PathBuf>, String),
+}
+
+/// An export under way: where to, and how far it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exporting {
+    /// The target folder.
+    pub target: PathBuf,
+    /// Files copied so far.
+    pub done: usize,
+    /// Files to copy.
+    pub total: usize,
+    /// Esc was pressed: it stops after the file in hand.
+    pub stopping: bool,
 }
 
 /// Number of neighbours shown unless the settings say otherwise.
@@ -87,8 +147,13 @@ pub struct App {
     pub neighbours: Vec<Neighbour>,
     /// How many neighbours to find.
     pub neighbour_count: usize,
-    /// Image the neighbours belong to; they are recomputed when the cursor rests.
+    /// Image the neighbours belong to (or are being found for); they are found again when
+    /// the cursor rests elsewhere.
     neighbours_of: Option<usize>,
+    /// Whether `neighbours` are those of `neighbours_of` (not still being found).
+    neighbours_ready: bool,
+    /// `s` was pressed before the neighbours were in: browse them when they arrive.
+    similar_wanted: bool,
     pub similar_cursor: usize,
     /// Near-duplicate groups, largest first (`None` while they are being found).
     pub duplicates: Option<Vec<Vec<usize>>>,
@@ -104,6 +169,8 @@ pub struct App {
     pub message: String,
     /// Image the preview shows (or is loading).
     pub preview_path: Option<PathBuf>,
+    /// The export under way, if any.
+    pub exporting: Option<Exporting>,
 }
 
 impl App {
@@ -124,6 +191,8 @@ impl App {
             neighbours: Vec::new(),
             neighbour_count: NEIGHBOURS,
             neighbours_of: None,
+            neighbours_ready: false,
+            similar_wanted: false,
             similar_cursor: 0,
             duplicates: None,
             duplicate_of: Vec::new(),
@@ -132,12 +201,103 @@ impl App {
             indexing: None,
             message: String::new(),
             preview_path: None,
+            exporting: None,
+        }
+    }
+
+    /// Updates the state for `event` and returns what the event loop must do.
+    pub fn on(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Key(k) => self.key(k),
+            Event::Idle => self.cursor_rests(),
+            Event::Progress(Progress::Scanned { to_process, .. }) => {
+                self.progress(0, to_process);
+                Vec::new()
+            }
+            Event::Progress(Progress::Processed { done, to_process }) => {
+                self.progress(done, to_process);
+                Vec::new()
+            }
+            Event::Clustering => {
+                match self.loading {
+                    Loading::Ready => self.indexing = None,
+                    _ => self.loading = Loading::Clustering,
+                }
+                Vec::new()
+            }
+            Event::Loaded(c, clustering) => self.loaded(c, *clustering),
+            Event::Vectors(c) => {
+                self.vectors_read(c);
+                Vec::new()
+            }
+            Event::LoadFailed(e) => {
+                if self.loading == Loading::Ready {
+                    self.indexing = None;
+                    self.message = format!("indexing stopped: {e}");
+                } else {
+                    self.loading = Loading::Failed(e);
+                }
+                Vec::new()
+            }
+            Event::Reclustered(Ok(clustering)) => self.reclustered(*clustering),
+            Event::Reclustered(Err(e)) => {
+                self.busy = None;
+                self.message = format!("clustering failed: {e}");
+                Vec::new()
+            }
+            Event::Duplicates(groups) => {
+                self.duplicates_found(groups);
+                Vec::new()
+            }
+            Event::Neighbours { row, found } => self.neighbours_found(row, found),
+            Event::Montage(Ok(path)) => {
+                self.busy = None;
+                self.message = format!("montage saved to {}", path.display());
+                self.overlay = Overlay::Montage(path);
+                Vec::new()
+            }
+            Event::Montage(Err(e)) => {
+                self.busy = None;
+                self.message = format!("montage failed: {e}");
+                Vec::new()
+            }
+            Event::ExportProgress(done) => {
+                if let Some(x) = &mut self.exporting {
+                    x.done = done;
+                }
+                Vec::new()
+            }
+            Event::Exported(result) => {
+                self.exporting = None;
+                self.message = match result {
+                    Ok(r) => export_message(&r),
+                    Err(e) => e,
+                };
+                Vec::new()
+            }
+        }
+    }
+
+    /// The status line's account of background work: an export's progress, else `busy`.
+    pub fn activity(&self) -> Option<String> {
+        match &self.exporting {
+            Some(x) if x.stopping => Some(format!(
+                "stopping the export after {}/{} files…",
+                x.done, x.total
+            )),
+            Some(x) => Some(format!(
+                "exporting {}/{} to {} (Esc stops)…",
+                x.done,
+                x.total,
+                x.target.display()
+            )),
+            None => self.busy.clone(),
         }
     }
 
     /// A collection and its clustering have arrived (at start, or with new images).
     /// The cursor stays on the image it was on.
-    pub fn loaded(
+    fn loaded(
         &mut self,
         collection: impl Into<Arc<Collection>>,
         clustering: Clustering,
@@ -146,7 +306,7 @@ impl App {
         self.collection = collection.into();
         self.duplicates = None;
         self.duplicate_of = vec![None; self.collection.len()];
-        self.neighbours_of = None;
+        self.forget_neighbours();
         self.loading = Loading::Ready;
         let row = keep.and_then(|p| self.collection.paths.iter().position(|q| *q == p));
         self.set_clustering(clustering, row)
@@ -154,10 +314,10 @@ impl App {
 
     /// The vectors of the collection on screen have been read (it was shown with paths
     /// only, from the saved clustering): neighbours and `+` / `-` can start.
-    pub fn vectors_read(&mut self, collection: Arc<Collection>) {
+    fn vectors_read(&mut self, collection: Arc<Collection>) {
         if collection.paths == self.collection.paths {
             self.collection = collection;
-            self.neighbours_of = None;
+            self.forget_neighbours();
             if self.message == WAITING_FOR_VECTORS {
                 self.message.clear();
             }
@@ -170,7 +330,7 @@ impl App {
     }
 
     /// A new clustering of the same collection (after `+` / `-`).
-    pub fn reclustered(&mut self, clustering: Clustering) -> Vec<Command> {
+    fn reclustered(&mut self, clustering: Clustering) -> Vec<Command> {
         self.busy = None;
         if clustering.labels.len() != self.collection.len() {
             // New images arrived while it was being fitted: it no longer fits the collection.
@@ -187,15 +347,7 @@ impl App {
     }
 
     fn set_clustering(&mut self, clustering: Clustering, keep: Option<usize>) -> Vec<Command> {
-        let mut by_cluster = members(&clustering);
-        for m in &mut by_cluster {
-            m.sort_by(|&a, &b| {
-                clustering.distances[a]
-                    .total_cmp(&clustering.distances[b])
-                    .then(a.cmp(&b))
-            });
-        }
-        self.members = by_cluster;
+        self.members = members(&clustering);
         self.clustering = Some(clustering);
         self.cluster = self.cluster.min(self.members.len().saturating_sub(1));
         self.image = 0;
@@ -209,7 +361,7 @@ impl App {
 
     /// Indexing has handled `done` of `total` files: the gauge before the collection is
     /// shown, the status line after.
-    pub fn progress(&mut self, done: usize, total: usize) {
+    fn progress(&mut self, done: usize, total: usize) {
         match self.loading {
             Loading::Ready => self.indexing = Some((done, total)),
             _ => self.loading = Loading::Embedding { done, total },
@@ -217,7 +369,7 @@ impl App {
     }
 
     /// Near-duplicate groups of the current collection have been found.
-    pub fn duplicates_found(&mut self, groups: Vec<Vec<usize>>) {
+    fn duplicates_found(&mut self, groups: Vec<Vec<usize>>) {
         let mut of = vec![None; self.collection.len()];
         for (g, group) in groups.iter().enumerate() {
             for &i in group {
@@ -228,13 +380,6 @@ impl App {
         }
         self.duplicate_of = of;
         self.duplicates = Some(groups);
-    }
-
-    /// A montage was saved to `path` (and is ready to show).
-    pub fn montage_saved(&mut self, path: PathBuf) {
-        self.busy = None;
-        self.message = format!("montage saved to {}", path.display());
-        self.overlay = Overlay::Montage(path);
     }
 
     /// File name of image `i`, relative to the collection's folder.
@@ -284,27 +429,62 @@ impl App {
         Some((cl.number, &cl.name))
     }
 
-    /// Recomputes the neighbours if the cursor has moved since. The event loop calls this
-    /// when no key is waiting, so holding an arrow key does not compute every step.
-    pub fn refresh_neighbours(&mut self) -> bool {
+    /// The cursor rests: ask for the neighbours of the image under it, unless they are
+    /// those shown (or being found) already.
+    fn cursor_rests(&mut self) -> Vec<Command> {
         let base = self.base();
         if base == self.neighbours_of || !self.has_vectors() {
-            return false;
+            return Vec::new();
         }
         self.neighbours_of = base;
-        self.neighbours = match base {
-            Some(i) => neighbours::query(
-                &self.collection,
-                self.collection.row(i),
-                Select::Nearest(self.neighbour_count),
-                Some(i),
-            ),
-            None => Vec::new(),
-        };
-        true
+        self.neighbours.clear();
+        self.neighbours_ready = false;
+        match base {
+            Some(row) => vec![Command::FindNeighbours(row, self.neighbour_count)],
+            None => {
+                self.neighbours_ready = true;
+                Vec::new()
+            }
+        }
     }
 
-    pub fn key(&mut self, key: KeyEvent) -> Vec<Command> {
+    /// The neighbours of `row` are in; stale answers (the cursor moved on) are dropped.
+    fn neighbours_found(&mut self, row: usize, found: Vec<Neighbour>) -> Vec<Command> {
+        if self.neighbours_of != Some(row) {
+            return Vec::new();
+        }
+        self.neighbours = found;
+        self.neighbours_ready = true;
+        if std::mem::take(&mut self.similar_wanted) && self.base() == Some(row) {
+            return self.browse_similar();
+        }
+        Vec::new()
+    }
+
+    /// Whether the neighbours shown are those of the image under the cursor.
+    pub fn neighbours_current(&self) -> bool {
+        self.neighbours_ready && self.neighbours_of == self.base()
+    }
+
+    fn forget_neighbours(&mut self) {
+        self.neighbours_of = None;
+        self.neighbours_ready = false;
+    }
+
+    /// `s`: browse the current image's neighbours (found first if they are not in yet).
+    fn browse_similar(&mut self) -> Vec<Command> {
+        if !self.neighbours_current() {
+            self.similar_wanted = true;
+            self.message = "finding similar images…".into();
+            return self.cursor_rests();
+        }
+        self.focus = Focus::Similar;
+        self.similar_cursor = 0;
+        self.message = "similar images: ↑↓ to browse, Esc returns".into();
+        self.preview_command()
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Vec<Command> {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return vec![Command::Quit];
         }
@@ -320,6 +500,12 @@ impl App {
                             .map(|&i| self.collection.paths[i].clone())
                             .collect();
                         if !target.as_os_str().is_empty() {
+                            self.exporting = Some(Exporting {
+                                target: target.clone(),
+                                done: 0,
+                                total: files.len(),
+                                stopping: false,
+                            });
                             return vec![Command::Export(files, target)];
                         }
                     }
@@ -347,6 +533,12 @@ impl App {
         match key.code {
             KeyCode::Char('q') => return vec![Command::Quit],
             KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Esc if self.exporting.as_ref().is_some_and(|x| !x.stopping) => {
+                if let Some(x) = &mut self.exporting {
+                    x.stopping = true;
+                }
+                return vec![Command::CancelExport];
+            }
             KeyCode::Esc if self.focus == Focus::Similar => {
                 self.focus = Focus::Images;
                 self.message.clear();
@@ -360,22 +552,20 @@ impl App {
             _ if self.loading != Loading::Ready => {}
             KeyCode::Enter => self.overlay = Overlay::Preview,
             KeyCode::Tab => {
-                self.refresh_neighbours();
                 self.focus = match self.focus {
                     Focus::Clusters => Focus::Images,
-                    Focus::Images if !self.neighbours.is_empty() => Focus::Similar,
+                    Focus::Images if self.neighbours_current() && !self.neighbours.is_empty() => {
+                        Focus::Similar
+                    }
                     _ => Focus::Clusters,
                 };
                 self.similar_cursor = 0;
                 return self.preview_command();
             }
             KeyCode::Char('s') if !self.has_vectors() => self.message = WAITING_FOR_VECTORS.into(),
-            KeyCode::Char('s') => {
-                self.refresh_neighbours();
-                self.focus = Focus::Similar;
-                self.similar_cursor = 0;
-                self.message = "similar images: ↑↓ to browse, Esc returns".into();
-                return self.preview_command();
+            KeyCode::Char('s') => return self.browse_similar(),
+            KeyCode::Char('e') if self.exporting.is_some() => {
+                self.message = "an export is under way (Esc stops it)".into()
             }
             KeyCode::Char('e') => self.overlay = Overlay::Export(self.export_default()),
             KeyCode::Char('/') => self.overlay = Overlay::Filter,
@@ -595,6 +785,7 @@ impl App {
         if self.focus == Focus::Similar {
             self.focus = Focus::Images;
         }
+        self.similar_wanted = false;
         self.preview_command()
     }
 
@@ -606,4 +797,27 @@ impl App {
         self.preview_path = path.clone();
         path.map(Command::LoadPreview).into_iter().collect()
     }
+}
+
+/// How an export went, in one line: files copied, already there, failed, not attempted.
+fn export_message(r: &ExportReport) -> String {
+    let mut parts = vec![format!(
+        "{} files copied to {}",
+        r.written,
+        r.target.display()
+    )];
+    if r.already_there > 0 {
+        parts.push(format!("{} already there", r.already_there));
+    }
+    if let Some((path, reason)) = r.failed.first() {
+        parts.push(format!(
+            "{} failed ({}: {reason})",
+            r.failed.len(),
+            path.display()
+        ));
+    }
+    if r.not_attempted > 0 {
+        parts.push(format!("stopped: {} not copied", r.not_attempted));
+    }
+    parts.join(", ")
 }

@@ -6,41 +6,55 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::event::{self, Event as CtEvent, KeyEventKind};
 use image::DynamicImage;
 use ratatui_image::picker::cap_parser::QueryStdioOptions;
 use ratatui_image::picker::{Picker, ProtocolType};
-use ratatui_image::protocol::StatefulProtocol;
+use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 
-use super::app::{App, Command, Loading, Overlay};
+use super::app::{App, Command, Event, Overlay};
 use super::view::view;
-use crate::analysis::clustering::{Clustering, KChoice};
+use crate::analysis::clustering::KChoice;
 use crate::analysis::duplicates;
-use crate::analysis::neighbours::APPROXIMATE_FROM;
+use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
 use crate::analysis::saved::Wanted;
 use crate::collection::{Collection, Quantized};
 use crate::decode::{DecodeOptions, decode};
 use crate::error::{Error, Result};
+use crate::export::ExportReport;
 use crate::montage::{MontageOptions, montage, save_in_folder};
 use crate::{Progress, Session};
 
 /// How long the terminal gets to answer the graphics query.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
+/// What the workers send the event loop: events for the [`App`], and images for the screen.
 enum Msg {
+    App(Event),
+    /// The terminal answered the graphics query.
     Picker(Picker),
-    Progress(Progress),
-    Clustering,
-    Loaded(Arc<Collection>, Box<Clustering>),
-    /// The vectors of the collection on screen: the same files, in the same order.
-    Vectors(Arc<Collection>),
-    Reclustered(Result<Box<Clustering>, String>),
-    Duplicates(Vec<Vec<usize>>),
-    Montage(Result<(PathBuf, DynamicImage), String>),
-    Failed(String),
+    /// A decoded preview.
     Preview(PathBuf, DynamicImage),
+    /// A montage, saved to this file, to show full screen.
+    Montage(PathBuf, DynamicImage),
+    /// An image resized and encoded for the screen, off the draw path: which one, and the
+    /// generation of the image it was encoded for.
+    Encoded(Shown, u64, ResizeResponse),
+}
+
+impl From<Event> for Msg {
+    fn from(e: Event) -> Msg {
+        Msg::App(e)
+    }
+}
+
+/// The two images the screen can show.
+#[derive(Debug, Clone, Copy)]
+enum Shown {
+    Preview,
+    Montage,
 }
 
 /// Decoded previews kept for going back and forth (each at most 1024 pixels a side).
@@ -51,8 +65,8 @@ const PREVIEW_CACHE: usize = 16;
 /// `protocol` forces an image protocol; `None` asks the terminal (after the first frame, at
 /// most 1 s). Raising `cancel` (a signal) ends the explorer and keeps the work done.
 ///
-/// Fails with [`ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and when the
-/// terminal cannot be set up.
+/// Fails with [`crate::ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and
+/// when the terminal cannot be set up.
 pub fn run(
     session: Session,
     protocol: Option<ProtocolType>,
@@ -64,51 +78,51 @@ pub fn run(
         ));
     }
     let (tx, rx) = mpsc::channel::<Msg>();
-    let tx_probe = tx.clone();
-    let root = session.root().to_owned();
-    let decode_opts = session.decode_options().clone();
-    let neighbour_count = session.config().explore.neighbours;
-    let model_name = session.extractor().name().to_owned();
+    let mut app = App::new(
+        session.root().to_owned(),
+        session.extractor().name().to_owned(),
+    );
+    app.neighbour_count = session.config().explore.neighbours;
     let indexing = Arc::new(AtomicBool::new(false));
-    let recluster_tx = spawn_reclusterer(session.reopen()?, tx.clone());
+    let workers = Workers {
+        recluster: spawn_reclusterer(session.reopen()?, tx.clone()),
+        previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
+        neighbours: spawn_neighbours(tx.clone()),
+        export_cancel: Arc::new(AtomicBool::new(false)),
+        exporting: Arc::new(AtomicBool::new(false)),
+        decode: session.decode_options().clone(),
+        tx: tx.clone(),
+    };
+    let mut screen = Screen::new(tx.clone());
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
-    let preview_tx = spawn_previewer(decode_opts.clone(), tx.clone());
 
     let mut terminal = ratatui::try_init()?;
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(cancel.clone(), finished.clone());
-    let mut app = App::new(root, model_name);
-    app.neighbour_count = neighbour_count;
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
     // (in the background) what it can do. Keys are read only once the answer is in or the
     // time is up, so the query's reply is never mistaken for typing.
-    let mut picker = Picker::halfblocks();
     let mut probing = None;
     match protocol {
-        Some(p) => picker.set_protocol_type(p),
-        None if may_draw_graphics() => {
-            probing = Some((spawn_probe(tx_probe), std::time::Instant::now()))
-        }
+        Some(p) => screen.picker.set_protocol_type(p),
+        None if may_draw_graphics() => probing = Some((spawn_probe(tx.clone()), Instant::now())),
         None => {}
     }
-    let mut preview: Option<StatefulProtocol> = None;
-    let mut montage: Option<StatefulProtocol> = None;
-    let mut cache: VecDeque<(PathBuf, DynamicImage)> = VecDeque::new();
-    let mut screen_drawn = None;
+    let mut layout_drawn = None;
     let result = (|| -> Result<()> {
         loop {
             // Graphics (sixel especially) stay on screen until every cell under them is
             // written again, which ratatui's diff does not do: when the screen changes from
             // one layout to another, clear it and draw it whole.
-            let screen = std::mem::discriminant(&app.overlay);
-            if screen_drawn.is_some_and(|s| s != screen) {
+            let layout = std::mem::discriminant(&app.overlay);
+            if layout_drawn.is_some_and(|l| l != layout) {
                 terminal.clear()?;
             }
-            screen_drawn = Some(screen);
+            layout_drawn = Some(layout);
             terminal.draw(|f| {
                 let image = match app.overlay {
-                    Overlay::Montage(_) => montage.as_mut(),
-                    _ => preview.as_mut(),
+                    Overlay::Montage(_) => screen.montage.as_mut(),
+                    _ => screen.preview_of(app.preview_path.as_ref()),
                 };
                 view(f, &app, image)
             })?;
@@ -116,7 +130,7 @@ pub fn run(
             if cancel.load(Ordering::SeqCst) {
                 return Ok(());
             }
-            let mut commands = Vec::new();
+            let mut events = Vec::new();
             if let Some((done, started)) = &probing {
                 if done.load(Ordering::SeqCst)
                     || started.elapsed() > PROBE_TIMEOUT + Duration::from_millis(500)
@@ -130,111 +144,264 @@ pub fn run(
             } else if event::poll(Duration::from_millis(50))? {
                 // Take every key already typed before drawing again.
                 loop {
-                    if let Event::Key(k) = event::read()?
+                    if let CtEvent::Key(k) = event::read()?
                         && k.kind != KeyEventKind::Release
                     {
-                        commands.extend(app.key(k));
+                        events.push(Event::Key(k));
                     }
                     if !event::poll(Duration::ZERO)? {
                         break;
                     }
                 }
             } else {
-                // No key for a moment: the cursor rests, so its neighbours are worth finding.
-                app.refresh_neighbours();
+                events.push(Event::Idle);
             }
             while let Ok(msg) = rx.try_recv() {
                 match msg {
-                    Msg::Picker(p) => {
-                        picker = p;
-                        // Redraw the shown preview with the new protocol.
-                        let shown = cache
-                            .iter()
-                            .find(|(p, _)| Some(p) == app.preview_path.as_ref());
-                        if let Some((_, img)) = shown {
-                            preview = Some(picker.new_resize_protocol(img.clone()));
-                        }
+                    Msg::App(e) => events.push(e),
+                    Msg::Picker(p) => screen.set_picker(p, app.preview_path.as_ref()),
+                    Msg::Preview(path, img) => screen.decoded(path, img, app.preview_path.as_ref()),
+                    Msg::Montage(path, img) => {
+                        screen.show_montage(img);
+                        events.push(Event::Montage(Ok(path)));
                     }
-                    Msg::Progress(Progress::Scanned { to_process, .. }) => {
-                        app.progress(0, to_process)
-                    }
-                    Msg::Progress(Progress::Processed { done, to_process }) => {
-                        app.progress(done, to_process)
-                    }
-                    Msg::Clustering => match app.loading {
-                        Loading::Ready => app.indexing = None,
-                        _ => app.loading = Loading::Clustering,
-                    },
-                    Msg::Loaded(c, clustering) => commands.extend(app.loaded(c, *clustering)),
-                    Msg::Vectors(c) => app.vectors_read(c),
-                    Msg::Reclustered(Ok(clustering)) => {
-                        commands.extend(app.reclustered(*clustering))
-                    }
-                    Msg::Reclustered(Err(e)) => {
-                        app.busy = None;
-                        app.message = format!("clustering failed: {e}");
-                    }
-                    Msg::Duplicates(groups) => app.duplicates_found(groups),
-                    Msg::Montage(Ok((path, img))) => {
-                        montage = Some(picker.new_resize_protocol(img));
-                        app.montage_saved(path);
-                    }
-                    Msg::Montage(Err(e)) => {
-                        app.busy = None;
-                        app.message = format!("montage failed: {e}");
-                    }
-                    Msg::Failed(e) if app.loading == Loading::Ready => {
-                        app.indexing = None;
-                        app.message = format!("indexing stopped: {e}");
-                    }
-                    Msg::Failed(e) => app.loading = Loading::Failed(e),
-                    Msg::Preview(path, img) => {
-                        if app.preview_path.as_ref() == Some(&path) {
-                            preview = Some(picker.new_resize_protocol(img.clone()));
-                        }
-                        if cache.len() == PREVIEW_CACHE {
-                            cache.pop_front();
-                        }
-                        cache.push_back((path, img));
+                    Msg::Encoded(shown, generation, done) => {
+                        screen.encoded(shown, generation, done)
                     }
                 }
             }
-            for command in commands {
-                match command {
-                    Command::Quit => return Ok(()),
-                    Command::LoadPreview(path) => match cache.iter().find(|(p, _)| *p == path) {
-                        Some((_, img)) => preview = Some(picker.new_resize_protocol(img.clone())),
-                        None => {
-                            preview = None;
-                            let _ = preview_tx.send(path);
-                        }
-                    },
-                    Command::Export(files, target) => {
-                        app.message = match crate::export::check_outside(&target, &app.root) {
-                            Ok(()) => export_message(&files, &target),
-                            Err(e) => format!("export refused: {e:#}"),
-                        };
+            for event in events {
+                for command in app.on(event) {
+                    if command == Command::Quit {
+                        return Ok(());
                     }
-                    Command::Recluster(k) => {
-                        let _ = recluster_tx.send((k, app.collection.clone()));
-                    }
-                    Command::Montage(files, stem) => {
-                        spawn_montage(files, stem, decode_opts.clone(), tx.clone())
-                    }
+                    workers.execute(command, &app, &mut screen);
                 }
             }
         }
     })();
     ratatui::restore();
     finished.store(true, Ordering::SeqCst);
-    // Quitting while indexing: let the writer commit what is done (it stops within a batch).
-    // Other background work (fitting, the near-duplicate search) has nothing to keep.
+    // Quitting while indexing or exporting: let the writer commit what is done (it stops
+    // within a batch) and the export finish the file in hand. Other background work
+    // (fitting, the near-duplicate search) has nothing to keep.
     cancel.store(true, Ordering::SeqCst);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while indexing.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+    workers.export_cancel.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (indexing.load(Ordering::SeqCst) || workers.exporting.load(Ordering::SeqCst))
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     result
+}
+
+/// The images on screen: the protocol to draw with, the preview and the montage (resized
+/// and encoded on workers, never while drawing), and the last decoded previews.
+struct Screen {
+    picker: Picker,
+    /// The preview and the image it shows.
+    preview: Option<(PathBuf, ThreadProtocol)>,
+    montage: Option<ThreadProtocol>,
+    /// Counts the images given to the preview and the montage, so that an encoding made
+    /// for an image no longer shown is told apart and dropped.
+    generation: u64,
+    preview_generation: u64,
+    montage_generation: u64,
+    cache: VecDeque<(PathBuf, DynamicImage)>,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Screen {
+    fn new(tx: mpsc::Sender<Msg>) -> Screen {
+        Screen {
+            picker: Picker::halfblocks(),
+            preview: None,
+            montage: None,
+            generation: 0,
+            preview_generation: 0,
+            montage_generation: 0,
+            cache: VecDeque::new(),
+            tx,
+        }
+    }
+
+    /// The preview, if it shows `path`.
+    fn preview_of(&mut self, path: Option<&PathBuf>) -> Option<&mut ThreadProtocol> {
+        match &mut self.preview {
+            Some((p, protocol)) if Some(&*p) == path => Some(protocol),
+            _ => None,
+        }
+    }
+
+    /// `img`, to be resized and encoded on a worker of its own (which ends with it).
+    fn protocol(&mut self, shown: Shown, img: DynamicImage) -> (u64, ThreadProtocol) {
+        self.generation += 1;
+        let encode = spawn_encoder(shown, self.generation, self.tx.clone());
+        let protocol = self.picker.new_resize_protocol(img);
+        (self.generation, ThreadProtocol::new(encode, Some(protocol)))
+    }
+
+    /// Shows `path` from the cache; false when it must be decoded first.
+    fn show_cached(&mut self, path: &PathBuf) -> bool {
+        let Some((_, img)) = self.cache.iter().find(|(p, _)| p == path) else {
+            return false;
+        };
+        let (generation, state) = self.protocol(Shown::Preview, img.clone());
+        self.preview = Some((path.clone(), state));
+        self.preview_generation = generation;
+        true
+    }
+
+    fn decoded(&mut self, path: PathBuf, img: DynamicImage, wanted: Option<&PathBuf>) {
+        if self.cache.len() == PREVIEW_CACHE {
+            self.cache.pop_front();
+        }
+        self.cache.push_back((path.clone(), img));
+        if wanted == Some(&path) {
+            self.show_cached(&path);
+        }
+    }
+
+    fn set_picker(&mut self, picker: Picker, shown: Option<&PathBuf>) {
+        self.picker = picker;
+        // Draw the shown preview again with the new protocol.
+        if let Some(path) = shown {
+            self.show_cached(path);
+        }
+    }
+
+    fn show_montage(&mut self, img: DynamicImage) {
+        let (generation, state) = self.protocol(Shown::Montage, img);
+        self.montage = Some(state);
+        self.montage_generation = generation;
+    }
+
+    /// An encoding is done; one made for an image no longer shown is dropped.
+    fn encoded(&mut self, shown: Shown, generation: u64, done: ResizeResponse) {
+        let state = match shown {
+            Shown::Preview if generation == self.preview_generation => {
+                self.preview.as_mut().map(|(_, p)| p)
+            }
+            Shown::Montage if generation == self.montage_generation => self.montage.as_mut(),
+            _ => None,
+        };
+        if let Some(state) = state {
+            state.update_resized_protocol(done);
+        }
+    }
+}
+
+/// The workers that carry out the app's commands.
+struct Workers {
+    recluster: mpsc::Sender<(usize, Arc<Collection>)>,
+    previews: mpsc::Sender<PathBuf>,
+    neighbours: mpsc::Sender<(Arc<Collection>, usize, usize)>,
+    /// Raised by Esc (and on quit): the export stops after the file in hand.
+    export_cancel: Arc<AtomicBool>,
+    /// Whether an export is copying.
+    exporting: Arc<AtomicBool>,
+    decode: DecodeOptions,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Workers {
+    fn execute(&self, command: Command, app: &App, screen: &mut Screen) {
+        match command {
+            Command::Quit => {}
+            Command::LoadPreview(path) => {
+                if !screen.show_cached(&path) {
+                    screen.preview = None;
+                    let _ = self.previews.send(path);
+                }
+            }
+            Command::FindNeighbours(row, n) => {
+                let _ = self.neighbours.send((app.collection.clone(), row, n));
+            }
+            Command::Export(files, target) => {
+                self.export_cancel.store(false, Ordering::SeqCst);
+                self.exporting.store(true, Ordering::SeqCst);
+                let (cancel, exporting, root, tx) = (
+                    self.export_cancel.clone(),
+                    self.exporting.clone(),
+                    app.root.clone(),
+                    self.tx.clone(),
+                );
+                std::thread::spawn(move || {
+                    let result = export_files(&files, &target, &root, &cancel, &tx);
+                    exporting.store(false, Ordering::SeqCst);
+                    let _ = tx.send(Event::Exported(result).into());
+                });
+            }
+            Command::CancelExport => self.export_cancel.store(true, Ordering::SeqCst),
+            Command::Recluster(k) => {
+                let _ = self.recluster.send((k, app.collection.clone()));
+            }
+            Command::Montage(files, stem) => {
+                spawn_montage(files, stem, self.decode.clone(), self.tx.clone())
+            }
+        }
+    }
+}
+
+/// Copies a cluster's files into `target` (refusing a folder inside the collection),
+/// reporting each file done.
+fn export_files(
+    files: &[PathBuf],
+    target: &Path,
+    root: &Path,
+    cancel: &AtomicBool,
+    tx: &mpsc::Sender<Msg>,
+) -> std::result::Result<ExportReport, String> {
+    crate::export::check_outside(target, root).map_err(|e| format!("export refused: {e:#}"))?;
+    let progress = |done| {
+        let _ = tx.send(Event::ExportProgress(done).into());
+    };
+    crate::export::export_with(files, target, Default::default(), false, &progress, cancel)
+        .map_err(|e| format!("export failed: {e:#}"))
+}
+
+/// A worker thread that serves only the newest request: requests that arrive while it is
+/// busy replace each other, so holding a key never queues work. `serve` returns false to
+/// stop (the event loop is gone).
+fn spawn_latest<T: Send + 'static>(
+    mut serve: impl FnMut(T) -> bool + Send + 'static,
+) -> mpsc::Sender<T> {
+    let (tx, rx) = mpsc::channel::<T>();
+    std::thread::spawn(move || {
+        while let Ok(mut request) = rx.recv() {
+            while let Ok(newer) = rx.try_recv() {
+                request = newer;
+            }
+            if !serve(request) {
+                break;
+            }
+        }
+    });
+    tx
+}
+
+/// Finds the nearest neighbours of one image at a time (the newest request).
+fn spawn_neighbours(tx: mpsc::Sender<Msg>) -> mpsc::Sender<(Arc<Collection>, usize, usize)> {
+    spawn_latest(move |(c, row, n): (Arc<Collection>, usize, usize)| {
+        let found = neighbours::query(&c, c.row(row), Select::Nearest(n), Some(row));
+        tx.send(Event::Neighbours { row, found }.into()).is_ok()
+    })
+}
+
+/// Resizes and encodes one image for the terminal whenever its area changes (the newest
+/// request), so that drawing only copies what is ready. The worker ends with the image.
+fn spawn_encoder(
+    shown: Shown,
+    generation: u64,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<ResizeRequest> {
+    spawn_latest(
+        move |request: ResizeRequest| match request.resize_encode() {
+            Ok(done) => tx.send(Msg::Encoded(shown, generation, done)).is_ok(),
+            Err(_) => true,
+        },
+    )
 }
 
 /// How long a signal (SIGHUP, SIGTERM, Ctrl-C from outside) gives the event loop to end by
@@ -254,23 +421,6 @@ fn spawn_watchdog(cancel: Arc<AtomicBool>, finished: Arc<AtomicBool>) {
             std::process::exit(129);
         }
     });
-}
-
-/// Copies a cluster's files and says how it went, in one line.
-fn export_message(files: &[PathBuf], target: &Path) -> String {
-    match crate::export::export(files, target, Default::default(), false) {
-        Ok(r) if r.failed.is_empty() => {
-            format!("{} files copied to {}", r.written, target.display())
-        }
-        Ok(r) => format!(
-            "{} files copied to {}, {} failed: {}",
-            r.written,
-            target.display(),
-            r.failed.len(),
-            r.failed[0].1
-        ),
-        Err(e) => format!("export failed: {e}"),
-    }
 }
 
 /// Whether the environment names a terminal that may draw images. Only those are asked:
@@ -328,7 +478,7 @@ fn spawn_loader(
 ) {
     std::thread::spawn(move || {
         if let Err(e) = load(&mut session, &cancel, &indexing, &tx) {
-            let _ = tx.send(Msg::Failed(e.to_string()));
+            let _ = tx.send(Event::LoadFailed(e.to_string()).into());
         }
     });
 }
@@ -348,7 +498,7 @@ fn load(
             c.quantized.get_or_init(|| Quantized::new(c));
         }
         let groups = duplicates::groups(c, threshold);
-        let _ = tx.send(Msg::Duplicates(groups));
+        let _ = tx.send(Event::Duplicates(groups).into());
     };
     let fit = |session: &mut Session, c: Collection| -> Result<()> {
         if c.len() < 2 {
@@ -359,7 +509,7 @@ fn load(
         }
         let (clustering, _) = session.clustering(&c, &Wanted::default())?;
         let c = Arc::new(c);
-        let _ = tx.send(Msg::Loaded(c.clone(), Box::new(clustering)));
+        let _ = tx.send(Event::Loaded(c.clone(), Box::new(clustering)).into());
         prepare(&c);
         Ok(())
     };
@@ -371,14 +521,14 @@ fn load(
     if let Some(warm) = warm {
         let early = warm.shown.map(|(known, clustering)| {
             let known = Arc::new(known);
-            let _ = tx.send(Msg::Loaded(known.clone(), Box::new(clustering)));
+            let _ = tx.send(Event::Loaded(known.clone(), Box::new(clustering)).into());
             known
         });
         let c = session.read_vectors(warm.files)?;
         match early {
             Some(known) if known.paths == c.paths => {
                 let c = Arc::new(c);
-                let _ = tx.send(Msg::Vectors(c.clone()));
+                let _ = tx.send(Event::Vectors(c.clone()).into());
                 prepare(&c);
             }
             _ => fit(session, c)?,
@@ -389,7 +539,7 @@ fn load(
         let _ = progress_tx
             .lock()
             .expect("progress lock")
-            .send(Msg::Progress(p));
+            .send(Event::Progress(p).into());
     };
     indexing.store(true, Ordering::SeqCst);
     let summary = session.update_index(&progress, cancel);
@@ -398,7 +548,7 @@ fn load(
     if summary.interrupted {
         return Err(Error::interrupted());
     }
-    let _ = tx.send(Msg::Clustering);
+    let _ = tx.send(Event::Clustering.into());
     if !shown_early || summary.embedded > 0 || summary.removed > 0 {
         let c = session.collection()?;
         fit(session, c)?;
@@ -411,29 +561,17 @@ fn spawn_reclusterer(
     mut session: Session,
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::Sender<(usize, Arc<Collection>)> {
-    let (req_tx, req_rx) = mpsc::channel::<(usize, Arc<Collection>)>();
-    std::thread::spawn(move || {
-        while let Ok(mut request) = req_rx.recv() {
-            while let Ok(newer) = req_rx.try_recv() {
-                request = newer;
-            }
-            let (k, c) = request;
-            let wanted = Wanted {
-                k: Some(KChoice::Fixed(k)),
-                ..Default::default()
-            };
-            let msg = Msg::Reclustered(
-                session
-                    .clustering(&c, &wanted)
-                    .map(|(c, _)| Box::new(c))
-                    .map_err(|e| e.to_string()),
-            );
-            if tx.send(msg).is_err() {
-                break;
-            }
-        }
-    });
-    req_tx
+    spawn_latest(move |(k, c): (usize, Arc<Collection>)| {
+        let wanted = Wanted {
+            k: Some(KChoice::Fixed(k)),
+            ..Default::default()
+        };
+        let result = session
+            .clustering(&c, &wanted)
+            .map(|(c, _)| Box::new(c))
+            .map_err(|e| e.to_string());
+        tx.send(Event::Reclustered(result).into()).is_ok()
+    })
 }
 
 /// Draws a montage and saves it in `./imgtui-montage/`.
@@ -444,38 +582,29 @@ fn spawn_montage(files: Vec<PathBuf>, stem: String, decode: DecodeOptions, tx: m
             ..Default::default()
         };
         let sheet = montage(&files, &opts);
-        let result = save_in_folder(&sheet, Path::new("imgtui-montage"), &stem)
-            .map(|path| (path, DynamicImage::ImageRgb8(sheet)))
-            .map_err(|e| format!("{e:#}"));
-        let _ = tx.send(Msg::Montage(result));
+        let _ = match save_in_folder(&sheet, Path::new("imgtui-montage"), &stem) {
+            Ok(path) => tx.send(Msg::Montage(path, DynamicImage::ImageRgb8(sheet))),
+            Err(e) => tx.send(Event::Montage(Err(format!("{e:#}"))).into()),
+        };
     });
 }
 
-/// Decodes preview images off the UI thread; only the latest request is served.
+/// Decodes preview images off the UI thread; only the newest request is served, so holding
+/// ↓ never queues a decode per image.
 fn spawn_previewer(decode_opts: DecodeOptions, tx: mpsc::Sender<Msg>) -> mpsc::Sender<PathBuf> {
-    let (req_tx, req_rx) = mpsc::channel::<PathBuf>();
-    std::thread::spawn(move || {
-        while let Ok(mut path) = req_rx.recv() {
-            // Skip to the newest request: holding ↓ must not queue a decode per image.
-            while let Ok(newer) = req_rx.try_recv() {
-                path = newer;
-            }
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            let Ok(img) = decode(&bytes, &decode_opts) else {
-                continue;
-            };
-            // Previews never need more than a screenful of pixels.
-            let img = if img.width().max(img.height()) > 1024 {
-                img.thumbnail(1024, 1024)
-            } else {
-                img
-            };
-            if tx.send(Msg::Preview(path, img)).is_err() {
-                break;
-            }
-        }
-    });
-    req_tx
+    spawn_latest(move |path: PathBuf| {
+        let Ok(bytes) = std::fs::read(&path) else {
+            return true;
+        };
+        let Ok(img) = decode(&bytes, &decode_opts) else {
+            return true;
+        };
+        // Previews never need more than a screenful of pixels.
+        let img = if img.width().max(img.height()) > 1024 {
+            img.thumbnail(1024, 1024)
+        } else {
+            img
+        };
+        tx.send(Msg::Preview(path, img)).is_ok()
+    })
 }

@@ -12,7 +12,7 @@ use ratatui::widgets::{
     Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Sparkline, SparklineBar,
     Wrap,
 };
-use ratatui_image::protocol::StatefulProtocol;
+use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use super::app::{App, Focus, Loading, Overlay};
@@ -42,7 +42,7 @@ pub fn colour(number: usize) -> Color {
 }
 
 /// Draws the whole screen. `preview` is the decoded image under the cursor, if ready.
-pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>) {
+pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>) {
     let area = frame.area();
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     draw_status(frame, app, status);
@@ -259,7 +259,7 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut StatefulProtocol>, area: Rect) {
+fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>, area: Rect) {
     let title = app
         .current()
         .map(|i| format!(" {} ", app.name(i)))
@@ -422,8 +422,8 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             if let Some((done, total)) = app.indexing {
                 s += &format!(" · indexing {done}/{total}");
             }
-            if let Some(busy) = &app.busy {
-                s += &format!(" · {busy}");
+            if let Some(activity) = app.activity() {
+                s += &format!(" · {activity}");
             }
             s
         }
@@ -525,12 +525,7 @@ fn draw_prompt(frame: &mut Frame, area: Rect, title: &str, text: &str, hint: &st
     frame.render_widget(p, rect);
 }
 
-fn draw_montage(
-    frame: &mut Frame,
-    path: &Path,
-    montage: Option<&mut StatefulProtocol>,
-    area: Rect,
-) {
+fn draw_montage(frame: &mut Frame, path: &Path, montage: Option<&mut ThreadProtocol>, area: Rect) {
     let block = pane(format!(" {} (Esc returns) ", path.display()), true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -543,12 +538,7 @@ fn draw_montage(
     }
 }
 
-fn draw_duplicates(
-    frame: &mut Frame,
-    app: &App,
-    preview: Option<&mut StatefulProtocol>,
-    area: Rect,
-) {
+fn draw_duplicates(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>, area: Rect) {
     let groups = app.duplicates.as_deref().unwrap_or_default();
     let mut items = Vec::new();
     let mut selected = 0;

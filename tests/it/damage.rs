@@ -1,14 +1,18 @@
 //! A store damaged on disk is noticed with a clear line and a way out (`--rebuild-store`);
 //! it never hands back wrong vectors.
 
-
 use std::path::Path;
 
 use crate::common::*;
 
 fn similar(image: &Path, store: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
-    let mut args = vec!["similar".as_ref(), image.as_os_str(), "--n".as_ref(), "3".as_ref()];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    let mut args = vec![
+        "similar".as_ref(),
+        image.as_os_str(),
+        "--n".as_ref(),
+        "3".as_ref(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     let ran = run(&args, store);
     (ran.code, ran.stdout, ran.stderr)
 }
@@ -105,5 +109,68 @@ fn a_store_that_cannot_be_created_is_one_clear_line() {
     assert!(
         err.contains("cannot use") && err.contains("--store PATH"),
         "{err}"
+    );
+}
+
+/// The page that holds the saved clusterings is overwritten: `cluster`, `montage` and `export`
+/// (which read the saved clustering) refuse with the way out, like every other damage.
+#[test]
+fn a_damaged_clusterings_table_names_the_way_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    run_json(&["cluster", d, "--k", "3"], &store);
+
+    // Where the table lives in the file: its root page (the saved clustering is small, so
+    // the page holds it; larger ones continue on overflow pages reached from it).
+    let (page_size, root): (u64, u64) = {
+        let db = rusqlite::Connection::open(&store).unwrap();
+        let size = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let root = db
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'clusterings'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (size, root)
+    };
+    let mut bytes = std::fs::read(&store).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    bytes[at..at + page_size as usize].fill(0x5a);
+    std::fs::write(&store, bytes).unwrap();
+
+    let export_to = tmp.path().join("out");
+    let commands: [Vec<&str>; 3] = [
+        vec!["cluster", d],
+        vec!["montage", d, "--cluster", "1", "-o", "/dev/null/x.png"],
+        vec![
+            "export",
+            d,
+            "--cluster",
+            "1",
+            "--to",
+            export_to.to_str().unwrap(),
+        ],
+    ];
+    for args in &commands {
+        let ran = run(args, &store);
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+        assert!(
+            ran.stderr.contains("malformed") || ran.stderr.contains("damaged"),
+            "{}",
+            ran.stderr
+        );
+        assert!(ran.stderr.contains("--rebuild-store"), "{}", ran.stderr);
+    }
+    // The way out works: a fresh store clusters as before.
+    let ran = run(&["cluster", d, "--k", "3", "--rebuild-store"], &store);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        !export_to.exists(),
+        "nothing was exported from a damaged store"
     );
 }

@@ -1,70 +1,126 @@
-//! The explorer's screens and keys on ratatui's TestBackend, over a real indexed and
-//! clustered folder of drawn images.
+//! The explorer's update loop and screens on ratatui's TestBackend, with a synthetic
+//! collection (vectors and clusters made here, no model): every event goes through
+//! `App::on`, and the commands a worker would carry out are carried out by [`Harness`].
+//!
+//! Screens are compared with the golden files in `tests/it/screens/`; after a deliberate
+//! change of the screen, `IMGTUI_BLESS=1 cargo test --test it tui::` writes them anew.
+//! The real terminal, on the real model, is `terminal.rs` (tmux).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use imgtui::analysis::clustering::{KChoice, Request, cluster};
+use imgtui::Collection;
+use imgtui::analysis::clustering::{Clustering, KChoice, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
-use imgtui::analysis::saved::{Wanted, load_or_fit};
-use imgtui::montage::{MontageOptions, montage, save_in_folder};
-use imgtui::tui::app::{App, Command, Focus, Loading, Overlay};
+use imgtui::analysis::neighbours::{self, Select};
+use imgtui::tui::app::{App, Command, Event, Focus, Loading, Overlay};
 use imgtui::tui::view;
-use imgtui::{OnnxModel, Store};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-struct Fixture {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    app: App,
+/// Three families of five images (discs, stripes, checkerboards), as unit vectors in 8
+/// dimensions: each family around its own axis, each image a little apart. `extra` adds a
+/// near-copy of `disc-2`.
+fn collection(root: &Path, near_copy: bool) -> Collection {
+    let mut c = Collection::default();
+    let mut rng = crate::common::Lcg::new(7);
+    let mut rows = Vec::new();
+    for (f, family) in ["checker", "disc", "stripes"].iter().enumerate() {
+        for i in 0..5 {
+            let mut v = [0f32; 8];
+            v[f] = 1.0;
+            for x in v.iter_mut().skip(3) {
+                *x = (rng.next_u8() as f32 / 255.0 - 0.5) * 1.2;
+            }
+            rows.push((format!("{family}-{i}.png"), v));
+        }
+    }
+    if near_copy {
+        let mut v = rows[7].1;
+        v[7] += 0.01;
+        rows.push(("disc-2-small.png".into(), v));
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, (name, mut v)) in rows.into_iter().enumerate() {
+        let len = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= len);
+        c.push(root.join(name), [k as u8; 32], &v, len);
+    }
+    c
 }
 
-/// Fifteen images in three families, indexed and clustered with k = 3.
-fn fixture() -> Fixture {
-    fixture_with(|_| {})
-}
-
-/// The fifteen images plus whatever `extra` adds to their folder.
-fn fixture_with(extra: impl FnOnce(&std::path::Path)) -> Fixture {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    crate::common::families(&dir);
-    extra(&dir);
-    let dir = std::fs::canonicalize(&dir).unwrap();
-    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
-    let model = OnnxModel::builtin();
-    let summary = crate::common::index_with(&dir, &mut store, &model, &Default::default());
-    let c = store.collection(&dir, &summary.feature).unwrap();
+fn clusters(c: &Collection, k: usize) -> Clustering {
     let req = Request {
-        k: KChoice::Fixed(3),
+        k: KChoice::Fixed(k),
         ..Default::default()
     };
-    let clustering = cluster(&c, &req, Some(&model)).unwrap();
-    let mut app = App::new(dir.clone(), "efficientnet-lite0".into());
-    let first = app.loaded(c, clustering);
-    app.refresh_neighbours();
-    assert!(
-        matches!(first.as_slice(), [Command::LoadPreview(_)]),
-        "{first:?}"
-    );
-    Fixture {
-        _tmp: tmp,
-        dir,
-        app,
+    cluster(c, &req, None).unwrap()
+}
+
+/// The app and a stand-in for the event loop's workers: commands that compute (neighbours,
+/// reclustering, exports) are carried out at once and their events fed back.
+struct Harness {
+    app: App,
+    /// Images whose preview was asked for, in order.
+    previews: Vec<PathBuf>,
+}
+
+impl Harness {
+    /// The synthetic collection at `/art`, clustered with k = 3, shown, cursor at rest.
+    fn new() -> Harness {
+        Harness::with(Path::new("/art"), false)
     }
-}
 
-/// A key press, then a rest (when the event loop finds the neighbours).
-fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
-    let commands = app.key(KeyEvent::new(code, KeyModifiers::NONE));
-    app.refresh_neighbours();
-    commands
-}
+    fn with(root: &Path, near_copy: bool) -> Harness {
+        let c = collection(root, near_copy);
+        let clustering = clusters(&c, 3);
+        let mut h = Harness {
+            app: App::new(root.to_owned(), "synthetic".into()),
+            previews: Vec::new(),
+        };
+        let first = h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
+        assert!(
+            matches!(first.as_slice(), [Command::LoadPreview(_)]),
+            "{first:?}"
+        );
+        h.on(Event::Idle);
+        h
+    }
 
-fn type_text(app: &mut App, text: &str) {
-    for ch in text.chars() {
-        key(app, KeyCode::Char(ch));
+    /// `App::on`, carrying out what a worker would; returns the commands left to the
+    /// event loop (previews, quit, montage, recluster, export).
+    fn on(&mut self, event: Event) -> Vec<Command> {
+        let mut left = Vec::new();
+        for command in self.app.on(event) {
+            match command {
+                Command::FindNeighbours(row, n) => {
+                    let c = self.app.collection.clone();
+                    let found = neighbours::query(&c, c.row(row), Select::Nearest(n), Some(row));
+                    left.extend(self.on(Event::Neighbours { row, found }));
+                }
+                Command::LoadPreview(p) => {
+                    self.previews.push(p.clone());
+                    left.push(Command::LoadPreview(p));
+                }
+                other => left.push(other),
+            }
+        }
+        left
+    }
+
+    /// A key press, then a rest (when the event loop asks for the neighbours).
+    fn key(&mut self, code: KeyCode) -> Vec<Command> {
+        let commands = self.on(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        self.on(Event::Idle);
+        commands
+    }
+
+    fn type_text(&mut self, text: &str) {
+        for ch in text.chars() {
+            self.key(KeyCode::Char(ch));
+        }
     }
 }
 
@@ -74,370 +130,522 @@ fn screen(app: &App, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer();
     (0..height)
         .map(|y| {
-            (0..width)
-                .map(|x| buffer[(x, y)].symbol())
-                .collect::<String>()
+            let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+            line.trim_end().to_owned()
         })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
+/// Compares `shown` with `tests/it/screens/NAME.txt`, or writes it there with IMGTUI_BLESS=1.
+fn golden(name: &str, shown: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/screens")
+        .join(format!("{name}.txt"));
+    let shown = format!("{shown}\n");
+    if std::env::var_os("IMGTUI_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &shown).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (IMGTUI_BLESS=1 writes it)", path.display()));
+    if expected != shown {
+        let first = expected
+            .lines()
+            .zip(shown.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "screen {name} differs from {} from line {}; now:\n{shown}\n\
+             (IMGTUI_BLESS=1 writes it anew after a deliberate change)",
+            path.display(),
+            first + 1
+        );
+    }
+}
+
 #[test]
 fn panes_show_clusters_images_neighbours_map_and_status() {
-    let f = fixture();
-    let s = screen(&f.app, 160, 48);
+    let h = Harness::new();
+    let s = screen(&h.app, 120, 36);
+    golden("panes", &s);
     assert!(s.contains("clusters: 3 by kmeans"), "{s}");
     assert!(s.contains("cluster 1 · 5 images"));
     assert!(s.contains("nearest neighbours"));
     assert!(s.contains("map (PCA)"));
-    assert!(s.contains("choosing k"));
     assert!(s.contains("15 images"));
-    // Every cluster row shows its size.
-    assert_eq!(s.matches("     5  ").count(), 3, "{s}");
     // The map is drawn in braille.
     assert!(s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)));
 }
 
 #[test]
 fn arrows_move_between_clusters_and_images() {
-    let mut f = fixture();
-    let first = f.app.current().unwrap();
-    let cmds = key(&mut f.app, KeyCode::Down);
-    assert_eq!(f.app.image, 1);
+    let mut h = Harness::new();
+    let first = h.app.current().unwrap();
+    let cmds = h.key(KeyCode::Down);
+    assert_eq!(h.app.image, 1);
     assert!(matches!(cmds.as_slice(), [Command::LoadPreview(_)]));
-    assert_ne!(f.app.current().unwrap(), first);
-    key(&mut f.app, KeyCode::Char('l'));
-    assert_eq!((f.app.cluster, f.app.image), (1, 0));
-    assert!(screen(&f.app, 160, 48).contains("cluster 2 · 5 images"));
-    key(&mut f.app, KeyCode::Left);
-    key(&mut f.app, KeyCode::Left);
-    assert_eq!(f.app.cluster, 2, "← wraps around");
+    assert_ne!(h.app.current().unwrap(), first);
+    h.key(KeyCode::Char('l'));
+    assert_eq!((h.app.cluster, h.app.image), (1, 0));
+    assert!(screen(&h.app, 120, 36).contains("cluster 2 · 5 images"));
+    h.key(KeyCode::Left);
+    h.key(KeyCode::Left);
+    assert_eq!(h.app.cluster, 2, "← wraps around");
     // The neighbours follow the cursor and never include the image itself.
-    let here = f.app.current().unwrap();
-    assert_eq!(f.app.neighbours.len(), 12);
-    assert!(f.app.neighbours.iter().all(|n| n.index != here));
+    let here = h.app.current().unwrap();
+    assert_eq!(h.app.neighbours.len(), 12);
+    assert!(h.app.neighbours.iter().all(|n| n.index != here));
+    assert!(h.app.neighbours_current());
     // j/k clamp at the ends.
     for _ in 0..10 {
-        key(&mut f.app, KeyCode::Char('j'));
+        h.key(KeyCode::Char('j'));
     }
-    assert_eq!(f.app.image, 4);
+    assert_eq!(h.app.image, 4);
+}
+
+#[test]
+fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped() {
+    let mut h = Harness::new();
+    let before = h.app.neighbours.clone();
+    let down = || Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    // Keys coming in ask for nothing.
+    assert!(matches!(
+        h.app.on(down()).as_slice(),
+        [Command::LoadPreview(_)]
+    ));
+    assert!(matches!(
+        h.app.on(down()).as_slice(),
+        [Command::LoadPreview(_)]
+    ));
+    assert_eq!(
+        h.app.neighbours, before,
+        "not recomputed while keys come in"
+    );
+    // At rest: one request, for the image under the cursor, and only once.
+    let here = h.app.current().unwrap();
+    let asked = h.app.on(Event::Idle);
+    assert_eq!(asked, vec![Command::FindNeighbours(here, 12)]);
+    assert!(h.app.on(Event::Idle).is_empty(), "once per resting place");
+    assert!(!h.app.neighbours_current());
+    // An answer for an image the cursor has left is dropped.
+    h.app.on(Event::Neighbours {
+        row: first_other(here),
+        found: before.clone(),
+    });
+    assert!(!h.app.neighbours_current());
+    let c = h.app.collection.clone();
+    let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
+    h.app.on(Event::Neighbours {
+        row: here,
+        found: found.clone(),
+    });
+    assert!(h.app.neighbours_current());
+    assert_eq!(h.app.neighbours, found);
+}
+
+fn first_other(row: usize) -> usize {
+    if row == 0 { 1 } else { 0 }
 }
 
 #[test]
 fn s_browses_similar_images_and_esc_returns() {
-    let mut f = fixture();
-    let here = f.app.current().unwrap();
-    let nearest = f.app.neighbours[0].index;
-    let cmds = key(&mut f.app, KeyCode::Char('s'));
-    assert_eq!(f.app.focus, Focus::Similar);
-    assert_eq!(f.app.current(), Some(nearest));
+    let mut h = Harness::new();
+    let here = h.app.current().unwrap();
+    let nearest = h.app.neighbours[0].index;
+    let cmds = h.key(KeyCode::Char('s'));
+    assert_eq!(h.app.focus, Focus::Similar);
+    assert_eq!(h.app.current(), Some(nearest));
     assert!(
-        matches!(cmds.as_slice(), [Command::LoadPreview(p)] if *p == f.app.collection.paths[nearest])
+        matches!(cmds.as_slice(), [Command::LoadPreview(p)] if *p == h.app.collection.paths[nearest])
     );
-    key(&mut f.app, KeyCode::Down);
-    assert_eq!(f.app.current(), Some(f.app.neighbours[1].index));
-    assert!(screen(&f.app, 160, 48).contains("similar (Esc returns)"));
-    key(&mut f.app, KeyCode::Esc);
-    assert_eq!(f.app.focus, Focus::Images);
-    assert_eq!(f.app.current(), Some(here));
+    h.key(KeyCode::Down);
+    assert_eq!(h.app.current(), Some(h.app.neighbours[1].index));
+    golden("similar", &screen(&h.app, 120, 36));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.focus, Focus::Images);
+    assert_eq!(h.app.current(), Some(here));
     assert!(
-        !screen(&f.app, 160, 48).contains("Esc returns"),
+        !screen(&h.app, 120, 36).contains("Esc returns"),
         "the hint goes too"
     );
 }
 
 #[test]
-fn e_exports_the_cluster_to_the_folder_typed() {
-    let mut f = fixture();
-    key(&mut f.app, KeyCode::Char('e'));
-    let Overlay::Export(default) = &f.app.overlay else {
+fn s_before_the_neighbours_are_in_browses_them_when_they_arrive() {
+    let mut h = Harness::new();
+    h.app
+        .on(Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    let here = h.app.current().unwrap();
+    let asked = h.app.on(Event::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(asked, vec![Command::FindNeighbours(here, 12)]);
+    assert_eq!(h.app.focus, Focus::Images);
+    assert_eq!(h.app.message, "finding similar images…");
+    let c = h.app.collection.clone();
+    let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
+    let nearest = found[0].index;
+    let cmds = h.app.on(Event::Neighbours { row: here, found });
+    assert_eq!(h.app.focus, Focus::Similar);
+    assert_eq!(
+        cmds,
+        vec![Command::LoadPreview(
+            h.app.collection.paths[nearest].clone()
+        )]
+    );
+}
+
+#[test]
+fn e_exports_on_a_worker_with_progress_and_esc_stops_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let mut h = Harness::with(&dir, false);
+    h.key(KeyCode::Char('e'));
+    let Overlay::Export(default) = &h.app.overlay else {
         panic!("no export prompt");
     };
-    assert!(default.starts_with("imgtui-export/01-"), "{default}");
-    assert!(screen(&f.app, 160, 48).contains("export cluster to folder"));
+    assert!(default.starts_with("imgtui-export/01"), "{default}");
+    assert!(screen(&h.app, 120, 36).contains("export cluster to folder"));
     // Replace the suggestion with a folder of our own.
     for _ in 0..default.chars().count() {
-        key(&mut f.app, KeyCode::Backspace);
+        h.key(KeyCode::Backspace);
     }
-    let target = f.dir.parent().unwrap().join("picked");
-    for ch in target.to_str().unwrap().chars() {
-        key(&mut f.app, KeyCode::Char(ch));
-    }
-    let cmds = key(&mut f.app, KeyCode::Enter);
-    assert_eq!(f.app.overlay, Overlay::None);
+    let target = tmp.path().join("picked");
+    h.type_text(target.to_str().unwrap());
+    let cmds = h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Overlay::None);
     let [Command::Export(files, to)] = cmds.as_slice() else {
         panic!("{cmds:?}");
     };
     assert_eq!(to, &target);
     assert_eq!(files.len(), 5);
-    let report = imgtui::export::export(files, to, Default::default(), false).unwrap();
-    assert_eq!(report.written, 5);
-    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 5);
-    // Esc cancels without a command.
-    key(&mut f.app, KeyCode::Char('e'));
-    assert!(key(&mut f.app, KeyCode::Esc).is_empty());
-    assert_eq!(f.app.overlay, Overlay::None);
+    // While it copies: the status line shows how far, the screen stays usable, and a
+    // second export waits.
+    h.on(Event::ExportProgress(2));
+    let s = screen(&h.app, 160, 36);
+    assert!(s.contains("exporting 2/5 to"), "{s}");
+    assert!(s.contains("(Esc stops)"), "{s}");
+    assert!(matches!(
+        h.key(KeyCode::Down).as_slice(),
+        [Command::LoadPreview(_)]
+    ));
+    assert!(h.key(KeyCode::Char('e')).is_empty());
+    assert_eq!(h.app.message, "an export is under way (Esc stops it)");
+    // Esc stops it: what the worker does with the flag, for real.
+    assert_eq!(h.key(KeyCode::Esc), vec![Command::CancelExport]);
+    assert!(screen(&h.app, 160, 36).contains("stopping the export after 2/5 files"));
+    let cancel = AtomicBool::new(false);
+    let copied = std::cell::Cell::new(0);
+    let progress = |done: usize| {
+        copied.set(done);
+        if done == 2 {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let report =
+        imgtui::export::export_with(files, to, Default::default(), false, &progress, &cancel)
+            .unwrap();
+    assert_eq!((report.written, report.not_attempted), (2, 3));
+    assert_eq!(copied.get(), 2);
+    // The files copied are whole.
+    for entry in std::fs::read_dir(&target).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            std::fs::read(dir.join(name)).unwrap()
+        );
+    }
+    h.on(Event::Exported(Ok(report)));
+    assert!(h.app.exporting.is_none());
+    assert!(
+        h.app.message.starts_with("2 files copied to")
+            && h.app.message.ends_with("stopped: 3 not copied"),
+        "{}",
+        h.app.message
+    );
+    // Esc on the prompt cancels without a command.
+    h.key(KeyCode::Char('e'));
+    assert!(h.key(KeyCode::Esc).is_empty());
+    assert_eq!(h.app.overlay, Overlay::None);
+}
+
+#[test]
+fn export_progress_on_the_status_line() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Char('e'));
+    let cmds = h.key(KeyCode::Enter);
+    assert!(
+        matches!(cmds.as_slice(), [Command::Export(_, _)]),
+        "{cmds:?}"
+    );
+    h.on(Event::ExportProgress(3));
+    golden("export-progress", &screen(&h.app, 120, 36));
+    h.on(Event::Exported(Err(
+        "export refused: imgtui-export/01 is inside the collection".into(),
+    )));
+    assert!(h.app.message.starts_with("export refused"));
+    assert!(h.app.activity().is_none());
 }
 
 #[test]
 fn help_overlay_and_quit() {
-    let mut f = fixture();
-    key(&mut f.app, KeyCode::Char('?'));
-    let s = screen(&f.app, 100, 30);
+    let mut h = Harness::new();
+    h.key(KeyCode::Char('?'));
+    let s = screen(&h.app, 100, 30);
+    golden("help", &s);
     assert!(
         s.contains("keys") && s.contains("export the current cluster"),
         "{s}"
     );
-    key(&mut f.app, KeyCode::Esc);
-    assert_eq!(f.app.overlay, Overlay::None);
-    assert_eq!(key(&mut f.app, KeyCode::Char('q')), vec![Command::Quit]);
-    let ctrl_c = f
-        .app
-        .key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);
+    let ctrl_c = h.on(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
     assert_eq!(ctrl_c, vec![Command::Quit]);
 }
 
 #[test]
 fn any_terminal_size_draws_without_panicking() {
-    let mut f = fixture();
-    for (w, h) in [(40, 12), (80, 24), (20, 5), (1, 1), (300, 100)] {
-        let s = screen(&f.app, w, h);
-        assert_eq!(s.lines().count(), h as usize);
+    let mut h = Harness::new();
+    for (w, h_) in [(40, 12), (80, 24), (20, 5), (1, 1), (300, 100)] {
+        let s = screen(&h.app, w, h_);
+        assert_eq!(s.lines().count(), h_ as usize);
     }
     // The smallest supported size still shows clusters and images.
-    let s = screen(&f.app, 40, 12);
+    let s = screen(&h.app, 40, 12);
+    golden("small", &s);
     assert!(s.contains("clusters") && s.contains("cluster 1"), "{s}");
-    key(&mut f.app, KeyCode::Enter);
-    assert_eq!(f.app.overlay, Overlay::Preview);
-    screen(&f.app, 40, 12);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Overlay::Preview);
+    screen(&h.app, 40, 12);
 }
 
 #[test]
-fn loading_screen_shows_progress() {
-    let mut app = App::new("/photos".into(), "efficientnet-lite0".into());
-    app.loading = Loading::Embedding { done: 3, total: 12 };
+fn loading_screen_shows_progress_then_the_clusters() {
+    let mut app = App::new("/photos".into(), "synthetic".into());
+    app.on(Event::Progress(imgtui::Progress::Processed {
+        done: 3,
+        to_process: 12,
+    }));
     let s = screen(&app, 80, 20);
+    golden("loading", &s);
     assert!(s.contains("embedding 3 of 12 images"), "{s}");
     // Keys that need clusters do nothing yet; quitting works.
-    assert!(key(&mut app, KeyCode::Down).is_empty());
-    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Command::Quit]);
+    let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    assert!(app.on(key(KeyCode::Down)).is_empty());
+    app.on(Event::Clustering);
+    assert_eq!(app.loading, Loading::Clustering);
+    let c = collection(Path::new("/photos"), false);
+    let clustering = clusters(&c, 3);
+    app.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
+    assert_eq!(app.loading, Loading::Ready);
+    // More images being indexed behind the clusters show on the status line.
+    app.on(Event::Progress(imgtui::Progress::Processed {
+        done: 1,
+        to_process: 4,
+    }));
+    assert!(screen(&app, 120, 36).contains("indexing 1/4"));
+    app.on(Event::LoadFailed("disk full".into()));
+    assert_eq!(app.message, "indexing stopped: disk full");
+    assert_eq!(app.on(key(KeyCode::Char('q'))), vec![Command::Quit]);
 }
 
+/// The warm start through the library session, on the `pixels` descriptor (no model):
+/// paths and the saved clustering first, the vectors behind them.
 #[test]
 fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
     crate::common::families(&dir);
-    let dir = std::fs::canonicalize(&dir).unwrap();
-    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
-    let model = OnnxModel::builtin();
-    let feature = crate::common::index_with(&dir, &mut store, &model, &Default::default()).feature;
-    let c = store.collection(&dir, &feature).unwrap();
-    let req = Request {
-        k: KChoice::Fixed(3),
+    let store = tmp.path().join("store.sqlite");
+    let open = || {
+        let config = imgtui::config::Config::default();
+        let pixels = imgtui::features::select("pixels").unwrap().into();
+        imgtui::Session::open(&dir, &store, config, pixels).unwrap()
+    };
+    let mut session = open();
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let wanted = imgtui::analysis::saved::Wanted {
+        k: Some(KChoice::Fixed(3)),
         ..Default::default()
     };
-    let (fitted, _) = load_or_fit(
-        &mut store,
-        &dir,
-        &feature,
-        &c,
-        &req,
-        &Wanted::default(),
-        None,
-    )
-    .unwrap();
+    let (fitted, _) = session.clustering(&c, &wanted).unwrap();
 
-    // What the explorer does on a warm start: paths and the saved clustering first.
-    let saved: imgtui::analysis::saved::SavedClustering =
-        store.load_clustering(&dir, &feature).unwrap().unwrap();
-    let known = saved.known(&store.files(&dir).unwrap());
+    let warm = open().warm_start().unwrap().expect("a saved clustering");
+    let (known, early) = warm.shown.expect("it knows every image");
     assert_eq!(known.paths, c.paths);
     assert_eq!(known.dim(), 0, "no vector is read");
-    let (early, new_images) = saved.apply(&known);
-    assert_eq!(new_images, 0);
     assert_eq!(early.labels, fitted.labels);
     assert_eq!(early.map, fitted.map);
     assert_eq!(early.distances, fitted.distances);
 
-    let mut app = App::new(dir.clone(), "efficientnet-lite0".into());
-    app.loaded(known, early);
-    app.refresh_neighbours();
-    let s = screen(&app, 160, 48);
+    let mut h = Harness {
+        app: App::new(session.root().to_owned(), "pixels".into()),
+        previews: Vec::new(),
+    };
+    h.on(Event::Loaded(Arc::new(known), Box::new(early)));
+    h.on(Event::Idle);
+    let s = screen(&h.app, 120, 36);
     assert!(s.contains("clusters: 3 by kmeans"), "{s}");
     assert!(s.contains("cluster 1 · 5 images"), "{s}");
     assert!(s.contains("reading the image vectors…"), "{s}");
     // What needs vectors says it is waiting, and nothing else is lost.
-    key(&mut app, KeyCode::Char('s'));
-    assert_eq!(app.focus, Focus::Images);
-    assert_eq!(app.message, "still reading the image vectors…");
-    assert!(key(&mut app, KeyCode::Char('+')).is_empty());
-    key(&mut app, KeyCode::Down);
-    let here = app.current().unwrap();
+    h.key(KeyCode::Char('s'));
+    assert_eq!(h.app.focus, Focus::Images);
+    assert_eq!(h.app.message, "still reading the image vectors…");
+    assert!(h.key(KeyCode::Char('+')).is_empty());
+    h.key(KeyCode::Down);
+    let here = h.app.current().unwrap();
 
-    app.vectors_read(std::sync::Arc::new(c));
-    app.refresh_neighbours();
-    assert_eq!(app.current(), Some(here), "the cursor stays");
-    assert_eq!(app.neighbours.len(), 12);
-    assert!(!screen(&app, 160, 48).contains("reading the image vectors"));
-    key(&mut app, KeyCode::Char('s'));
-    assert_eq!(app.focus, Focus::Similar);
-}
-
-#[test]
-fn neighbours_wait_until_the_cursor_rests() {
-    let mut f = fixture();
-    let before = f.app.neighbours.clone();
-    f.app.key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
-    f.app.key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
-    assert_eq!(
-        f.app.neighbours, before,
-        "not recomputed while keys come in"
-    );
-    assert!(f.app.refresh_neighbours());
-    assert!(!f.app.refresh_neighbours(), "once per resting place");
-    let here = f.app.current().unwrap();
-    assert!(f.app.neighbours.iter().all(|n| n.index != here));
-    assert_ne!(f.app.neighbours, before);
+    let vectors = open().read_vectors(warm.files).unwrap();
+    assert_eq!(vectors.paths, c.paths);
+    h.on(Event::Vectors(Arc::new(vectors)));
+    h.on(Event::Idle);
+    assert_eq!(h.app.current(), Some(here), "the cursor stays");
+    assert_eq!(h.app.neighbours.len(), 12);
+    assert!(!screen(&h.app, 120, 36).contains("reading the image vectors"));
+    h.key(KeyCode::Char('s'));
+    assert_eq!(h.app.focus, Focus::Similar);
 }
 
 #[test]
 fn slash_filters_images_by_file_name() {
-    let mut f = fixture();
-    key(&mut f.app, KeyCode::Char('/'));
-    assert_eq!(f.app.overlay, Overlay::Filter);
-    type_text(&mut f.app, "STRIPES-3");
-    assert!(screen(&f.app, 160, 48).contains("filter by file name"));
+    let mut h = Harness::new();
+    h.key(KeyCode::Char('/'));
+    assert_eq!(h.app.overlay, Overlay::Filter);
+    h.type_text("STRIPES-3");
+    assert!(screen(&h.app, 120, 36).contains("filter by file name"));
     // Enter keeps the filter and lands on the cluster that has the match.
-    key(&mut f.app, KeyCode::Enter);
-    assert_eq!(f.app.overlay, Overlay::None);
-    assert!(f.app.current_path().unwrap().ends_with("stripes-3.png"));
-    let s = screen(&f.app, 160, 48);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Overlay::None);
+    assert!(h.app.current_path().unwrap().ends_with("stripes-3.png"));
+    let s = screen(&h.app, 160, 36);
+    golden("filter", &s);
     assert!(s.contains("1 of 5 match \"STRIPES-3\""), "{s}");
     assert!(s.contains("1/5"), "clusters show their matches: {s}");
     // Esc clears it.
-    key(&mut f.app, KeyCode::Esc);
-    assert!(f.app.filter.is_empty());
-    assert!(f.app.shown.iter().all(|m| m.len() == 5));
-    assert!(f.app.current_path().unwrap().ends_with("stripes-3.png"));
+    h.key(KeyCode::Esc);
+    assert!(h.app.filter.is_empty());
+    assert!(h.app.shown.iter().all(|m| m.len() == 5));
+    assert!(h.app.current_path().unwrap().ends_with("stripes-3.png"));
     // A filter nothing matches says so.
-    key(&mut f.app, KeyCode::Char('/'));
-    type_text(&mut f.app, "nothing-like-this");
-    key(&mut f.app, KeyCode::Enter);
-    assert!(screen(&f.app, 160, 48).contains("no file name here matches"));
+    h.key(KeyCode::Char('/'));
+    h.type_text("nothing-like-this");
+    h.key(KeyCode::Enter);
+    assert!(screen(&h.app, 120, 36).contains("no file name here matches"));
 }
 
 #[test]
 fn d_browses_near_duplicate_groups() {
-    // A smaller copy of one disc: a near-duplicate the model must find.
-    let mut f = fixture_with(|dir| {
-        let img = image::open(dir.join("disc-2.png")).unwrap();
-        img.resize(70, 70, image::imageops::FilterType::Triangle)
-            .save(dir.join("disc-2-small.png"))
-            .unwrap();
-    });
-    key(&mut f.app, KeyCode::Char('d'));
-    assert!(f.app.message.contains("still looking"), "{}", f.app.message);
-    let groups = duplicates::groups(&f.app.collection, DUPLICATE_THRESHOLD);
+    let mut h = Harness::with(Path::new("/art"), true);
+    h.key(KeyCode::Char('d'));
+    assert!(h.app.message.contains("still looking"), "{}", h.app.message);
+    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
     let names: Vec<Vec<String>> = groups
         .iter()
-        .map(|g| g.iter().map(|&i| f.app.name(i)).collect())
+        .map(|g| g.iter().map(|&i| h.app.name(i)).collect())
         .collect();
-    assert!(
-        names
-            .iter()
-            .any(|g| g.contains(&"disc-2.png".into()) && g.contains(&"disc-2-small.png".into())),
-        "{names:?}"
+    assert_eq!(
+        names,
+        vec![vec!["disc-2-small.png".to_owned(), "disc-2.png".to_owned()]]
     );
-    f.app.duplicates_found(groups.clone());
+    h.on(Event::Duplicates(groups.clone()));
     // The image list marks them.
-    let s = screen(&f.app, 160, 48);
-    assert!(s.contains("≈1"), "{s}");
-    let cmds = key(&mut f.app, KeyCode::Char('d'));
-    assert_eq!(f.app.overlay, Overlay::Duplicates);
-    let first = &f.app.collection.paths[groups[0][0]];
+    assert!(screen(&h.app, 120, 36).contains("≈1"));
+    let cmds = h.key(KeyCode::Char('d'));
+    assert_eq!(h.app.overlay, Overlay::Duplicates);
+    let first = &h.app.collection.paths[groups[0][0]];
     assert!(matches!(cmds.as_slice(), [Command::LoadPreview(p)] if p == first));
-    let s = screen(&f.app, 160, 48);
-    let heading = format!("group 1 · {} images", groups[0].len());
+    let s = screen(&h.app, 120, 36);
+    golden("duplicates", &s);
     assert!(
-        s.contains("near-duplicates: ") && s.contains(&heading),
+        s.contains("near-duplicates: ") && s.contains("group 1 · 2 images"),
         "{s}"
     );
-    key(&mut f.app, KeyCode::Down);
-    assert_eq!(f.app.current(), Some(groups[0][1]));
+    h.key(KeyCode::Down);
+    assert_eq!(h.app.current(), Some(groups[0][1]));
     // Enter goes to that image in its cluster.
-    key(&mut f.app, KeyCode::Enter);
-    assert_eq!(f.app.overlay, Overlay::None);
-    assert_eq!(f.app.current(), Some(groups[0][1]));
-    assert_eq!(f.app.focus, Focus::Images);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(h.app.current(), Some(groups[0][1]));
+    assert_eq!(h.app.focus, Focus::Images);
 }
 
 #[test]
 fn plus_and_minus_recluster_and_keep_the_cursor() {
-    let mut f = fixture();
-    key(&mut f.app, KeyCode::Down);
-    let here = f.app.current_path().unwrap().clone();
-    assert_eq!(
-        key(&mut f.app, KeyCode::Char('+')),
-        vec![Command::Recluster(4)]
-    );
-    assert!(screen(&f.app, 160, 48).contains("clustering into 4"));
-    // What the event loop's worker does with that command:
-    let req = Request {
-        k: KChoice::Fixed(4),
-        ..Default::default()
-    };
-    let four = cluster(&f.app.collection, &req, None).unwrap();
-    f.app.reclustered(four);
-    assert_eq!(f.app.current_path(), Some(&here));
-    let s = screen(&f.app, 160, 48);
+    let mut h = Harness::new();
+    h.key(KeyCode::Down);
+    let here = h.app.current_path().unwrap().clone();
+    assert_eq!(h.key(KeyCode::Char('+')), vec![Command::Recluster(4)]);
+    assert!(screen(&h.app, 120, 36).contains("clustering into 4"));
+    // What the event loop's worker sends back:
+    let four = clusters(&h.app.collection, 4);
+    h.on(Event::Reclustered(Ok(Box::new(four))));
+    assert_eq!(h.app.current_path(), Some(&here));
+    let s = screen(&h.app, 120, 36);
     assert!(
         s.contains("clusters: 4 by kmeans") && s.contains("kmeans k=4"),
         "{s}"
     );
-    assert!(f.app.busy.is_none());
-    assert_eq!(
-        key(&mut f.app, KeyCode::Char('-')),
-        vec![Command::Recluster(3)]
-    );
+    assert!(h.app.busy.is_none());
+    assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(3)]);
     // A result fitted before new images arrived no longer fits: it is dropped, not drawn.
-    let req = Request {
-        k: KChoice::Fixed(3),
-        ..Default::default()
-    };
-    let mut stale = cluster(&f.app.collection, &req, None).unwrap();
+    let mut stale = clusters(&h.app.collection, 3);
     stale.labels.pop();
-    f.app.reclustered(stale);
-    assert!(f.app.message.contains("changed"), "{}", f.app.message);
-    assert!(screen(&f.app, 160, 48).contains("clusters: 4 by kmeans"));
+    h.on(Event::Reclustered(Ok(Box::new(stale))));
+    assert!(h.app.message.contains("changed"), "{}", h.app.message);
+    assert!(screen(&h.app, 120, 36).contains("clusters: 4 by kmeans"));
+    // A failed fit says why and leaves the clusters as they were.
+    assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(3)]);
+    h.on(Event::Reclustered(Err("out of memory".into())));
+    assert_eq!(h.app.message, "clustering failed: out of memory");
+    assert!(h.app.busy.is_none());
 }
 
 #[test]
-fn m_draws_a_montage_of_the_cluster_and_saves_it() {
-    let mut f = fixture();
-    let cmds = key(&mut f.app, KeyCode::Char('m'));
+fn m_asks_for_a_montage_and_shows_it_when_saved() {
+    let mut h = Harness::new();
+    let cmds = h.key(KeyCode::Char('m'));
     let [Command::Montage(files, stem)] = cmds.as_slice() else {
         panic!("{cmds:?}");
     };
     assert_eq!(files.len(), 5);
-    assert!(stem.starts_with("01-"), "{stem}");
-    // What the event loop's worker does with it: draw, then save without replacing.
-    let sheet = montage(files, &MontageOptions::default());
-    let folder = f.dir.parent().unwrap().join("imgtui-montage");
-    let first = save_in_folder(&sheet, &folder, stem).unwrap();
-    let second = save_in_folder(&sheet, &folder, stem).unwrap();
-    assert_eq!(
-        first.file_name().unwrap().to_str().unwrap(),
-        format!("{stem}.png")
-    );
-    assert_eq!(
-        second.file_name().unwrap().to_str().unwrap(),
-        format!("{stem} (2).png")
-    );
+    assert!(stem.starts_with("01"), "{stem}");
+    assert!(screen(&h.app, 120, 36).contains("drawing a montage of 5 images"));
+    let saved = PathBuf::from(format!("imgtui-montage/{stem}.png"));
+    h.on(Event::Montage(Ok(saved.clone())));
+    assert_eq!(h.app.overlay, Overlay::Montage(saved));
+    assert!(screen(&h.app, 120, 36).contains("imgtui-montage"));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.overlay, Overlay::None);
+    h.key(KeyCode::Char('m'));
+    h.on(Event::Montage(Err("disk full".into())));
+    assert_eq!(h.app.message, "montage failed: disk full");
+}
+
+/// Drawing and saving a montage for real: what the montage worker does.
+#[test]
+fn montages_are_saved_without_replacing_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let files: Vec<PathBuf> = (0..5).map(|i| dir.join(format!("disc-{i}.png"))).collect();
+    let sheet = imgtui::montage::montage(&files, &Default::default());
+    let folder = tmp.path().join("imgtui-montage");
+    let first = imgtui::montage::save_in_folder(&sheet, &folder, "01").unwrap();
+    let second = imgtui::montage::save_in_folder(&sheet, &folder, "01").unwrap();
+    assert_eq!(first.file_name().unwrap(), "01.png");
+    assert_eq!(second.file_name().unwrap(), "01 (2).png");
     assert_eq!(image::open(&first).unwrap().width(), sheet.width());
-    f.app.montage_saved(first.clone());
-    assert_eq!(f.app.overlay, Overlay::Montage(first));
-    assert!(screen(&f.app, 160, 48).contains("imgtui-montage"));
-    key(&mut f.app, KeyCode::Esc);
-    assert_eq!(f.app.overlay, Overlay::None);
 }
