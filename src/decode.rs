@@ -56,7 +56,7 @@ impl From<image::ImageError> for DecodeError {
         use image::ImageError as E;
         match e {
             E::Limits(l) => DecodeError::TooLarge(l.to_string()),
-            E::Unsupported(u) => DecodeError::Unsupported(u.to_string()),
+            E::Unsupported(u) => DecodeError::Unsupported(describe_unsupported(&u)),
             // image-webp reports a valid file it cannot decode (a VP8 inter frame) as a
             // decoding error: it is not damaged.
             E::Decoding(d) => match std::error::Error::source(&d)
@@ -72,6 +72,26 @@ impl From<image::ImageError> for DecodeError {
     }
 }
 
+/// `image`'s refusal in a few words: "TIFF: compression method Fax3 is unsupported", "TIFF in
+/// colour type Unknown(32)", "AVIF image".
+fn describe_unsupported(u: &image::error::UnsupportedError) -> String {
+    use image::error::{ImageFormatHint, UnsupportedErrorKind as K};
+    let name = |hint: &ImageFormatHint| match hint {
+        ImageFormatHint::Exact(f) => f
+            .extensions_str()
+            .first()
+            .map_or_else(|| format!("{f:?}"), |e| e.to_uppercase()),
+        other => other.to_string(),
+    };
+    let format = name(&u.format_hint());
+    match u.kind() {
+        K::GenericFeature(what) => format!("{format}: {what}"),
+        K::Color(colour) => format!("{format} in colour type {colour:?}"),
+        K::Format(hint) => format!("{} image", name(&hint)),
+        _ => u.to_string(),
+    }
+}
+
 /// Decodes `bytes` (format sniffed from the content, not the file name) and applies the EXIF
 /// orientation. GIFs and animated WebPs give their first frame.
 ///
@@ -84,9 +104,24 @@ impl From<image::ImageError> for DecodeError {
 /// compressions the tiff crate lacks), [`DecodeError::TooLarge`] beyond `opts`' limits,
 /// [`DecodeError::Corrupt`] for a damaged file, [`DecodeError::UnknownFormat`] otherwise.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, DecodeError> {
-    let reader = ImageReader::new(Cursor::new(bytes))
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    // TGA has no signature to sniff: recognise it by its footer or a plausible header.
+    let tga = reader
+        .format()
+        .is_none()
+        .then(|| tga_evidence(bytes))
+        .flatten();
+    if let Some(evidence) = tga {
+        reader.set_format(ImageFormat::Tga);
+        return match decode_with(reader, opts) {
+            Err(DecodeError::Corrupt(_)) if evidence == Evidence::Header => {
+                Err(DecodeError::UnknownFormat) // it only looked like a TGA header
+            }
+            other => other,
+        };
+    }
     let Some(format) = reader.format() else {
         return Err(match unsupported_container(bytes) {
             Some(what) => DecodeError::Unsupported(what.to_owned()),
@@ -97,6 +132,13 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
         return Err(DecodeError::Unsupported(what));
     }
     match decode_with(reader, opts) {
+        // An icon whose PNG entry is RGB rather than RGBA, which `image` refuses.
+        Err(first @ DecodeError::Corrupt(_)) if format == ImageFormat::Ico => {
+            match largest_ico_png(bytes) {
+                Some(png) if png.len() < bytes.len() => decode(png, opts).map_err(|_| first),
+                _ => Err(first),
+            }
+        }
         Err(first @ (DecodeError::Corrupt(_) | DecodeError::Unsupported(_)))
             if format == ImageFormat::Jpeg =>
         {
@@ -189,6 +231,51 @@ pub fn exif_orientation(chunk: &[u8]) -> Option<Orientation> {
         return Orientation::from_exif(u8::try_from(value).ok()?);
     }
     None
+}
+
+/// How sure [`tga_evidence`] is that bytes are a TGA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// The TGA 2.0 footer, `TRUEVISION-XFILE.\0`.
+    Footer,
+    /// Only a header whose fields all hold values TGA allows.
+    Header,
+}
+
+/// Whether `bytes` look like a TGA file, which has no leading signature.
+fn tga_evidence(bytes: &[u8]) -> Option<Evidence> {
+    if bytes.len() < 18 {
+        return None;
+    }
+    if bytes.ends_with(b"TRUEVISION-XFILE.\0") {
+        return Some(Evidence::Footer);
+    }
+    let (colour_map, kind, bits, descriptor) = (bytes[1], bytes[2], bytes[16], bytes[17]);
+    let side = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let plausible = colour_map <= 1
+        && matches!(kind, 1 | 2 | 3 | 9 | 10 | 11)
+        && matches!(bits, 8 | 15 | 16 | 24 | 32)
+        && descriptor & 0xC0 == 0
+        && side(12) > 0
+        && side(14) > 0;
+    plausible.then_some(Evidence::Header)
+}
+
+/// The PNG of an ICO's largest PNG entry, if it has one.
+fn largest_ico_png(bytes: &[u8]) -> Option<&[u8]> {
+    let count = usize::from(u16::from_le_bytes(bytes.get(4..6)?.try_into().ok()?));
+    (0..count)
+        .filter_map(|i| {
+            let entry = bytes.get(6 + 16 * i..22 + 16 * i)?;
+            let side = |b: u8| if b == 0 { 256 } else { u32::from(b) };
+            let size = u32::from_le_bytes(entry[8..12].try_into().ok()?) as usize;
+            let offset = u32::from_le_bytes(entry[12..16].try_into().ok()?) as usize;
+            let data = bytes.get(offset..offset.checked_add(size)?)?;
+            data.starts_with(b"\x89PNG\r\n\x1a\n")
+                .then(|| (side(entry[0]) * side(entry[1]), data))
+        })
+        .max_by_key(|(area, _)| *area)
+        .map(|(_, data)| data)
 }
 
 /// A container `image` does not recognise but a user would call an image, by its signature.

@@ -279,6 +279,13 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Expect)> {
             bmp_holding_jpeg(&disc_img),
             Skipped("unsupported: BMP holding a JPEG"),
         ),
+        // TGA has no signature; an icon whose PNG is RGB, which `image` alone refuses.
+        ("plain.tga".into(), tga(&noise(30, 20, 4)), Indexed),
+        (
+            "rgb-png.ico".into(),
+            ico_with_rgb_png(&noise(32, 32, 5)),
+            Indexed,
+        ),
         // Lossless JPEG (SOF3): the second JPEG decoder reads it.
         (
             "lossless.jpg".into(),

@@ -283,3 +283,29 @@ pub fn lossless_jpeg(img: &image::GrayImage) -> Vec<u8> {
     out.extend([0xFF, 0xD9]);
     out
 }
+
+/// A TGA of `img`, as `image` writes it.
+pub fn tga(img: &RgbImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(img.clone())
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Tga,
+        )
+        .unwrap();
+    bytes
+}
+
+/// An ICO with one entry, a PNG in RGB (not RGBA), as some icon writers (Pillow) make them.
+pub fn ico_with_rgb_png(img: &RgbImage) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img.clone())
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut ico = vec![0, 0, 1, 0, 1, 0];
+    ico.extend([img.width() as u8, img.height() as u8, 0, 0, 1, 0, 32, 0]);
+    ico.extend((png.len() as u32).to_le_bytes());
+    ico.extend(22u32.to_le_bytes());
+    ico.extend(png);
+    ico
+}

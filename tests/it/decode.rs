@@ -582,6 +582,16 @@ fn valid_codings_this_build_cannot_decode_are_unsupported_not_corrupt() {
         let err = decode(&bytes, &opts).unwrap_err();
         assert_eq!(err.to_string(), format!("unsupported: {says}"));
     }
+    // A TIFF in CCITT Group 3 fax coding (compression 3), which the tiff crate lacks.
+    let mut fax = tiff_with_orientation(&small, 1, false);
+    let plain = [0x03, 0x01, 3, 0, 1, 0, 0, 0, 1, 0]; // tag 259, SHORT, 1 value: 1 (none)
+    let at = fax.windows(10).position(|w| w == plain).unwrap();
+    fax[at + 8] = 3;
+    let err = decode(&fax, &opts).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported: TIFF: compression method Fax3 is unsupported"
+    );
 }
 
 #[test]
@@ -622,4 +632,43 @@ fn a_lossless_jpeg_decodes_to_its_exact_pixels() {
     ] {
         assert_eq!(decoded.to_luma8().as_raw(), img.as_raw());
     }
+}
+
+#[test]
+fn tga_has_no_signature_but_is_read() {
+    // TGA files start with no magic number: they used to be "not a recognised image format".
+    let img = crate::common::noise(40, 30, 8);
+    let tga = crate::common::tga(&img);
+    let opts = DecodeOptions::default();
+    let decoded = decode(&tga, &opts).unwrap().to_rgb8();
+    assert_eq!(decoded.as_raw(), img.as_raw());
+    // Without the TGA 2.0 footer (older writers), the header alone is enough.
+    if let Some(cut) = tga
+        .len()
+        .checked_sub(26)
+        .filter(|&c| tga.ends_with(b"TRUEVISION-XFILE.\0") && c > 18)
+    {
+        assert_eq!(
+            decode(&tga[..cut], &opts).unwrap().to_rgb8().as_raw(),
+            img.as_raw()
+        );
+    }
+    // Text and noise still are not images.
+    for junk in [
+        b"shopping: eggs, milk, bread\n".to_vec(),
+        crate::common::noise(20, 20, 9).into_raw(),
+    ] {
+        assert!(matches!(
+            decode(&junk, &opts).unwrap_err(),
+            DecodeError::UnknownFormat
+        ));
+    }
+}
+
+#[test]
+fn an_icon_holding_an_rgb_png_is_read() {
+    let img = crate::common::disc(48, 48, [250, 180, 0], [20, 20, 90]);
+    let ico = crate::common::ico_with_rgb_png(&img);
+    let decoded = decode(&ico, &DecodeOptions::default()).unwrap().to_rgb8();
+    assert_eq!(decoded.as_raw(), img.as_raw());
 }
