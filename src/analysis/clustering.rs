@@ -259,6 +259,25 @@ pub fn cluster(
         }
         (KChoice::Auto, None) => (1, "too few images to choose k".to_owned()),
     };
+    // Copies of a picture: no method can make more clusters than there are distinct vectors
+    // (KMeans leaves some empty, the mixture fails, Ward splits identical images at random).
+    let distinct = match req.method {
+        Method::Dbscan => k,
+        _ => distinct_rows(c, k),
+    };
+    let k = if distinct < k {
+        let (noun, clusters) = if distinct == 1 {
+            ("vector", "cluster")
+        } else {
+            ("vectors", "clusters")
+        };
+        reason.push_str(&format!(
+            "; the images hold only {distinct} distinct {noun}, so {distinct} {clusters}"
+        ));
+        distinct
+    } else {
+        k
+    };
     if let Some(rows) = &sample {
         let what = match (sweep.is_some(), req.method == Method::Kmeans) {
             (true, true) => "k and the best KMeans start",
@@ -329,12 +348,7 @@ pub fn cluster(
     let distances = distances_to_centroids(c, &clusters, &labels);
     let found = clusters.iter().filter(|c| !c.is_noise()).count();
     if req.method != Method::Dbscan && found < k {
-        // Fewer distinct vectors than k (copies): say so rather than claim k clusters.
-        let distinct = distinct_rows(c, k);
-        let noun = if distinct == 1 { "vector" } else { "vectors" };
-        reason.push_str(&format!(
-            "; {found} non-empty: the images hold only {distinct} distinct {noun}"
-        ));
+        reason.push_str(&format!("; {found} of them with members"));
     }
     let k = found;
     Ok(Clustering {

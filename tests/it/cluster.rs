@@ -579,7 +579,7 @@ fn a_cluster_with_nothing_to_contrast_with_is_named_by_its_likeliest_classes() {
         ("auto", "every image has the same vector: one cluster"),
         (
             "3",
-            "k = 3 as asked; 1 non-empty: the images hold only 1 distinct vector",
+            "k = 3 as asked; the images hold only 1 distinct vector, so 1 cluster",
         ),
     ] {
         let answer = run_json(&["cluster", c, "--k", k], &store);
@@ -593,6 +593,12 @@ fn a_cluster_with_nothing_to_contrast_with_is_named_by_its_likeliest_classes() {
         for cluster in answer["clusters"].as_array().unwrap() {
             named_by_likeliest(cluster).unwrap_or_else(|e| panic!("copies, k={k}: {e}"));
         }
+    }
+    // Every method: one cluster of the copies (the mixture used to fail, Ward to split them).
+    for method in ["kmeans", "gmm", "agglomerative", "dbscan"] {
+        let answer = run_json(&["cluster", c, "--method", method, "--k", "3"], &store);
+        assert_eq!(answer["k"], 1, "{method}: {}", answer["reason"]);
+        named_by_likeliest(&answer["clusters"][0]).unwrap_or_else(|e| panic!("{method}: {e}"));
     }
     // `--k 1` on a varied folder: the one cluster is the whole collection.
     let varied = tmp.path().join("varied");

@@ -368,6 +368,11 @@ fn tagged_files(stored: &RgbImage, o: u8) -> Vec<(String, Vec<u8>)> {
             png_with_exif(stored, &exif_block(o, big, false), true),
         ),
         (
+            // Some writers put JPEG's `Exif\0\0` in PNG's eXIf too.
+            format!("o{o}-png-exif-prefix.png"),
+            png_with_exif(stored, &exif_block(o, !big, true), true),
+        ),
+        (
             format!("o{o}-tiff-274.tif"),
             tiff_with_orientation(stored, o, big),
         ),
