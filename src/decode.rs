@@ -1,9 +1,18 @@
 //! Bytes → an upright, opaque RGB image of the size a feature extractor wants.
+//!
+//! Orientation: every container that can carry one is read the same way ([`exif_orientation`]):
+//! JPEG APP1, PNG eXIf (before IDAT, as the PNG spec says), WebP EXIF with or without the
+//! `Exif\0\0` prefix many writers add, and TIFF tag 274; all eight values.
+//!
+//! Errors tell a damaged file ([`DecodeError::Corrupt`]) from a valid one in a coding or format
+//! this build cannot decode ([`DecodeError::Unsupported`], e.g. an arithmetic-coded JPEG), so a
+//! user never has to guess whether their files are broken.
 
 use std::io::Cursor;
 
 use fast_image_resize as fir;
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// How images are decoded. Part of a feature id: change any field and vectors are recomputed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +40,16 @@ impl Default for DecodeOptions {
 /// Why an image could not be used. Shown to the user next to the file name.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// Not an image format imgtui knows at all (text, random bytes).
     #[error("not a recognised image format")]
     UnknownFormat,
-    #[error("unsupported image: {0}")]
+    /// A valid file in a format or coding this build cannot decode, e.g. "arithmetic-coded
+    /// JPEG" or "HEIF image": nothing is wrong with the file.
+    #[error("unsupported: {0}")]
     Unsupported(String),
     #[error("too large: {0}")]
     TooLarge(String),
+    /// The file is damaged: truncated, or its data contradicts its own headers.
     #[error("corrupt image: {0}")]
     Corrupt(String),
 }
@@ -46,21 +59,106 @@ impl From<image::ImageError> for DecodeError {
         use image::ImageError as E;
         match e {
             E::Limits(l) => DecodeError::TooLarge(l.to_string()),
-            E::Unsupported(u) => DecodeError::Unsupported(u.to_string()),
+            E::Unsupported(u) => DecodeError::Unsupported(describe_unsupported(&u)),
+            // image-webp reports a valid file it cannot decode (a VP8 inter frame) as a
+            // decoding error: it is not damaged.
+            E::Decoding(d) => match std::error::Error::source(&d)
+                .and_then(|s| s.downcast_ref::<image_webp::DecodingError>())
+            {
+                Some(image_webp::DecodingError::UnsupportedFeature(what)) => {
+                    DecodeError::Unsupported(format!("WebP with {what}"))
+                }
+                _ => DecodeError::Corrupt(d.to_string()),
+            },
             other => DecodeError::Corrupt(other.to_string()),
         }
     }
 }
 
-/// Decodes `bytes` (format sniffed from the content, not the file name), applies the EXIF
-/// orientation and flattens transparency onto the background. GIFs give their first frame.
+/// `image`'s refusal in a few words: "TIFF: compression method Fax3 is unsupported", "TIFF in
+/// colour type Unknown(32)", "AVIF image".
+fn describe_unsupported(u: &image::error::UnsupportedError) -> String {
+    use image::error::{ImageFormatHint, UnsupportedErrorKind as K};
+    let name = |hint: &ImageFormatHint| match hint {
+        ImageFormatHint::Exact(f) => f
+            .extensions_str()
+            .first()
+            .map_or_else(|| format!("{f:?}"), |e| e.to_uppercase()),
+        other => other.to_string(),
+    };
+    let format = name(&u.format_hint());
+    match u.kind() {
+        K::GenericFeature(what) => format!("{format}: {what}"),
+        K::Color(colour) => format!("{format} in colour type {colour:?}"),
+        K::Format(hint) => format!("{} image", name(&hint)),
+        _ => u.to_string(),
+    }
+}
+
+/// Decodes `bytes` (format sniffed from the content, not the file name) and applies the EXIF
+/// orientation. GIFs and animated WebPs give their first frame.
+///
+/// A JPEG the main decoder (zune-jpeg) rejects gets a second decoder (jpeg-decoder), which also
+/// reads lossless JPEG (SOF3) and names the coding of a valid file neither can decode.
+///
+/// # Errors
+/// [`DecodeError::Unsupported`] for a valid file this build cannot decode (arithmetic-coded,
+/// hierarchical or 12-bit JPEG; HEIF, AVIF, JPEG XL, JPEG 2000; BMP holding a JPEG or PNG; TIFF
+/// compressions the tiff crate lacks), [`DecodeError::TooLarge`] beyond `opts`' limits,
+/// [`DecodeError::Corrupt`] for a damaged file, [`DecodeError::UnknownFormat`] otherwise.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, DecodeError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(DecodeError::UnknownFormat);
+    // TGA has no signature to sniff: recognise it by its footer or a plausible header.
+    let tga = reader
+        .format()
+        .is_none()
+        .then(|| tga_evidence(bytes))
+        .flatten();
+    if let Some(evidence) = tga {
+        reader.set_format(ImageFormat::Tga);
+        return match decode_with(reader, opts) {
+            Err(DecodeError::Corrupt(_)) if evidence == Evidence::Header => {
+                Err(DecodeError::UnknownFormat) // it only looked like a TGA header
+            }
+            other => other,
+        };
     }
+    let Some(format) = reader.format() else {
+        return Err(match unsupported_container(bytes) {
+            Some(what) => DecodeError::Unsupported(what.to_owned()),
+            None => DecodeError::UnknownFormat,
+        });
+    };
+    if let Some(what) = unsupported_variant(bytes, format) {
+        return Err(DecodeError::Unsupported(what));
+    }
+    match decode_with(reader, opts) {
+        // An icon whose PNG entry is RGB rather than RGBA, which `image` refuses.
+        Err(first @ DecodeError::Corrupt(_)) if format == ImageFormat::Ico => {
+            match largest_ico_png(bytes) {
+                Some(png) if png.len() < bytes.len() => decode(png, opts).map_err(|_| first),
+                _ => Err(first),
+            }
+        }
+        Err(first @ (DecodeError::Corrupt(_) | DecodeError::Unsupported(_)))
+            if format == ImageFormat::Jpeg =>
+        {
+            match jpeg_second_decoder(bytes, opts) {
+                Ok(img) => Ok(img),
+                Err(e @ (DecodeError::Unsupported(_) | DecodeError::TooLarge(_))) => Err(e),
+                Err(_) => Err(first),
+            }
+        }
+        other => other,
+    }
+}
+
+fn decode_with(
+    mut reader: ImageReader<Cursor<&[u8]>>,
+    opts: &DecodeOptions,
+) -> Result<DynamicImage, DecodeError> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(opts.max_side);
     limits.max_image_height = Some(opts.max_side);
@@ -79,9 +177,221 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
         )));
     }
     limits.reserve(decoder.total_bytes())?;
-    let orientation = decoder.orientation().ok();
+    // Read before the pixels: a PNG's eXIf after IDAT is then not seen, as the spec wants.
+    let exif = decoder.exif_metadata().ok().flatten();
+    let orientation = exif
+        .as_deref()
+        .and_then(exif_orientation)
+        .or_else(|| decoder.orientation().ok()); // TIFF's own tag 274
     let mut img = DynamicImage::from_decoder(decoder)?;
     if let Some(o) = orientation {
+        img.apply_orientation(o);
+    }
+    Ok(img)
+}
+
+/// The orientation an EXIF block holds (tag 0x0112 of its first IFD), or `None` when it holds
+/// none or a value outside 1..=8.
+///
+/// `chunk` is a TIFF stream (`II*\0` or `MM\0*`), optionally behind the `Exif\0\0` prefix
+/// of JPEG's APP1, which many writers also put in WebP's EXIF chunk and PNG's eXIf. The value
+/// may be a SHORT (the standard) or a LONG. Reads stay inside `chunk`.
+pub fn exif_orientation(chunk: &[u8]) -> Option<Orientation> {
+    let tiff = chunk.strip_prefix(b"Exif\0\0").unwrap_or(chunk);
+    let big = match tiff.get(..4)? {
+        b"II*\0" => false,
+        b"MM\0*" => true,
+        _ => return None,
+    };
+    let u16_at = |at: usize| {
+        let b: [u8; 2] = tiff.get(at..at + 2)?.try_into().ok()?;
+        Some(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |at: usize| {
+        let b: [u8; 4] = tiff.get(at..at + 4)?.try_into().ok()?;
+        Some(if big {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let ifd = u32_at(4)? as usize;
+    let entries = u16_at(ifd)? as usize;
+    for e in 0..entries {
+        let at = ifd.checked_add(2 + 12 * e)?;
+        if u16_at(at)? != 0x0112 {
+            continue;
+        }
+        let value = match (u16_at(at + 2)?, u32_at(at + 4)?) {
+            (3, 1) => u32::from(u16_at(at + 8)?), // SHORT
+            (4, 1) => u32_at(at + 8)?,            // LONG
+            _ => return None,
+        };
+        return Orientation::from_exif(u8::try_from(value).ok()?);
+    }
+    None
+}
+
+/// How sure [`tga_evidence`] is that bytes are a TGA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Evidence {
+    /// The TGA 2.0 footer, `TRUEVISION-XFILE.\0`.
+    Footer,
+    /// Only a header whose fields all hold values TGA allows.
+    Header,
+}
+
+/// Whether `bytes` look like a TGA file, which has no leading signature.
+fn tga_evidence(bytes: &[u8]) -> Option<Evidence> {
+    if bytes.len() < 18 {
+        return None;
+    }
+    if bytes.ends_with(b"TRUEVISION-XFILE.\0") {
+        return Some(Evidence::Footer);
+    }
+    let (colour_map, kind, bits, descriptor) = (bytes[1], bytes[2], bytes[16], bytes[17]);
+    let side = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let plausible = colour_map <= 1
+        && matches!(kind, 1 | 2 | 3 | 9 | 10 | 11)
+        && matches!(bits, 8 | 15 | 16 | 24 | 32)
+        && descriptor & 0xC0 == 0
+        && side(12) > 0
+        && side(14) > 0;
+    plausible.then_some(Evidence::Header)
+}
+
+/// The PNG of an ICO's largest PNG entry, if it has one.
+fn largest_ico_png(bytes: &[u8]) -> Option<&[u8]> {
+    let count = usize::from(u16::from_le_bytes(bytes.get(4..6)?.try_into().ok()?));
+    (0..count)
+        .filter_map(|i| {
+            let entry = bytes.get(6 + 16 * i..22 + 16 * i)?;
+            let side = |b: u8| if b == 0 { 256 } else { u32::from(b) };
+            let size = u32::from_le_bytes(entry[8..12].try_into().ok()?) as usize;
+            let offset = u32::from_le_bytes(entry[12..16].try_into().ok()?) as usize;
+            let data = bytes.get(offset..offset.checked_add(size)?)?;
+            data.starts_with(b"\x89PNG\r\n\x1a\n")
+                .then(|| (side(entry[0]) * side(entry[1]), data))
+        })
+        .max_by_key(|(area, _)| *area)
+        .map(|(_, data)| data)
+}
+
+/// A container `image` does not recognise but a user would call an image, by its signature.
+fn unsupported_container(bytes: &[u8]) -> Option<&'static str> {
+    // ISO base media files: the brand after "ftyp" says which.
+    if bytes.get(4..8) == Some(b"ftyp") {
+        let brand = bytes.get(8..12)?;
+        return match brand {
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+                Some("HEIF/HEIC image")
+            }
+            b"avif" | b"avis" => Some("AVIF image"),
+            _ => None,
+        };
+    }
+    if bytes.starts_with(&[0xFF, 0x0A]) || bytes.starts_with(b"\0\0\0\x0CJXL \r\n\x87\n") {
+        return Some("JPEG XL image");
+    }
+    if bytes.starts_with(b"\0\0\0\x0CjP  \r\n\x87\n")
+        || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+    {
+        return Some("JPEG 2000 image");
+    }
+    if bytes.starts_with(b"8BPS") {
+        return Some("Photoshop document");
+    }
+    None
+}
+
+/// A valid variant of a recognised format that this build cannot decode and whose decoder
+/// would call it corrupt, read from the header.
+fn unsupported_variant(bytes: &[u8], format: ImageFormat) -> Option<String> {
+    match format {
+        ImageFormat::Avif => Some("AVIF image".into()),
+        // BITMAPINFOHEADER's compression field: BI_JPEG and BI_PNG (printer BMPs).
+        ImageFormat::Bmp => match bytes
+            .get(30..34)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        {
+            Some(4) if bytes.get(14..18).is_some_and(|s| s != [12, 0, 0, 0]) => {
+                Some("BMP holding a JPEG".into())
+            }
+            Some(5) => Some("BMP holding a PNG".into()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Decodes a JPEG with jpeg-decoder: lossless JPEG (SOF3, 2–16 bits) and anything the main
+/// decoder rejects. Its refusals name the coding ("arithmetic-coded JPEG").
+fn jpeg_second_decoder(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, DecodeError> {
+    use jpeg_decoder::{Error, PixelFormat, UnsupportedFeature as F};
+    let classify = |e: Error| match e {
+        Error::Unsupported(f) => DecodeError::Unsupported(match f {
+            F::ArithmeticEntropyCoding => "arithmetic-coded JPEG".into(),
+            F::Hierarchical => "hierarchical JPEG".into(),
+            F::SamplePrecision(p) => format!("{p}-bit JPEG"),
+            F::ComponentCount(n) => format!("JPEG with {n} colour components"),
+            F::DNL => "JPEG whose height is set by a DNL marker".into(),
+            F::SubsamplingRatio | F::NonIntegerSubsamplingRatio => {
+                "JPEG with an unusual chroma subsampling".into()
+            }
+            F::ColorTransform(t) => format!("JPEG in the {t:?} colour transform"),
+        }),
+        other => DecodeError::Corrupt(other.to_string()),
+    };
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.set_max_decoding_buffer_size(usize::try_from(opts.max_alloc).unwrap_or(usize::MAX));
+    decoder.read_info().map_err(classify)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| DecodeError::Corrupt("no frame header".into()))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    if w == 0 || h == 0 {
+        return Err(DecodeError::Corrupt("zero-sized image".into()));
+    }
+    let channels = info.pixel_format.pixel_bytes() as u64;
+    // Lossless JPEG above 8 bits gives two bytes a sample.
+    let needed = u64::from(w) * u64::from(h) * channels * 2;
+    if w > opts.max_side || h > opts.max_side || needed > opts.max_alloc {
+        return Err(DecodeError::TooLarge(format!(
+            "{w}×{h} needs {} MiB to decode (limit {} MiB)",
+            needed >> 20,
+            opts.max_alloc >> 20
+        )));
+    }
+    let pixels = decoder.decode().map_err(classify)?;
+    let wide = pixels.len() as u64 == u64::from(w) * u64::from(h) * channels * 2;
+    let sixteen = |pixels: Vec<u8>| -> Vec<u16> {
+        pixels
+            .chunks_exact(2)
+            .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+            .collect()
+    };
+    let bad = || DecodeError::Corrupt("decoded size does not match the header".into());
+    let mut img = match (info.pixel_format, wide) {
+        (PixelFormat::L8, false) => {
+            DynamicImage::ImageLuma8(image::GrayImage::from_raw(w, h, pixels).ok_or_else(bad)?)
+        }
+        (PixelFormat::L16, _) => DynamicImage::ImageLuma16(
+            image::ImageBuffer::from_raw(w, h, sixteen(pixels)).ok_or_else(bad)?,
+        ),
+        (PixelFormat::RGB24, false) => {
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels).ok_or_else(bad)?)
+        }
+        (PixelFormat::RGB24, true) => DynamicImage::ImageRgb16(
+            image::ImageBuffer::from_raw(w, h, sixteen(pixels)).ok_or_else(bad)?,
+        ),
+        // CMYK: the main decoder's verdict stands (it reads every CMYK JPEG it can).
+        _ => return Err(DecodeError::Corrupt("CMYK".into())),
+    };
+    if let Some(o) = decoder.exif_data().and_then(exif_orientation) {
         img.apply_orientation(o);
     }
     Ok(img)
@@ -114,6 +424,9 @@ fn scaled_jpeg(bytes: &[u8], opts: &DecodeOptions, (mw, mh): (u32, u32)) -> Opti
     if w > opts.max_side || h > opts.max_side {
         return None; // decode() says why
     }
+    if info.coding_process == jpeg_decoder::CodingProcess::Lossless {
+        return None; // no DCT to scale in
+    }
     let factor = [8, 4, 2].into_iter().find(|f| w / f >= mw && h / f >= mh)?;
     // The decoder takes the smallest factor giving at least this size: exactly `factor`.
     let (sw, sh) = decoder
@@ -121,15 +434,16 @@ fn scaled_jpeg(bytes: &[u8], opts: &DecodeOptions, (mw, mh): (u32, u32)) -> Opti
         .ok()?;
     let pixels = decoder.decode().ok()?;
     let (sw, sh) = (u32::from(sw), u32::from(sh));
+    if pixels.len() as u64 != u64::from(sw) * u64::from(sh) * info.pixel_format.pixel_bytes() as u64
+    {
+        return None;
+    }
     let mut img = match info.pixel_format {
         PixelFormat::L8 => DynamicImage::ImageLuma8(image::GrayImage::from_raw(sw, sh, pixels)?),
         PixelFormat::RGB24 => DynamicImage::ImageRgb8(RgbImage::from_raw(sw, sh, pixels)?),
         _ => return None, // 16-bit and CMYK: the general path
     };
-    if let Some(o) = decoder
-        .exif_data()
-        .and_then(image::metadata::Orientation::from_exif_chunk)
-    {
+    if let Some(o) = decoder.exif_data().and_then(exif_orientation) {
         img.apply_orientation(o);
     }
     Some(img)

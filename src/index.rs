@@ -313,5 +313,18 @@ pub fn embed_bytes(
         return Err("model produced a non-finite vector".into());
     }
     let norm = l2_normalize(&mut v);
+    // An all-zero vector has no direction: its cosine distance to anything is 0/0.
+    if norm == 0.0 {
+        return Err(format!(
+            "{} gave an all-zero vector, which cannot be compared",
+            extractor.name()
+        ));
+    }
+    if !norm.is_finite() {
+        return Err(format!(
+            "{} gave a vector too long to store",
+            extractor.name()
+        ));
+    }
     Ok((v, norm))
 }

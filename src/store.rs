@@ -211,7 +211,22 @@ impl Store {
     }
 
     /// Writes a batch of updates in one transaction: all of it lands, or none.
+    ///
+    /// # Errors
+    /// A vector that is not a finite unit vector with a finite, positive length (a zero
+    /// vector, whose cosine distance is undefined; a NaN) is refused, and nothing is written.
     pub fn write(&mut self, feature: &str, updates: &[FileUpdate]) -> anyhow::Result<()> {
+        for u in updates {
+            if let Some((v, norm)) = &u.vector {
+                check_vector(v, *norm).map_err(|why| {
+                    anyhow::anyhow!(
+                        "refusing to store the {feature} vector of {}: {why} (every stored \
+                         vector is a finite unit vector with a finite, positive length)",
+                        u.file.path.display()
+                    )
+                })?;
+            }
+        }
         let tx = self.conn.transaction()?;
         {
             let mut file = tx.prepare_cached(
@@ -370,10 +385,10 @@ impl Store {
             for (x, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
                 *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
             }
-            // Every vector was written with unit length (or zero, for a blank descriptor):
-            // anything else was damaged on disk and must not be used.
+            // Every vector was written with unit length (`write` checks): anything else was
+            // damaged on disk and must not be used.
             let square = crate::collection::dot(row, row);
-            if bytes.len() != dim * 4 || !(square == 0.0 || (square - 1.0).abs() < 1e-3) {
+            if bytes.len() != dim * 4 || (square - 1.0).abs() >= 1e-3 || square.is_nan() {
                 return Err(Error::damaged_store(format_args!(
                     "the vector of {} is not as written",
                     c.paths[i].display()
@@ -484,6 +499,26 @@ fn hash_from(b: Vec<u8>) -> Hash {
     h
 }
 
+/// Why `unit` (with its original length `norm`) may not be stored, if it may not.
+fn check_vector(unit: &[f32], norm: f32) -> Result<(), String> {
+    if unit.iter().any(|x| !x.is_finite()) {
+        return Err("it holds a NaN or an infinity".into());
+    }
+    let square: f64 = unit.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+    if square == 0.0 {
+        return Err("it is all zero, so its cosine distance to anything is undefined".into());
+    }
+    if (square - 1.0).abs() >= 1e-3 {
+        return Err(format!("its length is {:.4}, not 1", square.sqrt()));
+    }
+    if !(norm.is_finite() && norm > 0.0) {
+        return Err(format!(
+            "its original length {norm} is not a positive number"
+        ));
+    }
+    Ok(())
+}
+
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
@@ -511,6 +546,39 @@ mod tests {
             hash,
             vector: Some((unit(content), 2.0)),
         }
+    }
+
+    #[test]
+    fn zero_and_non_finite_vectors_are_refused_at_write_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let bad = |vector: Vec<f32>, norm: f32| FileUpdate {
+            vector: Some((vector, norm)),
+            ..update("/a/bad.png", 9)
+        };
+        let mut nan = unit(1);
+        nan[2] = f32::NAN;
+        for (u, says) in [
+            (bad(vec![0.0; 6], 0.0), "all zero"),
+            (bad(nan, 1.0), "NaN"),
+            (bad(vec![0.5; 6], 1.0), "length"),
+            (bad(unit(1), f32::INFINITY), "original length"),
+        ] {
+            // In a batch with a good update: the whole batch is refused, nothing lands.
+            let err = store
+                .write("f", &[update("/a/good.png", 1), u])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("refusing to store the f vector of /a/bad.png"),
+                "{err}"
+            );
+            assert!(err.contains(says), "{err}");
+            assert_eq!(store.vector_count("f").unwrap(), 0);
+            assert!(store.files_under(Path::new("/a")).unwrap().is_empty());
+        }
+        store.write("f", &[update("/a/good.png", 1)]).unwrap();
+        assert_eq!(store.vector_count("f").unwrap(), 1);
     }
 
     #[test]

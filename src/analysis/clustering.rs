@@ -242,7 +242,9 @@ pub fn cluster(
         None => (Cow::Borrowed(&x), Cow::Borrowed(&c.vectors)),
     };
 
-    let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan;
+    // Copies of one picture: there is nothing to choose k from (every score is 0/0 or 0).
+    let one_vector = (1..n).all(|i| c.row(i) == c.row(0));
+    let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan && !one_vector;
     let (sweep, fits) = if needs_sweep && n >= 3 {
         let opts = SweepOptions {
             k_max: req.k_max,
@@ -262,7 +264,29 @@ pub fn cluster(
     let (k, mut reason) = match (req.k, &sweep) {
         (KChoice::Fixed(k), _) => (k, format!("k = {k} as asked")),
         (KChoice::Auto, Some(s)) => (s.chosen, s.reason.clone()),
+        (KChoice::Auto, None) if one_vector => {
+            (1, "every image has the same vector: one cluster".to_owned())
+        }
         (KChoice::Auto, None) => (1, "too few images to choose k".to_owned()),
+    };
+    // Copies of a picture: no method can make more clusters than there are distinct vectors
+    // (KMeans leaves some empty, the mixture fails, Ward splits identical images at random).
+    let distinct = match req.method {
+        Method::Dbscan => k,
+        _ => distinct_rows(c, k),
+    };
+    let k = if distinct < k {
+        let (noun, clusters) = if distinct == 1 {
+            ("vector", "cluster")
+        } else {
+            ("vectors", "clusters")
+        };
+        reason.push_str(&format!(
+            "; the images hold only {distinct} distinct {noun}, so {distinct} {clusters}"
+        ));
+        distinct
+    } else {
+        k
     };
     if let Some(rows) = &sample {
         let what = match (sweep.is_some(), req.method == Method::Kmeans) {
@@ -332,7 +356,11 @@ pub fn cluster(
 
     let (clusters, labels) = number_by_size(c, &raw, names);
     let distances = distances_to_centroids(c, &clusters, &labels);
-    let k = clusters.iter().filter(|c| !c.is_noise()).count();
+    let found = clusters.iter().filter(|c| !c.is_noise()).count();
+    if req.method != Method::Dbscan && found < k {
+        reason.push_str(&format!("; {found} of them with members"));
+    }
+    let k = found;
     Ok(Clustering {
         request: req.clone(),
         k,
@@ -346,6 +374,18 @@ pub fn cluster(
         explained,
         sweep,
     })
+}
+
+/// How many distinct rows `c` has, counting no further than `limit`.
+fn distinct_rows(c: &Collection, limit: usize) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..c.len() {
+        seen.insert(c.row(i).iter().map(|x| x.to_bits()).collect::<Vec<u32>>());
+        if seen.len() >= limit {
+            break;
+        }
+    }
+    seen.len()
 }
 
 fn first_rows(m: &Matrix, rows: usize) -> Matrix {
@@ -419,11 +459,23 @@ fn mean_direction(c: &Collection, members: &[usize]) -> Vec<f32> {
 /// mean raw vector: one evaluation per cluster. Classes are ranked by p·ln(p / q), where
 /// p is the cluster's class probability and q the collection's: a class common in the
 /// cluster and rarer elsewhere wins, so a class every image shares (a white background
-/// read as "hair slide") does not name every cluster.
+/// read as "hair slide") does not name every cluster; only classes with a positive score
+/// (likelier in the cluster than overall) are shown.
+///
+/// When there is nothing to contrast with — the cluster is the whole collection (one cluster,
+/// `--k 1`, a folder of copies of one picture) or reads as it — every score is about 0 and
+/// their order would be the class index order ("tench · goldfish"). Then, as whenever the
+/// cluster differs from the collection by less than [`MIN_CONTRAST`] (the sum of the scores,
+/// KL(p‖q)), the name is the cluster's most probable classes.
 struct Namer<'a> {
     model: &'a dyn Extractor,
     overall: Vec<f32>,
 }
+
+/// The least KL divergence, in nats, between a cluster's class distribution and the
+/// collection's for the contrast to name it. A cluster of 98 % of the collection can differ
+/// from it by about ln(1 / 0.98) ≈ 0.02: below that it reads as the collection.
+pub const MIN_CONTRAST: f32 = 0.02;
 
 impl<'a> Namer<'a> {
     fn new(c: &Collection, model: Option<&'a dyn Extractor>) -> Option<Namer<'a>> {
@@ -437,24 +489,41 @@ impl<'a> Namer<'a> {
         let Ok(logits) = self.model.logits(&mean_raw(c, members)) else {
             return (String::new(), Vec::new());
         };
-        let p = softmax(&logits);
-        let score = |i: usize| p[i] * (p[i] / self.overall[i].max(1e-12)).ln();
-        let mut order: Vec<usize> = (0..p.len().min(self.model.class_names().len())).collect();
-        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
-        order.truncate(3);
-        let classes: Vec<(String, f32)> = order
-            .iter()
-            .map(|&i| (self.model.class_names()[i].clone(), p[i]))
-            .collect();
-        // Two names, and a third when it scores at least half as well as the second.
-        let shown: Vec<&str> = order
-            .iter()
-            .enumerate()
-            .filter(|&(rank, &i)| rank < 2 || score(i) >= 0.5 * score(order[1]))
-            .map(|(_, &i)| self.model.class_names()[i].as_str())
-            .collect();
-        (shown.join(" · "), classes)
+        name_by_contrast(&softmax(&logits), &self.overall, self.model.class_names())
     }
+}
+
+/// The name and the classes behind it for a cluster with class probabilities `p` in a
+/// collection with `overall` (both sum to 1, one per name). Returns up to three classes with
+/// their probability in the cluster; the name shows two, and the third when it scores at
+/// least half as well as the second. See [`Namer`] for the ranking.
+fn name_by_contrast(p: &[f32], overall: &[f32], names: &[String]) -> (String, Vec<(String, f32)>) {
+    let n = p.len().min(overall.len()).min(names.len());
+    let contrast = |i: usize| {
+        if p[i] > 0.0 {
+            p[i] * (p[i] / overall[i].max(1e-12)).ln()
+        } else {
+            0.0
+        }
+    };
+    let divergence: f32 = (0..n).map(contrast).sum();
+    let by_contrast = divergence >= MIN_CONTRAST;
+    let score = |i: usize| if by_contrast { contrast(i) } else { p[i] };
+    let mut order: Vec<usize> = (0..n).collect();
+    // Ties (and there are many at 0) go to the likelier class, never to the lower index.
+    order.sort_by(|&a, &b| score(b).total_cmp(&score(a)).then(p[b].total_cmp(&p[a])));
+    order.truncate(3);
+    if by_contrast {
+        order.retain(|&i| contrast(i) > 0.0);
+    }
+    let classes: Vec<(String, f32)> = order.iter().map(|&i| (names[i].clone(), p[i])).collect();
+    let shown: Vec<&str> = order
+        .iter()
+        .enumerate()
+        .filter(|&(rank, &i)| rank < 2 || score(i) >= 0.5 * score(order[1]))
+        .map(|(_, &i)| names[i].as_str())
+        .collect();
+    (shown.join(" · "), classes)
 }
 
 /// Mean of the members' raw vectors (unit vector × stored length).
@@ -620,6 +689,45 @@ mod tests {
         assert_eq!("7".parse::<KChoice>(), Ok(KChoice::Fixed(7)));
         assert!("0".parse::<KChoice>().is_err());
         assert!("many".parse::<KChoice>().is_err());
+    }
+
+    #[test]
+    fn a_cluster_that_is_the_whole_collection_is_named_by_its_likeliest_classes() {
+        let names: Vec<String> = ["tench", "goldfish", "shark", "cat", "dog"]
+            .map(String::from)
+            .to_vec();
+        // One cluster: p = q, every contrast is 0. Index order would say "tench · goldfish".
+        let p = softmax(&[0.0, 0.1, 0.2, 3.0, 2.5]);
+        let (name, classes) = name_by_contrast(&p, &p, &names);
+        assert_eq!(name, "cat · dog");
+        assert_eq!(classes[0].0, "cat");
+        assert!((classes[0].1 - p[3]).abs() < 1e-6);
+        // A flat distribution (the model has no idea): still the likeliest first, not index 0.
+        let flat = softmax(&[0.0, 0.0, 0.0, 1e-3, 0.0]);
+        assert!(name_by_contrast(&flat, &flat, &names).0.starts_with("cat"));
+        // A cluster of 99 % of the collection reads as the collection too.
+        let q: Vec<f32> = p
+            .iter()
+            .zip(softmax(&[3.0, 0.0, 0.0, 0.0, 0.0]))
+            .map(|(a, b)| 0.99 * a + 0.01 * b)
+            .collect();
+        assert_eq!(name_by_contrast(&p, &q, &names).0, "cat · dog");
+    }
+
+    #[test]
+    fn a_distinct_cluster_is_named_by_contrast_and_only_by_likelier_classes() {
+        let names: Vec<String> = ["tench", "goldfish", "shark", "cat", "dog"]
+            .map(String::from)
+            .to_vec();
+        // Every image looks like a cat; this cluster has the sharks.
+        let overall = softmax(&[0.0, 0.0, 1.0, 4.0, 1.0]);
+        let p = softmax(&[0.0, 0.0, 3.5, 4.0, 0.0]);
+        let (name, classes) = name_by_contrast(&p, &overall, &names);
+        assert_eq!(name, "shark", "{classes:?}");
+        assert!(
+            classes.iter().all(|(n, _)| n != "tench" && n != "dog"),
+            "{classes:?}"
+        );
     }
 
     #[test]

@@ -93,8 +93,15 @@ impl Pca {
     }
 
     /// Share of the fitted data's total variance the components keep, given that total.
+    ///
+    /// In 0..=1. A collection of (nearly) one vector, total variance under 1e-6 (unit vectors
+    /// have at most 1), has nothing to lose: 1. Rounding in the two sums could otherwise give
+    /// any ratio of two noises (2.4 for twelve copies of one picture).
     pub fn explained(&self, total_variance: f32) -> f32 {
-        self.variance.iter().sum::<f32>() / total_variance.max(f32::MIN_POSITIVE)
+        if total_variance.is_nan() || total_variance <= 1e-6 {
+            return 1.0;
+        }
+        (self.variance.iter().sum::<f32>() / total_variance).clamp(0.0, 1.0)
     }
 }
 

@@ -1,6 +1,9 @@
 //! Classic descriptors that need no model file: HOG, raw pixels and colour histograms.
 //! Each is fast, deterministic and versioned in its id, so a change of recipe never mixes
 //! old and new vectors in the store.
+//!
+//! Every descriptor gives a non-zero vector for every image, flat ones included (a black scan,
+//! a white background), so cosine distance is always defined: identical images are at 0.
 
 use image::RgbImage;
 
@@ -8,11 +11,22 @@ use super::Extractor;
 
 /// Histogram of oriented gradients (Dalal & Triggs) on a 64×64 grey image: 8×8-pixel cells,
 /// 9 unsigned orientation bins with linear interpolation, 2×2-cell blocks with a one-cell
-/// stride, L2-Hys normalised. 7 × 7 blocks × 36 = 1764 numbers.
+/// stride, L2-Hys normalised: 7 × 7 blocks × 36 = 1764 numbers, then one constant
+/// ([`HOG_CONSTANT`]), 1765 in all.
+///
+/// The constant gives images without any gradient (flat ones, of any colour: HOG sees no
+/// colour) one common direction instead of the zero vector; against the 49 unit-length
+/// blocks of a textured image it weighs like one block. Id `hog-v2` (v1 had no constant).
 pub struct Hog;
 
 /// The image shrunk to 16×16 RGB (area averaging), centred on its own mean, so cosine
-/// similarity is the correlation of the two thumbnails. 768 numbers.
+/// similarity is the correlation of the two thumbnails (768 numbers); then a small mean-colour
+/// part: [`PIXELS_CONSTANT`] and the mean red, green and blue in 0..1, 772 numbers in all.
+///
+/// The centred part of a flat image is zero (of a flat grey, black or white one) or carries
+/// only its hue; the mean-colour part keeps every vector non-zero and sets flat images of
+/// different colours apart (black and white: 0.5 apart), while for a textured image (centred
+/// part of length ≈ 7) it adds a few per cent. Id `pixels-v2` (v1 had no mean-colour part).
 pub struct Pixels;
 
 /// A joint HSV histogram of a 64×64 image: 8 hues × 4 saturations × 4 values, square-rooted
@@ -22,10 +36,14 @@ pub struct Colour;
 const HOG_SIDE: u32 = 64;
 const CELL: usize = 8;
 const BINS: usize = 9;
+/// The last component of every HOG vector: one block's length (each block has length 1).
+pub const HOG_CONSTANT: f32 = 1.0;
+/// The first component of [`Pixels`]' mean-colour part; the three mean colours follow it.
+pub const PIXELS_CONSTANT: f32 = 1.0;
 
 impl Extractor for Hog {
     fn id(&self) -> &str {
-        "hog-v1"
+        "hog-v2"
     }
 
     fn name(&self) -> &str {
@@ -34,7 +52,7 @@ impl Extractor for Hog {
 
     fn dim(&self) -> usize {
         let blocks = HOG_SIDE as usize / CELL - 1;
-        blocks * blocks * 4 * BINS
+        blocks * blocks * 4 * BINS + 1
     }
 
     fn input_size(&self) -> (u32, u32) {
@@ -82,6 +100,7 @@ impl Extractor for Hog {
                 l2_hys(&mut out[start..]);
             }
         }
+        out.push(HOG_CONSTANT);
         Ok(out)
     }
 }
@@ -99,7 +118,7 @@ fn l2_hys(block: &mut [f32]) {
 
 impl Extractor for Pixels {
     fn id(&self) -> &str {
-        "pixels-v1"
+        "pixels-v2"
     }
 
     fn name(&self) -> &str {
@@ -107,7 +126,7 @@ impl Extractor for Pixels {
     }
 
     fn dim(&self) -> usize {
-        16 * 16 * 3
+        16 * 16 * 3 + 4
     }
 
     fn input_size(&self) -> (u32, u32) {
@@ -117,8 +136,15 @@ impl Extractor for Pixels {
     fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>> {
         check_size(img, self.input_size())?;
         let mut v: Vec<f32> = img.as_raw().iter().map(|&b| b as f32 / 255.0).collect();
+        let pixels = (v.len() / 3) as f32;
+        let mut colour = [0f32; 3];
+        for px in v.chunks_exact(3) {
+            colour.iter_mut().zip(px).for_each(|(c, x)| *c += x);
+        }
         let mean = v.iter().sum::<f32>() / v.len() as f32;
         v.iter_mut().for_each(|x| *x -= mean);
+        v.push(PIXELS_CONSTANT);
+        v.extend(colour.map(|c| c / pixels));
         Ok(v)
     }
 }
@@ -194,6 +220,77 @@ mod tests {
         assert_eq!(hsv([0, 0, 0]), (0.0, 0.0, 0.0));
     }
 
+    fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        1.0 - dot / (norm(a) * norm(b))
+    }
+
+    #[test]
+    fn flat_images_give_non_zero_vectors_that_tell_colours_apart() {
+        let flat = |side: u32, rgb: [u8; 3]| RgbImage::from_pixel(side, side, image::Rgb(rgb));
+        let colours = [[0, 0, 0], [255, 255, 255], [128, 128, 128], [220, 20, 20]];
+        let extractors: [&dyn Extractor; 3] = [&Hog, &Pixels, &Colour];
+        for e in extractors {
+            let (w, _) = e.input_size();
+            let vectors: Vec<Vec<f32>> = colours
+                .iter()
+                .map(|&c| e.extract(&flat(w, c)).unwrap())
+                .collect();
+            for (v, c) in vectors.iter().zip(colours) {
+                assert_eq!(v.len(), e.dim(), "{}", e.id());
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                assert!(
+                    norm.is_finite() && norm > 0.1,
+                    "{} of {c:?}: length {norm}",
+                    e.id()
+                );
+                assert!(cosine_distance(v, v).abs() < 1e-6, "{} of {c:?}", e.id());
+            }
+            if e.id() != Hog.id() {
+                // Colour-aware descriptors set flat images of different colours apart.
+                for i in 0..colours.len() {
+                    for j in i + 1..colours.len() {
+                        let d = cosine_distance(&vectors[i], &vectors[j]);
+                        assert!(
+                            d > 0.02,
+                            "{}: {:?} vs {:?} at {d}",
+                            e.id(),
+                            colours[i],
+                            colours[j]
+                        );
+                    }
+                }
+            } else {
+                // HOG sees no colour: every flat image is the same direction.
+                for v in &vectors[1..] {
+                    assert!(cosine_distance(&vectors[0], v).abs() < 1e-6);
+                }
+            }
+        }
+        // Black and white, in pixels: only the mean-colour part differs (1, 0, 0, 0) vs (1, 1, 1, 1).
+        let d = cosine_distance(&vectors_of(&Pixels, [0; 3]), &vectors_of(&Pixels, [255; 3]));
+        assert!((d - 0.5).abs() < 1e-5, "{d}");
+    }
+
+    fn vectors_of(e: &dyn Extractor, rgb: [u8; 3]) -> Vec<f32> {
+        let (w, h) = e.input_size();
+        e.extract(&RgbImage::from_pixel(w, h, image::Rgb(rgb)))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_mean_colour_part_is_small_beside_a_textured_image() {
+        // A checkerboard: the centred part is ±0.5 everywhere, length √768 / 2 ≈ 13.9.
+        let img = RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb(if (x + y) % 2 == 0 { [0; 3] } else { [255; 3] })
+        });
+        let v = Pixels.extract(&img).unwrap();
+        let tail: f32 = v[768..].iter().map(|x| x * x).sum();
+        let all: f32 = v.iter().map(|x| x * x).sum();
+        assert!(tail / all < 0.02, "{tail} of {all}");
+    }
+
     #[test]
     fn hog_of_vertical_edges_points_across() {
         // Vertical stripes: horizontal gradients only, so the 0° bin (and its wrap-around
@@ -203,8 +300,9 @@ mod tests {
         });
         let v = Hog.extract(&img).unwrap();
         assert_eq!(v.len(), Hog.dim());
+        assert_eq!(v[v.len() - 1], HOG_CONSTANT);
         let mut by_bin = [0f32; BINS];
-        for (i, x) in v.iter().enumerate() {
+        for (i, x) in v[..v.len() - 1].iter().enumerate() {
             by_bin[i % BINS] += x;
         }
         let across = by_bin[0] + by_bin[BINS - 1];

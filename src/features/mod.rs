@@ -106,11 +106,18 @@ fn kind(features: &str) -> anyhow::Result<Kind> {
     })
 }
 
-/// Scales `v` to unit length in place and returns its original length.
+/// Scales `v` to unit length in place and returns its original length. Sums in f64, so a
+/// vector of tiny (or huge) numbers is still scaled rather than left as it was; the zero
+/// vector stays zero (length 0), and a non-finite one comes back with a non-finite length.
 pub fn l2_normalize(v: &mut [f32]) -> f32 {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
+    let norm = v
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        v.iter_mut()
+            .for_each(|x| *x = (f64::from(*x) / norm) as f32);
     }
-    norm
+    norm as f32
 }

@@ -76,6 +76,13 @@ fn cmyk_jpeg(ycck: bool) -> Vec<u8> {
     bytes
 }
 
+/// A BMP whose compression field says BI_JPEG (4), as printer drivers write them.
+fn bmp_holding_jpeg(img: &DynamicImage) -> Vec<u8> {
+    let mut bmp = encoded(img, ImageFormat::Bmp);
+    bmp[30..34].copy_from_slice(&4u32.to_le_bytes());
+    bmp
+}
+
 fn animated_gif() -> Vec<u8> {
     use image::codecs::gif::GifEncoder;
     use image::{Delay, Frame};
@@ -236,6 +243,55 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Expect)> {
         ("animated.gif".into(), animated_gif(), Indexed),
         ("cmyk.jpg".into(), cmyk_jpeg(false), Indexed),
         ("ycck.jpg".into(), cmyk_jpeg(true), Indexed),
+        // Valid files in a coding or container this build cannot decode: "unsupported", never
+        // "corrupt". The JPEG frame headers are as `cjpeg -arithmetic` and friends write them.
+        (
+            "arithmetic.jpg".into(),
+            jpeg_with_frame(crate::common::jpeg(&noise(64, 48, 7), false), 0xC9, None),
+            Skipped("unsupported: arithmetic-coded JPEG"),
+        ),
+        (
+            "arithmetic-progressive.jpg".into(),
+            jpeg_with_frame(crate::common::jpeg(&noise(64, 48, 7), true), 0xCA, None),
+            Skipped("unsupported: arithmetic-coded JPEG"),
+        ),
+        (
+            "hierarchical.jpg".into(),
+            jpeg_with_frame(crate::common::jpeg(&noise(64, 48, 7), false), 0xC5, None),
+            Skipped("unsupported: hierarchical JPEG"),
+        ),
+        (
+            "twelve-bit.jpg".into(),
+            jpeg_with_frame(
+                crate::common::jpeg(&noise(64, 48, 7), false),
+                0xC1,
+                Some(12),
+            ),
+            Skipped("unsupported: 12-bit JPEG"),
+        ),
+        (
+            "iphone-export.jpg".into(),
+            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08free".to_vec(),
+            Skipped("unsupported: HEIF/HEIC image"),
+        ),
+        (
+            "printer.bmp".into(),
+            bmp_holding_jpeg(&disc_img),
+            Skipped("unsupported: BMP holding a JPEG"),
+        ),
+        // TGA has no signature; an icon whose PNG is RGB, which `image` alone refuses.
+        ("plain.tga".into(), tga(&noise(30, 20, 4)), Indexed),
+        (
+            "rgb-png.ico".into(),
+            ico_with_rgb_png(&noise(32, 32, 5)),
+            Indexed,
+        ),
+        // Lossless JPEG (SOF3): the second JPEG decoder reads it.
+        (
+            "lossless.jpg".into(),
+            lossless_jpeg(&photo.to_luma8()),
+            Indexed,
+        ),
         (
             "with space.png".into(),
             encoded(&disc_img.rotate180(), ImageFormat::Png),

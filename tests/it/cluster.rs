@@ -534,3 +534,88 @@ fn a_failing_write_during_export_leaves_no_partial_files() {
         "no partial files"
     );
 }
+
+/// The ImageNet classes 0–2: what a contrast of 0 everywhere used to name a cluster, in
+/// index order.
+const INDEX_ORDER: &str = "tench · goldfish · great white shark";
+
+/// A cluster's classes are listed likeliest first and the name starts with the first.
+fn named_by_likeliest(cluster: &serde_json::Value) -> Result<(), String> {
+    let name = cluster["name"].as_str().unwrap();
+    let classes = cluster["classes"].as_array().unwrap();
+    let p: Vec<f64> = classes
+        .iter()
+        .map(|c| c["probability"].as_f64().unwrap())
+        .collect();
+    if name.is_empty() || name.starts_with("tench") || name == INDEX_ORDER {
+        return Err(format!("named {name:?}"));
+    }
+    if !p.windows(2).all(|w| w[0] >= w[1]) {
+        return Err(format!("{name:?}: classes not likeliest first: {p:?}"));
+    }
+    if !name.starts_with(classes[0]["class"].as_str().unwrap()) {
+        return Err(format!("{name:?} does not start with the likeliest class"));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_cluster_with_nothing_to_contrast_with_is_named_by_its_likeliest_classes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store.sqlite");
+    // Twelve copies of one picture in four lossless formats: every image is the same vector.
+    let copies = tmp.path().join("copies");
+    std::fs::create_dir_all(&copies).unwrap();
+    let picture = disc(120, 90, [250, 200, 0], [20, 20, 60]);
+    for i in 0..12 {
+        let ext = ["png", "bmp", "tiff", "qoi"][i % 4];
+        picture
+            .save(copies.join(format!("same-{i:02}.{ext}")))
+            .unwrap();
+    }
+    let c = copies.to_str().unwrap();
+    for (k, reason) in [
+        ("1", "k = 1 as asked"),
+        ("auto", "every image has the same vector: one cluster"),
+        (
+            "3",
+            "k = 3 as asked; the images hold only 1 distinct vector, so 1 cluster",
+        ),
+    ] {
+        let answer = run_json(&["cluster", c, "--k", k], &store);
+        assert_eq!(answer["k"], 1, "copies, k={k}");
+        assert_eq!(answer["reason"], reason, "copies, k={k}");
+        let explained = answer["explained_variance"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&explained),
+            "copies, k={k}: explained {explained}"
+        );
+        for cluster in answer["clusters"].as_array().unwrap() {
+            named_by_likeliest(cluster).unwrap_or_else(|e| panic!("copies, k={k}: {e}"));
+        }
+    }
+    // Every method: one cluster of the copies (the mixture used to fail, Ward to split them).
+    for method in ["kmeans", "gmm", "agglomerative", "dbscan"] {
+        let answer = run_json(&["cluster", c, "--method", method, "--k", "3"], &store);
+        assert_eq!(answer["k"], 1, "{method}: {}", answer["reason"]);
+        named_by_likeliest(&answer["clusters"][0]).unwrap_or_else(|e| panic!("{method}: {e}"));
+    }
+    // `--k 1` on a varied folder: the one cluster is the whole collection.
+    let varied = tmp.path().join("varied");
+    families(&varied);
+    let answer = run_json(&["cluster", varied.to_str().unwrap(), "--k", "1"], &store);
+    let clusters = answer["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 1);
+    named_by_likeliest(&clusters[0]).unwrap();
+    // With three clusters the names contrast again: no cluster is named in index order, and
+    // they are not all the same.
+    let answer = run_json(&["cluster", varied.to_str().unwrap(), "--k", "3"], &store);
+    let names: std::collections::BTreeSet<&str> = answer["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(!names.contains(INDEX_ORDER));
+}

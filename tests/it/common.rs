@@ -193,3 +193,119 @@ pub fn index_with(
     let cancel = std::sync::atomic::AtomicBool::new(false);
     imgtui::index(dir, store, model, opts, &|_| {}, &cancel).unwrap()
 }
+
+/// A JPEG of `img` (baseline, or progressive), by jpeg-encoder.
+pub fn jpeg(img: &RgbImage, progressive: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 90);
+    encoder.set_progressive(progressive);
+    encoder
+        .encode(
+            img.as_raw(),
+            img.width() as u16,
+            img.height() as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+    bytes
+}
+
+/// `jpeg` with its frame header (SOFn) turned into `sof` (0xC0..=0xCF) and, if given, its
+/// sample precision set to `precision`: how a valid file in a coding no decoder here reads
+/// (arithmetic SOF9/SOF10, hierarchical SOF5, 12-bit SOF1) looks up to its scan data, which
+/// is as far as a decoder reads before refusing the coding.
+pub fn jpeg_with_frame(mut jpeg: Vec<u8>, sof: u8, precision: Option<u8>) -> Vec<u8> {
+    let mut at = 2;
+    loop {
+        assert_eq!(jpeg[at], 0xFF, "a marker at {at}");
+        let marker = jpeg[at + 1];
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            jpeg[at + 1] = sof;
+            if let Some(p) = precision {
+                jpeg[at + 4] = p;
+            }
+            return jpeg;
+        }
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
+}
+
+/// A lossless JPEG (SOF3, predictor 1 = the left neighbour, 8-bit grey), written here because
+/// no encoder in the dependencies writes one. One Huffman table: categories 0..=8 coded in
+/// 4 bits each.
+pub fn lossless_jpeg(img: &image::GrayImage) -> Vec<u8> {
+    let (w, h) = (img.width() as u16, img.height() as u16);
+    let mut out = vec![0xFF, 0xD8];
+    out.extend([0xFF, 0xC3, 0, 11, 8]);
+    out.extend(h.to_be_bytes());
+    out.extend(w.to_be_bytes());
+    out.extend([1, 1, 0x11, 0]);
+    let mut bits = [0u8; 16];
+    bits[3] = 9; // nine codes of length 4
+    out.extend([0xFF, 0xC4, 0, 28, 0x00]);
+    out.extend(bits);
+    out.extend(0..=8u8);
+    out.extend([0xFF, 0xDA, 0, 8, 1, 1, 0x00, 1, 0, 0]);
+    let (mut acc, mut n) = (0u32, 0u32);
+    let mut put = |out: &mut Vec<u8>, value: u32, len: u32| {
+        acc = (acc << len) | (value & ((1 << len) - 1));
+        n += len;
+        while n >= 8 {
+            let byte = (acc >> (n - 8)) as u8;
+            out.push(byte);
+            if byte == 0xFF {
+                out.push(0); // byte stuffing
+            }
+            n -= 8;
+        }
+    };
+    for y in 0..img.height() {
+        for x in 0..img.width() {
+            let predicted = match (x, y) {
+                (0, 0) => 128,
+                (0, _) => i32::from(img.get_pixel(0, y - 1)[0]),
+                _ => i32::from(img.get_pixel(x - 1, y)[0]),
+            };
+            let diff = i32::from(img.get_pixel(x, y)[0]) - predicted;
+            let category = 32 - diff.unsigned_abs().leading_zeros();
+            put(&mut out, category, 4);
+            if category > 0 {
+                let extra = if diff > 0 {
+                    diff
+                } else {
+                    diff - 1 + (1 << category)
+                };
+                put(&mut out, extra as u32, category);
+            }
+        }
+    }
+    put(&mut out, 0x7F, 7); // pad the last byte with ones (any bits left over are padding)
+    out.extend([0xFF, 0xD9]);
+    out
+}
+
+/// A TGA of `img`, as `image` writes it.
+pub fn tga(img: &RgbImage) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(img.clone())
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Tga,
+        )
+        .unwrap();
+    bytes
+}
+
+/// An ICO with one entry, a PNG in RGB (not RGBA), as some icon writers (Pillow) make them.
+pub fn ico_with_rgb_png(img: &RgbImage) -> Vec<u8> {
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img.clone())
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut ico = vec![0, 0, 1, 0, 1, 0];
+    ico.extend([img.width() as u8, img.height() as u8, 0, 0, 1, 0, 32, 0]);
+    ico.extend((png.len() as u32).to_le_bytes());
+    ico.extend(22u32.to_le_bytes());
+    ico.extend(png);
+    ico
+}

@@ -184,3 +184,496 @@ fn sixteen_bit_grey_keeps_its_tones() {
         "24000 / 65535 of full scale, grey"
     );
 }
+
+/// The orientation transforms, as "stored = INVERSE[o](upright)": what a camera writes when it
+/// tags a picture with `o` instead of turning its pixels.
+fn stored_for(upright: &RgbImage, o: u8) -> RgbImage {
+    use image::imageops::{flip_horizontal, flip_vertical, rotate90, rotate180, rotate270};
+    match o {
+        1 => upright.clone(),
+        2 => flip_horizontal(upright),
+        3 => rotate180(upright),
+        4 => flip_vertical(upright),
+        5 => flip_horizontal(&rotate90(upright)), // transpose
+        6 => rotate270(upright),
+        7 => rotate90(&flip_horizontal(upright)), // transverse
+        8 => rotate90(upright),
+        _ => unreachable!(),
+    }
+}
+
+/// How a TIFF stream writes its 16- and 32-bit numbers.
+type ByteOrder = (fn(u16) -> [u8; 2], fn(u32) -> [u8; 4]);
+
+fn byte_order(big_endian: bool) -> ByteOrder {
+    if big_endian {
+        (u16::to_be_bytes, u32::to_be_bytes)
+    } else {
+        (u16::to_le_bytes, u32::to_le_bytes)
+    }
+}
+
+/// An EXIF block (a TIFF stream) holding only Orientation = `o`, as a SHORT.
+fn exif_block(o: u8, big_endian: bool, prefix: bool) -> Vec<u8> {
+    let mut out = if prefix {
+        b"Exif\0\0".to_vec()
+    } else {
+        Vec::new()
+    };
+    let (u16b, u32b) = byte_order(big_endian);
+    out.extend_from_slice(if big_endian { b"MM\0*" } else { b"II*\0" });
+    out.extend(u32b(8));
+    out.extend(u16b(1));
+    out.extend(u16b(0x0112));
+    out.extend(u16b(3));
+    out.extend(u32b(1));
+    out.extend(u16b(u16::from(o)));
+    out.extend([0, 0, 0, 0, 0, 0]); // value padding, no next IFD
+    out
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A PNG of `img` with an eXIf chunk holding `exif`, before the first IDAT or before IEND.
+fn png_with_exif(img: &RgbImage, exif: &[u8], before_idat: bool) -> Vec<u8> {
+    let mut png = Vec::new();
+    DynamicImage::ImageRgb8(img.clone())
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut chunk = (exif.len() as u32).to_be_bytes().to_vec();
+    let mut body = b"eXIf".to_vec();
+    body.extend_from_slice(exif);
+    chunk.extend_from_slice(&body);
+    chunk.extend(crc32(&body).to_be_bytes());
+    let at = if before_idat {
+        png.windows(4).position(|w| w == b"IDAT").unwrap() - 4
+    } else {
+        png.len() - 12 // IEND: length, type, CRC
+    };
+    png.splice(at..at, chunk);
+    png
+}
+
+/// A lossless WebP of `img` in the extended (VP8X) container with an EXIF chunk holding `exif`.
+fn webp_with_exif(img: &RgbImage, exif: &[u8]) -> Vec<u8> {
+    let mut webp = Vec::new();
+    DynamicImage::ImageRgb8(img.clone())
+        .write_to(
+            &mut std::io::Cursor::new(&mut webp),
+            image::ImageFormat::WebP,
+        )
+        .unwrap();
+    assert_eq!(&webp[8..12], b"WEBP");
+    let (w, h) = img.dimensions();
+    let mut payload = b"WEBPVP8X".to_vec();
+    payload.extend(10u32.to_le_bytes());
+    payload.extend([0x08, 0, 0, 0]); // flags: EXIF
+    payload.extend(&(w - 1).to_le_bytes()[..3]);
+    payload.extend(&(h - 1).to_le_bytes()[..3]);
+    payload.extend_from_slice(&webp[12..]);
+    payload.extend_from_slice(b"EXIF");
+    payload.extend((exif.len() as u32).to_le_bytes());
+    payload.extend_from_slice(exif);
+    if exif.len() % 2 == 1 {
+        payload.push(0);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend((payload.len() as u32).to_le_bytes());
+    out.extend(payload);
+    out
+}
+
+/// An uncompressed RGB TIFF of `img` whose tag 274 says `o`, little- or big-endian.
+fn tiff_with_orientation(img: &RgbImage, o: u8, big_endian: bool) -> Vec<u8> {
+    let (u16b, u32b) = byte_order(big_endian);
+    let data = img.as_raw();
+    let bits_at = 8 + data.len() as u32;
+    let ifd_at = (bits_at + 6).next_multiple_of(2);
+    let mut out = if big_endian {
+        b"MM\0*".to_vec()
+    } else {
+        b"II*\0".to_vec()
+    };
+    out.extend(u32b(ifd_at));
+    out.extend_from_slice(data);
+    for _ in 0..3 {
+        out.extend(u16b(8));
+    }
+    out.resize(ifd_at as usize, 0);
+    let (w, h) = img.dimensions();
+    // (tag, type, count, value): 3 = SHORT (left-justified in the value field), 4 = LONG.
+    let entries: [(u16, u16, u32, u32); 10] = [
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 3, bits_at),
+        (259, 3, 1, 1),
+        (262, 3, 1, 2),
+        (273, 4, 1, 8),
+        (274, 3, 1, u32::from(o)),
+        (277, 3, 1, 3),
+        (278, 4, 1, h),
+        (279, 4, 1, data.len() as u32),
+    ];
+    out.extend(u16b(entries.len() as u16));
+    for (tag, kind, count, value) in entries {
+        out.extend(u16b(tag));
+        out.extend(u16b(kind));
+        out.extend(u32b(count));
+        if kind == 3 && count == 1 {
+            out.extend(u16b(value as u16));
+            out.extend([0, 0]);
+        } else {
+            out.extend(u32b(value));
+        }
+    }
+    out.extend(u32b(0));
+    out
+}
+
+/// A picture that looks different under each of the eight orientations: a red ramp across, a
+/// green ramp down and a white block near the top-left corner. 48 × 32, so 5–8 swap the sides.
+fn asymmetric() -> RgbImage {
+    RgbImage::from_fn(48, 32, |x, y| {
+        if (4..16).contains(&x) && (3..11).contains(&y) {
+            Rgb([255, 255, 255])
+        } else {
+            Rgb([(x * 5) as u8, (y * 7) as u8, 60])
+        }
+    })
+}
+
+/// Every container that can carry an orientation, tagged with `o`, holding `stored`.
+fn tagged_files(stored: &RgbImage, o: u8) -> Vec<(String, Vec<u8>)> {
+    let big = o.is_multiple_of(2);
+    vec![
+        (
+            format!("o{o}-jpeg-app1.jpg"),
+            jpeg_with_orientation(stored, u16::from(o)),
+        ),
+        (
+            format!("o{o}-png-exif.png"),
+            png_with_exif(stored, &exif_block(o, big, false), true),
+        ),
+        (
+            // Some writers put JPEG's `Exif\0\0` in PNG's eXIf too.
+            format!("o{o}-png-exif-prefix.png"),
+            png_with_exif(stored, &exif_block(o, !big, true), true),
+        ),
+        (
+            format!("o{o}-tiff-274.tif"),
+            tiff_with_orientation(stored, o, big),
+        ),
+        (
+            format!("o{o}-tiff-274-be.tif"),
+            tiff_with_orientation(stored, o, !big),
+        ),
+        (
+            format!("o{o}-webp-exif.webp"),
+            webp_with_exif(stored, &exif_block(o, big, false)),
+        ),
+        (
+            format!("o{o}-webp-exif-prefix.webp"),
+            webp_with_exif(stored, &exif_block(o, !big, true)),
+        ),
+    ]
+}
+
+#[test]
+fn every_container_applies_all_eight_orientations() {
+    let upright = asymmetric();
+    let opts = DecodeOptions::default();
+    for o in 1..=8u8 {
+        let stored = stored_for(&upright, o);
+        for (name, bytes) in tagged_files(&stored, o) {
+            let got = decode(&bytes, &opts)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .to_rgb8();
+            assert_eq!(got.dimensions(), upright.dimensions(), "{name}");
+            let worst = got
+                .as_raw()
+                .iter()
+                .zip(upright.as_raw())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            // JPEG is lossy; the others give the very pixels.
+            let allowed = if name.ends_with(".jpg") { 60 } else { 0 };
+            assert!(worst <= allowed, "{name}: pixels differ by up to {worst}");
+            if name.ends_with(".jpg") {
+                let mean = got
+                    .as_raw()
+                    .iter()
+                    .zip(upright.as_raw())
+                    .map(|(a, b)| f64::from(a.abs_diff(*b)))
+                    .sum::<f64>()
+                    / got.as_raw().len() as f64;
+                assert!(mean < 4.0, "{name}: mean difference {mean:.1}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_png_exif_after_the_image_data_is_not_applied() {
+    // PNG (3rd edition): only an eXIf before IDAT counts; one after it arrived too late.
+    let upright = asymmetric();
+    let stored = stored_for(&upright, 6);
+    let png = png_with_exif(&stored, &exif_block(6, false, false), false);
+    let got = decode(&png, &DecodeOptions::default()).unwrap().to_rgb8();
+    assert_eq!(got.as_raw(), stored.as_raw());
+}
+
+#[test]
+fn exif_orientation_reads_every_spelling_and_refuses_nonsense() {
+    use image::metadata::Orientation;
+    use imgtui::decode::exif_orientation;
+    for o in 1..=8u8 {
+        for (big, prefix) in [(false, false), (true, false), (false, true), (true, true)] {
+            let got = exif_orientation(&exif_block(o, big, prefix));
+            assert_eq!(
+                got,
+                Orientation::from_exif(o),
+                "o={o} big={big} prefix={prefix}"
+            );
+        }
+    }
+    // Out of range, cut short, pointing outside the block, not TIFF at all.
+    assert_eq!(exif_orientation(&exif_block(9, false, false)), None);
+    assert_eq!(exif_orientation(&exif_block(0, true, true)), None);
+    let whole = exif_block(6, false, false);
+    for cut in 0..whole.len() - 6 {
+        assert_eq!(exif_orientation(&whole[..cut]), None, "cut at {cut}");
+    }
+    let mut far = whole.clone();
+    far[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(exif_orientation(&far), None);
+    assert_eq!(exif_orientation(b"Exif\0\0hello, world"), None);
+    // A LONG instead of a SHORT (some writers) is read too.
+    let mut long = whole;
+    long[12..14].copy_from_slice(&4u16.to_le_bytes());
+    assert_eq!(exif_orientation(&long), Some(Orientation::Rotate90));
+}
+
+#[test]
+fn tagged_files_are_at_distance_zero_from_their_upright_twin_through_the_pipeline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let upright = asymmetric();
+    upright.save(dir.join("twin-upright.png")).unwrap();
+    let mut tagged = Vec::new();
+    for o in 1..=8u8 {
+        let stored = stored_for(&upright, o);
+        if o > 1 {
+            // The same pixels without a tag: what a decoder that ignores the tag would see.
+            stored.save(dir.join(format!("untagged-{o}.png"))).unwrap();
+        }
+        for (name, bytes) in tagged_files(&stored, o) {
+            std::fs::write(dir.join(&name), bytes).unwrap();
+            tagged.push(name);
+        }
+    }
+    let twin = dir.join("twin-upright.png");
+    let store = tmp.path().join("store.sqlite");
+    let answer = crate::common::run_json(
+        &[
+            "similar",
+            twin.to_str().unwrap(),
+            "--n",
+            "100",
+            "--features",
+            "pixels",
+        ],
+        &store,
+    );
+    let distance: std::collections::HashMap<String, f64> = answer["neighbours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let path = n["path"].as_str().unwrap();
+            (
+                path.rsplit('/').next().unwrap().to_owned(),
+                n["distance"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for name in &tagged {
+        let d = distance[name];
+        let allowed = if name.ends_with(".jpg") { 2e-3 } else { 1e-5 };
+        assert!(d <= allowed, "{name} is {d} from its upright twin");
+    }
+    // The check can fail: the untagged pixels are far from upright.
+    for o in 2..=8 {
+        let d = distance[&format!("untagged-{o}.png")];
+        assert!(d > 0.05, "untagged {o} is only {d} away");
+    }
+}
+
+#[test]
+fn valid_codings_this_build_cannot_decode_are_unsupported_not_corrupt() {
+    use crate::common::{jpeg, jpeg_with_frame};
+    let opts = DecodeOptions::default();
+    let small = crate::common::noise(64, 48, 5);
+    // Large enough for the DCT-scaled path too (at least twice the model's 224 × 224).
+    let large = crate::common::disc(640, 480, [250, 180, 0], [20, 20, 90]);
+    for img in [&small, &large] {
+        for (bytes, says) in [
+            (
+                jpeg_with_frame(jpeg(img, false), 0xC9, None),
+                "arithmetic-coded JPEG",
+            ),
+            (
+                jpeg_with_frame(jpeg(img, true), 0xCA, None),
+                "arithmetic-coded JPEG",
+            ),
+            (
+                jpeg_with_frame(jpeg(img, false), 0xC5, None),
+                "hierarchical JPEG",
+            ),
+            (
+                jpeg_with_frame(jpeg(img, false), 0xC1, Some(12)),
+                "12-bit JPEG",
+            ),
+        ] {
+            for err in [
+                decode(&bytes, &opts).unwrap_err(),
+                decode_at_least(&bytes, &opts, (224, 224)).unwrap_err(),
+            ] {
+                assert!(matches!(err, DecodeError::Unsupported(_)), "{says}: {err}");
+                assert_eq!(err.to_string(), format!("unsupported: {says}"));
+            }
+        }
+    }
+    // Containers a user calls images, by their signatures.
+    let mut bmp = Vec::new();
+    DynamicImage::ImageRgb8(small.clone())
+        .write_to(&mut std::io::Cursor::new(&mut bmp), image::ImageFormat::Bmp)
+        .unwrap();
+    let mut bmp_jpeg = bmp.clone();
+    bmp_jpeg[30..34].copy_from_slice(&4u32.to_le_bytes());
+    let mut bmp_png = bmp;
+    bmp_png[30..34].copy_from_slice(&5u32.to_le_bytes());
+    for (bytes, says) in [
+        (
+            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(),
+            "HEIF/HEIC image",
+        ),
+        (
+            b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf".to_vec(),
+            "AVIF image",
+        ),
+        (vec![0xFF, 0x0A, 0xFA, 0x7F, 0x01, 0x90], "JPEG XL image"),
+        (
+            b"\0\0\0\x0cjP  \r\n\x87\n\0\0\0\x14ftypjp2 ".to_vec(),
+            "JPEG 2000 image",
+        ),
+        (bmp_jpeg, "BMP holding a JPEG"),
+        (bmp_png, "BMP holding a PNG"),
+    ] {
+        let err = decode(&bytes, &opts).unwrap_err();
+        assert_eq!(err.to_string(), format!("unsupported: {says}"));
+    }
+    // A TIFF in CCITT Group 3 fax coding (compression 3), which the tiff crate lacks.
+    let mut fax = tiff_with_orientation(&small, 1, false);
+    let plain = [0x03, 0x01, 3, 0, 1, 0, 0, 0, 1, 0]; // tag 259, SHORT, 1 value: 1 (none)
+    let at = fax.windows(10).position(|w| w == plain).unwrap();
+    fax[at + 8] = 3;
+    let err = decode(&fax, &opts).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unsupported: TIFF: compression method Fax3 is unsupported"
+    );
+}
+
+#[test]
+fn damaged_files_are_still_corrupt() {
+    use crate::common::jpeg;
+    let opts = DecodeOptions::default();
+    let img = crate::common::noise(64, 48, 6);
+    let whole = jpeg(&img, false);
+    // Cut inside the frame header; a frame header whose length runs past the file.
+    let sof = whole.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    let mut bad_length = whole.clone();
+    bad_length[sof + 2..sof + 4].copy_from_slice(&0xFFF0u16.to_be_bytes());
+    let mut png = Vec::new();
+    DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    for (name, bytes) in [
+        ("jpeg cut in its header", whole[..sof + 6].to_vec()),
+        ("jpeg with a bad frame length", bad_length),
+        ("png cut in half", png[..png.len() / 2].to_vec()),
+    ] {
+        let err = decode(&bytes, &opts).unwrap_err();
+        assert!(matches!(err, DecodeError::Corrupt(_)), "{name}: {err}");
+    }
+}
+
+#[test]
+fn a_lossless_jpeg_decodes_to_its_exact_pixels() {
+    // The main decoder refuses SOF3; the second one reads it.
+    let img = image::GrayImage::from_fn(37, 21, |x, y| {
+        image::Luma([(x * 7 + y * 11) as u8 ^ (x * y) as u8])
+    });
+    let bytes = crate::common::lossless_jpeg(&img);
+    let opts = DecodeOptions::default();
+    for decoded in [
+        decode(&bytes, &opts).unwrap(),
+        decode_at_least(&bytes, &opts, (8, 8)).unwrap(),
+    ] {
+        assert_eq!(decoded.to_luma8().as_raw(), img.as_raw());
+    }
+}
+
+#[test]
+fn tga_has_no_signature_but_is_read() {
+    // TGA files start with no magic number: they used to be "not a recognised image format".
+    let img = crate::common::noise(40, 30, 8);
+    let tga = crate::common::tga(&img);
+    let opts = DecodeOptions::default();
+    let decoded = decode(&tga, &opts).unwrap().to_rgb8();
+    assert_eq!(decoded.as_raw(), img.as_raw());
+    // Without the TGA 2.0 footer (older writers), the header alone is enough.
+    if let Some(cut) = tga
+        .len()
+        .checked_sub(26)
+        .filter(|&c| tga.ends_with(b"TRUEVISION-XFILE.\0") && c > 18)
+    {
+        assert_eq!(
+            decode(&tga[..cut], &opts).unwrap().to_rgb8().as_raw(),
+            img.as_raw()
+        );
+    }
+    // Text and noise still are not images.
+    for junk in [
+        b"shopping: eggs, milk, bread\n".to_vec(),
+        crate::common::noise(20, 20, 9).into_raw(),
+    ] {
+        assert!(matches!(
+            decode(&junk, &opts).unwrap_err(),
+            DecodeError::UnknownFormat
+        ));
+    }
+}
+
+#[test]
+fn an_icon_holding_an_rgb_png_is_read() {
+    let img = crate::common::disc(48, 48, [250, 180, 0], [20, 20, 90]);
+    let ico = crate::common::ico_with_rgb_png(&img);
+    let decoded = decode(&ico, &DecodeOptions::default()).unwrap().to_rgb8();
+    assert_eq!(decoded.as_raw(), img.as_raw());
+}

@@ -137,3 +137,135 @@ fn unknown_features_are_refused_in_one_line() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("unknown features \"sift\""), "{err}");
 }
+
+/// Every number anywhere in `v` is finite: `serde_json` writes a NaN or an infinity as null,
+/// so a null where a number belongs is one too.
+fn all_numbers_finite(v: &serde_json::Value, at: &str) -> Result<(), String> {
+    match v {
+        serde_json::Value::Number(n) if n.as_f64().is_none_or(|x| !x.is_finite()) => {
+            Err(format!("{at}: {n}"))
+        }
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| all_numbers_finite(x, &format!("{at}[{i}]"))),
+        serde_json::Value::Object(o) => o.iter().try_for_each(|(k, x)| {
+            if x.is_null() && ["distance", "x", "y", "explained_variance"].contains(&k.as_str()) {
+                return Err(format!("{at}.{k} is null (a NaN)"));
+            }
+            all_numbers_finite(x, &format!("{at}.{k}"))
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[test]
+fn flat_images_are_comparable_in_every_descriptor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    // Two blacks of different sizes, and white, grey, red (twice).
+    for (name, w, h, rgb) in [
+        ("flat-black-a.png", 96, 96, [0, 0, 0]),
+        ("flat-black-b.png", 320, 240, [0, 0, 0]),
+        ("flat-white.png", 96, 96, [255, 255, 255]),
+        ("flat-grey.png", 80, 60, [128, 128, 128]),
+        ("flat-red-a.png", 64, 64, [220, 20, 20]),
+        ("flat-red-b.png", 100, 120, [220, 20, 20]),
+    ] {
+        solid(w, h, rgb).save(dir.join(name)).unwrap();
+    }
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    let flat = |p: &str| p.rsplit('/').next().unwrap().starts_with("flat-");
+    for features in ["hog", "pixels", "color", "model:efficientnet-lite0"] {
+        let indexed = run_json(&["index", d, "--json", "--features", features], &store);
+        assert_eq!(
+            indexed["skipped"].as_array().unwrap().len(),
+            0,
+            "{features}: {indexed}"
+        );
+        // Identical inputs at distance 0.
+        let black = dir.join("flat-black-a.png");
+        let near = run_json(
+            &[
+                "similar",
+                black.to_str().unwrap(),
+                "--n",
+                "1",
+                "--features",
+                features,
+            ],
+            &store,
+        );
+        let first = &near["neighbours"][0];
+        assert!(
+            first["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("flat-black-b.png"),
+            "{features}: {near}"
+        );
+        assert!(
+            first["distance"].as_f64().unwrap() < 1e-4,
+            "{features}: {near}"
+        );
+        // Flat images of one colour group together; the near-duplicate groups hold only flat
+        // images (never a flat one with a textured one).
+        let groups = run_json(
+            &["dups", d, "--threshold", "0.999", "--features", features],
+            &store,
+        );
+        let groups: Vec<Vec<String>> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                g["paths"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+                    .collect()
+            })
+            .collect();
+        for pair in [
+            ["flat-black-a.png", "flat-black-b.png"],
+            ["flat-red-a.png", "flat-red-b.png"],
+        ] {
+            assert!(
+                groups
+                    .iter()
+                    .any(|g| pair.iter().all(|p| g.contains(&p.to_string()))),
+                "{features}: {pair:?} not grouped in {groups:?}"
+            );
+        }
+        for g in &groups {
+            assert!(
+                g.iter().all(|p| flat(p)) || g.iter().all(|p| !flat(p)),
+                "{features}: {g:?}"
+            );
+            if features != "hog" {
+                // Colour-aware: black is never a duplicate of white.
+                assert!(
+                    !(g.contains(&"flat-black-a.png".into())
+                        && g.contains(&"flat-white.png".into())),
+                    "{features}: {g:?}"
+                );
+            }
+        }
+        // Nothing downstream sees a NaN: the k sweep, silhouettes, the map, the distances.
+        for k in ["auto", "4"] {
+            let answer = run_json(&["cluster", d, "--features", features, "--k", k], &store);
+            all_numbers_finite(&answer, &format!("{features} k={k}")).unwrap();
+            let flat_clusters: std::collections::BTreeSet<u64> = answer["images"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["path"].as_str().unwrap().contains("flat-black"))
+                .map(|i| i["cluster"].as_u64().unwrap())
+                .collect();
+            assert_eq!(flat_clusters.len(), 1, "{features} k={k}: the blacks split");
+        }
+    }
+}
