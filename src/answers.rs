@@ -89,8 +89,10 @@ fn six(v: f32) -> String {
 pub struct Ranked {
     /// 1 for the nearest.
     pub rank: usize,
+    /// The image.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
+    /// Cosine distance to the query (0..2).
     #[serde(serialize_with = "rounded")]
     pub distance: f32,
 }
@@ -141,8 +143,10 @@ impl Answer for Similar {
 /// One image's neighbour in the kNN graph.
 #[derive(Debug, Clone, Serialize)]
 pub struct Edge {
+    /// The neighbour.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
+    /// Cosine distance between the two (0..2).
     #[serde(serialize_with = "rounded")]
     pub distance: f32,
 }
@@ -150,8 +154,10 @@ pub struct Edge {
 /// One image and its nearest neighbours, nearest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Node {
+    /// The image.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
+    /// Its nearest images, nearest first.
     pub neighbours: Vec<Edge>,
 }
 
@@ -206,6 +212,7 @@ impl Answer for Neighbours {
 pub struct Group {
     /// 1, 2, …
     pub group: usize,
+    /// The images of the group, in collection order.
     #[serde(serialize_with = "serialize_paths")]
     pub paths: Vec<PathBuf>,
 }
@@ -251,6 +258,7 @@ impl Answer for Duplicates {
 /// An ImageNet class behind a cluster's name.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassShare {
+    /// The ImageNet class name.
     pub class: String,
     /// Softmax probability of the class for the cluster's mean logits.
     #[serde(serialize_with = "rounded")]
@@ -262,25 +270,32 @@ pub struct ClassShare {
 pub struct ClusterRow {
     /// 1, 2, … by size; 0 for DBSCAN's unclustered images.
     pub cluster: usize,
+    /// Images in the cluster.
     pub size: usize,
+    /// Its name from the model's classes (empty without a classifier head).
     pub name: String,
+    /// The classes behind the name.
     pub classes: Vec<ClassShare>,
 }
 
 /// One image of a clustering.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageRow {
+    /// The image.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
+    /// Its cluster's number.
     pub cluster: usize,
+    /// Its cluster's name (CSV only; JSON has it once per cluster).
     #[serde(skip)]
     pub name: String,
     /// Cosine distance to the cluster's centre.
     #[serde(serialize_with = "rounded")]
     pub distance: f32,
-    /// Position on the 2-D map.
+    /// First coordinate on the 2-D map.
     #[serde(serialize_with = "rounded")]
     pub x: f32,
+    /// Second coordinate on the map.
     #[serde(serialize_with = "rounded")]
     pub y: f32,
 }
@@ -288,21 +303,31 @@ pub struct ImageRow {
 /// `imgtui cluster`: the clustering of a folder, its clusters, the k sweep and every image.
 #[derive(Debug, Clone, Serialize)]
 pub struct Clusters {
+    /// The folder, absolute.
     #[serde(serialize_with = "crate::serialize_path")]
     pub root: PathBuf,
+    /// The feature id of the vectors.
     pub feature: String,
+    /// kmeans, gmm, agglomerative or dbscan.
     pub method: &'static str,
+    /// Number of clusters (not counting DBSCAN's unclustered images).
     pub k: usize,
+    /// DBSCAN's radius, when it ran.
     pub eps: Option<f32>,
+    /// Why this k (or eps).
     pub reason: String,
     /// Whether the saved clustering was reused.
     pub saved: bool,
     /// Images added since it was saved, assigned to the nearest cluster.
     pub new_images: usize,
+    /// Share of the variance the clustering space keeps (0..1).
     #[serde(serialize_with = "rounded")]
     pub explained_variance: f32,
+    /// The clusters, largest first.
     pub clusters: Vec<ClusterRow>,
+    /// The k sweep (inertia, distortion, silhouette, gap per k), when k was chosen.
     pub sweep: Option<Vec<SweepRow>>,
+    /// Every image, in collection order.
     pub images: Vec<ImageRow>,
 }
 
@@ -411,18 +436,24 @@ impl Answer for Clusters {
 /// A file that could not be exported.
 #[derive(Debug, Clone, Serialize)]
 pub struct NotExported {
+    /// The file.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
+    /// Why it could not be exported.
     pub reason: String,
 }
 
 /// `imgtui export`: where the files went and how many.
 #[derive(Debug, Clone, Serialize)]
 pub struct Exported {
+    /// The folder the files went to.
     #[serde(serialize_with = "crate::serialize_path")]
     pub target: PathBuf,
+    /// Files copied or linked.
     pub written: usize,
+    /// Files already there with the same content.
     pub already_there: usize,
+    /// Files that could not be exported.
     pub failed: Vec<NotExported>,
 }
 

@@ -22,56 +22,84 @@ pub struct Config {
     pub store: String,
     /// What vectors to compare (see `features::select`).
     pub features: String,
+    /// `[index]`: how indexing runs.
     pub index: IndexSection,
+    /// `[decode]`: how images are decoded.
     pub decode: DecodeSection,
+    /// `[cluster]`: the default clustering request.
     pub cluster: ClusterSection,
+    /// `[duplicates]`: near-duplicate search.
     pub duplicates: DuplicatesSection,
+    /// `[explore]`: the explorer.
     pub explore: ExploreSection,
 }
 
+/// `[duplicates]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicatesSection {
+    /// Cosine similarity (0..1) from which two images are near-duplicates.
     pub threshold: f32,
 }
 
+/// `[explore]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExploreSection {
+    /// Image protocol: auto, kitty, sixel, iterm2 or halfblocks.
     pub protocol: String,
+    /// Neighbours shown for the image under the cursor.
     pub neighbours: usize,
 }
 
 /// The values `explore.protocol` (and `--protocol`) accept.
 pub const PROTOCOLS: [&str; 5] = ["auto", "kitty", "sixel", "iterm2", "halfblocks"];
 
+/// `[index]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndexSection {
+    /// Worker threads; 0 for one per core plus one.
     pub threads: usize,
+    /// Files written per transaction.
     pub batch: usize,
+    /// Longest wait before results are written, in milliseconds.
     pub batch_interval_ms: u64,
+    /// Files larger than this (MiB) are skipped unread.
     pub max_file_mib: u64,
 }
 
+/// `[decode]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecodeSection {
+    /// Colour transparent pixels are composited onto, `#rrggbb`.
     pub background: String,
+    /// Largest width or height accepted, in pixels.
     pub max_side: u32,
+    /// Largest decoded size accepted, in MiB.
     pub max_decoded_mib: u64,
 }
 
+/// `[cluster]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSection {
+    /// kmeans, dbscan, gmm or agglomerative.
     pub method: String,
+    /// `auto` or a number of clusters.
     pub k: String,
+    /// Upper end of the k sweep.
     pub k_max: usize,
+    /// DBSCAN radius (cosine distance); 0 for the k-distance knee.
     pub eps: f32,
+    /// DBSCAN: neighbours (counting the image) that make a core image.
     pub min_points: usize,
+    /// Dimensions of the PCA space the clustering works in.
     pub dims: usize,
+    /// Seed of every random choice.
     pub seed: u64,
+    /// How the 2-D map is made: pca or tsne.
     pub map: String,
 }
 
@@ -230,6 +258,9 @@ impl Config {
         (!self.store.is_empty()).then(|| PathBuf::from(&self.store))
     }
 
+    /// The decoding options these settings give.
+    ///
+    /// Fails when `decode.background` is not a `#rrggbb` colour.
     pub fn decode_options(&self) -> anyhow::Result<DecodeOptions> {
         Ok(DecodeOptions {
             background: parse_colour(&self.decode.background)
@@ -239,6 +270,9 @@ impl Config {
         })
     }
 
+    /// The indexing options these settings give.
+    ///
+    /// Fails as [`Config::decode_options`] does.
     pub fn index_options(&self) -> anyhow::Result<IndexOptions> {
         Ok(IndexOptions {
             decode: self.decode_options()?,

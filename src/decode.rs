@@ -47,6 +47,7 @@ pub enum DecodeError {
     /// JPEG" or "HEIF image": nothing is wrong with the file.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// Larger than the limits allow (a decompression bomb, or simply too big).
     #[error("too large: {0}")]
     TooLarge(String),
     /// The file is damaged: truncated, or its data contradicts its own headers.

@@ -12,9 +12,12 @@ use crate::error::{Error, ensure_request};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// Copy the file (the default).
     #[default]
     Copy,
+    /// A symbolic link to the original.
     Symlink,
+    /// A hard link (same filesystem only).
     Hardlink,
 }
 
@@ -33,6 +36,7 @@ impl std::str::FromStr for Mode {
 /// What an export did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportReport {
+    /// The folder the files went to.
     pub target: PathBuf,
     /// Files written (copied or linked).
     pub written: usize,

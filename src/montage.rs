@@ -14,6 +14,7 @@ pub struct MontageOptions {
     pub thumb: u32,
     /// Columns; 0 = about square.
     pub columns: usize,
+    /// How the images are decoded.
     pub decode: DecodeOptions,
 }
 

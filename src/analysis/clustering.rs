@@ -18,12 +18,17 @@ use crate::collection::Collection;
 use crate::collection::matrix::Matrix;
 use crate::features::Extractor;
 
+/// A clustering method, named as on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
+    /// KMeans (Lloyd, k-means++ starts) in the PCA space, finished on the full vectors.
     Kmeans,
+    /// DBSCAN (Ester et al. 1996) by cosine distance; unclustered images form cluster 0.
     Dbscan,
+    /// A Gaussian mixture (linfa's EM, full covariances) in the PCA space.
     Gmm,
+    /// Ward's agglomerative clustering (kodama) in the PCA space, up to 10,000 images.
     Agglomerative,
 }
 
@@ -43,6 +48,7 @@ impl std::str::FromStr for Method {
 }
 
 impl Method {
+    /// The name on the command line and in answers: `kmeans`, `dbscan`, `gmm`, `agglomerative`.
     pub fn name(self) -> &'static str {
         match self {
             Method::Kmeans => "kmeans",
@@ -92,7 +98,9 @@ impl std::str::FromStr for MapMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KChoice {
+    /// Chosen from the k sweep (see `sweep`).
     Auto,
+    /// Exactly this many.
     Fixed(usize),
 }
 
@@ -115,7 +123,9 @@ impl std::str::FromStr for KChoice {
 /// saved one still answers the request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
+    /// The clustering method.
     pub method: Method,
+    /// How many clusters (ignored by DBSCAN).
     pub k: KChoice,
     /// Upper end of the k sweep.
     pub k_max: usize,
@@ -125,6 +135,7 @@ pub struct Request {
     pub min_points: usize,
     /// Dimensions of the PCA space that KMeans, GMM and Ward work in.
     pub dims: usize,
+    /// Seed of every random choice (starts, samples, t-SNE).
     pub seed: u64,
     /// How the 2-D map is drawn.
     #[serde(default)]
@@ -160,6 +171,7 @@ impl Default for Request {
 pub struct Cluster {
     /// 1, 2, … by size, largest first; 0 for DBSCAN's unclustered images (listed last).
     pub number: usize,
+    /// Images in the cluster.
     pub size: usize,
     /// Top ImageNet classes of the mean logits, e.g. "jellyfish · coral reef".
     pub name: String,
@@ -170,6 +182,7 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// Whether this is DBSCAN's group of unclustered images (number 0).
     pub fn is_noise(&self) -> bool {
         self.number == 0
     }
@@ -178,6 +191,7 @@ impl Cluster {
 /// A clustering of a collection, row-aligned with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clustering {
+    /// What was asked for.
     pub request: Request,
     /// k actually used (clusters, not counting the unclustered group).
     pub k: usize,
@@ -185,6 +199,7 @@ pub struct Clustering {
     pub eps: Option<f32>,
     /// Why this k (or eps).
     pub reason: String,
+    /// The clusters, largest first (DBSCAN's unclustered group last).
     pub clusters: Vec<Cluster>,
     /// Index into `clusters` of each image.
     pub labels: Vec<usize>,
@@ -196,6 +211,7 @@ pub struct Clustering {
     pub map_projection: Pca,
     /// Share of the variance the clustering space keeps.
     pub explained: f32,
+    /// The k sweep, when k was chosen automatically.
     pub sweep: Option<Sweep>,
 }
 

@@ -12,8 +12,11 @@ use crate::collection::matrix::Matrix;
 /// A fitted KMeans: centres, each row's centre and its squared distance to it.
 #[derive(Debug, Clone)]
 pub struct KMeansFit {
+    /// `k × d`, one centre per row.
     pub centroids: Matrix,
+    /// Each row's centre.
     pub labels: Vec<usize>,
+    /// Each row's squared Euclidean distance to its centre.
     pub sq_distances: Vec<f32>,
 }
 
@@ -36,7 +39,12 @@ impl KMeansFit {
 
 /// How a fit starts: `runs` k-means++ starts (the best is kept), or given centres.
 pub enum Start<'a> {
-    PlusPlus { runs: u64 },
+    /// `runs` k-means++ starts (Arthur & Vassilvitskii 2007); the lowest inertia wins.
+    PlusPlus {
+        /// How many starts.
+        runs: u64,
+    },
+    /// These centres (`k × d`), e.g. the previous k's, warm-started.
     From(&'a Matrix),
 }
 

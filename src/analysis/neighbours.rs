@@ -14,7 +14,9 @@ use crate::collection::{Collection, Quantized, dot};
 /// One neighbour: the image's row in the collection and its cosine distance to the query.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Neighbour {
+    /// Row of the image in the collection.
     pub index: usize,
+    /// Cosine distance to the query (0..2).
     pub distance: f32,
 }
 

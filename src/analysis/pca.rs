@@ -12,6 +12,7 @@ use crate::collection::matrix::{Matrix, matmul, matmul_tn};
 /// A fitted projection: `coords = (x − mean) · componentsᵀ`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pca {
+    /// Mean of the fitted rows, length `d`.
     pub mean: Vec<f32>,
     /// `dims × d`, one unit-length principal axis per row, largest variance first.
     pub components: Matrix,

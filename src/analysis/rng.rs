@@ -5,12 +5,14 @@
 pub struct Lcg(u64);
 
 impl Lcg {
+    /// A generator for `seed` (the same seed always gives the same sequence).
     pub fn new(seed: u64) -> Lcg {
         let mut rng = Lcg(seed ^ 0x9e37_79b9_7f4a_7c15);
         rng.next_u64();
         rng
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self
             .0

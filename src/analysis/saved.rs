@@ -22,13 +22,21 @@ use crate::store::Store;
 /// A clustering without its row alignment: each image's label and map position by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedClustering {
+    /// What was asked for.
     pub request: Request,
+    /// Clusters found.
     pub k: usize,
+    /// DBSCAN's radius, when it ran.
     pub eps: Option<f32>,
+    /// Why this k (or eps).
     pub reason: String,
+    /// The clusters, with their centroids and names.
     pub clusters: Vec<Cluster>,
+    /// The 2-D projection that places new images on the map.
     pub map_projection: Pca,
+    /// Share of the variance the clustering space keeps (0..1).
     pub explained: f32,
+    /// The k sweep, when k was chosen automatically.
     pub sweep: Option<Sweep>,
     /// Hex content hash → (index into `clusters`, map position, cosine distance to the
     /// cluster's centre): all the explorer needs to show a known image before the vectors
@@ -37,6 +45,7 @@ pub struct SavedClustering {
 }
 
 impl SavedClustering {
+    /// What to save of `clustering` of `c` (row-aligned): labels keyed by content hash.
     pub fn new(clustering: &Clustering, c: &Collection) -> SavedClustering {
         let members = (0..c.len())
             .map(|i| {
@@ -153,10 +162,15 @@ fn hex(h: &[u8; 32]) -> String {
 /// What the user asked for on top of the saved (or default) request.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
+    /// Another method.
     pub method: Option<Method>,
+    /// Another k.
     pub k: Option<KChoice>,
+    /// Another DBSCAN radius (cosine distance).
     pub eps: Option<f32>,
+    /// Another seed.
     pub seed: Option<u64>,
+    /// Another map.
     pub map: Option<MapMethod>,
     /// Fit again even if the saved clustering answers the request.
     pub recluster: bool,
@@ -165,8 +179,11 @@ pub struct Wanted {
 /// Where a clustering came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
-    /// Reused from the store; `new_images` were assigned to the nearest centroid.
-    Saved { new_images: usize },
+    /// Reused from the store.
+    Saved {
+        /// Images added since, assigned to the nearest centroid.
+        new_images: usize,
+    },
     /// Fitted now (and saved).
     Fitted,
 }

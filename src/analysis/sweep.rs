@@ -15,6 +15,7 @@ use crate::collection::matrix::{Matrix, matmul};
 /// Scores of one k.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SweepRow {
+    /// Number of clusters.
     pub k: usize,
     /// Sum of squared distances to the nearest centre (in the clustering space).
     pub inertia: f64,
@@ -24,12 +25,14 @@ pub struct SweepRow {
     pub silhouette: f32,
     /// Gap statistic and its standard error (Tibshirani et al. 2001).
     pub gap: f32,
+    /// Standard error of the gap.
     pub gap_sd: f32,
 }
 
 /// The whole sweep and what it suggests.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Sweep {
+    /// One row per k, 2 to `k_max`.
     pub rows: Vec<SweepRow>,
     /// Kneedle elbow of inertia.
     pub elbow: usize,
@@ -39,21 +42,26 @@ pub struct Sweep {
     pub gap_k: Option<usize>,
     /// The `--k auto` choice and why.
     pub chosen: usize,
+    /// Why `chosen`, in words.
     pub reason: String,
     /// Images in the silhouette sample and the gap statistic's sample.
     pub silhouette_sample: usize,
+    /// Images the gap statistic clustered.
     pub gap_sample: usize,
 }
 
 /// Sweep settings.
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
+    /// Largest k tried.
     pub k_max: usize,
     /// Silhouette uses at most this many images (seeded sample).
     pub silhouette_sample: usize,
     /// The gap statistic clusters at most this many images, and `references` uniform sets.
     pub gap_sample: usize,
+    /// Uniform reference sets for the gap statistic.
     pub references: usize,
+    /// Seed of the samples and starts.
     pub seed: u64,
 }
 

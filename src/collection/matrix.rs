@@ -4,23 +4,30 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// A dense row-major `rows × cols` f32 matrix.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Matrix {
+    /// Number of rows.
     pub rows: usize,
+    /// Number of columns.
     pub cols: usize,
+    /// `rows × cols` values, row after row.
     pub data: Vec<f32>,
 }
 
 impl Matrix {
+    /// A `rows × cols` matrix of zeros.
     pub fn zeros(rows: usize, cols: usize) -> Matrix {
         Matrix::from_vec(rows, cols, vec![0.0; rows * cols])
     }
 
+    /// `data` (row-major) as a `rows × cols` matrix. Panics when the length is not `rows × cols`.
     pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Matrix {
         assert_eq!(data.len(), rows * cols, "matrix data and shape differ");
         Matrix { rows, cols, data }
     }
 
+    /// A `rows × cols` matrix whose entry `(i, j)` is `f(i, j)`.
     pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> f32) -> Matrix {
         let data = (0..rows * cols).map(|i| f(i / cols, i % cols)).collect();
         Matrix { rows, cols, data }
@@ -35,22 +42,27 @@ impl Matrix {
         Matrix::from_vec(which.len(), self.cols, data)
     }
 
+    /// Row `i`.
     pub fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
 
+    /// Row `i`, to change.
     pub fn row_mut(&mut self, i: usize) -> &mut [f32] {
         &mut self.data[i * self.cols..(i + 1) * self.cols]
     }
 
+    /// Entry `(i, j)`.
     pub fn get(&self, i: usize, j: usize) -> f32 {
         self.data[i * self.cols + j]
     }
 
+    /// Sets entry `(i, j)` to `v`.
     pub fn set(&mut self, i: usize, j: usize, v: f32) {
         self.data[i * self.cols + j] = v;
     }
 
+    /// The `cols × rows` transpose.
     pub fn transposed(&self) -> Matrix {
         Matrix::from_fn(self.cols, self.rows, |i, j| self.get(j, i))
     }

@@ -21,7 +21,9 @@ const CHUNK: usize = 512;
 /// The vectors of one folder under one feature id, as one contiguous row-major matrix.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
+    /// Each image's path, absolute, sorted.
     pub paths: Vec<PathBuf>,
+    /// Each image's content hash.
     pub hashes: Vec<Hash>,
     /// `len() × dim()`, each row of unit length.
     pub vectors: Matrix,
@@ -32,10 +34,12 @@ pub struct Collection {
 }
 
 impl Collection {
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.paths.len()
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
     }
@@ -78,6 +82,7 @@ pub struct Quantized {
 }
 
 impl Quantized {
+    /// The 8-bit copy of `c`'s vectors (a quarter of the bytes).
     pub fn new(c: &Collection) -> Quantized {
         let dim = c.dim();
         let mut codes = vec![0i8; c.len() * dim];

@@ -12,14 +12,18 @@ use crate::decode::Fit;
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
+    /// The model's name, part of its feature id.
     pub name: String,
+    /// The ONNX file.
     pub onnx: PathBuf,
     /// Name of the graph's image input.
     pub input: String,
     /// Input width and height, in pixels.
     pub size: u32,
+    /// Order of the input tensor's axes.
     #[serde(default)]
     pub layout: Layout,
+    /// Order of the colour channels.
     #[serde(default)]
     pub channels: Channels,
     /// Pixels are scaled to 0..range first (1 or 255).
@@ -39,23 +43,30 @@ pub struct ModelSpec {
     /// Class names, one per line, in the order of `logits` (optional).
     #[serde(default)]
     pub classes: Option<PathBuf>,
+    /// How an image is fitted to `size × size`: stretched or centre-cropped.
     #[serde(default)]
     pub fit: Fit,
 }
 
+/// Order of a 4-D image tensor's axes.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
+    /// Batch, channels, height, width (PyTorch).
     #[default]
     Nchw,
+    /// Batch, height, width, channels (TensorFlow).
     Nhwc,
 }
 
+/// Order of the colour channels.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Channels {
+    /// Red, green, blue.
     #[default]
     Rgb,
+    /// Blue, green, red (Caffe, OpenCV).
     Bgr,
 }
 

@@ -52,15 +52,20 @@ pub enum Event {
 /// Which pane the cursor keys move in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
+    /// The cluster list.
     Clusters,
+    /// The current cluster's images.
     Images,
+    /// The similar images of the one under the cursor.
     Similar,
 }
 
 /// A modal layer over the panes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
+    /// The panes.
     None,
+    /// The keys.
     Help,
     /// Full-screen preview of the current image.
     Preview,
@@ -80,10 +85,20 @@ const WAITING_FOR_VECTORS: &str = "still reading the image vectors…";
 /// Where the collection is on its way in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Loading {
+    /// Looking for images.
     Scanning,
-    Embedding { done: usize, total: usize },
+    /// Embedding new images: `done` of `total`.
+    Embedding {
+        /// Images embedded so far.
+        done: usize,
+        /// Images to embed.
+        total: usize,
+    },
+    /// Fitting the clustering.
     Clustering,
+    /// The clusters are on screen.
     Ready,
+    /// Loading stopped, and why.
     Failed(String),
 }
 
@@ -127,21 +142,31 @@ pub const NEIGHBOURS: usize = 12;
 /// Most images on one montage.
 pub const MONTAGE_MAX: usize = 400;
 
+/// The explorer's whole state.
 pub struct App {
+    /// The folder explored.
     pub root: PathBuf,
+    /// What made the vectors, for the status line.
     pub model: String,
+    /// Where the collection is on its way in.
     pub loading: Loading,
+    /// The images on screen (paths only until the vectors are read).
     pub collection: Arc<Collection>,
+    /// Their clustering, row-aligned.
     pub clustering: Option<Clustering>,
     /// Members of each cluster, nearest the centre first.
     pub members: Vec<Vec<usize>>,
     /// The members whose file name matches `filter` (all of them when it is empty).
     pub shown: Vec<Vec<usize>>,
+    /// The file-name filter (empty: none).
     pub filter: String,
+    /// Cursor in the cluster list (an index in `clustering.clusters`).
     pub cluster: usize,
     /// Cursor in the current cluster's shown list.
     pub image: usize,
+    /// The pane the cursor keys move in.
     pub focus: Focus,
+    /// A modal layer over the panes, if any.
     pub overlay: Overlay,
     /// The nearest neighbours of the image under the cursor, most similar first.
     pub neighbours: Vec<Neighbour>,
@@ -154,6 +179,7 @@ pub struct App {
     neighbours_ready: bool,
     /// `s` was pressed before the neighbours were in: browse them when they arrive.
     similar_wanted: bool,
+    /// Cursor in the similar images.
     pub similar_cursor: usize,
     /// Near-duplicate groups, largest first (`None` while they are being found).
     pub duplicates: Option<Vec<Vec<usize>>>,
@@ -174,6 +200,7 @@ pub struct App {
 }
 
 impl App {
+    /// The explorer of `root`, before anything is loaded; `model` names the features.
     pub fn new(root: PathBuf, model: String) -> App {
         App {
             root,
@@ -407,6 +434,7 @@ impl App {
         self.base()
     }
 
+    /// Path of the image shown in the preview.
     pub fn current_path(&self) -> Option<&PathBuf> {
         self.current().map(|i| &self.collection.paths[i])
     }

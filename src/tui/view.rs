@@ -33,6 +33,7 @@ const PALETTE: [Color; 12] = [
     Color::Rgb(230, 190, 255),
 ];
 
+/// The colour of cluster `number` (0, DBSCAN's unclustered, is grey).
 pub fn colour(number: usize) -> Color {
     if number == 0 {
         Color::DarkGray
@@ -486,7 +487,10 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         ("Tab", "cycle focus: clusters, images, similar"),
         ("Enter", "full-screen preview"),
         ("s", "similar images to the current one; Esc returns"),
-        ("e", "export the current cluster to a folder"),
+        (
+            "e",
+            "export the current cluster to a folder; Esc stops an export",
+        ),
         (
             "+ / -",
             "one cluster more / fewer (reclusters in the background)",
