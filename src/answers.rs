@@ -499,6 +499,50 @@ impl Answer for Summary {
     }
 }
 
+/// The one line about a clustering that the commands print on stderr: how many clusters, by
+/// which method, whether it was reused, and why this k.
+pub fn about(c: &Clustering, origin: Origin) -> String {
+    let from = match origin {
+        Origin::Saved { new_images: 0 } => "saved clustering".to_owned(),
+        Origin::Saved { new_images } => {
+            format!("saved clustering, {new_images} new images assigned to the nearest cluster")
+        }
+        Origin::Fitted => "fitted".to_owned(),
+    };
+    format!(
+        "{} clusters by {} ({from}): {}",
+        c.k,
+        c.request.method.name(),
+        c.reason
+    )
+}
+
+/// The one-line summary of an indexing run, e.g. `500 found, 500 embedded, 0 cached,
+/// 0 skipped in 12.04 s (41.5 images/s)`.
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.interrupted {
+            f.write_str("interrupted: ")?;
+        }
+        write!(
+            f,
+            "{} found, {} embedded, {} cached, {} skipped",
+            self.found,
+            self.embedded,
+            self.cached,
+            self.skipped.len()
+        )?;
+        if self.removed > 0 {
+            write!(f, ", {} removed", self.removed)?;
+        }
+        write!(f, " in {:.2} s", self.seconds)?;
+        if self.embedded > 0 {
+            write!(f, " ({:.1} images/s)", self.images_per_second)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

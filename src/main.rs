@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use imgtui::ErrorKind::BadRequest;
-use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method, check_eps, members};
+use imgtui::analysis::clustering::{KChoice, MapMethod, Method, check_eps};
 use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::analysis::{duplicates, neighbours};
 use imgtui::answers::{self, Answer};
@@ -115,12 +115,18 @@ impl Globals {
         Session::open(dir, &store, config, extractor)
     }
 
-    /// The session for `dir`, its index brought up to date (a progress bar on a terminal).
-    fn indexed(&self, dir: &Path, tune: IndexTuning) -> Result<(Session, Summary)> {
+    /// The session for `dir`, its index brought up to date (a progress bar on a terminal);
+    /// `threads` and `batch` override the settings.
+    fn indexed(
+        &self,
+        dir: &Path,
+        threads: Option<usize>,
+        batch: Option<usize>,
+    ) -> Result<(Session, Summary)> {
         let mut session = self.open(dir)?;
         let mut opts = session.index_options();
-        opts.threads = tune.threads.unwrap_or(opts.threads);
-        opts.batch = tune.batch.unwrap_or(opts.batch).max(1);
+        opts.threads = threads.unwrap_or(opts.threads);
+        opts.batch = batch.unwrap_or(opts.batch).max(1);
         let cancel = cancel_on_signals()?;
         let bar = progress_bar();
         let summary = session.update_index_with(&opts, &bar.callback(), &cancel)?;
@@ -130,7 +136,7 @@ impl Globals {
 
     /// [`Globals::indexed`] for commands that go on to answer: an interrupted run is an error.
     fn ready(&self, dir: &Path) -> Result<Session> {
-        let (session, summary) = self.indexed(dir, IndexTuning::default())?;
+        let (session, summary) = self.indexed(dir, None, None)?;
         if summary.interrupted {
             return Err(Error::interrupted());
         }
@@ -141,117 +147,138 @@ impl Globals {
 #[derive(Subcommand)]
 enum Command {
     /// Embed every image under DIR into the feature store (only what changed since last time).
-    Index {
-        dir: PathBuf,
-        /// Print the summary as one JSON object on stdout, skipped files included.
-        #[arg(long)]
-        json: bool,
-        /// Worker threads [default: one per CPU core, plus one].
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Files written per transaction; a crash loses at most one batch.
-        #[arg(long, hide = true)]
-        batch: Option<usize>,
-    },
+    Index(IndexArgs),
     /// The images most like IMAGE (which may be outside the collection), with cosine distances.
-    Similar {
-        image: PathBuf,
-        /// The collection to search [default: IMAGE's folder].
-        #[arg(long = "in", value_name = "DIR")]
-        dir: Option<PathBuf>,
-        /// How many neighbours.
-        #[arg(long, default_value_t = 10, conflicts_with = "radius")]
-        n: usize,
-        /// Every image within this cosine distance (0..2) instead of the N closest.
-        #[arg(long)]
-        radius: Option<f32>,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Similar(SimilarArgs),
     /// Clusters the images under DIR: each image's cluster, the clusters' sizes and names,
     /// and the k sweep. The clustering is saved and reused until a flag changes it.
-    Cluster {
-        dir: PathBuf,
-        #[arg(long, value_parser = clap::value_parser!(Method))]
-        method: Option<Method>,
-        /// Number of clusters, or `auto` to choose it from the k sweep [default: auto].
-        #[arg(long, value_parser = clap::value_parser!(KChoice))]
-        k: Option<KChoice>,
-        /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
-        #[arg(long)]
-        eps: Option<f32>,
-        /// How the 2-D map (x, y) is made: pca, or tsne (slower; local groups stand apart).
-        #[arg(long, value_parser = clap::value_parser!(MapMethod))]
-        map: Option<MapMethod>,
-        /// Seed of the random choices [default: from the configuration, 0].
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Fit again even if the saved clustering matches.
-        #[arg(long)]
-        recluster: bool,
-        /// With CSV, which table to print (JSON has all three).
-        #[arg(long, value_enum, default_value_t = Table::Images)]
-        table: Table,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Cluster(ClusterArgs),
     /// A contact sheet (PNG grid with file names) of one cluster, or of every cluster.
-    Montage {
-        dir: PathBuf,
-        /// Cluster number as `cluster` lists it [default: every cluster, one sheet each].
-        #[arg(long)]
-        cluster: Option<usize>,
-        /// Output file for one cluster, or folder for all [default: ./imgtui-montage/NN-name.png].
-        #[arg(long, short = 'o')]
-        out: Option<PathBuf>,
-        /// Thumbnail size in pixels.
-        #[arg(long, default_value_t = 160)]
-        size: u32,
-        /// At most this many images per sheet, those nearest the cluster's centre first.
-        #[arg(long, default_value_t = 400)]
-        max: usize,
-    },
+    Montage(MontageArgs),
     /// Copies (or links) a cluster's images into a folder; never overwrites.
-    Export {
-        dir: PathBuf,
-        /// Cluster number as `cluster` lists it.
-        #[arg(long)]
-        cluster: usize,
-        /// Target folder [default: ./imgtui-export/NN-name].
-        #[arg(long)]
-        to: Option<PathBuf>,
-        #[arg(long, default_value = "copy", value_parser = clap::value_parser!(Mode))]
-        mode: Mode,
-        /// Add to a target folder that already has files (names taken get a suffix).
-        #[arg(long)]
-        merge: bool,
-        /// Allow a target folder inside DIR (the copies then join the collection).
-        #[arg(long)]
-        inside: bool,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Export(ExportArgs),
     /// The N nearest neighbours of every image under DIR (the kNN graph).
-    Neighbours {
-        dir: PathBuf,
-        #[arg(long, default_value_t = 5)]
-        n: usize,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Neighbours(NeighboursArgs),
     /// Prints the effective settings and where each comes from (default, file or flag).
     Config,
     /// Groups of near-duplicate images under DIR, largest first.
-    Dups {
-        dir: PathBuf,
-        /// Cosine similarity (0..1) at or above which two images are near-duplicates
-        /// [default: from the settings, 0.95].
-        #[arg(long)]
-        threshold: Option<f32>,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Dups(DupsArgs),
+}
+
+#[derive(clap::Args)]
+struct IndexArgs {
+    dir: PathBuf,
+    /// Print the summary as one JSON object on stdout, skipped files included.
+    #[arg(long)]
+    json: bool,
+    /// Worker threads [default: one per CPU core, plus one].
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Files written per transaction; a crash loses at most one batch.
+    #[arg(long, hide = true)]
+    batch: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct SimilarArgs {
+    image: PathBuf,
+    /// The collection to search [default: IMAGE's folder].
+    #[arg(long = "in", value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// How many neighbours.
+    #[arg(long, default_value_t = 10, conflicts_with = "radius")]
+    n: usize,
+    /// Every image within this cosine distance (0..2) instead of the N closest.
+    #[arg(long)]
+    radius: Option<f32>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    dir: PathBuf,
+    #[arg(long, value_parser = clap::value_parser!(Method))]
+    method: Option<Method>,
+    /// Number of clusters, or `auto` to choose it from the k sweep [default: auto].
+    #[arg(long, value_parser = clap::value_parser!(KChoice))]
+    k: Option<KChoice>,
+    /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
+    #[arg(long)]
+    eps: Option<f32>,
+    /// How the 2-D map (x, y) is made: pca, or tsne (slower; local groups stand apart).
+    #[arg(long, value_parser = clap::value_parser!(MapMethod))]
+    map: Option<MapMethod>,
+    /// Seed of the random choices [default: from the configuration, 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Fit again even if the saved clustering matches.
+    #[arg(long)]
+    recluster: bool,
+    /// With CSV, which table to print (JSON has all three).
+    #[arg(long, value_enum, default_value_t = Table::Images)]
+    table: Table,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct MontageArgs {
+    dir: PathBuf,
+    /// Cluster number as `cluster` lists it [default: every cluster, one sheet each].
+    #[arg(long)]
+    cluster: Option<usize>,
+    /// Output file for one cluster, or folder for all [default: ./imgtui-montage/NN-name.png].
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+    /// Thumbnail size in pixels.
+    #[arg(long, default_value_t = 160)]
+    size: u32,
+    /// At most this many images per sheet, those nearest the cluster's centre first.
+    #[arg(long, default_value_t = 400)]
+    max: usize,
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    dir: PathBuf,
+    /// Cluster number as `cluster` lists it.
+    #[arg(long)]
+    cluster: usize,
+    /// Target folder [default: ./imgtui-export/NN-name].
+    #[arg(long)]
+    to: Option<PathBuf>,
+    #[arg(long, default_value = "copy", value_parser = clap::value_parser!(Mode))]
+    mode: Mode,
+    /// Add to a target folder that already has files (names taken get a suffix).
+    #[arg(long)]
+    merge: bool,
+    /// Allow a target folder inside DIR (the copies then join the collection).
+    #[arg(long)]
+    inside: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct NeighboursArgs {
+    dir: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    n: usize,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct DupsArgs {
+    dir: PathBuf,
+    /// Cosine similarity (0..1) at or above which two images are near-duplicates
+    /// [default: from the settings, 0.95].
+    #[arg(long)]
+    threshold: Option<f32>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
 }
 
 /// How a headless command prints its answer.
@@ -270,73 +297,17 @@ enum Table {
     Sweep,
 }
 
-/// Overrides of the configured indexing settings, from flags.
-#[derive(Default)]
-struct IndexTuning {
-    threads: Option<usize>,
-    batch: Option<usize>,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = &cli.globals;
     let result = match cli.command {
-        Some(Command::Index {
-            dir,
-            json,
-            threads,
-            batch,
-        }) => run_index(&dir, g, json, IndexTuning { threads, batch }),
-        Some(Command::Similar {
-            image,
-            dir,
-            n,
-            radius,
-            format,
-        }) => run_similar(&image, dir, g, n, radius, format),
-        Some(Command::Cluster {
-            dir,
-            method,
-            k,
-            eps,
-            map,
-            seed,
-            recluster,
-            table,
-            format,
-        }) => {
-            let wanted = Wanted {
-                method,
-                k,
-                eps,
-                seed,
-                map,
-                recluster,
-            };
-            run_cluster(&dir, g, &wanted, table, format)
-        }
-        Some(Command::Montage {
-            dir,
-            cluster,
-            out,
-            size,
-            max,
-        }) => run_montage(&dir, g, cluster, out, size, max),
-        Some(Command::Export {
-            dir,
-            cluster,
-            to,
-            mode,
-            merge,
-            inside,
-            json,
-        }) => run_export(&dir, g, cluster, to, mode, (merge, inside), json),
-        Some(Command::Neighbours { dir, n, format }) => run_neighbours(&dir, g, n, format),
-        Some(Command::Dups {
-            dir,
-            threshold,
-            format,
-        }) => run_dups(&dir, g, threshold, format),
+        Some(Command::Index(a)) => run_index(a, g),
+        Some(Command::Similar(a)) => run_similar(a, g),
+        Some(Command::Cluster(a)) => run_cluster(a, g),
+        Some(Command::Montage(a)) => run_montage(a, g),
+        Some(Command::Export(a)) => run_export(a, g),
+        Some(Command::Neighbours(a)) => run_neighbours(a, g),
+        Some(Command::Dups(a)) => run_dups(a, g),
         Some(Command::Config) => run_config(g),
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
@@ -421,16 +392,16 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_index(dir: &Path, g: &Globals, json: bool, tune: IndexTuning) -> Result<ExitCode> {
-    let (_, summary) = g.indexed(dir, tune)?;
-    if json {
+fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
+    let (_, summary) = g.indexed(&a.dir, a.threads, a.batch)?;
+    if a.json {
         print(&summary, Format::Json, "")?;
     } else {
         for s in &summary.skipped {
             eprintln!("skipped {}: {}", s.path.display(), s.reason);
         }
     }
-    eprintln!("{}", summary_line(&summary));
+    eprintln!("{summary}");
     Ok(if summary.interrupted {
         ExitCode::from(130)
     } else {
@@ -438,19 +409,13 @@ fn run_index(dir: &Path, g: &Globals, json: bool, tune: IndexTuning) -> Result<E
     })
 }
 
-fn run_similar(
-    image: &Path,
-    dir: Option<PathBuf>,
-    g: &Globals,
-    n: usize,
-    radius: Option<f32>,
-    format: Format,
-) -> Result<ExitCode> {
-    let select = match radius {
+fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
+    let select = match a.radius {
         Some(r) => neighbours::Select::within(r)
             .map_err(|rule| Error::bad_request(format_args!("--radius {r}: {rule}")))?,
-        None => neighbours::Select::Nearest(n),
+        None => neighbours::Select::Nearest(a.n),
     };
+    let image = &a.image;
     let missing = |e: std::io::Error| {
         Error::with_kind(
             ErrorKind::MissingInput,
@@ -459,7 +424,9 @@ fn run_similar(
     };
     let bytes = std::fs::read(image).map_err(missing)?;
     let image = std::fs::canonicalize(image).map_err(missing)?;
-    let dir = dir.unwrap_or_else(|| image.parent().map(Path::to_owned).unwrap_or_default());
+    let dir = a
+        .dir
+        .unwrap_or_else(|| image.parent().map(Path::to_owned).unwrap_or_default());
     let session = g.ready(&dir)?;
     let c = session.images()?;
     let own_row = c.paths.iter().position(|p| *p == image);
@@ -471,66 +438,48 @@ fn run_similar(
     };
     let found = neighbours::query(&c, &query, select, own_row);
     let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
-    print(&answer, format, "")
+    print(&answer, a.format, "")
 }
 
-fn run_cluster(
-    dir: &Path,
-    g: &Globals,
-    wanted: &Wanted,
-    table: Table,
-    format: Format,
-) -> Result<ExitCode> {
-    if let Some(e) = wanted.eps {
+fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
+    if let Some(e) = a.eps {
         check_eps(e).map_err(|rule| Error::bad_request(format_args!("--eps {e}: {rule}")))?;
     }
-    let mut session = g.ready(dir)?;
+    let wanted = Wanted {
+        method: a.method,
+        k: a.k,
+        eps: a.eps,
+        seed: a.seed,
+        map: a.map,
+        recluster: a.recluster,
+    };
+    let mut session = g.ready(&a.dir)?;
     let c = session.images()?;
-    let (clustering, origin) = session.clustering(&c, wanted)?;
-    eprintln!("{}", cluster_line(&clustering, origin));
+    let (clustering, origin) = session.clustering(&c, &wanted)?;
+    eprintln!("{}", answers::about(&clustering, origin));
     let answer = answers::Clusters::new(session.root(), session.feature(), &c, &clustering, origin);
-    let table = match table {
+    let table = match a.table {
         Table::Images => "images",
         Table::Clusters => "clusters",
         Table::Sweep => "sweep",
     };
-    print(&answer, format, table)
+    print(&answer, a.format, table)
 }
 
-/// Clusters (their index in `Clustering::clusters`) with their files, nearest the centre first.
-type Sheets = Vec<(usize, Vec<PathBuf>)>;
-
-/// The folder's clustering as saved (or fitted now with the configured defaults), and the
-/// files of cluster `number` (of every cluster for `None`).
-fn members_of(session: &mut Session, number: Option<usize>) -> Result<(Clustering, Sheets)> {
-    let c = session.images()?;
-    let (clustering, origin) = session.clustering(&c, &Wanted::default())?;
-    if origin == Origin::Fitted {
-        eprintln!("{}", cluster_line(&clustering, origin));
-    }
-    let indices = match number {
-        Some(n) => vec![clustering.index_of(n)?],
-        None => (0..clustering.clusters.len()).collect(),
-    };
-    let all = members(&clustering);
-    let paths = indices
-        .into_iter()
-        .map(|i| (i, all[i].iter().map(|&r| c.paths[r].clone()).collect()))
-        .collect();
-    Ok((clustering, paths))
-}
-
-fn run_montage(
-    dir: &Path,
-    g: &Globals,
-    cluster: Option<usize>,
-    out: Option<PathBuf>,
-    size: u32,
-    max: usize,
-) -> Result<ExitCode> {
+fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
+    let MontageArgs {
+        dir,
+        cluster,
+        out,
+        size,
+        max,
+    } = a;
     check_thumb(size).map_err(|rule| Error::bad_request(format_args!("--size {size}: {rule}")))?;
-    let mut session = g.ready(dir)?;
-    let (clustering, sheets) = members_of(&mut session, cluster)?;
+    let mut session = g.ready(&dir)?;
+    let files = session.cluster_files(cluster)?;
+    if files.origin == Origin::Fitted {
+        eprintln!("{}", answers::about(&files.clustering, files.origin));
+    }
     let opts = MontageOptions {
         thumb: size,
         decode: session.decode_options().clone(),
@@ -540,9 +489,9 @@ fn run_montage(
         (Some(o), None) => o.clone(),
         _ => PathBuf::from("imgtui-montage"),
     };
-    for (index, mut paths) in sheets {
+    for (index, mut paths) in files.clusters {
         paths.truncate(max.max(1));
-        let cl = &clustering.clusters[index];
+        let cl = &files.clustering.clusters[index];
         let file = match (&out, cluster) {
             (Some(o), Some(_)) => o.clone(),
             _ => {
@@ -557,21 +506,25 @@ fn run_montage(
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_export(
-    dir: &Path,
-    g: &Globals,
-    cluster: usize,
-    to: Option<PathBuf>,
-    mode: Mode,
-    (merge, inside): (bool, bool),
-    json: bool,
-) -> Result<ExitCode> {
-    let mut session = g.ready(dir)?;
-    let (clustering, sheets) = members_of(&mut session, Some(cluster))?;
-    let (index, paths) = &sheets[0];
-    let target = to.unwrap_or_else(|| {
-        PathBuf::from("imgtui-export").join(folder_name(cluster, &clustering.clusters[*index].name))
-    });
+fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
+    let ExportArgs {
+        dir,
+        cluster,
+        to,
+        mode,
+        merge,
+        inside,
+        json,
+    } = a;
+    let mut session = g.ready(&dir)?;
+    let files = session.cluster_files(Some(cluster))?;
+    if files.origin == Origin::Fitted {
+        eprintln!("{}", answers::about(&files.clustering, files.origin));
+    }
+    let (index, paths) = &files.clusters[0];
+    let name = &files.clustering.clusters[*index].name;
+    let target =
+        to.unwrap_or_else(|| PathBuf::from("imgtui-export").join(folder_name(cluster, name)));
     if !inside {
         imgtui::export::check_outside(&target, session.root())
             .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))?;
@@ -603,40 +556,23 @@ fn run_export(
     })
 }
 
-/// One line on stderr about the clustering: method, k, why, and whether it was reused.
-fn cluster_line(c: &Clustering, origin: Origin) -> String {
-    let from = match origin {
-        Origin::Saved { new_images: 0 } => "saved clustering".to_owned(),
-        Origin::Saved { new_images } => {
-            format!("saved clustering, {new_images} new images assigned to the nearest cluster")
-        }
-        Origin::Fitted => "fitted".to_owned(),
-    };
-    format!(
-        "{} clusters by {} ({from}): {}",
-        c.k,
-        c.request.method.name(),
-        c.reason
-    )
-}
-
-fn run_neighbours(dir: &Path, g: &Globals, n: usize, format: Format) -> Result<ExitCode> {
-    let session = g.ready(dir)?;
+fn run_neighbours(a: NeighboursArgs, g: &Globals) -> Result<ExitCode> {
+    let session = g.ready(&a.dir)?;
     let c = session.images()?;
-    let graph = neighbours::knn_graph(&c, n);
-    print(&answers::Neighbours::new(&c, &graph), format, "")
+    let graph = neighbours::knn_graph(&c, a.n);
+    print(&answers::Neighbours::new(&c, &graph), a.format, "")
 }
 
-fn run_dups(dir: &Path, g: &Globals, threshold: Option<f32>, format: Format) -> Result<ExitCode> {
-    if let Some(t) = threshold {
+fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
+    if let Some(t) = a.threshold {
         duplicates::check_threshold(t)
             .map_err(|rule| Error::bad_request(format_args!("--threshold {t}: {rule}")))?;
     }
-    let session = g.ready(dir)?;
-    let threshold = threshold.unwrap_or(session.config().duplicates.threshold);
+    let session = g.ready(&a.dir)?;
+    let threshold = a.threshold.unwrap_or(session.config().duplicates.threshold);
     let c = session.images()?;
     let groups = duplicates::groups(&c, threshold);
-    print(&answers::Duplicates::new(&c, &groups), format, "")
+    print(&answers::Duplicates::new(&c, &groups), a.format, "")
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.
@@ -670,28 +606,6 @@ fn progress_bar() -> Bar {
     );
     bar.set_message("embedding");
     Bar(bar)
-}
-
-fn summary_line(s: &Summary) -> String {
-    let rate = if s.embedded > 0 {
-        format!(" ({:.1} images/s)", s.images_per_second)
-    } else {
-        String::new()
-    };
-    let removed = if s.removed > 0 {
-        format!(", {} removed", s.removed)
-    } else {
-        String::new()
-    };
-    format!(
-        "{}{} found, {} embedded, {} cached, {} skipped{removed} in {:.2} s{rate}",
-        if s.interrupted { "interrupted: " } else { "" },
-        s.found,
-        s.embedded,
-        s.cached,
-        s.skipped.len(),
-        s.seconds,
-    )
 }
 
 /// A flag raised by Ctrl-C, SIGTERM or SIGHUP: the run stops and keeps what it has done.

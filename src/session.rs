@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::analysis::clustering::Clustering;
+use crate::analysis::clustering::{Clustering, members};
 use crate::analysis::saved::{Origin, SavedClustering, Wanted, load_or_fit};
 use crate::collection::Collection;
 use crate::config::Config;
@@ -40,6 +40,16 @@ pub struct Session {
     config: Config,
     decode: DecodeOptions,
     feature: String,
+}
+
+/// The files of some clusters, nearest each centre first, and the clustering they come from.
+pub struct ClusterFiles {
+    /// The folder's clustering.
+    pub clustering: Clustering,
+    /// Whether it was reused or fitted now.
+    pub origin: Origin,
+    /// Each cluster asked for: its index in `clustering.clusters` and its files.
+    pub clusters: Vec<(usize, Vec<PathBuf>)>,
 }
 
 /// What the explorer can show before the folder has been checked: the saved clustering
@@ -195,6 +205,31 @@ impl Session {
             wanted,
             Some(&*self.extractor),
         )?)
+    }
+
+    /// The files of the cluster numbered `number` (of every cluster for `None`), nearest the
+    /// centre first, by the saved clustering (fitted with the configured request if there is
+    /// none): what montages and exports take.
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] for a cluster number that does not exist or an
+    /// empty folder, and as [`Session::clustering`] does.
+    pub fn cluster_files(&mut self, number: Option<usize>) -> Result<ClusterFiles> {
+        let c = self.images()?;
+        let (clustering, origin) = self.clustering(&c, &Wanted::default())?;
+        let indices = match number {
+            Some(n) => vec![clustering.index_of(n)?],
+            None => (0..clustering.clusters.len()).collect(),
+        };
+        let members = members(&clustering);
+        let clusters = indices
+            .into_iter()
+            .map(|i| (i, members[i].iter().map(|&r| c.paths[r].clone()).collect()))
+            .collect();
+        Ok(ClusterFiles {
+            clustering,
+            origin,
+            clusters,
+        })
     }
 
     /// The start the explorer makes from the store alone: `None` when no clustering of this
