@@ -291,40 +291,57 @@ fn process(
         }),
         Err(reason) => {
             claimed.lock().expect("poisoned").remove(&hash);
-            skip(reason)
+            skip(reason.to_string())
         }
     }
 }
 
+/// Why an image could not be embedded. Shown to the user next to the file name.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// It could not be decoded (corrupt, unsupported, too large).
+    #[error(transparent)]
+    Decode(#[from] decode::DecodeError),
+    /// The extractor failed on it.
+    #[error("model failed: {0:#}")]
+    Model(anyhow::Error),
+    /// The extractor gave a vector with no direction to compare (non-finite, all zero, or
+    /// too long to store): what was wrong with it.
+    #[error("{0}")]
+    Vector(String),
+}
+
 /// Decodes, resizes and embeds an encoded image: its unit vector and original length.
+///
+/// Fails when the bytes do not decode, the extractor fails, or its vector cannot be compared.
 pub fn embed_bytes(
     bytes: &[u8],
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
-) -> Result<(Vec<f32>, f32), String> {
+) -> Result<(Vec<f32>, f32), EmbedError> {
     let (w, h) = extractor.input_size();
-    let img = decode::decode_at_least(bytes, decode, (w, h)).map_err(|e| e.to_string())?;
+    let img = decode::decode_at_least(bytes, decode, (w, h))?;
     let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());
     drop(img);
-    let mut v = extractor
-        .extract(&rgb)
-        .map_err(|e| format!("model failed: {e}"))?;
+    let mut v = extractor.extract(&rgb).map_err(EmbedError::Model)?;
     if v.iter().any(|x| !x.is_finite()) {
-        return Err("model produced a non-finite vector".into());
+        return Err(EmbedError::Vector(
+            "model produced a non-finite vector".into(),
+        ));
     }
     let norm = l2_normalize(&mut v);
     // An all-zero vector has no direction: its cosine distance to anything is 0/0.
     if norm == 0.0 {
-        return Err(format!(
+        return Err(EmbedError::Vector(format!(
             "{} gave an all-zero vector, which cannot be compared",
             extractor.name()
-        ));
+        )));
     }
     if !norm.is_finite() {
-        return Err(format!(
+        return Err(EmbedError::Vector(format!(
             "{} gave a vector too long to store",
             extractor.name()
-        ));
+        )));
     }
     Ok((v, norm))
 }

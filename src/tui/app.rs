@@ -10,6 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::analysis::clustering::{Clustering, Method, members};
 use crate::analysis::neighbours::Neighbour;
 use crate::collection::Collection;
+use crate::error::{Error, ErrorKind};
 use crate::export::{ExportReport, folder_name};
 use crate::index::Progress;
 
@@ -31,7 +32,7 @@ pub enum Event {
     /// The loader stopped: why.
     LoadFailed(String),
     /// A new clustering after `+` / `-`, or why there is none.
-    Reclustered(Result<Box<Clustering>, String>),
+    Reclustered(Result<Box<Clustering>, Error>),
     /// Near-duplicate groups of the collection, largest first (rows).
     Duplicates(Vec<Vec<usize>>),
     /// The nearest neighbours of collection row `row`, most similar first.
@@ -42,11 +43,11 @@ pub enum Event {
         found: Vec<Neighbour>,
     },
     /// A montage was saved to this file (it is ready to show), or why not.
-    Montage(Result<PathBuf, String>),
+    Montage(Result<PathBuf, Error>),
     /// The export has copied `done` of its files.
     ExportProgress(usize),
     /// The export ended (finished, or stopped by Esc), or was refused.
-    Exported(Result<ExportReport, String>),
+    Exported(Result<ExportReport, Error>),
 }
 
 /// Which pane the cursor keys move in.
@@ -298,7 +299,8 @@ impl App {
                 self.exporting = None;
                 self.message = match result {
                     Ok(r) => export_message(&r),
-                    Err(e) => e,
+                    Err(e) if e.kind() == ErrorKind::BadRequest => format!("export refused: {e}"),
+                    Err(e) => format!("export failed: {e}"),
                 };
                 Vec::new()
             }

@@ -352,13 +352,19 @@ fn export_files(
     root: &Path,
     cancel: &AtomicBool,
     tx: &mpsc::Sender<Msg>,
-) -> std::result::Result<ExportReport, String> {
-    crate::export::check_outside(target, root).map_err(|e| format!("export refused: {e:#}"))?;
+) -> Result<ExportReport> {
+    crate::export::check_outside(target, root)?;
     let progress = |done| {
         let _ = tx.send(Event::ExportProgress(done).into());
     };
-    crate::export::export_with(files, target, Default::default(), false, &progress, cancel)
-        .map_err(|e| format!("export failed: {e:#}"))
+    Ok(crate::export::export_with(
+        files,
+        target,
+        Default::default(),
+        false,
+        &progress,
+        cancel,
+    )?)
 }
 
 /// A worker thread that serves only the newest request: requests that arrive while it is
@@ -566,10 +572,7 @@ fn spawn_reclusterer(
             k: Some(KChoice::Fixed(k)),
             ..Default::default()
         };
-        let result = session
-            .clustering(&c, &wanted)
-            .map(|(c, _)| Box::new(c))
-            .map_err(|e| e.to_string());
+        let result = session.clustering(&c, &wanted).map(|(c, _)| Box::new(c));
         tx.send(Event::Reclustered(result).into()).is_ok()
     })
 }
@@ -584,7 +587,7 @@ fn spawn_montage(files: Vec<PathBuf>, stem: String, decode: DecodeOptions, tx: m
         let sheet = montage(&files, &opts);
         let _ = match save_in_folder(&sheet, Path::new("imgtui-montage"), &stem) {
             Ok(path) => tx.send(Msg::Montage(path, DynamicImage::ImageRgb8(sheet))),
-            Err(e) => tx.send(Event::Montage(Err(format!("{e:#}"))).into()),
+            Err(e) => tx.send(Event::Montage(Err(e.into())).into()),
         };
     });
 }

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use imgtui::Collection;
 use imgtui::analysis::clustering::{Clustering, KChoice, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use imgtui::analysis::neighbours::{self, Select};
 use imgtui::tui::app::{App, Command, Event, Focus, Loading, Overlay};
 use imgtui::tui::view;
+use imgtui::{Collection, Error, ErrorKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -385,9 +385,9 @@ fn export_progress_on_the_status_line() {
     );
     h.on(Event::ExportProgress(3));
     golden("export-progress", &screen(&h.app, 120, 36));
-    h.on(Event::Exported(Err(
-        "export refused: imgtui-export/01 is inside the collection".into(),
-    )));
+    h.on(Event::Exported(Err(Error::bad_request(
+        "imgtui-export/01 is inside the collection",
+    ))));
     assert!(h.app.message.starts_with("export refused"));
     assert!(h.app.activity().is_none());
 }
@@ -608,7 +608,10 @@ fn plus_and_minus_recluster_and_keep_the_cursor() {
     assert!(screen(&h.app, 120, 36).contains("clusters: 4 by kmeans"));
     // A failed fit says why and leaves the clusters as they were.
     assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(3)]);
-    h.on(Event::Reclustered(Err("out of memory".into())));
+    h.on(Event::Reclustered(Err(Error::new(
+        ErrorKind::Failed,
+        "out of memory",
+    ))));
     assert_eq!(h.app.message, "clustering failed: out of memory");
     assert!(h.app.busy.is_none());
 }
@@ -630,7 +633,10 @@ fn m_asks_for_a_montage_and_shows_it_when_saved() {
     h.key(KeyCode::Esc);
     assert_eq!(h.app.overlay, Overlay::None);
     h.key(KeyCode::Char('m'));
-    h.on(Event::Montage(Err("disk full".into())));
+    h.on(Event::Montage(Err(Error::new(
+        ErrorKind::Failed,
+        "disk full",
+    ))));
     assert_eq!(h.app.message, "montage failed: disk full");
 }
 
