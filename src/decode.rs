@@ -402,6 +402,8 @@ fn jpeg_second_decoder(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImag
 /// that size is decoded at 1/2, 1/4 or 1/8 scale inside its DCT (the smallest scale that still
 /// covers `min`), which skips most of the decoding work; a 2048² photo for a 224² model decodes
 /// at 1/8. Anything else, and any JPEG the scaled decoder cannot read, goes through [`decode`].
+///
+/// Fails as [`decode`] does.
 pub fn decode_at_least(
     bytes: &[u8],
     opts: &DecodeOptions,

@@ -67,6 +67,8 @@ pub fn export(
 
 /// [`export`], telling `progress` how many files are done after each, and stopping before
 /// the next file once `cancel` is raised (the report counts the files not attempted).
+///
+/// Fails as [`export`] does.
 pub fn export_with(
     files: &[PathBuf],
     target: &Path,
@@ -111,6 +113,9 @@ pub fn export_with(
 
 /// Refuses a target folder inside the collection at `root`: the copies would join the
 /// collection on its next index (as near-duplicates of themselves).
+///
+/// Fails with a bad request when `target` is inside `root`, and when the working folder
+/// cannot be read.
 pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
     // Where the target is, judged by its nearest part that exists (resolving any links).
     let absolute = std::env::current_dir()?.join(target);

@@ -95,12 +95,16 @@ pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
 }
 
 /// Writes the sheet as PNG to `out`, which must not exist yet.
+///
+/// Fails when `out` exists (it is never replaced) or cannot be written.
 pub fn write_montage(paths: &[PathBuf], out: &Path, opts: &MontageOptions) -> anyhow::Result<()> {
     save_new(&montage(paths, opts), out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))
 }
 
 /// Writes `sheet` as `<stem>.png` in `folder` (created if needed), or as `<stem> (2).png`
 /// and so on if that name is taken. Returns the file written.
+///
+/// Fails when the folder cannot be created or the file cannot be written.
 pub fn save_in_folder(sheet: &RgbImage, folder: &Path, stem: &str) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(folder).map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
     for n in 1.. {

@@ -140,6 +140,8 @@ impl Session {
 
     /// Brings the store up to date with the folder using the configured settings: see
     /// [`Session::update_index_with`].
+    ///
+    /// Fails as [`Session::update_index_with`] does.
     pub fn update_index(
         &mut self,
         progress: &(dyn Fn(Progress) + Sync),

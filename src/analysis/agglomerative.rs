@@ -8,6 +8,8 @@ use crate::collection::matrix::Matrix;
 pub const MAX_IMAGES: usize = 10_000;
 
 /// Cuts the Ward tree into `k` clusters; labels in order of first appearance.
+///
+/// Fails with a bad request above 10,000 images (it needs every pairwise distance).
 pub fn ward(x: &Matrix, k: usize) -> anyhow::Result<Vec<usize>> {
     let n = x.rows;
     crate::error::ensure_request!(

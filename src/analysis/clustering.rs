@@ -227,6 +227,10 @@ pub fn check_eps(eps: f32) -> Result<f32, &'static str> {
 
 /// Clusters `c` as `req` asks. `names` (the extractor that made the vectors) names the
 /// clusters when it has a classifier head.
+///
+/// Fails with a bad request when the collection has fewer than 2 images, `k` is larger than
+/// it, DBSCAN's eps puts too many pairs within reach, or Ward gets too many images; and when a
+/// Gaussian mixture or t-SNE does not converge.
 pub fn cluster(
     c: &Collection,
     req: &Request,

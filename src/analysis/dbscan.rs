@@ -11,6 +11,8 @@ use crate::collection::Collection;
 const MAX_PAIRS: usize = 50_000_000;
 
 /// Cluster of each image, `None` for noise. Clusters are numbered in order of discovery.
+///
+/// Fails with a bad request when `eps` puts more pairs within reach than memory allows.
 pub fn dbscan(c: &Collection, eps: f32, min_points: usize) -> anyhow::Result<Vec<Option<usize>>> {
     let neighbours = neighbourhoods(c, eps, MAX_PAIRS)?;
     let n = c.len();

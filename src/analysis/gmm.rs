@@ -9,6 +9,8 @@ use rand_xoshiro::rand_core::SeedableRng;
 use crate::collection::matrix::Matrix;
 
 /// Component of each row under the most likely of `k` Gaussians.
+///
+/// Fails when the mixture does not fit (linfa's EM).
 pub fn gmm(x: &Matrix, k: usize, seed: u64) -> anyhow::Result<Vec<usize>> {
     let data =
         Array2::from_shape_vec((x.rows, x.cols), x.data.iter().map(|&v| v as f64).collect())?;

@@ -49,6 +49,9 @@ pub enum Start<'a> {
 }
 
 /// Fits `k` centres to the rows of `x`. The same input and seed give the same answer.
+///
+/// `k` is clamped to 1..=rows. Fails when linfa's KMeans fails (the given centres do not
+/// match `x`'s columns, say).
 pub fn fit(x: &Matrix, k: usize, start: Start, seed: u64) -> anyhow::Result<KMeansFit> {
     let k = k.clamp(1, x.rows.max(1));
     let view = ArrayView2::from_shape((x.rows, x.cols), &x.data)?;

@@ -196,6 +196,9 @@ fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
 }
 
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved.
+///
+/// Fails when the store cannot be read or written (a damaged store included) and as
+/// [`cluster`] does.
 pub fn load_or_fit(
     store: &mut Store,
     root: &Path,

@@ -79,6 +79,8 @@ impl Default for SweepOptions {
 
 /// Runs the sweep. `x` is the clustering space (PCA coordinates); `unit` holds the same
 /// images' unit vectors, for the cosine silhouette. Returns the sweep and each k's fit.
+///
+/// Fails with a bad request for fewer than 3 images, and when a KMeans fit fails.
 pub fn sweep(
     x: &Matrix,
     unit: &Matrix,

@@ -8,6 +8,8 @@ use ndarray::Array2;
 use crate::collection::matrix::Matrix;
 
 /// 2-D positions of the rows of `x`. Seeded inside linfa-tsne, so repeatable.
+///
+/// Fails with a bad request for fewer than 4 images, and when t-SNE fails.
 pub fn tsne(x: &Matrix) -> anyhow::Result<Vec<[f32; 2]>> {
     let n = x.rows;
     crate::error::ensure_request!(n >= 4, "t-SNE needs at least 4 images");

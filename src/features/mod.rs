@@ -48,6 +48,9 @@ pub const FEATURES: &str = "model:efficientnet-lite0, model:NAME|PATH.toml, hog,
 /// The extractor a `--features` value names: `model:efficientnet-lite0` (the built-in
 /// network; `model:` may be left out), `model:PATH.toml` or `model:NAME` (a model spec, NAME
 /// looked up as `NAME.toml` in the user's `models` config folder), `hog`, `pixels` or `color`.
+///
+/// Fails with the names it knows for an unknown name, and when a model spec cannot be read or
+/// does not fit its graph.
 pub fn select(features: &str) -> anyhow::Result<Box<dyn Extractor>> {
     Ok(match kind(features)? {
         Kind::Builtin => Box::new(OnnxModel::builtin()),
@@ -59,6 +62,8 @@ pub fn select(features: &str) -> anyhow::Result<Box<dyn Extractor>> {
 }
 
 /// Whether `select` knows `features` (a spec file must exist), without loading anything.
+///
+/// Fails as [`select`] does for an unknown name or a spec file that does not exist.
 pub fn check(features: &str) -> anyhow::Result<()> {
     kind(features).map(drop)
 }

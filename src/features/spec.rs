@@ -101,6 +101,9 @@ impl ModelSpec {
     }
 
     /// Reads a spec file and makes its paths absolute.
+    ///
+    /// Fails when the file cannot be read or is not a valid spec (one line naming file, line and
+    /// key).
     pub fn read(path: &Path) -> anyhow::Result<ModelSpec> {
         let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
         let mut spec = Self::parse(&text, &path.display().to_string())?;
