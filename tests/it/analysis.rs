@@ -1,7 +1,6 @@
 //! Headless answers: similar images (N and radius), the kNN graph, near-duplicates, bad arguments.
 
 
-use std::path::Path;
 
 use crate::common::*;
 use serde_json::Value;

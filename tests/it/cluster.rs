@@ -4,7 +4,6 @@
 
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::common::*;
 use serde_json::Value;

@@ -99,7 +99,7 @@ proptest! {
         cut in 0usize..4000,
         insert in "[a-z_=\"\\[\\]0-9. \n]{0,12}",
     ) {
-        let default = include_str!("../config/default.toml");
+        let default = include_str!("../../config/default.toml");
         let mut text = default.to_owned();
         let mut at = cut.min(text.len());
         while !text.is_char_boundary(at) {
