@@ -442,7 +442,9 @@ fn load(
     let summary = summary?;
     anyhow::ensure!(!summary.interrupted, "interrupted");
     let _ = tx.send(Msg::Clustering);
-    if !shown_early || summary.embedded > 0 || summary.removed > 0 {
+    // `changed` covers files whose content changed or that are new without being embedded
+    // (a copy, a swap): the stored collection differs from the one on screen.
+    if !shown_early || summary.embedded > 0 || summary.removed > 0 || summary.changed > 0 {
         let c = store.collection(root, feature)?;
         fit(&mut store, c)?;
     }
