@@ -8,7 +8,7 @@ use crate::common::*;
 
 fn similar(image: &Path, store: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut args = vec!["similar".as_ref(), image.as_os_str(), "--n".as_ref(), "3".as_ref()];
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     let ran = run(&args, store);
     (ran.code, ran.stdout, ran.stderr)
 }
