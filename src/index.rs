@@ -112,10 +112,11 @@ pub fn index(
     let stored = store.hashes_with_vectors(&feature)?;
     // Files the store describes are not read; every other one is read and hashed (and
     // embedded only if its content is new).
-    let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk
-        .files
-        .iter()
-        .partition(|f| known.get(&f.path).is_some_and(|r| r.describes(f) && stored.contains(&r.hash)));
+    let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
+        known
+            .get(&f.path)
+            .is_some_and(|r| r.describes(f) && stored.contains(&r.hash))
+    });
     let mut summary = Summary {
         root: root.clone(),
         feature: feature.clone(),
@@ -146,7 +147,8 @@ pub fn index(
     // Content already claimed by a worker in this run, so duplicates are embedded once.
     let claimed = Mutex::new(stored);
     let recorded: HashMap<&Path, Hash> = known.iter().map(|(p, r)| (p.as_path(), r.hash)).collect();
-    let (tx, rx) = crossbeam_channel::bounded::<Outcome>(threads * 4);
+    // Each outcome travels with whether it changes the path's recorded content.
+    let (tx, rx) = crossbeam_channel::bounded::<(Outcome, bool)>(threads * 4);
 
     let embed_started = Instant::now();
     let write_result = std::thread::scope(|s| {
@@ -159,7 +161,13 @@ pub fn index(
                             return;
                         }
                         let outcome = process(file, extractor, opts, &claimed);
-                        let _ = tx.send(outcome);
+                        let changed = match &outcome {
+                            Outcome::Embedded(u) | Outcome::Cached(u) => {
+                                recorded.get(u.file.path.as_path()) != Some(&u.hash)
+                            }
+                            Outcome::Skipped(_) => false,
+                        };
+                        let _ = tx.send((outcome, changed));
                     });
             })
         });
@@ -167,7 +175,6 @@ pub fn index(
             store,
             &feature,
             &rx,
-            &recorded,
             opts,
             todo.len(),
             &mut summary,
@@ -199,8 +206,7 @@ pub fn feature_id(extractor: &dyn Extractor, decode: &DecodeOptions) -> String {
 fn write_results(
     store: &mut Store,
     feature: &str,
-    rx: &crossbeam_channel::Receiver<Outcome>,
-    recorded: &HashMap<&Path, Hash>,
+    rx: &crossbeam_channel::Receiver<(Outcome, bool)>,
     opts: &IndexOptions,
     to_process: usize,
     summary: &mut Summary,
@@ -215,13 +221,9 @@ fn write_results(
             received,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected)
         );
-        if let Ok(outcome) = received {
+        if let Ok((outcome, changed)) = received {
             done += 1;
-            if let Outcome::Embedded(u) | Outcome::Cached(u) = &outcome
-                && recorded.get(u.file.path.as_path()) != Some(&u.hash)
-            {
-                summary.changed += 1;
-            }
+            summary.changed += usize::from(changed);
             match outcome {
                 Outcome::Embedded(u) => {
                     summary.embedded += 1;

@@ -70,12 +70,6 @@ impl FileEntry {
         }
     }
 
-    /// Whether `self` and `other` have the same stat fields (the path aside).
-    pub fn same_stat(&self, other: &FileEntry) -> bool {
-        (self.size, self.mtime_ns, self.ctime_ns, self.ino, self.dev)
-            == (other.size, other.mtime_ns, other.ctime_ns, other.ino, other.dev)
-    }
-
     /// Whether a record of this file made when its content was read at `read_ns` (nanoseconds
     /// since the epoch) can be trusted: the file's mtime and ctime are older than that moment
     /// by more than [`RACY_MARGIN`], so a later change would have moved one of them.

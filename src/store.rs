@@ -677,11 +677,26 @@ mod tests {
         assert!(!record(0).describes(&file));
         // Any one field changed: not the same file.
         let changed = [
-            FileEntry { size: 11, ..file.clone() },
-            FileEntry { mtime_ns: 99 * s, ..file.clone() },
-            FileEntry { ctime_ns: 100 * s + 6, ..file.clone() },
-            FileEntry { ino: 8, ..file.clone() },
-            FileEntry { dev: 4, ..file.clone() },
+            FileEntry {
+                size: 11,
+                ..file.clone()
+            },
+            FileEntry {
+                mtime_ns: 99 * s,
+                ..file.clone()
+            },
+            FileEntry {
+                ctime_ns: 100 * s + 6,
+                ..file.clone()
+            },
+            FileEntry {
+                ino: 8,
+                ..file.clone()
+            },
+            FileEntry {
+                dev: 4,
+                ..file.clone()
+            },
         ];
         for other in &changed {
             assert!(!record(110 * s).describes(other), "{other:?}");

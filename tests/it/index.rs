@@ -1,6 +1,5 @@
 //! The indexing pipeline end to end, on images the tests draw, through the library and the CLI.
 
-
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -316,14 +315,21 @@ fn files_replaced_with_the_same_size_and_mtime_are_read_again() {
         set_mtime(&path, archive_time);
     }
     let size = |name: &str| std::fs::metadata(dir.join(name)).unwrap().len();
-    assert!(["b.bmp", "c.bmp", "f.bmp"].iter().all(|n| size(n) == size("a.bmp")));
+    assert!(
+        ["b.bmp", "c.bmp", "f.bmp"]
+            .iter()
+            .all(|n| size(n) == size("a.bmp"))
+    );
     let_files_settle();
     let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
     let (first, read) = run_counting_reads(&dir, &mut store);
     assert_eq!((first.embedded, first.changed, read), (6, 6, 6));
     // Nothing changed: nothing is read.
     let (again, read) = run_counting_reads(&dir, &mut store);
-    assert_eq!((again.embedded, again.cached, again.changed, read), (0, 6, 0, 0));
+    assert_eq!(
+        (again.embedded, again.cached, again.changed, read),
+        (0, 6, 0, 0)
+    );
 
     // Swap a and b by renaming (mv keeps each file's mtime); cp -p a new picture over c.
     std::fs::rename(dir.join("a.bmp"), dir.join("tmp.swap")).unwrap();
@@ -347,7 +353,10 @@ fn files_replaced_with_the_same_size_and_mtime_are_read_again() {
     );
     assert_eq!(kept.paths, truth.paths);
     assert_eq!(kept.hashes, truth.hashes);
-    assert_eq!(kept.vectors, truth.vectors, "the store answers as a fresh one");
+    assert_eq!(
+        kept.vectors, truth.vectors,
+        "the store answers as a fresh one"
+    );
 
     // Those three were probably read less than RACY_MARGIN after they changed: their records
     // are then racy and the next run verifies them by hashing (finding nothing new); after
