@@ -8,13 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crossterm::event::{self, Event, KeyEventKind};
 use image::DynamicImage;
-use ratatui_image::picker::cap_parser::QueryStdioOptions;
-use ratatui_image::picker::{Picker, ProtocolType};
+use ratatui_image::picker::ProtocolType;
 use ratatui_image::protocol::StatefulProtocol;
 
 use super::app::{App, Command, Loading, Overlay};
+use super::terminal::{self, Graphics, Input, Probe, Reader};
 use super::view::view;
 use crate::analysis::clustering::{Clustering, KChoice};
 use crate::analysis::duplicates;
@@ -34,7 +33,8 @@ pub struct Options {
     /// What the vectors are made with.
     pub extractor: Arc<dyn Extractor>,
     pub cancel: Arc<AtomicBool>,
-    /// Image protocol; `None` asks the terminal (after the first frame, at most 1 s).
+    /// Image protocol; `None` asks the terminal (after the first frame, at most 1 s; keys
+    /// typed meanwhile are handled as usual).
     pub protocol: Option<ProtocolType>,
 }
 
@@ -42,7 +42,6 @@ pub struct Options {
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
 enum Msg {
-    Picker(Picker),
     Progress(Progress),
     Clustering,
     Loaded(Arc<Collection>, Box<Clustering>),
@@ -58,14 +57,14 @@ enum Msg {
 /// Decoded previews kept for going back and forth (each at most 1024 pixels a side).
 const PREVIEW_CACHE: usize = 16;
 
-/// Runs the explorer until the user quits. The terminal is restored on return and on panic.
+/// Runs the explorer until the user quits. The terminal (and any tmux option changed) is
+/// restored on return, on error, on panic and on SIGHUP/SIGTERM (see [`terminal::restore`]).
 pub fn run(opts: Options) -> anyhow::Result<()> {
     anyhow::ensure!(
         std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
         "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)"
     );
     let (tx, rx) = mpsc::channel::<Msg>();
-    let tx_probe = tx.clone();
     let root = crate::scan::resolve_root(&opts.root)?;
     let feature = crate::index::feature_id(&*opts.extractor, &opts.config.decode_options()?);
     let indexing = Arc::new(AtomicBool::new(false));
@@ -73,23 +72,21 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     let preview_tx = spawn_previewer(opts.config.decode_options()?, tx.clone());
     let recluster_tx = spawn_reclusterer(&opts, &root, &feature, tx.clone());
 
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = terminal::enter()?;
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(opts.cancel.clone(), finished.clone());
     let mut app = App::new(root, opts.extractor.name().to_owned());
     app.neighbour_count = opts.config.explore.neighbours;
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
-    // (in the background) what it can do. Keys are read only once the answer is in or the
-    // time is up, so the query's reply is never mistaken for typing.
-    let mut picker = Picker::halfblocks();
-    let mut probing = None;
-    match opts.protocol {
-        Some(p) => picker.set_protocol_type(p),
-        None if may_draw_graphics() => {
-            probing = Some((spawn_probe(tx_probe), std::time::Instant::now()))
-        }
-        None => {}
-    }
+    // what it can do. Its replies come in with the keys; `input` tells them apart, so keys
+    // typed meanwhile are handled at once and in order, answered or not.
+    let mut picker = match opts.protocol {
+        Some(p) => Graphics::forced(p),
+        None => Graphics::halfblocks(),
+    };
+    let mut to_probe = opts.protocol.is_none() && cfg!(unix) && may_draw_graphics();
+    let mut probing: Option<Probe> = None;
+    let mut input = Reader::new();
     let mut preview: Option<StatefulProtocol> = None;
     let mut montage: Option<StatefulProtocol> = None;
     let mut cache: VecDeque<(PathBuf, DynamicImage)> = VecDeque::new();
@@ -115,45 +112,45 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             if opts.cancel.load(Ordering::SeqCst) {
                 return Ok(());
             }
+            if std::mem::take(&mut to_probe) {
+                probing = Some(Probe::start(&mut std::io::stdout(), PROBE_TIMEOUT)?);
+            }
             let mut commands = Vec::new();
-            if let Some((done, started)) = &probing {
-                if done.load(Ordering::SeqCst)
-                    || started.elapsed() > PROBE_TIMEOUT + Duration::from_millis(500)
-                {
-                    probing = None;
-                    // The query restores the terminal mode it found; make sure it is raw.
-                    crossterm::terminal::enable_raw_mode()?;
-                } else {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            } else if event::poll(Duration::from_millis(50))? {
-                // Take every key already typed before drawing again.
-                loop {
-                    if let Event::Key(k) = event::read()?
-                        && k.kind != KeyEventKind::Release
-                    {
-                        commands.extend(app.key(k));
-                    }
-                    if !event::poll(Duration::ZERO)? {
-                        break;
-                    }
-                }
-            } else {
+            let mut answered = None;
+            let inputs = input.read(Duration::from_millis(50));
+            if inputs.is_empty() {
                 // No key for a moment: the cursor rests, so its neighbours are worth finding.
                 app.refresh_neighbours();
             }
-            while let Ok(msg) = rx.try_recv() {
-                match msg {
-                    Msg::Picker(p) => {
-                        picker = p;
-                        // Redraw the shown preview with the new protocol.
-                        let shown = cache
-                            .iter()
-                            .find(|(p, _)| Some(p) == app.preview_path.as_ref());
-                        if let Some((_, img)) = shown {
-                            preview = Some(picker.new_resize_protocol(img.clone()));
+            for i in inputs {
+                match i {
+                    Input::Key(k) => commands.extend(app.key(k)),
+                    // Replies after the probe is over (late ones) are dropped here.
+                    Input::Reply(r) => {
+                        if let Some(graphics) = probing.as_mut().and_then(|p| p.replied(r)) {
+                            probing = None;
+                            answered = Some(graphics);
                         }
                     }
+                    // The terminal is gone: nothing more can be shown or typed.
+                    Input::Closed => return Ok(()),
+                }
+            }
+            if probing.as_ref().is_some_and(Probe::timed_out) {
+                answered = probing.take().map(|mut p| p.finish());
+            }
+            if let Some(graphics) = answered {
+                picker = graphics;
+                // Redraw the shown preview with the new protocol.
+                let shown = cache
+                    .iter()
+                    .find(|(p, _)| Some(p) == app.preview_path.as_ref());
+                if let Some((_, img)) = shown {
+                    preview = Some(picker.new_resize_protocol(img.clone()));
+                }
+            }
+            while let Ok(msg) = rx.try_recv() {
+                match msg {
                     Msg::Progress(Progress::Scanned { to_process, .. }) => {
                         app.progress(0, to_process)
                     }
@@ -224,7 +221,7 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             }
         }
     })();
-    ratatui::restore();
+    terminal::restore();
     finished.store(true, Ordering::SeqCst);
     // Quitting while indexing: let the writer commit what is done (it stops within a batch).
     // Other background work (fitting, the near-duplicate search) has nothing to keep.
@@ -249,7 +246,7 @@ fn spawn_watchdog(cancel: Arc<AtomicBool>, finished: Arc<AtomicBool>) {
         }
         std::thread::sleep(SIGNAL_GRACE);
         if !finished.load(Ordering::SeqCst) {
-            ratatui::restore();
+            terminal::restore();
             std::process::exit(129);
         }
     });
@@ -272,10 +269,9 @@ fn export_message(files: &[PathBuf], target: &Path) -> String {
     }
 }
 
-/// Whether the environment names a terminal that may draw images. Only those are asked:
-/// a terminal that leaves the query unanswered would swallow the user's first keystroke
-/// (the query's reader is still waiting when the time is up). Others get halfblocks, and
-/// `--protocol` forces a choice.
+/// Whether the environment names a terminal that may draw images. Only those are asked (and
+/// only those get tmux's passthrough switched on for the query); others get halfblocks at
+/// once, and `--protocol` forces a choice.
 fn may_draw_graphics() -> bool {
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     let term = var("TERM");
@@ -289,30 +285,6 @@ fn may_draw_graphics() -> bool {
             .any(|t| term.contains(t))
         || ["iTerm.app", "WezTerm", "ghostty", "vscode", "mintty", "rio"]
             .contains(&program.as_str())
-}
-
-/// Asks the terminal which image protocol it speaks; sends the picker if it answers.
-/// Returns a flag raised when the query is over, answered or not.
-fn spawn_probe(tx: mpsc::Sender<Msg>) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    if std::env::var_os("TMUX").is_some() {
-        // Let kitty/sixel/iTerm2 sequences through tmux to the outer terminal, as yazi does.
-        let _ = std::process::Command::new("tmux")
-            .args(["set", "-p", "allow-passthrough", "on"])
-            .output();
-    }
-    std::thread::spawn(move || {
-        let options = QueryStdioOptions {
-            timeout: PROBE_TIMEOUT,
-            ..Default::default()
-        };
-        if let Ok(picker) = Picker::from_query_stdio_with_options(options) {
-            let _ = tx.send(Msg::Picker(picker));
-        }
-        flag.store(true, Ordering::SeqCst);
-    });
-    done
 }
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
