@@ -45,12 +45,19 @@ pub fn enter() -> anyhow::Result<DefaultTerminal> {
         restore();
         previous(info);
     }));
-    crossterm::terminal::enable_raw_mode()?;
-    *ENTERED.lock().unwrap_or_else(|e| e.into_inner()) = true;
-    crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
-    Ok(ratatui::Terminal::new(
-        ratatui::backend::CrosstermBackend::new(std::io::stdout()),
-    )?)
+    let entered = (|| -> anyhow::Result<DefaultTerminal> {
+        crossterm::terminal::enable_raw_mode()?;
+        *ENTERED.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+        Ok(ratatui::Terminal::new(
+            ratatui::backend::CrosstermBackend::new(std::io::stdout()),
+        )?)
+    })();
+    if entered.is_err() {
+        // Half taken (raw mode on, the screen not switched): give it back before the error.
+        restore();
+    }
+    entered
 }
 
 /// Hands the terminal back as [`enter`] found it: the cursor shown, the normal screen, cooked
@@ -66,6 +73,15 @@ pub fn restore() {
             crossterm::terminal::LeaveAlternateScreen
         );
         let _ = crossterm::terminal::disable_raw_mode();
+    }
+}
+
+/// Inside tmux, lets graphics through for imgtui's pane until [`restore`] (or until the probe
+/// finds no graphics); does nothing if already done or not needed.
+fn allow_passthrough() {
+    let mut changed = PASSTHROUGH.lock().unwrap_or_else(|e| e.into_inner());
+    if changed.is_none() && in_tmux() {
+        *changed = tmux::Passthrough::allow();
     }
 }
 
@@ -164,8 +180,12 @@ impl Graphics {
     }
 
     /// `protocol` as forced by `--protocol`, with the cell size the kernel reports for the
-    /// terminal (10 × 20 pixels if it reports none).
+    /// terminal (10 × 20 pixels if it reports none). Inside tmux, a graphics protocol gets
+    /// passthrough for imgtui's pane until [`restore`]; call after [`enter`].
     pub fn forced(protocol: ProtocolType) -> Graphics {
+        if protocol != ProtocolType::Halfblocks {
+            allow_passthrough();
+        }
         Graphics::new(
             protocol,
             cell_size_from_ioctl().unwrap_or(FontSize::new(10, 20)),
@@ -234,9 +254,7 @@ impl Probe {
     /// Errors: `out` cannot be written.
     pub fn start(out: &mut impl Write, timeout: Duration) -> std::io::Result<Probe> {
         let tmux = in_tmux();
-        if tmux && let Some(changed) = tmux::Passthrough::allow() {
-            *PASSTHROUGH.lock().unwrap_or_else(|e| e.into_inner()) = Some(changed);
-        }
+        allow_passthrough();
         let var = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
         let mut options = QueryStdioOptions::default();
         if var("WEZTERM_EXECUTABLE") || var("KONSOLE_VERSION") {

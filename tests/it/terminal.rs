@@ -318,7 +318,8 @@ fn keys_typed_while_nobody_answers_the_graphics_query_all_arrive_in_order() {
 /// Issue 16, case 6: started in a pane that is not the active one (as editor runner plugins
 /// and `send-keys` do), imgtui switches tmux's `allow-passthrough` on for its own pane only,
 /// never the active pane, and puts back exactly what it found: unset stays unset, an explicit
-/// `off` is `off` again, after `q` and after SIGTERM alike.
+/// `off` is `off` again, after `q` and after SIGTERM alike; with a forced graphics protocol it
+/// stays on for the whole session and is put back the same way.
 #[test]
 fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -359,7 +360,11 @@ fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
         let out = tmux(sock, &["show", "-p", "-t", pane, "-v", "allow-passthrough"]);
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
-    for (before, quit) in [("", "q"), ("off", "TERM")] {
+    for (before, quit, flags) in [
+        ("", "q", ""),
+        ("off", "TERM", ""),
+        ("", "q", " --protocol sixel"),
+    ] {
         let set_before = if before.is_empty() {
             String::new()
         } else {
@@ -367,7 +372,12 @@ fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
         };
         let cmd = format!(
             "{set_before}{}",
-            command(LOOKS_GRAPHICAL, &dir, &store, "; echo exited $?; sleep 30")
+            command(
+                LOOKS_GRAPHICAL,
+                &dir,
+                &store,
+                &format!("{flags}; echo exited $?; sleep 30")
+            )
         );
         let out = tmux(
             sock,
@@ -399,6 +409,9 @@ fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
         }
         assert!(seen_on, "passthrough was switched on for imgtui's pane");
         wait_for(sock, &pane, "q quit");
+        if !flags.is_empty() {
+            assert_eq!(option(&pane), "on", "kept on for the forced protocol");
+        }
         if quit == "q" {
             tmux(sock, &["send-keys", "-t", &pane, "q"]);
         } else {
