@@ -241,6 +241,15 @@ fn hangup_and_terminate_end_the_explorer_cleanly() {
 /// draw images and asks it (here nobody answers: the tmux session has no client).
 const LOOKS_GRAPHICAL: &str = "XTERM_VERSION='XTerm(390)'";
 
+/// Kills the test's tmux server when dropped, so a failing test leaves no explorer running.
+struct Server<'a>(&'a str);
+
+impl Drop for Server<'_> {
+    fn drop(&mut self) {
+        tmux(self.0, &["kill-server"]);
+    }
+}
+
 /// The pid of the program a tmux pane's shell runs (read from /proc).
 fn child_of_pane(socket: &str, target: &str) -> String {
     let pane = tmux(socket, &["display", "-p", "-t", target, "#{pane_pid}"]);
@@ -294,6 +303,7 @@ fn keys_typed_while_nobody_answers_the_graphics_query_all_arrive_in_order() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let _server = Server(sock);
     let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
     // The first frame is drawn, then the query goes out (and is never answered): type at once.
     wait_for(sock, session, "clusters:");
@@ -312,7 +322,6 @@ fn keys_typed_while_nobody_answers_the_graphics_query_all_arrive_in_order() {
     keys("q");
     let s = wait_for(sock, session, "exited 0");
     assert!(!s.contains("clusters:"), "one q quits:\n{s}");
-    tmux(sock, &["kill-server"]);
 }
 
 /// Issue 16, case 6: started in a pane that is not the active one (as editor runner plugins
@@ -352,6 +361,7 @@ fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let _server = Server(sock);
     let active =
         String::from_utf8_lossy(&tmux(sock, &["display", "-p", "-t", "pass", "#{pane_id}"]).stdout)
             .trim()
@@ -427,5 +437,4 @@ fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
         assert_eq!(option(&active), "");
         tmux(sock, &["kill-pane", "-t", &pane]);
     }
-    tmux(sock, &["kill-server"]);
 }
