@@ -4,7 +4,7 @@
 //! the store in batches. A batch is one transaction, so a crash loses at most the batch in flight
 //! and the next run carries on from there.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +70,9 @@ pub struct Summary {
     pub cached: usize,
     /// Files removed from the store because they are gone from disk.
     pub removed: usize,
+    /// Files new to the store or whose content changed since it was recorded (embedded or
+    /// not), so the collection differs from the stored one even when nothing was embedded.
+    pub changed: usize,
     /// Files that could not be used, with reasons.
     pub skipped: Vec<Skipped>,
     /// Whether the run was stopped before it finished.
@@ -112,10 +115,12 @@ pub fn index(
     store.remove_files(&gone)?;
 
     let stored = store.hashes_with_vectors(&feature)?;
+    // Files the store describes are not read; every other one is read and hashed (and
+    // embedded only if its content is new).
     let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
-        known.get(&f.path).is_some_and(|r| {
-            r.size == f.size && r.mtime_ns == f.mtime_ns && stored.contains(&r.hash)
-        })
+        known
+            .get(&f.path)
+            .is_some_and(|r| r.describes(f) && stored.contains(&r.hash))
     });
     let mut summary = Summary {
         root: root.clone(),
@@ -124,6 +129,7 @@ pub fn index(
         embedded: 0,
         cached: cached.len(),
         removed: gone.len(),
+        changed: 0,
         skipped: walk.skipped,
         interrupted: false,
         seconds: 0.0,
@@ -145,7 +151,9 @@ pub fn index(
         .build()?;
     // Content already claimed by a worker in this run, so duplicates are embedded once.
     let claimed = Mutex::new(stored);
-    let (tx, rx) = crossbeam_channel::bounded::<Outcome>(threads * 4);
+    let recorded: HashMap<&Path, Hash> = known.iter().map(|(p, r)| (p.as_path(), r.hash)).collect();
+    // Each outcome travels with whether it changes the path's recorded content.
+    let (tx, rx) = crossbeam_channel::bounded::<(Outcome, bool)>(threads * 4);
 
     let embed_started = Instant::now();
     let write_result = std::thread::scope(|s| {
@@ -158,7 +166,13 @@ pub fn index(
                             return;
                         }
                         let outcome = process(file, extractor, opts, &claimed);
-                        let _ = tx.send(outcome);
+                        let changed = match &outcome {
+                            Outcome::Embedded(u) | Outcome::Cached(u) => {
+                                recorded.get(u.file.path.as_path()) != Some(&u.hash)
+                            }
+                            Outcome::Skipped(_) => false,
+                        };
+                        let _ = tx.send((outcome, changed));
                     });
             })
         });
@@ -197,7 +211,7 @@ pub fn feature_id(extractor: &dyn Extractor, decode: &DecodeOptions) -> String {
 fn write_results(
     store: &mut Store,
     feature: &str,
-    rx: &crossbeam_channel::Receiver<Outcome>,
+    rx: &crossbeam_channel::Receiver<(Outcome, bool)>,
     opts: &IndexOptions,
     to_process: usize,
     summary: &mut Summary,
@@ -212,8 +226,9 @@ fn write_results(
             received,
             Err(crossbeam_channel::RecvTimeoutError::Disconnected)
         );
-        if let Ok(outcome) = received {
+        if let Ok((outcome, changed)) = received {
             done += 1;
+            summary.changed += usize::from(changed);
             match outcome {
                 Outcome::Embedded(u) => {
                     summary.embedded += 1;
@@ -262,22 +277,22 @@ fn process(
             opts.max_file_bytes >> 20
         ));
     }
-    let bytes = match std::fs::read(&file.path) {
-        Ok(b) => b,
-        Err(e) => return skip(format!("cannot read: {e}")),
+    // The record pairs the hash with the metadata of the file actually opened, taken before
+    // reading, and the time the read began: a change during or after the read moves a stat
+    // field or makes the record racy (see `FileRecord::describes`), so it is never trusted.
+    let read_ns = scan::epoch_ns(std::time::SystemTime::now());
+    let (file, bytes) = match read_file(&file.path, opts.max_file_bytes) {
+        Ok(read) => read,
+        Err(reason) => return skip(reason),
     };
     if bytes.is_empty() {
         return skip("empty file".into());
     }
     let hash: Hash = *blake3::hash(&bytes).as_bytes();
-    // What was read is what is recorded, even if the file changed since the walk.
-    let file = FileEntry {
-        size: bytes.len() as u64,
-        ..file.clone()
-    };
     if !claimed.lock().expect("poisoned").insert(hash) {
         return Outcome::Cached(FileUpdate {
             file,
+            read_ns,
             hash,
             vector: None,
         });
@@ -286,6 +301,7 @@ fn process(
     match embedded {
         Ok((vector, norm)) => Outcome::Embedded(FileUpdate {
             file,
+            read_ns,
             hash,
             vector: Some((vector, norm)),
         }),
@@ -294,6 +310,33 @@ fn process(
             skip(reason.to_string())
         }
     }
+}
+
+/// Opens `path`, takes its metadata from the open file, then reads it: what is recorded
+/// describes exactly the file whose bytes were hashed, even if the path was replaced since the
+/// walk. A file grown past `max_bytes` since the walk is refused unread. Errors are skip reasons.
+fn read_file(path: &Path, max_bytes: u64) -> Result<(FileEntry, Vec<u8>), String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read: {e}");
+    let mut f = std::fs::File::open(path).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max_bytes {
+        return Err(format!(
+            "file too large ({} MiB, limit {} MiB)",
+            meta.len() >> 20,
+            max_bytes >> 20
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut bytes).map_err(cannot)?;
+    let mut entry = FileEntry::new(path.to_owned(), &meta);
+    // A file that grew or shrank while being read is recorded with what was read; its stat
+    // no longer matches the next walk, so it is read again then.
+    entry.size = bytes.len() as u64;
+    Ok((entry, bytes))
 }
 
 /// Why an image could not be embedded. Shown to the user next to the file name.

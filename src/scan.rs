@@ -1,7 +1,8 @@
 //! Walking a folder for image files.
 
+use std::fs::Metadata;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -11,12 +12,71 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "ico", "pnm", "pbm", "pgm", "ppm", "pam", "qoi",
 ];
 
-/// A file's identity on disk: if size and mtime are unchanged, its content hash is reused.
+/// A file's identity on disk, as git's index keeps it: while every field is unchanged (and the
+/// record is not racy, see [`RACY_MARGIN`]) its content hash is reused without reading it.
+///
+/// Size and mtime alone are not enough: files unpacked from one archive share both, `mv` keeps
+/// a file's mtime and `cp -p` sets it. The inode and device tell a file put in another's place
+/// by renaming; the ctime (which no user call can set) changes on every write and rename.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
     pub path: PathBuf,
+    /// Bytes.
     pub size: u64,
+    /// Last modification, nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
+    /// Last status change (content, rename, permissions), nanoseconds since the Unix epoch;
+    /// 0 where the platform has none.
+    pub ctime_ns: i64,
+    /// Inode number; 0 where the platform has none.
+    pub ino: u64,
+    /// Device of the file system; 0 where the platform has none.
+    pub dev: u64,
+}
+
+/// How close to the moment a file was read its mtime or ctime may be before the record made
+/// then is "racy": the file could have changed again within the file system's timestamp
+/// granularity (1 jiffy on Linux, 2 s on FAT, a clock skew on network file systems) without
+/// any stat field changing. Such a record is verified by hashing on the next run, once.
+pub const RACY_MARGIN: Duration = Duration::from_secs(2);
+
+/// Nanoseconds since the Unix epoch of `t` (0 before it).
+pub fn epoch_ns(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+impl FileEntry {
+    /// The identity of the file at `path` from its (followed) metadata.
+    pub fn new(path: PathBuf, meta: &Metadata) -> FileEntry {
+        #[cfg(unix)]
+        let (ctime_ns, ino, dev) = {
+            use std::os::unix::fs::MetadataExt;
+            (
+                meta.ctime() * 1_000_000_000 + meta.ctime_nsec(),
+                meta.ino(),
+                meta.dev(),
+            )
+        };
+        #[cfg(not(unix))]
+        let (ctime_ns, ino, dev) = (0, 0, 0);
+        FileEntry {
+            path,
+            size: meta.len(),
+            mtime_ns: meta.modified().map_or(0, epoch_ns),
+            ctime_ns,
+            ino,
+            dev,
+        }
+    }
+
+    /// Whether a record of this file made when its content was read at `read_ns` (nanoseconds
+    /// since the epoch) can be trusted: the file's mtime and ctime are older than that moment
+    /// by more than [`RACY_MARGIN`], so a later change would have moved one of them.
+    pub fn settled_before(&self, read_ns: i64) -> bool {
+        let margin = RACY_MARGIN.as_nanos() as i64;
+        self.mtime_ns.max(self.ctime_ns) < read_ns.saturating_sub(margin)
+    }
 }
 
 /// A file left out of the collection, and why.
@@ -96,15 +156,7 @@ pub fn scan(root: &Path) -> Scan {
         }
         let path = entry.into_path();
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => out.files.push(FileEntry {
-                size: meta.len(),
-                mtime_ns: meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos() as i64),
-                path,
-            }),
+            Ok(meta) if meta.is_file() => out.files.push(FileEntry::new(path, &meta)),
             Ok(_) => out.skipped.push(Skipped {
                 path,
                 reason: "not a regular file".into(),

@@ -1,6 +1,7 @@
 //! The on-disk feature store: one SQLite file (WAL mode) shared by every folder and model.
 //!
-//! * `files`: path → (size, mtime, content hash), so an unchanged file is never re-read.
+//! * `files`: path → (stat fields, when it was read, content hash), so an unchanged file is
+//!   never re-read (see [`FileRecord::describes`]).
 //! * `vectors`: (content hash, feature id) → unit-length vector and its original length, so a
 //!   renamed or copied file costs nothing, and vectors of different extractors never mix.
 
@@ -16,7 +17,9 @@ pub use crate::collection::{Collection, Hash};
 use crate::error::Error;
 use crate::scan::FileEntry;
 
-const SCHEMA_VERSION: i64 = 2;
+/// Version 3 added the inode, device, ctime and read time to `files` (version 2 stores are
+/// migrated when opened; their rows are verified by hashing once).
+const SCHEMA_VERSION: i64 = 3;
 
 /// The store cannot be created or opened where it was asked to be (a read-only folder, a
 /// path through a file, no permission): a bad request, since another `--store` fixes it.
@@ -38,18 +41,38 @@ fn is_busy(err: &anyhow::Error) -> bool {
     })
 }
 
-/// A `files` row.
+/// A `files` row: the file's stat fields when it was read, when that was, and its content hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
     pub size: u64,
     pub mtime_ns: i64,
+    pub ctime_ns: i64,
+    pub ino: u64,
+    pub dev: u64,
+    /// When the content was read, nanoseconds since the Unix epoch (0: never verified).
+    pub read_ns: i64,
     pub hash: Hash,
+}
+
+impl FileRecord {
+    /// Whether the record still describes `file`, so its hash can be used without reading it:
+    /// every stat field is unchanged, and the file had settled (mtime and ctime older than the
+    /// read by [`RACY_MARGIN`](crate::scan::RACY_MARGIN)) when it was read. A racy record is
+    /// verified by hashing, which also records a settled read time, so it is read once more.
+    pub fn describes(&self, file: &FileEntry) -> bool {
+        (self.size, self.mtime_ns, self.ctime_ns, self.ino, self.dev)
+            == (file.size, file.mtime_ns, file.ctime_ns, file.ino, file.dev)
+            && file.settled_before(self.read_ns)
+    }
 }
 
 /// One thing the indexer learnt about a file, written in a batch.
 #[derive(Debug, Clone)]
 pub struct FileUpdate {
+    /// The file as it was when read (its metadata taken from the open file, before reading).
     pub file: FileEntry,
+    /// When the read began, nanoseconds since the Unix epoch.
+    pub read_ns: i64,
     pub hash: Hash,
     /// A new unit-length vector and the length it had before normalising.
     pub vector: Option<(Vec<f32>, f32)>,
@@ -148,7 +171,11 @@ impl Store {
                  path BLOB PRIMARY KEY,
                  size INTEGER NOT NULL,
                  mtime_ns INTEGER NOT NULL,
-                 hash BLOB NOT NULL
+                 hash BLOB NOT NULL,
+                 ctime_ns INTEGER NOT NULL DEFAULT 0,
+                 ino INTEGER NOT NULL DEFAULT 0,
+                 dev INTEGER NOT NULL DEFAULT 0,
+                 read_ns INTEGER NOT NULL DEFAULT 0
              ) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS files_by_hash ON files (hash);
              -- A rowid table: its rows hold kilobytes of vector, which WITHOUT ROWID tables
@@ -167,13 +194,39 @@ impl Store {
                  body BLOB NOT NULL,
                  PRIMARY KEY (root, feature)
              );
-             INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 2);",
+             INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 3);",
         )?;
-        let version: i64 =
-            self.conn
-                .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
-                    r.get(0)
-                })?;
+        let schema = "SELECT value FROM meta WHERE key = 'schema'";
+        let mut version: i64 = self.conn.query_row(schema, [], |r| r.get(0))?;
+        if version == 2 {
+            // One writer migrates; another process opening the store at once waits for the
+            // lock and then finds version 3.
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            let migrated = (|| -> anyhow::Result<i64> {
+                let now: i64 = self.conn.query_row(schema, [], |r| r.get(0))?;
+                if now == 2 {
+                    self.conn.execute_batch(
+                        "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;
+                         ALTER TABLE files ADD COLUMN ino INTEGER NOT NULL DEFAULT 0;
+                         ALTER TABLE files ADD COLUMN dev INTEGER NOT NULL DEFAULT 0;
+                         ALTER TABLE files ADD COLUMN read_ns INTEGER NOT NULL DEFAULT 0;
+                         UPDATE meta SET value = 3 WHERE key = 'schema';",
+                    )?;
+                    return Ok(3);
+                }
+                Ok(now)
+            })();
+            match migrated {
+                Ok(v) => {
+                    self.conn.execute_batch("COMMIT")?;
+                    version = v;
+                }
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
         anyhow::ensure!(
             version == SCHEMA_VERSION,
             "schema version {version}, this imgtui reads version {SCHEMA_VERSION} \
@@ -186,7 +239,8 @@ impl Store {
     pub fn files_under(&self, root: &Path) -> anyhow::Result<HashMap<PathBuf, FileRecord>> {
         let (lo, hi) = prefix_range(root);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT path, size, mtime_ns, hash FROM files WHERE path >= ?1 AND path < ?2",
+            "SELECT path, size, mtime_ns, hash, ctime_ns, ino, dev, read_ns FROM files
+             WHERE path >= ?1 AND path < ?2",
         )?;
         let rows = stmt.query_map(params![lo, hi], |r| {
             Ok((
@@ -195,6 +249,10 @@ impl Store {
                     size: r.get::<_, i64>(1)? as u64,
                     mtime_ns: r.get(2)?,
                     hash: hash_from(r.get::<_, Vec<u8>>(3)?),
+                    ctime_ns: r.get(4)?,
+                    ino: r.get::<_, i64>(5)? as u64,
+                    dev: r.get::<_, i64>(6)? as u64,
+                    read_ns: r.get(7)?,
                 },
             ))
         })?;
@@ -230,7 +288,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut file = tx.prepare_cached(
-                "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO files (path, size, mtime_ns, hash, ctime_ns, ino, dev, read_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             let mut vector = tx.prepare_cached(
                 "INSERT OR REPLACE INTO vectors (hash, feature, norm, vector) VALUES (?1, ?2, ?3, ?4)",
@@ -240,7 +299,11 @@ impl Store {
                     path_bytes(&u.file.path),
                     u.file.size as i64,
                     u.file.mtime_ns,
-                    &u.hash[..]
+                    &u.hash[..],
+                    u.file.ctime_ns,
+                    u.file.ino as i64,
+                    u.file.dev as i64,
+                    u.read_ns
                 ])?;
                 if let Some((v, norm)) = &u.vector {
                     vector.execute(params![&u.hash[..], feature, norm, f32_bytes(v)])?;
@@ -542,10 +605,105 @@ mod tests {
                 path: path.into(),
                 size: 1,
                 mtime_ns: 0,
+                ctime_ns: 0,
+                ino: 0,
+                dev: 0,
             },
+            read_ns: 0,
             hash,
             vector: Some((unit(content), 2.0)),
         }
+    }
+
+    /// A record trusts a file only while every stat field matches and the file had settled
+    /// (mtime and ctime older than the read by the racy margin) when it was read.
+    #[test]
+    fn a_record_describes_only_a_settled_unchanged_file() {
+        let s = 1_000_000_000i64;
+        let file = FileEntry {
+            path: "/a/x.png".into(),
+            size: 10,
+            mtime_ns: 100 * s,
+            ctime_ns: 100 * s + 5,
+            ino: 7,
+            dev: 3,
+        };
+        let record = |read_ns| FileRecord {
+            size: 10,
+            mtime_ns: 100 * s,
+            ctime_ns: 100 * s + 5,
+            ino: 7,
+            dev: 3,
+            read_ns,
+            hash: [0; 32],
+        };
+        assert!(record(110 * s).describes(&file));
+        // Read within the margin of the last change (or never, as migrated rows): racy.
+        assert!(!record(101 * s).describes(&file));
+        assert!(!record(100 * s + 5).describes(&file));
+        assert!(!record(0).describes(&file));
+        // Any one field changed: not the same file.
+        let changed = [
+            FileEntry {
+                size: 11,
+                ..file.clone()
+            },
+            FileEntry {
+                mtime_ns: 99 * s,
+                ..file.clone()
+            },
+            FileEntry {
+                ctime_ns: 100 * s + 6,
+                ..file.clone()
+            },
+            FileEntry {
+                ino: 8,
+                ..file.clone()
+            },
+            FileEntry {
+                dev: 4,
+                ..file.clone()
+            },
+        ];
+        for other in &changed {
+            assert!(!record(110 * s).describes(other), "{other:?}");
+        }
+    }
+
+    /// A version-2 store (files keyed by size and mtime only) is migrated when opened: its
+    /// rows are kept, and each is verified by hashing once (never trusted unread).
+    #[test]
+    fn a_version_2_store_is_migrated_and_its_rows_verified_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                 CREATE TABLE files (path BLOB PRIMARY KEY, size INTEGER NOT NULL,
+                     mtime_ns INTEGER NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
+                 INSERT INTO meta VALUES ('schema', 2);
+                 INSERT INTO files VALUES (CAST('/a/x.png' AS BLOB), 10, 5, zeroblob(32));",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let rows = store.files_under(Path::new("/a")).unwrap();
+        let row = &rows[Path::new("/a/x.png")];
+        assert_eq!((row.size, row.mtime_ns, row.read_ns), (10, 5, 0));
+        let file = FileEntry {
+            path: "/a/x.png".into(),
+            size: 10,
+            mtime_ns: 5,
+            ctime_ns: 0,
+            ino: 0,
+            dev: 0,
+        };
+        assert!(!row.describes(&file));
+        drop(store);
+        // Opening again finds version 3 and changes nothing.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.files_under(Path::new("/a")).unwrap().len(), 1);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The terminal explorer: one [`App`] state, events update it, [`view`] draws it, and
-//! [`run`] owns the terminal, the background loader and the preview decoder.
+//! [`run`] owns the event loop, the background loader and the preview decoder;
+//! [`terminal`] takes the terminal over, reads it, asks it about graphics and hands it back.
 
 pub mod app;
 mod run;
+pub mod terminal;
 pub mod view;
 
 pub use app::App;

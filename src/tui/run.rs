@@ -8,13 +8,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{self, Event as CtEvent, KeyEventKind};
 use image::DynamicImage;
-use ratatui_image::picker::cap_parser::QueryStdioOptions;
-use ratatui_image::picker::{Picker, ProtocolType};
+use ratatui_image::picker::ProtocolType;
 use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 
 use super::app::{App, Command, Event, Overlay};
+use super::terminal::{self, Graphics, Input, Probe, Reader};
 use super::view::view;
 use crate::analysis::clustering::KChoice;
 use crate::analysis::duplicates;
@@ -33,8 +32,6 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 /// What the workers send the event loop: events for the [`App`], and images for the screen.
 enum Msg {
     App(Event),
-    /// The terminal answered the graphics query.
-    Picker(Picker),
     /// A decoded preview.
     Preview(PathBuf, DynamicImage),
     /// A montage, saved to this file, to show full screen.
@@ -60,10 +57,11 @@ enum Shown {
 /// Decoded previews kept for going back and forth (each at most 1024 pixels a side).
 const PREVIEW_CACHE: usize = 16;
 
-/// Runs the explorer until the user quits. The terminal is restored on return and on panic.
+/// Runs the explorer until the user quits. The terminal (and any tmux option changed) is
+/// restored on return, on error, on panic and on SIGHUP/SIGTERM (see [`terminal::restore`]).
 ///
 /// `protocol` forces an image protocol; `None` asks the terminal (after the first frame, at
-/// most 1 s). Raising `cancel` (a signal) ends the explorer and keeps the work done.
+/// most 1 s; keys typed meanwhile are handled as usual). Raising `cancel` (a signal) ends the explorer and keeps the work done.
 ///
 /// Fails with [`crate::ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and
 /// when the terminal cannot be set up.
@@ -93,21 +91,24 @@ pub fn run(
         decode: session.decode_options().clone(),
         tx: tx.clone(),
     };
-    let mut screen = Screen::new(tx.clone());
+    let mut screen = Screen::new(
+        match protocol {
+            Some(p) => Graphics::forced(p),
+            None => Graphics::halfblocks(),
+        },
+        tx.clone(),
+    );
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
 
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = terminal::enter()?;
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(cancel.clone(), finished.clone());
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
-    // (in the background) what it can do. Keys are read only once the answer is in or the
-    // time is up, so the query's reply is never mistaken for typing.
-    let mut probing = None;
-    match protocol {
-        Some(p) => screen.picker.set_protocol_type(p),
-        None if may_draw_graphics() => probing = Some((spawn_probe(tx.clone()), Instant::now())),
-        None => {}
-    }
+    // what it can do. Its replies come in with the keys; `input` tells them apart, so keys
+    // typed meanwhile are handled at once and in order, answered or not.
+    let mut to_probe = protocol.is_none() && cfg!(unix) && may_draw_graphics();
+    let mut probing: Option<Probe> = None;
+    let mut input = Reader::new();
     let mut layout_drawn = None;
     let result = (|| -> Result<()> {
         loop {
@@ -130,36 +131,36 @@ pub fn run(
             if cancel.load(Ordering::SeqCst) {
                 return Ok(());
             }
+            if std::mem::take(&mut to_probe) {
+                probing = Some(Probe::start(&mut std::io::stdout(), PROBE_TIMEOUT)?);
+            }
             let mut events = Vec::new();
-            if let Some((done, started)) = &probing {
-                if done.load(Ordering::SeqCst)
-                    || started.elapsed() > PROBE_TIMEOUT + Duration::from_millis(500)
-                {
-                    probing = None;
-                    // The query restores the terminal mode it found; make sure it is raw.
-                    crossterm::terminal::enable_raw_mode()?;
-                } else {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            } else if event::poll(Duration::from_millis(50))? {
-                // Take every key already typed before drawing again.
-                loop {
-                    if let CtEvent::Key(k) = event::read()?
-                        && k.kind != KeyEventKind::Release
-                    {
-                        events.push(Event::Key(k));
-                    }
-                    if !event::poll(Duration::ZERO)? {
-                        break;
-                    }
-                }
-            } else {
+            let inputs = input.read(Duration::from_millis(50));
+            if inputs.is_empty() {
                 events.push(Event::Idle);
+            }
+            for i in inputs {
+                match i {
+                    Input::Key(k) => events.push(Event::Key(k)),
+                    // Replies after the probe is over (late ones) are dropped here.
+                    Input::Reply(r) => {
+                        if let Some(graphics) = probing.as_mut().and_then(|p| p.replied(r)) {
+                            probing = None;
+                            screen.set_graphics(graphics, app.preview_path.as_ref());
+                        }
+                    }
+                    // The terminal is gone: nothing more can be shown or typed.
+                    Input::Closed => return Ok(()),
+                }
+            }
+            if probing.as_ref().is_some_and(Probe::timed_out)
+                && let Some(graphics) = probing.take().map(|mut p| p.finish())
+            {
+                screen.set_graphics(graphics, app.preview_path.as_ref());
             }
             while let Ok(msg) = rx.try_recv() {
                 match msg {
                     Msg::App(e) => events.push(e),
-                    Msg::Picker(p) => screen.set_picker(p, app.preview_path.as_ref()),
                     Msg::Preview(path, img) => screen.decoded(path, img, app.preview_path.as_ref()),
                     Msg::Montage(path, img) => {
                         screen.show_montage(img);
@@ -180,7 +181,7 @@ pub fn run(
             }
         }
     })();
-    ratatui::restore();
+    terminal::restore();
     finished.store(true, Ordering::SeqCst);
     // Quitting while indexing or exporting: let the writer commit what is done (it stops
     // within a batch) and the export finish the file in hand. Other background work
@@ -199,7 +200,7 @@ pub fn run(
 /// The images on screen: the protocol to draw with, the preview and the montage (resized
 /// and encoded on workers, never while drawing), and the last decoded previews.
 struct Screen {
-    picker: Picker,
+    graphics: Graphics,
     /// The preview and the image it shows.
     preview: Option<(PathBuf, ThreadProtocol)>,
     montage: Option<ThreadProtocol>,
@@ -213,9 +214,9 @@ struct Screen {
 }
 
 impl Screen {
-    fn new(tx: mpsc::Sender<Msg>) -> Screen {
+    fn new(graphics: Graphics, tx: mpsc::Sender<Msg>) -> Screen {
         Screen {
-            picker: Picker::halfblocks(),
+            graphics,
             preview: None,
             montage: None,
             generation: 0,
@@ -238,7 +239,7 @@ impl Screen {
     fn protocol(&mut self, shown: Shown, img: DynamicImage) -> (u64, ThreadProtocol) {
         self.generation += 1;
         let encode = spawn_encoder(shown, self.generation, self.tx.clone());
-        let protocol = self.picker.new_resize_protocol(img);
+        let protocol = self.graphics.new_resize_protocol(img);
         (self.generation, ThreadProtocol::new(encode, Some(protocol)))
     }
 
@@ -263,8 +264,8 @@ impl Screen {
         }
     }
 
-    fn set_picker(&mut self, picker: Picker, shown: Option<&PathBuf>) {
-        self.picker = picker;
+    fn set_graphics(&mut self, graphics: Graphics, shown: Option<&PathBuf>) {
+        self.graphics = graphics;
         // Draw the shown preview again with the new protocol.
         if let Some(path) = shown {
             self.show_cached(path);
@@ -423,16 +424,15 @@ fn spawn_watchdog(cancel: Arc<AtomicBool>, finished: Arc<AtomicBool>) {
         }
         std::thread::sleep(SIGNAL_GRACE);
         if !finished.load(Ordering::SeqCst) {
-            ratatui::restore();
+            terminal::restore();
             std::process::exit(129);
         }
     });
 }
 
-/// Whether the environment names a terminal that may draw images. Only those are asked:
-/// a terminal that leaves the query unanswered would swallow the user's first keystroke
-/// (the query's reader is still waiting when the time is up). Others get halfblocks, and
-/// `--protocol` forces a choice.
+/// Whether the environment names a terminal that may draw images. Only those are asked (and
+/// only those get tmux's passthrough switched on for the query); others get halfblocks at
+/// once, and `--protocol` forces a choice.
 fn may_draw_graphics() -> bool {
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     let term = var("TERM");
@@ -446,30 +446,6 @@ fn may_draw_graphics() -> bool {
             .any(|t| term.contains(t))
         || ["iTerm.app", "WezTerm", "ghostty", "vscode", "mintty", "rio"]
             .contains(&program.as_str())
-}
-
-/// Asks the terminal which image protocol it speaks; sends the picker if it answers.
-/// Returns a flag raised when the query is over, answered or not.
-fn spawn_probe(tx: mpsc::Sender<Msg>) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    if std::env::var_os("TMUX").is_some() {
-        // Let kitty/sixel/iTerm2 sequences through tmux to the outer terminal, as yazi does.
-        let _ = std::process::Command::new("tmux")
-            .args(["set", "-p", "allow-passthrough", "on"])
-            .output();
-    }
-    std::thread::spawn(move || {
-        let options = QueryStdioOptions {
-            timeout: PROBE_TIMEOUT,
-            ..Default::default()
-        };
-        if let Ok(picker) = Picker::from_query_stdio_with_options(options) {
-            let _ = tx.send(Msg::Picker(picker));
-        }
-        flag.store(true, Ordering::SeqCst);
-    });
-    done
 }
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
@@ -555,7 +531,9 @@ fn load(
         return Err(Error::interrupted());
     }
     let _ = tx.send(Event::Clustering.into());
-    if !shown_early || summary.embedded > 0 || summary.removed > 0 {
+    // `changed` covers files whose content changed or that are new without being embedded
+    // (a copy, a swap): the stored collection differs from the one on screen.
+    if !shown_early || summary.embedded > 0 || summary.removed > 0 || summary.changed > 0 {
         let c = session.collection()?;
         fit(session, c)?;
     }

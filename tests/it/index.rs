@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use crate::common::*;
 use imgtui::{IndexOptions, OnnxModel, Store, index};
@@ -252,4 +253,118 @@ fn symlink_loops_are_reported_not_followed_forever() {
     let skipped = summary["skipped"].as_array().unwrap();
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert_eq!(skipped[0]["reason"], "symlink loop");
+}
+
+/// Indexes `dir` with the built-in model; returns the summary and how many files the run
+/// had to read (the rest were trusted from their stat fields unread).
+fn run_counting_reads(dir: &Path, store: &mut Store) -> (imgtui::Summary, usize) {
+    let to_read = std::sync::Mutex::new(None);
+    let summary = index(
+        dir,
+        store,
+        &OnnxModel::builtin(),
+        &IndexOptions::default(),
+        &|p| {
+            if let imgtui::Progress::Scanned { to_process, .. } = p {
+                *to_read.lock().unwrap() = Some(to_process);
+            }
+        },
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    (summary, to_read.into_inner().unwrap().unwrap())
+}
+
+/// Sets a file's mtime, as an archive tool or `cp -p` / `touch -r` does.
+fn set_mtime(path: &Path, t: std::time::SystemTime) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// Waits until files written now are no longer "racy" (see `imgtui::scan::RACY_MARGIN`).
+fn let_files_settle() {
+    std::thread::sleep(imgtui::scan::RACY_MARGIN + Duration::from_millis(200));
+}
+
+/// Issue 16, case 5: six BMPs of one size and one mtime (as unpacked from one archive); two
+/// swapped by renaming, a third overwritten by `cp -p` (same size, same mtime). Size and mtime
+/// alone called all six unchanged and kept the old vectors; the store must answer as a fresh
+/// store does. An unchanged folder is still re-indexed without reading a file, and a file
+/// changed within the timestamp granularity of its read is verified once more.
+#[test]
+fn files_replaced_with_the_same_size_and_mtime_are_read_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pictures = [
+        disc(96, 96, [250, 200, 0], [20, 20, 60]),
+        stripes(96, 96, 6, true, [0, 0, 0], [255, 255, 0]),
+        checkerboard(96, 96, 12),
+        noise(96, 96, 7),
+        disc(96, 96, [30, 200, 90], [240, 240, 240]),
+        stripes(96, 96, 9, false, [200, 0, 0], [0, 0, 200]),
+    ];
+    let archive_time = std::time::UNIX_EPOCH + Duration::from_secs(1_704_067_200);
+    for (name, img) in ["a", "b", "c", "d", "e", "f"].iter().zip(&pictures) {
+        let path = dir.join(format!("{name}.bmp"));
+        img.save(&path).unwrap();
+        set_mtime(&path, archive_time);
+    }
+    let size = |name: &str| std::fs::metadata(dir.join(name)).unwrap().len();
+    assert!(
+        ["b.bmp", "c.bmp", "f.bmp"]
+            .iter()
+            .all(|n| size(n) == size("a.bmp"))
+    );
+    let_files_settle();
+    let mut store = Store::open(&tmp.path().join("store.sqlite")).unwrap();
+    let (first, read) = run_counting_reads(&dir, &mut store);
+    assert_eq!((first.embedded, first.changed, read), (6, 6, 6));
+    // Nothing changed: nothing is read.
+    let (again, read) = run_counting_reads(&dir, &mut store);
+    assert_eq!(
+        (again.embedded, again.cached, again.changed, read),
+        (0, 6, 0, 0)
+    );
+
+    // Swap a and b by renaming (mv keeps each file's mtime); cp -p a new picture over c.
+    std::fs::rename(dir.join("a.bmp"), dir.join("tmp.swap")).unwrap();
+    std::fs::rename(dir.join("b.bmp"), dir.join("a.bmp")).unwrap();
+    std::fs::rename(dir.join("tmp.swap"), dir.join("b.bmp")).unwrap();
+    noise(96, 96, 99).save(dir.join("c.bmp")).unwrap();
+    set_mtime(&dir.join("c.bmp"), archive_time);
+    assert_eq!(size("c.bmp"), size("d.bmp"));
+    let (swapped, read) = run_counting_reads(&dir, &mut store);
+    assert_eq!(read, 3, "a, b and c are read again");
+    assert_eq!(
+        (swapped.embedded, swapped.cached, swapped.changed),
+        (1, 5, 3)
+    );
+    let feature = swapped.feature.clone();
+    let mut fresh = Store::open(&tmp.path().join("fresh.sqlite")).unwrap();
+    run(&dir, &mut fresh);
+    let (kept, truth) = (
+        store.collection(&dir, &feature).unwrap(),
+        fresh.collection(&dir, &feature).unwrap(),
+    );
+    assert_eq!(kept.paths, truth.paths);
+    assert_eq!(kept.hashes, truth.hashes);
+    assert_eq!(
+        kept.vectors, truth.vectors,
+        "the store answers as a fresh one"
+    );
+
+    // Those three were probably read less than RACY_MARGIN after they changed: their records
+    // are then racy and the next run verifies them by hashing (finding nothing new); after
+    // that they are trusted and an unchanged folder is again re-indexed without reading.
+    let_files_settle();
+    let (verified, read) = run_counting_reads(&dir, &mut store);
+    assert_eq!((verified.embedded, verified.changed), (0, 0));
+    assert!(read <= 3, "only the racy records are verified: {read}");
+    let (settled, read) = run_counting_reads(&dir, &mut store);
+    assert_eq!((settled.embedded, settled.changed, read), (0, 0, 0));
 }

@@ -14,6 +14,17 @@ fn tmux(socket: &str, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The shell command that runs `imgtui DIR --store STORE` with the environment assignments
+/// `env` (shell words, may be empty), followed by the shell text `after`.
+fn command(env: &str, dir: &std::path::Path, store: &std::path::Path, after: &str) -> String {
+    format!(
+        "{env} {} {} --store {}{after}",
+        env!("CARGO_BIN_EXE_imgtui"),
+        dir.display(),
+        store.display()
+    )
+}
+
 /// Starts `imgtui DIR --store STORE` and then the shell text `after` in a new detached tmux
 /// session of `size` columns × rows, in folder `cwd` if given.
 fn start(
@@ -25,12 +36,7 @@ fn start(
     store: &std::path::Path,
     after: &str,
 ) {
-    let cmd = format!(
-        "{} {} --store {}{after}",
-        env!("CARGO_BIN_EXE_imgtui"),
-        dir.display(),
-        store.display()
-    );
+    let cmd = command("", dir, store, after);
     let (width, height) = (width.to_string(), height.to_string());
     let mut args = vec![
         "-u",
@@ -229,4 +235,206 @@ fn hangup_and_terminate_end_the_explorer_cleanly() {
     tmux(sock, &["kill-server"]);
     let db = imgtui::Store::open(&store).unwrap();
     assert!(db.vector_count("x").is_ok());
+}
+
+/// The environment of a shell that xterm started: imgtui takes the terminal for one that may
+/// draw images and asks it (here nobody answers: the tmux session has no client).
+const LOOKS_GRAPHICAL: &str = "XTERM_VERSION='XTerm(390)'";
+
+/// Kills the test's tmux server when dropped, so a failing test leaves no explorer running.
+struct Server<'a>(&'a str);
+
+impl Drop for Server<'_> {
+    fn drop(&mut self) {
+        tmux(self.0, &["kill-server"]);
+    }
+}
+
+/// The pid of the program a tmux pane's shell runs (read from /proc).
+fn child_of_pane(socket: &str, target: &str) -> String {
+    let pane = tmux(socket, &["display", "-p", "-t", target, "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&pane.stdout).trim().to_owned();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+    children
+        .split_whitespace()
+        .next()
+        .expect("imgtui runs")
+        .to_owned()
+}
+
+/// Issue 16, case 7: in a terminal that looks graphics-capable but never answers the query,
+/// no key is lost or reordered: keys typed while the query is out and after its time is up
+/// all reach the explorer in order, and a single `q` quits.
+#[test]
+fn keys_typed_while_nobody_answers_the_graphics_query_all_arrive_in_order() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "probe";
+    // Indexed and clustered beforehand, so the explorer opens on its clusters at once (it
+    // takes only q, ? and Esc while loading) and the keys below meet the query in flight.
+    let ran = crate::common::run(&["cluster".as_ref(), dir.as_os_str()], &store);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let cmd = command(LOOKS_GRAPHICAL, &dir, &store, "; echo exited $?; sleep 30");
+    let out = tmux(
+        sock,
+        &[
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "40",
+            &cmd,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _server = Server(sock);
+    let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
+    // The first frame is drawn, then the query goes out (and is never answered): type at once.
+    wait_for(sock, session, "clusters:");
+    keys("/");
+    keys("ab");
+    std::thread::sleep(Duration::from_millis(300));
+    keys("cd");
+    // Well past the query's 1 s limit.
+    std::thread::sleep(Duration::from_millis(1500));
+    keys("ef");
+    wait_for(sock, session, "abcdef▏");
+    keys("Escape");
+    wait_until(sock, session, "the filter closed", |s| {
+        !s.contains("filter by file name")
+    });
+    keys("q");
+    let s = wait_for(sock, session, "exited 0");
+    assert!(!s.contains("clusters:"), "one q quits:\n{s}");
+}
+
+/// Issue 16, case 6: started in a pane that is not the active one (as editor runner plugins
+/// and `send-keys` do), imgtui switches tmux's `allow-passthrough` on for its own pane only,
+/// never the active pane, and puts back exactly what it found: unset stays unset, an explicit
+/// `off` is `off` again, after `q` and after SIGTERM alike; with a forced graphics protocol it
+/// stays on for the whole session and is put back the same way.
+#[test]
+fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let out = tmux(
+        sock,
+        &[
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            "pass",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "sleep 600",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _server = Server(sock);
+    let active =
+        String::from_utf8_lossy(&tmux(sock, &["display", "-p", "-t", "pass", "#{pane_id}"]).stdout)
+            .trim()
+            .to_owned();
+    let option = |pane: &str| {
+        let out = tmux(sock, &["show", "-p", "-t", pane, "-v", "allow-passthrough"]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    for (before, quit, flags) in [
+        ("", "q", ""),
+        ("off", "TERM", ""),
+        ("", "q", " --protocol sixel"),
+    ] {
+        let set_before = if before.is_empty() {
+            String::new()
+        } else {
+            format!("tmux set -p -t \"$TMUX_PANE\" allow-passthrough {before}; ")
+        };
+        let cmd = format!(
+            "{set_before}{}",
+            command(
+                LOOKS_GRAPHICAL,
+                &dir,
+                &store,
+                &format!("{flags}; echo exited $?; sleep 30")
+            )
+        );
+        let out = tmux(
+            sock,
+            &[
+                "split-window",
+                "-d",
+                "-P",
+                "-F",
+                "#{pane_id}",
+                "-t",
+                "pass:0",
+                &cmd,
+            ],
+        );
+        let pane = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(
+            pane.starts_with('%'),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // While the query is out the option is on for imgtui's pane; the active pane is never
+        // touched.
+        let started = Instant::now();
+        let mut seen_on = false;
+        while started.elapsed() < Duration::from_secs(4) {
+            seen_on |= option(&pane) == "on";
+            assert_eq!(option(&active), "", "the active pane was changed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(seen_on, "passthrough was switched on for imgtui's pane");
+        wait_for(sock, &pane, "q quit");
+        if !flags.is_empty() {
+            assert_eq!(option(&pane), "on", "kept on for the forced protocol");
+        }
+        if quit == "q" {
+            tmux(sock, &["send-keys", "-t", &pane, "q"]);
+        } else {
+            let pid = child_of_pane(sock, &pane);
+            let status = Command::new("sh")
+                .args(["-c", &format!("kill -{quit} {pid}")])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        wait_for(sock, &pane, "exited 0");
+        assert_eq!(option(&pane), before, "put back after {quit}");
+        assert_eq!(option(&active), "");
+        tmux(sock, &["kill-pane", "-t", &pane]);
+    }
 }
