@@ -21,6 +21,7 @@ use crate::store::{FileUpdate, Hash, Store};
 /// Settings of one indexing run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexOptions {
+    /// How images are decoded.
     pub decode: DecodeOptions,
     /// Worker threads; 0 means one per CPU core plus one, so that a thread waiting on the disk
     /// leaves no core idle.
@@ -50,17 +51,29 @@ impl Default for IndexOptions {
 /// What the indexer reports while it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// The walk is over: `found` images, of which `to_process` need reading.
-    Scanned { found: usize, to_process: usize },
-    /// `done` of `to_process` files have been handled.
-    Processed { done: usize, to_process: usize },
+    /// The walk is over.
+    Scanned {
+        /// Images found.
+        found: usize,
+        /// Of which need reading (new or changed).
+        to_process: usize,
+    },
+    /// Files handled so far.
+    Processed {
+        /// Files handled.
+        done: usize,
+        /// Files to handle in all.
+        to_process: usize,
+    },
 }
 
 /// The outcome of an indexing run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The folder indexed, absolute.
     #[serde(serialize_with = "crate::serialize_path")]
     pub root: PathBuf,
+    /// The feature id the vectors are stored under.
     pub feature: String,
     /// Image files found by the walk.
     pub found: usize,
@@ -77,6 +90,7 @@ pub struct Summary {
     pub skipped: Vec<Skipped>,
     /// Whether the run was stopped before it finished.
     pub interrupted: bool,
+    /// Wall time of the run, in seconds.
     pub seconds: f64,
     /// Embedded images per second.
     pub images_per_second: f64,
@@ -92,6 +106,9 @@ enum Outcome {
 /// Brings the store up to date with the images at or below `root`.
 ///
 /// `cancel` stops the run early (Ctrl-C): work already done is kept.
+///
+/// Fails when the folder cannot be scanned or the store cannot be written; files that cannot
+/// be used are skipped with their reason instead.
 pub fn index(
     root: &Path,
     store: &mut Store,

@@ -14,6 +14,8 @@
 //! 9. [`session`], [`answers`]: one folder opened in a store; the typed answers of the commands.
 //! 10. [`tui`] (and the binary): the clients.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod answers;
 pub mod collection;

@@ -20,6 +20,7 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
 /// by renaming; the ctime (which no user call can set) changes on every write and rename.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {
+    /// The file, absolute.
     pub path: PathBuf,
     /// Bytes.
     pub size: u64,
@@ -82,8 +83,10 @@ impl FileEntry {
 /// A file left out of the collection, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Skipped {
+    /// The file.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
+    /// Why, in words: `corrupt image: …`, `unsupported: …`, `cannot read: …`.
     pub reason: String,
 }
 
@@ -99,10 +102,13 @@ pub struct Scan {
 /// Why a folder cannot be scanned at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
+    /// The folder does not exist.
     #[error("{0}: no such folder")]
     NotFound(PathBuf),
+    /// The path is a file, not a folder.
     #[error("{0}: not a folder")]
     NotADirectory(PathBuf),
+    /// The folder cannot be read (permissions), and why.
     #[error("{0}: {1}")]
     Unreadable(PathBuf, std::io::Error),
 }
@@ -115,6 +121,8 @@ pub fn is_image_path(path: &Path) -> bool {
 }
 
 /// The absolute, symlink-free form of a folder to scan, or why it cannot be scanned.
+///
+/// Fails when `root` does not exist, is not a folder, or cannot be read.
 pub fn resolve_root(root: &Path) -> Result<PathBuf, ScanError> {
     let meta = std::fs::metadata(root).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ScanError::NotFound(root.to_owned()),

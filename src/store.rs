@@ -44,13 +44,19 @@ fn is_busy(err: &anyhow::Error) -> bool {
 /// A `files` row: the file's stat fields when it was read, when that was, and its content hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileRecord {
+    /// Bytes.
     pub size: u64,
+    /// Last modification, nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
+    /// Last status change, nanoseconds since the Unix epoch.
     pub ctime_ns: i64,
+    /// Inode number.
     pub ino: u64,
+    /// Device of the file system.
     pub dev: u64,
     /// When the content was read, nanoseconds since the Unix epoch (0: never verified).
     pub read_ns: i64,
+    /// The content hash (blake3).
     pub hash: Hash,
 }
 
@@ -73,11 +79,13 @@ pub struct FileUpdate {
     pub file: FileEntry,
     /// When the read began, nanoseconds since the Unix epoch.
     pub read_ns: i64,
+    /// The content hash (blake3) of what was read.
     pub hash: Hash,
     /// A new unit-length vector and the length it had before normalising.
     pub vector: Option<(Vec<f32>, f32)>,
 }
 
+/// The feature store: one SQLite connection (WAL mode, 30 s busy timeout) to one file.
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -92,6 +100,8 @@ impl Store {
     /// Moves a (damaged) store and its WAL files aside, to `<name>.damaged-<unix time>`, so
     /// the next open starts afresh and nothing is deleted. Returns the new name, if there was
     /// a store.
+    ///
+    /// Fails when a file cannot be renamed.
     pub fn set_aside(path: &Path) -> anyhow::Result<Option<PathBuf>> {
         if !path.exists() {
             return Ok(None);
@@ -119,6 +129,9 @@ impl Store {
     }
 
     /// Opens (creating if needed) the store at `path`.
+    ///
+    /// Fails with a bad request when the file cannot be created or opened there (read-only,
+    /// a path through a file), and as a damaged store when it is not a usable imgtui store.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
@@ -157,6 +170,7 @@ impl Store {
         Ok(store)
     }
 
+    /// The store file.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -236,6 +250,8 @@ impl Store {
     }
 
     /// Every `files` row at or below `root`.
+    ///
+    /// Fails when the store cannot be read or is damaged.
     pub fn files_under(&self, root: &Path) -> anyhow::Result<HashMap<PathBuf, FileRecord>> {
         let (lo, hi) = prefix_range(root);
         let mut stmt = self.conn.prepare_cached(
@@ -260,6 +276,8 @@ impl Store {
     }
 
     /// The content hashes that already have a vector for `feature`.
+    ///
+    /// Fails when the store cannot be read or is damaged.
     pub fn hashes_with_vectors(&self, feature: &str) -> anyhow::Result<HashSet<Hash>> {
         let mut stmt = self
             .conn
@@ -315,6 +333,8 @@ impl Store {
     }
 
     /// Forgets files that are gone from disk.
+    ///
+    /// Fails when the store cannot be written.
     pub fn remove_files(&mut self, paths: &[PathBuf]) -> anyhow::Result<()> {
         let tx = self.conn.transaction()?;
         {
@@ -328,6 +348,8 @@ impl Store {
     }
 
     /// Drops vectors whose content no longer belongs to any known file. Returns how many.
+    ///
+    /// Fails when the store cannot be written.
     pub fn collect_garbage(&mut self) -> anyhow::Result<usize> {
         Ok(self.conn.execute(
             "DELETE FROM vectors WHERE hash NOT IN (SELECT hash FROM files)",
@@ -336,6 +358,8 @@ impl Store {
     }
 
     /// How many vectors are stored for `feature`.
+    ///
+    /// Fails when the store cannot be read or is damaged.
     pub fn vector_count(&self, feature: &str) -> anyhow::Result<usize> {
         let n: i64 = self.conn.query_row(
             "SELECT count(*) FROM vectors WHERE feature = ?1",
@@ -362,6 +386,8 @@ impl Store {
     }
 
     /// Whether a clustering of `root` by `feature` is saved (without reading it).
+    ///
+    /// Fails when the store cannot be read or is damaged.
     pub fn has_clustering(&self, root: &Path, feature: &str) -> anyhow::Result<bool> {
         Ok(self
             .conn
@@ -399,12 +425,16 @@ impl Store {
     /// good share of the store, by one scan of the feature's vectors in storage order (4× faster
     /// than looking each up by its hash: 0.7 s instead of 1.1 s at 100,000 images), else by
     /// lookups. A vector shared by identical files is read once and copied.
+    ///
+    /// Fails when the store cannot be read or a vector is not as written (damaged).
     pub fn collection(&self, root: &Path, feature: &str) -> anyhow::Result<Collection> {
         self.with_vectors(self.files(root)?, feature)
     }
 
     /// Every file indexed at or below `root`, sorted by path: a collection of paths and
     /// hashes, without vectors (a tenth of the time of [`collection`](Self::collection)).
+    ///
+    /// Fails when the store cannot be read or is damaged.
     pub fn files(&self, root: &Path) -> anyhow::Result<Collection> {
         let (lo, hi) = prefix_range(root);
         let mut c = Collection::default();
@@ -420,6 +450,8 @@ impl Store {
     }
 
     /// `c`'s files with their vectors for `feature`; files without one are left out.
+    ///
+    /// Fails when the store cannot be read or a vector is not as written (damaged).
     pub fn with_vectors(&self, c: Collection, feature: &str) -> anyhow::Result<Collection> {
         let mut c = Collection {
             paths: c.paths,

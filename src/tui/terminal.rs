@@ -205,6 +205,7 @@ impl Graphics {
         }
     }
 
+    /// The protocol images are drawn with.
     pub fn protocol_type(&self) -> ProtocolType {
         self.protocol
     }
@@ -381,6 +382,7 @@ enum Token {
 }
 
 impl Parser {
+    /// A parser with nothing pending.
     pub fn new() -> Parser {
         Parser::default()
     }
@@ -659,6 +661,7 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A reader of stdin with nothing pending.
     pub fn new() -> Reader {
         Reader::default()
     }
