@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use imgtui::ErrorKind::BadRequest;
 use imgtui::analysis::clustering::{KChoice, MapMethod, Method, check_eps};
 use imgtui::analysis::saved::{Origin, Wanted};
@@ -163,6 +163,13 @@ enum Command {
     Config,
     /// Groups of near-duplicate images under DIR, largest first.
     Dups(DupsArgs),
+    /// Prints a shell completion script, e.g. `imgtui completions bash > ~/.local/share/bash-completion/completions/imgtui`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), e.g. `imgtui man > imgtui.1 && man ./imgtui.1`.
+    Man,
 }
 
 #[derive(clap::Args)]
@@ -298,7 +305,7 @@ enum Table {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let g = &cli.globals;
     let result = match cli.command {
         Some(Command::Index(a)) => run_index(a, g),
@@ -309,6 +316,15 @@ fn main() -> ExitCode {
         Some(Command::Neighbours(a)) => run_neighbours(a, g),
         Some(Command::Dups(a)) => run_dups(a, g),
         Some(Command::Config) => run_config(g),
+        Some(Command::Completions { shell }) => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "imgtui", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout());
+            rendered.map(|()| ExitCode::SUCCESS).map_err(Error::from)
+        }
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
             None => Err(Error::bad_request(
@@ -335,6 +351,35 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// The command line, parsed. `--version` also names the built-in model (its feature id, which
+/// changes exactly when its vectors would) and the cargo features of this build.
+fn parse() -> Cli {
+    let command = Cli::command();
+    let asks_version = std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V");
+    let command = if asks_version {
+        let model = imgtui::OnnxModel::builtin();
+        let features: Vec<&str> = imgtui::BUILD_FEATURES.to_vec();
+        let version = format!(
+            "{}\nbuilt-in model: {} (feature id {})\ncargo features: {}",
+            env!("CARGO_PKG_VERSION"),
+            model.name(),
+            model.id(),
+            if features.is_empty() {
+                "none".to_owned()
+            } else {
+                features.join(", ")
+            }
+        );
+        command.version(version)
+    } else {
+        command
+    };
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Prints `answer` on stdout as JSON or as the CSV `table`.

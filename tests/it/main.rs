@@ -4,6 +4,7 @@
 
 mod analysis;
 mod bad_input;
+mod cli;
 mod cluster;
 mod common;
 mod concurrent;
