@@ -17,6 +17,15 @@ use crate::collection::Collection;
 use crate::export::ExportReport;
 use crate::index::Summary;
 
+/// The shape of every JSON answer: it is written as `"schema": SCHEMA` first in each, and it
+/// goes up whenever a field is removed, renamed or changes meaning (new fields may be added
+/// without it). Version 1: the shapes the README documents.
+pub const SCHEMA: u32 = 1;
+
+fn schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u32(SCHEMA)
+}
+
 /// An answer that can be printed for scripts.
 pub trait Answer: Serialize {
     /// The names of the CSV tables this answer has; the first is the default.
@@ -100,6 +109,9 @@ pub struct Ranked {
 /// `imgtui similar`: the images nearest a query image.
 #[derive(Debug, Clone, Serialize)]
 pub struct Similar {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
     /// The query image, absolute.
     #[serde(serialize_with = "crate::serialize_path")]
     pub query: PathBuf,
@@ -122,6 +134,7 @@ impl Similar {
             })
             .collect();
         Similar {
+            schema: (),
             query,
             in_collection,
             neighbours,
@@ -163,28 +176,32 @@ pub struct Node {
 
 /// `imgtui neighbours`: the kNN graph, one node per image in collection order.
 #[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct Neighbours(pub Vec<Node>);
+pub struct Neighbours {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
+    /// Every image with its nearest neighbours.
+    pub images: Vec<Node>,
+}
 
 impl Neighbours {
     /// The graph `graph` (row `i` holds image `i`'s neighbours) over the images of `c`.
     pub fn new(c: &Collection, graph: &[Vec<Neighbour>]) -> Self {
-        Neighbours(
-            graph
-                .iter()
-                .enumerate()
-                .map(|(i, row)| Node {
-                    path: c.paths[i].clone(),
-                    neighbours: row
-                        .iter()
-                        .map(|x| Edge {
-                            path: c.paths[x.index].clone(),
-                            distance: x.distance,
-                        })
-                        .collect(),
-                })
-                .collect(),
-        )
+        let images = graph
+            .iter()
+            .enumerate()
+            .map(|(i, row)| Node {
+                path: c.paths[i].clone(),
+                neighbours: row
+                    .iter()
+                    .map(|x| Edge {
+                        path: c.paths[x.index].clone(),
+                        distance: x.distance,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Neighbours { schema: (), images }
     }
 }
 
@@ -192,7 +209,7 @@ impl Answer for Neighbours {
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
         let mut out = Csv::new(out);
         out.row(["path", "rank", "neighbour", "distance"])?;
-        for node in &self.0 {
+        for node in &self.images {
             let path = path_text(&node.path);
             for (rank, e) in node.neighbours.iter().enumerate() {
                 out.row([
@@ -223,22 +240,26 @@ fn serialize_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::O
 
 /// `imgtui dups`: groups of near-duplicates.
 #[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct Duplicates(pub Vec<Group>);
+pub struct Duplicates {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
+    /// The groups, largest first.
+    pub groups: Vec<Group>,
+}
 
 impl Duplicates {
     /// The groups `groups` (rows of `c`).
     pub fn new(c: &Collection, groups: &[Vec<usize>]) -> Self {
-        Duplicates(
-            groups
-                .iter()
-                .enumerate()
-                .map(|(g, members)| Group {
-                    group: g + 1,
-                    paths: members.iter().map(|&i| c.paths[i].clone()).collect(),
-                })
-                .collect(),
-        )
+        let groups = groups
+            .iter()
+            .enumerate()
+            .map(|(g, members)| Group {
+                group: g + 1,
+                paths: members.iter().map(|&i| c.paths[i].clone()).collect(),
+            })
+            .collect();
+        Duplicates { schema: (), groups }
     }
 }
 
@@ -246,7 +267,7 @@ impl Answer for Duplicates {
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
         let mut out = Csv::new(out);
         out.row(["group", "path"])?;
-        for g in &self.0 {
+        for g in &self.groups {
             for p in &g.paths {
                 out.row([g.group.to_string(), path_text(p)])?;
             }
@@ -303,6 +324,9 @@ pub struct ImageRow {
 /// `imgtui cluster`: the clustering of a folder, its clusters, the k sweep and every image.
 #[derive(Debug, Clone, Serialize)]
 pub struct Clusters {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
     /// The folder, absolute.
     #[serde(serialize_with = "crate::serialize_path")]
     pub root: PathBuf,
@@ -371,6 +395,7 @@ impl Clusters {
             })
             .collect();
         Clusters {
+            schema: (),
             root: root.to_owned(),
             feature: feature.to_owned(),
             method: clustering.request.method.name(),
@@ -446,6 +471,9 @@ pub struct NotExported {
 /// `imgtui export`: where the files went and how many.
 #[derive(Debug, Clone, Serialize)]
 pub struct Exported {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
     /// The folder the files went to.
     #[serde(serialize_with = "crate::serialize_path")]
     pub target: PathBuf,
@@ -460,6 +488,7 @@ pub struct Exported {
 impl From<&ExportReport> for Exported {
     fn from(r: &ExportReport) -> Self {
         Exported {
+            schema: (),
             target: r.target.clone(),
             written: r.written,
             already_there: r.already_there,
@@ -489,6 +518,23 @@ impl Answer for Exported {
 }
 
 impl Answer for Summary {
+    /// The summary with [`SCHEMA`] first (the summary itself is the indexer's, a layer below).
+    fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            #[serde(serialize_with = "schema")]
+            schema: (),
+            #[serde(flatten)]
+            summary: &'a Summary,
+        }
+        let versioned = Versioned {
+            schema: (),
+            summary: self,
+        };
+        serde_json::to_writer(&mut *out, &versioned)?;
+        out.write_all(b"\n")
+    }
+
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
         let mut out = Csv::new(out);
         out.row(["path", "skipped_because"])?;
@@ -575,6 +621,7 @@ mod tests {
         let mut json = Vec::new();
         answer.write_json(&mut json).unwrap();
         let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["schema"], SCHEMA);
         assert_eq!(json["neighbours"][0]["path"], "/art/1.png");
         assert_eq!(json["neighbours"][0]["distance"], 0.4);
         assert_eq!(json["neighbours"][1]["rank"], 2);

@@ -89,7 +89,8 @@ fn knn_graph_has_n_neighbours_per_image() {
         &["neighbours", dir.to_str().unwrap(), "--n", "3"],
         &tmp.path().join("s.sqlite"),
     );
-    let rows = graph.as_array().unwrap();
+    assert_eq!(graph["schema"], 1);
+    let rows = graph["images"].as_array().unwrap();
     assert_eq!(rows.len(), 8);
     for row in rows {
         let ns = row["neighbours"].as_array().unwrap();
@@ -116,7 +117,8 @@ fn near_duplicates_are_grouped() {
         &["dups", dir.to_str().unwrap()],
         &tmp.path().join("s.sqlite"),
     );
-    let groups = groups.as_array().unwrap();
+    assert_eq!(groups["schema"], 1);
+    let groups = groups["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "{groups:?}");
     let mut members: Vec<&str> = groups[0]["paths"]
         .as_array()

@@ -216,7 +216,7 @@ fn flat_images_are_comparable_in_every_descriptor() {
             &["dups", d, "--threshold", "0.999", "--features", features],
             &store,
         );
-        let groups: Vec<Vec<String>> = groups
+        let groups: Vec<Vec<String>> = groups["groups"]
             .as_array()
             .unwrap()
             .iter()
