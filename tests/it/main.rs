@@ -11,6 +11,7 @@ mod concurrent;
 mod damage;
 mod decode;
 mod features;
+mod formats;
 mod fuzz;
 mod index;
 mod model;

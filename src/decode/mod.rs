@@ -8,6 +8,8 @@
 //! this build cannot decode ([`DecodeError::Unsupported`], e.g. an arithmetic-coded JPEG), so a
 //! user never has to guess whether their files are broken.
 
+mod formats;
+
 use std::io::Cursor;
 
 use fast_image_resize as fir;
@@ -97,14 +99,17 @@ fn describe_unsupported(u: &image::error::UnsupportedError) -> String {
 }
 
 /// Decodes `bytes` (format sniffed from the content, not the file name) and applies the EXIF
-/// orientation. GIFs and animated WebPs give their first frame.
+/// orientation. GIFs and animated WebPs give their first frame; JPEG XL is decoded by
+/// jxl-oxide, SVG rasterised by resvg (nothing outside the file is loaded), and a camera RAW
+/// file gives its largest embedded JPEG preview (the sensor data is not demosaiced).
 ///
 /// A JPEG the main decoder (zune-jpeg) rejects gets a second decoder (jpeg-decoder), which also
 /// reads lossless JPEG (SOF3) and names the coding of a valid file neither can decode.
 ///
 /// # Errors
 /// [`DecodeError::Unsupported`] for a valid file this build cannot decode (arithmetic-coded,
-/// hierarchical or 12-bit JPEG; HEIF, AVIF, JPEG XL, JPEG 2000; BMP holding a JPEG or PNG; TIFF
+/// hierarchical or 12-bit JPEG; HEIF, AVIF, JPEG 2000; a camera RAW file without a JPEG preview;
+/// BMP holding a JPEG or PNG; TIFF
 /// compressions the tiff crate lacks), [`DecodeError::TooLarge`] beyond `opts`' limits,
 /// [`DecodeError::Corrupt`] for a damaged file, [`DecodeError::UnknownFormat`] otherwise.
 pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, DecodeError> {
@@ -125,6 +130,15 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
             }
             other => other,
         };
+    }
+    if formats::is_jxl(bytes) {
+        return formats::decode_jxl(bytes, opts);
+    }
+    if let Some(kind) = formats::raw_kind(bytes) {
+        return formats::raw_preview(bytes, kind, opts);
+    }
+    if reader.format().is_none() && formats::is_svg(bytes) {
+        return formats::render_svg(bytes, opts);
     }
     let Some(format) = reader.format() else {
         return Err(match unsupported_container(bytes) {
@@ -156,16 +170,29 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
     }
 }
 
-fn decode_with(
-    mut reader: ImageReader<Cursor<&[u8]>>,
-    opts: &DecodeOptions,
-) -> Result<DynamicImage, DecodeError> {
+fn limits(opts: &DecodeOptions) -> Limits {
     let mut limits = Limits::default();
     limits.max_image_width = Some(opts.max_side);
     limits.max_image_height = Some(opts.max_side);
     limits.max_alloc = Some(opts.max_alloc);
-    reader.limits(limits.clone());
-    let mut decoder = reader.into_decoder()?;
+    limits
+}
+
+fn decode_with(
+    mut reader: ImageReader<Cursor<&[u8]>>,
+    opts: &DecodeOptions,
+) -> Result<DynamicImage, DecodeError> {
+    reader.limits(limits(opts));
+    decode_decoder(reader.into_decoder()?, opts)
+}
+
+/// Decodes with `decoder` within `opts`' limits and turns the image upright.
+fn decode_decoder(
+    mut decoder: impl ImageDecoder,
+    opts: &DecodeOptions,
+) -> Result<DynamicImage, DecodeError> {
+    let mut limits = limits(opts);
+    decoder.set_limits(limits.clone())?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(DecodeError::Corrupt("zero-sized image".into()));
@@ -294,9 +321,6 @@ fn unsupported_container(bytes: &[u8]) -> Option<&'static str> {
             b"avif" | b"avis" => Some("AVIF image"),
             _ => None,
         };
-    }
-    if bytes.starts_with(&[0xFF, 0x0A]) || bytes.starts_with(b"\0\0\0\x0CJXL \r\n\x87\n") {
-        return Some("JPEG XL image");
     }
     if bytes.starts_with(b"\0\0\0\x0CjP  \r\n\x87\n")
         || bytes.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
