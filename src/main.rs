@@ -163,6 +163,9 @@ enum Command {
     Config,
     /// Groups of near-duplicate images under DIR, largest first.
     Dups(DupsArgs),
+    /// Asks the terminal what the explorer asks (graphics, cell size) and prints every answer
+    /// and what the explorer would draw, for bug reports.
+    Doctor,
 }
 
 #[derive(clap::Args)]
@@ -309,6 +312,7 @@ fn main() -> ExitCode {
         Some(Command::Neighbours(a)) => run_neighbours(a, g),
         Some(Command::Dups(a)) => run_dups(a, g),
         Some(Command::Config) => run_config(g),
+        Some(Command::Doctor) => run_doctor(g),
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
             None => Err(Error::bad_request(
@@ -358,6 +362,16 @@ fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
         "halfblocks" => Some(P::Halfblocks),
         _ => None,
     }
+}
+
+fn run_doctor(g: &Globals) -> Result<ExitCode> {
+    let (config, _) = g.settings()?;
+    let cell = imgtui::config::parse_cell_size(&config.explore.cell_size)
+        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
+    let report = imgtui::tui::terminal::doctor(std::time::Duration::from_secs(2), cell)
+        .map_err(|e| Error::bad_request(format_args!("{e:#}")))?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> Result<ExitCode> {
