@@ -105,7 +105,7 @@ pub fn run(
         None if dumb => Graphics::halfblocks("TERM names a terminal without images"),
         None => Graphics::halfblocks("asking the terminal…"),
     };
-    let _ = tx.send(Event::Graphics(graphics.describe()).into());
+    app.on(Event::Graphics(graphics.describe()));
     let mut screen = Screen::new(graphics, tx.clone());
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
 
