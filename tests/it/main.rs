@@ -13,6 +13,7 @@ mod features;
 mod fuzz;
 mod index;
 mod model;
+mod pty;
 mod races;
 mod resume;
 mod settings;
