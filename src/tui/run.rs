@@ -135,7 +135,7 @@ pub fn run(
             // one layout to another, clear it and draw it whole.
             let layout = std::mem::discriminant(&app.overlay);
             if layout_drawn.is_some_and(|l| l != layout) || std::mem::take(&mut clear) {
-                terminal.clear()?;
+                clear_all(&mut terminal)?;
             }
             layout_drawn = Some(layout);
             terminal.draw(|f| {
@@ -242,6 +242,19 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(20));
     }
     result
+}
+
+/// Clears the screen and makes the next draw write every cell, without asking the terminal
+/// where its cursor is: ratatui's `Terminal::clear` does (CSI 6 n), and crossterm would read
+/// that reply from stdin behind the [`Reader`]'s back, racing it for keys.
+fn clear_all(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // A blank frame: the next one differs from it wherever it shows anything.
+    terminal.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
+    Ok(())
 }
 
 /// The images on screen: the protocol to draw with, the preview and the montage (resized
