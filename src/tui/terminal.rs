@@ -333,8 +333,11 @@ impl Graphics {
     }
 }
 
-/// The tty's size: (columns, rows) and, if it reports them, (width, height) in pixels.
-pub fn tty_size() -> Option<((u16, u16), Option<(u16, u16)>)> {
+/// A tty's size: (columns, rows) and, if it reports them, (width, height) in pixels.
+pub type TtySize = ((u16, u16), Option<(u16, u16)>);
+
+/// The tty's size (`TIOCGWINSZ`), if it has one.
+pub fn tty_size() -> Option<TtySize> {
     let w = crossterm::terminal::window_size().ok()?;
     let pixels = (w.width > 0 && w.height > 0).then_some((w.width, w.height));
     Some(((w.columns, w.rows), pixels))
