@@ -50,6 +50,32 @@ pub struct ExploreSection {
     pub protocol: String,
     /// Neighbours shown for the image under the cursor.
     pub neighbours: usize,
+    /// The size of a terminal cell in pixels, `"WxH"`, for terminals that report none;
+    /// `"auto"`: none given (see [`parse_cell_size`]).
+    pub cell_size: String,
+}
+
+/// `explore.cell_size`: `"auto"` is `None`; `"WxH"` (also `W×H`) is `Some((W, H))`, pixels,
+/// each 1 to 1000.
+///
+/// Errors: anything else, with the rule it breaks.
+pub fn parse_cell_size(text: &str) -> Result<Option<(u16, u16)>, String> {
+    if text == "auto" {
+        return Ok(None);
+    }
+    let rule =
+        || format!("expected `auto` or a cell size in pixels such as \"8x16\", got {text:?}");
+    let (w, h) = text.split_once(['x', '×']).ok_or_else(rule)?;
+    let side = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+    };
+    match (side(w), side(h)) {
+        (Some(w), Some(h)) => Ok(Some((w, h))),
+        _ => Err(rule()),
+    }
 }
 
 /// The values `explore.protocol` (and `--protocol`) accept.
@@ -189,6 +215,8 @@ impl Config {
             self.explore.neighbours >= 1,
             "explore.neighbours: at least 1"
         );
+        parse_cell_size(&self.explore.cell_size)
+            .map_err(|rule| anyhow::anyhow!("explore.cell_size: {rule}"))?;
         Ok(())
     }
 

@@ -170,6 +170,9 @@ enum Command {
     },
     /// Prints the manual page (roff), e.g. `imgtui man > imgtui.1 && man ./imgtui.1`.
     Man,
+    /// Asks the terminal what the explorer asks (graphics, cell size) and prints every answer
+    /// and what the explorer would draw, for bug reports.
+    Doctor,
 }
 
 #[derive(clap::Args)]
@@ -325,6 +328,7 @@ fn main() -> ExitCode {
             let rendered = clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout());
             rendered.map(|()| ExitCode::SUCCESS).map_err(Error::from)
         }
+        Some(Command::Doctor) => run_doctor(g),
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
             None => Err(Error::bad_request(
@@ -403,6 +407,16 @@ fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
         "halfblocks" => Some(P::Halfblocks),
         _ => None,
     }
+}
+
+fn run_doctor(g: &Globals) -> Result<ExitCode> {
+    let (config, _) = g.settings()?;
+    let cell = imgtui::config::parse_cell_size(&config.explore.cell_size)
+        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
+    let report = imgtui::tui::terminal::doctor(std::time::Duration::from_secs(2), cell)
+        .map_err(|e| Error::bad_request(format_args!("{e:#}")))?;
+    print!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> Result<ExitCode> {

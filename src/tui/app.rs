@@ -48,6 +48,8 @@ pub enum Event {
     ExportProgress(usize),
     /// The export ended (finished, or stopped by Esc), or was refused.
     Exported(Result<ExportReport, Error>),
+    /// How images are drawn now and why, e.g. "sixel (DA1), cell 7×14 px from the tty".
+    Graphics(String),
 }
 
 /// Which pane the cursor keys move in.
@@ -198,6 +200,8 @@ pub struct App {
     pub preview_path: Option<PathBuf>,
     /// The export under way, if any.
     pub exporting: Option<Exporting>,
+    /// How images are drawn and why (shown in the help).
+    pub graphics: String,
 }
 
 impl App {
@@ -230,6 +234,7 @@ impl App {
             message: String::new(),
             preview_path: None,
             exporting: None,
+            graphics: String::new(),
         }
     }
 
@@ -238,6 +243,10 @@ impl App {
         match event {
             Event::Key(k) => self.key(k),
             Event::Idle => self.cursor_rests(),
+            Event::Graphics(how) => {
+                self.graphics = how;
+                Vec::new()
+            }
             Event::Progress(Progress::Scanned { to_process, .. }) => {
                 self.progress(0, to_process);
                 Vec::new()

@@ -20,6 +20,7 @@ use crate::analysis::duplicates;
 use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
 use crate::analysis::saved::Wanted;
 use crate::collection::{Collection, Quantized};
+use crate::config::parse_cell_size;
 use crate::decode::{DecodeOptions, decode};
 use crate::error::{Error, Result};
 use crate::export::ExportReport;
@@ -60,8 +61,10 @@ const PREVIEW_CACHE: usize = 16;
 /// Runs the explorer until the user quits. The terminal (and any tmux option changed) is
 /// restored on return, on error, on panic and on SIGHUP/SIGTERM (see [`terminal::restore`]).
 ///
-/// `protocol` forces an image protocol; `None` asks the terminal (after the first frame, at
-/// most 1 s; keys typed meanwhile are handled as usual). Raising `cancel` (a signal) ends the explorer and keeps the work done.
+/// `protocol` forces an image protocol; `None` asks the terminal which one it speaks (after
+/// the first frame, at most 1 s; keys typed meanwhile are handled as usual). Either way the
+/// cell size in pixels comes from the tty, else the terminal's answer, else the setting
+/// `explore.cell_size`, else a small guess, and is read again on every resize. Raising `cancel` (a signal) ends the explorer and keeps the work done.
 ///
 /// Fails with [`crate::ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and
 /// when the terminal cannot be set up.
@@ -91,23 +94,38 @@ pub fn run(
         decode: session.decode_options().clone(),
         tx: tx.clone(),
     };
-    let mut screen = Screen::new(
-        match protocol {
-            Some(p) => Graphics::forced(p),
-            None => Graphics::halfblocks(),
-        },
-        tx.clone(),
+    let cell_setting = parse_cell_size(&session.config().explore.cell_size)
+        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
+    let dumb = matches!(
+        std::env::var("TERM").as_deref(),
+        Ok("dumb" | "linux") | Err(_)
     );
+    let graphics = match protocol {
+        Some(p) => Graphics::forced(p, cell_setting),
+        None if dumb => Graphics::halfblocks("TERM names a terminal without images"),
+        None => Graphics::halfblocks("asking the terminal…"),
+    };
+    app.on(Event::Graphics(graphics.describe()));
+    let mut screen = Screen::new(graphics, tx.clone());
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
 
     let mut terminal = terminal::enter()?;
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(cancel.clone(), finished.clone());
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
-    // what it can do. Its replies come in with the keys; `input` tells them apart, so keys
-    // typed meanwhile are handled at once and in order, answered or not.
-    let mut to_probe = protocol.is_none() && cfg!(unix) && may_draw_graphics();
+    // what it can do (every terminal: over SSH the environment names none). Its replies come
+    // in with the keys; `input` tells them apart, so keys typed meanwhile are handled at once
+    // and in order, answered or not. A forced graphics protocol asks for the cell size only.
+    let mut to_probe = cfg!(unix)
+        && match protocol {
+            None => !dumb,
+            Some(p) => p != ProtocolType::Halfblocks,
+        };
     let mut probing: Option<Probe> = None;
+    let mut tty_size = terminal::tty_size();
+    // Redraw everything once: after the probe (a terminal that printed part of a question it
+    // did not know leaves no trace) and when the cell size changes (old images go).
+    let mut clear = false;
     let mut input = Reader::new();
     let mut layout_drawn = None;
     let result = (|| -> Result<()> {
@@ -116,8 +134,8 @@ pub fn run(
             // written again, which ratatui's diff does not do: when the screen changes from
             // one layout to another, clear it and draw it whole.
             let layout = std::mem::discriminant(&app.overlay);
-            if layout_drawn.is_some_and(|l| l != layout) {
-                terminal.clear()?;
+            if layout_drawn.is_some_and(|l| l != layout) || std::mem::take(&mut clear) {
+                clear_all(&mut terminal)?;
             }
             layout_drawn = Some(layout);
             terminal.draw(|f| {
@@ -131,10 +149,27 @@ pub fn run(
             if cancel.load(Ordering::SeqCst) {
                 return Ok(());
             }
-            if std::mem::take(&mut to_probe) {
-                probing = Some(Probe::start(&mut std::io::stdout(), PROBE_TIMEOUT)?);
-            }
             let mut events = Vec::new();
+            if std::mem::take(&mut to_probe) {
+                probing = Some(Probe::start(
+                    &mut std::io::stdout(),
+                    PROBE_TIMEOUT,
+                    protocol,
+                    cell_setting,
+                )?);
+            }
+            // A resize (a font zoom changes the pixels, not always the cells): the tty's new
+            // cell size, or the terminal asked again when its answer gave the last one.
+            let size = terminal::tty_size();
+            if size != tty_size && probing.is_none() {
+                tty_size = size;
+                if let Some(g) = screen.graphics.resized() {
+                    events.extend(screen.set_graphics(g, app.preview_path.as_ref()));
+                    clear = true;
+                } else if screen.graphics.cell_from_terminal() {
+                    terminal::ask_cell_size(&mut std::io::stdout())?;
+                }
+            }
             let inputs = input.read(Duration::from_millis(50));
             if inputs.is_empty() {
                 events.push(Event::Idle);
@@ -142,11 +177,22 @@ pub fn run(
             for i in inputs {
                 match i {
                     Input::Key(k) => events.push(Event::Key(k)),
-                    // Replies after the probe is over (late ones) are dropped here.
                     Input::Reply(r) => {
-                        if let Some(graphics) = probing.as_mut().and_then(|p| p.replied(r)) {
-                            probing = None;
-                            screen.set_graphics(graphics, app.preview_path.as_ref());
+                        let graphics = match probing.as_mut() {
+                            Some(p) => {
+                                let done = p.replied(r);
+                                if done.is_some() {
+                                    probing = None;
+                                }
+                                done
+                            }
+                            // After the probe: an answer to the size question after a
+                            // resize (late answers to the probe change nothing else).
+                            None => screen.graphics.answered(&r),
+                        };
+                        if let Some(g) = graphics {
+                            events.extend(screen.set_graphics(g, app.preview_path.as_ref()));
+                            clear = true;
                         }
                     }
                     // The terminal is gone: nothing more can be shown or typed.
@@ -156,7 +202,8 @@ pub fn run(
             if probing.as_ref().is_some_and(Probe::timed_out)
                 && let Some(graphics) = probing.take().map(|mut p| p.finish())
             {
-                screen.set_graphics(graphics, app.preview_path.as_ref());
+                events.extend(screen.set_graphics(graphics, app.preview_path.as_ref()));
+                clear = true;
             }
             while let Ok(msg) = rx.try_recv() {
                 match msg {
@@ -195,6 +242,19 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(20));
     }
     result
+}
+
+/// Clears the screen and makes the next draw write every cell, without asking the terminal
+/// where its cursor is: ratatui's `Terminal::clear` does (CSI 6 n), and crossterm would read
+/// that reply from stdin behind the [`Reader`]'s back, racing it for keys.
+fn clear_all(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    // A blank frame: the next one differs from it wherever it shows anything.
+    terminal.draw(|f| f.render_widget(ratatui::widgets::Clear, f.area()))?;
+    Ok(())
 }
 
 /// The images on screen: the protocol to draw with, the preview and the montage (resized
@@ -264,12 +324,14 @@ impl Screen {
         }
     }
 
-    fn set_graphics(&mut self, graphics: Graphics, shown: Option<&PathBuf>) {
+    /// Draws with `graphics` from now on; returns the event that tells the app.
+    fn set_graphics(&mut self, graphics: Graphics, shown: Option<&PathBuf>) -> Option<Event> {
         self.graphics = graphics;
         // Draw the shown preview again with the new protocol.
         if let Some(path) = shown {
             self.show_cached(path);
         }
+        Some(Event::Graphics(self.graphics.describe()))
     }
 
     fn show_montage(&mut self, img: DynamicImage) {
@@ -428,24 +490,6 @@ fn spawn_watchdog(cancel: Arc<AtomicBool>, finished: Arc<AtomicBool>) {
             std::process::exit(129);
         }
     });
-}
-
-/// Whether the environment names a terminal that may draw images. Only those are asked (and
-/// only those get tmux's passthrough switched on for the query); others get halfblocks at
-/// once, and `--protocol` forces a choice.
-fn may_draw_graphics() -> bool {
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
-    let term = var("TERM");
-    let program = var("TERM_PROGRAM");
-    !var("KITTY_WINDOW_ID").is_empty()
-        || !var("WEZTERM_EXECUTABLE").is_empty()
-        || !var("KONSOLE_VERSION").is_empty()
-        || !var("XTERM_VERSION").is_empty()
-        || ["kitty", "ghostty", "foot", "mlterm", "contour", "wezterm"]
-            .iter()
-            .any(|t| term.contains(t))
-        || ["iTerm.app", "WezTerm", "ghostty", "vscode", "mintty", "rio"]
-            .contains(&program.as_str())
 }
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,

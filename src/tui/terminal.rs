@@ -23,7 +23,7 @@ use image::DynamicImage;
 use ratatui::DefaultTerminal;
 use ratatui_image::FontSize;
 use ratatui_image::picker::ProtocolType;
-use ratatui_image::picker::cap_parser::{self, QueryStdioOptions, Response};
+use ratatui_image::picker::cap_parser;
 use ratatui_image::protocol::halfblocks::Halfblocks;
 use ratatui_image::protocol::iterm2::Iterm2;
 use ratatui_image::protocol::kitty::StatefulKitty;
@@ -162,44 +162,74 @@ fn in_tmux() -> bool {
         || var("TERM_PROGRAM") == "tmux"
 }
 
-/// How previews are drawn: the protocol, the cell size in pixels, and whether sequences are
-/// wrapped for tmux. Makes the same protocols ratatui-image's `Picker` makes.
+/// Where the size of a cell in pixels came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellFrom {
+    /// The tty's window size in pixels (`TIOCGWINSZ`; OpenSSH forwards it).
+    Tty,
+    /// The terminal's answer to `CSI 16 t`.
+    Terminal,
+    /// The terminal's text area in pixels (`CSI 14 t`) divided by the columns and rows.
+    TextArea,
+    /// The setting `explore.cell_size`.
+    Setting,
+    /// Nothing reported one: [`SMALL_CELL`], so that an image is never larger than its area.
+    Guess,
+}
+
+/// The cell size assumed when nothing reports one, in pixels (width, height). It is at most the
+/// cell of any font in use (xterm's "fixed" is 6 × 13, most are 7–10 × 14–20), so an image
+/// sized for it fits its area in cells: ratatui-image makes an image `cells × cell size`
+/// pixels, and a larger real cell only shows it smaller.
+pub const SMALL_CELL: (u16, u16) = (5, 10);
+
+/// How previews are drawn: the protocol, the cell size in pixels and where both came from, and
+/// whether sequences are wrapped for tmux. Makes the same protocols ratatui-image's `Picker`
+/// makes.
 #[derive(Debug, Clone)]
 pub struct Graphics {
     protocol: ProtocolType,
+    /// Why this protocol: "DA1", "forced", "no answer in 1 s"…
+    why: String,
     font: FontSize,
+    cell_from: CellFrom,
     in_tmux: bool,
     /// The next kitty image id (random start, so two imgtui processes do not collide).
     next_id: u32,
 }
 
 impl Graphics {
-    /// Half-block characters: draw everywhere, need no cell size.
-    pub fn halfblocks() -> Graphics {
-        Graphics::new(ProtocolType::Halfblocks, FontSize::new(10, 20))
-    }
-
-    /// `protocol` as forced by `--protocol`, with the cell size the kernel reports for the
-    /// terminal (10 × 20 pixels if it reports none). Inside tmux, a graphics protocol gets
-    /// passthrough for imgtui's pane until [`restore`]; call after [`enter`].
-    pub fn forced(protocol: ProtocolType) -> Graphics {
-        if protocol != ProtocolType::Halfblocks {
-            allow_passthrough();
-        }
+    /// Half-block characters (they draw everywhere and need no cell size), for `why`.
+    pub fn halfblocks(why: &str) -> Graphics {
         Graphics::new(
-            protocol,
-            cell_size_from_ioctl().unwrap_or(FontSize::new(10, 20)),
+            ProtocolType::Halfblocks,
+            why,
+            (FontSize::new(10, 20), CellFrom::Guess),
         )
     }
 
-    fn new(protocol: ProtocolType, font: FontSize) -> Graphics {
+    /// `protocol` as forced by `--protocol`, with the best cell size known without asking:
+    /// the tty's, else `setting` (`explore.cell_size`, pixels), else [`SMALL_CELL`]. A
+    /// [`Probe`] may refine the cell size later. Inside tmux, a graphics protocol gets
+    /// passthrough for imgtui's pane until [`restore`]; call after [`enter`].
+    pub fn forced(protocol: ProtocolType, setting: Option<(u16, u16)>) -> Graphics {
+        if protocol != ProtocolType::Halfblocks {
+            allow_passthrough();
+        }
+        let cell = cell_size(cell_size_from_ioctl(), &Answers::default(), None, setting);
+        Graphics::new(protocol, "forced", cell)
+    }
+
+    fn new(protocol: ProtocolType, why: &str, (font, cell_from): (FontSize, CellFrom)) -> Graphics {
         use std::hash::{BuildHasher, Hasher};
         let random = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish();
         Graphics {
             protocol,
+            why: why.to_owned(),
             font,
+            cell_from,
             in_tmux: in_tmux(),
             next_id: (random as u32).max(1),
         }
@@ -208,6 +238,77 @@ impl Graphics {
     /// The protocol images are drawn with.
     pub fn protocol_type(&self) -> ProtocolType {
         self.protocol
+    }
+
+    /// The cell size images are sized for, in pixels (width, height), and where it came from.
+    pub fn cell(&self) -> ((u16, u16), CellFrom) {
+        ((self.font.width, self.font.height), self.cell_from)
+    }
+
+    /// One line for the user: the protocol, why, and the cell size and its source, e.g.
+    /// "sixel (DA1), cell 7×14 px from the tty".
+    pub fn describe(&self) -> String {
+        let name = match self.protocol {
+            ProtocolType::Halfblocks => return format!("half blocks ({})", self.why),
+            ProtocolType::Sixel => "sixel",
+            ProtocolType::Kitty => "kitty",
+            ProtocolType::Iterm2 => "iTerm2",
+        };
+        let from = match self.cell_from {
+            CellFrom::Tty => "from the tty",
+            CellFrom::Terminal => "from the terminal (CSI 16 t)",
+            CellFrom::TextArea => "from the terminal's pixel size (CSI 14 t)",
+            CellFrom::Setting => "from explore.cell_size",
+            CellFrom::Guess => "guessed small: set explore.cell_size",
+        };
+        format!(
+            "{name} ({}), cell {}×{} px {from}",
+            self.why, self.font.width, self.font.height
+        )
+    }
+
+    /// The same protocol with a new cell size, if it differs from the one in use (a font zoom,
+    /// a late answer); `None` if nothing changes.
+    pub fn with_cell(&self, (font, from): (FontSize, CellFrom)) -> Option<Graphics> {
+        if self.protocol == ProtocolType::Halfblocks
+            || (font.width, font.height, from)
+                == (self.font.width, self.font.height, self.cell_from)
+        {
+            return None;
+        }
+        Some(Graphics {
+            font,
+            cell_from: from,
+            ..self.clone()
+        })
+    }
+
+    /// After a resize: the cell size the tty now reports, if it changed. `None` also when the
+    /// tty reports none (then ask the terminal again with [`size_query`]).
+    pub fn resized(&self) -> Option<Graphics> {
+        let tty = cell_size_from_ioctl()?;
+        self.with_cell((tty, CellFrom::Tty))
+    }
+
+    /// The new cell size a reply to [`size_query`] gives, when the one in use came from the
+    /// same question (a tty size always wins); `None` if nothing changes.
+    pub fn answered(&self, reply: &Reply) -> Option<Graphics> {
+        match (reply, self.cell_from) {
+            (&Reply::CellSize(w, h), CellFrom::Terminal) => {
+                self.with_cell((FontSize::new(w, h), CellFrom::Terminal))
+            }
+            (&Reply::TextAreaPixels(w, h), CellFrom::TextArea) => {
+                let ((columns, rows), _) = tty_size()?;
+                (columns > 0 && rows > 0 && w >= columns && h >= rows).then_some(())?;
+                self.with_cell((FontSize::new(w / columns, h / rows), CellFrom::TextArea))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the cell size came from the terminal's answer, so a resize must ask again.
+    pub fn cell_from_terminal(&self) -> bool {
+        matches!(self.cell_from, CellFrom::Terminal | CellFrom::TextArea)
     }
 
     /// A resizing protocol for `image`, for ratatui-image's `StatefulImage` widget.
@@ -232,11 +333,200 @@ impl Graphics {
     }
 }
 
-/// The cell size in pixels from the terminal's window size (TIOCGWINSZ), if it reports one.
-fn cell_size_from_ioctl() -> Option<FontSize> {
+/// A tty's size: (columns, rows) and, if it reports them, (width, height) in pixels.
+pub type TtySize = ((u16, u16), Option<(u16, u16)>);
+
+/// The tty's size (`TIOCGWINSZ`), if it has one.
+pub fn tty_size() -> Option<TtySize> {
     let w = crossterm::terminal::window_size().ok()?;
-    (w.width > 0 && w.height > 0 && w.columns > 0 && w.rows > 0)
-        .then(|| FontSize::new(w.width / w.columns, w.height / w.rows))
+    let pixels = (w.width > 0 && w.height > 0).then_some((w.width, w.height));
+    Some(((w.columns, w.rows), pixels))
+}
+
+/// The cell size in pixels from the tty's window size (TIOCGWINSZ), if it reports one.
+fn cell_size_from_ioctl() -> Option<FontSize> {
+    let ((columns, rows), pixels) = tty_size()?;
+    let (width, height) = pixels?;
+    (columns > 0 && rows > 0 && width >= columns && height >= rows)
+        .then(|| FontSize::new(width / columns, height / rows))
+}
+
+/// The cell size to draw with, in this order: the tty's (`tty`), the terminal's `CSI 16 t`
+/// answer, its `CSI 14 t` text area divided by `grid` (columns, rows), the setting
+/// `explore.cell_size`, and [`SMALL_CELL`].
+pub fn cell_size(
+    tty: Option<FontSize>,
+    answers: &Answers,
+    grid: Option<(u16, u16)>,
+    setting: Option<(u16, u16)>,
+) -> (FontSize, CellFrom) {
+    let area = answers.text_area.zip(grid).and_then(|((w, h), (c, r))| {
+        (c > 0 && r > 0 && w >= c && h >= r).then(|| FontSize::new(w / c, h / r))
+    });
+    let font = |(w, h): (u16, u16)| FontSize::new(w, h);
+    tty.map(|f| (f, CellFrom::Tty))
+        .or_else(|| answers.cell.map(|c| (font(c), CellFrom::Terminal)))
+        .or_else(|| area.map(|f| (f, CellFrom::TextArea)))
+        .or_else(|| setting.map(|c| (font(c), CellFrom::Setting)))
+        .unwrap_or((font(SMALL_CELL), CellFrom::Guess))
+}
+
+/// The questions imgtui asks, in one write (wrapped for tmux's passthrough when `tmux`): the
+/// kitty graphics query, DA1, XTVERSION, iTerm2's capability report, the cell size
+/// (`CSI 16 t`) and text area (`CSI 14 t`) in pixels, and last a status report, which every
+/// terminal answers, so once its reply is in, every reply is. A terminal ignores what it does
+/// not know.
+pub fn query(tmux: bool) -> String {
+    let (start, esc, end) = cap_parser::Parser::tmux_start_escape_end(tmux);
+    format!(
+        "{start}{esc}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{esc}\\{esc}[c{esc}[>0q\
+         {esc}]1337;Capabilities{esc}\\{esc}[16t{esc}[14t{esc}[5n{end}"
+    )
+}
+
+/// The cell size questions alone (`CSI 16 t`, `CSI 14 t`), asked again after a resize.
+pub fn size_query(tmux: bool) -> String {
+    let (start, esc, end) = cap_parser::Parser::tmux_start_escape_end(tmux);
+    format!("{start}{esc}[16t{esc}[14t{end}")
+}
+
+/// Writes [`size_query`] for this terminal.
+///
+/// Errors: `out` cannot be written.
+pub fn ask_cell_size(out: &mut impl Write) -> std::io::Result<()> {
+    out.write_all(size_query(in_tmux()).as_bytes())?;
+    out.flush()
+}
+
+/// What the terminal answered to [`query`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answers {
+    /// DA1's attribute numbers (4: sixel).
+    pub attributes: Option<Vec<u16>>,
+    /// The kitty graphics query's answer: whether it was `OK`.
+    pub kitty: Option<bool>,
+    /// XTVERSION: the terminal's name and version, e.g. `XTerm(390)`.
+    pub version: Option<String>,
+    /// iTerm2's capability report (its feature letters).
+    pub iterm2: Option<String>,
+    /// `CSI 16 t`: a cell in pixels (width, height).
+    pub cell: Option<(u16, u16)>,
+    /// `CSI 14 t`: the text area in pixels (width, height).
+    pub text_area: Option<(u16, u16)>,
+    /// Whether the status report, the last reply, came.
+    pub complete: bool,
+}
+
+impl Answers {
+    /// Records one reply.
+    pub fn take(&mut self, reply: Reply) {
+        match reply {
+            Reply::DeviceAttributes(a) => self.attributes = Some(a),
+            Reply::Kitty(ok) => self.kitty = Some(ok),
+            Reply::Version(v) => self.version = Some(v),
+            Reply::Iterm2Capabilities(c) => self.iterm2 = Some(c),
+            Reply::CellSize(w, h) => self.cell = Some((w, h)),
+            Reply::TextAreaPixels(w, h) => self.text_area = Some((w, h)),
+            Reply::Status => self.complete = true,
+            Reply::Other => {}
+        }
+    }
+
+    /// Whether any reply at all came.
+    pub fn any(&self) -> bool {
+        *self != Answers::default()
+    }
+}
+
+/// What the environment says about the terminal (it is not forwarded over SSH, so it only
+/// ever adds to what the terminal answers).
+#[derive(Debug, Clone, Default)]
+pub struct Environment {
+    /// `TERM_PROGRAM` (or `LC_TERMINAL`, which OpenSSH may forward) when it names a terminal
+    /// that speaks iTerm2's protocol.
+    pub iterm2: Option<String>,
+    /// `WEZTERM_EXECUTABLE` is set.
+    pub wezterm: bool,
+    /// `KONSOLE_VERSION` is set.
+    pub konsole: bool,
+}
+
+impl Environment {
+    /// Reads the variables of this process (`tmux`: whether it runs inside tmux, where iTerm2
+    /// and WezTerm leave only their session variables).
+    pub fn read(tmux: bool) -> Environment {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        let program = var("TERM_PROGRAM");
+        let iterm2 = [
+            "iTerm",
+            "WezTerm",
+            "mintty",
+            "vscode",
+            "Tabby",
+            "Hyper",
+            "rio",
+            "Bobcat",
+            "WarpTerminal",
+        ]
+        .iter()
+        .any(|t| program.contains(t));
+        let iterm2 = if iterm2 {
+            Some(format!("TERM_PROGRAM={program}"))
+        } else if var("LC_TERMINAL").contains("iTerm") {
+            Some(format!("LC_TERMINAL={}", var("LC_TERMINAL")))
+        } else if tmux && !var("ITERM_SESSION_ID").is_empty() {
+            Some("ITERM_SESSION_ID".to_owned())
+        } else {
+            None
+        };
+        Environment {
+            iterm2,
+            wezterm: !var("WEZTERM_EXECUTABLE").is_empty(),
+            konsole: !var("KONSOLE_VERSION").is_empty(),
+        }
+    }
+}
+
+/// The protocol the answers call for, and why. WezTerm (known by XTVERSION or its variable)
+/// gets iTerm2's protocol (its kitty placeholders are not drawn right); Konsole gets neither
+/// kitty nor sixel (both drawn wrong, as ratatui-image found); otherwise kitty, then sixel
+/// (DA1 attribute 4), then iTerm2's (its capability report, an XTVERSION naming a terminal
+/// that speaks it, or the environment), else half blocks.
+pub fn detect(answers: &Answers, env: &Environment) -> (ProtocolType, String) {
+    let version = answers.version.as_deref().unwrap_or_default();
+    let named = |names: &[&str]| names.iter().any(|n| version.starts_with(n));
+    let xtversion = || format!("XTVERSION {version}");
+    if named(&["WezTerm"]) {
+        return (ProtocolType::Iterm2, xtversion());
+    }
+    if env.wezterm {
+        return (ProtocolType::Iterm2, "WEZTERM_EXECUTABLE".to_owned());
+    }
+    let konsole = named(&["Konsole"]) || env.konsole;
+    if answers.kitty == Some(true) && !konsole {
+        return (ProtocolType::Kitty, "kitty graphics query".to_owned());
+    }
+    let sixel = answers.attributes.as_ref().is_some_and(|a| a.contains(&4));
+    if sixel && !konsole {
+        return (ProtocolType::Sixel, "DA1".to_owned());
+    }
+    if answers.iterm2.is_some() {
+        return (ProtocolType::Iterm2, "iTerm2 capability report".to_owned());
+    }
+    if named(&["iTerm2", "mintty", "rio", "Tabby", "Hyper"]) {
+        return (ProtocolType::Iterm2, xtversion());
+    }
+    if let Some(why) = &env.iterm2 {
+        return (ProtocolType::Iterm2, why.clone());
+    }
+    let why = if konsole {
+        "Konsole draws kitty and sixel images wrong"
+    } else if !answers.any() {
+        "the terminal did not answer within 1 s"
+    } else {
+        "the terminal reports no image protocol"
+    };
+    (ProtocolType::Halfblocks, why.to_owned())
 }
 
 /// A graphics query in flight: written once, answered (or not) through [`Reader`].
@@ -244,38 +534,42 @@ fn cell_size_from_ioctl() -> Option<FontSize> {
 pub struct Probe {
     started: Instant,
     timeout: Duration,
-    replies: Vec<Response>,
+    answers: Answers,
+    /// A protocol forced by `--protocol`: only the cell size is asked for.
+    forced: Option<ProtocolType>,
+    /// `explore.cell_size`, pixels.
+    setting: Option<(u16, u16)>,
 }
 
 impl Probe {
-    /// Writes the graphics query to `out` (inside tmux, first letting it through to the outer
-    /// terminal for this pane only). Its last part asks for a status report that every
-    /// terminal answers, so once that reply is in, every reply is.
+    /// Writes [`query`] to `out` (inside tmux, first letting it through to the outer terminal
+    /// for this pane only). With a `forced` protocol only the cell size is taken from the
+    /// answers; `setting` is `explore.cell_size` in pixels.
     ///
     /// Errors: `out` cannot be written.
-    pub fn start(out: &mut impl Write, timeout: Duration) -> std::io::Result<Probe> {
+    pub fn start(
+        out: &mut impl Write,
+        timeout: Duration,
+        forced: Option<ProtocolType>,
+        setting: Option<(u16, u16)>,
+    ) -> std::io::Result<Probe> {
         let tmux = in_tmux();
         allow_passthrough();
-        let var = |k: &str| std::env::var(k).is_ok_and(|v| !v.is_empty());
-        let mut options = QueryStdioOptions::default();
-        if var("WEZTERM_EXECUTABLE") || var("KONSOLE_VERSION") {
-            // As ratatui-image: neither draws kitty placeholders right, Konsole's sixel is buggy.
-            options.blacklist_protocols = vec![ProtocolType::Kitty, ProtocolType::Sixel];
-        }
-        out.write_all(cap_parser::Parser::query(tmux, options).as_bytes())?;
+        out.write_all(query(tmux).as_bytes())?;
         out.flush()?;
         Ok(Probe {
             started: Instant::now(),
             timeout,
-            replies: Vec::new(),
+            answers: Answers::default(),
+            forced,
+            setting,
         })
     }
 
     /// Takes a reply; returns how to draw once the last one (the status report) is in.
-    pub fn replied(&mut self, replies: Vec<Response>) -> Option<Graphics> {
-        let done = replies.contains(&Response::Status);
-        self.replies.extend(replies);
-        done.then(|| self.finish())
+    pub fn replied(&mut self, reply: Reply) -> Option<Graphics> {
+        self.answers.take(reply);
+        self.answers.complete.then(|| self.finish())
     }
 
     /// Whether the terminal has had its time to answer.
@@ -283,66 +577,97 @@ impl Probe {
         self.started.elapsed() > self.timeout
     }
 
-    /// How to draw with what was answered so far: kitty, else sixel, else what the environment
-    /// suggests (iTerm2's protocol), with the reported cell size (or the kernel's); halfblocks
-    /// without a cell size. Passthrough, unless graphics need it, is put back at once.
+    /// How to draw with what was answered so far (see [`detect`] and [`cell_size`]).
+    /// Passthrough, unless graphics need it, is put back at once.
     pub fn finish(&mut self) -> Graphics {
-        let graphics = choose(&self.replies, env_protocol(in_tmux()), cell_size_from_ioctl);
-        if graphics.protocol == ProtocolType::Halfblocks {
+        let (protocol, why) = match self.forced {
+            Some(p) => (p, "forced".to_owned()),
+            None => detect(&self.answers, &Environment::read(in_tmux())),
+        };
+        let grid = tty_size().map(|(grid, _)| grid);
+        let cell = cell_size(cell_size_from_ioctl(), &self.answers, grid, self.setting);
+        if protocol == ProtocolType::Halfblocks {
             put_back_passthrough();
         }
-        graphics
+        Graphics::new(protocol, &why, cell)
     }
 }
 
-/// The protocol the environment suggests when the query names none: iTerm2's, for the
-/// terminals ratatui-image knows speak it.
-fn env_protocol(tmux: bool) -> Option<ProtocolType> {
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
-    let program = var("TERM_PROGRAM");
-    let iterm2 = [
-        "iTerm",
-        "WezTerm",
-        "mintty",
-        "vscode",
-        "Tabby",
-        "Hyper",
-        "rio",
-        "Bobcat",
-        "WarpTerminal",
-    ]
-    .iter()
-    .any(|t| program.contains(t))
-        || var("LC_TERMINAL").contains("iTerm")
-        || (tmux && (!var("ITERM_SESSION_ID").is_empty() || !var("WEZTERM_EXECUTABLE").is_empty()));
-    iterm2.then_some(ProtocolType::Iterm2)
-}
-
-/// The drawing the replies call for (see [`Probe::finish`]); `fallback_cell` is asked only if
-/// no reply gave the cell size.
-fn choose(
-    replies: &[Response],
-    env: Option<ProtocolType>,
-    fallback_cell: impl Fn() -> Option<FontSize>,
-) -> Graphics {
-    let protocol = if replies.contains(&Response::Kitty) {
-        Some(ProtocolType::Kitty)
-    } else if replies.contains(&Response::Sixel) {
-        Some(ProtocolType::Sixel)
-    } else {
-        env
-    };
-    let cell = replies
-        .iter()
-        .find_map(|r| match r {
-            Response::CellSize(Some((w, h))) => Some(FontSize::new(*w, *h)),
-            _ => None,
-        })
-        .or_else(fallback_cell);
-    match (protocol, cell) {
-        (Some(protocol), Some(cell)) => Graphics::new(protocol, cell),
-        _ => Graphics::halfblocks(),
+/// `imgtui doctor`: asks the terminal what [`Probe`] asks and returns a report for bug
+/// reports: the variables that name terminals, the tty's size, every byte the terminal
+/// answered (escaped), what they mean, and what the explorer would draw with `setting`
+/// (`explore.cell_size`, pixels). Waits at most `timeout` for the answers.
+///
+/// Errors: stdin or stdout is not a terminal, or raw mode cannot be set.
+pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
+        "doctor asks the terminal: run it in one, with stdin and stdout not redirected"
+    );
+    let mut report = String::new();
+    for var in [
+        "TERM",
+        "TERM_PROGRAM",
+        "LC_TERMINAL",
+        "XTERM_VERSION",
+        "TMUX",
+        "TMUX_PANE",
+        "SSH_CONNECTION",
+    ] {
+        let value = std::env::var(var).unwrap_or_default();
+        report += &format!("{var:<16}{}\n", if value.is_empty() { "-" } else { &value });
     }
+    match tty_size() {
+        Some(((c, r), Some((w, h)))) => {
+            report += &format!("tty             {c}×{r} cells, {w}×{h} px\n")
+        }
+        Some(((c, r), None)) => {
+            report += &format!("tty             {c}×{r} cells, no pixel size\n")
+        }
+        None => report += "tty             no size\n",
+    }
+    crossterm::terminal::enable_raw_mode()?;
+    let asked = (|| -> anyhow::Result<(Vec<u8>, Answers, Duration)> {
+        let mut probe = Probe::start(&mut std::io::stdout(), timeout, None, setting)?;
+        let mut reader = Reader::new();
+        reader.log = Some(Vec::new());
+        while !probe.answers.complete && !probe.timed_out() {
+            for input in reader.read(Duration::from_millis(20)) {
+                if let Input::Reply(r) = input {
+                    probe.answers.take(r);
+                }
+            }
+        }
+        let waited = probe.started.elapsed();
+        Ok((reader.log.unwrap_or_default(), probe.answers, waited))
+    })();
+    let _ = crossterm::terminal::disable_raw_mode();
+    put_back_passthrough();
+    let (raw, answers, waited) = asked?;
+    report += &format!(
+        "answered        {} bytes in {} ms{}\n",
+        raw.len(),
+        waited.as_millis(),
+        if answers.complete {
+            ""
+        } else {
+            " (no status report: timed out)"
+        }
+    );
+    report += &format!("raw             {}\n", raw.escape_ascii());
+    report += &format!("DA1             {:?}\n", answers.attributes);
+    report += &format!("XTVERSION       {:?}\n", answers.version);
+    report += &format!("kitty graphics  {:?}\n", answers.kitty);
+    report += &format!("iTerm2 report   {:?}\n", answers.iterm2);
+    report += &format!("CSI 16 t cell   {:?}\n", answers.cell);
+    report += &format!("CSI 14 t area   {:?}\n", answers.text_area);
+    let (protocol, why) = detect(&answers, &Environment::read(in_tmux()));
+    let grid = tty_size().map(|(grid, _)| grid);
+    let cell = cell_size(cell_size_from_ioctl(), &answers, grid, setting);
+    let graphics = Graphics::new(protocol, &why, cell);
+    report += &format!("imgtui draws    {}\n", graphics.describe());
+    Ok(report)
 }
 
 /// One thing the terminal sent.
@@ -350,9 +675,8 @@ fn choose(
 pub enum Input {
     /// A key the user typed.
     Key(KeyEvent),
-    /// A reply to a query, as ratatui-image's parser reads it (empty: a reply it does not
-    /// know, or garbage shaped like one; never a key).
-    Reply(Vec<Response>),
+    /// A reply to a query (never a key).
+    Reply(Reply),
     /// The terminal is gone (end of file or an error reading it).
     Closed,
 }
@@ -544,14 +868,10 @@ fn csi(bytes: &[u8]) -> Token {
     let seq = &bytes[..=end];
     let params = &seq[2..end];
     let last = seq[end];
-    let replies = responses(seq);
-    let input = if reply_like
-        || matches!(last, b'c' | b't' | b'n')
-        || !replies.is_empty() && last != b'R'
-    {
-        Some(Input::Reply(replies))
+    let input = if reply_like || matches!(last, b'c' | b't' | b'n') {
+        Some(Input::Reply(reply(seq)))
     } else {
-        Some(csi_key(params, last).unwrap_or(Input::Reply(Vec::new())))
+        Some(csi_key(params, last).unwrap_or(Input::Reply(Reply::Other)))
     };
     Token::Done(end + 1, input)
 }
@@ -631,12 +951,12 @@ fn string(bytes: &[u8]) -> Token {
     while i < bytes.len() {
         match bytes[i] {
             0x07 if bytes[1] == b']' => {
-                return Token::Done(i + 1, Some(Input::Reply(responses(&bytes[..=i]))));
+                return Token::Done(i + 1, Some(Input::Reply(reply(&bytes[..=i]))));
             }
             0x1b => match bytes.get(i + 1) {
                 None => break,
                 Some(b'\\') => {
-                    return Token::Done(i + 2, Some(Input::Reply(responses(&bytes[..i + 2]))));
+                    return Token::Done(i + 2, Some(Input::Reply(reply(&bytes[..i + 2]))));
                 }
                 Some(_) => i += 1,
             },
@@ -646,18 +966,76 @@ fn string(bytes: &[u8]) -> Token {
     Token::Unfinished(REPLY_WAIT)
 }
 
-/// What ratatui-image's capability parser reads in one complete sequence.
-fn responses(seq: &[u8]) -> Vec<Response> {
-    let mut parser = cap_parser::Parser::new();
-    seq.iter()
-        .flat_map(|&b| parser.push(char::from(b)))
-        .collect()
+/// A reply of the terminal to one of the questions of [`query`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Primary device attributes (`CSI ? … c`): the attribute numbers (4: sixel graphics).
+    DeviceAttributes(Vec<u16>),
+    /// The kitty graphics query's answer (`APC G i=31 ; … ST`): whether it was `OK`.
+    Kitty(bool),
+    /// XTVERSION (`DCS > | … ST`): the terminal's name and version, e.g. `XTerm(390)`.
+    Version(String),
+    /// iTerm2's capability report (`OSC 1337 ; Capabilities=… ST`): its feature letters.
+    Iterm2Capabilities(String),
+    /// `CSI 6 ; height ; width t`: a cell in pixels, as (width, height).
+    CellSize(u16, u16),
+    /// `CSI 4 ; height ; width t`: the text area in pixels, as (width, height).
+    TextAreaPixels(u16, u16),
+    /// The status report `CSI 0 n`, which ends [`query`].
+    Status,
+    /// Any other reply, a refusal, or garbage shaped like a reply (never a key).
+    Other,
+}
+
+/// What one complete reply sequence (starting with `ESC`) says.
+fn reply(seq: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(seq);
+    let numbers = |s: &str| -> Option<Vec<u16>> { s.split(';').map(|p| p.parse().ok()).collect() };
+    // The body between the introducer and the terminator (`ST` = `ESC \`, or BEL for OSC).
+    let body = |intro: &str| -> Option<String> {
+        let rest = text.strip_prefix(intro)?;
+        let rest = rest
+            .strip_suffix("\x1b\\")
+            .or_else(|| rest.strip_suffix('\x07'))?;
+        Some(rest.to_owned())
+    };
+    match seq.get(1) {
+        Some(b'[') => {
+            let params = &text[2..text.len() - 1];
+            match seq.last() {
+                Some(b'c') => params
+                    .strip_prefix('?')
+                    .and_then(numbers)
+                    .map_or(Reply::Other, Reply::DeviceAttributes),
+                Some(b't') => match numbers(params).as_deref() {
+                    Some(&[6, h, w]) if h > 0 && w > 0 => Reply::CellSize(w, h),
+                    Some(&[4, h, w]) if h > 0 && w > 0 => Reply::TextAreaPixels(w, h),
+                    _ => Reply::Other,
+                },
+                Some(b'n') if params == "0" => Reply::Status,
+                _ => Reply::Other,
+            }
+        }
+        Some(b'_') => match body("\x1b_G").as_deref().and_then(|b| b.split_once(';')) {
+            Some((keys, message)) if keys.split(',').any(|k| k == "i=31") => {
+                Reply::Kitty(message == "OK")
+            }
+            _ => Reply::Other,
+        },
+        Some(b'P') => body("\x1bP>|").map_or(Reply::Other, Reply::Version),
+        Some(b']') => {
+            body("\x1b]1337;Capabilities=").map_or(Reply::Other, Reply::Iterm2Capabilities)
+        }
+        _ => Reply::Other,
+    }
 }
 
 /// The terminal's input (stdin, which [`enter`] put in raw mode), read by the event loop alone.
 #[derive(Debug, Default)]
 pub struct Reader {
     parser: Parser,
+    /// Every byte read, when kept (for `imgtui doctor`).
+    log: Option<Vec<u8>>,
 }
 
 impl Reader {
@@ -699,7 +1077,13 @@ impl Reader {
             return match n {
                 0 => vec![Input::Closed],
                 n if n < 0 => gone_unless_interrupted(),
-                n => self.parser.feed(&buf[..n as usize], Instant::now()),
+                n => {
+                    let bytes = &buf[..n as usize];
+                    if let Some(log) = &mut self.log {
+                        log.extend_from_slice(bytes);
+                    }
+                    self.parser.feed(bytes, Instant::now())
+                }
             };
         }
         self.parser.expire(Instant::now())
@@ -745,9 +1129,6 @@ mod tests {
         out
     }
 
-    /// A kitty, DA1 (with sixel), cell-size and status reply, as a terminal answers the query.
-    const ANSWER: &[u8] = b"\x1b_Gi=31;OK\x1b\\\x1b[?62;4;22c\x1b[6;18;9t\x1b[0n";
-
     #[test]
     fn keys_around_and_between_replies_arrive_in_order_however_the_reads_split() {
         // Typed before, between and after the replies: q j, ↓, k, Esc then /.
@@ -761,12 +1142,12 @@ mod tests {
         let want = vec![
             k('q'),
             k('j'),
-            Input::Reply(vec![Response::Kitty]),
+            Input::Reply(Reply::Kitty(true)),
             code(KeyCode::Down),
-            Input::Reply(vec![Response::Sixel]),
-            Input::Reply(vec![Response::CellSize(Some((9, 18)))]),
+            Input::Reply(Reply::DeviceAttributes(vec![62, 4, 22])),
+            Input::Reply(Reply::CellSize(9, 18)),
             k('k'),
-            Input::Reply(vec![Response::Status]),
+            Input::Reply(Reply::Status),
             k('é'),
             k('/'),
         ];
@@ -851,34 +1232,222 @@ mod tests {
         }
     }
 
+    /// The answers in `bytes`, read as the explorer reads them.
+    fn answers(bytes: &[u8]) -> Answers {
+        let mut answers = Answers::default();
+        for input in parse_in_chunks(bytes, 5) {
+            match input {
+                Input::Reply(r) => answers.take(r),
+                other => panic!("not a reply: {other:?}"),
+            }
+        }
+        answers
+    }
+
     #[test]
-    fn the_answer_decides_the_protocol_and_cell_size() {
-        let replies = parse_in_chunks(ANSWER, 7)
-            .into_iter()
-            .flat_map(|i| match i {
-                Input::Reply(r) => r,
-                other => panic!("{other:?}"),
-            })
-            .collect::<Vec<_>>();
-        let none = || None;
-        let g = choose(&replies, None, none);
-        assert_eq!(g.protocol, ProtocolType::Kitty);
-        assert_eq!((g.font.width, g.font.height), (9, 18));
-        // Sixel only, and the cell size from the kernel.
-        let g = choose(&[Response::Sixel, Response::Status], None, || {
-            Some(FontSize::new(8, 16))
-        });
-        assert_eq!((g.protocol, g.font.width), (ProtocolType::Sixel, 8));
-        // No answer, no hint, or no cell size anywhere: halfblocks.
-        assert_eq!(choose(&[], None, none).protocol, ProtocolType::Halfblocks);
+    fn every_reply_of_the_query_is_read() {
+        let a = answers(
+            b"\x1b_Gi=31;EINVAL:bad\x1b\\\x1b[?63;1;2;4;6;9;15;22c\x1bP>|XTerm(390)\x1b\\\
+              \x1b]1337;Capabilities=T3LrMSc7UUw9Ts3BFGsSyHNoSxF\x07\x1b[6;14;7t\x1b[4;336;560t\x1b[0n",
+        );
         assert_eq!(
-            choose(&[Response::Kitty], None, none).protocol,
+            a,
+            Answers {
+                attributes: Some(vec![63, 1, 2, 4, 6, 9, 15, 22]),
+                kitty: Some(false),
+                version: Some("XTerm(390)".to_owned()),
+                iterm2: Some("T3LrMSc7UUw9Ts3BFGsSyHNoSxF".to_owned()),
+                cell: Some((7, 14)),
+                text_area: Some((560, 336)),
+                complete: true,
+            }
+        );
+        // A refused size (`CSI 6 ; ; t`) and an answer to nobody's question are no size.
+        let a = answers(b"\x1b[6;;t\x1b[8;24;80t\x1b_Gi=99;OK\x1b\\");
+        assert_eq!(a.cell, None);
+        assert_eq!(a.kitty, None);
+    }
+
+    #[test]
+    fn the_query_asks_everything_and_ends_with_the_status_report() {
+        let q = query(false);
+        for part in [
+            "\x1b_Gi=31,",
+            "\x1b[c",
+            "\x1b[>0q",
+            "\x1b]1337;Capabilities",
+            "\x1b[16t",
+            "\x1b[14t",
+        ] {
+            assert!(q.contains(part), "{part:?} in {q:?}");
+        }
+        assert!(q.ends_with("\x1b[5n"));
+        // In tmux: one passthrough sequence, every inner ESC doubled.
+        let t = query(true);
+        assert!(t.starts_with("\x1bPtmux;\x1b\x1b_G") && t.ends_with("\x1b\x1b[5n\x1b\\"));
+        assert_eq!(t.matches('\x1b').count(), 2 * q.matches('\x1b').count() + 2);
+    }
+
+    #[test]
+    fn the_terminal_not_its_environment_decides_the_protocol() {
+        let none = Environment::default();
+        let detect = |bytes: &[u8], env: &Environment| {
+            let (p, why) = detect(&answers(bytes), env);
+            (p, why)
+        };
+        let ty = |p: ProtocolType, why: &str| (p, why.to_owned());
+        // xterm -ti vt340 over SSH: no variable, DA1 says sixel.
+        assert_eq!(
+            detect(
+                b"\x1b[?63;1;2;4;6;9;15;22c\x1bP>|XTerm(390)\x1b\\\x1b[0n",
+                &none
+            ),
+            ty(ProtocolType::Sixel, "DA1")
+        );
+        assert_eq!(
+            detect(b"\x1b_Gi=31;OK\x1b\\\x1b[?62;4;22c\x1b[0n", &none),
+            ty(ProtocolType::Kitty, "kitty graphics query")
+        );
+        assert_eq!(
+            detect(
+                b"\x1b_Gi=31;OK\x1b\\\x1b[?62;4c\x1bP>|WezTerm 20240203\x1b\\\x1b[0n",
+                &none
+            ),
+            ty(ProtocolType::Iterm2, "XTVERSION WezTerm 20240203")
+        );
+        assert_eq!(
+            detect(b"\x1b[?62;22c\x1b]1337;Capabilities=F\x07\x1b[0n", &none),
+            ty(ProtocolType::Iterm2, "iTerm2 capability report")
+        );
+        assert_eq!(
+            detect(b"\x1b[?62;4;22c\x1bP>|Konsole 23.08\x1b\\\x1b[0n", &none).0,
             ProtocolType::Halfblocks
         );
-        let g = choose(&[], Some(ProtocolType::Iterm2), || {
-            Some(FontSize::new(8, 16))
-        });
-        assert_eq!(g.protocol, ProtocolType::Iterm2);
+        // xterm without -ti vt340: it answers, without sixel.
+        assert_eq!(
+            detect(b"\x1b[?64;1;2;6;9;15;22c\x1b[0n", &none),
+            ty(
+                ProtocolType::Halfblocks,
+                "the terminal reports no image protocol"
+            )
+        );
+        assert_eq!(
+            detect(b"", &none),
+            ty(
+                ProtocolType::Halfblocks,
+                "the terminal did not answer within 1 s"
+            )
+        );
+        // The environment only adds: iTerm2 reached locally, with no answer to go by.
+        let iterm = Environment {
+            iterm2: Some("TERM_PROGRAM=iTerm.app".to_owned()),
+            ..Environment::default()
+        };
+        assert_eq!(detect(b"", &iterm).0, ProtocolType::Iterm2);
+    }
+
+    #[test]
+    fn the_cell_size_comes_from_the_tty_then_the_terminal_then_the_setting() {
+        let a = answers(b"\x1b[6;18;9t\x1b[4;480;800t");
+        let font = |(f, from): (FontSize, CellFrom)| ((f.width, f.height), from);
+        let tty = Some(FontSize::new(7, 14));
+        let grid = Some((80, 24));
+        let setting = Some((8, 16));
+        assert_eq!(
+            font(cell_size(tty, &a, grid, setting)),
+            ((7, 14), CellFrom::Tty)
+        );
+        assert_eq!(
+            font(cell_size(None, &a, grid, setting)),
+            ((9, 18), CellFrom::Terminal)
+        );
+        let area_only = answers(b"\x1b[4;480;800t");
+        assert_eq!(
+            font(cell_size(None, &area_only, grid, setting)),
+            ((10, 20), CellFrom::TextArea)
+        );
+        let nothing = Answers::default();
+        assert_eq!(
+            font(cell_size(None, &nothing, grid, setting)),
+            ((8, 16), CellFrom::Setting)
+        );
+        assert_eq!(
+            font(cell_size(None, &nothing, grid, None)),
+            (SMALL_CELL, CellFrom::Guess)
+        );
+        let g = Graphics::new(ProtocolType::Sixel, "DA1", cell_size(tty, &a, grid, None));
+        assert_eq!(g.describe(), "sixel (DA1), cell 7×14 px from the tty");
+    }
+
+    /// The pixel size (width, height) of a sixel image, from its raster attributes `"1;1;W;H`.
+    fn sixel_pixels(data: &str) -> (u32, u32) {
+        let raster = &data[data.find('"').expect("raster attributes") + 1..];
+        let end = raster
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .unwrap();
+        let n: Vec<u32> = raster[..end]
+            .split(';')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        (n[2], n[3])
+    }
+
+    #[test]
+    fn an_image_is_never_drawn_outside_its_area_whatever_the_cell_guess() {
+        use ratatui::layout::Size;
+        use ratatui_image::{Resize, ResizeEncodeRender};
+        // Every font at least as large as the cell assumed: the smallest guess, xterm's
+        // fixed font, and common ones; images wide, tall and tiny; areas of a pane.
+        let real_cells = [SMALL_CELL, (6, 13), (7, 14), (9, 18), (10, 20), (12, 25)];
+        let images = [(1024, 300), (300, 1024), (1024, 1024), (40, 30), (1, 1)];
+        let areas = [
+            Size::new(60, 18),
+            Size::new(31, 40),
+            Size::new(1, 1),
+            Size::new(200, 3),
+        ];
+        for guess in [SMALL_CELL, (6, 13), (7, 14)] {
+            let mut g = Graphics::new(
+                ProtocolType::Sixel,
+                "test",
+                (FontSize::new(guess.0, guess.1), CellFrom::Guess),
+            );
+            for (iw, ih) in images {
+                let img = DynamicImage::new_rgb8(iw, ih);
+                for area in areas {
+                    let mut p = g.new_resize_protocol(img.clone());
+                    p.resize_encode(&Resize::Fit(None), area);
+                    let StatefulProtocolType::Sixel(s) = p.protocol_type() else {
+                        unreachable!()
+                    };
+                    let (w, h) = sixel_pixels(&s.data);
+                    for (cw, ch) in real_cells
+                        .iter()
+                        .filter(|(cw, ch)| *cw >= guess.0 && *ch >= guess.1)
+                    {
+                        let (cols, rows) = (w.div_ceil(u32::from(*cw)), h.div_ceil(u32::from(*ch)));
+                        assert!(
+                            cols <= u32::from(area.width) && rows <= u32::from(area.height),
+                            "{iw}×{ih} px in {area:?} cells sized for {guess:?}: {w}×{h} px, \
+                             {cols}×{rows} cells of {cw}×{ch}"
+                        );
+                    }
+                }
+            }
+        }
+        // The check has teeth: sized for a cell larger than the real one, it overflows.
+        let mut g = Graphics::new(
+            ProtocolType::Sixel,
+            "test",
+            (FontSize::new(10, 20), CellFrom::Guess),
+        );
+        let mut p = g.new_resize_protocol(DynamicImage::new_rgb8(1024, 1024));
+        p.resize_encode(&Resize::Fit(None), Size::new(60, 18));
+        let StatefulProtocolType::Sixel(s) = p.protocol_type() else {
+            unreachable!()
+        };
+        let (_, h) = sixel_pixels(&s.data);
+        assert!(h.div_ceil(14) > 18, "{h} px high");
     }
 
     #[test]

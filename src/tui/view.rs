@@ -103,7 +103,7 @@ pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>) 
         draw_sweep(frame, app, curves);
     }
     match &app.overlay {
-        Overlay::Help => draw_help(frame, area),
+        Overlay::Help => draw_help(frame, area, &app.graphics),
         Overlay::Export(text) => draw_prompt(
             frame,
             area,
@@ -480,7 +480,8 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
     )
 }
 
-fn draw_help(frame: &mut Frame, area: Rect) {
+/// The keys, and below them how images are drawn (`graphics`, empty: not said).
+fn draw_help(frame: &mut Frame, area: Rect, graphics: &str) {
     let keys = [
         ("↑ ↓ / j k", "images (or clusters, similar: by focus)"),
         ("← → / h l", "previous / next cluster"),
@@ -503,7 +504,7 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         ("?", "this help"),
         ("q / Ctrl-C", "quit"),
     ];
-    let lines: Vec<Line> = keys
+    let mut lines: Vec<Line> = keys
         .iter()
         .map(|(k, v)| {
             Line::from(vec![
@@ -512,9 +513,22 @@ fn draw_help(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let rect = centred(area, 78, keys.len() as u16 + 2);
+    if !graphics.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>12}  ", "images"), Style::new().bold()),
+            Span::raw(graphics.to_owned()),
+        ]));
+    }
+    // The images line may wrap once (after the 14 columns of the key, 62 are left).
+    let wrapped = u16::from(graphics.chars().count() > 62);
+    let rect = centred(area, 78, lines.len() as u16 + 2 + wrapped);
     frame.render_widget(Clear, rect);
-    frame.render_widget(Paragraph::new(lines).block(pane(" keys ", true)), rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(pane(" keys ", true)),
+        rect,
+    );
 }
 
 /// A one-line text prompt in a box: what is typed, with a cursor, and a hint below.

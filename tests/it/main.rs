@@ -15,6 +15,7 @@ mod formats;
 mod fuzz;
 mod index;
 mod model;
+mod pty;
 mod races;
 mod resume;
 mod settings;
