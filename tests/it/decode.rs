@@ -576,7 +576,6 @@ fn valid_codings_this_build_cannot_decode_are_unsupported_not_corrupt() {
             b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf".to_vec(),
             "AVIF image",
         ),
-        (vec![0xFF, 0x0A, 0xFA, 0x7F, 0x01, 0x90], "JPEG XL image"),
         (
             b"\0\0\0\x0cjP  \r\n\x87\n\0\0\0\x14ftypjp2 ".to_vec(),
             "JPEG 2000 image",
@@ -587,6 +586,12 @@ fn valid_codings_this_build_cannot_decode_are_unsupported_not_corrupt() {
         let err = decode(&bytes, &opts).unwrap_err();
         assert_eq!(err.to_string(), format!("unsupported: {says}"));
     }
+    // JPEG XL is decoded now (tests/it/formats.rs): a header alone is a damaged file.
+    let err = decode(&[0xFF, 0x0A, 0xFA, 0x7F, 0x01, 0x90], &opts).unwrap_err();
+    assert!(
+        err.to_string().starts_with("corrupt image: JPEG XL"),
+        "{err}"
+    );
     // A TIFF in CCITT Group 3 fax coding (compression 3), which the tiff crate lacks.
     let mut fax = tiff_with_orientation(&small, 1, false);
     let plain = [0x03, 0x01, 3, 0, 1, 0, 0, 0, 1, 0]; // tag 259, SHORT, 1 value: 1 (none)
