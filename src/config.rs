@@ -201,6 +201,13 @@ impl Config {
 
     /// The values toml cannot check by type alone.
     fn check(&self) -> anyhow::Result<()> {
+        crate::index::check_threads(self.index.threads)
+            .map_err(|rule| anyhow::anyhow!("index.threads: {rule}"))?;
+        anyhow::ensure!(self.index.batch >= 1, "index.batch: at least 1");
+        anyhow::ensure!(
+            self.decode.max_side >= 1,
+            "decode.max_side: at least 1 pixel"
+        );
         self.decode_options()?;
         crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
         self.cluster_options()?;

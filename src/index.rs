@@ -18,6 +18,20 @@ use crate::features::{Extractor, l2_normalize};
 use crate::scan::{self, FileEntry, Skipped};
 use crate::store::{FileUpdate, Hash, Store};
 
+/// Most worker threads an indexing run takes: each holds a decoded image and the model's
+/// buffers, and beyond a few per core they only add memory.
+pub const MAX_THREADS: usize = 256;
+
+/// Checks a worker thread count: 0 (one per core, plus one) up to [`MAX_THREADS`]. The error
+/// is the rule, for the caller to prefix with where the value came from.
+pub fn check_threads(threads: usize) -> Result<usize, &'static str> {
+    if threads <= MAX_THREADS {
+        Ok(threads)
+    } else {
+        Err("at most 256 worker threads (0: one per core, plus one)")
+    }
+}
+
 /// Settings of one indexing run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexOptions {

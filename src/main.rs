@@ -125,6 +125,10 @@ impl Globals {
     ) -> Result<(Session, Summary)> {
         let mut session = self.open(dir)?;
         let mut opts = session.index_options();
+        if let Some(t) = threads {
+            imgtui::index::check_threads(t)
+                .map_err(|rule| Error::bad_request(format_args!("--threads {t}: {rule}")))?;
+        }
         opts.threads = threads.unwrap_or(opts.threads);
         opts.batch = batch.unwrap_or(opts.batch).max(1);
         let cancel = cancel_on_signals()?;
@@ -196,10 +200,11 @@ struct SimilarArgs {
     #[arg(long = "in", value_name = "DIR")]
     dir: Option<PathBuf>,
     /// How many neighbours.
-    #[arg(long, default_value_t = 10, conflicts_with = "radius")]
+    #[arg(long, default_value_t = 10, conflicts_with = "radius",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     n: usize,
     /// Every image within this cosine distance (0..2) instead of the N closest.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     radius: Option<f32>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -238,9 +243,13 @@ struct MontageArgs {
     /// Cluster number as `cluster` lists it [default: every cluster, one sheet each].
     #[arg(long)]
     cluster: Option<usize>,
-    /// Output file for one cluster, or folder for all [default: ./imgtui-montage/NN-name.png].
+    /// Output file (.png) for one cluster, or folder for all [default:
+    /// ./imgtui-montage/NN-name.png]; never inside DIR unless --inside.
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
+    /// Allow the output inside DIR (the sheet then joins the collection).
+    #[arg(long)]
+    inside: bool,
     /// Thumbnail size in pixels.
     #[arg(long, default_value_t = 160)]
     size: u32,
@@ -274,7 +283,9 @@ struct ExportArgs {
 #[derive(clap::Args)]
 struct NeighboursArgs {
     dir: PathBuf,
-    #[arg(long, default_value_t = 5)]
+    /// Neighbours per image.
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     n: usize,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -445,9 +456,14 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
             None => "none".to_owned(),
         },
     };
-    println!("# imgtui's effective settings. Settings file: {file}");
-    println!("# Precedence: flag > settings file > default (config/default.toml).\n");
-    print!("{}", sources.render());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "# imgtui's effective settings. Settings file: {file}")?;
+    writeln!(
+        out,
+        "# Precedence: flag > settings file > default (config/default.toml).\n"
+    )?;
+    write!(out, "{}", sources.render())?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -530,14 +546,30 @@ fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
         dir,
         cluster,
         out,
+        inside,
         size,
         max,
     } = a;
     check_thumb(size).map_err(|rule| Error::bad_request(format_args!("--size {size}: {rule}")))?;
+    if let (Some(o), Some(_)) = (&out, cluster)
+        && !o.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        return Err(Error::bad_request(format_args!(
+            "-o {}: a montage is a PNG; name the file .png",
+            o.display()
+        )));
+    }
     let mut session = g.ready(&dir)?;
     let files = session.cluster_files(cluster)?;
     if files.origin == Origin::Fitted {
         eprintln!("{}", answers::about(&files.clustering, files.origin));
+    }
+    let target = out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("imgtui-montage"));
+    if !inside {
+        imgtui::export::check_outside(&target, session.root())
+            .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))?;
     }
     let opts = MontageOptions {
         thumb: size,

@@ -10,7 +10,8 @@ use crate::collection::matrix::Matrix;
 
 /// Component of each row under the most likely of `k` Gaussians.
 ///
-/// Fails when the mixture does not fit (linfa's EM).
+/// Fails with a bad request when the mixture does not fit (linfa's EM), typically with a `k`
+/// too large for the images.
 pub fn gmm(x: &Matrix, k: usize, seed: u64) -> anyhow::Result<Vec<usize>> {
     let data =
         Array2::from_shape_vec((x.rows, x.cols), x.data.iter().map(|&v| v as f64).collect())?;
@@ -22,6 +23,10 @@ pub fn gmm(x: &Matrix, k: usize, seed: u64) -> anyhow::Result<Vec<usize>> {
         .tolerance(1e-4)
         .max_n_iterations(200)
         .fit(&dataset)
-        .map_err(|e| anyhow::anyhow!("the Gaussian mixture did not fit: {e}"))?;
+        .map_err(|e| {
+            crate::error::Error::bad_request(format_args!(
+                "the Gaussian mixture did not fit with k = {k} ({e}); try a smaller --k"
+            ))
+        })?;
     Ok(model.predict(&data).to_vec())
 }

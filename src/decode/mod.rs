@@ -149,6 +149,9 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
     if let Some(what) = unsupported_variant(bytes, format) {
         return Err(DecodeError::Unsupported(what));
     }
+    if format == ImageFormat::Jpeg && jpeg_is_cut(bytes) {
+        return Err(truncated_jpeg());
+    }
     match decode_with(reader, opts) {
         // An icon whose PNG entry is RGB rather than RGBA, which `image` refuses.
         Err(first @ DecodeError::Corrupt(_)) if format == ImageFormat::Ico => {
@@ -309,6 +312,20 @@ fn largest_ico_png(bytes: &[u8]) -> Option<&[u8]> {
         .map(|(_, data)| data)
 }
 
+/// Whether a JPEG stops before its end: no EOI marker after its first scan. Entropy-coded
+/// data cannot hold `FF D9` (a data byte `FF` is always followed by `00`), so a whole file
+/// has one there; the decoders would otherwise fill a cut-off image with grey and call it fine.
+fn jpeg_is_cut(bytes: &[u8]) -> bool {
+    let Some(scan) = bytes.windows(2).position(|w| w == [0xFF, 0xDA]) else {
+        return true;
+    };
+    !bytes[scan..].windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+fn truncated_jpeg() -> DecodeError {
+    DecodeError::Corrupt("truncated JPEG (it ends before its image data does)".into())
+}
+
 /// A container `image` does not recognise but a user would call an image, by its signature.
 fn unsupported_container(bytes: &[u8]) -> Option<&'static str> {
     // ISO base media files: the brand after "ftyp" says which.
@@ -433,6 +450,9 @@ pub fn decode_at_least(
     opts: &DecodeOptions,
     min: (u32, u32),
 ) -> Result<DynamicImage, DecodeError> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg_is_cut(bytes) {
+        return Err(truncated_jpeg());
+    }
     match scaled_jpeg(bytes, opts, min) {
         Some(img) => Ok(img),
         None => decode(bytes, opts),

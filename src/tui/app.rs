@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::analysis::clustering::{Clustering, Method, members};
+use crate::analysis::clustering::{Clustering, KChoice, Method, members};
 use crate::analysis::neighbours::Neighbour;
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind};
@@ -192,6 +192,9 @@ pub struct App {
     pub duplicate_cursor: usize,
     /// Background work under way (reclustering, a montage), for the status line.
     pub busy: Option<String>,
+    /// The k asked for by `+` / `-` and not yet fitted: further presses count from it, so
+    /// none is lost while a refit runs.
+    pending_k: Option<usize>,
     /// Progress of indexing new images while the collection is already shown.
     pub indexing: Option<(usize, usize)>,
     /// The last thing that happened worth a line in the status bar.
@@ -230,6 +233,7 @@ impl App {
             duplicate_of: Vec::new(),
             duplicate_cursor: 0,
             busy: None,
+            pending_k: None,
             indexing: None,
             message: String::new(),
             preview_path: None,
@@ -279,6 +283,7 @@ impl App {
             Event::Reclustered(Ok(clustering)) => self.reclustered(*clustering),
             Event::Reclustered(Err(e)) => {
                 self.busy = None;
+                self.pending_k = None;
                 self.message = format!("clustering failed: {e}");
                 Vec::new()
             }
@@ -369,6 +374,13 @@ impl App {
 
     /// A new clustering of the same collection (after `+` / `-`).
     fn reclustered(&mut self, clustering: Clustering) -> Vec<Command> {
+        if let Some(k) = self.pending_k
+            && clustering.request.k != KChoice::Fixed(k)
+        {
+            // An older request's answer: the newest one is still being fitted.
+            return Vec::new();
+        }
+        self.pending_k = None;
         self.busy = None;
         if clustering.labels.len() != self.collection.len() {
             // New images arrived while it was being fitted: it no longer fits the collection.
@@ -773,9 +785,16 @@ impl App {
             return Vec::new();
         }
         let n = self.collection.len();
-        let k = (c.k as isize + delta).clamp(2, n.saturating_sub(1).max(2) as isize) as usize;
-        if k == c.k {
+        let from = self.pending_k.unwrap_or(c.k);
+        let k = (from as isize + delta).clamp(2, n.saturating_sub(1).max(2) as isize) as usize;
+        if k == from {
             return Vec::new();
+        }
+        self.pending_k = (k != c.k).then_some(k);
+        if self.pending_k.is_none() {
+            // Back where it is: nothing to fit (a refit under way is superseded by this one).
+            self.busy = None;
+            return vec![Command::Recluster(k)];
         }
         self.busy = Some(format!("clustering into {k}…"));
         vec![Command::Recluster(k)]

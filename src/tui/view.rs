@@ -196,7 +196,7 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
         .collect();
     let cl = &clustering.clusters[app.cluster];
     let title = if app.filter.is_empty() {
-        format!(" cluster {} · {} images ", cl.number, shown.len())
+        format!(" cluster {} · {} ", cl.number, images(shown.len()))
     } else {
         format!(
             " cluster {} · {} of {} match \"{}\" ",
@@ -416,7 +416,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         Loading::Embedding { done, total } => format!("embedding {done}/{total}"),
         Loading::Clustering => "clustering…".to_owned(),
         Loading::Ready => {
-            let mut s = format!("{} images", app.collection.len());
+            let mut s = images(app.collection.len());
             if let Some(c) = &app.clustering {
                 s += &format!(" · {} k={}", c.request.method.name(), c.k);
             }
@@ -563,7 +563,7 @@ fn draw_duplicates(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProt
     let mut row = 0;
     for (g, group) in groups.iter().enumerate() {
         items.push(ListItem::new(
-            Line::from(format!("group {} · {} images", g + 1, group.len())).bold(),
+            Line::from(format!("group {} · {}", g + 1, images(group.len()))).bold(),
         ));
         for &i in group {
             if row == app.duplicate_cursor {
@@ -596,5 +596,13 @@ fn draw_duplicates(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProt
     frame.render_stateful_widget(list, list_area, &mut state);
     if !preview_area.is_empty() {
         draw_preview(frame, app, preview, preview_area);
+    }
+}
+
+/// "1 image", "2 images".
+fn images(n: usize) -> String {
+    match n {
+        1 => "1 image".to_owned(),
+        n => format!("{n} images"),
     }
 }

@@ -74,3 +74,68 @@ fn the_version_names_the_model_and_the_build() {
     );
     assert!(text.contains("cargo features:"), "{text}");
 }
+
+/// Values a user can get wrong are one line and exit 2, before anything is written.
+#[test]
+fn bad_values_are_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let d = dir.to_str().unwrap();
+    let inside = dir.join("sheet.png");
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["index", d, "--threads", "100000"],
+            "at most 256 worker threads",
+        ),
+        (vec!["neighbours", d, "--n", "0"], "0 is not in 1.."),
+        (
+            vec!["montage", d, "--cluster", "1", "-o", "/tmp/sheet.jpg"],
+            "a montage is a PNG",
+        ),
+        (
+            vec![
+                "montage",
+                d,
+                "--cluster",
+                "1",
+                "-o",
+                inside.to_str().unwrap(),
+            ],
+            "--inside allows it",
+        ),
+    ];
+    for (args, says) in &cases {
+        let ran = run(args, &store);
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(says), "{args:?}: {}", ran.stderr);
+    }
+    assert!(!inside.exists());
+    // A settings file asking for too many threads stops before anything runs.
+    let settings = tmp.path().join("settings.toml");
+    std::fs::write(&settings, "[index]\nthreads = 100000\n").unwrap();
+    let ran = run(
+        &[
+            "index".as_ref(),
+            dir.as_os_str(),
+            "--config".as_ref(),
+            settings.as_os_str(),
+        ],
+        &store,
+    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("index.threads"), "{}", ran.stderr);
+}
+
+/// A reader that stops early (`| head`) is not an error, for `config` too.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "\"$0\" config | true", env!("CARGO_BIN_EXE_imgtui")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{err}");
+}

@@ -682,3 +682,36 @@ fn an_icon_holding_an_rgb_png_is_read() {
     let decoded = decode(&ico, &DecodeOptions::default()).unwrap().to_rgb8();
     assert_eq!(decoded.as_raw(), img.as_raw());
 }
+
+/// A JPEG cut off after its headers decodes, with every decoder, into an image whose missing
+/// part is grey: it must be reported as corrupt (truncated), baseline and progressive alike,
+/// and whichever path decodes it (full, or scaled for a small model input).
+#[test]
+fn a_cut_off_jpeg_is_corrupt_not_grey() {
+    let img = crate::common::noise(300, 200, 9);
+    let mut baseline = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut baseline, 90)
+        .encode_image(&img)
+        .unwrap();
+    let mut progressive = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 90);
+    encoder.set_progressive(true);
+    encoder
+        .encode(img.as_raw(), 300, 200, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    for whole in [baseline, progressive] {
+        assert!(decode(&whole, &DecodeOptions::default()).is_ok());
+        let cut = &whole[..whole.len() / 3];
+        for got in [
+            decode(cut, &DecodeOptions::default()),
+            decode_at_least(cut, &DecodeOptions::default(), (32, 32)),
+        ] {
+            let err = got.unwrap_err();
+            assert!(
+                matches!(err, DecodeError::Corrupt(_))
+                    && err.to_string().contains("truncated JPEG"),
+                "{err}"
+            );
+        }
+    }
+}

@@ -655,3 +655,31 @@ fn montages_are_saved_without_replacing_a_file() {
     assert_eq!(second.file_name().unwrap(), "01 (2).png");
     assert_eq!(image::open(&first).unwrap().width(), sheet.width());
 }
+
+/// `+` pressed five times while the refits run: each press counts from the k asked for last,
+/// and an older refit that finishes first is not shown.
+#[test]
+fn quick_plus_presses_are_all_counted() {
+    let mut h = Harness::new();
+    let asked: Vec<Vec<Command>> = (0..5).map(|_| h.key(KeyCode::Char('+'))).collect();
+    assert_eq!(
+        asked,
+        (4..=8)
+            .map(|k| vec![Command::Recluster(k)])
+            .collect::<Vec<_>>()
+    );
+    assert!(screen(&h.app, 120, 36).contains("clustering into 8"));
+    let older = clusters(&h.app.collection, 5);
+    h.on(Event::Reclustered(Ok(Box::new(older))));
+    assert!(
+        screen(&h.app, 120, 36).contains("clusters: 3 by kmeans"),
+        "not shown"
+    );
+    assert!(h.app.busy.is_some(), "still fitting 8");
+    let newest = clusters(&h.app.collection, 8);
+    h.on(Event::Reclustered(Ok(Box::new(newest))));
+    assert!(screen(&h.app, 120, 36).contains("clusters: 8 by kmeans"));
+    assert!(h.app.busy.is_none());
+    // And back down: `-` counts from 8.
+    assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(7)]);
+}
