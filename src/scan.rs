@@ -148,12 +148,13 @@ pub fn resolve_root(root: &Path) -> Result<PathBuf, ScanError> {
 /// Walks `root` recursively (following symlinks, skipping hidden entries) for image files.
 pub fn scan(root: &Path) -> Scan {
     let mut out = Scan::default();
-    let walker = walkdir::WalkDir::new(root)
+    let mut walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for entry in walker {
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
@@ -167,6 +168,26 @@ pub fn scan(root: &Path) -> Scan {
                 continue;
             }
         };
+        if entry.depth() > 0 && entry.path_is_symlink() && entry.file_type().is_dir() {
+            // A link to a folder of the collection, or to one that holds it, would list the
+            // same images twice under other names: walk each folder once, by its real path.
+            let target = std::fs::canonicalize(entry.path()).unwrap_or_default();
+            let reason = if target.starts_with(&real_root) {
+                Some("symlink to a folder already in the collection")
+            } else if real_root.starts_with(&target) {
+                Some("symlink to a folder that holds the collection")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                walker.skip_current_dir();
+                out.skipped.push(Skipped {
+                    path: entry.into_path(),
+                    reason: reason.into(),
+                });
+                continue;
+            }
+        }
         if entry.file_type().is_dir() || !is_image_path(entry.path()) {
             continue;
         }

@@ -368,3 +368,49 @@ fn files_replaced_with_the_same_size_and_mtime_are_read_again() {
     let (settled, read) = run_counting_reads(&dir, &mut store);
     assert_eq!((settled.embedded, settled.changed, read), (0, 0, 0));
 }
+
+/// A symlink to a folder of the collection, or to the folder above it, would list every image
+/// twice under another name; each is left out with its reason, and a link to a folder outside
+/// is followed.
+#[test]
+fn links_back_into_the_collection_do_not_count_images_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir.join("inner"));
+    let outside = tmp.path().join("outside");
+    varied_folder(&outside);
+    std::os::unix::fs::symlink("..", dir.join("up")).unwrap();
+    std::os::unix::fs::symlink(dir.join("inner"), dir.join("again")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("more")).unwrap();
+    let summary = index_json(&dir, &tmp.path().join("s.sqlite"));
+    assert_eq!(summary["found"], 16, "inner and more, once each: {summary}");
+    let reasons: Vec<(String, String)> = summary["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let path = s["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned();
+            (path, s["reason"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(
+        reasons.contains(&(
+            "again".into(),
+            "symlink to a folder already in the collection".into()
+        )),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&(
+            "up".into(),
+            "symlink to a folder that holds the collection".into()
+        )),
+        "{reasons:?}"
+    );
+}
