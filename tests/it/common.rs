@@ -309,3 +309,19 @@ pub fn ico_with_rgb_png(img: &RgbImage) -> Vec<u8> {
     ico.extend(png);
     ico
 }
+
+/// The skipped files of an `index --json` summary as (file name, reason), sorted.
+pub fn skipped_by_name(summary: &serde_json::Value) -> Vec<(String, String)> {
+    let mut skipped: Vec<(String, String)> = summary["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let path = s["path"].as_str().unwrap();
+            let name = path.rsplit('/').next().unwrap().to_owned();
+            (name, s["reason"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    skipped.sort();
+    skipped
+}

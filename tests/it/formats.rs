@@ -245,22 +245,7 @@ fn a_folder_of_every_format_gets_a_truthful_summary() {
     assert_eq!(summary["schema"], 1);
     assert_eq!(summary["found"], 8, "{summary}");
     assert_eq!(summary["embedded"], 4, "{summary}");
-    let mut skipped: Vec<(String, String)> = summary["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let path = s["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned();
-            (path, s["reason"].as_str().unwrap().to_owned())
-        })
-        .collect();
-    skipped.sort();
+    let skipped = skipped_by_name(&summary);
     assert_eq!(
         skipped,
         [

@@ -384,21 +384,7 @@ fn links_back_into_the_collection_do_not_count_images_twice() {
     std::os::unix::fs::symlink(&outside, dir.join("more")).unwrap();
     let summary = index_json(&dir, &tmp.path().join("s.sqlite"));
     assert_eq!(summary["found"], 16, "inner and more, once each: {summary}");
-    let reasons: Vec<(String, String)> = summary["skipped"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let path = s["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_owned();
-            (path, s["reason"].as_str().unwrap().to_owned())
-        })
-        .collect();
+    let reasons = skipped_by_name(&summary);
     assert!(
         reasons.contains(&(
             "again".into(),
