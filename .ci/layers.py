@@ -17,7 +17,7 @@ LAYERS = [
     ["features"],
     ["collection"],
     ["store"],
-    ["index"],
+    ["index", "watch"],
     ["analysis", "export", "montage"],
     ["config"],
     ["session", "answers"],

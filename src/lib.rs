@@ -8,7 +8,8 @@
 //! 3. [`decode`]: bytes → oriented, composited RGB.
 //! 4. [`features`]: the extractors (the built-in network, model specs, descriptors).
 //! 5. [`collection`]: a folder's vectors as one matrix, the 8-bit copy, dot products.
-//! 6. [`store`], then [`index`]: the SQLite feature store, and the pipeline that fills it.
+//! 6. [`store`], then [`index`] and [`watch`]: the SQLite feature store, the pipeline that fills
+//!    it, and watching a folder for changes.
 //! 7. [`analysis`], [`export`], [`montage`]: clusters, the map, neighbours, duplicates; files out.
 //! 8. [`config`]: settings, which build the option structs of the layers above.
 //! 9. [`session`], [`answers`]: one folder opened in a store; the typed answers of the commands.
@@ -31,6 +32,7 @@ pub mod session;
 pub mod store;
 pub mod toml_error;
 pub mod tui;
+pub mod watch;
 
 pub use collection::Collection;
 pub use error::{Error, ErrorKind};

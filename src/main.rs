@@ -124,13 +124,7 @@ impl Globals {
         batch: Option<usize>,
     ) -> Result<(Session, Summary)> {
         let mut session = self.open(dir)?;
-        let mut opts = session.index_options();
-        if let Some(t) = threads {
-            imgtui::index::check_threads(t)
-                .map_err(|rule| Error::bad_request(format_args!("--threads {t}: {rule}")))?;
-        }
-        opts.threads = threads.unwrap_or(opts.threads);
-        opts.batch = batch.unwrap_or(opts.batch).max(1);
+        let opts = tuned(&session, threads, batch)?;
         let cancel = cancel_on_signals()?;
         let bar = progress_bar();
         let summary = session.update_index_with(&opts, &bar.callback(), &cancel)?;
@@ -191,6 +185,11 @@ struct IndexArgs {
     /// Files written per transaction; a crash loses at most one batch.
     #[arg(long, hide = true)]
     batch: Option<usize>,
+    /// Keep watching DIR after indexing: every change (images added, changed, renamed,
+    /// deleted) is indexed and reported on one line (one JSON summary with --json), until
+    /// Ctrl-C.
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(clap::Args)]
@@ -467,7 +466,26 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The session's indexing settings with `--threads` and `--batch` applied.
+fn tuned(
+    session: &Session,
+    threads: Option<usize>,
+    batch: Option<usize>,
+) -> Result<imgtui::IndexOptions> {
+    let mut opts = session.index_options();
+    if let Some(t) = threads {
+        imgtui::index::check_threads(t)
+            .map_err(|rule| Error::bad_request(format_args!("--threads {t}: {rule}")))?;
+    }
+    opts.threads = threads.unwrap_or(opts.threads);
+    opts.batch = batch.unwrap_or(opts.batch).max(1);
+    Ok(opts)
+}
+
 fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
+    if a.watch {
+        return run_index_watch(a, g);
+    }
     let (_, summary) = g.indexed(&a.dir, a.threads, a.batch)?;
     if a.json {
         print(&summary, Format::Json, "")?;
@@ -482,6 +500,50 @@ fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `index --watch`: index, then index again whenever the folder changes, one line (or JSON
+/// summary) per change, until Ctrl-C.
+fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
+    use imgtui::watch::FolderWatch;
+    let mut session = g.open(&a.dir)?;
+    let opts = tuned(&session, a.threads, a.batch)?;
+    let cancel = cancel_on_signals()?;
+    // Watched from before the first run, so nothing added meanwhile is missed.
+    let watch = FolderWatch::start(
+        session.root(),
+        std::time::Duration::from_millis(800),
+        std::time::Duration::from_secs(30),
+    );
+    eprintln!(
+        "imgtui: {} {} (Ctrl-C stops)",
+        watch.mode(),
+        session.root().display()
+    );
+    let mut first = true;
+    while !cancel.load(Ordering::SeqCst) {
+        if !first && !watch.wait(std::time::Duration::from_millis(250)) {
+            continue;
+        }
+        let summary = session.update_index_with(&opts, &|_| {}, &cancel)?;
+        let changed = summary.embedded + summary.changed + summary.removed > 0;
+        if first || changed || summary.interrupted {
+            if a.json {
+                print(&summary, Format::Json, "")?;
+            } else {
+                for s in &summary.skipped {
+                    eprintln!("skipped {}: {}", s.path.display(), s.reason);
+                }
+                println!("{summary}");
+            }
+        }
+        first = false;
+        if summary.interrupted {
+            return Ok(ExitCode::from(130));
+        }
+    }
+    eprintln!("imgtui: stopped watching");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {

@@ -13,6 +13,7 @@ use crate::collection::Collection;
 use crate::error::{Error, ErrorKind};
 use crate::export::{ExportReport, folder_name};
 use crate::index::Progress;
+use crate::watch::WatchMode;
 
 /// Everything that happens to the explorer: the user's keys, and what the workers report.
 #[derive(Debug)]
@@ -39,8 +40,11 @@ pub enum Event {
     Neighbours {
         /// The image they belong to.
         row: usize,
-        /// Nearest first.
+        /// Nearest first (rows of `of`).
         found: Vec<Neighbour>,
+        /// The collection they were found in: an answer for one no longer on screen (new
+        /// images came in meanwhile) is dropped.
+        of: Arc<Collection>,
     },
     /// A montage was saved to this file (it is ready to show), or why not.
     Montage(Result<PathBuf, Error>),
@@ -48,6 +52,17 @@ pub enum Event {
     ExportProgress(usize),
     /// The export ended (finished, or stopped by Esc), or was refused.
     Exported(Result<ExportReport, Error>),
+    /// How the folder is watched for changes.
+    Watching(WatchMode),
+    /// The folder changed and the collection on screen was brought up to date.
+    FolderChanged {
+        /// Images new or changed.
+        changed: usize,
+        /// Images gone.
+        removed: usize,
+        /// Files that could not be used.
+        skipped: usize,
+    },
     /// How images are drawn now and why, e.g. "sixel (DA1), cell 7×14 px from the tty".
     Graphics(String),
 }
@@ -205,6 +220,8 @@ pub struct App {
     pub exporting: Option<Exporting>,
     /// How images are drawn and why (shown in the help).
     pub graphics: String,
+    /// How the folder is watched (once the loader has started watching).
+    pub watching: Option<WatchMode>,
 }
 
 impl App {
@@ -239,6 +256,7 @@ impl App {
             preview_path: None,
             exporting: None,
             graphics: String::new(),
+            watching: None,
         }
     }
 
@@ -291,7 +309,13 @@ impl App {
                 self.duplicates_found(groups);
                 Vec::new()
             }
-            Event::Neighbours { row, found } => self.neighbours_found(row, found),
+            Event::Neighbours { row, found, of } => {
+                if Arc::ptr_eq(&of, &self.collection) {
+                    self.neighbours_found(row, found)
+                } else {
+                    Vec::new()
+                }
+            }
             Event::Montage(Ok(path)) => {
                 self.busy = None;
                 self.message = format!("montage saved to {}", path.display());
@@ -307,6 +331,28 @@ impl App {
                 if let Some(x) = &mut self.exporting {
                     x.done = done;
                 }
+                Vec::new()
+            }
+            Event::Watching(mode) => {
+                self.watching = Some(mode);
+                Vec::new()
+            }
+            Event::FolderChanged {
+                changed,
+                removed,
+                skipped,
+            } => {
+                let mut parts = Vec::new();
+                if changed > 0 {
+                    parts.push(format!("{changed} new or changed"));
+                }
+                if removed > 0 {
+                    parts.push(format!("{removed} removed"));
+                }
+                if skipped > 0 {
+                    parts.push(format!("{skipped} skipped"));
+                }
+                self.message = format!("the folder changed: {}", parts.join(", "));
                 Vec::new()
             }
             Event::Exported(result) => {
@@ -518,6 +564,7 @@ impl App {
     }
 
     fn forget_neighbours(&mut self) {
+        self.neighbours.clear();
         self.neighbours_of = None;
         self.neighbours_ready = false;
     }

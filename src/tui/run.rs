@@ -25,6 +25,7 @@ use crate::decode::{DecodeOptions, decode};
 use crate::error::{Error, Result};
 use crate::export::ExportReport;
 use crate::montage::{MontageOptions, montage, save_in_folder};
+use crate::watch::FolderWatch;
 use crate::{Progress, Session};
 
 /// How long the terminal gets to answer the graphics query.
@@ -454,7 +455,8 @@ fn spawn_latest<T: Send + 'static>(
 fn spawn_neighbours(tx: mpsc::Sender<Msg>) -> mpsc::Sender<(Arc<Collection>, usize, usize)> {
     spawn_latest(move |(c, row, n): (Arc<Collection>, usize, usize)| {
         let found = neighbours::query(&c, c.row(row), Select::Nearest(n), Some(row));
-        tx.send(Event::Neighbours { row, found }.into()).is_ok()
+        tx.send(Event::Neighbours { row, found, of: c }.into())
+            .is_ok()
     })
 }
 
@@ -567,6 +569,9 @@ fn load(
             .expect("progress lock")
             .send(Event::Progress(p).into());
     };
+    // Watched from before the first check, so nothing added meanwhile is missed.
+    let watch = FolderWatch::start(session.root(), WATCH_DEBOUNCE, WATCH_POLL);
+    let _ = tx.send(Event::Watching(watch.mode().clone()).into());
     indexing.store(true, Ordering::SeqCst);
     let summary = session.update_index(&progress, cancel);
     indexing.store(false, Ordering::SeqCst);
@@ -581,8 +586,43 @@ fn load(
         let c = session.collection()?;
         fit(session, c)?;
     }
+    // The live folder: each change is indexed, new images join the nearest cluster of the
+    // saved clustering, deleted ones drop out; the screen keeps its cursor.
+    while !cancel.load(Ordering::SeqCst) {
+        if !watch.wait(Duration::from_millis(250)) {
+            continue;
+        }
+        indexing.store(true, Ordering::SeqCst);
+        let summary = session.update_index(&progress, cancel);
+        indexing.store(false, Ordering::SeqCst);
+        let summary = summary?;
+        let _ = tx.send(Event::Clustering.into());
+        if summary.interrupted {
+            break;
+        }
+        if summary.embedded == 0 && summary.removed == 0 && summary.changed == 0 {
+            continue;
+        }
+        let c = session.collection()?;
+        if c.len() >= 2 {
+            fit(session, c)?;
+        }
+        let _ = tx.send(
+            Event::FolderChanged {
+                changed: summary.changed.max(summary.embedded),
+                removed: summary.removed,
+                skipped: summary.skipped.len(),
+            }
+            .into(),
+        );
+    }
     Ok(())
 }
+
+/// How long the folder must be quiet before a burst of changes is indexed.
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(800);
+/// How often the folder is rescanned where file events are not available.
+const WATCH_POLL: Duration = Duration::from_secs(30);
 
 /// Fits new clusterings for `+` / `-`; only the newest request is served.
 fn spawn_reclusterer(

@@ -16,6 +16,7 @@ use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use super::app::{App, Focus, Loading, Overlay};
+use crate::watch::WatchMode;
 
 /// Colours of clusters 1, 2, …; the unclustered group is grey.
 const PALETTE: [Color; 12] = [
@@ -425,6 +426,10 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             }
             if let Some(activity) = app.activity() {
                 s += &format!(" · {activity}");
+            }
+            // Watching by events is the normal case; a fallback is worth a word.
+            if let Some(mode @ WatchMode::Polling { .. }) = &app.watching {
+                s += &format!(" · {mode}");
             }
             s
         }

@@ -400,3 +400,42 @@ fn links_back_into_the_collection_do_not_count_images_twice() {
         "{reasons:?}"
     );
 }
+
+/// `index --watch`: one summary line at the start, one per change, and Ctrl-C stops it.
+#[test]
+fn index_watch_reports_each_change_until_interrupted() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let mut child = imgtui()
+        .args(["index", "--watch", "--features", "pixels"])
+        .arg(&dir)
+        .arg("--store")
+        .arg(tmp.path().join("s.sqlite"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let next = || rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert!(next().starts_with("8 found, 8 embedded"));
+    noise(30, 30, 7).save(dir.join("added.png")).unwrap();
+    let line = next();
+    assert!(line.starts_with("9 found, 1 embedded, 8 cached"), "{line}");
+    std::fs::remove_file(dir.join("checker.png")).unwrap();
+    let line = next();
+    assert!(line.contains("1 removed"), "{line}");
+    // Ctrl-C: it stops watching, keeps what it did, and exits 0.
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped watching"));
+}

@@ -438,3 +438,60 @@ fn tmux_passthrough_is_changed_for_its_own_pane_only_and_put_back() {
         tmux(sock, &["kill-pane", "-t", &pane]);
     }
 }
+
+/// The live folder: images added, deleted, renamed and changed while the explorer runs are
+/// indexed in the background and the screen follows, without a key.
+#[test]
+fn the_explorer_follows_a_changing_folder() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-live";
+    start(
+        sock,
+        session,
+        Some(tmp.path()),
+        (120, 40),
+        &dir,
+        &store,
+        " --features pixels; echo exited $?; sleep 30",
+    );
+    let wait = |text: &str| wait_for(sock, session, text);
+    wait("15 images");
+    // Added.
+    crate::common::noise(40, 40, 1)
+        .save(dir.join("new-1.png"))
+        .unwrap();
+    crate::common::noise(40, 40, 2)
+        .save(dir.join("new-2.png"))
+        .unwrap();
+    wait("17 images");
+    wait("the folder changed: 2 new or changed");
+    // Deleted.
+    std::fs::remove_file(dir.join("disc-0.png")).unwrap();
+    wait("16 images");
+    wait("the folder changed: 1 removed");
+    // Renamed: the same picture under a new name.
+    std::fs::rename(dir.join("new-1.png"), dir.join("renamed.png")).unwrap();
+    wait("the folder changed: 1 new or changed, 1 removed");
+    // Changed in place.
+    crate::common::checkerboard(40, 40, 5)
+        .save(dir.join("new-2.png"))
+        .unwrap();
+    let s = wait_until(sock, session, "the change of new-2.png", |s| {
+        s.contains("16 images")
+            && s.contains("the folder changed: 1 new or changed")
+            && !s.contains("removed")
+    });
+    assert!(s.contains("clusters:"), "{s}");
+    tmux(sock, &["send-keys", "-t", session, "q"]);
+    wait("exited 0");
+    tmux(sock, &["kill-server"]);
+}

@@ -98,7 +98,7 @@ impl Harness {
                 Command::FindNeighbours(row, n) => {
                     let c = self.app.collection.clone();
                     let found = neighbours::query(&c, c.row(row), Select::Nearest(n), Some(row));
-                    left.extend(self.on(Event::Neighbours { row, found }));
+                    left.extend(self.on(Event::Neighbours { row, found, of: c }));
                 }
                 Command::LoadPreview(p) => {
                     self.previews.push(p.clone());
@@ -233,13 +233,23 @@ fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped(
     h.app.on(Event::Neighbours {
         row: first_other(here),
         found: before.clone(),
+        of: h.app.collection.clone(),
     });
     assert!(!h.app.neighbours_current());
     let c = h.app.collection.clone();
     let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
+    // An answer from a collection no longer on screen is dropped too.
+    let older = Arc::new(collection(Path::new("/art"), false));
     h.app.on(Event::Neighbours {
         row: here,
         found: found.clone(),
+        of: older,
+    });
+    assert!(!h.app.neighbours_current());
+    h.app.on(Event::Neighbours {
+        row: here,
+        found: found.clone(),
+        of: h.app.collection.clone(),
     });
     assert!(h.app.neighbours_current());
     assert_eq!(h.app.neighbours, found);
@@ -288,7 +298,11 @@ fn s_before_the_neighbours_are_in_browses_them_when_they_arrive() {
     let c = h.app.collection.clone();
     let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
     let nearest = found[0].index;
-    let cmds = h.app.on(Event::Neighbours { row: here, found });
+    let cmds = h.app.on(Event::Neighbours {
+        row: here,
+        found,
+        of: c.clone(),
+    });
     assert_eq!(h.app.focus, Focus::Similar);
     assert_eq!(
         cmds,
