@@ -248,7 +248,7 @@ pub fn run(
 /// Clears the screen and makes the next draw write every cell, without asking the terminal
 /// where its cursor is: ratatui's `Terminal::clear` does (CSI 6 n), and crossterm would read
 /// that reply from stdin behind the [`Reader`]'s back, racing it for keys.
-fn clear_all(terminal: &mut ratatui::DefaultTerminal) -> Result<()> {
+fn clear_all(terminal: &mut terminal::Tty) -> Result<()> {
     crossterm::execute!(
         std::io::stdout(),
         crossterm::terminal::Clear(crossterm::terminal::ClearType::All)

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use image::DynamicImage;
-use ratatui::DefaultTerminal;
 use ratatui_image::FontSize;
 use ratatui_image::picker::ProtocolType;
 use ratatui_image::picker::cap_parser;
@@ -39,18 +38,18 @@ static PASSTHROUGH: Mutex<Option<tmux::Passthrough>> = Mutex::new(None);
 /// both (and any tmux option changed) before the panic message is printed.
 ///
 /// Errors: the terminal refuses raw mode, or stdout cannot be written.
-pub fn enter() -> anyhow::Result<DefaultTerminal> {
+pub fn enter() -> anyhow::Result<Tty> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
         previous(info);
     }));
-    let entered = (|| -> anyhow::Result<DefaultTerminal> {
+    let entered = (|| -> anyhow::Result<Tty> {
         crossterm::terminal::enable_raw_mode()?;
         *ENTERED.lock().unwrap_or_else(|e| e.into_inner()) = true;
         crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
         Ok(ratatui::Terminal::new(
-            ratatui::backend::CrosstermBackend::new(std::io::stdout()),
+            ratatui::backend::CrosstermBackend::new(TmuxSafe(std::io::stdout())),
         )?)
     })();
     if entered.is_err() {
@@ -58,6 +57,50 @@ pub fn enter() -> anyhow::Result<DefaultTerminal> {
         restore();
     }
     entered
+}
+
+/// The explorer's terminal: ratatui on crossterm, writing through [`TmuxSafe`].
+pub type Tty = ratatui::Terminal<ratatui::backend::CrosstermBackend<TmuxSafe<std::io::Stdout>>>;
+
+/// Writes the screen to the terminal, mending one thing on the way. Inside a tmux passthrough
+/// (`ESC P tmux; … ESC \`) every ESC of the wrapped sequence must be doubled, but
+/// ratatui-image 11 leaves a sixel's own terminator (`ESC \`, just before the passthrough's)
+/// single: tmux then ended the passthrough there, the outer terminal never saw the sixel
+/// finish, and no image showed in tmux. ratatui writes a cell's whole text (an image's
+/// sequence) in one write, so the mend is made per write.
+pub struct TmuxSafe<W>(pub W);
+
+impl<W: Write> Write for TmuxSafe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !buf.windows(7).any(|w| w == b"\x1bPtmux;") {
+            return self.0.write(buf);
+        }
+        self.0.write_all(&escape_inner_terminators(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// `buf` with every single-ESC string terminator that is directly followed by another one
+/// (the wrapped sequence's, then the passthrough's) doubled: `ESC \ ESC \` becomes
+/// `ESC ESC \ ESC \`. A terminator already doubled is left alone.
+fn escape_inner_terminators(buf: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(buf.len() + 8);
+    let mut i = 0;
+    while i < buf.len() {
+        let single = i == 0 || buf[i - 1] != 0x1B;
+        if single && buf[i..].starts_with(b"\x1b\\\x1b\\") {
+            out.extend_from_slice(b"\x1b\x1b\\");
+            i += 2;
+        } else {
+            out.push(buf[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Hands the terminal back as [`enter`] found it: the cursor shown, the normal screen, cooked
@@ -1107,6 +1150,30 @@ impl Reader {
 
 #[cfg(test)]
 mod tests {
+
+    /// A sixel wrapped for tmux as ratatui-image 11 writes it: every ESC of the sixel doubled
+    /// but its terminator. The mend doubles that one, and leaves a well-wrapped sequence and
+    /// output without a passthrough as they are.
+    #[test]
+    fn a_sixel_in_tmux_passthrough_gets_its_terminator_escaped() {
+        let written =
+            b"\x1b[2;89H\x1bPtmux;\x1b\x1b[34X\x1b\x1bP9;1;0q\"1;1;2;2#0!2~-\x1b\\\x1b\\x";
+        let mut out = TmuxSafe(Vec::new());
+        out.write_all(written).unwrap();
+        assert_eq!(
+            out.0,
+            b"\x1b[2;89H\x1bPtmux;\x1b\x1b[34X\x1b\x1bP9;1;0q\"1;1;2;2#0!2~-\x1b\x1b\\\x1b\\x"
+        );
+        let well = b"\x1bPtmux;\x1b\x1b_Ga=q\x1b\x1b\\\x1b\\";
+        let mut out = TmuxSafe(Vec::new());
+        out.write_all(well).unwrap();
+        assert_eq!(out.0, well);
+        let plain = b"\x1bP9;1;0q\"1;1;2;2#0!2~-\x1b\\\x1b\\";
+        let mut out = TmuxSafe(Vec::new());
+        out.write_all(plain).unwrap();
+        assert_eq!(out.0, plain);
+    }
+
     use super::*;
 
     fn k(c: char) -> Input {
