@@ -110,6 +110,14 @@ pub struct Summary {
     pub images_per_second: f64,
 }
 
+impl Summary {
+    /// Whether the folder's collection differs from the one before the run: images embedded,
+    /// removed, or with new content (a copy or a swap needs no embedding but changes it).
+    pub fn changed_collection(&self) -> bool {
+        self.embedded > 0 || self.removed > 0 || self.changed > 0
+    }
+}
+
 /// Where a file's work ended.
 enum Outcome {
     Embedded(FileUpdate),

@@ -526,8 +526,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
             continue;
         }
         let summary = session.update_index_with(&opts, &|_| {}, &cancel)?;
-        let changed = summary.embedded + summary.changed + summary.removed > 0;
-        if first || changed || summary.interrupted {
+        if first || summary.changed_collection() || summary.interrupted {
             if a.json {
                 print(&summary, Format::Json, "")?;
             } else {

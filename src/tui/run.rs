@@ -569,20 +569,22 @@ fn load(
             .expect("progress lock")
             .send(Event::Progress(p).into());
     };
+    // Brings the index up to date; a quit meanwhile waits for the batch in hand (`indexing`).
+    let reindex = |session: &mut Session| {
+        indexing.store(true, Ordering::SeqCst);
+        let summary = session.update_index(&progress, cancel);
+        indexing.store(false, Ordering::SeqCst);
+        let _ = tx.send(Event::Clustering.into());
+        summary
+    };
     // Watched from before the first check, so nothing added meanwhile is missed.
     let watch = FolderWatch::start(session.root(), WATCH_DEBOUNCE, WATCH_POLL);
     let _ = tx.send(Event::Watching(watch.mode().clone()).into());
-    indexing.store(true, Ordering::SeqCst);
-    let summary = session.update_index(&progress, cancel);
-    indexing.store(false, Ordering::SeqCst);
-    let summary = summary?;
+    let summary = reindex(session)?;
     if summary.interrupted {
         return Err(Error::interrupted());
     }
-    let _ = tx.send(Event::Clustering.into());
-    // `changed` covers files whose content changed or that are new without being embedded
-    // (a copy, a swap): the stored collection differs from the one on screen.
-    if !shown_early || summary.embedded > 0 || summary.removed > 0 || summary.changed > 0 {
+    if !shown_early || summary.changed_collection() {
         let c = session.collection()?;
         fit(session, c)?;
     }
@@ -592,15 +594,11 @@ fn load(
         if !watch.wait(Duration::from_millis(250)) {
             continue;
         }
-        indexing.store(true, Ordering::SeqCst);
-        let summary = session.update_index(&progress, cancel);
-        indexing.store(false, Ordering::SeqCst);
-        let summary = summary?;
-        let _ = tx.send(Event::Clustering.into());
+        let summary = reindex(session)?;
         if summary.interrupted {
             break;
         }
-        if summary.embedded == 0 && summary.removed == 0 && summary.changed == 0 {
+        if !summary.changed_collection() {
             continue;
         }
         let c = session.collection()?;
