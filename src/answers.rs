@@ -489,7 +489,7 @@ impl From<&ExportReport> for Exported {
     fn from(r: &ExportReport) -> Self {
         Exported {
             schema: (),
-            target: r.target.clone(),
+            target: std::path::absolute(&r.target).unwrap_or_else(|_| r.target.clone()),
             written: r.written,
             already_there: r.already_there,
             failed: r

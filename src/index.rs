@@ -226,6 +226,16 @@ pub fn index(
         )
     });
     write_result?;
+    // A file that was an image and no longer is one (overwritten with other content,
+    // emptied, unreadable) drops out: its old vector must not answer for it.
+    let unusable: Vec<PathBuf> = summary
+        .skipped
+        .iter()
+        .filter(|s| recorded.contains_key(s.path.as_path()))
+        .map(|s| s.path.clone())
+        .collect();
+    store.remove_files(&unusable)?;
+    summary.removed += unusable.len();
 
     summary.interrupted = cancel.load(Ordering::Relaxed);
     if !summary.interrupted && summary.removed > 0 {

@@ -154,21 +154,30 @@ impl Session {
     /// deleted ones dropped. `progress` hears of each file; raising `cancel` stops early and
     /// keeps what was done (the summary says `interrupted`).
     ///
-    /// Fails when the folder cannot be scanned or the store cannot be written.
+    /// Fails with [`ErrorKind::MissingInput`] when the folder is gone or cannot be read, and
+    /// when the store cannot be written.
     pub fn update_index_with(
         &mut self,
         opts: &IndexOptions,
         progress: &(dyn Fn(Progress) + Sync),
         cancel: &AtomicBool,
     ) -> Result<Summary> {
-        Ok(crate::index(
+        crate::index(
             &self.root,
             &mut self.store,
             &*self.extractor,
             opts,
             progress,
             cancel,
-        )?)
+        )
+        .map_err(|e| {
+            // The folder went away (or became unreadable) since the session was opened.
+            if e.chain().any(|c| c.is::<crate::scan::ScanError>()) {
+                Error::with_kind(ErrorKind::MissingInput, e)
+            } else {
+                Error::from(e)
+            }
+        })
     }
 
     /// Every image of the folder that has a vector, sorted by path (possibly none).

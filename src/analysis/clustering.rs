@@ -242,7 +242,13 @@ pub fn cluster(
     let x = pca.project(&c.vectors);
     let explained = pca.explained(total_variance(&c.vectors));
     let map = match req.map {
-        MapMethod::Pca => (0..n).map(|i| [x.get(i, 0), x.get(i, 1)]).collect(),
+        // Two images span one axis: the map is then a line.
+        MapMethod::Pca => (0..n)
+            .map(|i| {
+                let y = if x.cols > 1 { x.get(i, 1) } else { 0.0 };
+                [x.get(i, 0), y]
+            })
+            .collect(),
         MapMethod::Tsne => super::tsne::tsne(&x)?,
     };
     let map_projection = Pca {

@@ -219,6 +219,15 @@ pub fn load_or_fit(
     }
     if let Some(k) = wanted.k {
         req.k = k;
+        // A number of clusters asked of a saved DBSCAN (which finds its own) means a method
+        // that takes one: the configured one, else KMeans.
+        if wanted.method.is_none() && req.method == Method::Dbscan {
+            req.method = match defaults.method {
+                Method::Dbscan => Method::Kmeans,
+                m => m,
+            };
+            req.eps = None;
+        }
     }
     if wanted.eps.is_some() {
         req.eps = wanted.eps;

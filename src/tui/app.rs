@@ -391,13 +391,22 @@ impl App {
         collection: impl Into<Arc<Collection>>,
         clustering: Clustering,
     ) -> Vec<Command> {
-        let keep = self.base().map(|i| self.collection.paths[i].clone());
+        let keep = self
+            .base()
+            .map(|i| (self.collection.paths[i].clone(), self.collection.hashes[i]));
         self.collection = collection.into();
         self.duplicates = None;
         self.duplicate_of = vec![None; self.collection.len()];
         self.forget_neighbours();
         self.loading = Loading::Ready;
-        let row = keep.and_then(|p| self.collection.paths.iter().position(|q| *q == p));
+        // The cursor stays on its image: by path, else by content (it was renamed).
+        let c = &self.collection;
+        let row = keep.and_then(|(path, hash)| {
+            c.paths
+                .iter()
+                .position(|q| *q == path)
+                .or_else(|| c.hashes.iter().position(|h| *h == hash))
+        });
         self.set_clustering(clustering, row)
     }
 

@@ -35,7 +35,8 @@ static ENTERED: Mutex<bool> = Mutex::new(false);
 static PASSTHROUGH: Mutex<Option<tmux::Passthrough>> = Mutex::new(None);
 
 /// Takes over the terminal: raw mode, the alternate screen, and a panic hook that restores
-/// both (and any tmux option changed) before the panic message is printed.
+/// both (and any tmux option changed) before the panic message is printed, then ends the
+/// process (exit code 101), whichever thread panicked.
 ///
 /// Errors: the terminal refuses raw mode, or stdout cannot be written.
 pub fn enter() -> anyhow::Result<Tty> {
@@ -43,6 +44,9 @@ pub fn enter() -> anyhow::Result<Tty> {
     std::panic::set_hook(Box::new(move |info| {
         restore();
         previous(info);
+        // A panic on any thread (a worker's too) ends the explorer: with the terminal handed
+        // back, staying would leave a screen that no longer answers its keys.
+        std::process::exit(101);
     }));
     let entered = (|| -> anyhow::Result<Tty> {
         crossterm::terminal::enable_raw_mode()?;

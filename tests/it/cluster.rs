@@ -619,3 +619,19 @@ fn a_cluster_with_nothing_to_contrast_with_is_named_by_its_likeliest_classes() {
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(!names.contains(INDEX_ORDER));
 }
+
+/// `--k N` after a DBSCAN clustering was saved means N clusters (by the configured method),
+/// not the saved DBSCAN with the flag ignored.
+#[test]
+fn k_after_a_saved_dbscan_is_obeyed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    let dbscan = run_json(&["cluster", d, "--method", "dbscan"], &store);
+    assert_eq!(dbscan["method"], "dbscan");
+    let three = run_json(&["cluster", d, "--k", "3"], &store);
+    assert_eq!(three["method"], "kmeans");
+    assert_eq!(three["k"], 3);
+}

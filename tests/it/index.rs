@@ -439,3 +439,42 @@ fn index_watch_reports_each_change_until_interrupted() {
     assert!(out.status.success(), "{:?}", out.status);
     assert!(String::from_utf8_lossy(&out.stderr).contains("stopped watching"));
 }
+
+/// A file that was an image and is overwritten with something else (junk, nothing) drops out
+/// of the collection with its reason: its old vector no longer answers for it.
+#[test]
+fn an_image_overwritten_with_junk_drops_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let d = dir.to_str().unwrap();
+    assert_eq!(index_json(&dir, &store)["embedded"], 8);
+    std::fs::write(dir.join("disc.png"), b"not an image any more").unwrap();
+    std::fs::write(dir.join("checker.png"), b"").unwrap();
+    let summary = index_json(&dir, &store);
+    assert_eq!(summary["removed"], 2, "{summary}");
+    assert_eq!(
+        skipped_by_name(&summary),
+        [
+            ("checker.png".to_owned(), "empty file".to_owned()),
+            (
+                "disc.png".to_owned(),
+                "not a recognised image format".to_owned()
+            ),
+        ]
+    );
+    let graph = run_json(&["neighbours", d, "--n", "1"], &store);
+    let paths: Vec<&str> = graph["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 6, "{paths:?}");
+    assert!(
+        paths
+            .iter()
+            .all(|p| !p.ends_with("disc.png") && !p.ends_with("checker.png"))
+    );
+}

@@ -697,3 +697,19 @@ fn quick_plus_presses_are_all_counted() {
     // And back down: `-` counts from 8.
     assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(7)]);
 }
+
+/// New images come in while the cursor rests on an image that was renamed meanwhile: the
+/// cursor stays on it, found by its content.
+#[test]
+fn the_cursor_follows_its_image_through_a_rename() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Down);
+    let here = h.app.current().unwrap();
+    let hash = h.app.collection.hashes[here];
+    let mut c = collection(Path::new("/art"), true);
+    let row = c.hashes.iter().position(|x| *x == hash).unwrap();
+    c.paths[row] = "/art/renamed.png".into();
+    let clustering = clusters(&c, 3);
+    h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
+    assert_eq!(h.app.current_path().unwrap(), Path::new("/art/renamed.png"));
+}
