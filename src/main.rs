@@ -166,8 +166,12 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Prints the manual page (roff), e.g. `imgtui man > imgtui.1 && man ./imgtui.1`.
-    Man,
+    /// Prints the manual page (roff), e.g. `imgtui man > imgtui.1 && man ./imgtui.1`; with a
+    /// subcommand, that command's page (`imgtui man cluster > imgtui-cluster.1`).
+    Man {
+        /// The subcommand whose page to print.
+        command: Option<String>,
+    },
     /// Asks the terminal what the explorer asks (graphics, cell size) and prints every answer
     /// and what the explorer would draw, for bug reports.
     Doctor,
@@ -334,10 +338,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "imgtui", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Man) => {
-            let rendered = clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout());
-            rendered.map(|()| ExitCode::SUCCESS).map_err(Error::from)
-        }
+        Some(Command::Man { command }) => run_man(command.as_deref()),
         Some(Command::Doctor) => run_doctor(g),
         None => match cli.dir {
             Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
@@ -394,6 +395,27 @@ fn parse() -> Cli {
     };
     let matches = command.get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `imgtui man [COMMAND]`: the page of imgtui, or of one subcommand (named `imgtui-COMMAND`,
+/// as the main page refers to it).
+fn run_man(command: Option<&str>) -> Result<ExitCode> {
+    let cli = Cli::command();
+    let page = match command {
+        None => cli,
+        Some(name) => {
+            let sub = cli.find_subcommand(name).ok_or_else(|| {
+                let names: Vec<_> = cli.get_subcommands().map(|c| c.get_name()).collect();
+                Error::bad_request(format_args!(
+                    "no command {name}: the commands are {}",
+                    names.join(", ")
+                ))
+            })?;
+            sub.clone().name(format!("imgtui-{name}"))
+        }
+    };
+    clap_mangen::Man::new(page).render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints `answer` on stdout as JSON or as the CSV `table`.

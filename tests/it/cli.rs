@@ -57,6 +57,14 @@ fn the_man_page_is_roff_with_every_subcommand() {
     ] {
         assert!(page.contains(sub), "the man page lacks {sub}");
     }
+    // Each subcommand has its own page, with its options.
+    let out = imgtui().args(["man", "index"]).output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH imgtui-index 1"), "{page}");
+    assert!(page.contains("watch") && page.contains("threads"), "{page}");
+    let out = imgtui().args(["man", "nothing"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
