@@ -543,6 +543,8 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
         session.root().display()
     );
     let mut first = true;
+    // Files already reported as skipped are not listed again with every change.
+    let mut told = std::collections::HashSet::new();
     while !cancel.load(Ordering::SeqCst) {
         if !first && !watch.wait(std::time::Duration::from_millis(250)) {
             continue;
@@ -553,7 +555,9 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
                 print(&summary, Format::Json, "")?;
             } else {
                 for s in &summary.skipped {
-                    eprintln!("skipped {}: {}", s.path.display(), s.reason);
+                    if told.insert((s.path.clone(), s.reason.clone())) {
+                        eprintln!("skipped {}: {}", s.path.display(), s.reason);
+                    }
                 }
                 println!("{summary}");
             }
