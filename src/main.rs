@@ -628,6 +628,28 @@ fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
     print(&answer, a.format, table)
 }
 
+/// The files of cluster `number` (of every cluster for `None`) for montage and export, saying
+/// on stderr when the clustering had to be fitted first.
+fn cluster_files(
+    session: &mut Session,
+    number: Option<usize>,
+) -> Result<imgtui::session::ClusterFiles> {
+    let files = session.cluster_files(number)?;
+    if files.origin == Origin::Fitted {
+        eprintln!("{}", answers::about(&files.clustering, files.origin));
+    }
+    Ok(files)
+}
+
+/// Refuses `target` inside the collection at `root` unless `--inside` (`inside`) allows it.
+fn outside_unless(inside: bool, target: &Path, root: &Path) -> Result<()> {
+    if inside {
+        return Ok(());
+    }
+    imgtui::export::check_outside(target, root)
+        .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))
+}
+
 fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
     let MontageArgs {
         dir,
@@ -647,17 +669,11 @@ fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
         )));
     }
     let mut session = g.ready(&dir)?;
-    let files = session.cluster_files(cluster)?;
-    if files.origin == Origin::Fitted {
-        eprintln!("{}", answers::about(&files.clustering, files.origin));
-    }
+    let files = cluster_files(&mut session, cluster)?;
     let target = out
         .clone()
         .unwrap_or_else(|| PathBuf::from("imgtui-montage"));
-    if !inside {
-        imgtui::export::check_outside(&target, session.root())
-            .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))?;
-    }
+    outside_unless(inside, &target, session.root())?;
     let opts = MontageOptions {
         thumb: size,
         decode: session.decode_options().clone(),
@@ -695,18 +711,12 @@ fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
         json,
     } = a;
     let mut session = g.ready(&dir)?;
-    let files = session.cluster_files(Some(cluster))?;
-    if files.origin == Origin::Fitted {
-        eprintln!("{}", answers::about(&files.clustering, files.origin));
-    }
+    let files = cluster_files(&mut session, Some(cluster))?;
     let (index, paths) = &files.clusters[0];
     let name = &files.clustering.clusters[*index].name;
     let target =
         to.unwrap_or_else(|| PathBuf::from("imgtui-export").join(folder_name(cluster, name)));
-    if !inside {
-        imgtui::export::check_outside(&target, session.root())
-            .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))?;
-    }
+    outside_unless(inside, &target, session.root())?;
     let report = imgtui::export::export(paths, &target, mode, merge)?;
     if json {
         print(&answers::Exported::from(&report), Format::Json, "")?;
