@@ -63,9 +63,31 @@ pub enum Event {
         /// Files that could not be used.
         skipped: usize,
     },
-    /// How images are drawn now and why, e.g. "sixel (DA1), cell 7×14 px from the tty".
-    Graphics(String),
+    /// How images are drawn now and why, e.g. "sixel (DA1), cell 7×14 px from the tty", and
+    /// whether that is terminal graphics (not half blocks).
+    Graphics {
+        /// One line for the help.
+        how: String,
+        /// Terminal graphics: the grid becomes the default view of a cluster.
+        images: bool,
+    },
+    /// The images pane fits this many grid tiles: (columns, rows). Sent by the event loop
+    /// whenever the screen's size or layout changes it.
+    GridSize(usize, usize),
 }
+
+/// How the images pane shows a cluster (and the similar images, and the near-duplicates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImagesView {
+    /// File names, one per line.
+    List,
+    /// Thumbnails, [`GRID_TILE`] cells each.
+    Grid,
+}
+
+/// The cells of one grid thumbnail (columns, rows), inside a one-cell frame: square images
+/// on the usual 1:2 cell.
+pub const GRID_TILE: (u16, u16) = (14, 7);
 
 /// Which pane the cursor keys move in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +162,9 @@ pub enum Command {
     Recluster(usize),
     /// Draw a contact sheet of these images and save it as `<name>.png` in `imgtui-montage/`.
     Montage(Vec<PathBuf>, String),
+    /// Make the grid thumbnails of these images (path, content hash), those on the page in
+    /// view first; a newer request replaces this one.
+    LoadThumbnails(Vec<(PathBuf, [u8; 32])>),
 }
 
 /// An export under way: where to, and how far it is.
@@ -222,6 +247,16 @@ pub struct App {
     pub graphics: String,
     /// How the folder is watched (once the loader has started watching).
     pub watching: Option<WatchMode>,
+    /// List or grid.
+    pub images_view: ImagesView,
+    /// The user chose the view with `g`: the terminal's graphics no longer choose it.
+    view_chosen: bool,
+    /// Tiles the grid fits, (columns, rows); (0, 0) until the event loop says.
+    pub grid_size: (usize, usize),
+    /// The first grid row in view.
+    pub grid_top: usize,
+    /// The thumbnails last asked for (asked again only when the page changes).
+    thumbnails_asked: Vec<PathBuf>,
 }
 
 impl App {
@@ -257,16 +292,40 @@ impl App {
             exporting: None,
             graphics: String::new(),
             watching: None,
+            images_view: ImagesView::List,
+            view_chosen: false,
+            grid_size: (0, 0),
+            grid_top: 0,
+            thumbnails_asked: Vec::new(),
         }
     }
 
     /// Updates the state for `event` and returns what the event loop must do.
     pub fn on(&mut self, event: Event) -> Vec<Command> {
+        let mut commands = self.update(event);
+        commands.extend(self.thumbnails());
+        commands
+    }
+
+    fn update(&mut self, event: Event) -> Vec<Command> {
         match event {
             Event::Key(k) => self.key(k),
             Event::Idle => self.cursor_rests(),
-            Event::Graphics(how) => {
+            Event::Graphics { how, images } => {
                 self.graphics = how;
+                if !self.view_chosen {
+                    self.images_view = if images {
+                        ImagesView::Grid
+                    } else {
+                        ImagesView::List
+                    };
+                }
+                // New graphics: the thumbnails made for the old ones are gone.
+                self.thumbnails_asked.clear();
+                Vec::new()
+            }
+            Event::GridSize(columns, rows) => {
+                self.grid_size = (columns, rows);
                 Vec::new()
             }
             Event::Progress(Progress::Scanned { to_process, .. }) => {
@@ -680,6 +739,20 @@ impl App {
             KeyCode::Char('m') => return self.montage(),
             KeyCode::Char('+') | KeyCode::Char('=') => return self.change_k(1),
             KeyCode::Char('-') => return self.change_k(-1),
+            KeyCode::Char('g') => {
+                self.view_chosen = true;
+                self.images_view = match self.images_view {
+                    ImagesView::List => ImagesView::Grid,
+                    ImagesView::Grid => ImagesView::List,
+                };
+            }
+            KeyCode::Char('[') => return self.move_cluster(-1),
+            KeyCode::Char(']') => return self.move_cluster(1),
+            code if self.grid_shown() && self.focus != Focus::Clusters => {
+                if let Some((dx, dy)) = self.grid_step(code) {
+                    return self.move_in_grid(dx, dy);
+                }
+            }
             KeyCode::Left | KeyCode::Char('h') => return self.move_cluster(-1),
             KeyCode::Right | KeyCode::Char('l') => return self.move_cluster(1),
             KeyCode::Up | KeyCode::Char('k') => return self.move_vertical(-1),
@@ -782,7 +855,28 @@ impl App {
         Vec::new()
     }
 
+    /// A grid move for a key: (items along, rows down), or `None` for keys that do not move.
+    fn grid_step(&self, code: KeyCode) -> Option<(isize, isize)> {
+        let page = self.grid_size.1.max(1) as isize;
+        Some(match code {
+            KeyCode::Left | KeyCode::Char('h') => (-1, 0),
+            KeyCode::Right | KeyCode::Char('l') => (1, 0),
+            KeyCode::Up | KeyCode::Char('k') => (0, -1),
+            KeyCode::Down | KeyCode::Char('j') => (0, 1),
+            KeyCode::PageUp => (0, -page),
+            KeyCode::PageDown => (0, page),
+            KeyCode::Home => (isize::MIN / 2, 0),
+            KeyCode::End => (isize::MAX / 2, 0),
+            _ => return None,
+        })
+    }
+
     fn duplicates_key(&mut self, code: KeyCode) -> Vec<Command> {
+        if self.grid_shown()
+            && let Some((dx, dy)) = self.grid_step(code)
+        {
+            return self.move_in_grid(dx, dy);
+        }
         let n = self.duplicate_rows().count();
         let step: isize = match code {
             KeyCode::Up | KeyCode::Char('k') => -1,
@@ -901,6 +995,120 @@ impl App {
         }
         self.similar_wanted = false;
         self.preview_command()
+    }
+
+    /// Whether the images pane (or the near-duplicates) is a grid now.
+    pub fn grid_shown(&self) -> bool {
+        self.images_view == ImagesView::Grid && self.grid_size.0 > 0
+    }
+
+    /// What the grid shows, as sections that each start a new row (one per near-duplicate
+    /// group; one for a cluster or the similar images), and the cursor as an index into the
+    /// sections laid end to end.
+    pub fn grid_items(&self) -> (Vec<Vec<usize>>, usize) {
+        if self.overlay == Overlay::Duplicates {
+            let groups = self.duplicates.clone().unwrap_or_default();
+            return (groups, self.duplicate_cursor);
+        }
+        if self.focus == Focus::Similar {
+            let rows = self.neighbours.iter().map(|n| n.index).collect();
+            return (vec![rows], self.similar_cursor);
+        }
+        let shown = self.shown.get(self.cluster).cloned().unwrap_or_default();
+        (vec![shown], self.image)
+    }
+
+    /// The grid's rows for `columns` tiles a row: (index of the first item, items).
+    pub fn grid_rows(sections: &[Vec<usize>], columns: usize) -> Vec<(usize, usize)> {
+        let columns = columns.max(1);
+        let mut rows = Vec::new();
+        let mut start = 0;
+        for section in sections {
+            for chunk in section.chunks(columns) {
+                rows.push((start, chunk.len()));
+                start += chunk.len();
+            }
+        }
+        rows
+    }
+
+    /// Moves the grid cursor `dx` items along, or `dy` rows up or down (to the same column,
+    /// or the last item of a shorter row).
+    fn move_in_grid(&mut self, dx: isize, dy: isize) -> Vec<Command> {
+        let (sections, cursor) = self.grid_items();
+        let total: usize = sections.iter().map(Vec::len).sum();
+        if total == 0 {
+            return Vec::new();
+        }
+        let rows = Self::grid_rows(&sections, self.grid_size.0);
+        let at = rows
+            .iter()
+            .rposition(|&(start, _)| start <= cursor)
+            .unwrap_or(0);
+        let column = cursor - rows[at].0;
+        let to = if dy != 0 {
+            let row = (at as isize)
+                .saturating_add(dy)
+                .clamp(0, rows.len() as isize - 1) as usize;
+            rows[row].0 + column.min(rows[row].1 - 1)
+        } else {
+            (cursor as isize)
+                .saturating_add(dx)
+                .clamp(0, total as isize - 1) as usize
+        };
+        match (self.overlay == Overlay::Duplicates, self.focus) {
+            (true, _) => {
+                self.duplicate_cursor = to;
+                self.preview_command()
+            }
+            (false, Focus::Similar) => {
+                self.similar_cursor = to;
+                self.preview_command()
+            }
+            (false, _) => {
+                self.focus = Focus::Images;
+                self.image = to;
+                self.cursor_moved()
+            }
+        }
+    }
+
+    /// Keeps the grid's cursor row in view and asks for the thumbnails of the page in view
+    /// (and of the next, so that paging on finds them made) when they change.
+    fn thumbnails(&mut self) -> Vec<Command> {
+        let grid = self.images_view == ImagesView::Grid
+            && self.loading == Loading::Ready
+            && (self.overlay == Overlay::None || self.overlay == Overlay::Duplicates);
+        let (columns, page_rows) = self.grid_size;
+        if !grid || columns == 0 || page_rows == 0 {
+            return Vec::new();
+        }
+        let (sections, cursor) = self.grid_items();
+        let rows = Self::grid_rows(&sections, columns);
+        let at = rows
+            .iter()
+            .rposition(|&(start, _)| start <= cursor)
+            .unwrap_or(0);
+        if at < self.grid_top {
+            self.grid_top = at;
+        } else if at >= self.grid_top + page_rows {
+            self.grid_top = at + 1 - page_rows;
+        }
+        self.grid_top = self.grid_top.min(rows.len().saturating_sub(page_rows));
+        let items: Vec<usize> = sections.into_iter().flatten().collect();
+        let wanted: Vec<(PathBuf, [u8; 32])> = rows
+            .iter()
+            .skip(self.grid_top)
+            .take(2 * page_rows)
+            .flat_map(|&(start, len)| &items[start..start + len])
+            .map(|&i| (self.collection.paths[i].clone(), self.collection.hashes[i]))
+            .collect();
+        let paths: Vec<PathBuf> = wanted.iter().map(|(p, _)| p.clone()).collect();
+        if paths == self.thumbnails_asked || wanted.is_empty() {
+            return Vec::new();
+        }
+        self.thumbnails_asked = paths;
+        vec![Command::LoadThumbnails(wanted)]
     }
 
     fn preview_command(&mut self) -> Vec<Command> {

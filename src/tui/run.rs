@@ -9,12 +9,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use image::DynamicImage;
+use ratatui::layout::{Rect, Size};
 use ratatui_image::picker::ProtocolType;
+use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 
-use super::app::{App, Command, Event, Overlay};
+use super::app::{App, Command, Event, GRID_TILE, Overlay};
 use super::terminal::{self, Graphics, Input, Probe, Reader};
-use super::view::view;
+use super::view::{Thumbnails, grid_size, view};
 use crate::analysis::clustering::KChoice;
 use crate::analysis::duplicates;
 use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
@@ -41,6 +43,8 @@ enum Msg {
     /// An image resized and encoded for the screen, off the draw path: which one, and the
     /// generation of the image it was encoded for.
     Encoded(Shown, u64, ResizeResponse),
+    /// A grid thumbnail of this image, encoded for the graphics of this generation.
+    Thumbnail(PathBuf, u64, StatefulProtocol),
 }
 
 impl From<Event> for Msg {
@@ -89,6 +93,7 @@ pub fn run(
     let workers = Workers {
         recluster: spawn_reclusterer(session.reopen()?, tx.clone()),
         previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
+        thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
         neighbours: spawn_neighbours(tx.clone()),
         export_cancel: Arc::new(AtomicBool::new(false)),
         exporting: Arc::new(AtomicBool::new(false)),
@@ -106,7 +111,10 @@ pub fn run(
         None if dumb => Graphics::halfblocks("TERM names a terminal without images"),
         None => Graphics::halfblocks("asking the terminal…"),
     };
-    app.on(Event::Graphics(graphics.describe()));
+    app.on(Event::Graphics {
+        how: graphics.describe(),
+        images: graphics.draws_images(),
+    });
     let mut screen = Screen::new(graphics, tx.clone());
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
 
@@ -139,12 +147,17 @@ pub fn run(
                 clear_all(&mut terminal)?;
             }
             layout_drawn = Some(layout);
+            // The grid's size follows the screen's and the layout's.
+            let area = terminal.size()?;
+            let tiles = grid_size(&app, Rect::new(0, 0, area.width, area.height));
+            if tiles != app.grid_size {
+                for command in app.on(Event::GridSize(tiles.0, tiles.1)) {
+                    workers.execute(command, &app, &mut screen);
+                }
+            }
             terminal.draw(|f| {
-                let image = match app.overlay {
-                    Overlay::Montage(_) => screen.montage.as_mut(),
-                    _ => screen.preview_of(app.preview_path.as_ref()),
-                };
-                view(f, &app, image)
+                let (image, thumbnails) = screen.for_view(&app);
+                view(f, &app, image, thumbnails)
             })?;
             // Ctrl-C from outside, SIGTERM, or SIGHUP (the SSH connection dropped).
             if cancel.load(Ordering::SeqCst) {
@@ -217,6 +230,11 @@ pub fn run(
                     Msg::Encoded(shown, generation, done) => {
                         screen.encoded(shown, generation, done)
                     }
+                    Msg::Thumbnail(path, generation, thumbnail) => {
+                        if generation == screen.thumbnail_generation {
+                            screen.thumbnails.insert(path, thumbnail);
+                        }
+                    }
                 }
             }
             for event in events {
@@ -271,6 +289,9 @@ struct Screen {
     preview_generation: u64,
     montage_generation: u64,
     cache: VecDeque<(PathBuf, DynamicImage)>,
+    /// The grid's thumbnails, for the graphics of `thumbnail_generation`.
+    thumbnails: Thumbnails,
+    thumbnail_generation: u64,
     tx: mpsc::Sender<Msg>,
 }
 
@@ -284,16 +305,22 @@ impl Screen {
             preview_generation: 0,
             montage_generation: 0,
             cache: VecDeque::new(),
+            thumbnails: Thumbnails::default(),
+            thumbnail_generation: 0,
             tx,
         }
     }
 
-    /// The preview, if it shows `path`.
-    fn preview_of(&mut self, path: Option<&PathBuf>) -> Option<&mut ThreadProtocol> {
-        match &mut self.preview {
-            Some((p, protocol)) if Some(&*p) == path => Some(protocol),
-            _ => None,
-        }
+    /// What the view draws: the preview (or the montage) and the grid's thumbnails.
+    fn for_view(&mut self, app: &App) -> (Option<&mut ThreadProtocol>, &mut Thumbnails) {
+        let image = match app.overlay {
+            Overlay::Montage(_) => self.montage.as_mut(),
+            _ => match &mut self.preview {
+                Some((p, protocol)) if Some(&*p) == app.preview_path.as_ref() => Some(protocol),
+                _ => None,
+            },
+        };
+        (image, &mut self.thumbnails)
     }
 
     /// `img`, to be resized and encoded on a worker of its own (which ends with it).
@@ -328,11 +355,17 @@ impl Screen {
     /// Draws with `graphics` from now on; returns the event that tells the app.
     fn set_graphics(&mut self, graphics: Graphics, shown: Option<&PathBuf>) -> Option<Event> {
         self.graphics = graphics;
+        // Thumbnails are encoded for one protocol and cell size: the app asks again.
+        self.thumbnails.clear();
+        self.thumbnail_generation += 1;
         // Draw the shown preview again with the new protocol.
         if let Some(path) = shown {
             self.show_cached(path);
         }
-        Some(Event::Graphics(self.graphics.describe()))
+        Some(Event::Graphics {
+            how: self.graphics.describe(),
+            images: self.graphics.draws_images(),
+        })
     }
 
     fn show_montage(&mut self, img: DynamicImage) {
@@ -360,6 +393,7 @@ impl Screen {
 struct Workers {
     recluster: mpsc::Sender<(usize, Arc<Collection>)>,
     previews: mpsc::Sender<PathBuf>,
+    thumbnails: mpsc::Sender<ThumbnailRequest>,
     neighbours: mpsc::Sender<(Arc<Collection>, usize, usize)>,
     /// Raised by Esc (and on quit): the export stops after the file in hand.
     export_cancel: Arc<AtomicBool>,
@@ -403,6 +437,19 @@ impl Workers {
             }
             Command::Montage(files, stem) => {
                 spawn_montage(files, stem, self.decode.clone(), self.tx.clone())
+            }
+            Command::LoadThumbnails(images) => {
+                let missing: Vec<_> = images
+                    .into_iter()
+                    .filter(|(path, _)| !screen.thumbnails.has(path))
+                    .collect();
+                if !missing.is_empty() {
+                    let _ = self.thumbnails.send(ThumbnailRequest {
+                        images: missing,
+                        graphics: screen.graphics.clone(),
+                        generation: screen.thumbnail_generation,
+                    });
+                }
             }
         }
     }
@@ -650,6 +697,52 @@ fn spawn_montage(files: Vec<PathBuf>, stem: String, decode: DecodeOptions, tx: m
             Err(e) => tx.send(Event::Montage(Err(e.into())).into()),
         };
     });
+}
+
+/// Grid thumbnails to make: the images (path, content hash), in order, and the graphics to
+/// encode them for.
+struct ThumbnailRequest {
+    images: Vec<(PathBuf, [u8; 32])>,
+    graphics: Graphics,
+    generation: u64,
+}
+
+/// Makes grid thumbnails one at a time: from the feature store (made while indexing), else
+/// from the file (and then kept in the store), each resized and encoded for one tile and
+/// sent as it is done. A newer request replaces the one in hand at the next image, so
+/// holding a key through a large cluster never queues pages.
+fn spawn_thumbnailer(session: Session, tx: mpsc::Sender<Msg>) -> mpsc::Sender<ThumbnailRequest> {
+    let (requests, rx) = mpsc::channel::<ThumbnailRequest>();
+    std::thread::spawn(move || {
+        let size = Size::new(GRID_TILE.0, GRID_TILE.1);
+        'wait: while let Ok(mut request) = rx.recv() {
+            'serve: loop {
+                for (path, hash) in std::mem::take(&mut request.images) {
+                    if let Ok(newer) = rx.try_recv() {
+                        request = newer;
+                        while let Ok(newer) = rx.try_recv() {
+                            request = newer;
+                        }
+                        continue 'serve;
+                    }
+                    let Ok(thumbnail) = session.thumbnail(&path, &hash) else {
+                        continue;
+                    };
+                    let encoded = request
+                        .graphics
+                        .encoded(DynamicImage::ImageRgb8(thumbnail), size);
+                    if tx
+                        .send(Msg::Thumbnail(path, request.generation, encoded))
+                        .is_err()
+                    {
+                        break 'wait;
+                    }
+                }
+                break;
+            }
+        }
+    });
+    requests
 }
 
 /// Decodes preview images off the UI thread; only the newest request is served, so holding

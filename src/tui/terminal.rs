@@ -241,8 +241,9 @@ pub struct Graphics {
     font: FontSize,
     cell_from: CellFrom,
     in_tmux: bool,
-    /// The next kitty image id (random start, so two imgtui processes do not collide).
-    next_id: u32,
+    /// The next kitty image id (random start, so two imgtui processes do not collide),
+    /// shared by the clones that encode on workers.
+    next_id: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Graphics {
@@ -278,8 +279,22 @@ impl Graphics {
             font,
             cell_from,
             in_tmux: in_tmux(),
-            next_id: (random as u32).max(1),
+            next_id: std::sync::Arc::new((random as u32).max(1).into()),
         }
+    }
+
+    /// Whether images are drawn with terminal graphics (not half blocks).
+    pub fn draws_images(&self) -> bool {
+        self.protocol != ProtocolType::Halfblocks
+    }
+
+    /// `image` scaled to fit `size` (cells; small images grow) and encoded now, on the caller's thread: for
+    /// grid thumbnails, made on a worker and drawn unchanged into a tile of that size.
+    pub fn encoded(&self, image: DynamicImage, size: ratatui::layout::Size) -> StatefulProtocol {
+        use ratatui_image::ResizeEncodeRender;
+        let mut protocol = self.new_resize_protocol(image);
+        protocol.resize_encode(&ratatui_image::Resize::Scale(None), size);
+        protocol
     }
 
     /// The protocol images are drawn with.
@@ -359,7 +374,7 @@ impl Graphics {
     }
 
     /// A resizing protocol for `image`, for ratatui-image's `StatefulImage` widget.
-    pub fn new_resize_protocol(&mut self, image: DynamicImage) -> StatefulProtocol {
+    pub fn new_resize_protocol(&self, image: DynamicImage) -> StatefulProtocol {
         let kind = match self.protocol {
             ProtocolType::Halfblocks => StatefulProtocolType::Halfblocks(Halfblocks::default()),
             ProtocolType::Sixel => StatefulProtocolType::Sixel(Sixel {
@@ -367,8 +382,10 @@ impl Graphics {
                 ..Sixel::default()
             }),
             ProtocolType::Kitty => {
-                let id = self.next_id;
-                self.next_id = self.next_id.wrapping_add(1).max(1);
+                let id = self
+                    .next_id
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .max(1);
                 StatefulProtocolType::Kitty(StatefulKitty::new(id, self.in_tmux, false))
             }
             ProtocolType::Iterm2 => StatefulProtocolType::ITerm2(Iterm2 {
@@ -1478,7 +1495,7 @@ mod tests {
             Size::new(200, 3),
         ];
         for guess in [SMALL_CELL, (6, 13), (7, 14)] {
-            let mut g = Graphics::new(
+            let g = Graphics::new(
                 ProtocolType::Sixel,
                 "test",
                 (FontSize::new(guess.0, guess.1), CellFrom::Guess),
@@ -1507,7 +1524,7 @@ mod tests {
             }
         }
         // The check has teeth: sized for a cell larger than the real one, it overflows.
-        let mut g = Graphics::new(
+        let g = Graphics::new(
             ProtocolType::Sixel,
             "test",
             (FontSize::new(10, 20), CellFrom::Guess),

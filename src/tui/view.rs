@@ -1,6 +1,7 @@
 //! Drawing the app: a function of the state, no I/O.
 
-use std::path::Path;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,13 +10,14 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Points};
 use ratatui::widgets::{
-    Block, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Sparkline, SparklineBar,
-    Wrap,
+    Block, BorderType, Borders, Clear, Gauge, List, ListItem, ListState, Paragraph, Sparkline,
+    SparklineBar, Wrap,
 };
+use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
-use super::app::{App, Focus, Loading, Overlay};
+use super::app::{App, Focus, GRID_TILE, ImagesView, Loading, Overlay};
 use crate::watch::WatchMode;
 
 /// Colours of clusters 1, 2, …; the unclustered group is grey.
@@ -43,27 +45,57 @@ pub fn colour(number: usize) -> Color {
     }
 }
 
-/// Draws the whole screen. `preview` is the decoded image under the cursor, if ready.
-pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>) {
-    let area = frame.area();
+/// Thumbnails most kept for the grid (each a 160-pixel image and its encoding).
+const THUMBNAILS_KEPT: usize = 600;
+
+/// The grid's thumbnails by image path, each encoded for one [`GRID_TILE`] (made on workers;
+/// drawing only copies them). The oldest go first past [`THUMBNAILS_KEPT`].
+#[derive(Default)]
+pub struct Thumbnails {
+    made: HashMap<PathBuf, StatefulProtocol>,
+    order: VecDeque<PathBuf>,
+}
+
+impl Thumbnails {
+    /// Keeps the thumbnail of `path`.
+    pub fn insert(&mut self, path: PathBuf, thumbnail: StatefulProtocol) {
+        if self.made.insert(path.clone(), thumbnail).is_none() {
+            self.order.push_back(path);
+        }
+        while self.order.len() > THUMBNAILS_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.made.remove(&old);
+            }
+        }
+    }
+
+    /// Whether the thumbnail of `path` is made.
+    pub fn has(&self, path: &Path) -> bool {
+        self.made.contains_key(path)
+    }
+
+    /// Forgets every thumbnail (the graphics changed).
+    pub fn clear(&mut self) {
+        self.made.clear();
+        self.order.clear();
+    }
+}
+
+/// Where the panes are on a screen of `area` (status line included).
+struct Panes {
+    main: Rect,
+    status: Rect,
+    clusters: Rect,
+    /// The images (or, on a narrow screen, the similar images).
+    images: Rect,
+    preview: Rect,
+    neighbours: Rect,
+    map: Rect,
+    curves: Rect,
+}
+
+fn panes(app: &App, area: Rect) -> Panes {
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    draw_status(frame, app, status);
-    if app.loading != Loading::Ready {
-        draw_loading(frame, app, main);
-        return;
-    }
-    match &app.overlay {
-        Overlay::Preview => return draw_preview(frame, app, preview, main),
-        Overlay::Montage(path) => return draw_montage(frame, path, preview, main),
-        Overlay::Duplicates => return draw_duplicates(frame, app, preview, main),
-        _ => {}
-    }
-    // Under a popup the image is left out: terminal graphics would cover the popup.
-    let preview = if app.overlay == Overlay::None {
-        preview
-    } else {
-        None
-    };
     let wide = main.width >= 90;
     let tall = main.height >= 24;
     let [top, bottom] = if tall {
@@ -71,37 +103,124 @@ pub fn view(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>) 
     } else {
         [main, Rect::default()]
     };
-    let columns: Vec<Rect> = if wide {
-        Layout::horizontal([
+    // The grid takes the middle of the screen; a list needs less.
+    let grid = app.images_view == ImagesView::Grid;
+    let [clusters, images, right] = match (wide, grid) {
+        (true, true) => Layout::horizontal([
+            Constraint::Percentage(22),
+            Constraint::Percentage(50),
+            Constraint::Percentage(28),
+        ])
+        .areas(top),
+        (true, false) => Layout::horizontal([
             Constraint::Percentage(28),
             Constraint::Percentage(30),
             Constraint::Percentage(42),
         ])
-        .split(top)
-        .to_vec()
-    } else {
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-            .split(top)
-            .to_vec()
+        .areas(top),
+        (false, _) => {
+            let left = if grid { 35 } else { 45 };
+            let [a, b] = Layout::horizontal([
+                Constraint::Percentage(left),
+                Constraint::Percentage(100 - left),
+            ])
+            .areas(top);
+            [a, b, Rect::default()]
+        }
     };
-    draw_clusters(frame, app, columns[0]);
-    if wide {
-        draw_images(frame, app, columns[1]);
-        let [pv, nb] = Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
-            .areas(columns[2]);
-        draw_preview(frame, app, preview, pv);
-        draw_neighbours(frame, app, nb);
-    } else if app.focus == Focus::Similar {
-        draw_neighbours(frame, app, columns[1]);
+    let [preview, neighbours] =
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(right);
+    let [map, curves] = if tall {
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(bottom)
     } else {
-        draw_images(frame, app, columns[1]);
+        [Rect::default(); 2]
+    };
+    Panes {
+        main,
+        status,
+        clusters,
+        images,
+        preview,
+        neighbours,
+        map,
+        curves,
     }
-    if tall {
-        let [map, curves] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-                .areas(bottom);
-        draw_map(frame, app, map);
-        draw_sweep(frame, app, curves);
+}
+
+/// The grid tiles (columns, rows) the images pane (or the near-duplicates) of a screen of
+/// `area` holds: what the event loop tells the app with [`super::app::Event::GridSize`].
+pub fn grid_size(app: &App, area: Rect) -> (usize, usize) {
+    let p = panes(app, area);
+    let pane = match app.overlay {
+        Overlay::Duplicates => duplicates_areas(app, p.main)[0],
+        _ => p.images,
+    };
+    tiles_in(Block::bordered().inner(pane))
+}
+
+/// The near-duplicates screen: the groups (list or grid), and the preview when there is room.
+fn duplicates_areas(app: &App, main: Rect) -> [Rect; 2] {
+    let list = if app.images_view == ImagesView::Grid {
+        65
+    } else {
+        50
+    };
+    if main.width >= 60 {
+        Layout::horizontal([
+            Constraint::Percentage(list),
+            Constraint::Percentage(100 - list),
+        ])
+        .areas(main)
+    } else {
+        [main, Rect::default()]
+    }
+}
+
+fn tiles_in(inner: Rect) -> (usize, usize) {
+    (
+        (inner.width / (GRID_TILE.0 + 2)) as usize,
+        (inner.height / (GRID_TILE.1 + 2)) as usize,
+    )
+}
+
+/// Draws the whole screen. `preview` is the decoded image under the cursor, if ready;
+/// `thumbnails` those made for the grid.
+pub fn view(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut ThreadProtocol>,
+    thumbnails: &mut Thumbnails,
+) {
+    let area = frame.area();
+    let p = panes(app, area);
+    draw_status(frame, app, p.status);
+    let main = p.main;
+    if app.loading != Loading::Ready {
+        draw_loading(frame, app, main);
+        return;
+    }
+    match &app.overlay {
+        Overlay::Preview => return draw_preview(frame, app, preview, main),
+        Overlay::Montage(path) => return draw_montage(frame, path, preview, main),
+        Overlay::Duplicates => return draw_duplicates(frame, app, preview, thumbnails, main),
+        _ => {}
+    }
+    // Under a popup images are left out: terminal graphics would cover the popup.
+    let popup = app.overlay != Overlay::None;
+    let preview = if popup { None } else { preview };
+    draw_clusters(frame, app, p.clusters);
+    if p.preview.is_empty() && app.focus == Focus::Similar && !app.grid_shown() {
+        draw_neighbours(frame, app, p.images);
+    } else {
+        draw_images(frame, app, p.images, (!popup).then_some(thumbnails));
+    }
+    if !p.preview.is_empty() {
+        draw_preview(frame, app, preview, p.preview);
+        draw_neighbours(frame, app, p.neighbours);
+    }
+    if !p.map.is_empty() {
+        draw_map(frame, app, p.map);
+        draw_sweep(frame, app, p.curves);
     }
     match &app.overlay {
         Overlay::Help => draw_help(frame, area, &app.graphics),
@@ -174,10 +293,17 @@ fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_stateful_widget(list, area, &mut state);
 }
 
-fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
+fn draw_images(frame: &mut Frame, app: &App, area: Rect, thumbnails: Option<&mut Thumbnails>) {
     let (Some(clustering), Some(shown)) = (&app.clustering, app.shown.get(app.cluster)) else {
         return;
     };
+    if app.grid_shown() && app.focus == Focus::Similar {
+        let title = match app.base() {
+            Some(i) => format!(" similar to {} (Esc returns) ", app.name(i)),
+            None => " similar (Esc returns) ".to_owned(),
+        };
+        return draw_grid(frame, app, area, pane(title, true), thumbnails);
+    }
     let items: Vec<ListItem> = shown
         .iter()
         .map(|&i| {
@@ -208,6 +334,9 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
         )
     };
     let block = pane(title, app.focus == Focus::Images);
+    if app.grid_shown() && !shown.is_empty() {
+        return draw_grid(frame, app, area, block, thumbnails);
+    }
     if shown.is_empty() {
         let text = Paragraph::new("no file name here matches; ←→ other clusters, Esc clears")
             .dark_gray()
@@ -220,6 +349,107 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect) {
         .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     let mut state = ListState::default().with_selected(Some(app.image));
     frame.render_stateful_widget(list, area, &mut state);
+}
+
+/// The grid of [`App::grid_items`] in `block`: one framed tile per image, the cursor's frame
+/// bright, a placeholder until its thumbnail is made. `thumbnails` is `None` under a popup
+/// (terminal graphics would cover it). A cursor step changes only frames, so no image is
+/// sent to the terminal again.
+fn draw_grid(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    block: Block,
+    mut thumbnails: Option<&mut Thumbnails>,
+) {
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (columns, page_rows) = tiles_in(inner);
+    let (sections, cursor) = app.grid_items();
+    let rows = App::grid_rows(&sections, columns);
+    let items: Vec<usize> = sections.into_iter().flatten().collect();
+    let (tw, th) = (GRID_TILE.0 + 2, GRID_TILE.1 + 2);
+    // The tiles are centred in the pane.
+    let left = inner.x + (inner.width - columns as u16 * tw) / 2;
+    let section_of = |item: usize| {
+        let mut start = 0;
+        app.duplicates
+            .iter()
+            .flatten()
+            .position(|g| {
+                start += g.len();
+                item < start
+            })
+            .unwrap_or(0)
+    };
+    for (r, &(start, len)) in rows.iter().skip(app.grid_top).take(page_rows).enumerate() {
+        for column in 0..len {
+            let item = start + column;
+            let i = items[item];
+            let tile = Rect::new(
+                left + column as u16 * tw,
+                inner.y + r as u16 * th,
+                tw,
+                th,
+            );
+            let here = item == cursor;
+            let style = if here {
+                Style::new().fg(Color::Cyan).bold()
+            } else {
+                Style::new().fg(Color::DarkGray)
+            };
+            let number = app
+                .clustering
+                .as_ref()
+                .map_or(0, |c| c.clusters[c.labels[i]].number);
+            let mut tile_block = Block::bordered()
+                .border_type(if here {
+                    BorderType::Thick
+                } else {
+                    BorderType::Plain
+                })
+                .border_style(style)
+                .title(Line::from(short_name(&app.name(i), GRID_TILE.0 as usize)).style(style))
+                .title_bottom(Line::from(Span::styled(
+                    "●",
+                    Style::new().fg(colour(number)),
+                )));
+            if app.overlay == Overlay::Duplicates {
+                tile_block = tile_block.title_bottom(
+                    Line::from(format!("≈{}", section_of(item) + 1))
+                        .right_aligned()
+                        .style(Style::new().fg(Color::Yellow)),
+                );
+            } else if let Some(g) = app.duplicate_of.get(i).copied().flatten() {
+                tile_block = tile_block.title_bottom(
+                    Line::from(format!("≈{}", g + 1))
+                        .right_aligned()
+                        .style(Style::new().fg(Color::Yellow)),
+                );
+            }
+            let inside = tile_block.inner(tile);
+            frame.render_widget(tile_block, tile);
+            let path = &app.collection.paths[i];
+            match thumbnails.as_deref_mut().and_then(|t| t.made.get_mut(path)) {
+                Some(thumbnail) => frame.render_stateful_widget(
+                    StatefulImage::default().resize(Resize::Scale(None)),
+                    inside,
+                    thumbnail,
+                ),
+                None => frame.render_widget(Paragraph::new("\n\n…").centered().dark_gray(), inside),
+            }
+        }
+    }
+}
+
+/// `name` in at most `width` characters: its end (the file name) with "…" before it.
+fn short_name(name: &str, width: usize) -> String {
+    let n = name.chars().count();
+    if n <= width {
+        return name.to_owned();
+    }
+    let tail: String = name.chars().skip(n + 1 - width).collect();
+    format!("…{tail}")
 }
 
 fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
@@ -435,11 +665,13 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         }
         Loading::Failed(e) => format!("error: {e}"),
     };
+    let keys = if app.grid_shown() {
+        "arrows move [ ] clusters g list s similar e export +/- k / filter ? help q quit"
+    } else {
+        "←→ clusters ↑↓ images g grid s similar e export +/- k / filter ? help q quit"
+    };
     let text = if app.message.is_empty() {
-        format!(
-            " {state} · {} · ←→ clusters ↑↓ images s similar e export +/- k / filter ? help q quit",
-            app.model
-        )
+        format!(" {state} · {} · {keys}", app.model)
     } else {
         format!(" {state} · {}", app.message)
     };
@@ -488,8 +720,13 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
 /// The keys, and below them how images are drawn (`graphics`, empty: not said).
 fn draw_help(frame: &mut Frame, area: Rect, graphics: &str) {
     let keys = [
-        ("↑ ↓ / j k", "images (or clusters, similar: by focus)"),
-        ("← → / h l", "previous / next cluster"),
+        (
+            "↑ ↓ / j k",
+            "images (or clusters, similar: by focus); a grid row",
+        ),
+        ("← → / h l", "previous / next cluster (in the grid: along)"),
+        ("[ ]", "previous / next cluster"),
+        ("g", "grid of thumbnails / list of names"),
         ("Tab", "cycle focus: clusters, images, similar"),
         ("Enter", "full-screen preview"),
         ("s", "similar images to the current one; Esc returns"),
@@ -561,7 +798,13 @@ fn draw_montage(frame: &mut Frame, path: &Path, montage: Option<&mut ThreadProto
     }
 }
 
-fn draw_duplicates(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtocol>, area: Rect) {
+fn draw_duplicates(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut ThreadProtocol>,
+    thumbnails: &mut Thumbnails,
+    area: Rect,
+) {
     let groups = app.duplicates.as_deref().unwrap_or_default();
     let mut items = Vec::new();
     let mut selected = 0;
@@ -585,20 +828,21 @@ fn draw_duplicates(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProt
             ])));
         }
     }
-    let [list_area, preview_area] = if area.width >= 60 {
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
-    } else {
-        [area, Rect::default()]
-    };
+    let [list_area, preview_area] = duplicates_areas(app, area);
     let title = match groups.len() {
         1 => " near-duplicates: 1 group (Esc returns) ".to_owned(),
         n => format!(" near-duplicates: {n} groups (Esc returns) "),
     };
-    let list = List::new(items)
-        .block(pane(title, true))
-        .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut state = ListState::default().with_selected(Some(selected));
-    frame.render_stateful_widget(list, list_area, &mut state);
+    if app.grid_shown() {
+        // Each group starts a row: near-copies side by side.
+        draw_grid(frame, app, list_area, pane(title, true), Some(thumbnails));
+    } else {
+        let list = List::new(items)
+            .block(pane(title, true))
+            .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+        let mut state = ListState::default().with_selected(Some(selected));
+        frame.render_stateful_widget(list, list_area, &mut state);
+    }
     if !preview_area.is_empty() {
         draw_preview(frame, app, preview, preview_area);
     }

@@ -14,8 +14,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use imgtui::analysis::clustering::{Clustering, KChoice, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use imgtui::analysis::neighbours::{self, Select};
-use imgtui::tui::app::{App, Command, Event, Focus, Loading, Overlay};
-use imgtui::tui::view;
+use imgtui::tui::app::{App, Command, Event, Focus, GRID_TILE, ImagesView, Loading, Overlay};
+use imgtui::tui::terminal::Graphics;
+use imgtui::tui::view::{self, Thumbnails, view};
 use imgtui::{Collection, Error, ErrorKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -65,6 +66,10 @@ struct Harness {
     app: App,
     /// Images whose preview was asked for, in order.
     previews: Vec<PathBuf>,
+    /// The grid's thumbnails, made at once (half blocks, a colour per image).
+    thumbnails: Thumbnails,
+    /// The thumbnail requests, in order.
+    thumbnail_requests: Vec<Vec<PathBuf>>,
 }
 
 impl Harness {
@@ -79,6 +84,8 @@ impl Harness {
         let mut h = Harness {
             app: App::new(root.to_owned(), "synthetic".into()),
             previews: Vec::new(),
+            thumbnails: Thumbnails::default(),
+            thumbnail_requests: Vec::new(),
         };
         let first = h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
         assert!(
@@ -104,6 +111,19 @@ impl Harness {
                     self.previews.push(p.clone());
                     left.push(Command::LoadPreview(p));
                 }
+                Command::LoadThumbnails(images) => {
+                    let graphics = Graphics::halfblocks("test");
+                    for (path, hash) in &images {
+                        let img = image::RgbImage::from_fn(32, 32, |_, y| {
+                            image::Rgb([hash[0].wrapping_mul(40), (y * 8) as u8, 200])
+                        });
+                        let size = ratatui::layout::Size::new(GRID_TILE.0, GRID_TILE.1);
+                        let encoded = graphics.encoded(image::DynamicImage::ImageRgb8(img), size);
+                        self.thumbnails.insert(path.clone(), encoded);
+                    }
+                    self.thumbnail_requests
+                        .push(images.into_iter().map(|(p, _)| p).collect());
+                }
                 other => left.push(other),
             }
         }
@@ -122,11 +142,36 @@ impl Harness {
             self.key(KeyCode::Char(ch));
         }
     }
+
+    /// Terminal graphics (the grid becomes the view) on a screen of `width` × `height`.
+    fn grid(&mut self, width: u16, height: u16) {
+        self.on(Event::Graphics {
+            how: "test".into(),
+            images: true,
+        });
+        self.resize(width, height);
+    }
+
+    /// What the event loop says when the screen is `width` × `height`.
+    fn resize(&mut self, width: u16, height: u16) {
+        let (columns, rows) =
+            view::grid_size(&self.app, ratatui::layout::Rect::new(0, 0, width, height));
+        self.on(Event::GridSize(columns, rows));
+    }
+
+    fn screen(&mut self, width: u16, height: u16) -> String {
+        self.resize(width, height);
+        screen_with(&self.app, &mut self.thumbnails, width, height)
+    }
 }
 
 fn screen(app: &App, width: u16, height: u16) -> String {
+    screen_with(app, &mut Thumbnails::default(), width, height)
+}
+
+fn screen_with(app: &App, thumbnails: &mut Thumbnails, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| view(f, app, None)).unwrap();
+    terminal.draw(|f| view(f, app, None, thumbnails)).unwrap();
     let buffer = terminal.backend().buffer();
     (0..height)
         .map(|y| {
@@ -507,6 +552,8 @@ fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     let mut h = Harness {
         app: App::new(session.root().to_owned(), "pixels".into()),
         previews: Vec::new(),
+        thumbnails: Thumbnails::default(),
+        thumbnail_requests: Vec::new(),
     };
     h.on(Event::Loaded(Arc::new(known), Box::new(early)));
     h.on(Event::Idle);
@@ -712,4 +759,131 @@ fn the_cursor_follows_its_image_through_a_rename() {
     let clustering = clusters(&c, 3);
     h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
     assert_eq!(h.app.current_path().unwrap(), Path::new("/art/renamed.png"));
+}
+
+#[test]
+fn the_grid_shows_thumbnails_and_the_cursor_moves_in_two_dimensions() {
+    let mut h = Harness::new();
+    assert_eq!(h.app.images_view, ImagesView::List, "half blocks: a list");
+    h.grid(160, 48);
+    assert_eq!(
+        h.app.images_view,
+        ImagesView::Grid,
+        "terminal graphics: a grid"
+    );
+    let (columns, rows) = h.app.grid_size;
+    assert_eq!((columns, rows), (4, 3), "tiles at 160×48");
+    // The page's thumbnails are asked for once, and drawn.
+    assert_eq!(h.thumbnail_requests.len(), 1);
+    assert_eq!(h.thumbnail_requests[0].len(), 5);
+    let s = h.screen(160, 48);
+    golden("grid", &s);
+    assert!(
+        s.contains("checker-0.png") || s.contains("disc-0.png"),
+        "{s}"
+    );
+    assert!(s.contains('▀') || s.contains('▄'), "thumbnails drawn:\n{s}");
+    assert!(s.contains('┏'), "the cursor's tile has a thick frame:\n{s}");
+    // → one along, ↓ one row down (same column, or the last of a shorter row).
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.image, 1);
+    h.key(KeyCode::Down);
+    assert_eq!(h.app.image, 4, "the second row holds one image");
+    h.key(KeyCode::Up);
+    assert_eq!(h.app.image, 0);
+    h.key(KeyCode::Char('l'));
+    h.key(KeyCode::Char('l'));
+    assert_eq!(h.app.image, 2);
+    h.key(KeyCode::Char('h'));
+    assert_eq!(h.app.image, 1);
+    // Moving within the page asks for no thumbnail again.
+    assert_eq!(h.thumbnail_requests.len(), 1, "{:?}", h.thumbnail_requests);
+    // ] and [ change the cluster; the preview follows the grid's cursor.
+    let cmds = h.key(KeyCode::Char(']'));
+    assert_eq!((h.app.cluster, h.app.image), (1, 0));
+    assert!(cmds.iter().any(|c| matches!(c, Command::LoadPreview(_))));
+    assert_eq!(h.thumbnail_requests.len(), 2, "the new cluster's page");
+    // g goes back to the list, and stays there when the terminal answers again.
+    h.key(KeyCode::Char('g'));
+    assert_eq!(h.app.images_view, ImagesView::List);
+    h.on(Event::Graphics {
+        how: "again".into(),
+        images: true,
+    });
+    assert_eq!(h.app.images_view, ImagesView::List);
+    h.key(KeyCode::Down);
+    assert_eq!(h.app.image, 1, "the list moves by one");
+}
+
+#[test]
+fn a_large_cluster_scrolls_by_pages_and_asks_only_for_the_pages_in_view() {
+    let root = Path::new("/art");
+    let mut c = Collection::default();
+    for k in 0..300 {
+        let mut v = [0f32; 4];
+        v[k % 2] = 1.0;
+        v[2] = k as f32 / 300.0;
+        let len = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= len);
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&(k as u64).to_le_bytes());
+        c.push(root.join(format!("img-{k:03}.png")), hash, &v, len);
+    }
+    let clustering = clusters(&c, 2);
+    let mut h = Harness {
+        app: App::new(root.to_owned(), "synthetic".into()),
+        previews: Vec::new(),
+        thumbnails: Thumbnails::default(),
+        thumbnail_requests: Vec::new(),
+    };
+    h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
+    h.grid(160, 48);
+    let (columns, rows) = h.app.grid_size;
+    let page = columns * rows;
+    // The page in view and the next.
+    assert_eq!(h.thumbnail_requests.last().unwrap().len(), 2 * page);
+    let size = h.app.shown[h.app.cluster].len();
+    for _ in 0..size {
+        h.app
+            .on(Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    }
+    assert_eq!(h.app.image / columns, (size - 1) / columns, "the last row");
+    assert!(
+        h.app.grid_top + rows > h.app.image / columns,
+        "the cursor stays in view"
+    );
+    let s = h.screen(160, 48);
+    let last = h.app.name(h.app.shown[h.app.cluster][size - 1]);
+    assert!(s.contains(&last), "{last} in view:\n{s}");
+    // PgUp goes a page up; Home to the first.
+    h.key(KeyCode::PageUp);
+    assert_eq!(h.app.image / columns, (size - 1) / columns - rows);
+    h.key(KeyCode::Home);
+    assert_eq!((h.app.image, h.app.grid_top), (0, 0));
+}
+
+#[test]
+fn similar_images_and_near_duplicates_use_the_grid() {
+    let mut h = Harness::with(Path::new("/art"), true);
+    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    h.on(Event::Duplicates(groups.clone()));
+    h.grid(160, 48);
+    h.key(KeyCode::Char('s'));
+    assert_eq!(h.app.focus, Focus::Similar);
+    let s = h.screen(160, 48);
+    assert!(s.contains("similar to "), "{s}");
+    let first = h.app.name(h.app.neighbours[0].index);
+    assert!(s.contains(&first[..first.len().min(13)]), "{first}:\n{s}");
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.similar_cursor, 1);
+    assert_eq!(h.app.current(), Some(h.app.neighbours[1].index));
+    h.key(KeyCode::Esc);
+    // Near-copies side by side: a group is one row of the grid.
+    h.key(KeyCode::Char('d'));
+    assert_eq!(h.app.overlay, Overlay::Duplicates);
+    let s = h.screen(160, 48);
+    golden("duplicates-grid", &s);
+    assert!(s.contains("≈1"), "{s}");
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.current(), Some(groups[0][1]));
 }
