@@ -98,6 +98,104 @@ pub enum Focus {
     Images,
     /// The similar images of the one under the cursor.
     Similar,
+    /// The map: a crosshair walks it, the image nearest to it is the current one.
+    Map,
+}
+
+/// The part of the map in view, and the crosshair, in map coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapView {
+    /// The whole map: (x₀, y₀, x₁, y₁).
+    pub bounds: [f32; 4],
+    /// Centre of the part in view.
+    pub centre: [f32; 2],
+    /// 1 shows the whole map, 2 half its width and height, … up to [`MAP_ZOOM_MAX`].
+    pub zoom: f32,
+    /// Where the crosshair is.
+    pub crosshair: [f32; 2],
+}
+
+/// The deepest zoom into the map.
+pub const MAP_ZOOM_MAX: f32 = 64.0;
+
+impl MapView {
+    /// The whole map of these positions, crosshair in the middle.
+    pub fn new(positions: &[[f32; 2]]) -> MapView {
+        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        for &[x, y] in positions {
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+        if positions.is_empty() {
+            b = [0.0, 0.0, 1.0, 1.0];
+        }
+        // A map of one line (two images) still has some height.
+        if b[2] - b[0] < 1e-6 {
+            b[2] = b[0] + 1.0;
+        }
+        if b[3] - b[1] < 1e-6 {
+            b[3] = b[1] + 1.0;
+        }
+        let centre = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+        MapView {
+            bounds: b,
+            centre,
+            zoom: 1.0,
+            crosshair: centre,
+        }
+    }
+
+    /// The part in view: (x₀, y₀, x₁, y₁).
+    pub fn window(&self) -> [f32; 4] {
+        let (w, h) = self.span();
+        [
+            self.centre[0] - w / 2.0,
+            self.centre[1] - h / 2.0,
+            self.centre[0] + w / 2.0,
+            self.centre[1] + h / 2.0,
+        ]
+    }
+
+    fn span(&self) -> (f32, f32) {
+        (
+            (self.bounds[2] - self.bounds[0]) / self.zoom,
+            (self.bounds[3] - self.bounds[1]) / self.zoom,
+        )
+    }
+
+    /// Moves the crosshair by (dx, dy) in fractions of the part in view (clamped to the
+    /// map), and the view with it when it leaves.
+    pub fn walk(&mut self, dx: f32, dy: f32) {
+        let (w, h) = self.span();
+        self.put([self.crosshair[0] + dx * w, self.crosshair[1] + dy * h]);
+    }
+
+    /// Puts the crosshair on `at` (clamped to the map), moving the view to keep it in.
+    pub fn put(&mut self, at: [f32; 2]) {
+        self.crosshair = [
+            at[0].clamp(self.bounds[0], self.bounds[2]),
+            at[1].clamp(self.bounds[1], self.bounds[3]),
+        ];
+        let [x0, y0, x1, y1] = self.window();
+        let [cx, cy] = self.crosshair;
+        self.centre[0] += (cx - x1).max(0.0) + (cx - x0).min(0.0);
+        self.centre[1] += (cy - y1).max(0.0) + (cy - y0).min(0.0);
+        self.clamp();
+    }
+
+    /// Zooms by `factor` (> 1 in) around the crosshair.
+    pub fn zoom_by(&mut self, factor: f32) {
+        self.zoom = (self.zoom * factor).clamp(1.0, MAP_ZOOM_MAX);
+        self.centre = self.crosshair;
+        self.clamp();
+    }
+
+    /// Keeps the part in view inside the map.
+    fn clamp(&mut self) {
+        let (w, h) = self.span();
+        let b = self.bounds;
+        self.centre[0] = self.centre[0].clamp(b[0] + w / 2.0, (b[2] - w / 2.0).max(b[0] + w / 2.0));
+        self.centre[1] = self.centre[1].clamp(b[1] + h / 2.0, (b[3] - h / 2.0).max(b[1] + h / 2.0));
+    }
 }
 
 /// A modal layer over the panes.
@@ -257,6 +355,8 @@ pub struct App {
     pub grid_top: usize,
     /// The thumbnails last asked for (asked again only when the page changes).
     thumbnails_asked: Vec<PathBuf>,
+    /// The part of the map in view and the crosshair.
+    pub map_view: MapView,
 }
 
 impl App {
@@ -297,6 +397,7 @@ impl App {
             grid_size: (0, 0),
             grid_top: 0,
             thumbnails_asked: Vec::new(),
+            map_view: MapView::new(&[]),
         }
     }
 
@@ -512,6 +613,17 @@ impl App {
 
     fn set_clustering(&mut self, clustering: Clustering, keep: Option<usize>) -> Vec<Command> {
         self.members = members(&clustering);
+        // A new map (not the same map with images added) is seen whole again.
+        let whole = MapView::new(&clustering.map);
+        if whole.bounds != self.map_view.bounds {
+            let zoom = self.map_view.zoom;
+            let crosshair = self.map_view.crosshair;
+            self.map_view = whole;
+            if self.clustering.as_ref().map(|c| c.request.map) == Some(clustering.request.map) {
+                self.map_view.put(crosshair);
+                self.map_view.zoom_by(zoom);
+            }
+        }
         self.clustering = Some(clustering);
         self.cluster = self.cluster.min(self.members.len().saturating_sub(1));
         self.image = 0;
@@ -696,6 +808,12 @@ impl App {
             }
             Overlay::None => {}
         }
+        if self.focus == Focus::Map
+            && self.loading == Loading::Ready
+            && let Some(commands) = self.map_key(key.code)
+        {
+            return commands;
+        }
         match key.code {
             KeyCode::Char('q') => return vec![Command::Quit],
             KeyCode::Char('?') => self.overlay = Overlay::Help,
@@ -723,8 +841,12 @@ impl App {
                     Focus::Images if self.neighbours_current() && !self.neighbours.is_empty() => {
                         Focus::Similar
                     }
-                    _ => Focus::Clusters,
+                    Focus::Images | Focus::Similar => Focus::Map,
+                    Focus::Map => Focus::Clusters,
                 };
+                if self.focus == Focus::Map {
+                    return self.enter_map();
+                }
                 self.similar_cursor = 0;
                 return self.preview_command();
             }
@@ -855,6 +977,67 @@ impl App {
         Vec::new()
     }
 
+    /// Focus on the map: the crosshair starts on the current image.
+    fn enter_map(&mut self) -> Vec<Command> {
+        let at = self
+            .base()
+            .and_then(|i| self.clustering.as_ref()?.map.get(i).copied());
+        if let Some(at) = at {
+            self.map_view.put(at);
+        }
+        self.message = "map: arrows walk, + / - zoom, Esc or Tab leaves".into();
+        Vec::new()
+    }
+
+    /// The keys of the focused map; `None` for keys it leaves to the rest.
+    fn map_key(&mut self, code: KeyCode) -> Option<Vec<Command>> {
+        // A step is a 40th of the view's width and a 16th of its height: about a cell.
+        let (dx, dy) = match code {
+            KeyCode::Left | KeyCode::Char('h') => (-1.0 / 40.0, 0.0),
+            KeyCode::Right | KeyCode::Char('l') => (1.0 / 40.0, 0.0),
+            KeyCode::Up | KeyCode::Char('k') => (0.0, 1.0 / 16.0),
+            KeyCode::Down | KeyCode::Char('j') => (0.0, -1.0 / 16.0),
+            KeyCode::Char('+') | KeyCode::Char('=') => {
+                self.map_view.zoom_by(1.5);
+                return Some(Vec::new());
+            }
+            KeyCode::Char('-') => {
+                self.map_view.zoom_by(1.0 / 1.5);
+                return Some(Vec::new());
+            }
+            KeyCode::Esc => {
+                self.focus = Focus::Images;
+                self.message.clear();
+                return Some(Vec::new());
+            }
+            _ => return None,
+        };
+        self.map_view.walk(dx, dy);
+        let nearest = self.nearest_on_map(self.map_view.crosshair);
+        Some(match nearest {
+            Some(row) if Some(row) != self.base() => {
+                self.go_to(row);
+                self.focus = Focus::Map;
+                self.preview_command()
+            }
+            _ => Vec::new(),
+        })
+    }
+
+    /// The image nearest to `at` on the map (among those shown, if a filter is on).
+    fn nearest_on_map(&self, at: [f32; 2]) -> Option<usize> {
+        let map = &self.clustering.as_ref()?.map;
+        // Distances in units of the view, so that x and y weigh alike.
+        let (w, h) = self.map_view.span();
+        self.shown.iter().flatten().copied().min_by(|&a, &b| {
+            let d = |i: usize| {
+                let [x, y] = map[i];
+                ((x - at[0]) / w).powi(2) + ((y - at[1]) / h).powi(2)
+            };
+            d(a).total_cmp(&d(b))
+        })
+    }
+
     /// A grid move for a key: (items along, rows down), or `None` for keys that do not move.
     fn grid_step(&self, code: KeyCode) -> Option<(isize, isize)> {
         let page = self.grid_size.1.max(1) as isize;
@@ -966,7 +1149,7 @@ impl App {
     fn move_vertical(&mut self, delta: isize) -> Vec<Command> {
         let (cursor, n) = match self.focus {
             Focus::Clusters => (&mut self.cluster, self.shown.len()),
-            Focus::Images => (
+            Focus::Images | Focus::Map => (
                 &mut self.image,
                 self.shown.get(self.cluster).map_or(0, Vec::len),
             ),
@@ -983,7 +1166,7 @@ impl App {
                 self.image = 0;
                 self.cursor_moved()
             }
-            Focus::Images => self.cursor_moved(),
+            Focus::Images | Focus::Map => self.cursor_moved(),
             Focus::Similar => self.preview_command(),
         }
     }

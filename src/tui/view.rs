@@ -98,8 +98,14 @@ fn panes(app: &App, area: Rect) -> Panes {
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
     let wide = main.width >= 90;
     let tall = main.height >= 24;
+    // The map grows while it is walked.
+    let map_rows = if app.focus == Focus::Map {
+        (main.height / 2).max(12)
+    } else {
+        12
+    };
     let [top, bottom] = if tall {
-        Layout::vertical([Constraint::Min(8), Constraint::Length(12)]).areas(main)
+        Layout::vertical([Constraint::Min(8), Constraint::Length(map_rows)]).areas(main)
     } else {
         [main, Rect::default()]
     };
@@ -386,12 +392,7 @@ fn draw_grid(
         for column in 0..len {
             let item = start + column;
             let i = items[item];
-            let tile = Rect::new(
-                left + column as u16 * tw,
-                inner.y + r as u16 * th,
-                tw,
-                th,
-            );
+            let tile = Rect::new(left + column as u16 * tw, inner.y + r as u16 * th, tw, th);
             let here = item == cursor;
             let style = if here {
                 Style::new().fg(Color::Cyan).bold()
@@ -513,16 +514,11 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
     let Some(clustering) = &app.clustering else {
         return;
     };
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &[x, y] in &clustering.map {
-        x0 = x0.min(x as f64);
-        x1 = x1.max(x as f64);
-        y0 = y0.min(y as f64);
-        y1 = y1.max(y as f64);
-    }
-    if x0 > x1 {
+    if clustering.map.is_empty() {
         return;
     }
+    let view = app.map_view;
+    let [x0, y0, x1, y1] = view.window().map(f64::from);
     let mut layers: Vec<(Color, Vec<(f64, f64)>)> = clustering
         .clusters
         .iter()
@@ -533,9 +529,17 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
     }
     let selected = app.cluster;
     let current = app.current().map(|i| clustering.map[i]);
-    let title = format!(" map ({}) ", clustering.request.map.name());
+    let walking = app.focus == Focus::Map;
+    let mut title = format!(" map ({}) ", clustering.request.map.name());
+    if view.zoom > 1.0 {
+        title += &format!("· zoom ×{:.1} ", view.zoom);
+    }
+    if walking {
+        title += "· arrows walk, + / - zoom, Esc leaves ";
+    }
+    let crosshair = walking.then_some(view.crosshair);
     let canvas = Canvas::default()
-        .block(pane(title, false))
+        .block(pane(title, walking))
         .marker(Marker::Braille)
         .x_bounds([x0, x1])
         .y_bounds([y0, y1])
@@ -561,6 +565,13 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
                     x as f64,
                     y as f64,
                     Span::styled("◉", Style::new().fg(Color::White).bold()),
+                );
+            }
+            if let Some([x, y]) = crosshair {
+                ctx.print(
+                    x as f64,
+                    y as f64,
+                    Span::styled("╋", Style::new().fg(Color::Yellow).bold()),
                 );
             }
         });

@@ -887,3 +887,82 @@ fn similar_images_and_near_duplicates_use_the_grid() {
     h.key(KeyCode::Right);
     assert_eq!(h.app.current(), Some(groups[0][1]));
 }
+
+#[test]
+fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
+    let mut h = Harness::new();
+    // Tab: clusters → images → similar → map.
+    while h.app.focus != Focus::Map {
+        h.key(KeyCode::Tab);
+    }
+    let c = h.app.clustering.clone().unwrap();
+    let start = h.app.current().unwrap();
+    assert_eq!(
+        h.app.map_view.crosshair, c.map[start],
+        "the crosshair starts on the image"
+    );
+    let s = screen(&h.app, 120, 40);
+    golden("map-walk", &s);
+    assert!(s.contains("arrows walk"), "{s}");
+    assert!(s.contains('╋'), "{s}");
+    // Walking across the map makes the image nearest the crosshair current, with its
+    // preview; the crosshair stays inside the map.
+    let mut seen = vec![start];
+    for key in [KeyCode::Left, KeyCode::Right, KeyCode::Up, KeyCode::Down] {
+        for _ in 0..45 {
+            let cmds = h.key(key);
+            let now = h.app.current().unwrap();
+            if !seen.contains(&now) {
+                seen.push(now);
+                assert!(
+                    cmds.iter()
+                        .any(|c| matches!(c, Command::LoadPreview(p) if *p == h.app.collection.paths[now])),
+                    "{cmds:?}"
+                );
+            }
+            let [x, y] = h.app.map_view.crosshair;
+            let b = h.app.map_view.bounds;
+            assert!(x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]);
+        }
+    }
+    assert!(
+        seen.len() >= 3,
+        "the walk visits images of the map: {seen:?}"
+    );
+    assert_eq!(h.app.focus, Focus::Map, "walking keeps the map focused");
+    let here = h.app.current().unwrap();
+    let nearest = (0..c.map.len())
+        .min_by(|&a, &b| {
+            let d = |i: usize| {
+                let [x, y] = c.map[i];
+                let [cx, cy] = h.app.map_view.crosshair;
+                let (w, hh) = (
+                    h.app.map_view.bounds[2] - h.app.map_view.bounds[0],
+                    h.app.map_view.bounds[3] - h.app.map_view.bounds[1],
+                );
+                ((x - cx) / w).powi(2) + ((y - cy) / hh).powi(2)
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    assert_eq!(here, nearest);
+    // + zooms in around the crosshair, - back out; the crosshair stays in view.
+    h.key(KeyCode::Char('+'));
+    h.key(KeyCode::Char('+'));
+    assert!((h.app.map_view.zoom - 2.25).abs() < 1e-4);
+    let [x0, y0, x1, y1] = h.app.map_view.window();
+    let [cx, cy] = h.app.map_view.crosshair;
+    assert!(cx >= x0 && cx <= x1 && cy >= y0 && cy <= y1);
+    assert!(screen(&h.app, 120, 40).contains("zoom ×2.2"));
+    assert_eq!(
+        h.app.clustering.as_ref().unwrap().k,
+        3,
+        "+ zooms, it does not add a cluster"
+    );
+    for _ in 0..5 {
+        h.key(KeyCode::Char('-'));
+    }
+    assert_eq!(h.app.map_view.zoom, 1.0);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.focus, Focus::Images);
+}
