@@ -74,7 +74,44 @@ pub enum Event {
     /// The images pane fits this many grid tiles: (columns, rows). Sent by the event loop
     /// whenever the screen's size or layout changes it.
     GridSize(usize, usize),
+    /// The map pane's inside is this many cells: (columns, rows). Sent like `GridSize`.
+    MapSize(u16, u16),
 }
+
+/// The map as one picture: each image's thumbnail at its map position, for the part of the
+/// map in view. Drawn on a worker by [`Command::DrawMap`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapPicture {
+    /// The images to draw, in order (later ones on top).
+    pub images: Vec<MapImage>,
+    /// The pane's inside, in cells (columns, rows).
+    pub cells: (u16, u16),
+    /// The view's zoom (tiles grow with it).
+    pub zoom: f32,
+    /// The crosshair, in the picture (0..1, y up), when the map is walked.
+    pub crosshair: Option<[f32; 2]>,
+}
+
+/// One image on the [`MapPicture`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapImage {
+    /// The file.
+    pub path: PathBuf,
+    /// Its content hash (thumbnails are kept by it).
+    pub hash: [u8; 32],
+    /// Where it is in the picture: 0..1 across, 0..1 up.
+    pub at: [f32; 2],
+    /// Its cluster's number (for the frame's colour).
+    pub cluster: usize,
+    /// In the current cluster (bright frame) or not (dim).
+    pub bright: bool,
+    /// The current image (thick frame, on top).
+    pub current: bool,
+}
+
+/// Most images on one map picture: beyond, the current cluster is drawn whole and the rest
+/// evenly thinned.
+pub const MAP_PICTURE_MAX: usize = 2000;
 
 /// How the images pane shows a cluster (and the similar images, and the near-duplicates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,7 +279,7 @@ pub enum Loading {
 
 /// Something the event loop must do on the app's behalf (the app itself does no I/O). Each
 /// long task reports back with an [`Event`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// End the explorer.
     Quit,
@@ -263,6 +300,8 @@ pub enum Command {
     /// Make the grid thumbnails of these images (path, content hash), those on the page in
     /// view first; a newer request replaces this one.
     LoadThumbnails(Vec<(PathBuf, [u8; 32])>),
+    /// Draw the map as a picture (a newer request replaces this one).
+    DrawMap(MapPicture),
 }
 
 /// An export under way: where to, and how far it is.
@@ -357,7 +396,18 @@ pub struct App {
     thumbnails_asked: Vec<PathBuf>,
     /// The part of the map in view and the crosshair.
     pub map_view: MapView,
+    /// The map pane's inside in cells (0, 0 until the event loop says).
+    pub map_cells: (u16, u16),
+    /// The map is shown as a picture of thumbnails (`p` on the map), not as points.
+    pub map_picture: bool,
+    /// What the picture last asked for showed: it is drawn again when this changes.
+    map_picture_asked: Option<PictureKey>,
+    /// Counts the clusterings shown.
+    clustering_generation: u64,
 }
+
+/// Everything a map picture depends on.
+type PictureKey = (MapView, (u16, u16), usize, Option<usize>, bool, u64, String);
 
 impl App {
     /// The explorer of `root`, before anything is loaded; `model` names the features.
@@ -398,6 +448,10 @@ impl App {
             grid_top: 0,
             thumbnails_asked: Vec::new(),
             map_view: MapView::new(&[]),
+            map_cells: (0, 0),
+            map_picture: false,
+            map_picture_asked: None,
+            clustering_generation: 0,
         }
     }
 
@@ -405,6 +459,7 @@ impl App {
     pub fn on(&mut self, event: Event) -> Vec<Command> {
         let mut commands = self.update(event);
         commands.extend(self.thumbnails());
+        commands.extend(self.picture());
         commands
     }
 
@@ -427,6 +482,10 @@ impl App {
             }
             Event::GridSize(columns, rows) => {
                 self.grid_size = (columns, rows);
+                Vec::new()
+            }
+            Event::MapSize(columns, rows) => {
+                self.map_cells = (columns, rows);
                 Vec::new()
             }
             Event::Progress(Progress::Scanned { to_process, .. }) => {
@@ -613,6 +672,7 @@ impl App {
 
     fn set_clustering(&mut self, clustering: Clustering, keep: Option<usize>) -> Vec<Command> {
         self.members = members(&clustering);
+        self.clustering_generation += 1;
         // A new map (not the same map with images added) is seen whole again.
         let whole = MapView::new(&clustering.map);
         if whole.bounds != self.map_view.bounds {
@@ -1005,6 +1065,10 @@ impl App {
                 self.map_view.zoom_by(1.0 / 1.5);
                 return Some(Vec::new());
             }
+            KeyCode::Char('p') => {
+                self.map_picture = !self.map_picture;
+                return Some(Vec::new());
+            }
             KeyCode::Esc => {
                 self.focus = Focus::Images;
                 self.message.clear();
@@ -1036,6 +1100,71 @@ impl App {
             };
             d(a).total_cmp(&d(b))
         })
+    }
+
+    /// Asks for the map picture when it is on and what it shows changed.
+    fn picture(&mut self) -> Vec<Command> {
+        let shown = self.map_picture
+            && self.loading == Loading::Ready
+            && self.overlay == Overlay::None
+            && self.map_cells.0 > 0
+            && self.map_cells.1 > 0;
+        let Some(clustering) = self.clustering.as_ref().filter(|_| shown) else {
+            self.map_picture_asked = None;
+            return Vec::new();
+        };
+        let key = (
+            self.map_view,
+            self.map_cells,
+            self.cluster,
+            self.current(),
+            self.focus == Focus::Map,
+            self.clustering_generation,
+            self.filter.clone(),
+        );
+        if self.map_picture_asked.as_ref() == Some(&key) {
+            return Vec::new();
+        }
+        self.map_picture_asked = Some(key);
+        let [x0, y0, x1, y1] = self.map_view.window();
+        let inside = |[x, y]: [f32; 2]| x >= x0 && x <= x1 && y >= y0 && y <= y1;
+        let place = |[x, y]: [f32; 2]| [(x - x0) / (x1 - x0), (y - y0) / (y1 - y0)];
+        let current = self.current();
+        let (mut bright, mut dim): (Vec<usize>, Vec<usize>) = self
+            .shown
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&i| inside(clustering.map[i]) && Some(i) != current)
+            .partition(|&i| clustering.labels[i] == self.cluster);
+        bright.truncate(MAP_PICTURE_MAX);
+        let room = MAP_PICTURE_MAX - bright.len();
+        if dim.len() > room {
+            let step = dim.len() as f64 / room.max(1) as f64;
+            dim = (0..room).map(|k| dim[(k as f64 * step) as usize]).collect();
+        }
+        let image = |i: usize, current: bool| MapImage {
+            path: self.collection.paths[i].clone(),
+            hash: self.collection.hashes[i],
+            at: place(clustering.map[i]),
+            cluster: clustering.clusters[clustering.labels[i]].number,
+            bright: clustering.labels[i] == self.cluster,
+            current,
+        };
+        let mut images: Vec<MapImage> = dim.into_iter().map(|i| image(i, false)).collect();
+        images.extend(bright.into_iter().map(|i| image(i, false)));
+        images.extend(
+            current
+                .filter(|&i| inside(clustering.map[i]))
+                .map(|i| image(i, true)),
+        );
+        let picture = MapPicture {
+            images,
+            cells: self.map_cells,
+            zoom: self.map_view.zoom,
+            crosshair: (self.focus == Focus::Map).then(|| place(self.map_view.crosshair)),
+        };
+        vec![Command::DrawMap(picture)]
     }
 
     /// A grid move for a key: (items along, rows down), or `None` for keys that do not move.

@@ -14,9 +14,10 @@ use ratatui_image::picker::ProtocolType;
 use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 
-use super::app::{App, Command, Event, GRID_TILE, Overlay};
+use super::app::{App, Command, Event, GRID_TILE, MapPicture, Overlay};
+use super::picture;
 use super::terminal::{self, Graphics, Input, Probe, Reader};
-use super::view::{Thumbnails, grid_size, view};
+use super::view::{Pictures, Thumbnails, grid_size, map_size, view};
 use crate::analysis::clustering::KChoice;
 use crate::analysis::duplicates;
 use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
@@ -45,6 +46,8 @@ enum Msg {
     Encoded(Shown, u64, ResizeResponse),
     /// A grid thumbnail of this image, encoded for the graphics of this generation.
     Thumbnail(PathBuf, u64, StatefulProtocol),
+    /// The map drawn as a picture.
+    MapPicture(DynamicImage),
 }
 
 impl From<Event> for Msg {
@@ -58,6 +61,7 @@ impl From<Event> for Msg {
 enum Shown {
     Preview,
     Montage,
+    Map,
 }
 
 /// Decoded previews kept for going back and forth (each at most 1024 pixels a side).
@@ -94,6 +98,7 @@ pub fn run(
         recluster: spawn_reclusterer(session.reopen()?, tx.clone()),
         previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
         thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
+        map_picture: spawn_map_painter(session.reopen()?, tx.clone()),
         neighbours: spawn_neighbours(tx.clone()),
         export_cancel: Arc::new(AtomicBool::new(false)),
         exporting: Arc::new(AtomicBool::new(false)),
@@ -149,16 +154,20 @@ pub fn run(
             layout_drawn = Some(layout);
             // The grid's size follows the screen's and the layout's.
             let area = terminal.size()?;
-            let tiles = grid_size(&app, Rect::new(0, 0, area.width, area.height));
+            let area = Rect::new(0, 0, area.width, area.height);
+            let tiles = grid_size(&app, area);
+            let mut sized = Vec::new();
             if tiles != app.grid_size {
-                for command in app.on(Event::GridSize(tiles.0, tiles.1)) {
-                    workers.execute(command, &app, &mut screen);
-                }
+                sized.extend(app.on(Event::GridSize(tiles.0, tiles.1)));
             }
-            terminal.draw(|f| {
-                let (image, thumbnails) = screen.for_view(&app);
-                view(f, &app, image, thumbnails)
-            })?;
+            let cells = map_size(&app, area);
+            if cells != app.map_cells {
+                sized.extend(app.on(Event::MapSize(cells.0, cells.1)));
+            }
+            for command in sized {
+                workers.execute(command, &app, &mut screen);
+            }
+            terminal.draw(|f| view(f, &app, screen.for_view(&app)))?;
             // Ctrl-C from outside, SIGTERM, or SIGHUP (the SSH connection dropped).
             if cancel.load(Ordering::SeqCst) {
                 return Ok(());
@@ -235,6 +244,11 @@ pub fn run(
                             screen.thumbnails.insert(path, thumbnail);
                         }
                     }
+                    Msg::MapPicture(img) => {
+                        let (generation, state) = screen.protocol(Shown::Map, img);
+                        screen.map = Some(state);
+                        screen.map_generation = generation;
+                    }
                 }
             }
             for event in events {
@@ -283,6 +297,9 @@ struct Screen {
     /// The preview and the image it shows.
     preview: Option<(PathBuf, ThreadProtocol)>,
     montage: Option<ThreadProtocol>,
+    /// The map as a picture, when asked for.
+    map: Option<ThreadProtocol>,
+    map_generation: u64,
     /// Counts the images given to the preview and the montage, so that an encoding made
     /// for an image no longer shown is told apart and dropped.
     generation: u64,
@@ -301,6 +318,8 @@ impl Screen {
             graphics,
             preview: None,
             montage: None,
+            map: None,
+            map_generation: 0,
             generation: 0,
             preview_generation: 0,
             montage_generation: 0,
@@ -311,16 +330,20 @@ impl Screen {
         }
     }
 
-    /// What the view draws: the preview (or the montage) and the grid's thumbnails.
-    fn for_view(&mut self, app: &App) -> (Option<&mut ThreadProtocol>, &mut Thumbnails) {
-        let image = match app.overlay {
+    /// What the view draws: the preview (or the montage), the map picture, the thumbnails.
+    fn for_view(&mut self, app: &App) -> Pictures<'_> {
+        let preview = match app.overlay {
             Overlay::Montage(_) => self.montage.as_mut(),
             _ => match &mut self.preview {
                 Some((p, protocol)) if Some(&*p) == app.preview_path.as_ref() => Some(protocol),
                 _ => None,
             },
         };
-        (image, &mut self.thumbnails)
+        Pictures {
+            preview,
+            map: self.map.as_mut(),
+            thumbnails: &mut self.thumbnails,
+        }
     }
 
     /// `img`, to be resized and encoded on a worker of its own (which ends with it).
@@ -381,6 +404,7 @@ impl Screen {
                 self.preview.as_mut().map(|(_, p)| p)
             }
             Shown::Montage if generation == self.montage_generation => self.montage.as_mut(),
+            Shown::Map if generation == self.map_generation => self.map.as_mut(),
             _ => None,
         };
         if let Some(state) = state {
@@ -394,6 +418,7 @@ struct Workers {
     recluster: mpsc::Sender<(usize, Arc<Collection>)>,
     previews: mpsc::Sender<PathBuf>,
     thumbnails: mpsc::Sender<ThumbnailRequest>,
+    map_picture: mpsc::Sender<(MapPicture, (u16, u16))>,
     neighbours: mpsc::Sender<(Arc<Collection>, usize, usize)>,
     /// Raised by Esc (and on quit): the export stops after the file in hand.
     export_cancel: Arc<AtomicBool>,
@@ -437,6 +462,10 @@ impl Workers {
             }
             Command::Montage(files, stem) => {
                 spawn_montage(files, stem, self.decode.clone(), self.tx.clone())
+            }
+            Command::DrawMap(request) => {
+                let ((w, h), _) = screen.graphics.cell();
+                let _ = self.map_picture.send((request, (w, h)));
             }
             Command::LoadThumbnails(images) => {
                 let missing: Vec<_> = images
@@ -738,6 +767,67 @@ fn spawn_thumbnailer(session: Session, tx: mpsc::Sender<Msg>) -> mpsc::Sender<Th
                         break 'wait;
                     }
                 }
+                break;
+            }
+        }
+    });
+    requests
+}
+
+/// Small thumbnails kept by the map painter, so that walking and zooming redraw quickly.
+const MAP_THUMBNAILS_KEPT: usize = 20_000;
+
+/// Draws the map as a picture (the newest request; a newer one stops the one in hand at the
+/// next image) from the thumbnails, kept small in memory between pictures.
+fn spawn_map_painter(
+    session: Session,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<(MapPicture, (u16, u16))> {
+    let (requests, rx) = mpsc::channel::<(MapPicture, (u16, u16))>();
+    std::thread::spawn(move || {
+        let mut small: std::collections::HashMap<(PathBuf, u32), image::RgbImage> =
+            Default::default();
+        let mut pending = None;
+        loop {
+            let mut request = match pending.take() {
+                Some(r) => r,
+                None => match rx.recv() {
+                    Ok(r) => r,
+                    Err(_) => break,
+                },
+            };
+            while let Ok(newer) = rx.try_recv() {
+                request = newer;
+            }
+            let (p, cell) = request;
+            let size = picture::picture_size(&p, cell);
+            let pic = picture::compose(&p, size, |image, side| {
+                if pending.is_some() {
+                    return None;
+                }
+                if let Some(t) = small.get(&(image.path.clone(), side)) {
+                    return Some(t.clone());
+                }
+                // A newer picture is wanted: stop loading thumbnails for this one.
+                if let Ok(newer) = rx.try_recv() {
+                    pending = Some(newer);
+                    return None;
+                }
+                let t = session.thumbnail(&image.path, &image.hash).ok()?;
+                let t = DynamicImage::ImageRgb8(t).thumbnail(side, side).to_rgb8();
+                if small.len() >= MAP_THUMBNAILS_KEPT {
+                    small.clear();
+                }
+                small.insert((image.path.clone(), side), t.clone());
+                Some(t)
+            });
+            if pending.is_some() {
+                continue;
+            }
+            if tx
+                .send(Msg::MapPicture(DynamicImage::ImageRgb8(pic)))
+                .is_err()
+            {
                 break;
             }
         }

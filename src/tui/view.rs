@@ -81,6 +81,16 @@ impl Thumbnails {
     }
 }
 
+/// The images the view draws, made elsewhere (decoded and encoded on workers).
+pub struct Pictures<'a> {
+    /// The image under the cursor (or the montage), if ready.
+    pub preview: Option<&'a mut ThreadProtocol>,
+    /// The map as a picture, if asked for and ready.
+    pub map: Option<&'a mut ThreadProtocol>,
+    /// The grid's thumbnails.
+    pub thumbnails: &'a mut Thumbnails,
+}
+
 /// Where the panes are on a screen of `area` (status line included).
 struct Panes {
     main: Rect,
@@ -189,14 +199,20 @@ fn tiles_in(inner: Rect) -> (usize, usize) {
     )
 }
 
-/// Draws the whole screen. `preview` is the decoded image under the cursor, if ready;
-/// `thumbnails` those made for the grid.
-pub fn view(
-    frame: &mut Frame,
-    app: &App,
-    preview: Option<&mut ThreadProtocol>,
-    thumbnails: &mut Thumbnails,
-) {
+/// The map pane's inside, in cells, on a screen of `area`: what the event loop tells the app
+/// with [`super::app::Event::MapSize`].
+pub fn map_size(app: &App, area: Rect) -> (u16, u16) {
+    let inner = Block::bordered().inner(panes(app, area).map);
+    (inner.width, inner.height)
+}
+
+/// Draws the whole screen with the images made for it.
+pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
+    let Pictures {
+        preview,
+        map,
+        thumbnails,
+    } = pictures;
     let area = frame.area();
     let p = panes(app, area);
     draw_status(frame, app, p.status);
@@ -225,7 +241,7 @@ pub fn view(
         draw_neighbours(frame, app, p.neighbours);
     }
     if !p.map.is_empty() {
-        draw_map(frame, app, p.map);
+        draw_map(frame, app, p.map, if popup { None } else { map });
         draw_sweep(frame, app, p.curves);
     }
     match &app.overlay {
@@ -510,7 +526,8 @@ fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtoco
     }
 }
 
-fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
+/// The map: its points in braille, or (`p`) the picture of its thumbnails once drawn.
+fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut ThreadProtocol>) {
     let Some(clustering) = &app.clustering else {
         return;
     };
@@ -518,6 +535,24 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let view = app.map_view;
+    if app.map_picture
+        && let Some(picture) = picture
+    {
+        let mut title = format!(" map ({}) as a picture ", clustering.request.map.name());
+        if view.zoom > 1.0 {
+            title += &format!("· zoom ×{:.1} ", view.zoom);
+        }
+        title += "· p points ";
+        let block = pane(title, app.focus == Focus::Map);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_stateful_widget(
+            StatefulImage::default().resize(Resize::Scale(None)),
+            inner,
+            picture,
+        );
+        return;
+    }
     let [x0, y0, x1, y1] = view.window().map(f64::from);
     let mut layers: Vec<(Color, Vec<(f64, f64)>)> = clustering
         .clusters
@@ -535,7 +570,7 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect) {
         title += &format!("· zoom ×{:.1} ", view.zoom);
     }
     if walking {
-        title += "· arrows walk, + / - zoom, Esc leaves ";
+        title += "· arrows walk, + / - zoom, p picture, Esc leaves ";
     }
     let crosshair = walking.then_some(view.crosshair);
     let canvas = Canvas::default()

@@ -16,7 +16,7 @@ use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use imgtui::analysis::neighbours::{self, Select};
 use imgtui::tui::app::{App, Command, Event, Focus, GRID_TILE, ImagesView, Loading, Overlay};
 use imgtui::tui::terminal::Graphics;
-use imgtui::tui::view::{self, Thumbnails, view};
+use imgtui::tui::view::{self, Pictures, Thumbnails, view};
 use imgtui::{Collection, Error, ErrorKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -171,7 +171,12 @@ fn screen(app: &App, width: u16, height: u16) -> String {
 
 fn screen_with(app: &App, thumbnails: &mut Thumbnails, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| view(f, app, None, thumbnails)).unwrap();
+    let pictures = Pictures {
+        preview: None,
+        map: None,
+        thumbnails,
+    };
+    terminal.draw(|f| view(f, app, pictures)).unwrap();
     let buffer = terminal.backend().buffer();
     (0..height)
         .map(|y| {
@@ -965,4 +970,54 @@ fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
     assert_eq!(h.app.map_view.zoom, 1.0);
     h.key(KeyCode::Esc);
     assert_eq!(h.app.focus, Focus::Images);
+}
+
+#[test]
+fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
+    let mut h = Harness::new();
+    h.on(Event::MapSize(70, 18));
+    while h.app.focus != Focus::Map {
+        h.key(KeyCode::Tab);
+    }
+    let cmds = h.key(KeyCode::Char('p'));
+    let Some(Command::DrawMap(picture)) = cmds.last() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(picture.cells, (70, 18));
+    assert_eq!(picture.images.len(), 15, "the whole map is in view");
+    let last = picture.images.last().unwrap();
+    assert!(last.current, "the current image is drawn last, on top");
+    assert_eq!(last.path, h.app.collection.paths[h.app.current().unwrap()]);
+    assert!(
+        picture
+            .images
+            .iter()
+            .all(|i| (0.0..=1.0).contains(&i.at[0]))
+    );
+    assert!(
+        picture.crosshair.is_some(),
+        "walking: the crosshair is drawn in"
+    );
+    // Resting asks for nothing new; zooming in draws the part in view only.
+    assert!(h.on(Event::Idle).is_empty());
+    let cmds = h.key(KeyCode::Char('+'));
+    let Some(Command::DrawMap(zoomed)) = cmds.last() else {
+        panic!("{cmds:?}");
+    };
+    assert!((zoomed.zoom - 1.5).abs() < 1e-6);
+    let [x0, y0, x1, y1] = h.app.map_view.window();
+    let map = &h.app.clustering.as_ref().unwrap().map;
+    let inside = map
+        .iter()
+        .filter(|&&[x, y]| x >= x0 && x <= x1 && y >= y0 && y <= y1)
+        .count();
+    assert_eq!(zoomed.images.len(), inside);
+    // p again: points, and no more pictures.
+    h.key(KeyCode::Char('p'));
+    assert!(!h.app.map_picture);
+    assert!(
+        !h.key(KeyCode::Left)
+            .iter()
+            .any(|c| matches!(c, Command::DrawMap(_)))
+    );
 }
