@@ -844,6 +844,9 @@ mod tests {
             dev: 0,
         };
         assert!(!row.describes(&file));
+        // It gains the thumbnails table, empty.
+        assert_eq!(store.thumbnail_count().unwrap(), (0, 0));
+        assert_eq!(store.missing_thumbnails(&[[0; 32]]).unwrap(), [[0; 32]]);
         drop(store);
         // Opening again finds version 3 and changes nothing.
         let store = Store::open(&path).unwrap();
@@ -881,6 +884,46 @@ mod tests {
         }
         store.write("f", &[update("/a/good.png", 1)]).unwrap();
         assert_eq!(store.vector_count("f").unwrap(), 1);
+    }
+
+    /// Thumbnails are written once per content, only as JPEGs, and go when their content's
+    /// last vector does.
+    #[test]
+    fn thumbnails_are_kept_once_per_content_and_collected_with_the_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let jpeg = |w, h| crate::decode::thumbnail::encode_thumbnail(&image::RgbImage::new(w, h));
+        let with = |path, content, t| FileUpdate {
+            thumbnail: Some(t),
+            ..update(path, content)
+        };
+        let junk = with("/a/junk.png", 5, b"not a jpeg".to_vec());
+        assert!(store.write("f", &[update("/a/x.png", 5), junk]).is_err());
+        assert_eq!(store.vector_count("f").unwrap(), 0);
+        store
+            .write(
+                "f",
+                &[with("/a/x.png", 1, jpeg(10, 20)), update("/a/y.png", 2)],
+            )
+            .unwrap();
+        // A second thumbnail of the same content is not written over the first.
+        store
+            .write("g", &[with("/a/x.png", 1, jpeg(30, 30))])
+            .unwrap();
+        let h = |content: u64| {
+            let mut hash = [0u8; 32];
+            hash[..8].copy_from_slice(&content.to_le_bytes());
+            hash
+        };
+        assert_eq!(store.thumbnail(&h(1)).unwrap(), Some(jpeg(10, 20)));
+        assert_eq!(store.missing_thumbnails(&[h(1), h(2)]).unwrap(), [h(2)]);
+        store.put_thumbnails(&[(h(2), jpeg(4, 4))]).unwrap();
+        assert!(store.put_thumbnails(&[(h(3), vec![1, 2, 3])]).is_err());
+        assert_eq!(store.thumbnail_count().unwrap().0, 2);
+        store.remove_files(&["/a/x.png".into()]).unwrap();
+        store.collect_garbage().unwrap();
+        assert_eq!(store.thumbnail(&h(1)).unwrap(), None);
+        assert!(store.thumbnail(&h(2)).unwrap().is_some());
     }
 
     #[test]
