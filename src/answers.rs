@@ -564,7 +564,8 @@ pub fn about(c: &Clustering, origin: Origin) -> String {
 }
 
 /// The one-line summary of an indexing run, e.g. `500 found, 500 embedded, 0 cached,
-/// 0 skipped in 12.04 s (41.5 images/s)`.
+/// 0 skipped, 500 thumbnails in 12.04 s (41.5 images/s)` (removed files and thumbnails made
+/// are named when there are any).
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.interrupted {
@@ -580,6 +581,9 @@ impl std::fmt::Display for Summary {
         )?;
         if self.removed > 0 {
             write!(f, ", {} removed", self.removed)?;
+        }
+        if self.thumbnails > 0 {
+            write!(f, ", {} thumbnails", self.thumbnails)?;
         }
         write!(f, " in {:.2} s", self.seconds)?;
         if self.embedded > 0 {

@@ -93,6 +93,8 @@ pub struct IndexSection {
     pub batch_interval_ms: u64,
     /// Files larger than this (MiB) are skipped unread.
     pub max_file_mib: u64,
+    /// Whether indexing stores a thumbnail of each new image, for the explorer's grid.
+    pub thumbnails: bool,
 }
 
 /// `[decode]` (see config/default.toml).
@@ -315,6 +317,7 @@ impl Config {
             batch: self.index.batch.max(1),
             batch_interval: Duration::from_millis(self.index.batch_interval_ms),
             max_file_bytes: self.index.max_file_mib << 20,
+            thumbnails: self.index.thumbnails,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The indexing pipeline: scan → hash → decode → embed → store, in parallel, resumable.
 //!
-//! Worker threads read, hash, decode and embed files; the calling thread writes their results to
+//! Worker threads read, hash, decode and embed files, and make each new content's thumbnail
+//! from the image decoded for the embedding; the calling thread writes their results to
 //! the store in batches. A batch is one transaction, so a crash loses at most the batch in flight
 //! and the next run carries on from there.
 
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::decode::thumbnail::{THUMBNAIL_SIZE, encode_thumbnail, make_thumbnail};
 use crate::decode::{self, DecodeOptions};
 use crate::features::{Extractor, l2_normalize};
 use crate::scan::{self, FileEntry, Skipped};
@@ -32,6 +34,16 @@ pub fn check_threads(threads: usize) -> Result<usize, &'static str> {
     }
 }
 
+/// The worker threads [`IndexOptions::threads`] asks for: `threads`, or for 0 one per CPU
+/// core plus one.
+pub fn worker_threads(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get()) + 1
+    } else {
+        threads
+    }
+}
+
 /// Settings of one indexing run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexOptions {
@@ -46,11 +58,13 @@ pub struct IndexOptions {
     pub batch_interval: Duration,
     /// Files larger than this are skipped unread.
     pub max_file_bytes: u64,
+    /// Whether new content gets a thumbnail ([`crate::decode::thumbnail`]) in the store.
+    pub thumbnails: bool,
 }
 
 impl Default for IndexOptions {
-    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB: the values of
-    /// `config/default.toml` (a test in `config` keeps the two the same).
+    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB, thumbnails on:
+    /// the values of `config/default.toml` (a test in `config` keeps the two the same).
     fn default() -> Self {
         IndexOptions {
             decode: DecodeOptions::default(),
@@ -58,6 +72,7 @@ impl Default for IndexOptions {
             batch: 64,
             batch_interval: Duration::from_millis(1000),
             max_file_bytes: 256 << 20,
+            thumbnails: true,
         }
     }
 }
@@ -93,6 +108,8 @@ pub struct Summary {
     pub found: usize,
     /// Files embedded in this run.
     pub embedded: usize,
+    /// Thumbnails made in this run (one per new content, when thumbnails are on).
+    pub thumbnails: usize,
     /// Files whose vector was already stored (unchanged, renamed or duplicate content).
     pub cached: usize,
     /// Files removed from the store because they are gone from disk.
@@ -166,6 +183,7 @@ pub fn index(
         feature: feature.clone(),
         found: walk.files.len(),
         embedded: 0,
+        thumbnails: 0,
         cached: cached.len(),
         removed: gone.len(),
         changed: 0,
@@ -179,17 +197,19 @@ pub fn index(
         to_process: todo.len(),
     });
 
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get()) + 1
-    } else {
-        opts.threads
-    };
+    let threads = worker_threads(opts.threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("imgtui-index-{i}"))
         .build()?;
     // Content already claimed by a worker in this run, so duplicates are embedded once.
     let claimed = Mutex::new(stored);
+    // Content that has a thumbnail already (made for another feature, or by the explorer).
+    let with_thumbnail = if opts.thumbnails && !todo.is_empty() {
+        store.hashes_with_thumbnails()?
+    } else {
+        HashSet::new()
+    };
     let recorded: HashMap<&Path, Hash> = known.iter().map(|(p, r)| (p.as_path(), r.hash)).collect();
     // Each outcome travels with whether it changes the path's recorded content.
     let (tx, rx) = crossbeam_channel::bounded::<(Outcome, bool)>(threads * 4);
@@ -204,7 +224,7 @@ pub fn index(
                         if cancel.load(Ordering::Relaxed) {
                             return;
                         }
-                        let outcome = process(file, extractor, opts, &claimed);
+                        let outcome = process(file, extractor, opts, &claimed, &with_thumbnail);
                         let changed = match &outcome {
                             Outcome::Embedded(u) | Outcome::Cached(u) => {
                                 recorded.get(u.file.path.as_path()) != Some(&u.hash)
@@ -281,6 +301,7 @@ fn write_results(
             match outcome {
                 Outcome::Embedded(u) => {
                     summary.embedded += 1;
+                    summary.thumbnails += usize::from(u.thumbnail.is_some());
                     batch.push(u);
                 }
                 Outcome::Cached(u) => {
@@ -306,12 +327,14 @@ fn write_results(
     }
 }
 
-/// Reads, hashes and (unless its content is already stored or claimed) embeds one file.
+/// Reads, hashes and (unless its content is already stored or claimed) embeds one file, and
+/// makes its thumbnail if asked and the content has none.
 fn process(
     file: &FileEntry,
     extractor: &dyn Extractor,
     opts: &IndexOptions,
     claimed: &Mutex<HashSet<Hash>>,
+    with_thumbnail: &HashSet<Hash>,
 ) -> Outcome {
     let skip = |reason: String| {
         Outcome::Skipped(Skipped {
@@ -344,15 +367,17 @@ fn process(
             read_ns,
             hash,
             vector: None,
+            thumbnail: None,
         });
     }
-    let embedded = embed_bytes(&bytes, extractor, &opts.decode);
-    match embedded {
-        Ok((vector, norm)) => Outcome::Embedded(FileUpdate {
+    let thumbnail = opts.thumbnails && !with_thumbnail.contains(&hash);
+    match embed_with_thumbnail(&bytes, extractor, &opts.decode, thumbnail) {
+        Ok(e) => Outcome::Embedded(FileUpdate {
             file,
             read_ns,
             hash,
-            vector: Some((vector, norm)),
+            vector: Some((e.vector, e.norm)),
+            thumbnail: e.thumbnail,
         }),
         Err(reason) => {
             claimed.lock().expect("poisoned").remove(&hash);
@@ -411,9 +436,38 @@ pub fn embed_bytes(
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
 ) -> Result<(Vec<f32>, f32), EmbedError> {
+    let e = embed_with_thumbnail(bytes, extractor, decode, false)?;
+    Ok((e.vector, e.norm))
+}
+
+/// What [`embed_with_thumbnail`] makes of an image.
+struct Embedding {
+    /// Unit length.
+    vector: Vec<f32>,
+    /// The length before normalising.
+    norm: f32,
+    /// The JPEG thumbnail, when asked for.
+    thumbnail: Option<Vec<u8>>,
+}
+
+/// [`embed_bytes`], and with `thumbnail` the image's thumbnail as a JPEG, made from the same
+/// decoded image (decoded at least [`THUMBNAIL_SIZE`] a side, so a JPEG's scaled decoding
+/// never gives a thumbnail smaller than a full decoding would).
+fn embed_with_thumbnail(
+    bytes: &[u8],
+    extractor: &dyn Extractor,
+    decode: &DecodeOptions,
+    thumbnail: bool,
+) -> Result<Embedding, EmbedError> {
     let (w, h) = extractor.input_size();
-    let img = decode::decode_at_least(bytes, decode, (w, h))?;
+    let at_least = if thumbnail {
+        (w.max(THUMBNAIL_SIZE), h.max(THUMBNAIL_SIZE))
+    } else {
+        (w, h)
+    };
+    let img = decode::decode_at_least(bytes, decode, at_least)?;
     let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());
+    let thumbnail = thumbnail.then(|| encode_thumbnail(&make_thumbnail(&img)));
     drop(img);
     let mut v = extractor.extract(&rgb).map_err(EmbedError::Model)?;
     if v.iter().any(|x| !x.is_finite()) {
@@ -435,5 +489,9 @@ pub fn embed_bytes(
             extractor.name()
         )));
     }
-    Ok((v, norm))
+    Ok(Embedding {
+        vector: v,
+        norm,
+        thumbnail,
+    })
 }

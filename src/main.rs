@@ -116,15 +116,14 @@ impl Globals {
     }
 
     /// The session for `dir`, its index brought up to date (a progress bar on a terminal);
-    /// `threads` and `batch` override the settings.
+    /// `tune` adjusts the settings' indexing options.
     fn indexed(
         &self,
         dir: &Path,
-        threads: Option<usize>,
-        batch: Option<usize>,
+        tune: impl FnOnce(&Session) -> Result<imgtui::IndexOptions>,
     ) -> Result<(Session, Summary)> {
         let mut session = self.open(dir)?;
-        let opts = tuned(&session, threads, batch)?;
+        let opts = tune(&session)?;
         let cancel = cancel_on_signals()?;
         let bar = progress_bar();
         let summary = session.update_index_with(&opts, &bar.callback(), &cancel)?;
@@ -134,7 +133,7 @@ impl Globals {
 
     /// [`Globals::indexed`] for commands that go on to answer: an interrupted run is an error.
     fn ready(&self, dir: &Path) -> Result<Session> {
-        let (session, summary) = self.indexed(dir, None, None)?;
+        let (session, summary) = self.indexed(dir, |s| Ok(s.index_options()))?;
         if summary.interrupted {
             return Err(Error::interrupted());
         }
@@ -189,6 +188,10 @@ struct IndexArgs {
     /// Files written per transaction; a crash loses at most one batch.
     #[arg(long, hide = true)]
     batch: Option<usize>,
+    /// Store no thumbnails of new images in this run [default: from the settings,
+    /// index.thumbnails = true].
+    #[arg(long)]
+    no_thumbnails: bool,
     /// Keep watching DIR after indexing: every change (images added, changed, renamed,
     /// deleted) is indexed and reported on one line (one JSON summary with --json), until
     /// Ctrl-C.
@@ -488,12 +491,10 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The session's indexing settings with `--threads` and `--batch` applied.
-fn tuned(
-    session: &Session,
-    threads: Option<usize>,
-    batch: Option<usize>,
-) -> Result<imgtui::IndexOptions> {
+/// The session's indexing settings with `index`'s `--threads`, `--batch` and
+/// `--no-thumbnails` applied.
+fn tuned(session: &Session, a: &IndexArgs) -> Result<imgtui::IndexOptions> {
+    let (threads, batch) = (a.threads, a.batch);
     let mut opts = session.index_options();
     if let Some(t) = threads {
         imgtui::index::check_threads(t)
@@ -501,6 +502,7 @@ fn tuned(
     }
     opts.threads = threads.unwrap_or(opts.threads);
     opts.batch = batch.unwrap_or(opts.batch).max(1);
+    opts.thumbnails &= !a.no_thumbnails;
     Ok(opts)
 }
 
@@ -508,7 +510,7 @@ fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     if a.watch {
         return run_index_watch(a, g);
     }
-    let (_, summary) = g.indexed(&a.dir, a.threads, a.batch)?;
+    let (_, summary) = g.indexed(&a.dir, |s| tuned(s, &a))?;
     if a.json {
         print(&summary, Format::Json, "")?;
     } else {
@@ -529,7 +531,7 @@ fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
 fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     use imgtui::watch::FolderWatch;
     let mut session = g.open(&a.dir)?;
-    let opts = tuned(&session, a.threads, a.batch)?;
+    let opts = tuned(&session, &a)?;
     let cancel = cancel_on_signals()?;
     // Watched from before the first run, so nothing added meanwhile is missed.
     let watch = FolderWatch::start(

@@ -18,19 +18,27 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use image::RgbImage;
+use rayon::prelude::*;
 
 use crate::analysis::clustering::{Clustering, members};
 use crate::analysis::saved::{Origin, SavedClustering, Wanted, load_or_fit};
 use crate::collection::Collection;
 use crate::config::Config;
 use crate::decode::DecodeOptions;
+use crate::decode::thumbnail::{
+    THUMBNAIL_SIZE, decode_thumbnail, encode_thumbnail, make_thumbnail,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::Extractor;
 use crate::index::{IndexOptions, Progress, Summary};
-use crate::store::Store;
+use crate::store::{Hash, Store};
 
 /// A folder opened in a feature store, with the extractor and settings that answer for it.
 pub struct Session {
@@ -292,4 +300,122 @@ impl Session {
     pub fn store_path(&self) -> &Path {
         self.store.path()
     }
+
+    /// The thumbnail (see [`crate::decode::thumbnail`]) of the image at `path` whose content
+    /// hash is `hash` (as in [`Collection::hashes`]): the stored one, else one made now from
+    /// the file (decoded and turned upright as for indexing) and stored, when the file still
+    /// has that content, for next time.
+    ///
+    /// Fails when the store cannot be read or written, a stored thumbnail does not decode, or
+    /// the file cannot be read or decoded.
+    pub fn thumbnail(&self, path: &Path, hash: &[u8; 32]) -> anyhow::Result<RgbImage> {
+        if let Some(jpeg) = self.store.thumbnail(hash)? {
+            return decode_thumbnail(&jpeg)
+                .with_context(|| format!("the stored thumbnail of {}", path.display()));
+        }
+        let (content, thumbnail) = thumbnail_of_file(path, &self.decode)?;
+        if content == *hash {
+            self.store
+                .put_thumbnails(&[(content, encode_thumbnail(&thumbnail))])?;
+        }
+        Ok(thumbnail)
+    }
+
+    /// Makes and stores the thumbnail of every image of the folder whose content has none
+    /// (a store made before thumbnails, or indexed with them off): files are read and decoded
+    /// on the indexing worker threads, thumbnails written in batches of the indexing batch
+    /// size. `progress` hears (done, to do) on this thread; raising `cancel` stops early and
+    /// keeps what was written. Files that cannot be decoded, or whose content changed since
+    /// they were indexed, are passed over (indexing answers for them). Returns how many
+    /// thumbnails were stored.
+    ///
+    /// Fails when the store cannot be read or written.
+    pub fn fill_thumbnails(
+        &self,
+        mut progress: impl FnMut(usize, usize),
+        cancel: &AtomicBool,
+    ) -> anyhow::Result<usize> {
+        let files = self.store.files(&self.root)?;
+        // One file per content.
+        let mut seen = HashSet::new();
+        let first: Vec<(&PathBuf, Hash)> = files
+            .paths
+            .iter()
+            .zip(files.hashes.iter().copied())
+            .filter(|(_, h)| seen.insert(*h))
+            .collect();
+        let hashes: Vec<Hash> = first.iter().map(|(_, h)| *h).collect();
+        let missing: HashSet<Hash> = self
+            .store
+            .missing_thumbnails(&hashes)?
+            .into_iter()
+            .collect();
+        let todo: Vec<(&PathBuf, Hash)> = first
+            .into_iter()
+            .filter(|(_, h)| missing.contains(h))
+            .collect();
+        let total = todo.len();
+        progress(0, total);
+        if total == 0 {
+            return Ok(0);
+        }
+        let opts = self.index_options();
+        let threads = crate::index::worker_threads(opts.threads);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("imgtui-thumbnail-{i}"))
+            .build()?;
+        // Raised when writing fails, so the workers stop too.
+        let stop = AtomicBool::new(false);
+        let decode = &self.decode;
+        let (tx, rx) = crossbeam_channel::bounded::<Option<(Hash, Vec<u8>)>>(threads * 4);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                pool.install(|| {
+                    todo.par_iter()
+                        .with_max_len(1)
+                        .for_each_with(tx, |tx, (path, hash)| {
+                            if cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) {
+                                return;
+                            }
+                            let made = thumbnail_of_file(path, decode)
+                                .ok()
+                                .filter(|(content, _)| content == hash)
+                                .map(|(content, t)| (content, encode_thumbnail(&t)));
+                            let _ = tx.send(made);
+                        });
+                })
+            });
+            let written = (|| {
+                let (mut batch, mut done, mut stored) = (Vec::new(), 0, 0);
+                for made in &rx {
+                    done += 1;
+                    batch.extend(made);
+                    if batch.len() >= opts.batch {
+                        self.store.put_thumbnails(&batch)?;
+                        stored += batch.len();
+                        batch.clear();
+                    }
+                    progress(done, total);
+                }
+                self.store.put_thumbnails(&batch)?;
+                Ok(stored + batch.len())
+            })();
+            if written.is_err() {
+                stop.store(true, Ordering::Relaxed);
+                drop(rx);
+            }
+            written
+        })
+    }
+}
+
+/// Reads the file at `path` and makes its thumbnail: its content hash and the thumbnail.
+fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Hash, RgbImage)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let hash = *blake3::hash(&bytes).as_bytes();
+    let size = (THUMBNAIL_SIZE, THUMBNAIL_SIZE);
+    let img = crate::decode::decode_at_least(&bytes, decode, size)
+        .with_context(|| path.display().to_string())?;
+    Ok((hash, make_thumbnail(&img)))
 }

@@ -4,6 +4,9 @@
 //!   never re-read (see [`FileRecord::describes`]).
 //! * `vectors`: (content hash, feature id) → unit-length vector and its original length, so a
 //!   renamed or copied file costs nothing, and vectors of different extractors never mix.
+//! * `thumbnails`: content hash → a small JPEG for the explorer's grid (see
+//!   [`crate::decode::thumbnail`]), one per content whatever the feature; dropped with the
+//!   content's last vector.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::collection::matrix::Matrix;
 pub use crate::collection::{Collection, Hash};
+use crate::decode::thumbnail::thumbnail_size;
 use crate::error::Error;
 use crate::scan::FileEntry;
 
@@ -83,6 +87,8 @@ pub struct FileUpdate {
     pub hash: Hash,
     /// A new unit-length vector and the length it had before normalising.
     pub vector: Option<(Vec<f32>, f32)>,
+    /// The content's thumbnail as a JPEG, when one was made ([`crate::decode::thumbnail`]).
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 /// The feature store: one SQLite connection (WAL mode, 30 s busy timeout) to one file.
@@ -208,6 +214,14 @@ impl Store {
                  body BLOB NOT NULL,
                  PRIMARY KEY (root, feature)
              );
+             -- A content's thumbnail (JPEG), added within version 3: a store made before has
+             -- none and gains the table here; an older imgtui ignores it.
+             CREATE TABLE IF NOT EXISTS thumbnails (
+                 hash BLOB PRIMARY KEY,
+                 width INTEGER NOT NULL,
+                 height INTEGER NOT NULL,
+                 jpeg BLOB NOT NULL
+             );
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 3);",
         )?;
         let schema = "SELECT value FROM meta WHERE key = 'schema'";
@@ -286,13 +300,22 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Writes a batch of updates in one transaction: all of it lands, or none.
+    /// Writes a batch of updates in one transaction: all of it lands, or none. A thumbnail
+    /// for content that already has one is not written again.
     ///
     /// # Errors
     /// A vector that is not a finite unit vector with a finite, positive length (a zero
-    /// vector, whose cosine distance is undefined; a NaN) is refused, and nothing is written.
+    /// vector, whose cosine distance is undefined; a NaN) is refused, and so is a thumbnail
+    /// that is not a JPEG; then nothing is written.
     pub fn write(&mut self, feature: &str, updates: &[FileUpdate]) -> anyhow::Result<()> {
+        let mut sizes = Vec::with_capacity(updates.len());
         for u in updates {
+            sizes.push(match &u.thumbnail {
+                Some(jpeg) => Some(thumbnail_size(jpeg).with_context(|| {
+                    format!("refusing the thumbnail of {}", u.file.path.display())
+                })?),
+                None => None,
+            });
             if let Some((v, norm)) = &u.vector {
                 check_vector(v, *norm).map_err(|why| {
                     anyhow::anyhow!(
@@ -312,7 +335,8 @@ impl Store {
             let mut vector = tx.prepare_cached(
                 "INSERT OR REPLACE INTO vectors (hash, feature, norm, vector) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for u in updates {
+            let mut thumbnail = tx.prepare_cached(INSERT_THUMBNAIL)?;
+            for (u, size) in updates.iter().zip(&sizes) {
                 file.execute(params![
                     path_bytes(&u.file.path),
                     u.file.size as i64,
@@ -325,6 +349,9 @@ impl Store {
                 ])?;
                 if let Some((v, norm)) = &u.vector {
                     vector.execute(params![&u.hash[..], feature, norm, f32_bytes(v)])?;
+                }
+                if let (Some(jpeg), Some((w, h))) = (&u.thumbnail, size) {
+                    thumbnail.execute(params![&u.hash[..], w, h, jpeg])?;
                 }
             }
         }
@@ -347,14 +374,94 @@ impl Store {
         Ok(())
     }
 
-    /// Drops vectors whose content no longer belongs to any known file. Returns how many.
+    /// Drops vectors whose content no longer belongs to any known file, then thumbnails
+    /// whose content has no vector left, in one transaction. Returns how many vectors.
     ///
     /// Fails when the store cannot be written.
     pub fn collect_garbage(&mut self) -> anyhow::Result<usize> {
-        Ok(self.conn.execute(
+        let tx = self.conn.transaction()?;
+        let vectors = tx.execute(
             "DELETE FROM vectors WHERE hash NOT IN (SELECT hash FROM files)",
             [],
-        )?)
+        )?;
+        tx.execute(
+            "DELETE FROM thumbnails WHERE hash NOT IN (SELECT hash FROM vectors)",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(vectors)
+    }
+
+    /// The stored thumbnail of the content `hash`, a JPEG (see [`crate::decode::thumbnail`]),
+    /// or `None` when there is none.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn thumbnail(&self, hash: &Hash) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT jpeg FROM thumbnails WHERE hash = ?1")?
+            .query_row([&hash[..]], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Stores thumbnails (content hash, JPEG) in one transaction: all of them, or none.
+    /// Content that already has one keeps it.
+    ///
+    /// Fails when a thumbnail is not a JPEG (nothing is written) or the store cannot be
+    /// written.
+    pub fn put_thumbnails(&self, rows: &[(Hash, Vec<u8>)]) -> anyhow::Result<()> {
+        let sizes = rows
+            .iter()
+            .map(|(_, jpeg)| thumbnail_size(jpeg).context("refusing a thumbnail"))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        // `&self`, so that a reader can fill in a thumbnail it lacks; a connection is used
+        // by one thread at a time, so no other transaction is open on it.
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut insert = tx.prepare_cached(INSERT_THUMBNAIL)?;
+            for ((hash, jpeg), (w, h)) in rows.iter().zip(sizes) {
+                insert.execute(params![&hash[..], w, h, jpeg])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Those of `hashes` that have no thumbnail, in their order.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn missing_thumbnails(&self, hashes: &[Hash]) -> anyhow::Result<Vec<Hash>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM thumbnails WHERE hash = ?1")?;
+        let mut missing = Vec::new();
+        for h in hashes {
+            if !stmt.exists([&h[..]])? {
+                missing.push(*h);
+            }
+        }
+        Ok(missing)
+    }
+
+    /// The content hashes that have a thumbnail.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn hashes_with_thumbnails(&self) -> anyhow::Result<HashSet<Hash>> {
+        let mut stmt = self.conn.prepare_cached("SELECT hash FROM thumbnails")?;
+        let rows = stmt.query_map([], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many thumbnails are stored, and their JPEGs' bytes in all.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn thumbnail_count(&self) -> anyhow::Result<(usize, u64)> {
+        let (n, bytes): (i64, i64) = self.conn.query_row(
+            "SELECT count(*), COALESCE(SUM(length(jpeg)), 0) FROM thumbnails",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((n as usize, bytes as u64))
     }
 
     /// How many vectors are stored for `feature`.
@@ -553,6 +660,10 @@ impl Store {
     }
 }
 
+/// Keeps the first thumbnail of a content: it is the same picture whoever made it.
+const INSERT_THUMBNAIL: &str =
+    "INSERT OR IGNORE INTO thumbnails (hash, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)";
+
 /// The byte range of paths at or below `root`: `root` itself up to but excluding `root` + "0"
 /// ('0' follows '/'), so `/a/b` matches `/a/b/x.png` but not `/a/bc.png`.
 fn prefix_range(root: &Path) -> (Vec<u8>, Vec<u8>) {
@@ -644,6 +755,7 @@ mod tests {
             read_ns: 0,
             hash,
             vector: Some((unit(content), 2.0)),
+            thumbnail: None,
         }
     }
 
@@ -732,6 +844,9 @@ mod tests {
             dev: 0,
         };
         assert!(!row.describes(&file));
+        // It gains the thumbnails table, empty.
+        assert_eq!(store.thumbnail_count().unwrap(), (0, 0));
+        assert_eq!(store.missing_thumbnails(&[[0; 32]]).unwrap(), [[0; 32]]);
         drop(store);
         // Opening again finds version 3 and changes nothing.
         let store = Store::open(&path).unwrap();
@@ -769,6 +884,46 @@ mod tests {
         }
         store.write("f", &[update("/a/good.png", 1)]).unwrap();
         assert_eq!(store.vector_count("f").unwrap(), 1);
+    }
+
+    /// Thumbnails are written once per content, only as JPEGs, and go when their content's
+    /// last vector does.
+    #[test]
+    fn thumbnails_are_kept_once_per_content_and_collected_with_the_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+        let jpeg = |w, h| crate::decode::thumbnail::encode_thumbnail(&image::RgbImage::new(w, h));
+        let with = |path, content, t| FileUpdate {
+            thumbnail: Some(t),
+            ..update(path, content)
+        };
+        let junk = with("/a/junk.png", 5, b"not a jpeg".to_vec());
+        assert!(store.write("f", &[update("/a/x.png", 5), junk]).is_err());
+        assert_eq!(store.vector_count("f").unwrap(), 0);
+        store
+            .write(
+                "f",
+                &[with("/a/x.png", 1, jpeg(10, 20)), update("/a/y.png", 2)],
+            )
+            .unwrap();
+        // A second thumbnail of the same content is not written over the first.
+        store
+            .write("g", &[with("/a/x.png", 1, jpeg(30, 30))])
+            .unwrap();
+        let h = |content: u64| {
+            let mut hash = [0u8; 32];
+            hash[..8].copy_from_slice(&content.to_le_bytes());
+            hash
+        };
+        assert_eq!(store.thumbnail(&h(1)).unwrap(), Some(jpeg(10, 20)));
+        assert_eq!(store.missing_thumbnails(&[h(1), h(2)]).unwrap(), [h(2)]);
+        store.put_thumbnails(&[(h(2), jpeg(4, 4))]).unwrap();
+        assert!(store.put_thumbnails(&[(h(3), vec![1, 2, 3])]).is_err());
+        assert_eq!(store.thumbnail_count().unwrap().0, 2);
+        store.remove_files(&["/a/x.png".into()]).unwrap();
+        store.collect_garbage().unwrap();
+        assert_eq!(store.thumbnail(&h(1)).unwrap(), None);
+        assert!(store.thumbnail(&h(2)).unwrap().is_some());
     }
 
     #[test]

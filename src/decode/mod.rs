@@ -9,6 +9,7 @@
 //! user never has to guess whether their files are broken.
 
 mod formats;
+pub mod thumbnail;
 
 use std::io::Cursor;
 
@@ -520,6 +521,19 @@ pub fn resize_rgb_fit(
     background: [u8; 3],
     fit: Fit,
 ) -> RgbImage {
+    let bilinear = fir::ResizeAlg::Convolution(fir::FilterType::Bilinear);
+    resize_with(img, width, height, background, fit, bilinear)
+}
+
+/// [`resize_rgb_fit`] with a choice of resizing algorithm.
+fn resize_with(
+    img: &DynamicImage,
+    width: u32,
+    height: u32,
+    background: [u8; 3],
+    fit: Fit,
+    alg: fir::ResizeAlg,
+) -> RgbImage {
     let (has_alpha, pixel_type, src) = if img.color().has_alpha() {
         (true, fir::PixelType::U8x4, img.to_rgba8().into_raw())
     } else {
@@ -528,8 +542,7 @@ pub fn resize_rgb_fit(
     let src = fir::images::Image::from_vec_u8(img.width(), img.height(), src, pixel_type)
         .expect("buffer matches its dimensions");
     let mut dst = fir::images::Image::new(width, height, pixel_type);
-    let mut options = fir::ResizeOptions::new()
-        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Bilinear));
+    let mut options = fir::ResizeOptions::new().resize_alg(alg);
     if fit == Fit::Crop {
         options = options.fit_into_destination(Some((0.5, 0.5)));
     }

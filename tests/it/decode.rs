@@ -4,7 +4,7 @@ use image::{DynamicImage, ImageEncoder, Rgb, RgbImage};
 use imgtui::decode::{DecodeError, DecodeOptions, decode, decode_at_least, resize_rgb};
 
 /// A JPEG of `img` carrying an EXIF orientation tag.
-fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
+pub fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 95)
         .write_image(

@@ -21,4 +21,5 @@ mod resume;
 mod settings;
 mod spec;
 mod terminal;
+mod thumbnails;
 mod tui;
