@@ -134,14 +134,6 @@ impl Session {
         &self.decode
     }
 
-    /// The grid thumbnail of `path` (at most 160 pixels a side), decoded from the file.
-    pub fn thumbnail(&self, path: &Path, _hash: &[u8; 32]) -> anyhow::Result<image::RgbImage> {
-        let bytes = std::fs::read(path)?;
-        Ok(crate::decode::decode(&bytes, &self.decode)?
-            .thumbnail(160, 160)
-            .to_rgb8())
-    }
-
     /// What makes the vectors.
     pub fn extractor(&self) -> &Arc<dyn Extractor> {
         &self.extractor
