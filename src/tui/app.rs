@@ -76,6 +76,9 @@ pub enum Event {
     GridSize(usize, usize),
     /// The map pane's inside is this many cells: (columns, rows). Sent like `GridSize`.
     MapSize(u16, u16),
+    /// Thumbnails missing from the store (made before it kept them) are being made in the
+    /// background: (done, to do).
+    Thumbnailing(usize, usize),
 }
 
 /// The map as one picture: each image's thumbnail at its map position, for the part of the
@@ -374,6 +377,8 @@ pub struct App {
     pending_k: Option<usize>,
     /// Progress of indexing new images while the collection is already shown.
     pub indexing: Option<(usize, usize)>,
+    /// Progress of making the thumbnails a store lacks, in the background.
+    pub thumbnailing: Option<(usize, usize)>,
     /// The last thing that happened worth a line in the status bar.
     pub message: String,
     /// Image the preview shows (or is loading).
@@ -437,6 +442,7 @@ impl App {
             busy: None,
             pending_k: None,
             indexing: None,
+            thumbnailing: None,
             message: String::new(),
             preview_path: None,
             exporting: None,
@@ -482,6 +488,10 @@ impl App {
             }
             Event::GridSize(columns, rows) => {
                 self.grid_size = (columns, rows);
+                Vec::new()
+            }
+            Event::Thumbnailing(done, total) => {
+                self.thumbnailing = (done < total).then_some((done, total));
                 Vec::new()
             }
             Event::MapSize(columns, rows) => {
@@ -906,6 +916,9 @@ impl App {
                 };
                 if self.focus == Focus::Map {
                     return self.enter_map();
+                }
+                if self.message.starts_with("map:") {
+                    self.message.clear();
                 }
                 self.similar_cursor = 0;
                 return self.preview_command();

@@ -664,6 +664,14 @@ fn load(
         let c = session.collection()?;
         fit(session, c)?;
     }
+    // A store made before thumbnails were kept gets them now, behind the screen (the grid
+    // makes those it shows first, on its own worker).
+    if session.config().index.thumbnails {
+        let progress = |done, total| {
+            let _ = tx.send(Event::Thumbnailing(done, total).into());
+        };
+        session.fill_thumbnails(progress, cancel)?;
+    }
     // The live folder: each change is indexed, new images join the nearest cluster of the
     // saved clustering, deleted ones drop out; the screen keeps its cursor.
     while !cancel.load(Ordering::SeqCst) {

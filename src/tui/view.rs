@@ -700,6 +700,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
             if let Some((done, total)) = app.indexing {
                 s += &format!(" · indexing {done}/{total}");
             }
+            if let Some((done, total)) = app.thumbnailing {
+                s += &format!(" · thumbnails {done}/{total}");
+            }
             if let Some(activity) = app.activity() {
                 s += &format!(" · {activity}");
             }
