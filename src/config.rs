@@ -53,6 +53,8 @@ pub struct ExploreSection {
     /// The size of a terminal cell in pixels, `"WxH"`, for terminals that report none;
     /// `"auto"`: none given (see [`parse_cell_size`]).
     pub cell_size: String,
+    /// Clicks select clusters, images and map places; the wheel scrolls (and zooms the map).
+    pub mouse: bool,
 }
 
 /// `explore.cell_size`: `"auto"` is `None`; `"WxH"` (also `W×H`) is `Some((W, H))`, pixels,

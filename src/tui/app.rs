@@ -79,6 +79,23 @@ pub enum Event {
     /// Thumbnails missing from the store (made before it kept them) are being made in the
     /// background: (done, to do).
     Thumbnailing(usize, usize),
+    /// A click on the screen, on what is there.
+    Click(Hit),
+    /// The wheel turned over a pane: up (-1) or down (+1).
+    Wheel(Hit, isize),
+}
+
+/// What is under a screen position (the event loop asks the view, [`super::view::hit`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Hit {
+    /// A row of the cluster list (an index in the clusters), or the list's empty part.
+    Cluster(Option<usize>),
+    /// An image of the images pane, list or grid (an index in what it shows).
+    Image(Option<usize>),
+    /// A similar image in the neighbour pane.
+    Similar(Option<usize>),
+    /// A place on the map, in map coordinates.
+    Map([f32; 2]),
 }
 
 /// The map as one picture: each image's thumbnail at its map position, for the part of the
@@ -490,6 +507,17 @@ impl App {
                 self.grid_size = (columns, rows);
                 Vec::new()
             }
+            Event::Click(hit)
+                if self.overlay == Overlay::None && self.loading == Loading::Ready =>
+            {
+                self.click(hit)
+            }
+            Event::Wheel(hit, by)
+                if self.overlay == Overlay::None && self.loading == Loading::Ready =>
+            {
+                self.wheel(hit, by)
+            }
+            Event::Click(_) | Event::Wheel(..) => Vec::new(),
             Event::Thumbnailing(done, total) => {
                 self.thumbnailing = (done < total).then_some((done, total));
                 Vec::new()
@@ -1050,6 +1078,71 @@ impl App {
         Vec::new()
     }
 
+    fn click(&mut self, hit: Hit) -> Vec<Command> {
+        match hit {
+            Hit::Cluster(Some(c)) if c < self.shown.len() => {
+                self.focus = Focus::Clusters;
+                self.cluster = c;
+                self.image = 0;
+                self.cursor_moved()
+            }
+            Hit::Image(Some(i)) if self.focus == Focus::Similar && self.grid_shown() => {
+                self.similar_cursor = i.min(self.neighbours.len().saturating_sub(1));
+                self.preview_command()
+            }
+            Hit::Image(Some(i)) if i < self.shown.get(self.cluster).map_or(0, Vec::len) => {
+                self.focus = Focus::Images;
+                self.image = i;
+                self.cursor_moved()
+            }
+            Hit::Similar(Some(i)) if i < self.neighbours.len() && self.neighbours_current() => {
+                self.focus = Focus::Similar;
+                self.similar_cursor = i;
+                self.preview_command()
+            }
+            Hit::Map(at) => {
+                if self.focus != Focus::Map {
+                    self.focus = Focus::Map;
+                    self.enter_map();
+                }
+                self.map_view.put(at);
+                self.walk_to_crosshair()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The wheel scrolls the pane under the pointer by three rows (a grid by one), and
+    /// zooms the map.
+    fn wheel(&mut self, hit: Hit, by: isize) -> Vec<Command> {
+        match hit {
+            Hit::Map(_) => {
+                self.map_view.zoom_by(if by < 0 { 1.5 } else { 1.0 / 1.5 });
+                Vec::new()
+            }
+            Hit::Cluster(_) => {
+                self.focus = Focus::Clusters;
+                self.move_vertical(3 * by)
+            }
+            Hit::Image(_) if self.grid_shown() && self.focus == Focus::Similar => {
+                self.move_in_grid(0, by)
+            }
+            Hit::Image(_) if self.grid_shown() => {
+                self.focus = Focus::Images;
+                self.move_in_grid(0, by)
+            }
+            Hit::Image(_) => {
+                self.focus = Focus::Images;
+                self.move_vertical(3 * by)
+            }
+            Hit::Similar(_) if self.neighbours_current() && !self.neighbours.is_empty() => {
+                self.focus = Focus::Similar;
+                self.move_vertical(3 * by)
+            }
+            Hit::Similar(_) => Vec::new(),
+        }
+    }
+
     /// Focus on the map: the crosshair starts on the current image.
     fn enter_map(&mut self) -> Vec<Command> {
         let at = self
@@ -1090,15 +1183,19 @@ impl App {
             _ => return None,
         };
         self.map_view.walk(dx, dy);
-        let nearest = self.nearest_on_map(self.map_view.crosshair);
-        Some(match nearest {
+        Some(self.walk_to_crosshair())
+    }
+
+    /// The image nearest the crosshair becomes the current one.
+    fn walk_to_crosshair(&mut self) -> Vec<Command> {
+        match self.nearest_on_map(self.map_view.crosshair) {
             Some(row) if Some(row) != self.base() => {
                 self.go_to(row);
                 self.focus = Focus::Map;
                 self.preview_command()
             }
             _ => Vec::new(),
-        })
+        }
     }
 
     /// The image nearest to `at` on the map (among those shown, if a filter is on).

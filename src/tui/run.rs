@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crossterm::event::{MouseButton, MouseEventKind};
 use image::DynamicImage;
 use ratatui::layout::{Rect, Size};
 use ratatui_image::picker::ProtocolType;
@@ -93,6 +94,7 @@ pub fn run(
         session.extractor().name().to_owned(),
     );
     app.neighbour_count = session.config().explore.neighbours;
+    let mouse = session.config().explore.mouse;
     let indexing = Arc::new(AtomicBool::new(false));
     let workers = Workers {
         recluster: spawn_reclusterer(session.reopen()?, tx.clone()),
@@ -124,6 +126,9 @@ pub fn run(
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
 
     let mut terminal = terminal::enter()?;
+    if mouse {
+        terminal::enable_mouse(&mut std::io::stdout())?;
+    }
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(cancel.clone(), finished.clone());
     // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
@@ -200,6 +205,17 @@ pub fn run(
             for i in inputs {
                 match i {
                     Input::Key(k) => events.push(Event::Key(k)),
+                    Input::Mouse(m) => {
+                        let size = terminal.size()?;
+                        let area = Rect::new(0, 0, size.width, size.height);
+                        let hit = super::view::hit(&app, area, m.column, m.row);
+                        events.extend(hit.and_then(|hit| match m.kind {
+                            MouseEventKind::Down(MouseButton::Left) => Some(Event::Click(hit)),
+                            MouseEventKind::ScrollUp => Some(Event::Wheel(hit, -1)),
+                            MouseEventKind::ScrollDown => Some(Event::Wheel(hit, 1)),
+                            _ => None,
+                        }));
+                    }
                     Input::Reply(r) => {
                         let graphics = match probing.as_mut() {
                             Some(p) => {

@@ -4,8 +4,8 @@
 //! * [`enter`] switches to raw mode and the alternate screen; [`restore`] (idempotent, callable
 //!   from any thread, also run by the panic hook [`enter`] installs and by the signal watchdog)
 //!   puts back what was changed: raw mode off, the normal screen, the cursor shown, and tmux's
-//!   `allow-passthrough` for this pane as it was. Mouse capture, bracketed paste and keyboard
-//!   enhancement are never switched on, so there is nothing of theirs to restore.
+//!   `allow-passthrough` for this pane as it was, and mouse reporting off if [`enable_mouse`]
+//!   turned it on. Bracketed paste and keyboard enhancement are never switched on.
 //! * [`Reader`] is the one reader of the terminal. Replies to queries arrive mixed with the
 //!   user's typing; [`Parser`] splits them out and turns every other byte into keys, in order,
 //!   so a query that is answered late, never, or with garbage cannot take or reorder a key.
@@ -18,7 +18,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use image::DynamicImage;
 use ratatui_image::FontSize;
 use ratatui_image::picker::ProtocolType;
@@ -107,6 +107,21 @@ fn escape_inner_terminators(buf: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Mouse reporting: button presses and the wheel (`?1000`), in SGR form (`?1006`), which has
+/// no limit on columns. Motion is not asked for (`?1002`/`?1003` would flood the reader).
+const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1006h";
+const MOUSE_OFF: &str = "\x1b[?1006l\x1b[?1000l";
+
+/// Asks the terminal to report clicks and the wheel (as [`Input::Mouse`]) until [`restore`].
+/// A terminal that does not know the request ignores it, and no mouse input ever comes.
+pub fn enable_mouse(out: &mut impl Write) -> std::io::Result<()> {
+    *MOUSE.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    out.write_all(MOUSE_ON.as_bytes())?;
+    out.flush()
+}
+
+static MOUSE: Mutex<bool> = Mutex::new(false);
+
 /// Hands the terminal back as [`enter`] found it: the cursor shown, the normal screen, cooked
 /// mode (crossterm restores the exact terminal modes it saved), and this pane's tmux
 /// `allow-passthrough` as it was. Safe to call more than once and from any thread.
@@ -114,6 +129,10 @@ pub fn restore() {
     put_back_passthrough();
     let mut entered = ENTERED.lock().unwrap_or_else(|e| e.into_inner());
     if std::mem::take(&mut *entered) {
+        if std::mem::take(&mut *MOUSE.lock().unwrap_or_else(|e| e.into_inner())) {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(MOUSE_OFF.as_bytes());
+        }
         let _ = crossterm::execute!(
             std::io::stdout(),
             crossterm::cursor::Show,
@@ -739,6 +758,8 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
 pub enum Input {
     /// A key the user typed.
     Key(KeyEvent),
+    /// A click or a turn of the wheel (see [`enable_mouse`]).
+    Mouse(MouseEvent),
     /// A reply to a query (never a key).
     Reply(Reply),
     /// The terminal is gone (end of file or an error reading it).
@@ -932,12 +953,50 @@ fn csi(bytes: &[u8]) -> Token {
     let seq = &bytes[..=end];
     let params = &seq[2..end];
     let last = seq[end];
+    if params.first() == Some(&b'<') && matches!(last, b'M' | b'm') {
+        return Token::Done(end + 1, sgr_mouse(&params[1..], last).map(Input::Mouse));
+    }
     let input = if reply_like || matches!(last, b'c' | b't' | b'n') {
         Some(Input::Reply(reply(seq)))
     } else {
         Some(csi_key(params, last).unwrap_or(Input::Reply(Reply::Other)))
     };
     Token::Done(end + 1, input)
+}
+
+/// The mouse event of an SGR report `ESC [ < button ; column ; row M` (press, `m`: release),
+/// columns and rows counted from 1. Releases and motion are dropped (`None`).
+fn sgr_mouse(params: &[u8], last: u8) -> Option<MouseEvent> {
+    let text = std::str::from_utf8(params).ok()?;
+    let mut numbers = text.split(';').map(|p| p.parse::<u16>().ok());
+    let (button, column, row) = (numbers.next()??, numbers.next()??, numbers.next()??);
+    if last == b'm' || button & 32 != 0 {
+        return None;
+    }
+    let kind = match button & !0b11100 {
+        0 => MouseEventKind::Down(MouseButton::Left),
+        1 => MouseEventKind::Down(MouseButton::Middle),
+        2 => MouseEventKind::Down(MouseButton::Right),
+        64 => MouseEventKind::ScrollUp,
+        65 => MouseEventKind::ScrollDown,
+        _ => return None,
+    };
+    let mut modifiers = KeyModifiers::NONE;
+    for (bit, m) in [
+        (4, KeyModifiers::SHIFT),
+        (8, KeyModifiers::ALT),
+        (16, KeyModifiers::CONTROL),
+    ] {
+        if button & bit != 0 {
+            modifiers |= m;
+        }
+    }
+    Some(MouseEvent {
+        kind,
+        column: column.checked_sub(1)?,
+        row: row.checked_sub(1)?,
+        modifiers,
+    })
 }
 
 /// The key a CSI sequence encodes (xterm's: `ESC [ A`, `ESC [ 1 ; 5 C`, `ESC [ 5 ~` …).
@@ -1245,6 +1304,29 @@ mod tests {
                 want,
                 "read {chunk} bytes at a time"
             );
+        }
+    }
+
+    #[test]
+    fn sgr_mouse_reports_are_clicks_and_wheel_turns_and_keys_around_them_stay() {
+        let bytes = b"j\x1b[<0;10;5M\x1b[<0;10;5m\x1b[<64;3;4M\x1b[<65;3;4M\x1b[<35;7;7Mk";
+        let click = |kind, column, row| {
+            Input::Mouse(MouseEvent {
+                kind,
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            })
+        };
+        let want = vec![
+            k('j'),
+            click(MouseEventKind::Down(MouseButton::Left), 9, 4),
+            click(MouseEventKind::ScrollUp, 2, 3),
+            click(MouseEventKind::ScrollDown, 2, 3),
+            k('k'),
+        ];
+        for chunk in 1..=bytes.len() {
+            assert_eq!(parse_in_chunks(bytes, chunk), want, "{chunk} bytes a read");
         }
     }
 

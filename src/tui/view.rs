@@ -17,7 +17,7 @@ use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
-use super::app::{App, Focus, GRID_TILE, ImagesView, Loading, Overlay};
+use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay};
 use crate::watch::WatchMode;
 
 /// Colours of clusters 1, 2, …; the unclustered group is grey.
@@ -204,6 +204,65 @@ fn tiles_in(inner: Rect) -> (usize, usize) {
 pub fn map_size(app: &App, area: Rect) -> (u16, u16) {
     let inner = Block::bordered().inner(panes(app, area).map);
     (inner.width, inner.height)
+}
+
+/// What is at `(column, row)` of a screen of `area`, on the panes (not under a popup or a
+/// full-screen layer): for the event loop to turn a click into an [`super::app::Event`].
+pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<Hit> {
+    if app.loading != Loading::Ready || app.overlay != Overlay::None {
+        return None;
+    }
+    let p = panes(app, area);
+    let at = ratatui::layout::Position::new(column, row);
+    let inside = |r: Rect| Block::bordered().inner(r).contains(at);
+    // The row of a list drawn with its cursor on `selected`: ratatui scrolls just enough.
+    let list_row = |r: Rect, selected: usize| {
+        let inner = Block::bordered().inner(r);
+        selected.saturating_sub(inner.height.saturating_sub(1) as usize) + (row - inner.y) as usize
+    };
+    if inside(p.clusters) {
+        return Some(Hit::Cluster(Some(list_row(p.clusters, app.cluster))));
+    }
+    if inside(p.images) {
+        if p.preview.is_empty() && app.focus == Focus::Similar && !app.grid_shown() {
+            return Some(Hit::Similar(Some(list_row(p.images, app.similar_cursor))));
+        }
+        if !app.grid_shown() {
+            return Some(Hit::Image(Some(list_row(p.images, app.image))));
+        }
+        let inner = Block::bordered().inner(p.images);
+        let (columns, _) = tiles_in(inner);
+        let (tw, th) = (GRID_TILE.0 + 2, GRID_TILE.1 + 2);
+        let left = inner.x + (inner.width - columns as u16 * tw) / 2;
+        let (sections, _) = app.grid_items();
+        let rows = App::grid_rows(&sections, columns);
+        let c = (column.checked_sub(left)? / tw) as usize;
+        let r = app.grid_top + ((row - inner.y) / th) as usize;
+        let item = rows
+            .get(r)
+            .filter(|&&(_, len)| c < len && c < columns)
+            .map(|&(start, _)| start + c);
+        return Some(Hit::Image(item));
+    }
+    if inside(p.neighbours) {
+        let selected = if app.focus == Focus::Similar {
+            app.similar_cursor
+        } else {
+            0
+        };
+        return Some(Hit::Similar(Some(list_row(p.neighbours, selected))));
+    }
+    if inside(p.map) {
+        let inner = Block::bordered().inner(p.map);
+        let [x0, y0, x1, y1] = app.map_view.window();
+        let fx = (column - inner.x) as f32 + 0.5;
+        let fy = (row - inner.y) as f32 + 0.5;
+        return Some(Hit::Map([
+            x0 + fx / inner.width as f32 * (x1 - x0),
+            y1 - fy / inner.height as f32 * (y1 - y0),
+        ]));
+    }
+    None
 }
 
 /// Draws the whole screen with the images made for it.

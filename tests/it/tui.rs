@@ -1021,3 +1021,59 @@ fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
             .any(|c| matches!(c, Command::DrawMap(_)))
     );
 }
+
+/// The screen position of the first cell showing `text` (of a screen drawn at 160 × 48).
+fn find(s: &str, text: &str) -> (u16, u16) {
+    for (row, line) in s.lines().enumerate() {
+        if let Some(at) = line.find(text) {
+            return (line[..at].chars().count() as u16, row as u16);
+        }
+    }
+    panic!("{text} not on the screen:\n{s}")
+}
+
+#[test]
+fn clicks_select_clusters_tiles_and_map_places_and_the_wheel_scrolls_and_zooms() {
+    use imgtui::tui::app::Hit;
+    let mut h = Harness::new();
+    h.grid(160, 48);
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let click = |h: &mut Harness, (x, y): (u16, u16)| {
+        let hit = view::hit(&h.app, area, x, y).expect("something is there");
+        h.on(Event::Click(hit));
+        h.on(Event::Idle);
+        hit
+    };
+    // A tile: its image becomes current (the title row of a tile is its frame; click inside).
+    let s = h.screen(160, 48);
+    let third = h.app.name(h.app.shown[0][2]);
+    let (x, y) = find(&s, &third);
+    assert_eq!(click(&mut h, (x + 2, y + 3)), Hit::Image(Some(2)));
+    assert_eq!((h.app.image, h.app.focus), (2, Focus::Images));
+    // A cluster row.
+    let (x, y) = find(&s, "██  3");
+    assert_eq!(click(&mut h, (x, y)), Hit::Cluster(Some(2)));
+    assert_eq!((h.app.cluster, h.app.image), (2, 0));
+    // The empty part of the grid selects nothing.
+    let s = h.screen(160, 48);
+    let (x, y) = find(&s, " cluster 3 · 5 images");
+    assert_eq!(click(&mut h, (x + 60, y + 25)), Hit::Image(None));
+    assert_eq!(h.app.image, 0);
+    // A place on the map: the crosshair goes there, the nearest image becomes current.
+    let (x, y) = find(&s, "map (PCA)");
+    let Hit::Map(at) = click(&mut h, (x + 20, y + 4)) else {
+        panic!("not the map");
+    };
+    assert_eq!(h.app.focus, Focus::Map);
+    assert_eq!(h.app.map_view.crosshair, at);
+    // The wheel over the map zooms; over the cluster list it scrolls it.
+    let (x, y) = find(&h.screen(160, 48), "map (PCA)");
+    let over_map = view::hit(&h.app, area, x + 20, y + 4).unwrap();
+    h.on(Event::Wheel(over_map, -1));
+    assert!((h.app.map_view.zoom - 1.5).abs() < 1e-6);
+    h.on(Event::Wheel(Hit::Cluster(None), -1));
+    assert_eq!((h.app.focus, h.app.cluster), (Focus::Clusters, 0));
+    // Under a popup, clicks reach nothing.
+    h.key(KeyCode::Char('?'));
+    assert_eq!(view::hit(&h.app, area, 10, 3), None);
+}
