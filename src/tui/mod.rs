@@ -3,7 +3,7 @@
 //! [`terminal`] takes the terminal over, reads it, asks it about graphics and hands it back.
 
 pub mod app;
-mod picture;
+pub mod picture;
 mod run;
 pub mod terminal;
 pub mod view;

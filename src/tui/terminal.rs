@@ -263,6 +263,9 @@ pub struct Graphics {
     /// The next kitty image id (random start, so two imgtui processes do not collide),
     /// shared by the clones that encode on workers.
     next_id: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// The terminal inflates kitty payloads sent deflated (`o=z`): a fifth of the bytes or
+    /// less for thumbnails.
+    kitty_zlib: bool,
 }
 
 impl Graphics {
@@ -299,6 +302,16 @@ impl Graphics {
             cell_from,
             in_tmux: in_tmux(),
             next_id: std::sync::Arc::new((random as u32).max(1).into()),
+            kitty_zlib: false,
+        }
+    }
+
+    /// The same, with kitty payloads deflated (`o=z`) or not: for a terminal known to inflate
+    /// them (the probe asks; see [`Answers::kitty_zlib`]).
+    pub fn with_kitty_zlib(self, on: bool) -> Graphics {
+        Graphics {
+            kitty_zlib: on,
+            ..self
         }
     }
 
@@ -342,8 +355,13 @@ impl Graphics {
             CellFrom::Setting => "from explore.cell_size",
             CellFrom::Guess => "guessed small: set explore.cell_size",
         };
+        let zlib = if self.protocol == ProtocolType::Kitty && self.kitty_zlib {
+            ", deflated"
+        } else {
+            ""
+        };
         format!(
-            "{name} ({}), cell {}×{} px {from}",
+            "{name} ({}{zlib}), cell {}×{} px {from}",
             self.why, self.font.width, self.font.height
         )
     }
@@ -405,7 +423,7 @@ impl Graphics {
                     .next_id
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                     .max(1);
-                StatefulProtocolType::Kitty(StatefulKitty::new(id, self.in_tmux, false))
+                StatefulProtocolType::Kitty(StatefulKitty::new(id, self.in_tmux, self.kitty_zlib))
             }
             ProtocolType::Iterm2 => StatefulProtocolType::ITerm2(Iterm2 {
                 is_tmux: self.in_tmux,
@@ -455,17 +473,22 @@ pub fn cell_size(
 }
 
 /// The questions imgtui asks, in one write (wrapped for tmux's passthrough when `tmux`): the
-/// kitty graphics query, DA1, XTVERSION, iTerm2's capability report, the cell size
+/// kitty graphics query and its compression query (`o=z`), DA1, XTVERSION, iTerm2's capability report, the cell size
 /// (`CSI 16 t`) and text area (`CSI 14 t`) in pixels, and last a status report, which every
 /// terminal answers, so once its reply is in, every reply is. A terminal ignores what it does
 /// not know.
 pub fn query(tmux: bool) -> String {
     let (start, esc, end) = cap_parser::Parser::tmux_start_escape_end(tmux);
     format!(
-        "{start}{esc}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{esc}\\{esc}[c{esc}[>0q\
+        "{start}{esc}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{esc}\\\
+         {esc}_Gi=32,s=1,v=1,a=q,t=d,f=24,o=z;{KITTY_ZLIB_PIXEL}{esc}\\{esc}[c{esc}[>0q\
          {esc}]1337;Capabilities{esc}\\{esc}[16t{esc}[14t{esc}[5n{end}"
     )
 }
+
+/// One black pixel, deflated (zlib) and in base64: the payload of the kitty compression query
+/// (`o=z`), which a terminal that inflates answers `OK`.
+const KITTY_ZLIB_PIXEL: &str = "eJxjYGAAAAADAAE=";
 
 /// The cell size questions alone (`CSI 16 t`, `CSI 14 t`), asked again after a resize.
 pub fn size_query(tmux: bool) -> String {
@@ -488,6 +511,8 @@ pub struct Answers {
     pub attributes: Option<Vec<u16>>,
     /// The kitty graphics query's answer: whether it was `OK`.
     pub kitty: Option<bool>,
+    /// The kitty compression query's answer: whether `o=z` (zlib) payloads are inflated.
+    pub kitty_zlib: Option<bool>,
     /// XTVERSION: the terminal's name and version, e.g. `XTerm(390)`.
     pub version: Option<String>,
     /// iTerm2's capability report (its feature letters).
@@ -506,6 +531,7 @@ impl Answers {
         match reply {
             Reply::DeviceAttributes(a) => self.attributes = Some(a),
             Reply::Kitty(ok) => self.kitty = Some(ok),
+            Reply::KittyZlib(ok) => self.kitty_zlib = Some(ok),
             Reply::Version(v) => self.version = Some(v),
             Reply::Iterm2Capabilities(c) => self.iterm2 = Some(c),
             Reply::CellSize(w, h) => self.cell = Some((w, h)),
@@ -672,7 +698,9 @@ impl Probe {
         if protocol == ProtocolType::Halfblocks {
             put_back_passthrough();
         }
-        Graphics::new(protocol, &why, cell)
+        let mut graphics = Graphics::new(protocol, &why, cell);
+        graphics.kitty_zlib = self.answers.kitty_zlib == Some(true);
+        graphics
     }
 }
 
@@ -742,6 +770,7 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
     report += &format!("DA1             {:?}\n", answers.attributes);
     report += &format!("XTVERSION       {:?}\n", answers.version);
     report += &format!("kitty graphics  {:?}\n", answers.kitty);
+    report += &format!("kitty zlib      {:?}\n", answers.kitty_zlib);
     report += &format!("iTerm2 report   {:?}\n", answers.iterm2);
     report += &format!("CSI 16 t cell   {:?}\n", answers.cell);
     report += &format!("CSI 14 t area   {:?}\n", answers.text_area);
@@ -1096,6 +1125,8 @@ pub enum Reply {
     DeviceAttributes(Vec<u16>),
     /// The kitty graphics query's answer (`APC G i=31 ; … ST`): whether it was `OK`.
     Kitty(bool),
+    /// The kitty compression query's answer (`APC G i=32 ; … ST`): whether it was `OK`.
+    KittyZlib(bool),
     /// XTVERSION (`DCS > | … ST`): the terminal's name and version, e.g. `XTerm(390)`.
     Version(String),
     /// iTerm2's capability report (`OSC 1337 ; Capabilities=… ST`): its feature letters.
@@ -1142,6 +1173,9 @@ fn reply(seq: &[u8]) -> Reply {
         Some(b'_') => match body("\x1b_G").as_deref().and_then(|b| b.split_once(';')) {
             Some((keys, message)) if keys.split(',').any(|k| k == "i=31") => {
                 Reply::Kitty(message == "OK")
+            }
+            Some((keys, message)) if keys.split(',').any(|k| k == "i=32") => {
+                Reply::KittyZlib(message == "OK")
             }
             _ => Reply::Other,
         },

@@ -1,0 +1,227 @@
+//! Bytes the explorer writes to the terminal for the grid, the preview and the map picture,
+//! for each image protocol, on a real indexed folder:
+//! `cargo run --release --example wire_bytes -- STORE DIR [COLUMNS ROWS]` (default 160 × 48).
+//!
+//! The screen is drawn by the explorer's own `view` into ratatui's crossterm backend writing
+//! to memory (cells 10 × 20 pixels), and the bytes of each frame are counted:
+//! - a new page of the grid (its thumbnails drawn for the first time);
+//! - one cursor step within the page (only the frames of two tiles change);
+//! - the next page (PgDn);
+//! - the preview of one image in its pane (sent on each cursor step, as the preview follows);
+//! - the map as a picture, one redraw (walking the map sends one per step).
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use image::DynamicImage;
+use imgtui::analysis::saved::Wanted;
+use imgtui::config::Config;
+use imgtui::tui::ProtocolType;
+use imgtui::tui::app::{App, Command, Event, GRID_TILE};
+use imgtui::tui::terminal::Graphics;
+use imgtui::tui::view::{self, Pictures, Thumbnails};
+use imgtui::{OnnxModel, Session};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::{Rect, Size};
+use ratatui_image::{Resize, StatefulImage};
+
+/// A writer that keeps what it is given, shared with the counter.
+#[derive(Clone, Default)]
+struct Wire(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Wire {
+    fn take(&self) -> usize {
+        std::mem::take(&mut *self.0.lock().unwrap()).len()
+    }
+}
+
+const CELL: (u16, u16) = (10, 20);
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    anyhow::ensure!(
+        args.len() >= 3,
+        "usage: wire_bytes STORE DIR [COLUMNS ROWS]"
+    );
+    let (columns, rows): (u16, u16) = match (args.get(3), args.get(4)) {
+        (Some(c), Some(r)) => (c.parse()?, r.parse()?),
+        _ => (160, 48),
+    };
+    let (config, _) = Config::load(None)?;
+    let mut session = Session::open(
+        args[2].as_ref(),
+        args[1].as_ref(),
+        config,
+        Arc::new(OnnxModel::builtin()),
+    )?;
+    let c = session.images()?;
+    let (clustering, _) = session.clustering(&c, &Wanted::default())?;
+    let c = Arc::new(c);
+    println!(
+        "{} images, screen {columns}×{rows} cells of {}×{} px",
+        c.len(),
+        CELL.0,
+        CELL.1
+    );
+    println!(
+        "{:<11} {:>10} {:>8} {:>10} {:>9} {:>11}",
+        "protocol", "new page", "step", "next page", "preview", "map picture"
+    );
+    for (protocol, zlib) in [
+        (ProtocolType::Kitty, true),
+        (ProtocolType::Kitty, false),
+        (ProtocolType::Sixel, false),
+        (ProtocolType::Iterm2, false),
+        (ProtocolType::Halfblocks, false),
+    ] {
+        let graphics = match protocol {
+            ProtocolType::Halfblocks => Graphics::halfblocks("bench"),
+            p => Graphics::forced(p, Some(CELL)).with_kitty_zlib(zlib),
+        };
+        let name = match (protocol, zlib) {
+            (ProtocolType::Kitty, true) => "kitty o=z".to_owned(),
+            (ProtocolType::Kitty, false) => "kitty raw".to_owned(),
+            (p, _) => format!("{p:?}").to_lowercase(),
+        };
+        let mut app = App::new(session.root().to_owned(), "bench".into());
+        let mut asked = app.on(Event::Loaded(c.clone(), Box::new(clustering.clone())));
+        asked.extend(app.on(Event::Graphics {
+            how: "bench".into(),
+            images: true,
+        }));
+        let area = Rect::new(0, 0, columns, rows);
+        let (gc, gr) = view::grid_size(&app, area);
+        asked.extend(app.on(Event::GridSize(gc, gr)));
+        let wire = Wire::default();
+        let mut terminal = Terminal::new(CrosstermBackend::new(wire.clone()))?;
+        terminal.resize(area)?;
+        let mut thumbnails = Thumbnails::default();
+        let mut draw = |app: &App, thumbnails: &mut Thumbnails, asked: Vec<Command>| {
+            for command in asked {
+                if let Command::LoadThumbnails(images) = command {
+                    for (path, hash) in images {
+                        let t = session.thumbnail(&path, &hash).expect("a thumbnail");
+                        let size = Size::new(GRID_TILE.0, GRID_TILE.1);
+                        thumbnails.insert(path, graphics.encoded(DynamicImage::ImageRgb8(t), size));
+                    }
+                }
+            }
+            let pictures = Pictures {
+                preview: None,
+                map: None,
+                thumbnails,
+            };
+            terminal
+                .draw(|f| view::view(f, app, pictures))
+                .expect("drawn");
+            wire.take()
+        };
+        let key = |app: &mut App, code| app.on(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        // The screen's text first (thumbnails not made yet), then the page's images.
+        draw(&app, &mut thumbnails, Vec::new());
+        let page = draw(&app, &mut thumbnails, asked);
+        let asked = key(&mut app, KeyCode::Right);
+        let step = draw(&app, &mut thumbnails, asked);
+        let asked = key(&mut app, KeyCode::PageDown);
+        let next = draw(&app, &mut thumbnails, asked);
+
+        // The preview pane (a third of the width, 60 % of the top) and the map pane.
+        let preview = one_image(&graphics, &app, &c, Size::new(columns * 28 / 100 - 2, 20))?;
+        let map = map_picture(&graphics, &mut session, &app, columns, rows)?;
+        println!(
+            "{:<11} {:>10} {:>8} {:>10} {:>9} {:>11}",
+            name, page, step, next, preview, map
+        );
+    }
+    Ok(())
+}
+
+/// Bytes of one image drawn in a pane of `size` cells (the preview of the current image).
+fn one_image(
+    graphics: &Graphics,
+    app: &App,
+    c: &imgtui::Collection,
+    size: Size,
+) -> anyhow::Result<usize> {
+    let path = &c.paths[app.current().expect("an image")];
+    let img = image::open(path)?;
+    let img = if img.width().max(img.height()) > 1024 {
+        img.thumbnail(1024, 1024)
+    } else {
+        img
+    };
+    Ok(draw_alone(graphics.encoded(img, size), size))
+}
+
+/// Bytes of the map picture of the whole map, drawn in the map pane (60 % of the width,
+/// 10 rows inside).
+fn map_picture(
+    graphics: &Graphics,
+    session: &mut Session,
+    app: &App,
+    columns: u16,
+    _rows: u16,
+) -> anyhow::Result<usize> {
+    let mut app_map = App::new(app.root.clone(), "bench".into());
+    let c = app.collection.clone();
+    app_map.on(Event::Loaded(
+        c.clone(),
+        Box::new(app.clustering.clone().expect("clustered")),
+    ));
+    let cells = (columns * 60 / 100 - 2, 10);
+    app_map.on(Event::MapSize(cells.0, cells.1));
+    let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    while app_map.focus != imgtui::tui::app::Focus::Map {
+        app_map.on(key(KeyCode::Tab));
+    }
+    let asked = app_map.on(key(KeyCode::Char('p')));
+    let Some(Command::DrawMap(request)) = asked.into_iter().last() else {
+        anyhow::bail!("no map picture was asked for");
+    };
+    let picture = imgtui::tui::picture::compose(
+        &request,
+        imgtui::tui::picture::picture_size(&request, CELL),
+        |image, side| {
+            let t = session.thumbnail(&image.path, &image.hash).ok()?;
+            Some(DynamicImage::ImageRgb8(t).thumbnail(side, side).to_rgb8())
+        },
+    );
+    let size = Size::new(cells.0, cells.1);
+    Ok(draw_alone(
+        graphics.encoded(DynamicImage::ImageRgb8(picture), size),
+        size,
+    ))
+}
+
+/// Bytes written to draw one encoded image on an otherwise unchanged screen of its size.
+fn draw_alone(mut protocol: ratatui_image::protocol::StatefulProtocol, size: Size) -> usize {
+    let wire = Wire::default();
+    let mut terminal = Terminal::new(CrosstermBackend::new(wire.clone())).expect("terminal");
+    terminal
+        .resize(Rect::new(0, 0, size.width, size.height))
+        .expect("sized");
+    terminal.draw(|_| {}).expect("drawn");
+    wire.take();
+    terminal
+        .draw(|f| {
+            f.render_stateful_widget(
+                StatefulImage::default().resize(Resize::Scale(None)),
+                f.area(),
+                &mut protocol,
+            )
+        })
+        .expect("drawn");
+    wire.take()
+}
