@@ -1451,7 +1451,7 @@ mod tests {
     #[test]
     fn every_reply_of_the_query_is_read() {
         let a = answers(
-            b"\x1b_Gi=31;EINVAL:bad\x1b\\\x1b[?63;1;2;4;6;9;15;22c\x1bP>|XTerm(390)\x1b\\\
+            b"\x1b_Gi=31;EINVAL:bad\x1b\\\x1b_Gi=32;OK\x1b\\\x1b[?63;1;2;4;6;9;15;22c\x1bP>|XTerm(390)\x1b\\\
               \x1b]1337;Capabilities=T3LrMSc7UUw9Ts3BFGsSyHNoSxF\x07\x1b[6;14;7t\x1b[4;336;560t\x1b[0n",
         );
         assert_eq!(
@@ -1459,6 +1459,7 @@ mod tests {
             Answers {
                 attributes: Some(vec![63, 1, 2, 4, 6, 9, 15, 22]),
                 kitty: Some(false),
+                kitty_zlib: Some(true),
                 version: Some("XTerm(390)".to_owned()),
                 iterm2: Some("T3LrMSc7UUw9Ts3BFGsSyHNoSxF".to_owned()),
                 cell: Some((7, 14)),
