@@ -167,6 +167,64 @@ fn explore_a_folder_in_tmux() {
     tmux(sock, &["kill-server"]);
 }
 
+/// The name on the grid tile with the thick (cursor's) frame: `┏name━…┓`.
+fn cursor_tile(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        let at = l.find('┏')?;
+        let rest = &l[at + '┏'.len_utf8()..];
+        Some(rest.split('━').next()?.to_owned())
+    })
+}
+
+#[test]
+fn the_grid_in_tmux_moves_in_two_dimensions_and_shows_similar_images() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-grid";
+    start(sock, session, None, (160, 48), &dir, &store, "; sleep 30");
+    let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
+    wait_for(sock, session, "clusters:");
+    // tmux draws no images here: the list first, g for the grid (half blocks).
+    wait_for(sock, session, "g grid");
+    keys("g");
+    let s = wait_until(sock, session, "the grid", |s| cursor_tile(s).is_some());
+    assert!(s.contains('▀') || s.contains('▄'), "thumbnails:\n{s}");
+    let first = cursor_tile(&s).unwrap();
+    // → moves along the row; ↓ goes a row down (the cluster of 5 has 4 in the first row).
+    keys("Right");
+    let s = wait_until(sock, session, "the cursor on the second tile", |s| {
+        cursor_tile(s).is_some_and(|t| t != first)
+    });
+    let second = cursor_tile(&s).unwrap();
+    // The row of a tile: its name on its top frame.
+    let row_of = |s: &str, name: &str| {
+        s.lines()
+            .position(|l| l.contains(&format!("┌{name}")) || l.contains(&format!("┏{name}")))
+            .unwrap()
+    };
+    assert_eq!(row_of(&s, &first), row_of(&s, &second), "same row");
+    keys("Down");
+    let s = wait_until(sock, session, "a row down", |s| {
+        cursor_tile(s).is_some_and(|t| t != second)
+    });
+    let below = cursor_tile(&s).unwrap();
+    assert!(row_of(&s, &below) > row_of(&s, &second), "{s}");
+    // s: the similar images, as a grid.
+    keys("s");
+    let s = wait_for(sock, session, "similar to ");
+    assert!(cursor_tile(&s).is_some(), "{s}");
+    keys("q");
+    tmux(sock, &["kill-server"]);
+}
+
 /// SIGHUP (a dropped SSH connection) and SIGTERM end the explorer cleanly: it leaves the
 /// alternate screen, exits 0, and the store opens fine afterwards.
 #[test]
