@@ -79,6 +79,8 @@ pub enum Event {
     /// Thumbnails missing from the store (made before it kept them) are being made in the
     /// background: (done, to do).
     Thumbnailing(usize, usize),
+    /// Paths went to the clipboard (OSC 52 written): how many; or why not.
+    Copied(Result<usize, String>),
     /// A click on the screen, on what is there.
     Click(Hit),
     /// The wheel turned over a pane: up (-1) or down (+1).
@@ -322,6 +324,9 @@ pub enum Command {
     LoadThumbnails(Vec<(PathBuf, [u8; 32])>),
     /// Draw the map as a picture (a newer request replaces this one).
     DrawMap(MapPicture),
+    /// Put this text (this many paths, one a line) on the clipboard with OSC 52; answered by
+    /// [`Event::Copied`].
+    Copy(String, usize),
 }
 
 /// An export under way: where to, and how far it is.
@@ -424,6 +429,8 @@ pub struct App {
     pub map_picture: bool,
     /// What the picture last asked for showed: it is drawn again when this changes.
     map_picture_asked: Option<PictureKey>,
+    /// The marked images, by path (they stay marked through reloads and reclustering).
+    pub selection: std::collections::HashSet<PathBuf>,
     /// Counts the clusterings shown.
     clustering_generation: u64,
 }
@@ -475,6 +482,7 @@ impl App {
             map_picture: false,
             map_picture_asked: None,
             clustering_generation: 0,
+            selection: Default::default(),
         }
     }
 
@@ -518,6 +526,21 @@ impl App {
                 self.wheel(hit, by)
             }
             Event::Click(_) | Event::Wheel(..) => Vec::new(),
+            Event::Copied(Ok(n)) => {
+                self.message = format!(
+                    "{} copied to the clipboard (OSC 52: the terminal, or tmux with \
+                     set-clipboard on, must allow it)",
+                    match n {
+                        1 => "1 path".to_owned(),
+                        n => format!("{n} paths"),
+                    }
+                );
+                Vec::new()
+            }
+            Event::Copied(Err(why)) => {
+                self.message = format!("nothing copied: {why}");
+                Vec::new()
+            }
             Event::Thumbnailing(done, total) => {
                 self.thumbnailing = (done < total).then_some((done, total));
                 Vec::new()
@@ -791,12 +814,75 @@ impl App {
         self.duplicates.iter().flatten().flatten().copied()
     }
 
-    /// Suggested export folder for the current cluster, e.g. `imgtui-export/03-jellyfish`.
+    /// Suggested export folder: for the marked images `imgtui-export/selection`, else for the
+    /// current cluster, e.g. `imgtui-export/03-jellyfish`.
     pub fn export_default(&self) -> String {
+        if !self.selection.is_empty() {
+            return "imgtui-export/selection".to_owned();
+        }
         match self.current_cluster() {
             Some((number, name)) => format!("imgtui-export/{}", folder_name(number, name)),
             None => String::new(),
         }
+    }
+
+    /// What `e` exports: the marked images when there are any (in collection order), else
+    /// the current cluster.
+    fn export_files(&self) -> Vec<PathBuf> {
+        if self.selection.is_empty() {
+            return self.members[self.cluster]
+                .iter()
+                .map(|&i| self.collection.paths[i].clone())
+                .collect();
+        }
+        self.collection
+            .paths
+            .iter()
+            .filter(|p| self.selection.contains(*p))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether collection row `i` is marked.
+    pub fn is_marked(&self, i: usize) -> bool {
+        !self.selection.is_empty() && self.selection.contains(&self.collection.paths[i])
+    }
+
+    /// Space: marks or unmarks the image under the cursor.
+    fn toggle_mark(&mut self) {
+        let Some(i) = self.current() else {
+            return;
+        };
+        let path = self.collection.paths[i].clone();
+        if !self.selection.remove(&path) {
+            self.selection.insert(path);
+        }
+        let n = self.selection.len();
+        self.message = match n {
+            0 => "nothing marked".to_owned(),
+            n => format!(
+                "{} marked (e exports them, y copies their paths, c unmarks all)",
+                images(n)
+            ),
+        };
+    }
+
+    /// `y`: the marked images' paths, or the current image's, to the clipboard (OSC 52).
+    fn copy_paths(&mut self) -> Vec<Command> {
+        let paths: Vec<PathBuf> = if self.selection.is_empty() {
+            self.current_path().cloned().into_iter().collect()
+        } else {
+            self.export_files()
+        };
+        if paths.is_empty() {
+            return Vec::new();
+        }
+        let text = paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        vec![Command::Copy(text, paths.len())]
     }
 
     fn current_cluster(&self) -> Option<(usize, &str)> {
@@ -871,10 +957,7 @@ impl App {
                     KeyCode::Enter => {
                         let target = PathBuf::from(text.trim());
                         self.overlay = Overlay::None;
-                        let files: Vec<PathBuf> = self.members[self.cluster]
-                            .iter()
-                            .map(|&i| self.collection.paths[i].clone())
-                            .collect();
+                        let files = self.export_files();
                         if !target.as_os_str().is_empty() {
                             self.exporting = Some(Exporting {
                                 target: target.clone(),
@@ -957,6 +1040,12 @@ impl App {
                 self.message = "an export is under way (Esc stops it)".into()
             }
             KeyCode::Char('e') => self.overlay = Overlay::Export(self.export_default()),
+            KeyCode::Char(' ') => self.toggle_mark(),
+            KeyCode::Char('c') if !self.selection.is_empty() => {
+                self.message = format!("{} unmarked", images(self.selection.len()));
+                self.selection.clear();
+            }
+            KeyCode::Char('y') => return self.copy_paths(),
             KeyCode::Char('/') => self.overlay = Overlay::Filter,
             KeyCode::Char('d') => return self.open_duplicates(),
             KeyCode::Char('m') => return self.montage(),
@@ -1564,4 +1653,12 @@ fn export_message(r: &ExportReport) -> String {
         parts.push(format!("stopped: {} not copied", r.not_attempted));
     }
     parts.join(", ")
+}
+
+/// "1 image", "2 images".
+pub fn images(n: usize) -> String {
+    match n {
+        1 => "1 image".to_owned(),
+        n => format!("{n} images"),
+    }
 }

@@ -1,7 +1,7 @@
 //! The event loop: terminal, background indexing and clustering, preview decoding.
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,6 +95,12 @@ pub fn run(
     );
     app.neighbour_count = session.config().explore.neighbours;
     let mouse = session.config().explore.mouse;
+    let cell_setting = parse_cell_size(&session.config().explore.cell_size)
+        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
+    let dumb = matches!(
+        std::env::var("TERM").as_deref(),
+        Ok("dumb" | "linux") | Err(_)
+    );
     let indexing = Arc::new(AtomicBool::new(false));
     let workers = Workers {
         recluster: spawn_reclusterer(session.reopen()?, tx.clone()),
@@ -105,14 +111,9 @@ pub fn run(
         export_cancel: Arc::new(AtomicBool::new(false)),
         exporting: Arc::new(AtomicBool::new(false)),
         decode: session.decode_options().clone(),
+        dumb,
         tx: tx.clone(),
     };
-    let cell_setting = parse_cell_size(&session.config().explore.cell_size)
-        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
-    let dumb = matches!(
-        std::env::var("TERM").as_deref(),
-        Ok("dumb" | "linux") | Err(_)
-    );
     let graphics = match protocol {
         Some(p) => Graphics::forced(p, cell_setting),
         None if dumb => Graphics::halfblocks("TERM names a terminal without images"),
@@ -441,6 +442,8 @@ struct Workers {
     /// Whether an export is copying.
     exporting: Arc<AtomicBool>,
     decode: DecodeOptions,
+    /// TERM names a terminal without OSC 52 (or none).
+    dumb: bool,
     tx: mpsc::Sender<Msg>,
 }
 
@@ -478,6 +481,24 @@ impl Workers {
             }
             Command::Montage(files, stem) => {
                 spawn_montage(files, stem, self.decode.clone(), self.tx.clone())
+            }
+            Command::Copy(text, n) => {
+                let result = if self.dumb {
+                    Err("this terminal (TERM) has no clipboard sequence".to_owned())
+                } else if text.len() > terminal::CLIPBOARD_MAX {
+                    Err(format!(
+                        "{n} paths are {} kB, more than terminals take at once ({} kB)",
+                        text.len() / 1000,
+                        terminal::CLIPBOARD_MAX / 1000
+                    ))
+                } else {
+                    let mut out = std::io::stdout();
+                    out.write_all(terminal::osc52(&text).as_bytes())
+                        .and_then(|()| out.flush())
+                        .map(|()| n)
+                        .map_err(|e| e.to_string())
+                };
+                let _ = self.tx.send(Event::Copied(result).into());
             }
             Command::DrawMap(request) => {
                 let ((w, h), _) = screen.graphics.cell();

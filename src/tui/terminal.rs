@@ -107,6 +107,20 @@ fn escape_inner_terminators(buf: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The most text sent to the clipboard at once: terminals and tmux drop longer OSC 52
+/// sequences (xterm and tmux take about 100 kB of base64).
+pub const CLIPBOARD_MAX: usize = 74_000;
+
+/// The OSC 52 sequence that puts `text` on the clipboard: `ESC ] 52 ; c ; base64(text) ESC \`
+/// (xterm's control sequences, "Manipulate Selection Data"; `c` is the clipboard). tmux with
+/// `set-clipboard on` (or `external`, its default) takes it and passes it to the terminal
+/// outside, also over SSH.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(text);
+    format!("\x1b]52;c;{data}\x1b\\")
+}
+
 /// Mouse reporting: button presses and the wheel (`?1000`), in SGR form (`?1006`), which has
 /// no limit on columns. Motion is not asked for (`?1002`/`?1003` would flood the reader).
 const MOUSE_ON: &str = "\x1b[?1000h\x1b[?1006h";
@@ -1362,6 +1376,23 @@ mod tests {
         for chunk in 1..=bytes.len() {
             assert_eq!(parse_in_chunks(bytes, chunk), want, "{chunk} bytes a read");
         }
+    }
+
+    #[test]
+    fn osc52_puts_base64_of_the_text_between_the_selector_and_st() {
+        assert_eq!(osc52("/art/a.png"), "\x1b]52;c;L2FydC9hLnBuZw==\x1b\\");
+        assert_eq!(osc52(""), "\x1b]52;c;\x1b\\");
+        let two = osc52("/a b/é.png\n/c.png");
+        let body = two
+            .strip_prefix("\x1b]52;c;")
+            .unwrap()
+            .strip_suffix("\x1b\\")
+            .unwrap();
+        use base64::Engine;
+        let back = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        assert_eq!(back, "/a b/é.png\n/c.png".as_bytes());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
-use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay};
+use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
 use crate::watch::WatchMode;
 
 /// Colours of clusters 1, 2, …; the unclustered group is grey.
@@ -392,14 +392,16 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect, thumbnails: Option<&mut
                 Some(g) => Span::styled(format!("≈{:<3}", g + 1), Style::new().fg(Color::Yellow)),
                 None => Span::raw("    "),
             };
-            ListItem::new(Line::from(vec![
+            let mut spans = mark(app, i);
+            spans.extend([
                 Span::styled(
                     format!("{:.3} ", clustering.distances[i]),
                     Style::new().fg(Color::DarkGray),
                 ),
                 twin,
                 Span::raw(app.name(i)),
-            ]))
+            ]);
+            ListItem::new(Line::from(spans))
         })
         .collect();
     let cl = &clustering.clusters[app.cluster];
@@ -469,8 +471,11 @@ fn draw_grid(
             let i = items[item];
             let tile = Rect::new(left + column as u16 * tw, inner.y + r as u16 * th, tw, th);
             let here = item == cursor;
+            let marked = app.is_marked(i);
             let style = if here {
                 Style::new().fg(Color::Cyan).bold()
+            } else if marked {
+                Style::new().fg(Color::Yellow)
             } else {
                 Style::new().fg(Color::DarkGray)
             };
@@ -486,10 +491,14 @@ fn draw_grid(
                 })
                 .border_style(style)
                 .title(Line::from(short_name(&app.name(i), GRID_TILE.0 as usize)).style(style))
-                .title_bottom(Line::from(Span::styled(
-                    "●",
-                    Style::new().fg(colour(number)),
-                )));
+                .title_bottom(Line::from(vec![
+                    Span::styled("●", Style::new().fg(colour(number))),
+                    if marked {
+                        Span::styled("◆", Style::new().fg(Color::Yellow).bold())
+                    } else {
+                        Span::raw("")
+                    },
+                ]));
             if app.overlay == Overlay::Duplicates {
                 tile_block = tile_block.title_bottom(
                     Line::from(format!("≈{}", section_of(item) + 1))
@@ -518,6 +527,17 @@ fn draw_grid(
     }
 }
 
+/// The mark column of a list row, while anything is marked: `◆ ` for a marked image.
+fn mark(app: &App, i: usize) -> Vec<Span<'static>> {
+    if app.selection.is_empty() {
+        Vec::new()
+    } else if app.is_marked(i) {
+        vec![Span::styled("◆ ", Style::new().fg(Color::Yellow).bold())]
+    } else {
+        vec![Span::raw("  ")]
+    }
+}
+
 /// `name` in at most `width` characters: its end (the file name) with "…" before it.
 fn short_name(name: &str, width: usize) -> String {
     let n = name.chars().count();
@@ -543,14 +563,16 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
                 .clustering
                 .as_ref()
                 .map_or(0, |c| c.clusters[c.labels[n.index]].number);
-            ListItem::new(Line::from(vec![
+            let mut spans = mark(app, n.index);
+            spans.extend([
                 Span::styled("● ", Style::new().fg(colour(number))),
                 Span::styled(
                     format!("{:.3} ", n.distance),
                     Style::new().fg(Color::DarkGray),
                 ),
                 Span::raw(app.name(n.index)),
-            ]))
+            ]);
+            ListItem::new(Line::from(spans))
         })
         .chain(waiting)
         .collect();
@@ -622,6 +644,10 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
         layers[clustering.labels[i]].1.push((x as f64, y as f64));
     }
     let selected = app.cluster;
+    let marked: Vec<(f64, f64)> = (0..clustering.map.len())
+        .filter(|&i| app.is_marked(i))
+        .map(|i| (clustering.map[i][0] as f64, clustering.map[i][1] as f64))
+        .collect();
     let current = app.current().map(|i| clustering.map[i]);
     let walking = app.focus == Focus::Map;
     let mut title = format!(" map ({}) ", clustering.request.map.name());
@@ -651,6 +677,13 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
                 ctx.draw(&Points {
                     coords: pts,
                     color: *c,
+                });
+            }
+            if !marked.is_empty() {
+                ctx.layer();
+                ctx.draw(&Points {
+                    coords: &marked,
+                    color: Color::White,
                 });
             }
             if let Some([x, y]) = current {
@@ -835,13 +868,18 @@ fn draw_help(frame: &mut Frame, area: Rect, graphics: &str) {
         ("← → / h l", "previous / next cluster (in the grid: along)"),
         ("[ ]", "previous / next cluster"),
         ("g", "grid of thumbnails / list of names"),
-        ("Tab", "cycle focus: clusters, images, similar"),
+        ("Tab", "cycle focus: clusters, images, similar, map"),
+        ("map", "arrows walk, + / - zoom, p picture of thumbnails"),
+        ("mouse", "click selects, the wheel scrolls (zooms the map)"),
         ("Enter", "full-screen preview"),
         ("s", "similar images to the current one; Esc returns"),
         (
             "e",
-            "export the current cluster to a folder; Esc stops an export",
+            "export the marked images, or the cluster; Esc stops it",
         ),
+        ("Space", "mark / unmark the image (across clusters)"),
+        ("c", "unmark all"),
+        ("y", "copy the marked paths (or this one) to the clipboard"),
         (
             "+ / -",
             "one cluster more / fewer (reclusters in the background)",
@@ -953,13 +991,5 @@ fn draw_duplicates(
     }
     if !preview_area.is_empty() {
         draw_preview(frame, app, preview, preview_area);
-    }
-}
-
-/// "1 image", "2 images".
-fn images(n: usize) -> String {
-    match n {
-        1 => "1 image".to_owned(),
-        n => format!("{n} images"),
     }
 }

@@ -143,7 +143,7 @@ fn explore_a_folder_in_tmux() {
     keys("Escape");
     wait("nearest neighbours (s)");
     keys("?");
-    wait("export the current cluster");
+    wait("export the marked images, or the cluster");
     keys("Escape");
     wait_until(sock, session, "help closed", |s| !s.contains("this help"));
     // e: the prompt offers imgtui-export/02-…, Enter copies the cluster there.

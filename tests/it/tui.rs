@@ -463,7 +463,7 @@ fn help_overlay_and_quit() {
     let s = screen(&h.app, 100, 30);
     golden("help", &s);
     assert!(
-        s.contains("keys") && s.contains("export the current cluster"),
+        s.contains("keys") && s.contains("export the marked images, or the cluster"),
         "{s}"
     );
     h.key(KeyCode::Esc);
@@ -1076,4 +1076,76 @@ fn clicks_select_clusters_tiles_and_map_places_and_the_wheel_scrolls_and_zooms()
     // Under a popup, clicks reach nothing.
     h.key(KeyCode::Char('?'));
     assert_eq!(view::hit(&h.app, area, 10, 3), None);
+}
+
+#[test]
+fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Char(' '));
+    let first = h.app.current().unwrap();
+    h.key(KeyCode::Char(']'));
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Char(' '));
+    let second = h.app.current().unwrap();
+    assert_eq!(h.app.selection.len(), 2);
+    assert!(h.app.is_marked(first) && h.app.is_marked(second));
+    assert!(
+        h.app.message.contains("2 images marked"),
+        "{}",
+        h.app.message
+    );
+    // Marks show in the list (and stay through a cluster change).
+    let s = screen(&h.app, 120, 36);
+    assert!(s.contains(&format!("◆ ")), "{s}");
+    // y: both paths, one a line, for the clipboard.
+    let cmds = h.key(KeyCode::Char('y'));
+    let mut want = vec![
+        h.app.collection.paths[first].display().to_string(),
+        h.app.collection.paths[second].display().to_string(),
+    ];
+    want.sort();
+    let Some(Command::Copy(text, 2)) = cmds.first() else {
+        panic!("{cmds:?}");
+    };
+    let mut got: Vec<String> = text.lines().map(String::from).collect();
+    got.sort();
+    assert_eq!(got, want);
+    h.on(Event::Copied(Ok(2)));
+    assert!(
+        h.app.message.contains("2 paths copied"),
+        "{}",
+        h.app.message
+    );
+    // e offers a folder for the selection and exports exactly the marked files.
+    h.key(KeyCode::Char('e'));
+    assert_eq!(
+        h.app.overlay,
+        Overlay::Export("imgtui-export/selection".into())
+    );
+    let cmds = h.key(KeyCode::Enter);
+    let Some(Command::Export(files, target)) = cmds.first() else {
+        panic!("{cmds:?}");
+    };
+    assert_eq!(target, Path::new("imgtui-export/selection"));
+    let mut files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    files.sort();
+    assert_eq!(files, want);
+    h.on(Event::Exported(Err(Error::bad_request("test"))));
+    // Space again unmarks; c unmarks all; then e and y are about the cluster and the image.
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.app.selection.len(), 1);
+    h.key(KeyCode::Char('c'));
+    assert!(h.app.selection.is_empty());
+    assert!(!screen(&h.app, 120, 36).contains('◆'));
+    let cmds = h.key(KeyCode::Char('y'));
+    assert!(
+        matches!(cmds.first(), Some(Command::Copy(_, 1))),
+        "{cmds:?}"
+    );
+    h.key(KeyCode::Char('e'));
+    assert!(
+        matches!(&h.app.overlay, Overlay::Export(t) if t.starts_with("imgtui-export/02")),
+        "{:?}",
+        h.app.overlay
+    );
 }
