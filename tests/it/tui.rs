@@ -1096,7 +1096,7 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     );
     // Marks show in the list (and stay through a cluster change).
     let s = screen(&h.app, 120, 36);
-    assert!(s.contains(&format!("◆ ")), "{s}");
+    assert!(s.contains("◆ "), "{s}");
     // y: both paths, one a line, for the clipboard.
     let cmds = h.key(KeyCode::Char('y'));
     let mut want = vec![
