@@ -55,6 +55,9 @@ pub struct ExploreSection {
     pub cell_size: String,
     /// Clicks select clusters, images and map places; the wheel scrolls (and zooms the map).
     pub mouse: bool,
+    /// Colours: `auto` (the terminal's background decides when it tells), `dark` or `light`.
+    /// `NO_COLOR` overrides it.
+    pub theme: String,
 }
 
 /// `explore.cell_size`: `"auto"` is `None`; `"WxH"` (also `W×H`) is `Some((W, H))`, pixels,

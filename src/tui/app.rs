@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::theme::Theme;
 use crate::analysis::clustering::{Clustering, KChoice, Method, members};
 use crate::analysis::neighbours::Neighbour;
 use crate::collection::Collection;
@@ -79,6 +80,11 @@ pub enum Event {
     /// Thumbnails missing from the store (made before it kept them) are being made in the
     /// background: (done, to do).
     Thumbnailing(usize, usize),
+    /// The terminal's background is light (or dark): `explore.theme = auto` follows it.
+    Background {
+        /// Light, by its luminance.
+        light: bool,
+    },
     /// Paths went to the clipboard (OSC 52 written): how many; or why not.
     Copied(Result<usize, String>),
     /// A click on the screen, on what is there.
@@ -433,6 +439,10 @@ pub struct App {
     pub selection: std::collections::HashSet<PathBuf>,
     /// Counts the clusterings shown.
     clustering_generation: u64,
+    /// The colours drawn with.
+    pub theme: Theme,
+    /// `explore.theme = auto`: the terminal's background colour, when it tells, chooses.
+    pub theme_auto: bool,
 }
 
 /// Everything a map picture depends on.
@@ -483,6 +493,8 @@ impl App {
             map_picture_asked: None,
             clustering_generation: 0,
             selection: Default::default(),
+            theme: Theme::default(),
+            theme_auto: false,
         }
     }
 
@@ -526,6 +538,12 @@ impl App {
                 self.wheel(hit, by)
             }
             Event::Click(_) | Event::Wheel(..) => Vec::new(),
+            Event::Background { light } => {
+                if self.theme_auto && self.theme != Theme::Plain {
+                    self.theme = if light { Theme::Light } else { Theme::Dark };
+                }
+                Vec::new()
+            }
             Event::Copied(Ok(n)) => {
                 self.message = format!(
                     "{} copied to the clipboard (OSC 52: the terminal, or tmux with \

@@ -6,6 +6,7 @@ pub mod app;
 pub mod picture;
 mod run;
 pub mod terminal;
+pub mod theme;
 pub mod view;
 
 pub use app::App;

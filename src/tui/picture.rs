@@ -5,7 +5,7 @@
 use image::{Rgb, RgbImage, imageops};
 
 use super::app::{MapImage, MapPicture};
-use super::view::colour;
+use super::theme::cluster_colour as colour;
 
 /// Largest picture drawn, in pixels (width, height): the terminal scales it to the pane.
 const MAX_PIXELS: (u32, u32) = (1600, 1000);

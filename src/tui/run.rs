@@ -18,6 +18,7 @@ use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 use super::app::{App, Command, Event, GRID_TILE, MapPicture, Overlay};
 use super::picture;
 use super::terminal::{self, Graphics, Input, Probe, Reader};
+use super::theme::Theme;
 use super::view::{Pictures, Thumbnails, grid_size, map_size, view};
 use crate::analysis::clustering::KChoice;
 use crate::analysis::duplicates;
@@ -94,6 +95,10 @@ pub fn run(
         session.extractor().name().to_owned(),
     );
     app.neighbour_count = session.config().explore.neighbours;
+    let theme = &session.config().explore.theme;
+    app.theme = Theme::from_setting(theme, Theme::no_color_env())
+        .map_err(|e| Error::bad_request(format_args!("explore.theme: {e}")))?;
+    app.theme_auto = theme == "auto";
     let mouse = session.config().explore.mouse;
     let cell_setting = parse_cell_size(&session.config().explore.cell_size)
         .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
@@ -222,6 +227,9 @@ pub fn run(
                             Some(p) => {
                                 let done = p.replied(r);
                                 if done.is_some() {
+                                    if let Some(light) = p.light_background() {
+                                        events.push(Event::Background { light });
+                                    }
                                     probing = None;
                                 }
                                 done
@@ -240,8 +248,12 @@ pub fn run(
                 }
             }
             if probing.as_ref().is_some_and(Probe::timed_out)
-                && let Some(graphics) = probing.take().map(|mut p| p.finish())
+                && let Some(mut p) = probing.take()
             {
+                if let Some(light) = p.light_background() {
+                    events.push(Event::Background { light });
+                }
+                let graphics = p.finish();
                 events.extend(screen.set_graphics(graphics, app.preview_path.as_ref()));
                 clear = true;
             }

@@ -487,7 +487,8 @@ pub fn cell_size(
 }
 
 /// The questions imgtui asks, in one write (wrapped for tmux's passthrough when `tmux`): the
-/// kitty graphics query and its compression query (`o=z`), DA1, XTVERSION, iTerm2's capability report, the cell size
+/// kitty graphics query and its compression query (`o=z`), DA1, XTVERSION, iTerm2's capability
+/// report, the background colour (`OSC 11 ; ?`), the cell size
 /// (`CSI 16 t`) and text area (`CSI 14 t`) in pixels, and last a status report, which every
 /// terminal answers, so once its reply is in, every reply is. A terminal ignores what it does
 /// not know.
@@ -496,8 +497,28 @@ pub fn query(tmux: bool) -> String {
     format!(
         "{start}{esc}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{esc}\\\
          {esc}_Gi=32,s=1,v=1,a=q,t=d,f=24,o=z;{KITTY_ZLIB_PIXEL}{esc}\\{esc}[c{esc}[>0q\
-         {esc}]1337;Capabilities{esc}\\{esc}[16t{esc}[14t{esc}[5n{end}"
+         {esc}]1337;Capabilities{esc}\\{esc}]11;?{esc}\\{esc}[16t{esc}[14t{esc}[5n{end}"
     )
+}
+
+/// The colour of an `OSC 11` answer, `rgb:R/G/B` with 1 to 4 hex digits a channel (xterm's
+/// `XParseColor` form), scaled to 8 bits.
+fn background(text: &str) -> Option<[u8; 3]> {
+    let mut channels = text.strip_prefix("rgb:")?.split('/').map(|hex| {
+        let digits = hex.len() as u32;
+        let value = u32::from_str_radix(hex, 16).ok()?;
+        (1..=4)
+            .contains(&digits)
+            .then(|| (value * 255 / (16u32.pow(digits) - 1)) as u8)
+    });
+    let rgb = [channels.next()??, channels.next()??, channels.next()??];
+    channels.next().is_none().then_some(rgb)
+}
+
+/// Whether `rgb` is a light background: relative luminance (ITU-R BT.709 weights on the
+/// sRGB values) above one half.
+pub fn is_light([r, g, b]: [u8; 3]) -> bool {
+    0.2126 * r as f32 + 0.7152 * g as f32 + 0.0722 * b as f32 > 127.5
 }
 
 /// One black pixel, deflated (zlib) and in base64: the payload of the kitty compression query
@@ -527,6 +548,8 @@ pub struct Answers {
     pub kitty: Option<bool>,
     /// The kitty compression query's answer: whether `o=z` (zlib) payloads are inflated.
     pub kitty_zlib: Option<bool>,
+    /// The background colour, when the terminal tells it (`OSC 11`).
+    pub background: Option<[u8; 3]>,
     /// XTVERSION: the terminal's name and version, e.g. `XTerm(390)`.
     pub version: Option<String>,
     /// iTerm2's capability report (its feature letters).
@@ -546,6 +569,7 @@ impl Answers {
             Reply::DeviceAttributes(a) => self.attributes = Some(a),
             Reply::Kitty(ok) => self.kitty = Some(ok),
             Reply::KittyZlib(ok) => self.kitty_zlib = Some(ok),
+            Reply::Background(rgb) => self.background = Some(rgb),
             Reply::Version(v) => self.version = Some(v),
             Reply::Iterm2Capabilities(c) => self.iterm2 = Some(c),
             Reply::CellSize(w, h) => self.cell = Some((w, h)),
@@ -695,6 +719,11 @@ impl Probe {
         self.answers.complete.then(|| self.finish())
     }
 
+    /// Whether the terminal said its background is light (`None`: it did not say).
+    pub fn light_background(&self) -> Option<bool> {
+        self.answers.background.map(is_light)
+    }
+
     /// Whether the terminal has had its time to answer.
     pub fn timed_out(&self) -> bool {
         self.started.elapsed() > self.timeout
@@ -785,6 +814,7 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
     report += &format!("XTVERSION       {:?}\n", answers.version);
     report += &format!("kitty graphics  {:?}\n", answers.kitty);
     report += &format!("kitty zlib      {:?}\n", answers.kitty_zlib);
+    report += &format!("background      {:?}\n", answers.background);
     report += &format!("iTerm2 report   {:?}\n", answers.iterm2);
     report += &format!("CSI 16 t cell   {:?}\n", answers.cell);
     report += &format!("CSI 14 t area   {:?}\n", answers.text_area);
@@ -1141,6 +1171,8 @@ pub enum Reply {
     Kitty(bool),
     /// The kitty compression query's answer (`APC G i=32 ; … ST`): whether it was `OK`.
     KittyZlib(bool),
+    /// The background colour (`OSC 11 ; rgb:RRRR/GGGG/BBBB ST`), 8 bits a channel.
+    Background([u8; 3]),
     /// XTVERSION (`DCS > | … ST`): the terminal's name and version, e.g. `XTerm(390)`.
     Version(String),
     /// iTerm2's capability report (`OSC 1337 ; Capabilities=… ST`): its feature letters.
@@ -1195,6 +1227,9 @@ fn reply(seq: &[u8]) -> Reply {
         },
         Some(b'P') => body("\x1bP>|").map_or(Reply::Other, Reply::Version),
         Some(b']') => {
+            if let Some(colour) = body("\x1b]11;") {
+                return background(&colour).map_or(Reply::Other, Reply::Background);
+            }
             body("\x1b]1337;Capabilities=").map_or(Reply::Other, Reply::Iterm2Capabilities)
         }
         _ => Reply::Other,
@@ -1482,7 +1517,7 @@ mod tests {
     #[test]
     fn every_reply_of_the_query_is_read() {
         let a = answers(
-            b"\x1b_Gi=31;EINVAL:bad\x1b\\\x1b_Gi=32;OK\x1b\\\x1b[?63;1;2;4;6;9;15;22c\x1bP>|XTerm(390)\x1b\\\
+            b"\x1b_Gi=31;EINVAL:bad\x1b\\\x1b_Gi=32;OK\x1b\\\x1b]11;rgb:ffff/ffff/dddd\x1b\\\x1b[?63;1;2;4;6;9;15;22c\x1bP>|XTerm(390)\x1b\\\
               \x1b]1337;Capabilities=T3LrMSc7UUw9Ts3BFGsSyHNoSxF\x07\x1b[6;14;7t\x1b[4;336;560t\x1b[0n",
         );
         assert_eq!(
@@ -1491,6 +1526,7 @@ mod tests {
                 attributes: Some(vec![63, 1, 2, 4, 6, 9, 15, 22]),
                 kitty: Some(false),
                 kitty_zlib: Some(true),
+                background: Some([255, 255, 221]),
                 version: Some("XTerm(390)".to_owned()),
                 iterm2: Some("T3LrMSc7UUw9Ts3BFGsSyHNoSxF".to_owned()),
                 cell: Some((7, 14)),

@@ -18,32 +18,8 @@ use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
+use super::theme::Theme;
 use crate::watch::WatchMode;
-
-/// Colours of clusters 1, 2, …; the unclustered group is grey.
-const PALETTE: [Color; 12] = [
-    Color::Rgb(230, 25, 75),
-    Color::Rgb(60, 180, 75),
-    Color::Rgb(255, 225, 25),
-    Color::Rgb(67, 99, 216),
-    Color::Rgb(245, 130, 49),
-    Color::Rgb(145, 30, 180),
-    Color::Rgb(70, 240, 240),
-    Color::Rgb(240, 50, 230),
-    Color::Rgb(188, 246, 12),
-    Color::Rgb(250, 190, 190),
-    Color::Rgb(0, 128, 128),
-    Color::Rgb(230, 190, 255),
-];
-
-/// The colour of cluster `number` (0, DBSCAN's unclustered, is grey).
-pub fn colour(number: usize) -> Color {
-    if number == 0 {
-        Color::DarkGray
-    } else {
-        PALETTE[(number - 1) % PALETTE.len()]
-    }
-}
 
 /// Thumbnails most kept for the grid (each a 160-pixel image and its encoding).
 const THUMBNAILS_KEPT: usize = 600;
@@ -282,7 +258,7 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
     }
     match &app.overlay {
         Overlay::Preview => return draw_preview(frame, app, preview, main),
-        Overlay::Montage(path) => return draw_montage(frame, path, preview, main),
+        Overlay::Montage(path) => return draw_montage(frame, app.theme, path, preview, main),
         Overlay::Duplicates => return draw_duplicates(frame, app, preview, thumbnails, main),
         _ => {}
     }
@@ -304,9 +280,10 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         draw_sweep(frame, app, p.curves);
     }
     match &app.overlay {
-        Overlay::Help => draw_help(frame, area, &app.graphics),
+        Overlay::Help => draw_help(frame, app.theme, area, &app.graphics),
         Overlay::Export(text) => draw_prompt(
             frame,
+            app.theme,
             area,
             "export cluster to folder",
             text,
@@ -314,6 +291,7 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         ),
         Overlay::Filter => draw_prompt(
             frame,
+            app.theme,
             area,
             "filter by file name",
             &app.filter,
@@ -323,12 +301,8 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
     }
 }
 
-fn pane(title: impl Into<String>, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::new().fg(Color::Cyan)
-    } else {
-        Style::new().fg(Color::DarkGray)
-    };
+fn pane(theme: Theme, title: impl Into<String>, focused: bool) -> Block<'static> {
+    let style = if focused { theme.accent() } else { theme.dim() };
     Block::new()
         .borders(Borders::ALL)
         .border_style(style)
@@ -351,12 +325,12 @@ fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
                 format!("{:>2} {:>5}  ", cl.number, cl.size)
             };
             let item = ListItem::new(Line::from(vec![
-                Span::styled("██ ", Style::new().fg(colour(cl.number))),
+                Span::styled("██ ", Style::new().fg(app.theme.cluster(cl.number))),
                 Span::raw(size),
                 Span::raw(cl.name.clone()),
             ]));
             if filtering && shown.is_empty() {
-                item.dark_gray()
+                item.style(app.theme.dim())
             } else {
                 item
             }
@@ -368,7 +342,7 @@ fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
         clustering.request.method.name()
     );
     let list = List::new(items)
-        .block(pane(title, app.focus == Focus::Clusters))
+        .block(pane(app.theme, title, app.focus == Focus::Clusters))
         .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     let mut state = ListState::default().with_selected(Some(app.cluster));
     frame.render_stateful_widget(list, area, &mut state);
@@ -383,21 +357,18 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect, thumbnails: Option<&mut
             Some(i) => format!(" similar to {} (Esc returns) ", app.name(i)),
             None => " similar (Esc returns) ".to_owned(),
         };
-        return draw_grid(frame, app, area, pane(title, true), thumbnails);
+        return draw_grid(frame, app, area, pane(app.theme, title, true), thumbnails);
     }
     let items: Vec<ListItem> = shown
         .iter()
         .map(|&i| {
             let twin = match app.duplicate_of.get(i).copied().flatten() {
-                Some(g) => Span::styled(format!("≈{:<3}", g + 1), Style::new().fg(Color::Yellow)),
+                Some(g) => Span::styled(format!("≈{:<3}", g + 1), app.theme.notice()),
                 None => Span::raw("    "),
             };
             let mut spans = mark(app, i);
             spans.extend([
-                Span::styled(
-                    format!("{:.3} ", clustering.distances[i]),
-                    Style::new().fg(Color::DarkGray),
-                ),
+                Span::styled(format!("{:.3} ", clustering.distances[i]), app.theme.dim()),
                 twin,
                 Span::raw(app.name(i)),
             ]);
@@ -416,13 +387,13 @@ fn draw_images(frame: &mut Frame, app: &App, area: Rect, thumbnails: Option<&mut
             app.filter
         )
     };
-    let block = pane(title, app.focus == Focus::Images);
+    let block = pane(app.theme, title, app.focus == Focus::Images);
     if app.grid_shown() && !shown.is_empty() {
         return draw_grid(frame, app, area, block, thumbnails);
     }
     if shown.is_empty() {
         let text = Paragraph::new("no file name here matches; ←→ other clusters, Esc clears")
-            .dark_gray()
+            .style(app.theme.dim())
             .wrap(Wrap { trim: true });
         frame.render_widget(text.block(block), area);
         return;
@@ -473,11 +444,11 @@ fn draw_grid(
             let here = item == cursor;
             let marked = app.is_marked(i);
             let style = if here {
-                Style::new().fg(Color::Cyan).bold()
+                app.theme.accent().bold()
             } else if marked {
-                Style::new().fg(Color::Yellow)
+                app.theme.notice()
             } else {
-                Style::new().fg(Color::DarkGray)
+                app.theme.dim()
             };
             let number = app
                 .clustering
@@ -492,9 +463,9 @@ fn draw_grid(
                 .border_style(style)
                 .title(Line::from(short_name(&app.name(i), GRID_TILE.0 as usize)).style(style))
                 .title_bottom(Line::from(vec![
-                    Span::styled("●", Style::new().fg(colour(number))),
+                    Span::styled("●", Style::new().fg(app.theme.cluster(number))),
                     if marked {
-                        Span::styled("◆", Style::new().fg(Color::Yellow).bold())
+                        Span::styled("◆", app.theme.notice().bold())
                     } else {
                         Span::raw("")
                     },
@@ -503,13 +474,13 @@ fn draw_grid(
                 tile_block = tile_block.title_bottom(
                     Line::from(format!("≈{}", section_of(item) + 1))
                         .right_aligned()
-                        .style(Style::new().fg(Color::Yellow)),
+                        .style(app.theme.notice()),
                 );
             } else if let Some(g) = app.duplicate_of.get(i).copied().flatten() {
                 tile_block = tile_block.title_bottom(
                     Line::from(format!("≈{}", g + 1))
                         .right_aligned()
-                        .style(Style::new().fg(Color::Yellow)),
+                        .style(app.theme.notice()),
                 );
             }
             let inside = tile_block.inner(tile);
@@ -521,7 +492,10 @@ fn draw_grid(
                     inside,
                     thumbnail,
                 ),
-                None => frame.render_widget(Paragraph::new("\n\n…").centered().dark_gray(), inside),
+                None => frame.render_widget(
+                    Paragraph::new("\n\n…").centered().style(app.theme.dim()),
+                    inside,
+                ),
             }
         }
     }
@@ -532,7 +506,7 @@ fn mark(app: &App, i: usize) -> Vec<Span<'static>> {
     if app.selection.is_empty() {
         Vec::new()
     } else if app.is_marked(i) {
-        vec![Span::styled("◆ ", Style::new().fg(Color::Yellow).bold())]
+        vec![Span::styled("◆ ", app.theme.notice().bold())]
     } else {
         vec![Span::raw("  ")]
     }
@@ -549,12 +523,8 @@ fn short_name(name: &str, width: usize) -> String {
 }
 
 fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
-    let waiting = (!app.has_vectors()).then(|| {
-        ListItem::new(Span::styled(
-            "reading the image vectors…",
-            Style::new().fg(Color::DarkGray),
-        ))
-    });
+    let waiting = (!app.has_vectors())
+        .then(|| ListItem::new(Span::styled("reading the image vectors…", app.theme.dim())));
     let items: Vec<ListItem> = app
         .neighbours
         .iter()
@@ -565,11 +535,8 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
                 .map_or(0, |c| c.clusters[c.labels[n.index]].number);
             let mut spans = mark(app, n.index);
             spans.extend([
-                Span::styled("● ", Style::new().fg(colour(number))),
-                Span::styled(
-                    format!("{:.3} ", n.distance),
-                    Style::new().fg(Color::DarkGray),
-                ),
+                Span::styled("● ", Style::new().fg(app.theme.cluster(number))),
+                Span::styled(format!("{:.3} ", n.distance), app.theme.dim()),
                 Span::raw(app.name(n.index)),
             ]);
             ListItem::new(Line::from(spans))
@@ -582,7 +549,7 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
         " nearest neighbours (s) "
     };
     let list = List::new(items)
-        .block(pane(title, app.focus == Focus::Similar))
+        .block(pane(app.theme, title, app.focus == Focus::Similar))
         .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     let selected = (app.focus == Focus::Similar).then_some(app.similar_cursor);
     let mut state = ListState::default().with_selected(selected);
@@ -594,7 +561,7 @@ fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtoco
         .current()
         .map(|i| format!(" {} ", app.name(i)))
         .unwrap_or_default();
-    let block = pane(title, false);
+    let block = pane(app.theme, title, false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     match preview {
@@ -603,7 +570,7 @@ fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtoco
             inner,
             state,
         ),
-        None => frame.render_widget(Paragraph::new("…").dark_gray(), inner),
+        None => frame.render_widget(Paragraph::new("…").style(app.theme.dim()), inner),
     }
 }
 
@@ -624,7 +591,7 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
             title += &format!("· zoom ×{:.1} ", view.zoom);
         }
         title += "· p points ";
-        let block = pane(title, app.focus == Focus::Map);
+        let block = pane(app.theme, title, app.focus == Focus::Map);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         frame.render_stateful_widget(
@@ -638,7 +605,7 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
     let mut layers: Vec<(Color, Vec<(f64, f64)>)> = clustering
         .clusters
         .iter()
-        .map(|cl| (colour(cl.number), Vec::new()))
+        .map(|cl| (app.theme.cluster(cl.number), Vec::new()))
         .collect();
     for (i, &[x, y]) in clustering.map.iter().enumerate() {
         layers[clustering.labels[i]].1.push((x as f64, y as f64));
@@ -659,7 +626,7 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
     }
     let crosshair = walking.then_some(view.crosshair);
     let canvas = Canvas::default()
-        .block(pane(title, walking))
+        .block(pane(app.theme, title, walking))
         .marker(Marker::Braille)
         .x_bounds([x0, x1])
         .y_bounds([y0, y1])
@@ -668,7 +635,7 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
                 if index != selected {
                     ctx.draw(&Points {
                         coords: pts,
-                        color: dim(*c),
+                        color: app.theme.faint(*c),
                     });
                 }
             }
@@ -683,7 +650,7 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
                 ctx.layer();
                 ctx.draw(&Points {
                     coords: &marked,
-                    color: Color::White,
+                    color: app.theme.strong(),
                 });
             }
             if let Some([x, y]) = current {
@@ -691,33 +658,29 @@ fn draw_map(frame: &mut Frame, app: &App, area: Rect, picture: Option<&mut Threa
                 ctx.print(
                     x as f64,
                     y as f64,
-                    Span::styled("◉", Style::new().fg(Color::White).bold()),
+                    Span::styled("◉", Style::new().fg(app.theme.strong()).bold()),
                 );
             }
             if let Some([x, y]) = crosshair {
                 ctx.print(
                     x as f64,
                     y as f64,
-                    Span::styled("╋", Style::new().fg(Color::Yellow).bold()),
+                    Span::styled("╋", app.theme.notice().bold()),
                 );
             }
         });
     frame.render_widget(canvas, area);
 }
 
-fn dim(c: Color) -> Color {
-    match c {
-        Color::Rgb(r, g, b) => Color::Rgb(r / 3, g / 3, b / 3),
-        other => other,
-    }
-}
-
 fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
-    let block = pane(" choosing k ", false);
+    let block = pane(app.theme, " choosing k ", false);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(sweep) = app.clustering.as_ref().and_then(|c| c.sweep.as_ref()) else {
-        frame.render_widget(Paragraph::new("no sweep: k was given").dark_gray(), inner);
+        frame.render_widget(
+            Paragraph::new("no sweep: k was given").style(app.theme.dim()),
+            inner,
+        );
         return;
     };
     let k = app.clustering.as_ref().map_or(0, |c| c.k);
@@ -740,7 +703,7 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
             .map(|(&x, row)| {
                 let bar = SparklineBar::from(1 + ((x - lo) / (hi - lo).max(1e-12) * 99.0) as u64);
                 if row.k == k {
-                    bar.style(Style::new().fg(Color::Cyan))
+                    bar.style(app.theme.accent())
                 } else {
                     bar
                 }
@@ -754,9 +717,7 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
         l1,
     );
     frame.render_widget(
-        Sparkline::default()
-            .data(inertia)
-            .style(Style::new().fg(Color::Yellow)),
+        Sparkline::default().data(inertia).style(app.theme.notice()),
         s1,
     );
     frame.render_widget(
@@ -766,14 +727,14 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(
         Sparkline::default()
             .data(silhouette)
-            .style(Style::new().fg(Color::Green)),
+            .style(app.theme.accent()),
         s2,
     );
     frame.render_widget(
         Paragraph::new(format!(
             "k = {k} (cyan bar); bars from k = {first_k}, +/- to change"
         ))
-        .dark_gray()
+        .style(app.theme.dim())
         .wrap(Wrap { trim: true }),
         why,
     );
@@ -816,11 +777,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         format!(" {state} · {}", app.message)
     };
-    frame.render_widget(Paragraph::new(text).style(Style::new().reversed()), area);
+    frame.render_widget(Paragraph::new(text).style(app.theme.bar()), area);
 }
 
 fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
-    let block = pane(format!(" {} ", app.root.display()), true);
+    let block = pane(app.theme, format!(" {} ", app.root.display()), true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [_, gauge_area, _] = Layout::vertical([
@@ -859,7 +820,7 @@ fn centred(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 /// The keys, and below them how images are drawn (`graphics`, empty: not said).
-fn draw_help(frame: &mut Frame, area: Rect, graphics: &str) {
+fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
     let keys = [
         (
             "↑ ↓ / j k",
@@ -914,25 +875,31 @@ fn draw_help(frame: &mut Frame, area: Rect, graphics: &str) {
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(pane(" keys ", true)),
+            .block(pane(theme, " keys ", true)),
         rect,
     );
 }
 
 /// A one-line text prompt in a box: what is typed, with a cursor, and a hint below.
-fn draw_prompt(frame: &mut Frame, area: Rect, title: &str, text: &str, hint: &str) {
+fn draw_prompt(frame: &mut Frame, theme: Theme, area: Rect, title: &str, text: &str, hint: &str) {
     let rect = centred(area, 70, 4);
     frame.render_widget(Clear, rect);
     let p = Paragraph::new(vec![
         Line::from(format!("{text}▏")),
-        Line::from(hint.to_owned()).dark_gray(),
+        Line::from(hint.to_owned()).style(theme.dim()),
     ])
-    .block(pane(format!(" {title} "), true));
+    .block(pane(theme, format!(" {title} "), true));
     frame.render_widget(p, rect);
 }
 
-fn draw_montage(frame: &mut Frame, path: &Path, montage: Option<&mut ThreadProtocol>, area: Rect) {
-    let block = pane(format!(" {} (Esc returns) ", path.display()), true);
+fn draw_montage(
+    frame: &mut Frame,
+    theme: Theme,
+    path: &Path,
+    montage: Option<&mut ThreadProtocol>,
+    area: Rect,
+) {
+    let block = pane(theme, format!(" {} (Esc returns) ", path.display()), true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if let Some(state) = montage {
@@ -969,7 +936,7 @@ fn draw_duplicates(
                 .as_ref()
                 .map_or(0, |c| c.clusters[c.labels[i]].number);
             items.push(ListItem::new(Line::from(vec![
-                Span::styled("  ● ", Style::new().fg(colour(number))),
+                Span::styled("  ● ", Style::new().fg(app.theme.cluster(number))),
                 Span::raw(app.name(i)),
             ])));
         }
@@ -981,10 +948,16 @@ fn draw_duplicates(
     };
     if app.grid_shown() {
         // Each group starts a row: near-copies side by side.
-        draw_grid(frame, app, list_area, pane(title, true), Some(thumbnails));
+        draw_grid(
+            frame,
+            app,
+            list_area,
+            pane(app.theme, title, true),
+            Some(thumbnails),
+        );
     } else {
         let list = List::new(items)
-            .block(pane(title, true))
+            .block(pane(app.theme, title, true))
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
         let mut state = ListState::default().with_selected(Some(selected));
         frame.render_stateful_widget(list, list_area, &mut state);

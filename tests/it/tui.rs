@@ -1149,3 +1149,38 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
         h.app.overlay
     );
 }
+
+#[test]
+fn no_color_draws_no_colour_and_auto_follows_a_light_background() {
+    use imgtui::tui::theme::Theme;
+    use ratatui::style::Color;
+    let colours = |app: &App| {
+        let mut terminal = Terminal::new(TestBackend::new(120, 36)).unwrap();
+        let pictures = Pictures {
+            preview: None,
+            map: None,
+            thumbnails: &mut Thumbnails::default(),
+        };
+        terminal.draw(|f| view(f, app, pictures)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        buffer
+            .content()
+            .iter()
+            .flat_map(|c| [c.fg, c.bg])
+            .filter(|&c| c != Color::Reset)
+            .count()
+    };
+    let mut h = Harness::new();
+    assert!(colours(&h.app) > 100, "the dark theme colours the panes");
+    h.app.theme = Theme::Plain;
+    h.app.theme_auto = true;
+    assert_eq!(colours(&h.app), 0, "NO_COLOR: not one coloured cell");
+    h.on(Event::Background { light: true });
+    assert_eq!(h.app.theme, Theme::Plain, "NO_COLOR wins over the terminal");
+    h.app.theme = Theme::Dark;
+    h.on(Event::Background { light: true });
+    assert_eq!(h.app.theme, Theme::Light);
+    h.app.theme_auto = false;
+    h.on(Event::Background { light: false });
+    assert_eq!(h.app.theme, Theme::Light, "a chosen theme stays");
+}
