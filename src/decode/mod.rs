@@ -534,12 +534,21 @@ fn resize_with(
     fit: Fit,
     alg: fir::ResizeAlg,
 ) -> RgbImage {
-    let (has_alpha, pixel_type, src) = if img.color().has_alpha() {
-        (true, fir::PixelType::U8x4, img.to_rgba8().into_raw())
-    } else {
-        (false, fir::PixelType::U8x3, img.to_rgb8().into_raw())
+    // 8-bit RGB and RGBA are read in place; other layouts are converted first.
+    let converted: Vec<u8>;
+    let (has_alpha, pixel_type, src): (bool, _, &[u8]) = match img {
+        DynamicImage::ImageRgb8(b) => (false, fir::PixelType::U8x3, b.as_raw()),
+        DynamicImage::ImageRgba8(b) => (true, fir::PixelType::U8x4, b.as_raw()),
+        _ if img.color().has_alpha() => {
+            converted = img.to_rgba8().into_raw();
+            (true, fir::PixelType::U8x4, &converted)
+        }
+        _ => {
+            converted = img.to_rgb8().into_raw();
+            (false, fir::PixelType::U8x3, &converted)
+        }
     };
-    let src = fir::images::Image::from_vec_u8(img.width(), img.height(), src, pixel_type)
+    let src = fir::images::ImageRef::new(img.width(), img.height(), src, pixel_type)
         .expect("buffer matches its dimensions");
     let mut dst = fir::images::Image::new(width, height, pixel_type);
     let mut options = fir::ResizeOptions::new().resize_alg(alg);
