@@ -75,7 +75,8 @@ impl Theme {
     pub fn dim(self) -> Style {
         match self {
             Theme::Dark => Style::new().fg(Color::DarkGray),
-            Theme::Light => Style::new().fg(Color::Gray),
+            // Grey that reads on white (the 16-colour "gray" is nearly white in xterm).
+            Theme::Light => Style::new().fg(Color::Rgb(118, 118, 118)),
             Theme::Plain => Style::new().add_modifier(Modifier::DIM),
         }
     }
@@ -120,9 +121,9 @@ impl Theme {
         match (self, c) {
             (Theme::Dark, Color::Rgb(r, g, b)) => Color::Rgb(r / 3, g / 3, b / 3),
             (Theme::Light, Color::Rgb(r, g, b)) => Color::Rgb(
-                255 - (255 - r) / 3,
-                255 - (255 - g) / 3,
-                255 - (255 - b) / 3,
+                255 - (255 - r) / 2,
+                255 - (255 - g) / 2,
+                255 - (255 - b) / 2,
             ),
             (_, other) => other,
         }
