@@ -293,9 +293,11 @@ pub struct ClusterRow {
     pub cluster: usize,
     /// Images in the cluster.
     pub size: usize,
-    /// Its name from the model's classes (empty without a classifier head).
+    /// Its name: the user's when they named it, else `generated_name`.
     pub name: String,
-    /// The classes behind the name.
+    /// Its name from the model's classes (empty without a classifier head).
+    pub generated_name: String,
+    /// The classes behind the generated name.
     pub classes: Vec<ClassShare>,
 }
 
@@ -371,6 +373,7 @@ impl Clusters {
                 cluster: cl.number,
                 size: cl.size,
                 name: cl.name.clone(),
+                generated_name: cl.generated_name.clone(),
                 classes: cl
                     .classes
                     .iter()
@@ -422,9 +425,14 @@ impl Answer for Clusters {
         let mut out = Csv::new(out);
         match table {
             "clusters" => {
-                out.row(["cluster", "size", "name"])?;
+                out.row(["cluster", "size", "name", "generated_name"])?;
                 for cl in &self.clusters {
-                    out.row([cl.cluster.to_string(), cl.size.to_string(), cl.name.clone()])?;
+                    out.row([
+                        cl.cluster.to_string(),
+                        cl.size.to_string(),
+                        cl.name.clone(),
+                        cl.generated_name.clone(),
+                    ])?;
                 }
             }
             "sweep" => {
