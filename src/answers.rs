@@ -346,6 +346,8 @@ pub struct Clusters {
     pub saved: bool,
     /// Images added since it was saved, assigned to the nearest cluster.
     pub new_images: usize,
+    /// The user's edits (names, merges, splits, moves) in effect on it.
+    pub edits: usize,
     /// Share of the variance the clustering space keeps (0..1).
     #[serde(serialize_with = "rounded")]
     pub explained_variance: f32,
@@ -410,6 +412,7 @@ impl Clusters {
                 Origin::Saved { new_images } => new_images,
                 Origin::Fitted => 0,
             },
+            edits: clustering.edits,
             explained_variance: clustering.explained,
             clusters,
             sweep: clustering.sweep.as_ref().map(|s| s.rows.clone()),
@@ -562,6 +565,11 @@ pub fn about(c: &Clustering, origin: Origin) -> String {
             format!("saved clustering, {new_images} new images assigned to the nearest cluster")
         }
         Origin::Fitted => "fitted".to_owned(),
+    };
+    let from = match c.edits {
+        0 => from,
+        1 => format!("{from}, 1 edit"),
+        n => format!("{from}, {n} edits"),
     };
     format!(
         "{} clusters by {} ({from}): {}",

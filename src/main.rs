@@ -638,9 +638,8 @@ fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
     };
     let mut session = g.ready(&a.dir)?;
     let c = session.images()?;
-    let (mut clustering, origin, notes) = session.clustering(&c, &wanted)?;
-    eprintln!("{}", answers::about(&clustering, origin));
-    notes.iter().for_each(|n| eprintln!("{n}"));
+    let (mut clustering, origin, mut notes) = session.clustering(&c, &wanted)?;
+    // An edit is checked before anything is said, so a bad one is the only line on stderr.
     if a.undo || a.redo {
         let done = match a.undo {
             true => session.undo(&c)?,
@@ -649,16 +648,18 @@ fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         match done {
             Some((edited, what)) => {
                 clustering = edited;
-                eprintln!("{what}");
+                notes.push(what);
             }
-            None if a.undo => eprintln!("nothing to undo"),
-            None => eprintln!("nothing to redo"),
+            None if a.undo => notes.push("nothing to undo".to_owned()),
+            None => notes.push("nothing to redo".to_owned()),
         }
     } else if let Some(edit) = edit_of(&a, &clustering, &c)? {
-        let (edited, notes) = session.edit(&c, edit)?;
+        let (edited, more) = session.edit(&c, edit)?;
         clustering = edited;
-        notes.iter().for_each(|n| eprintln!("{n}"));
+        notes.extend(more);
     }
+    eprintln!("{}", answers::about(&clustering, origin));
+    notes.iter().for_each(|n| eprintln!("{n}"));
     let answer = answers::Clusters::new(session.root(), session.feature(), &c, &clustering, origin);
     let table = match a.table {
         Table::Images => "images",

@@ -223,6 +223,10 @@ pub struct Clustering {
     pub explained: f32,
     /// The k sweep, when k was chosen automatically.
     pub sweep: Option<Sweep>,
+    /// How many of the user's edits are replayed on the fitted clustering (0: as fitted;
+    /// see [`super::curation`]).
+    #[serde(default)]
+    pub edits: usize,
 }
 
 /// Checks a DBSCAN radius: a cosine distance strictly between 0 and 2. The error is the
@@ -409,6 +413,7 @@ pub fn cluster(
         map_projection,
         explained,
         sweep,
+        edits: 0,
     })
 }
 

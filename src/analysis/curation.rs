@@ -321,6 +321,7 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
         clusters,
         labels,
         distances,
+        edits: log.len(),
         ..fitted
     };
     (clustering, notes)

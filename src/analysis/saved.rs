@@ -152,6 +152,7 @@ impl SavedClustering {
             map_projection: self.map_projection,
             explained: self.explained,
             sweep: self.sweep,
+            edits: 0,
         };
         (clustering, new.len())
     }
