@@ -703,6 +703,83 @@ mod tests {
         assert_eq!(match_clusters(&overlap), [Some(1), Some(0)]);
     }
 
+    fn fitted_cluster(name: &str) -> Cluster {
+        Cluster {
+            number: 1,
+            size: 0,
+            name: name.to_owned(),
+            generated_name: name.to_owned(),
+            classes: Vec::new(),
+            centroid: Vec::new(),
+            id: 0,
+        }
+    }
+
+    #[test]
+    fn a_refit_rewrites_the_log_onto_the_matching_clusters() {
+        // Old: a = {h0, h1, h2}, b = {h3, h4}, c = {h5}. New: {h3, h4} first, then the rest.
+        let old: HashMap<String, usize> = [0, 0, 0, 1, 1, 2]
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (format!("h{i}"), l))
+            .collect();
+        let new: HashMap<String, usize> = [1, 1, 1, 0, 0, 1]
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (format!("h{i}"), l))
+            .collect();
+        let clusters = ["a", "b", "c"].map(fitted_cluster);
+        let made = NewCluster {
+            id: 3,
+            name: "made".into(),
+            classes: Vec::new(),
+            centroid: Vec::new(),
+            members: Vec::new(),
+        };
+        let log = vec![
+            (
+                Logged::Name {
+                    cluster: 1,
+                    name: "bees".into(),
+                },
+                false,
+            ),
+            (
+                Logged::Name {
+                    cluster: 2,
+                    name: "cats".into(),
+                },
+                false,
+            ),
+            (
+                Logged::Move {
+                    images: vec!["h5".into()],
+                    to: 3,
+                    new: Some(made),
+                },
+                false,
+            ),
+            (Logged::Merge { from: 3, into: 0 }, false),
+            (
+                Logged::Name {
+                    cluster: 2,
+                    name: "undone".into(),
+                },
+                true,
+            ),
+        ];
+        let (kept, notes) = carry_over(log, &old, &clusters, &new, 2);
+        let edits: Vec<&Logged> = kept.iter().map(|(e, _)| e).collect();
+        assert!(matches!(edits[0], Logged::Name { cluster: 0, name } if name == "bees"));
+        // The cluster made by the move gets an id above the new fitted ones.
+        assert!(matches!(edits[1], Logged::Move { to: 2, new: Some(n), .. } if n.id == 2));
+        assert!(matches!(edits[2], Logged::Merge { from: 2, into: 1 }));
+        assert_eq!(kept.len(), 3, "{kept:?}");
+        // Only the name in effect is noted, not the undone one.
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("“cats” was dropped") && notes[0].contains("“c”"));
+    }
+
     #[test]
     fn next_ids_follow_the_clusters_edits_made() {
         let part = |id| NewCluster {
