@@ -330,3 +330,98 @@ fn exports_and_montages_use_the_users_names() {
     );
     assert!(sheets.join(format!("{disc:02}-round-things.png")).is_file());
 }
+
+#[test]
+fn the_session_api_edits_undoes_and_warm_starts_with_the_edits() {
+    use imgtui::analysis::clustering::KChoice;
+    use imgtui::analysis::curation::Edit;
+    use imgtui::analysis::saved::Wanted;
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let open = || {
+        let config = imgtui::config::Config::default();
+        let pixels = imgtui::features::select("pixels").unwrap().into();
+        imgtui::Session::open(&dir, &store, config, pixels).unwrap()
+    };
+    let mut session = open();
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let three = Wanted {
+        k: Some(KChoice::Fixed(3)),
+        ..Default::default()
+    };
+    let (fitted, _, notes) = session.clustering(&c, &three).unwrap();
+    assert!(notes.is_empty());
+    let disc = c
+        .paths
+        .iter()
+        .position(|p| p.ends_with("disc-0.png"))
+        .unwrap();
+    let index = fitted.labels[disc];
+    let (named, notes) = session
+        .edit(
+            &c,
+            Edit::Name {
+                cluster: index,
+                name: "spirals".into(),
+            },
+        )
+        .unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(named.clusters[named.labels[disc]].name, "spirals");
+    assert_eq!(named.labels, fitted.labels);
+
+    // The warm start (no vectors) shows the name too.
+    let warm = open().warm_start().unwrap().unwrap();
+    let (known, early) = warm.shown.unwrap();
+    let row = known
+        .paths
+        .iter()
+        .position(|p| p.ends_with("disc-0.png"))
+        .unwrap();
+    assert_eq!(early.clusters[early.labels[row]].name, "spirals");
+
+    // Moving an image to a new cluster and undoing it gives back the named clustering.
+    let (moved, _) = session
+        .edit(
+            &c,
+            Edit::Move {
+                images: vec![c.hashes[disc]],
+                to: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(moved.clusters[moved.labels[disc]].size, 1);
+    let (undone, what) = session.undo(&c).unwrap().unwrap();
+    assert!(what.starts_with("undid the move"), "{what}");
+    assert_eq!(undone, named);
+    let (redone, _) = session.redo(&c).unwrap().unwrap();
+    assert_eq!(redone, moved);
+    assert!(session.redo(&c).unwrap().is_none());
+
+    // A refit with k = 2 carries what it can and notes the rest through `clustering`.
+    let two = Wanted {
+        k: Some(KChoice::Fixed(2)),
+        ..Default::default()
+    };
+    let (refit, _, _) = session.clustering(&c, &two).unwrap();
+    assert_eq!(
+        refit.clusters[refit.labels[disc]].size, 1,
+        "the moved image stays apart"
+    );
+    let one = Wanted {
+        k: Some(KChoice::Fixed(1)),
+        ..Default::default()
+    };
+    let (_, _, notes) = session.clustering(&c, &one).unwrap();
+    assert!(
+        !notes.is_empty(),
+        "two fitted clusters cannot both follow to one"
+    );
+}
