@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         Arc::new(OnnxModel::builtin()),
     )?;
     let c = session.images()?;
-    let (clustering, _) = session.clustering(&c, &Wanted::default())?;
+    let (clustering, _, _) = session.clustering(&c, &Wanted::default())?;
     let c = Arc::new(c);
     println!(
         "{} images, screen {columns}×{rows} cells of {}×{} px",

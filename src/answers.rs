@@ -293,9 +293,11 @@ pub struct ClusterRow {
     pub cluster: usize,
     /// Images in the cluster.
     pub size: usize,
-    /// Its name from the model's classes (empty without a classifier head).
+    /// Its name: the user's when they named it, else `generated_name`.
     pub name: String,
-    /// The classes behind the name.
+    /// Its name from the model's classes (empty without a classifier head).
+    pub generated_name: String,
+    /// The classes behind the generated name.
     pub classes: Vec<ClassShare>,
 }
 
@@ -344,6 +346,8 @@ pub struct Clusters {
     pub saved: bool,
     /// Images added since it was saved, assigned to the nearest cluster.
     pub new_images: usize,
+    /// The user's edits (names, merges, splits, moves) in effect on it.
+    pub edits: usize,
     /// Share of the variance the clustering space keeps (0..1).
     #[serde(serialize_with = "rounded")]
     pub explained_variance: f32,
@@ -371,6 +375,7 @@ impl Clusters {
                 cluster: cl.number,
                 size: cl.size,
                 name: cl.name.clone(),
+                generated_name: cl.generated_name.clone(),
                 classes: cl
                     .classes
                     .iter()
@@ -407,6 +412,7 @@ impl Clusters {
                 Origin::Saved { new_images } => new_images,
                 Origin::Fitted => 0,
             },
+            edits: clustering.edits,
             explained_variance: clustering.explained,
             clusters,
             sweep: clustering.sweep.as_ref().map(|s| s.rows.clone()),
@@ -422,9 +428,14 @@ impl Answer for Clusters {
         let mut out = Csv::new(out);
         match table {
             "clusters" => {
-                out.row(["cluster", "size", "name"])?;
+                out.row(["cluster", "size", "name", "generated_name"])?;
                 for cl in &self.clusters {
-                    out.row([cl.cluster.to_string(), cl.size.to_string(), cl.name.clone()])?;
+                    out.row([
+                        cl.cluster.to_string(),
+                        cl.size.to_string(),
+                        cl.name.clone(),
+                        cl.generated_name.clone(),
+                    ])?;
                 }
             }
             "sweep" => {
@@ -554,6 +565,11 @@ pub fn about(c: &Clustering, origin: Origin) -> String {
             format!("saved clustering, {new_images} new images assigned to the nearest cluster")
         }
         Origin::Fitted => "fitted".to_owned(),
+    };
+    let from = match c.edits {
+        0 => from,
+        1 => format!("{from}, 1 edit"),
+        n => format!("{from}, {n} edits"),
     };
     format!(
         "{} clusters by {} ({from}): {}",

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use imgtui::ErrorKind::BadRequest;
-use imgtui::analysis::clustering::{KChoice, MapMethod, Method, check_eps};
+use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method, check_eps};
+use imgtui::analysis::curation::Edit;
 use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::analysis::{duplicates, neighbours};
 use imgtui::answers::{self, Answer};
@@ -17,7 +18,7 @@ use imgtui::config::Config;
 use imgtui::error::Result;
 use imgtui::export::{Mode, folder_name};
 use imgtui::montage::{MontageOptions, check_thumb, write_montage};
-use imgtui::{Error, ErrorKind, Extractor, Progress, Session, Store, Summary};
+use imgtui::{Collection, Error, ErrorKind, Extractor, Progress, Session, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -236,6 +237,24 @@ struct ClusterArgs {
     /// Fit again even if the saved clustering matches.
     #[arg(long)]
     recluster: bool,
+    /// Name cluster C (its number as shown) TEXT instead of its generated name.
+    #[arg(long = "name", value_name = "C=TEXT", group = "edit")]
+    rename: Option<String>,
+    /// Merge cluster A into cluster B.
+    #[arg(long, value_name = "A,B", group = "edit")]
+    merge: Option<String>,
+    /// Split cluster C into K clusters (K chosen by the k sweep inside C when left out).
+    #[arg(long, value_name = "C[:K]", group = "edit")]
+    split: Option<String>,
+    /// Move the image at PATH into cluster C, or into a new cluster (`PATH=new`).
+    #[arg(long = "move", value_name = "PATH=C", group = "edit")]
+    move_to: Option<String>,
+    /// Undo the last edit (name, merge, split, move) of the saved clustering.
+    #[arg(long, group = "edit")]
+    undo: bool,
+    /// Redo the last undone edit.
+    #[arg(long, group = "edit")]
+    redo: bool,
     /// With CSV, which table to print (JSON has all three).
     #[arg(long, value_enum, default_value_t = Table::Images)]
     table: Table,
@@ -619,8 +638,28 @@ fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
     };
     let mut session = g.ready(&a.dir)?;
     let c = session.images()?;
-    let (clustering, origin) = session.clustering(&c, &wanted)?;
+    let (mut clustering, origin, mut notes) = session.clustering(&c, &wanted)?;
+    // An edit is checked before anything is said, so a bad one is the only line on stderr.
+    if a.undo || a.redo {
+        let done = match a.undo {
+            true => session.undo(&c)?,
+            false => session.redo(&c)?,
+        };
+        match done {
+            Some((edited, what)) => {
+                clustering = edited;
+                notes.push(what);
+            }
+            None if a.undo => notes.push("nothing to undo".to_owned()),
+            None => notes.push("nothing to redo".to_owned()),
+        }
+    } else if let Some(edit) = edit_of(&a, &clustering, &c)? {
+        let (edited, more) = session.edit(&c, edit)?;
+        clustering = edited;
+        notes.extend(more);
+    }
     eprintln!("{}", answers::about(&clustering, origin));
+    notes.iter().for_each(|n| eprintln!("{n}"));
     let answer = answers::Clusters::new(session.root(), session.feature(), &c, &clustering, origin);
     let table = match a.table {
         Table::Images => "images",
@@ -628,6 +667,79 @@ fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         Table::Sweep => "sweep",
     };
     print(&answer, a.format, table)
+}
+
+/// The edit that `--name`, `--merge`, `--split` or `--move` asks of `clustering` of `c`, if any.
+/// A cluster number that is not shown, a malformed value or a path that is not an image of
+/// the folder is a bad request.
+fn edit_of(a: &ClusterArgs, clustering: &Clustering, c: &Collection) -> Result<Option<Edit>> {
+    let number = |flag: &str, text: &str| -> Result<usize> {
+        let n: usize = text.trim().parse().map_err(|_| {
+            Error::bad_request(format_args!(
+                "{flag}: expected a cluster number, got {text:?}"
+            ))
+        })?;
+        clustering
+            .index_of(n)
+            .map_err(|e| Error::bad_request(format_args!("{flag}: {e}")))
+    };
+    if let Some(v) = &a.rename {
+        let Some((n, text)) = v.split_once('=') else {
+            return Err(Error::bad_request(format_args!(
+                "--name {v}: expected C=TEXT, e.g. --name 3=spirals"
+            )));
+        };
+        let cluster = number("--name", n)?;
+        return Ok(Some(Edit::Name {
+            cluster,
+            name: text.to_owned(),
+        }));
+    }
+    if let Some(v) = &a.merge {
+        let Some((from, into)) = v.split_once(',') else {
+            return Err(Error::bad_request(format_args!(
+                "--merge {v}: expected A,B (cluster A into cluster B)"
+            )));
+        };
+        let (from, into) = (number("--merge", from)?, number("--merge", into)?);
+        return Ok(Some(Edit::Merge { from, into }));
+    }
+    if let Some(v) = &a.split {
+        let (n, k) = match v.split_once(':') {
+            Some((n, k)) => {
+                let k = k.trim().parse().map_err(|_| {
+                    Error::bad_request(format_args!(
+                        "--split {v}: expected C:K, K a number of parts"
+                    ))
+                })?;
+                (n, Some(k))
+            }
+            None => (v.as_str(), None),
+        };
+        let cluster = number("--split", n)?;
+        return Ok(Some(Edit::Split { cluster, k }));
+    }
+    if let Some(v) = &a.move_to {
+        let Some((path, to)) = v.rsplit_once('=') else {
+            return Err(Error::bad_request(format_args!(
+                "--move {v}: expected PATH=C, C a cluster number or `new`"
+            )));
+        };
+        let to = match to.trim() {
+            "new" => None,
+            n => Some(number("--move", n)?),
+        };
+        let full = std::fs::canonicalize(path)
+            .map_err(|e| Error::bad_request(format_args!("--move {path}: {e}")))?;
+        let row = c.paths.iter().position(|p| *p == full).ok_or_else(|| {
+            Error::bad_request(format_args!("--move {path}: not an image of this folder"))
+        })?;
+        return Ok(Some(Edit::Move {
+            images: vec![c.hashes[row]],
+            to,
+        }));
+    }
+    Ok(None)
 }
 
 /// The files of cluster `number` (of every cluster for `None`) for montage and export, saying

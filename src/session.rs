@@ -13,7 +13,7 @@
 //! let mut session = Session::open("art".as_ref(), "store.sqlite".as_ref(), config, extractor)?;
 //! session.update_index(&|_| {}, &AtomicBool::new(false))?;
 //! let images = session.images()?;
-//! let (clustering, _origin) = session.clustering(&images, &Wanted::default())?;
+//! let (clustering, _origin, _notes) = session.clustering(&images, &Wanted::default())?;
 //! println!("{} clusters", clustering.k);
 //! # Ok(()) }
 //! ```
@@ -28,7 +28,8 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use crate::analysis::clustering::{Clustering, members};
-use crate::analysis::saved::{Origin, SavedClustering, Wanted, load_or_fit};
+use crate::analysis::curation::{self, Edit, Logged};
+use crate::analysis::saved::{Origin, SavedClustering, Wanted, active_edits, fitted, load_or_fit};
 use crate::collection::Collection;
 use crate::config::Config;
 use crate::decode::DecodeOptions;
@@ -209,12 +210,21 @@ impl Session {
     }
 
     /// The clustering of `c` that `wanted` asks for on top of the saved request (or the
-    /// configured one): the saved clustering when it answers, else one fitted now and saved.
+    /// configured one): the saved clustering when it answers, else one fitted now and saved;
+    /// either way with the user's edits (names, merges, splits, moves) replayed on it.
+    /// Returns it row-aligned with `c`, where it came from, and notes for the user: when it
+    /// was fitted now (another k, `recluster`), the edits that could not be carried over to
+    /// it (e.g. "the name “spirals” was dropped: no cluster of the new clustering matches the
+    /// cluster “nematode · dugong”"); usually none.
     ///
     /// Fails with [`ErrorKind::BadRequest`] when the request cannot be met (k larger than the
     /// collection, too many DBSCAN pairs, Ward on too many images), and with the store's
     /// errors ([`ErrorKind::DamagedStore`] included) when it cannot be read or written.
-    pub fn clustering(&mut self, c: &Collection, wanted: &Wanted) -> Result<(Clustering, Origin)> {
+    pub fn clustering(
+        &mut self,
+        c: &Collection,
+        wanted: &Wanted,
+    ) -> Result<(Clustering, Origin, Vec<String>)> {
         Ok(load_or_fit(
             &mut self.store,
             &self.root,
@@ -226,6 +236,99 @@ impl Session {
         )?)
     }
 
+    /// The saved fitted clustering of `c` (fitted now if there is none), before the edits,
+    /// and notes from carrying the edits over when it had to be fitted.
+    fn fitted(&mut self, c: &Collection) -> Result<(Clustering, Vec<String>)> {
+        let (clustering, _, notes) = fitted(
+            &mut self.store,
+            &self.root,
+            &self.feature,
+            c,
+            &self.config.cluster_request(),
+            &Wanted::default(),
+            Some(&*self.extractor),
+        )?;
+        Ok((clustering, notes))
+    }
+
+    /// Applies `edit` to the saved clustering of `c` (the images with their vectors, as from
+    /// [`Session::images`]), whose clusters it names by index into
+    /// [`Clustering::clusters`] of the clustering [`Session::clustering`] shows, and records
+    /// it in the store's edit log (dropping any undone edits: redo ends there). Returns the
+    /// new clustering, row-aligned with `c`, and notes (edits that could not be applied;
+    /// usually none).
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] for a cluster index out of range, an edit the
+    /// unclustered group cannot take, an empty name, a split into fewer than 2 parts or
+    /// more than the cluster's images (or of alike images), a move of an image not in `c`;
+    /// and with the store's errors when it cannot be read or written.
+    pub fn edit(&mut self, c: &Collection, edit: Edit) -> Result<(Clustering, Vec<String>)> {
+        let (fitted, mut notes) = self.fitted(c)?;
+        let mut log = active_edits(&self.store, &self.root, &self.feature)?;
+        let (shown, before) = curation::replay(fitted.clone(), c, &log);
+        let next = curation::next_id(fitted.clusters.len(), &log);
+        let logged = curation::prepare(
+            edit,
+            &shown,
+            c,
+            &fitted.request,
+            Some(&*self.extractor),
+            next,
+        )?;
+        self.store.push_edit(&self.root, &self.feature, &logged)?;
+        log.push(logged);
+        let (clustering, after) = curation::replay(fitted, c, &log);
+        notes.extend(after.into_iter().skip(before.len()));
+        Ok((clustering, notes))
+    }
+
+    /// Undoes the last edit in effect of the saved clustering of `c` (marked undone in the
+    /// store, so it can be redone, also after a restart). Returns the clustering without it
+    /// and what was undone, e.g. "undid the merge of cluster 4 “kites” into cluster 1
+    /// “birds”"; `None` when there is nothing to undo.
+    ///
+    /// Fails with the store's errors when it cannot be read or written, and as
+    /// [`Session::clustering`] does when there is no saved clustering to fit again.
+    pub fn undo(&mut self, c: &Collection) -> Result<Option<(Clustering, String)>> {
+        let (fitted, _) = self.fitted(c)?;
+        let mut log: Vec<(i64, Logged, bool)> = self.store.edits(&self.root, &self.feature)?;
+        log.retain(|(_, _, undone)| !undone);
+        let Some((seq, last, _)) = log.pop() else {
+            return Ok(None);
+        };
+        self.store
+            .set_undone(&self.root, &self.feature, seq, true)?;
+        let kept: Vec<Logged> = log.into_iter().map(|(_, e, _)| e).collect();
+        let (clustering, _) = curation::replay(fitted, c, &kept);
+        let what = format!("undid {}", curation::describe(&last, &clustering));
+        Ok(Some((clustering, what)))
+    }
+
+    /// Redoes the first undone edit of the saved clustering of `c`. Returns the clustering
+    /// with it and what was redone, e.g. "redid the name “spirals” of cluster 3 “nematode ·
+    /// dugong”"; `None` when there is nothing to redo.
+    ///
+    /// Fails as [`Session::undo`] does.
+    pub fn redo(&mut self, c: &Collection) -> Result<Option<(Clustering, String)>> {
+        let (fitted, _) = self.fitted(c)?;
+        let log: Vec<(i64, Logged, bool)> = self.store.edits(&self.root, &self.feature)?;
+        let Some((seq, next, _)) = log.iter().find(|(_, _, undone)| *undone).cloned() else {
+            return Ok(None);
+        };
+        let mut active: Vec<Logged> = log
+            .into_iter()
+            .filter(|(_, _, undone)| !undone)
+            .map(|(_, e, _)| e)
+            .collect();
+        let (before, _) = curation::replay(fitted.clone(), c, &active);
+        let what = format!("redid {}", curation::describe(&next, &before));
+        self.store
+            .set_undone(&self.root, &self.feature, seq, false)?;
+        active.push(next);
+        let (clustering, _) = curation::replay(fitted, c, &active);
+        Ok(Some((clustering, what)))
+    }
+
     /// The files of the cluster numbered `number` (of every cluster for `None`), nearest the
     /// centre first, by the saved clustering (fitted with the configured request if there is
     /// none): what montages and exports take.
@@ -234,7 +337,7 @@ impl Session {
     /// empty folder, and as [`Session::clustering`] does.
     pub fn cluster_files(&mut self, number: Option<usize>) -> Result<ClusterFiles> {
         let c = self.images()?;
-        let (clustering, origin) = self.clustering(&c, &Wanted::default())?;
+        let (clustering, origin, _) = self.clustering(&c, &Wanted::default())?;
         let indices = match number {
             Some(n) => vec![clustering.index_of(n)?],
             None => (0..clustering.clusters.len()).collect(),
@@ -263,8 +366,10 @@ impl Session {
         };
         let files = self.store.files(&self.root)?;
         let known = saved.known(&files);
+        let log = active_edits(&self.store, &self.root, &self.feature)?;
         let shown = (known.len() >= 2).then(|| {
             let (clustering, _) = saved.apply(&known);
+            let (clustering, _) = curation::replay(clustering, &known, &log);
             (known, clustering)
         });
         Ok(Some(WarmStart { files, shown }))

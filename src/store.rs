@@ -214,6 +214,17 @@ impl Store {
                  body BLOB NOT NULL,
                  PRIMARY KEY (root, feature)
              );
+             -- The user's edits to the saved clustering of a folder under a feature id, in
+             -- order (seq), each as JSON; undone ones can be redone. Added within version 3:
+             -- a store made before gains the table here; an older imgtui ignores it.
+             CREATE TABLE IF NOT EXISTS edits (
+                 root BLOB NOT NULL,
+                 feature TEXT NOT NULL,
+                 seq INTEGER NOT NULL,
+                 body BLOB NOT NULL,
+                 undone INTEGER NOT NULL DEFAULT 0,
+                 PRIMARY KEY (root, feature, seq)
+             );
              -- A content's thumbnail (JPEG), added within version 3: a store made before has
              -- none and gains the table here; an older imgtui ignores it.
              CREATE TABLE IF NOT EXISTS thumbnails (
@@ -488,6 +499,119 @@ impl Store {
         self.conn.execute(
             "INSERT OR REPLACE INTO clusterings (root, feature, body) VALUES (?1, ?2, ?3)",
             params![path_bytes(root), feature, body],
+        )?;
+        Ok(())
+    }
+
+    /// Saves the clustering of `root` under `feature` as [`Store::save_clustering`] does and
+    /// replaces its edit log with `edits` (each with whether it is undone, in order), in one
+    /// transaction: what a refit that carries the edits over writes. Fails when the store
+    /// cannot be written; then nothing is.
+    pub fn save_clustering_with_edits<T: serde::Serialize, E: serde::Serialize>(
+        &mut self,
+        root: &Path,
+        feature: &str,
+        saved: &T,
+        edits: &[(E, bool)],
+    ) -> anyhow::Result<()> {
+        let body = serde_json::to_vec(saved)?;
+        let root = path_bytes(root);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO clusterings (root, feature, body) VALUES (?1, ?2, ?3)",
+            params![root, feature, body],
+        )?;
+        tx.execute(
+            "DELETE FROM edits WHERE root = ?1 AND feature = ?2",
+            params![root, feature],
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO edits (root, feature, seq, body, undone) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for (seq, (edit, undone)) in edits.iter().enumerate() {
+                let body = serde_json::to_vec(edit)?;
+                insert.execute(params![root, feature, seq as i64 + 1, body, undone])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The edit log of the saved clustering of `root` under `feature`, in order: each edit's
+    /// sequence number, the edit read back as `T`, and whether it is undone. An entry that
+    /// does not parse as `T` (written by an incompatible imgtui) is left out.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn edits<T: serde::de::DeserializeOwned>(
+        &self,
+        root: &Path,
+        feature: &str,
+    ) -> anyhow::Result<Vec<(i64, T, bool)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, body, undone FROM edits WHERE root = ?1 AND feature = ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![path_bytes(root), feature], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, body, undone) = row?;
+            if let Ok(edit) = serde_json::from_slice(&body) {
+                out.push((seq, edit, undone));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appends `edit` to the edit log of `root` under `feature`, dropping the undone edits
+    /// first (a new edit after undo ends the redo history, as in editors), in one
+    /// transaction. Returns its sequence number.
+    ///
+    /// Fails when the store cannot be written; then nothing is.
+    pub fn push_edit<T: serde::Serialize>(
+        &mut self,
+        root: &Path,
+        feature: &str,
+        edit: &T,
+    ) -> anyhow::Result<i64> {
+        let body = serde_json::to_vec(edit)?;
+        let root = path_bytes(root);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM edits WHERE root = ?1 AND feature = ?2 AND undone != 0",
+            params![root, feature],
+        )?;
+        let seq: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM edits WHERE root = ?1 AND feature = ?2",
+            params![root, feature],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO edits (root, feature, seq, body, undone) VALUES (?1, ?2, ?3, ?4, 0)",
+            params![root, feature, seq, body],
+        )?;
+        tx.commit()?;
+        Ok(seq)
+    }
+
+    /// Marks edit `seq` of `root` under `feature` undone (or, with `false`, redone).
+    ///
+    /// Fails when the store cannot be written.
+    pub fn set_undone(
+        &mut self,
+        root: &Path,
+        feature: &str,
+        seq: i64,
+        undone: bool,
+    ) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE edits SET undone = ?4 WHERE root = ?1 AND feature = ?2 AND seq = ?3",
+            params![path_bytes(root), feature, seq, undone],
         )?;
         Ok(())
     }

@@ -173,8 +173,18 @@ pub struct Cluster {
     pub number: usize,
     /// Images in the cluster.
     pub size: usize,
-    /// Top ImageNet classes of the mean logits, e.g. "jellyfish · coral reef".
+    /// The name shown: the user's name when they gave one (see [`super::curation`]), else
+    /// [`Cluster::generated_name`].
     pub name: String,
+    /// Top ImageNet classes of the mean logits, e.g. "jellyfish · coral reef" (empty without
+    /// a classifier head; "unclustered" for DBSCAN's unclustered images).
+    #[serde(default)]
+    pub generated_name: String,
+    /// Stable identity across edits: a fitted cluster's index in the fitted clustering, and
+    /// ids from there up for clusters that edits made (split parts, new clusters). Edits refer
+    /// to clusters by it; `number` is only the display order.
+    #[serde(default)]
+    pub id: usize,
     /// The classes behind the name, with their softmax probability.
     pub classes: Vec<(String, f32)>,
     /// Mean of the members' unit vectors, scaled to unit length.
@@ -213,6 +223,10 @@ pub struct Clustering {
     pub explained: f32,
     /// The k sweep, when k was chosen automatically.
     pub sweep: Option<Sweep>,
+    /// How many of the user's edits are replayed on the fitted clustering (0: as fitted;
+    /// see [`super::curation`]).
+    #[serde(default)]
+    pub edits: usize,
 }
 
 /// Checks a DBSCAN radius: a cosine distance strictly between 0 and 2. The error is the
@@ -399,6 +413,7 @@ pub fn cluster(
         map_projection,
         explained,
         sweep,
+        edits: 0,
     })
 }
 
@@ -461,7 +476,9 @@ fn number_by_size(
             Cluster {
                 number,
                 size: m.len(),
+                generated_name: name.clone(),
                 name,
+                id: index,
                 classes,
                 centroid,
             }
@@ -470,13 +487,31 @@ fn number_by_size(
     (clusters, labels)
 }
 
-fn mean_direction(c: &Collection, members: &[usize]) -> Vec<f32> {
+/// The mean of the unit vectors of rows `members` of `c`, scaled to unit length.
+pub(crate) fn mean_direction(c: &Collection, members: &[usize]) -> Vec<f32> {
     let mut mean = vec![0f32; c.dim()];
     for &i in members {
         mean.iter_mut().zip(c.row(i)).for_each(|(m, v)| *m += v);
     }
     crate::features::l2_normalize(&mut mean);
     mean
+}
+
+/// The generated name and the classes behind it of each group of rows of `c` (see [`Namer`]:
+/// contrasted with the whole of `c`); empty names when `names` has no classifier head.
+pub(crate) fn name_groups(
+    c: &Collection,
+    groups: &[Vec<usize>],
+    names: Option<&dyn Extractor>,
+) -> Vec<(String, Vec<(String, f32)>)> {
+    let namer = Namer::new(c, names);
+    groups
+        .iter()
+        .map(|m| match &namer {
+            Some(namer) => namer.name(c, m),
+            None => (String::new(), Vec::new()),
+        })
+        .collect()
 }
 
 /// Names clusters by the classes that set them apart from the whole collection.

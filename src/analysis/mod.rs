@@ -3,6 +3,7 @@
 
 pub mod agglomerative;
 pub mod clustering;
+pub mod curation;
 pub mod dbscan;
 pub mod duplicates;
 pub mod gmm;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::clustering::{
     Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distance_to, nearest_cluster,
 };
+use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
@@ -130,7 +131,14 @@ impl SavedClustering {
             }
         }
         let mut clusters = self.clusters;
-        clusters.iter_mut().for_each(|cl| cl.size = 0);
+        for (id, cl) in clusters.iter_mut().enumerate() {
+            cl.size = 0;
+            // Saved before edits existed: the fitted index is the id, the name generated.
+            cl.id = id;
+            if cl.generated_name.is_empty() {
+                cl.generated_name = cl.name.clone();
+            }
+        }
         labels.iter().for_each(|&l| clusters[l].size += 1);
         let clustering = Clustering {
             request: self.request,
@@ -144,12 +152,14 @@ impl SavedClustering {
             map_projection: self.map_projection,
             explained: self.explained,
             sweep: self.sweep,
+            edits: 0,
         };
         (clustering, new.len())
     }
 }
 
-fn hex(h: &[u8; 32]) -> String {
+/// A content hash as 64 lowercase hex digits, the key of [`SavedClustering::members`].
+pub(crate) fn hex(h: &[u8; 32]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(64);
     for b in h {
@@ -195,7 +205,10 @@ fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
         && distinct.iter().all(|h| saved.members.contains_key(&hex(h)))
 }
 
-/// The saved clustering of `root` if it answers `wanted`, else a new one, saved.
+/// The saved clustering of `root` if it answers `wanted`, else a new one, saved, with the
+/// user's edits replayed on it (see [`super::curation`]). Returns it row-aligned with `c`,
+/// where it came from, and notes: edits that could not be carried over to a new fit, or
+/// not applied.
 ///
 /// Fails when the store cannot be read or written (a damaged store included) and as
 /// [`cluster`] does.
@@ -207,7 +220,42 @@ pub fn load_or_fit(
     defaults: &Request,
     wanted: &Wanted,
     names: Option<&dyn Extractor>,
-) -> anyhow::Result<(Clustering, Origin)> {
+) -> anyhow::Result<(Clustering, Origin, Vec<String>)> {
+    let (fitted, origin, mut notes) = fitted(store, root, feature, c, defaults, wanted, names)?;
+    let log = active_edits(store, root, feature)?;
+    let (clustering, more) = replay(fitted, c, &log);
+    notes.extend(more);
+    Ok((clustering, origin, notes))
+}
+
+/// The edits of the saved clustering of `root` under `feature` that are in effect (not
+/// undone), in order.
+///
+/// Fails when the store cannot be read or is damaged.
+pub fn active_edits(store: &Store, root: &Path, feature: &str) -> anyhow::Result<Vec<Logged>> {
+    let log: Vec<(i64, Logged, bool)> = store.edits(root, feature)?;
+    Ok(log
+        .into_iter()
+        .filter(|(_, _, undone)| !undone)
+        .map(|(_, e, _)| e)
+        .collect())
+}
+
+/// The fitted clustering [`load_or_fit`] starts from, before the edits: the saved one if it
+/// answers `wanted`, else a new one, saved. A new fit carries the edit log over to it
+/// ([`carry_over`], in the same transaction as the save) and returns the notes of what
+/// could not be carried over.
+///
+/// Fails as [`load_or_fit`] does.
+pub fn fitted(
+    store: &mut Store,
+    root: &Path,
+    feature: &str,
+    c: &Collection,
+    defaults: &Request,
+    wanted: &Wanted,
+    names: Option<&dyn Extractor>,
+) -> anyhow::Result<(Clustering, Origin, Vec<String>)> {
     let mut saved: Option<SavedClustering> = store.load_clustering(root, feature)?;
     let base = saved.as_ref().map_or(defaults, |s| &s.request);
     let mut req = base.clone();
@@ -240,21 +288,54 @@ pub fn load_or_fit(
     }
     if let Some(s) = saved.take_if(|s| !wanted.recluster && s.request == req) {
         let (clustering, new_images) = s.apply(c);
-        return Ok((clustering, Origin::Saved { new_images }));
+        return Ok((clustering, Origin::Saved { new_images }, Vec::new()));
     }
     let mut clustering = cluster(c, &req, names)?;
     // A given k skips the sweep, but the sweep does not depend on k: when only k changed
     // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.
     if clustering.sweep.is_none()
-        && let Some(s) = saved
-        && same_images(&s, c)
+        && let Some(s) = &saved
+        && same_images(s, c)
         && (Request {
             k: req.k,
             ..s.request.clone()
         }) == req
     {
-        clustering.sweep = s.sweep;
+        clustering.sweep = s.sweep.clone();
     }
-    store.save_clustering(root, feature, &SavedClustering::new(&clustering, c))?;
-    Ok((clustering, Origin::Fitted))
+    let new = SavedClustering::new(&clustering, c);
+    let log: Vec<(i64, Logged, bool)> = store.edits(root, feature)?;
+    if log.is_empty() {
+        store.save_clustering(root, feature, &new)?;
+        return Ok((clustering, Origin::Fitted, Vec::new()));
+    }
+    let log: Vec<(Logged, bool)> = log.into_iter().map(|(_, e, u)| (e, u)).collect();
+    let (kept, notes) = match &saved {
+        Some(old) => {
+            let labels = |s: &SavedClustering| -> HashMap<String, usize> {
+                s.members.iter().map(|(h, m)| (h.clone(), m.0)).collect()
+            };
+            carry_over(
+                log,
+                &labels(old),
+                &old.clusters,
+                &labels(&new),
+                new.clusters.len(),
+            )
+        }
+        None => {
+            let active = log.iter().filter(|(_, undone)| !undone).count();
+            let notes = (active > 0)
+                .then(|| {
+                    format!(
+                        "{active} edits were dropped: the clustering they were made on could not be read"
+                    )
+                })
+                .into_iter()
+                .collect();
+            (Vec::new(), notes)
+        }
+    };
+    store.save_clustering_with_edits(root, feature, &new, &kept)?;
+    Ok((clustering, Origin::Fitted, notes))
 }

@@ -660,7 +660,7 @@ fn load(
                 session.root().display()
             )));
         }
-        let (clustering, _) = session.clustering(&c, &Wanted::default())?;
+        let (clustering, _, _) = session.clustering(&c, &Wanted::default())?;
         let c = Arc::new(c);
         let _ = tx.send(Event::Loaded(c.clone(), Box::new(clustering)).into());
         prepare(&c);
@@ -765,7 +765,7 @@ fn spawn_reclusterer(
             k: Some(KChoice::Fixed(k)),
             ..Default::default()
         };
-        let result = session.clustering(&c, &wanted).map(|(c, _)| Box::new(c));
+        let result = session.clustering(&c, &wanted).map(|(c, _, _)| Box::new(c));
         tx.send(Event::Reclustered(result).into()).is_ok()
     })
 }

@@ -198,7 +198,7 @@ fn csv_tables_and_bad_requests() {
     assert!(images.starts_with("path,cluster,name,distance,x,y\n"));
     assert_eq!(images.lines().count(), 16);
     let clusters = csv("clusters");
-    assert!(clusters.starts_with("cluster,size,name\n"));
+    assert!(clusters.starts_with("cluster,size,name,generated_name\n"));
     let sweep = csv("sweep");
     assert!(sweep.starts_with("k,inertia,distortion,silhouette,gap,gap_sd\n"));
     assert_eq!(sweep.lines().count(), 14);

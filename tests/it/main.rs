@@ -8,6 +8,7 @@ mod cli;
 mod cluster;
 mod common;
 mod concurrent;
+mod curation;
 mod damage;
 mod decode;
 mod features;

@@ -544,7 +544,7 @@ fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
         k: Some(KChoice::Fixed(3)),
         ..Default::default()
     };
-    let (fitted, _) = session.clustering(&c, &wanted).unwrap();
+    let (fitted, _, _) = session.clustering(&c, &wanted).unwrap();
 
     let warm = open().warm_start().unwrap().expect("a saved clustering");
     let (known, early) = warm.shown.expect("it knows every image");

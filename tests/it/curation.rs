@@ -1,0 +1,427 @@
+//! Curation from the command line on images the test draws: names, merges, splits and moves
+//! change the saved clustering, survive a refit with another k and a restart, can be undone
+//! and redone, and reach exports and montages.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::common::*;
+use serde_json::Value;
+
+/// Each image's file name → its cluster number.
+fn labels(answer: &Value) -> BTreeMap<String, u64> {
+    answer["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let path = i["path"].as_str().unwrap();
+            let name = path.rsplit('/').next().unwrap().to_owned();
+            (name, i["cluster"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+/// The number of the cluster holding `file`.
+fn cluster_of(answer: &Value, file: &str) -> u64 {
+    labels(answer)[file]
+}
+
+/// The cluster row numbered `number`.
+fn row(answer: &Value, number: u64) -> Value {
+    answer["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster"] == number)
+        .unwrap()
+        .clone()
+}
+
+/// The files of each cluster, as a set of sets of file names.
+fn groups(answer: &Value) -> BTreeSet<BTreeSet<String>> {
+    let mut by = BTreeMap::<u64, BTreeSet<String>>::new();
+    for (file, n) in labels(answer) {
+        by.entry(n).or_default().insert(file);
+    }
+    by.into_values().collect()
+}
+
+fn family_files(family: &str) -> Vec<String> {
+    (0..5).map(|i| format!("{family}-{i}.png")).collect()
+}
+
+/// Three families clustered with k = 3, in a fresh store.
+fn three(tmp: &Path) -> (String, std::path::PathBuf, Value) {
+    let dir = tmp.join("images");
+    families(&dir);
+    let store = tmp.join("store.sqlite");
+    let d = dir.to_str().unwrap().to_owned();
+    let answer = run_json(&["cluster", &d, "--k", "3"], &store);
+    assert_eq!(partition(&answer), clean_split());
+    (d, store, answer)
+}
+
+#[test]
+fn names_survive_a_refit_and_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, store, first) = three(tmp.path());
+    let disc = cluster_of(&first, "disc-0.png").to_string();
+    let generated = row(&first, cluster_of(&first, "disc-0.png"))["name"].clone();
+    let named = run_json(
+        &["cluster", &d, "--name", &format!("{disc}=spirals")],
+        &store,
+    );
+    let n = cluster_of(&named, "disc-0.png");
+    assert_eq!(row(&named, n)["name"], "spirals");
+    assert_eq!(row(&named, n)["generated_name"], generated);
+    assert_eq!(named["edits"], 1);
+    assert_eq!(labels(&named), labels(&first), "a name moves no image");
+
+    // A second process reads it from the store.
+    let again = run_json(&["cluster", &d], &store);
+    assert_eq!(
+        row(&again, cluster_of(&again, "disc-0.png"))["name"],
+        "spirals"
+    );
+
+    // Refits with another k (the explorer's + and -) keep it on the discs' cluster.
+    for k in ["4", "3"] {
+        let refit = run_json(&["cluster", &d, "--k", k], &store);
+        assert_eq!(refit["saved"], false);
+        let n = cluster_of(&refit, "disc-0.png");
+        assert_eq!(row(&refit, n)["name"], "spirals", "k = {k}");
+        let others: Vec<&Value> = refit["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["cluster"] != n)
+            .collect();
+        assert!(others.iter().all(|c| c["name"] != "spirals"));
+    }
+}
+
+#[test]
+fn names_that_cannot_follow_a_refit_are_noted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, store, first) = three(tmp.path());
+    for (family, name) in [
+        ("disc", "round"),
+        ("stripes", "lines"),
+        ("checker", "squares"),
+    ] {
+        let n = cluster_of(&first, &format!("{family}-0.png"));
+        run_json(&["cluster", &d, "--name", &format!("{n}={name}")], &store);
+    }
+    // Two clusters for three names: one name has no cluster left to follow.
+    let ran = run(&["cluster", &d, "--k", "2"], &store);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let answer: Value = serde_json::from_str(&ran.stdout).unwrap();
+    let shown: BTreeSet<String> = answer["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    let dropped: Vec<&str> = ["round", "lines", "squares"]
+        .into_iter()
+        .filter(|n| !shown.contains(*n))
+        .collect();
+    assert_eq!(dropped.len(), 1, "{shown:?}");
+    assert!(
+        ran.stderr
+            .contains(&format!("the name “{}” was dropped", dropped[0])),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, store, first) = three(tmp.path());
+    let disc = cluster_of(&first, "disc-0.png");
+    let stripes = cluster_of(&first, "stripes-0.png");
+
+    // Merge the discs into the stripes.
+    let merged = run_json(
+        &["cluster", &d, "--merge", &format!("{disc},{stripes}")],
+        &store,
+    );
+    assert_eq!(merged["k"], 2);
+    let mut both = family_files("disc");
+    both.extend(family_files("stripes"));
+    let expected: BTreeSet<BTreeSet<String>> = [
+        both.iter().cloned().collect(),
+        family_files("checker").into_iter().collect(),
+    ]
+    .into();
+    assert_eq!(groups(&merged), expected);
+    let merged_cluster = cluster_of(&merged, "stripes-0.png");
+    assert_eq!(row(&merged, merged_cluster)["size"], 10);
+
+    // Split it in two again: the families come apart.
+    let split = run_json(
+        &["cluster", &d, "--split", &format!("{merged_cluster}:2")],
+        &store,
+    );
+    assert_eq!(split["k"], 3);
+    assert_eq!(partition(&split), clean_split());
+
+    // Move one disc to the checkerboards: only it changes cluster.
+    let checker = cluster_of(&split, "checker-0.png");
+    let disc0 = Path::new(&d).join("disc-0.png");
+    let moved = run_json(
+        &[
+            "cluster",
+            &d,
+            "--move",
+            &format!("{}={checker}", disc0.display()),
+        ],
+        &store,
+    );
+    let (before, after) = (labels(&split), labels(&moved));
+    for (file, n) in &after {
+        if file == "disc-0.png" {
+            assert_eq!(*n, cluster_of(&moved, "checker-0.png"));
+        } else {
+            // Numbers may change with sizes; groups must not.
+            let peers_before: BTreeSet<&String> = before
+                .iter()
+                .filter(|(_, m)| **m == before[file])
+                .map(|(f, _)| f)
+                .collect();
+            let peers_after: BTreeSet<&String> = after
+                .iter()
+                .filter(|(f, m)| **m == *n && *f != "disc-0.png")
+                .map(|(f, _)| f)
+                .collect();
+            let mut peers_before = peers_before;
+            peers_before.remove(&"disc-0.png".to_owned());
+            assert_eq!(peers_before, peers_after, "{file}");
+        }
+    }
+
+    // A move to a new cluster: the image alone.
+    let alone = run_json(
+        &["cluster", &d, "--move", &format!("{}=new", disc0.display())],
+        &store,
+    );
+    assert_eq!(alone["k"], 4);
+    let n = cluster_of(&alone, "disc-0.png");
+    assert_eq!(row(&alone, n)["size"], 1);
+    assert_eq!(alone["edits"], 4);
+
+    // Undo restores the exact previous clustering, step by step, also in a new process.
+    let undone = run(&["cluster", &d, "--undo"], &store);
+    assert_eq!(undone.code, Some(0));
+    assert!(
+        undone
+            .stderr
+            .contains("undid the move of 1 image to a new cluster"),
+        "{}",
+        undone.stderr
+    );
+    let undone: Value = serde_json::from_str(&undone.stdout).unwrap();
+    assert_eq!(undone["images"], moved["images"]);
+    assert_eq!(undone["clusters"], moved["clusters"]);
+    let undone = run_json(&["cluster", &d, "--undo"], &store);
+    assert_eq!(undone["images"], split["images"]);
+    // Redo applies it again.
+    let redone = run(&["cluster", &d, "--redo"], &store);
+    assert!(
+        redone
+            .stderr
+            .contains("redid the move of 1 image to cluster"),
+        "{}",
+        redone.stderr
+    );
+    let redone: Value = serde_json::from_str(&redone.stdout).unwrap();
+    assert_eq!(redone["images"], moved["images"]);
+    // Back to the start.
+    for _ in 0..3 {
+        run_json(&["cluster", &d, "--undo"], &store);
+    }
+    let start = run(&["cluster", &d, "--undo"], &store);
+    assert!(start.stderr.contains("nothing to undo"), "{}", start.stderr);
+    let start: Value = serde_json::from_str(&start.stdout).unwrap();
+    assert_eq!(start["images"], first["images"]);
+    assert_eq!(start["clusters"], first["clusters"]);
+    assert_eq!(start["edits"], 0);
+    // A new edit after undo ends the redo history.
+    run_json(&["cluster", &d, "--name", "1=one"], &store);
+    let none = run(&["cluster", &d, "--redo"], &store);
+    assert!(none.stderr.contains("nothing to redo"), "{}", none.stderr);
+}
+
+#[test]
+fn bad_edits_are_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, store, _) = three(tmp.path());
+    let outside = tmp.path().join("elsewhere.png");
+    solid(32, 32, [1, 2, 3]).save(&outside).unwrap();
+    for args in [
+        vec!["--name", "9=x"],
+        vec!["--name", "1"],
+        vec!["--merge", "1,1"],
+        vec!["--merge", "1,7"],
+        vec!["--split", "4"],
+        vec!["--split", "1:99"],
+        vec!["--move", "nowhere.png=1"],
+        vec!["--move", &format!("{}=1", outside.display())],
+        vec!["--move", &format!("{d}/disc-0.png=8")],
+    ] {
+        let mut all = vec!["cluster", &d];
+        all.extend(&args);
+        let ran = run(&all, &store);
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.lines().count(), 1, "{args:?}: {}", ran.stderr);
+        assert!(ran.stdout.is_empty(), "{args:?}");
+    }
+    // Nothing was recorded.
+    assert_eq!(run_json(&["cluster", &d], &store)["edits"], 0);
+}
+
+#[test]
+fn exports_and_montages_use_the_users_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, store, first) = three(tmp.path());
+    let disc = cluster_of(&first, "disc-0.png");
+    run_json(
+        &["cluster", &d, "--name", &format!("{disc}=Round Things!")],
+        &store,
+    );
+    let out = imgtui()
+        .current_dir(tmp.path())
+        .args(["export", &d, "--cluster", &disc.to_string()])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let folder = tmp
+        .path()
+        .join("imgtui-export")
+        .join(format!("{disc:02}-round-things"));
+    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 5);
+
+    let sheets = tmp.path().join("sheets");
+    let out = imgtui()
+        .args([
+            "montage",
+            &d,
+            "--size",
+            "48",
+            "--out",
+            sheets.to_str().unwrap(),
+        ])
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(sheets.join(format!("{disc:02}-round-things.png")).is_file());
+}
+
+#[test]
+fn the_session_api_edits_undoes_and_warm_starts_with_the_edits() {
+    use imgtui::analysis::clustering::KChoice;
+    use imgtui::analysis::curation::Edit;
+    use imgtui::analysis::saved::Wanted;
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let open = || {
+        let config = imgtui::config::Config::default();
+        let pixels = imgtui::features::select("pixels").unwrap().into();
+        imgtui::Session::open(&dir, &store, config, pixels).unwrap()
+    };
+    let mut session = open();
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let three = Wanted {
+        k: Some(KChoice::Fixed(3)),
+        ..Default::default()
+    };
+    let (fitted, _, notes) = session.clustering(&c, &three).unwrap();
+    assert!(notes.is_empty());
+    let disc = c
+        .paths
+        .iter()
+        .position(|p| p.ends_with("disc-0.png"))
+        .unwrap();
+    let index = fitted.labels[disc];
+    let (named, notes) = session
+        .edit(
+            &c,
+            Edit::Name {
+                cluster: index,
+                name: "spirals".into(),
+            },
+        )
+        .unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(named.clusters[named.labels[disc]].name, "spirals");
+    assert_eq!(named.labels, fitted.labels);
+
+    // The warm start (no vectors) shows the name too.
+    let warm = open().warm_start().unwrap().unwrap();
+    let (known, early) = warm.shown.unwrap();
+    let row = known
+        .paths
+        .iter()
+        .position(|p| p.ends_with("disc-0.png"))
+        .unwrap();
+    assert_eq!(early.clusters[early.labels[row]].name, "spirals");
+
+    // Moving an image to a new cluster and undoing it gives back the named clustering.
+    let (moved, _) = session
+        .edit(
+            &c,
+            Edit::Move {
+                images: vec![c.hashes[disc]],
+                to: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(moved.clusters[moved.labels[disc]].size, 1);
+    let (undone, what) = session.undo(&c).unwrap().unwrap();
+    assert!(what.starts_with("undid the move"), "{what}");
+    assert_eq!(undone, named);
+    let (redone, _) = session.redo(&c).unwrap().unwrap();
+    assert_eq!(redone, moved);
+    assert!(session.redo(&c).unwrap().is_none());
+
+    // A refit with k = 2 carries what it can and notes the rest through `clustering`.
+    let two = Wanted {
+        k: Some(KChoice::Fixed(2)),
+        ..Default::default()
+    };
+    let (refit, _, _) = session.clustering(&c, &two).unwrap();
+    assert_eq!(
+        refit.clusters[refit.labels[disc]].size, 1,
+        "the moved image stays apart"
+    );
+    let one = Wanted {
+        k: Some(KChoice::Fixed(1)),
+        ..Default::default()
+    };
+    let (_, _, notes) = session.clustering(&c, &one).unwrap();
+    assert!(
+        !notes.is_empty(),
+        "two fitted clusters cannot both follow to one"
+    );
+}
