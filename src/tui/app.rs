@@ -9,6 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::theme::Theme;
 use crate::analysis::clustering::{Clustering, KChoice, Method, members};
+use crate::analysis::curation::Edit;
 use crate::analysis::neighbours::Neighbour;
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind};
@@ -35,6 +36,11 @@ pub enum Event {
     LoadFailed(String),
     /// A new clustering after `+` / `-`, or why there is none.
     Reclustered(Result<Box<Clustering>, Error>),
+    /// What a refit could not carry over of the user's edits (names, merges, moves).
+    Notes(Vec<String>),
+    /// An edit, an undo or a redo was applied: the clustering now, and what happened; or
+    /// why not.
+    Edited(Result<(Box<Clustering>, String), Error>),
     /// Near-duplicate groups of the collection, largest first (rows).
     Duplicates(Vec<Vec<usize>>),
     /// The nearest neighbours of collection row `row`, most similar first.
@@ -274,12 +280,28 @@ pub enum Overlay {
     Preview,
     /// Export prompt: the target folder being edited.
     Export(String),
+    /// A question for an edit of the clustering, and the answer being typed.
+    Ask(Ask, String),
     /// The file-name filter is being typed (the text is `App::filter`).
     Filter,
     /// The near-duplicate groups, browsed with the cursor.
     Duplicates,
     /// The montage just saved to this file, full screen.
     Montage(PathBuf),
+}
+
+/// The questions an edit of the clustering asks (see [`Overlay::Ask`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// `r`: the current cluster's new name.
+    Rename,
+    /// `M`: the number of the cluster to merge the current one into.
+    MergeInto,
+    /// `S`: into how many clusters to split the current one (empty: chosen inside it).
+    Split,
+    /// `v`: the number of the cluster to move the marked images (or the current one) to, or
+    /// `new`.
+    MoveTo,
 }
 
 /// What a key that needs the vectors says before they are read.
@@ -333,6 +355,13 @@ pub enum Command {
     /// Put this text (this many paths, one a line) on the clipboard with OSC 52; answered by
     /// [`Event::Copied`].
     Copy(String, usize),
+    /// Change the saved clustering (kept in the store's edit log); answered by
+    /// [`Event::Edited`].
+    Edit(Edit),
+    /// Undo the last edit; answered by [`Event::Edited`].
+    Undo,
+    /// Redo the last undone edit; answered by [`Event::Edited`].
+    Redo,
 }
 
 /// An export under way: where to, and how far it is.
@@ -597,6 +626,29 @@ impl App {
                 Vec::new()
             }
             Event::Reclustered(Ok(clustering)) => self.reclustered(*clustering),
+            Event::Notes(notes) => {
+                if !notes.is_empty() {
+                    self.message = format!("{}; {}", self.message, notes.join("; "));
+                }
+                Vec::new()
+            }
+            Event::Edited(Ok((clustering, what))) => {
+                self.busy = None;
+                self.message = what;
+                if clustering.labels.len() != self.collection.len() {
+                    return Vec::new();
+                }
+                let row = self.base();
+                self.set_clustering(*clustering, row)
+            }
+            Event::Edited(Err(e)) => {
+                self.busy = None;
+                self.message = match e.kind() {
+                    ErrorKind::BadRequest => e.to_string(),
+                    _ => format!("the edit failed: {e}"),
+                };
+                Vec::new()
+            }
             Event::Reclustered(Err(e)) => {
                 self.busy = None;
                 self.pending_k = None;
@@ -885,6 +937,128 @@ impl App {
         };
     }
 
+    /// The question of `ask` for the prompt: (title, hint).
+    pub fn question(&self, ask: &Ask) -> (String, String) {
+        let number = self.current_cluster().map_or(0, |(n, _)| n);
+        let moving = match self.selection.len() {
+            0 => "the current image".to_owned(),
+            n => images(n) + " marked",
+        };
+        match ask {
+            Ask::Rename => (
+                format!("name of cluster {number}"),
+                "Enter renames (kept in the store; u undoes) · Esc cancels".to_owned(),
+            ),
+            Ask::MergeInto => (
+                format!("merge cluster {number} into cluster number"),
+                "Enter merges · Esc cancels".to_owned(),
+            ),
+            Ask::Split => (
+                format!("split cluster {number} into how many"),
+                "a number, or empty to choose inside it · Enter splits · Esc cancels".to_owned(),
+            ),
+            Ask::MoveTo => (
+                format!("move {moving} to cluster number"),
+                "a number, or new · Enter moves · Esc cancels".to_owned(),
+            ),
+        }
+    }
+
+    /// The answer to a question: the edit to make, or why not (on the status line).
+    fn answer(&mut self, ask: Ask, text: &str) -> Vec<Command> {
+        let Some(clustering) = &self.clustering else {
+            return Vec::new();
+        };
+        let index_of = |text: &str| -> Result<usize, String> {
+            let n: usize = text
+                .parse()
+                .map_err(|_| format!("{text:?} is not a cluster number"))?;
+            clustering
+                .clusters
+                .iter()
+                .position(|c| c.number == n)
+                .ok_or_else(|| format!("there is no cluster {n}"))
+        };
+        let edit = match ask {
+            Ask::Rename if text.is_empty() => Err("a name cannot be empty".to_owned()),
+            Ask::Rename => Ok(Edit::Name {
+                cluster: self.cluster,
+                name: text.to_owned(),
+            }),
+            Ask::MergeInto => index_of(text).and_then(|into| {
+                if into == self.cluster {
+                    Err("a cluster cannot be merged into itself".to_owned())
+                } else {
+                    Ok(Edit::Merge {
+                        from: self.cluster,
+                        into,
+                    })
+                }
+            }),
+            Ask::Split => match text {
+                "" | "auto" => Ok(Edit::Split {
+                    cluster: self.cluster,
+                    k: None,
+                }),
+                t => match t.parse::<usize>() {
+                    Ok(k) if k >= 2 => Ok(Edit::Split {
+                        cluster: self.cluster,
+                        k: Some(k),
+                    }),
+                    _ => Err(format!("{t:?}: a split needs 2 parts or more")),
+                },
+            },
+            Ask::MoveTo => {
+                let to = match text {
+                    "new" => Ok(None),
+                    t => index_of(t).map(Some),
+                };
+                to.map(|to| Edit::Move {
+                    images: self.moving_hashes(),
+                    to,
+                })
+            }
+        };
+        match edit {
+            Ok(edit) => {
+                self.busy = Some("changing the clusters…".into());
+                vec![Command::Edit(edit)]
+            }
+            Err(why) => {
+                self.message = why;
+                Vec::new()
+            }
+        }
+    }
+
+    /// The content hashes `v` moves: the marked images, else the current one.
+    fn moving_hashes(&self) -> Vec<[u8; 32]> {
+        if self.selection.is_empty() {
+            return self
+                .current()
+                .map(|i| self.collection.hashes[i])
+                .into_iter()
+                .collect();
+        }
+        (0..self.collection.len())
+            .filter(|&i| self.is_marked(i))
+            .map(|i| self.collection.hashes[i])
+            .collect()
+    }
+
+    /// `u` / `U`: undo or redo an edit, once the vectors are in.
+    fn history(&mut self, command: Command) -> Vec<Command> {
+        if !self.has_vectors() {
+            self.message = WAITING_FOR_VECTORS.into();
+            return Vec::new();
+        }
+        self.busy = Some(match command {
+            Command::Undo => "undoing…".into(),
+            _ => "redoing…".into(),
+        });
+        vec![command]
+    }
+
     /// `y`: the marked images' paths, or the current image's, to the clipboard (OSC 52).
     fn copy_paths(&mut self) -> Vec<Command> {
         let paths: Vec<PathBuf> = if self.selection.is_empty() {
@@ -994,6 +1168,22 @@ impl App {
                 }
                 return Vec::new();
             }
+            Overlay::Ask(ask, text) => {
+                match key.code {
+                    KeyCode::Esc => self.overlay = Overlay::None,
+                    KeyCode::Enter => {
+                        let (ask, text) = (ask.clone(), text.trim().to_owned());
+                        self.overlay = Overlay::None;
+                        return self.answer(ask, &text);
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char(c) => text.push(c),
+                    _ => {}
+                }
+                return Vec::new();
+            }
             Overlay::Filter => return self.filter_key(key.code),
             Overlay::Duplicates => return self.duplicates_key(key.code),
             Overlay::Help | Overlay::Preview | Overlay::Montage(_) => {
@@ -1064,6 +1254,20 @@ impl App {
                 self.selection.clear();
             }
             KeyCode::Char('y') => return self.copy_paths(),
+            KeyCode::Char('r') | KeyCode::Char('M') | KeyCode::Char('S') | KeyCode::Char('v')
+                if !self.has_vectors() =>
+            {
+                self.message = WAITING_FOR_VECTORS.into()
+            }
+            KeyCode::Char('r') => {
+                let name = self.current_cluster().map(|(_, n)| n.to_owned());
+                self.overlay = Overlay::Ask(Ask::Rename, name.unwrap_or_default());
+            }
+            KeyCode::Char('M') => self.overlay = Overlay::Ask(Ask::MergeInto, String::new()),
+            KeyCode::Char('S') => self.overlay = Overlay::Ask(Ask::Split, String::new()),
+            KeyCode::Char('v') => self.overlay = Overlay::Ask(Ask::MoveTo, String::new()),
+            KeyCode::Char('u') => return self.history(Command::Undo),
+            KeyCode::Char('U') => return self.history(Command::Redo),
             KeyCode::Char('/') => self.overlay = Overlay::Filter,
             KeyCode::Char('d') => return self.open_duplicates(),
             KeyCode::Char('m') => return self.montage(),

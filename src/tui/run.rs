@@ -21,6 +21,7 @@ use super::terminal::{self, Graphics, Input, Probe, Reader};
 use super::theme::Theme;
 use super::view::{Pictures, Thumbnails, grid_size, map_size, view};
 use crate::analysis::clustering::KChoice;
+use crate::analysis::curation::Edit;
 use crate::analysis::duplicates;
 use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
 use crate::analysis::saved::Wanted;
@@ -108,7 +109,7 @@ pub fn run(
     );
     let indexing = Arc::new(AtomicBool::new(false));
     let workers = Workers {
-        recluster: spawn_reclusterer(session.reopen()?, tx.clone()),
+        clusterer: spawn_clusterer(session.reopen()?, tx.clone()),
         previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
         thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
         map_picture: spawn_map_painter(session.reopen()?, tx.clone()),
@@ -444,7 +445,7 @@ impl Screen {
 
 /// The workers that carry out the app's commands.
 struct Workers {
-    recluster: mpsc::Sender<(usize, Arc<Collection>)>,
+    clusterer: mpsc::Sender<Job>,
     previews: mpsc::Sender<PathBuf>,
     thumbnails: mpsc::Sender<ThumbnailRequest>,
     map_picture: mpsc::Sender<(MapPicture, (u16, u16))>,
@@ -489,7 +490,16 @@ impl Workers {
             }
             Command::CancelExport => self.export_cancel.store(true, Ordering::SeqCst),
             Command::Recluster(k) => {
-                let _ = self.recluster.send((k, app.collection.clone()));
+                let _ = self.clusterer.send(Job::Refit(k, app.collection.clone()));
+            }
+            Command::Edit(edit) => {
+                let _ = self.clusterer.send(Job::Edit(edit, app.collection.clone()));
+            }
+            Command::Undo => {
+                let _ = self.clusterer.send(Job::Undo(app.collection.clone()));
+            }
+            Command::Redo => {
+                let _ = self.clusterer.send(Job::Redo(app.collection.clone()));
             }
             Command::Montage(files, stem) => {
                 spawn_montage(files, stem, self.decode.clone(), self.tx.clone())
@@ -755,19 +765,86 @@ const WATCH_DEBOUNCE: Duration = Duration::from_millis(800);
 /// How often the folder is rescanned where file events are not available.
 const WATCH_POLL: Duration = Duration::from_secs(30);
 
-/// Fits new clusterings for `+` / `-`; only the newest request is served.
-fn spawn_reclusterer(
-    mut session: Session,
-    tx: mpsc::Sender<Msg>,
-) -> mpsc::Sender<(usize, Arc<Collection>)> {
-    spawn_latest(move |(k, c): (usize, Arc<Collection>)| {
-        let wanted = Wanted {
-            k: Some(KChoice::Fixed(k)),
-            ..Default::default()
-        };
-        let result = session.clustering(&c, &wanted).map(|(c, _, _)| Box::new(c));
-        tx.send(Event::Reclustered(result).into()).is_ok()
-    })
+/// What the clusterer does: a refit for `+` / `-`, or an edit of the clustering.
+enum Job {
+    Refit(usize, Arc<Collection>),
+    Edit(Edit, Arc<Collection>),
+    Undo(Arc<Collection>),
+    Redo(Arc<Collection>),
+}
+
+/// Fits new clusterings for `+` / `-` and applies edits, undos and redos, in order, on one
+/// session (so the saved clustering and its edit log change one at a time). A refit waiting
+/// behind a newer refit is skipped: holding `+` fits once.
+fn spawn_clusterer(mut session: Session, tx: mpsc::Sender<Msg>) -> mpsc::Sender<Job> {
+    let (jobs, rx) = mpsc::channel::<Job>();
+    std::thread::spawn(move || {
+        let mut queue = VecDeque::new();
+        loop {
+            if queue.is_empty() {
+                match rx.recv() {
+                    Ok(job) => queue.push_back(job),
+                    Err(_) => break,
+                }
+            }
+            queue.extend(rx.try_iter());
+            let Some(job) = queue.pop_front() else {
+                continue;
+            };
+            let event = match job {
+                Job::Refit(..) if queue.iter().any(|j| matches!(j, Job::Refit(..))) => continue,
+                Job::Refit(k, c) => {
+                    let wanted = Wanted {
+                        k: Some(KChoice::Fixed(k)),
+                        ..Default::default()
+                    };
+                    match session.clustering(&c, &wanted) {
+                        Ok((clustering, _, notes)) => {
+                            let _ = tx.send(Event::Reclustered(Ok(Box::new(clustering))).into());
+                            Event::Notes(notes)
+                        }
+                        Err(e) => Event::Reclustered(Err(e)),
+                    }
+                }
+                Job::Edit(edit, c) => {
+                    let what = edited(&edit);
+                    Event::Edited(session.edit(&c, edit).map(|(clustering, notes)| {
+                        let mut said = vec![what];
+                        said.extend(notes);
+                        (Box::new(clustering), said.join("; "))
+                    }))
+                }
+                Job::Undo(c) => Event::Edited(session.undo(&c).and_then(|done| {
+                    done.map(|(cl, what)| (Box::new(cl), what))
+                        .ok_or_else(|| Error::bad_request("nothing to undo"))
+                })),
+                Job::Redo(c) => Event::Edited(session.redo(&c).and_then(|done| {
+                    done.map(|(cl, what)| (Box::new(cl), what))
+                        .ok_or_else(|| Error::bad_request("nothing to redo"))
+                })),
+            };
+            if tx.send(event.into()).is_err() {
+                break;
+            }
+        }
+    });
+    jobs
+}
+
+/// The status line's words for an edit done.
+fn edited(edit: &Edit) -> String {
+    let what = match edit {
+        Edit::Name { name, .. } => format!("renamed to \"{}\"", name.trim()),
+        Edit::Merge { .. } => "merged".to_owned(),
+        Edit::Split { k: Some(k), .. } => format!("split into {k}"),
+        Edit::Split { k: None, .. } => "split".to_owned(),
+        Edit::Move { images, to: None } => format!(
+            "{} moved to a new cluster",
+            super::app::images(images.len())
+        ),
+        Edit::Move { images, .. } => format!("{} moved", super::app::images(images.len())),
+    };
+    format!("{what} (u undoes)")
 }
 
 /// Draws a montage and saves it in `./imgtui-montage/`.

@@ -289,6 +289,10 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
             text,
             "Enter exports (never overwrites) · Esc cancels",
         ),
+        Overlay::Ask(ask, text) => {
+            let (title, hint) = app.question(ask);
+            draw_prompt(frame, app.theme, area, &title, text, &hint)
+        }
         Overlay::Filter => draw_prompt(
             frame,
             app.theme,
@@ -840,6 +844,10 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
         ),
         ("Space", "mark / unmark the image (across clusters)"),
         ("c", "unmark all"),
+        ("r", "rename the cluster"),
+        ("M / S", "merge the cluster into another / split it"),
+        ("v", "move the marked images (or this one) to a cluster"),
+        ("u / U", "undo / redo an edit (kept in the store)"),
         ("y", "copy the marked paths (or this one) to the clipboard"),
         (
             "+ / -",

@@ -1184,3 +1184,85 @@ fn no_color_draws_no_colour_and_auto_follows_a_light_background() {
     h.on(Event::Background { light: false });
     assert_eq!(h.app.theme, Theme::Light, "a chosen theme stays");
 }
+
+#[test]
+fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
+    use imgtui::analysis::curation::Edit;
+    use imgtui::tui::app::Ask;
+    let mut h = Harness::new();
+    let number = |h: &Harness, i: usize| h.app.clustering.as_ref().unwrap().clusters[i].number;
+    // r: the prompt holds the current name; Enter renames.
+    h.key(KeyCode::Char('r'));
+    assert!(matches!(h.app.overlay, Overlay::Ask(Ask::Rename, _)));
+    let s = screen(&h.app, 120, 36);
+    assert!(s.contains("name of cluster 1"), "{s}");
+    h.type_text("spirals");
+    let cmds = h.key(KeyCode::Enter);
+    let want = Edit::Name {
+        cluster: 0,
+        name: "spirals".into(),
+    };
+    assert_eq!(cmds.first(), Some(&Command::Edit(want)));
+    // M: into another cluster by its number; into itself is refused on the status line.
+    h.key(KeyCode::Char('M'));
+    h.type_text(&number(&h, 0).to_string());
+    assert!(h.key(KeyCode::Enter).is_empty());
+    assert!(h.app.message.contains("into itself"), "{}", h.app.message);
+    h.key(KeyCode::Char('M'));
+    h.type_text(&number(&h, 2).to_string());
+    let cmds = h.key(KeyCode::Enter);
+    assert_eq!(
+        cmds.first(),
+        Some(&Command::Edit(Edit::Merge { from: 0, into: 2 }))
+    );
+    h.key(KeyCode::Char('M'));
+    h.type_text("9");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.message, "there is no cluster 9");
+    // S: empty chooses k inside the cluster; 1 is refused.
+    h.key(KeyCode::Char('S'));
+    let cmds = h.key(KeyCode::Enter);
+    assert_eq!(
+        cmds.first(),
+        Some(&Command::Edit(Edit::Split {
+            cluster: 0,
+            k: None
+        }))
+    );
+    h.key(KeyCode::Char('S'));
+    h.type_text("1");
+    assert!(h.key(KeyCode::Enter).is_empty());
+    // v: the marked images (across clusters) to a new cluster.
+    h.key(KeyCode::Char(' '));
+    let a = h.app.current().unwrap();
+    h.key(KeyCode::Char(']'));
+    h.key(KeyCode::Char(' '));
+    let b = h.app.current().unwrap();
+    h.key(KeyCode::Char('v'));
+    assert!(screen(&h.app, 120, 36).contains("move 2 images marked"));
+    h.type_text("new");
+    let cmds = h.key(KeyCode::Enter);
+    let Some(Command::Edit(Edit::Move { images, to: None })) = cmds.first() else {
+        panic!("{cmds:?}");
+    };
+    let mut want = vec![h.app.collection.hashes[a], h.app.collection.hashes[b]];
+    want.sort();
+    let mut images = images.clone();
+    images.sort();
+    assert_eq!(images, want);
+    // u and U: undo and redo, answered with the clustering and what was done.
+    assert_eq!(h.key(KeyCode::Char('u')).first(), Some(&Command::Undo));
+    assert_eq!(h.key(KeyCode::Char('U')).first(), Some(&Command::Redo));
+    let mut renamed = h.app.clustering.clone().unwrap();
+    renamed.clusters[1].name = "stripes".into();
+    let here = h.app.current();
+    h.on(Event::Edited(Ok((
+        Box::new(renamed),
+        "renamed to \"stripes\" (u undoes)".into(),
+    ))));
+    assert_eq!(h.app.current(), here, "the cursor stays on its image");
+    let s = screen(&h.app, 120, 36);
+    assert!(s.contains("stripes") && s.contains("(u undoes)"), "{s}");
+    h.on(Event::Edited(Err(Error::bad_request("nothing to undo"))));
+    assert_eq!(h.app.message, "nothing to undo");
+}
