@@ -10,6 +10,7 @@ mod common;
 mod concurrent;
 mod damage;
 mod decode;
+mod dedupe;
 mod features;
 mod formats;
 mod fuzz;
