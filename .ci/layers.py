@@ -19,6 +19,7 @@ LAYERS = [
     ["store"],
     ["index", "watch"],
     ["analysis", "export", "montage"],
+    ["dedupe"],
     ["config"],
     ["session", "answers"],
     ["tui"],

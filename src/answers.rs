@@ -14,6 +14,7 @@ use crate::analysis::neighbours::Neighbour;
 use crate::analysis::saved::Origin;
 use crate::analysis::sweep::SweepRow;
 use crate::collection::Collection;
+use crate::dedupe::{Kind, Plan, Report, Status};
 use crate::export::ExportReport;
 use crate::index::Summary;
 
@@ -224,7 +225,25 @@ impl Answer for Neighbours {
     }
 }
 
-/// A group of near-duplicates.
+/// A file of a duplicate group.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupMember {
+    /// The file.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    /// `exact` when another file of the group has the same content, else `near`.
+    pub kind: Kind,
+    /// Whether this is the file the keep rules keep.
+    pub keep: bool,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Width in pixels, from the header (null when it does not say).
+    pub width: Option<u32>,
+    /// Height in pixels.
+    pub height: Option<u32>,
+}
+
+/// A group of duplicates.
 #[derive(Debug, Clone, Serialize)]
 pub struct Group {
     /// 1, 2, …
@@ -232,45 +251,239 @@ pub struct Group {
     /// The images of the group, in collection order.
     #[serde(serialize_with = "serialize_paths")]
     pub paths: Vec<PathBuf>,
+    /// `exact` when every file has the same content, else `near`.
+    pub kind: Kind,
+    /// The file kept by the keep rules.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub keeper: PathBuf,
+    /// The files with what is known of each, in collection order.
+    pub members: Vec<GroupMember>,
 }
 
 fn serialize_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
 }
 
-/// `imgtui dups`: groups of near-duplicates.
+/// `imgtui dups`: groups of exact and near duplicates, each with its keeper.
 #[derive(Debug, Clone, Serialize)]
 pub struct Duplicates {
     /// [`SCHEMA`].
     #[serde(serialize_with = "schema")]
     pub schema: (),
+    /// The keep rules, e.g. `largest,oldest`.
+    pub keep: String,
     /// The groups, largest first.
     pub groups: Vec<Group>,
 }
 
 impl Duplicates {
-    /// The groups `groups` (rows of `c`).
-    pub fn new(c: &Collection, groups: &[Vec<usize>]) -> Self {
-        let groups = groups
+    /// The groups of `plan`, keepers marked.
+    pub fn new(plan: &Plan) -> Self {
+        let groups = plan
+            .groups
             .iter()
             .enumerate()
-            .map(|(g, members)| Group {
+            .map(|(g, pg)| Group {
                 group: g + 1,
-                paths: members.iter().map(|&i| c.paths[i].clone()).collect(),
+                paths: pg.members.iter().map(|m| m.facts.path.clone()).collect(),
+                kind: pg.kind(),
+                keeper: pg.members[pg.keeper].facts.path.clone(),
+                members: pg
+                    .members
+                    .iter()
+                    .zip(&pg.kinds)
+                    .enumerate()
+                    .map(|(i, (m, &kind))| GroupMember {
+                        path: m.facts.path.clone(),
+                        kind,
+                        keep: i == pg.keeper,
+                        bytes: m.facts.bytes,
+                        width: m.facts.pixels.map(|p| p.0),
+                        height: m.facts.pixels.map(|p| p.1),
+                    })
+                    .collect(),
             })
             .collect();
-        Duplicates { schema: (), groups }
+        let keep: Vec<String> = plan.rules.iter().map(|r| r.to_string()).collect();
+        Duplicates {
+            schema: (),
+            keep: keep.join(","),
+            groups,
+        }
     }
 }
 
 impl Answer for Duplicates {
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
         let mut out = Csv::new(out);
-        out.row(["group", "path"])?;
+        out.row(["group", "path", "kind", "keep", "bytes", "width", "height"])?;
+        let or_empty = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
         for g in &self.groups {
-            for p in &g.paths {
-                out.row([g.group.to_string(), path_text(p)])?;
+            for m in &g.members {
+                out.row([
+                    g.group.to_string(),
+                    path_text(&m.path),
+                    m.kind.name().to_owned(),
+                    m.keep.to_string(),
+                    m.bytes.to_string(),
+                    or_empty(m.width),
+                    or_empty(m.height),
+                ])?;
             }
+        }
+        Ok(())
+    }
+}
+
+/// One file of a move, trash or undo.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileAction {
+    /// The file's group (0 for an undo).
+    pub group: usize,
+    /// The file as it was.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    /// Where it went or would go (a move's target, the trash's record; for an undo, the
+    /// place it was put back); null when not known.
+    pub to: Option<String>,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// `done`, `planned` (a dry run) or `left` (left in place).
+    pub status: &'static str,
+    /// Why it was left, when it was.
+    pub reason: Option<String>,
+}
+
+/// `imgtui dups --action move:…|trash` and `--undo`: what happened to each file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actions {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
+    /// `move`, `trash` or `undo`.
+    pub action: String,
+    /// Whether nothing was changed (`--dry-run`).
+    pub dry_run: bool,
+    /// The journal's batch written or undone; null for a dry run or when there was nothing.
+    pub batch: Option<i64>,
+    /// Every file.
+    pub files: Vec<FileAction>,
+    /// Files done (or that would be, in a dry run).
+    pub done: usize,
+    /// Files left in place.
+    pub left: usize,
+    /// Bytes moved out of the folder, or put back by an undo (or that would be).
+    pub bytes: u64,
+}
+
+impl From<&Report> for Actions {
+    fn from(r: &Report) -> Self {
+        let files = r
+            .outcomes
+            .iter()
+            .map(|o| FileAction {
+                group: o.group,
+                path: o.from.clone(),
+                to: o.to.as_ref().map(|p| path_text(p)),
+                bytes: o.bytes,
+                status: match o.status {
+                    Status::Done => "done",
+                    Status::Planned => "planned",
+                    Status::Left(_) => "left",
+                },
+                reason: match &o.status {
+                    Status::Left(why) => Some(why.clone()),
+                    _ => None,
+                },
+            })
+            .collect();
+        Actions {
+            schema: (),
+            action: r.action.clone(),
+            dry_run: r.dry_run,
+            batch: r.batch,
+            files,
+            done: if r.dry_run {
+                r.outcomes.len()
+            } else {
+                r.done()
+            },
+            left: r.left(),
+            bytes: r.bytes(),
+        }
+    }
+}
+
+impl Answer for Actions {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["group", "path", "to", "bytes", "status", "reason"])?;
+        for f in &self.files {
+            out.row([
+                f.group.to_string(),
+                path_text(&f.path),
+                f.to.clone().unwrap_or_default(),
+                f.bytes.to_string(),
+                f.status.to_owned(),
+                f.reason.clone().unwrap_or_default(),
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// One image of the odd ones out.
+#[derive(Debug, Clone, Serialize)]
+pub struct OddOne {
+    /// 1 for the most odd.
+    pub rank: usize,
+    /// The image.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    /// Mean cosine distance to its k nearest other images (0..2).
+    #[serde(serialize_with = "rounded")]
+    pub score: f32,
+}
+
+/// `imgtui outliers`: the images least like any other, most odd first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outliers {
+    /// [`SCHEMA`].
+    #[serde(serialize_with = "schema")]
+    pub schema: (),
+    /// Neighbours averaged per image.
+    pub k: usize,
+    /// The images, most odd first.
+    pub images: Vec<OddOne>,
+}
+
+impl Outliers {
+    /// The first `n` of `ranked` (rows of `c` with their scores, most odd first).
+    pub fn new(c: &Collection, k: usize, ranked: &[(usize, f32)], n: usize) -> Self {
+        let images = ranked
+            .iter()
+            .take(n)
+            .enumerate()
+            .map(|(rank, &(i, score))| OddOne {
+                rank: rank + 1,
+                path: c.paths[i].clone(),
+                score,
+            })
+            .collect();
+        Outliers {
+            schema: (),
+            k,
+            images,
+        }
+    }
+}
+
+impl Answer for Outliers {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["rank", "path", "score"])?;
+        for im in &self.images {
+            out.row([im.rank.to_string(), path_text(&im.path), six(im.score)])?;
         }
         Ok(())
     }

@@ -40,6 +40,8 @@ pub struct Config {
 pub struct DuplicatesSection {
     /// Cosine similarity (0..1) from which two images are near-duplicates.
     pub threshold: f32,
+    /// Keep rules for `dups --action`, e.g. `largest,oldest` ([`crate::dedupe::KeepRule`]).
+    pub keep: String,
 }
 
 /// `[explore]` (see config/default.toml).
@@ -220,6 +222,8 @@ impl Config {
         self.cluster_options()?;
         crate::analysis::duplicates::check_threshold(self.duplicates.threshold)
             .map_err(|rule| anyhow::anyhow!("duplicates.threshold: {rule}"))?;
+        crate::dedupe::KeepRule::parse_list(&self.duplicates.keep, Path::new("/"))
+            .map_err(|rule| anyhow::anyhow!("duplicates.keep: {rule}"))?;
         anyhow::ensure!(
             PROTOCOLS.contains(&self.explore.protocol.as_str()),
             "explore.protocol: one of {}",
@@ -437,6 +441,11 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.decode_options().unwrap(), DecodeOptions::default());
         assert_eq!(config.index_options().unwrap(), IndexOptions::default());
+        assert_eq!(config.duplicates.keep, crate::dedupe::DEFAULT_KEEP);
+        assert_eq!(
+            config.duplicates.threshold,
+            crate::analysis::duplicates::DUPLICATE_THRESHOLD
+        );
     }
 
     #[test]

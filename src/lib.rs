@@ -11,9 +11,10 @@
 //! 6. [`store`], then [`index`] and [`watch`]: the SQLite feature store, the pipeline that fills
 //!    it, and watching a folder for changes.
 //! 7. [`analysis`], [`export`], [`montage`]: clusters, the map, neighbours, duplicates; files out.
-//! 8. [`config`]: settings, which build the option structs of the layers above.
-//! 9. [`session`], [`answers`]: one folder opened in a store; the typed answers of the commands.
-//! 10. [`tui`] (and the binary): the clients.
+//! 8. [`dedupe`]: keep one file of each duplicate group, move or trash the rest, undo.
+//! 9. [`config`]: settings, which build the option structs of the layers above.
+//! 10. [`session`], [`answers`]: one folder opened in a store; the typed answers of the commands.
+//! 11. [`tui`] (and the binary): the clients.
 
 #![warn(missing_docs)]
 
@@ -22,6 +23,7 @@ pub mod answers;
 pub mod collection;
 pub mod config;
 pub mod decode;
+pub mod dedupe;
 pub mod error;
 pub mod export;
 pub mod features;

@@ -12,9 +12,10 @@ use imgtui::ErrorKind::BadRequest;
 use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method, check_eps};
 use imgtui::analysis::curation::Edit;
 use imgtui::analysis::saved::{Origin, Wanted};
-use imgtui::analysis::{duplicates, neighbours};
+use imgtui::analysis::{duplicates, neighbours, outliers};
 use imgtui::answers::{self, Answer};
 use imgtui::config::Config;
+use imgtui::dedupe::{Action, Outcome, Report, Status};
 use imgtui::error::Result;
 use imgtui::export::{Mode, folder_name};
 use imgtui::montage::{MontageOptions, check_thumb, write_montage};
@@ -159,8 +160,12 @@ enum Command {
     Neighbours(NeighboursArgs),
     /// Prints the effective settings and where each comes from (default, file or flag).
     Config,
-    /// Groups of near-duplicate images under DIR, largest first.
+    /// Groups of exact and near-duplicate images under DIR, largest first, each with the file
+    /// to keep; with --action, moves or trashes the others (journalled; --undo puts them back).
     Dups(DupsArgs),
+    /// The images under DIR least like any other, most odd first (mean cosine distance to
+    /// their 10 nearest neighbours).
+    Outliers(OutliersArgs),
     /// Prints a shell completion script, e.g. `imgtui completions bash > ~/.local/share/bash-completion/completions/imgtui`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -323,6 +328,32 @@ struct DupsArgs {
     /// [default: from the settings, 0.95].
     #[arg(long)]
     threshold: Option<f32>,
+    /// Which file of each group to keep: largest (pixels, then bytes), newest, oldest,
+    /// shortest-path or path:FOLDER, several joined by commas as tie-breakers
+    /// [default: from the settings, largest,oldest].
+    #[arg(long, value_name = "RULES")]
+    keep: Option<String>,
+    /// What to do with the other files: report, move:FOLDER (outside DIR, keeping their
+    /// paths relative to DIR; never overwrites) or trash.
+    #[arg(long, default_value = "report", value_name = "ACTION")]
+    action: String,
+    /// List what the action would do, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Put back the files of the last move or trash in DIR.
+    #[arg(long, conflicts_with_all = ["action", "dry_run", "keep"])]
+    undo: bool,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct OutliersArgs {
+    dir: PathBuf,
+    /// How many images to list, most odd first.
+    #[arg(long, default_value_t = 20,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    n: usize,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
 }
@@ -354,6 +385,7 @@ fn main() -> ExitCode {
         Some(Command::Export(a)) => run_export(a, g),
         Some(Command::Neighbours(a)) => run_neighbours(a, g),
         Some(Command::Dups(a)) => run_dups(a, g),
+        Some(Command::Outliers(a)) => run_outliers(a, g),
         Some(Command::Config) => run_config(g),
         Some(Command::Completions { shell }) => {
             let mut command = Cli::command();
@@ -870,11 +902,131 @@ fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
         duplicates::check_threshold(t)
             .map_err(|rule| Error::bad_request(format_args!("--threshold {t}: {rule}")))?;
     }
-    let session = g.ready(&a.dir)?;
+    let action: Action = a
+        .action
+        .parse()
+        .map_err(|e: String| Error::bad_request(format_args!("--action {}: {e}", a.action)))?;
+    if a.undo {
+        let mut session = g.open(&a.dir)?;
+        let report = session.dedupe_undo()?;
+        if report.batch.is_none() {
+            eprintln!("imgtui: nothing to undo in {}", session.root().display());
+        }
+        return finish_actions(&report, a.format);
+    }
+    let mut session = g.ready(&a.dir)?;
+    let rules = session.keep_rules(a.keep.as_deref())?;
+    let action = action.checked(session.root())?;
     let threshold = a.threshold.unwrap_or(session.config().duplicates.threshold);
     let c = session.images()?;
-    let groups = duplicates::groups(&c, threshold);
-    print(&answers::Duplicates::new(&c, &groups), a.format, "")
+    let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action);
+    for (p, e) in &unreadable {
+        eprintln!("left out {}: {e}", p.display());
+    }
+    if action == Action::Report {
+        return print(&answers::Duplicates::new(&plan), a.format, "");
+    }
+    if a.dry_run {
+        return finish_actions(&plan.dry_run(), a.format);
+    }
+    let cancel = cancel_on_signals()?;
+    let on_terminal = std::io::stderr().is_terminal();
+    let report = session.dedupe_execute(&plan, &cancel, &|o| {
+        if on_terminal || matches!(o.status, Status::Left(_)) {
+            eprintln!("{}", file_line(&report_verb(&plan.action), o));
+        }
+    })?;
+    if cancel.load(Ordering::SeqCst) {
+        finish_actions(&report, a.format)?;
+        return Ok(ExitCode::from(130));
+    }
+    finish_actions(&report, a.format)
+}
+
+/// `moved`, `trashed`: what an action does to a file, for the per-file lines.
+fn report_verb(action: &Action) -> String {
+    match action {
+        Action::Move(_) => "moved".into(),
+        Action::Trash => "trashed".into(),
+        Action::Report => "kept".into(),
+    }
+}
+
+/// The line for one file: `moved a.png -> /out/a.png`, `left b.png: …`.
+fn file_line(verb: &str, o: &Outcome) -> String {
+    let to =
+        o.to.as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or(String::new(), |p| format!(" -> {}", p.display()));
+    match &o.status {
+        Status::Done => format!("{verb} {}{to}", o.from.display()),
+        Status::Planned => format!("would be {verb}: {}{to}", o.from.display()),
+        Status::Left(why) => format!("left {}: {why}", o.from.display()),
+    }
+}
+
+/// Prints a report: the dry run's lines on stderr, the summary on stderr, and the answer on
+/// stdout. Exit code 1 when some files were left in place.
+fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
+    let verb = match report.action.as_str() {
+        "move" => "moved",
+        "trash" => "trashed",
+        _ => "put back",
+    };
+    if report.dry_run || report.action == "undo" {
+        for o in &report.outcomes {
+            eprintln!("{}", file_line(verb, o));
+        }
+    }
+    print(&answers::Actions::from(report), format, "")?;
+    let (files, bytes) = if report.dry_run {
+        (report.outcomes.len(), report.bytes())
+    } else {
+        (report.done(), report.bytes())
+    };
+    let would = if report.dry_run { "would be " } else { "" };
+    let freed = if report.action == "undo" {
+        ""
+    } else {
+        " freed"
+    };
+    let left = match report.left() {
+        0 => String::new(),
+        n => format!(", {n} left in place"),
+    };
+    eprintln!(
+        "{files} files {would}{verb} ({}{freed}){left}",
+        human_bytes(bytes)
+    );
+    Ok(if report.left() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `1.5 MB`, `820 B`: a byte count for people (decimal units).
+fn human_bytes(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+fn run_outliers(a: OutliersArgs, g: &Globals) -> Result<ExitCode> {
+    let session = g.ready(&a.dir)?;
+    let c = session.images()?;
+    let k = outliers::OUTLIER_K;
+    let ranked = outliers::outliers(&c, k);
+    print(&answers::Outliers::new(&c, k, &ranked, a.n), a.format, "")
 }
 
 /// A progress bar on stderr when it is a terminal, hidden otherwise.

@@ -393,6 +393,58 @@ impl Session {
         Ok(v)
     }
 
+    /// The keep rules `text` asks for (`largest,oldest`; the setting `duplicates.keep` when
+    /// `None`), `path:` prefixes made absolute against the folder.
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] naming the rule that is wrong.
+    pub fn keep_rules(&self, text: Option<&str>) -> Result<Vec<crate::dedupe::KeepRule>> {
+        let text = text.unwrap_or(&self.config.duplicates.keep);
+        crate::dedupe::KeepRule::parse_list(text, &self.root)
+            .map_err(|rule| Error::bad_request(format_args!("--keep {text}: {rule}")))
+    }
+
+    /// The plan for the near-duplicate groups of `c` at `threshold`: each group's keeper by
+    /// `rules`, and what `action` would do with the rest (see [`crate::dedupe::plan`]); also
+    /// the files that could not be read now, left out of it.
+    pub fn dedupe_plan(
+        &self,
+        c: &Collection,
+        threshold: f32,
+        rules: &[crate::dedupe::KeepRule],
+        action: &crate::dedupe::Action,
+    ) -> (crate::dedupe::Plan, Vec<(PathBuf, String)>) {
+        let (groups, unreadable) = crate::dedupe::groups(c, threshold);
+        (
+            crate::dedupe::plan(&self.root, groups, rules, action),
+            unreadable,
+        )
+    }
+
+    /// Carries out `plan` on this session's store ([`crate::dedupe::execute`]).
+    ///
+    /// Fails when the store cannot be written.
+    pub fn dedupe_execute(
+        &mut self,
+        plan: &crate::dedupe::Plan,
+        cancel: &AtomicBool,
+        progress: &dyn Fn(&crate::dedupe::Outcome),
+    ) -> Result<crate::dedupe::Report> {
+        Ok(crate::dedupe::execute(
+            plan,
+            &mut self.store,
+            cancel,
+            progress,
+        )?)
+    }
+
+    /// Puts back the folder's last batch of moved or trashed files
+    /// ([`crate::dedupe::undo_last`]).
+    ///
+    /// Fails when the store cannot be read or written.
+    pub fn dedupe_undo(&mut self) -> Result<crate::dedupe::Report> {
+        Ok(crate::dedupe::undo_last(&mut self.store, &self.root)?)
+    }
+
     /// Where the store lives.
     pub fn store_path(&self) -> &Path {
         self.store.path()

@@ -11,6 +11,7 @@ mod concurrent;
 mod curation;
 mod damage;
 mod decode;
+mod dedupe;
 mod features;
 mod formats;
 mod fuzz;

@@ -1,0 +1,924 @@
+//! Resolving duplicate groups: choose one file to keep in each group by rules, then move or
+//! trash the others, journalled in the store so a batch can be undone.
+//!
+//! Safety, in this order: the keeper of a group is never touched, and a group whose keeper is
+//! gone when the action runs is left whole; a file is acted on only while its content is still
+//! the one that was indexed (its blake3 hash is checked first); a move never replaces a file
+//! (an existing target is reported and the file left in place) and never leaves half a file
+//! (across file systems: copy to a temporary name in the target folder, fsync, rename, and
+//! only then remove the source; any failure removes the copy); every action is written to the
+//! journal before the file is touched (`started`) and marked `done` after.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use crate::analysis::duplicates;
+use crate::collection::{Collection, Hash};
+use crate::error::{Error, Result};
+use crate::store::{JournalEntry, JournalState, Store};
+
+/// The keep rules unless told otherwise (setting `duplicates.keep`): the most pixels, then
+/// the oldest file.
+pub const DEFAULT_KEEP: &str = "largest,oldest";
+
+/// One rule for choosing the file to keep in a group of duplicates. Rules chain left to
+/// right, each breaking the ties of those before it; path order breaks the last tie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeepRule {
+    /// The most pixels (width × height, from the image header), then the most bytes.
+    Largest,
+    /// The latest modification time.
+    Newest,
+    /// The earliest modification time.
+    Oldest,
+    /// The shortest path (in bytes).
+    ShortestPath,
+    /// A file under this folder (`path:PREFIX`). A relative prefix is relative to the
+    /// collection's folder once [`KeepRule::parse_list`] has resolved it.
+    Under(PathBuf),
+}
+
+impl std::str::FromStr for KeepRule {
+    type Err = String;
+
+    /// `largest`, `newest`, `oldest`, `shortest-path` or `path:PREFIX`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim() {
+            "largest" => Ok(KeepRule::Largest),
+            "newest" => Ok(KeepRule::Newest),
+            "oldest" => Ok(KeepRule::Oldest),
+            "shortest-path" => Ok(KeepRule::ShortestPath),
+            other => match other.strip_prefix("path:") {
+                Some(prefix) if !prefix.is_empty() => Ok(KeepRule::Under(prefix.into())),
+                _ => Err(format!(
+                    "unknown keep rule {other:?}: largest, newest, oldest, shortest-path or \
+                     path:FOLDER, several joined by commas"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for KeepRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeepRule::Largest => f.write_str("largest"),
+            KeepRule::Newest => f.write_str("newest"),
+            KeepRule::Oldest => f.write_str("oldest"),
+            KeepRule::ShortestPath => f.write_str("shortest-path"),
+            KeepRule::Under(p) => write!(f, "path:{}", p.display()),
+        }
+    }
+}
+
+impl KeepRule {
+    /// Parses comma-separated rules (`largest,oldest`), making each `path:` prefix absolute
+    /// against `root`.
+    ///
+    /// Fails with the rule that is wrong, or when there is none.
+    pub fn parse_list(text: &str, root: &Path) -> std::result::Result<Vec<KeepRule>, String> {
+        let rules = text
+            .split(',')
+            .map(|r| {
+                Ok(match r.parse()? {
+                    KeepRule::Under(p) => {
+                        let p = root.join(p);
+                        KeepRule::Under(fs::canonicalize(&p).unwrap_or(p))
+                    }
+                    rule => rule,
+                })
+            })
+            .collect::<std::result::Result<Vec<_>, String>>()?;
+        Ok(rules)
+    }
+}
+
+/// What the keep rules look at in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFacts {
+    /// The file, absolute.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its modification time.
+    pub modified: SystemTime,
+    /// Width and height in pixels, from the image header (`None` where the header does not
+    /// say, e.g. formats the `image` crate does not read).
+    pub pixels: Option<(u32, u32)>,
+}
+
+/// The facts of each file, in order: size and modification time from its metadata, pixels
+/// from its header only (nothing is decoded).
+///
+/// Each fails when its file cannot be read.
+pub fn file_facts(paths: &[PathBuf]) -> Vec<anyhow::Result<FileFacts>> {
+    paths
+        .iter()
+        .map(|path| {
+            let meta =
+                fs::metadata(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(FileFacts {
+                path: path.clone(),
+                bytes: meta.len(),
+                modified: meta.modified()?,
+                pixels: image::image_dimensions(path).ok(),
+            })
+        })
+        .collect()
+}
+
+/// The index in `group` of the file to keep: the best by the first rule, ties broken by the
+/// next, and the last tie by path order, so there is exactly one. `group` must not be empty.
+pub fn keeper(group: &[FileFacts], rules: &[KeepRule]) -> usize {
+    use std::cmp::Ordering as O;
+    let better = |a: &FileFacts, b: &FileFacts| -> O {
+        for rule in rules {
+            let order = match rule {
+                KeepRule::Largest => {
+                    let px =
+                        |f: &FileFacts| f.pixels.map_or(0, |(w, h)| u64::from(w) * u64::from(h));
+                    px(b).cmp(&px(a)).then(b.bytes.cmp(&a.bytes))
+                }
+                KeepRule::Newest => b.modified.cmp(&a.modified),
+                KeepRule::Oldest => a.modified.cmp(&b.modified),
+                KeepRule::ShortestPath => a.path.as_os_str().len().cmp(&b.path.as_os_str().len()),
+                KeepRule::Under(prefix) => {
+                    b.path.starts_with(prefix).cmp(&a.path.starts_with(prefix))
+                }
+            };
+            if order != O::Equal {
+                return order;
+            }
+        }
+        a.path.cmp(&b.path)
+    };
+    (0..group.len())
+        .min_by(|&i, &j| better(&group[i], &group[j]))
+        .expect("a group has members")
+}
+
+/// What to do with the files that are not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing: list the groups with their keepers.
+    Report,
+    /// Move each into this folder, at its path relative to the collection's folder.
+    Move(PathBuf),
+    /// Put each in the freedesktop.org trash.
+    Trash,
+}
+
+impl std::str::FromStr for Action {
+    type Err = String;
+
+    /// `report`, `move:FOLDER` or `trash`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "report" => Ok(Action::Report),
+            "trash" => Ok(Action::Trash),
+            other => match other.strip_prefix("move:") {
+                Some(folder) if !folder.is_empty() => Ok(Action::Move(folder.into())),
+                _ => Err(format!(
+                    "unknown action {other:?}: report, move:FOLDER or trash"
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Report => f.write_str("report"),
+            Action::Move(p) => write!(f, "move:{}", p.display()),
+            Action::Trash => f.write_str("trash"),
+        }
+    }
+}
+
+impl Action {
+    /// The action with a move's folder made absolute (against the working folder, through
+    /// its nearest existing ancestor's real path).
+    ///
+    /// Fails with a bad request when the folder is inside `root` (the moved files would
+    /// join the collection), and when the working folder cannot be read.
+    pub fn checked(self, root: &Path) -> Result<Action> {
+        let Action::Move(folder) = self else {
+            return Ok(self);
+        };
+        let absolute = std::env::current_dir()?.join(&folder);
+        let existing = absolute
+            .ancestors()
+            .find(|p| p.exists())
+            .unwrap_or(&absolute);
+        let rest = absolute.strip_prefix(existing).unwrap_or(Path::new(""));
+        let resolved = fs::canonicalize(existing)
+            .unwrap_or_else(|_| existing.to_path_buf())
+            .join(rest);
+        if resolved.starts_with(root) {
+            return Err(Error::bad_request(format_args!(
+                "--action move:{}: the folder is inside the collection {}; choose one outside it",
+                folder.display(),
+                root.display()
+            )));
+        }
+        Ok(Action::Move(resolved))
+    }
+}
+
+/// Whether a file has an identical copy in its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Another file of the group has the same content (blake3 hash).
+    Exact,
+    /// Only alike: cosine similarity at or above the threshold, different content.
+    Near,
+}
+
+impl Kind {
+    /// `exact` or `near`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Exact => "exact",
+            Kind::Near => "near",
+        }
+    }
+}
+
+/// A file of a group: its facts and content hash.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Size, time, pixels.
+    pub facts: FileFacts,
+    /// Content hash (blake3), as indexed.
+    pub hash: Hash,
+}
+
+/// The near-duplicate groups of `c` at cosine similarity `threshold` (identical files are
+/// always grouped, at similarity 1), each with its files' facts. Files that cannot be read
+/// now are left out (and listed, with why); a group left with one file is dropped.
+pub fn groups(c: &Collection, threshold: f32) -> (Vec<Vec<Member>>, Vec<(PathBuf, String)>) {
+    let mut unreadable = Vec::new();
+    let mut out = Vec::new();
+    for rows in duplicates::groups(c, threshold) {
+        let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
+        let mut members = Vec::new();
+        for (facts, &i) in file_facts(&paths).into_iter().zip(&rows) {
+            match facts {
+                Ok(facts) => members.push(Member {
+                    facts,
+                    hash: c.hashes[i],
+                }),
+                Err(e) => unreadable.push((c.paths[i].clone(), format!("{e:#}"))),
+            }
+        }
+        if members.len() > 1 {
+            out.push(members);
+        }
+    }
+    (out, unreadable)
+}
+
+/// A group with its keeper chosen.
+#[derive(Debug, Clone)]
+pub struct PlannedGroup {
+    /// The files, in collection (path) order.
+    pub members: Vec<Member>,
+    /// Each file's kind, row-aligned with `members`.
+    pub kinds: Vec<Kind>,
+    /// The index in `members` of the file kept.
+    pub keeper: usize,
+}
+
+impl PlannedGroup {
+    /// `Exact` when every file has the same content, else `Near`.
+    pub fn kind(&self) -> Kind {
+        if self.members.iter().all(|m| m.hash == self.members[0].hash) {
+            Kind::Exact
+        } else {
+            Kind::Near
+        }
+    }
+}
+
+/// One file to move or trash.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The group's number, 1 for the first.
+    pub group: usize,
+    /// The file.
+    pub from: PathBuf,
+    /// Where a move puts it (`None` for the trash).
+    pub to: Option<PathBuf>,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its content hash as indexed.
+    pub hash: Hash,
+    /// The file its group keeps, which must still be there for this step to run.
+    pub keeper: PathBuf,
+}
+
+/// What an action would do: every group with its keeper, and a step for every other file.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The collection's folder.
+    pub root: PathBuf,
+    /// The keep rules used.
+    pub rules: Vec<KeepRule>,
+    /// The action (a move's folder absolute, see [`Action::checked`]).
+    pub action: Action,
+    /// The groups, largest first.
+    pub groups: Vec<PlannedGroup>,
+    /// The files to act on, group by group; none for [`Action::Report`].
+    pub steps: Vec<Step>,
+}
+
+/// Chooses the keeper of each group of files under `root` by `rules`, and the step for every
+/// other file that `action` asks for. The keeper never gets a step, so every group keeps one
+/// file.
+pub fn plan(root: &Path, groups: Vec<Vec<Member>>, rules: &[KeepRule], action: &Action) -> Plan {
+    let mut planned = Vec::new();
+    let mut steps = Vec::new();
+    for (g, members) in groups.into_iter().enumerate() {
+        let facts: Vec<FileFacts> = members.iter().map(|m| m.facts.clone()).collect();
+        let keep = keeper(&facts, rules);
+        let kinds = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let twin = members
+                    .iter()
+                    .enumerate()
+                    .any(|(j, o)| j != i && o.hash == m.hash);
+                if twin { Kind::Exact } else { Kind::Near }
+            })
+            .collect();
+        for (i, m) in members.iter().enumerate() {
+            let to = match action {
+                Action::Report => continue,
+                _ if i == keep => continue,
+                Action::Move(folder) => {
+                    let relative = m.facts.path.strip_prefix(root).unwrap_or(&m.facts.path);
+                    let relative = relative.strip_prefix("/").unwrap_or(relative);
+                    Some(folder.join(relative))
+                }
+                Action::Trash => None,
+            };
+            steps.push(Step {
+                group: g + 1,
+                from: m.facts.path.clone(),
+                to,
+                bytes: m.facts.bytes,
+                hash: m.hash,
+                keeper: members[keep].facts.path.clone(),
+            });
+        }
+        planned.push(PlannedGroup {
+            members,
+            kinds,
+            keeper: keep,
+        });
+    }
+    Plan {
+        root: root.to_owned(),
+        rules: rules.to_vec(),
+        action: action.clone(),
+        groups: planned,
+        steps,
+    }
+}
+
+/// What became of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Would be done (a dry run).
+    Planned,
+    /// Done: moved, trashed, or put back.
+    Done,
+    /// Left where it was, and why.
+    Left(String),
+}
+
+/// One file of a [`Report`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The group's number (0 for an undo).
+    pub group: usize,
+    /// The file as it was.
+    pub from: PathBuf,
+    /// Where it went or would go (a move's target, the trash's `.trashinfo` record, or for an
+    /// undo the place it was put back).
+    pub to: Option<PathBuf>,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What happened.
+    pub status: Status,
+}
+
+/// What an action did, file by file.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `move`, `trash` or `undo`.
+    pub action: String,
+    /// The journal's batch (the one written, or the one undone); `None` when nothing was
+    /// journalled.
+    pub batch: Option<i64>,
+    /// Whether nothing was changed (a dry run).
+    pub dry_run: bool,
+    /// Every file, in the plan's order.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    /// Files done.
+    pub fn done(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status == Status::Done)
+            .count()
+    }
+
+    /// Files left in place.
+    pub fn left(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.status, Status::Left(_)))
+            .count()
+    }
+
+    /// Bytes done (freed from the folder by a move or trash; put back by an undo), or that
+    /// would be in a dry run.
+    pub fn bytes(&self) -> u64 {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o.status, Status::Done | Status::Planned))
+            .map(|o| o.bytes)
+            .sum()
+    }
+}
+
+impl Plan {
+    /// The report of a dry run: every step as [`Status::Planned`]; nothing is touched.
+    pub fn dry_run(&self) -> Report {
+        Report {
+            action: self.action_name().to_owned(),
+            batch: None,
+            dry_run: true,
+            outcomes: self
+                .steps
+                .iter()
+                .map(|s| Outcome {
+                    group: s.group,
+                    from: s.from.clone(),
+                    to: s.to.clone(),
+                    bytes: s.bytes,
+                    status: Status::Planned,
+                })
+                .collect(),
+        }
+    }
+
+    fn action_name(&self) -> &'static str {
+        match self.action {
+            Action::Report => "report",
+            Action::Move(_) => "move",
+            Action::Trash => "trash",
+        }
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// The blake3 hash of a file's content.
+fn hash_file(path: &Path) -> io::Result<Hash> {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(File::open(path)?)?;
+    Ok(*hasher.finalize().as_bytes())
+}
+
+/// Carries out `plan`: moves or trashes each step's file, journalling each in `store` under a
+/// new batch, calling `progress` after each file. Stops between files when `cancel` is
+/// raised (the files not reached are not in the report). A file is left in place, with the
+/// reason, when its group's keeper is gone, its content changed since it was indexed, the
+/// target exists, or the move or trash fails; the rest go on.
+///
+/// Fails only when the store cannot be written (the file in hand is then as the journal
+/// says: `started` rows are checked by [`undo_last`]).
+pub fn execute(
+    plan: &Plan,
+    store: &mut Store,
+    cancel: &AtomicBool,
+    progress: &dyn Fn(&Outcome),
+) -> anyhow::Result<Report> {
+    let batch = store.next_batch()?;
+    let mut outcomes = Vec::new();
+    for step in &plan.steps {
+        if cancel.load(Ordering::SeqCst) {
+            break;
+        }
+        let (status, to) = match act(plan, step, store, batch) {
+            Ok(to) => (Status::Done, Some(to)),
+            Err(Refused::Left(reason)) => (Status::Left(reason), step.to.clone()),
+            Err(Refused::Store(e)) => return Err(e),
+        };
+        let outcome = Outcome {
+            group: step.group,
+            from: step.from.clone(),
+            to,
+            bytes: step.bytes,
+            status,
+        };
+        progress(&outcome);
+        outcomes.push(outcome);
+    }
+    Ok(Report {
+        action: plan.action_name().to_owned(),
+        batch: Some(batch),
+        dry_run: false,
+        outcomes,
+    })
+}
+
+/// Why a file was not acted on.
+enum Refused {
+    /// Left in place, for this reason.
+    Left(String),
+    /// The store failed.
+    Store(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Refused {
+    fn from(e: anyhow::Error) -> Self {
+        Refused::Store(e)
+    }
+}
+
+/// One step: checks, journals, acts. Returns where the file went.
+fn act(
+    plan: &Plan,
+    step: &Step,
+    store: &mut Store,
+    batch: i64,
+) -> std::result::Result<PathBuf, Refused> {
+    let left = |why: String| Err(Refused::Left(why));
+    if step.from == step.keeper || !step.keeper.is_file() {
+        return left(format!(
+            "its group's keeper {} is missing, so nothing of the group is removed",
+            step.keeper.display()
+        ));
+    }
+    match hash_file(&step.from) {
+        Ok(h) if h == step.hash => {}
+        Ok(_) => return left("its content changed since it was indexed".into()),
+        Err(e) => return left(format!("cannot read it: {e}")),
+    }
+    if let Some(to) = &step.to
+        && to.symlink_metadata().is_ok()
+    {
+        return left(format!("{} already exists", to.display()));
+    }
+    let mut entry = JournalEntry {
+        id: 0,
+        batch,
+        root: plan.root.clone(),
+        action: plan.action_name().to_owned(),
+        from: step.from.clone(),
+        to: step.to.clone().unwrap_or_default(),
+        bytes: step.bytes,
+        hash: step.hash,
+        time_ns: now_ns(),
+        state: JournalState::Started,
+    };
+    let id = store.journal_add(&entry)?;
+    let done = match &step.to {
+        Some(to) => move_file(&step.from, to)
+            .map(|()| to.clone())
+            .map_err(|e| format!("cannot move it to {}: {e}", to.display())),
+        None => trash_file(&step.from),
+    };
+    match done {
+        Ok(to) => {
+            entry.to = to;
+            store.journal_set(id, JournalState::Done, &entry.to)?;
+            Ok(entry.to)
+        }
+        Err(why) => {
+            store.journal_forget(id)?;
+            left(why)
+        }
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists (atomically where the system can).
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| {
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+        };
+        let (f, t) = (c(from)?, c(to)?);
+        // SAFETY: two valid NUL-terminated paths, relative to the working folder.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                f.as_ptr(),
+                libc::AT_FDCWD,
+                t.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        // File systems without RENAME_NOREPLACE say EINVAL; old kernels ENOSYS.
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    if to.symlink_metadata().is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "the target exists",
+        ));
+    }
+    fs::rename(from, to)
+}
+
+/// Moves a file without ever replacing one or leaving half of it: a rename on one file
+/// system; across file systems a copy to a temporary name beside the target, fsynced and
+/// renamed into place, then the source removed. On failure the source is where it was and
+/// no copy is left.
+///
+/// Fails when the target exists, its folder cannot be made or written, or the disk is full.
+pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
+    let dir = to
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no folder"))?;
+    fs::create_dir_all(dir)?;
+    match rename_no_replace(from, to) {
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {}
+        other => return other,
+    }
+    let name = to.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.imgtui-{}.partial", std::process::id()));
+    let copied = (|| -> io::Result<()> {
+        let mut src = File::open(from)?;
+        let meta = src.metadata()?;
+        let mut dst = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        io::copy(&mut src, &mut dst)?;
+        dst.set_permissions(meta.permissions())?;
+        dst.set_modified(meta.modified()?)?;
+        dst.sync_all()?;
+        rename_no_replace(&temp, to)?;
+        File::open(dir)?.sync_all()
+    })();
+    if let Err(e) = copied {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    if let Err(e) = fs::remove_file(from) {
+        // The source stays, so the copy goes: nothing is left in two places.
+        let _ = fs::remove_file(to);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Puts `path` in the trash; returns the trash's record of it (the `.trashinfo` file, where
+/// the system has one). The error is one line.
+fn trash_file(path: &Path) -> std::result::Result<PathBuf, String> {
+    let before = trashed_ids(path);
+    trash::delete(path).map_err(|e| format!("cannot put it in the trash: {}", one_line(&e)))?;
+    let after = trashed_ids(path);
+    Ok(after
+        .into_iter()
+        .find(|id| !before.contains(id))
+        .unwrap_or_default())
+}
+
+fn one_line(e: &trash::Error) -> String {
+    e.to_string().replace('\n', " ")
+}
+
+/// The trash's records of files once at `path`.
+#[cfg(all(
+    unix,
+    not(target_os = "macos"),
+    not(target_os = "ios"),
+    not(target_os = "android")
+))]
+fn trashed_ids(path: &Path) -> Vec<PathBuf> {
+    trash::os_limited::list()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|item| item.original_path() == path)
+        .map(|item| PathBuf::from(item.id))
+        .collect()
+}
+
+#[cfg(not(all(
+    unix,
+    not(target_os = "macos"),
+    not(target_os = "ios"),
+    not(target_os = "android")
+)))]
+fn trashed_ids(_: &Path) -> Vec<PathBuf> {
+    Vec::new()
+}
+
+/// Puts back the files of the last batch under `root` that is not yet undone: moved files
+/// from their target, trashed ones from the trash. A file is left (and reported) when its
+/// original path is taken, it is no longer where it went, or its content is not what was
+/// moved; the others' journal rows are marked undone.
+///
+/// Fails when the store cannot be read or written.
+pub fn undo_last(store: &mut Store, root: &Path) -> anyhow::Result<Report> {
+    let journal = store.journal(root)?;
+    let Some(batch) = journal
+        .iter()
+        .filter(|e| e.state != JournalState::Undone)
+        .map(|e| e.batch)
+        .max()
+    else {
+        return Ok(Report {
+            action: "undo".into(),
+            batch: None,
+            dry_run: false,
+            outcomes: Vec::new(),
+        });
+    };
+    let mut outcomes = Vec::new();
+    for entry in journal
+        .iter()
+        .filter(|e| e.batch == batch && e.state != JournalState::Undone)
+    {
+        let status = match put_back(entry) {
+            Ok(()) => {
+                store.journal_set(entry.id, JournalState::Undone, &entry.to)?;
+                Status::Done
+            }
+            Err(why) => Status::Left(why),
+        };
+        outcomes.push(Outcome {
+            group: 0,
+            from: entry.to.clone(),
+            to: Some(entry.from.clone()),
+            bytes: entry.bytes,
+            status,
+        });
+    }
+    Ok(Report {
+        action: "undo".into(),
+        batch: Some(batch),
+        dry_run: false,
+        outcomes,
+    })
+}
+
+/// Puts one journalled file back, checking its content.
+fn put_back(entry: &JournalEntry) -> std::result::Result<(), String> {
+    let original_ok = || hash_file(&entry.from).is_ok_and(|h| h == entry.hash);
+    if entry.state == JournalState::Started && original_ok() {
+        return Ok(()); // the action never happened (a crash before it)
+    }
+    if entry.from.symlink_metadata().is_ok() {
+        return Err(format!(
+            "{} is taken by another file; left at {}",
+            entry.from.display(),
+            entry.to.display()
+        ));
+    }
+    match entry.action.as_str() {
+        "move" => {
+            match hash_file(&entry.to) {
+                Ok(h) if h == entry.hash => {}
+                Ok(_) => return Err(format!("{} changed since it was moved", entry.to.display())),
+                Err(e) => return Err(format!("{}: {e}", entry.to.display())),
+            }
+            move_file(&entry.to, &entry.from)
+                .map_err(|e| format!("cannot move it back from {}: {e}", entry.to.display()))
+        }
+        _ => {
+            restore_from_trash(entry)?;
+            if original_ok() {
+                Ok(())
+            } else {
+                Err("put back from the trash, but its content is not what was trashed".into())
+            }
+        }
+    }
+}
+
+#[cfg(all(
+    unix,
+    not(target_os = "macos"),
+    not(target_os = "ios"),
+    not(target_os = "android")
+))]
+fn restore_from_trash(entry: &JournalEntry) -> std::result::Result<(), String> {
+    let items = trash::os_limited::list()
+        .map_err(|e| format!("cannot read the trash: {}", one_line(&e)))?;
+    let item = items
+        .into_iter()
+        .find(|item| Path::new(&item.id) == entry.to && !entry.to.as_os_str().is_empty())
+        .ok_or_else(|| "it is no longer in the trash".to_owned())?;
+    trash::os_limited::restore_all([item])
+        .map_err(|e| format!("cannot restore it from the trash: {}", one_line(&e)))
+}
+
+#[cfg(not(all(
+    unix,
+    not(target_os = "macos"),
+    not(target_os = "ios"),
+    not(target_os = "android")
+)))]
+fn restore_from_trash(_: &JournalEntry) -> std::result::Result<(), String> {
+    Err("this system's trash cannot be read back; restore it from the trash by hand".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn facts(path: &str, bytes: u64, age_s: u64, pixels: Option<(u32, u32)>) -> FileFacts {
+        FileFacts {
+            path: path.into(),
+            bytes,
+            modified: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age_s),
+            pixels,
+        }
+    }
+
+    #[test]
+    fn rules_parse_and_print_back() {
+        for text in [
+            "largest",
+            "newest",
+            "oldest",
+            "shortest-path",
+            "path:keep/this",
+        ] {
+            let rule: KeepRule = text.parse().unwrap();
+            assert_eq!(rule.to_string(), text);
+        }
+        assert!("biggest".parse::<KeepRule>().is_err());
+        assert!("path:".parse::<KeepRule>().is_err());
+        let rules = KeepRule::parse_list("largest,path:best", Path::new("/art")).unwrap();
+        assert_eq!(rules[1], KeepRule::Under("/art/best".into()));
+        assert!("move:".parse::<Action>().is_err());
+        assert_eq!("move:/x".parse::<Action>().unwrap().to_string(), "move:/x");
+    }
+
+    #[test]
+    fn each_rule_picks_its_file_and_rules_chain() {
+        let g = [
+            facts("/art/a/long-name.png", 500, 10, Some((100, 100))),
+            facts("/art/b.png", 900, 30, Some((50, 50))),
+            facts("/art/best/c.png", 500, 20, Some((100, 100))),
+        ];
+        use KeepRule::*;
+        assert_eq!(keeper(&g, &[Largest]), 0, "most pixels; ties by path");
+        assert_eq!(keeper(&g, &[Newest]), 0);
+        assert_eq!(keeper(&g, &[Oldest]), 1);
+        assert_eq!(keeper(&g, &[ShortestPath]), 1);
+        assert_eq!(keeper(&g, &[Under("/art/best".into())]), 2);
+        assert_eq!(keeper(&g, &[Largest, Oldest]), 2);
+        let same = [facts("/b.png", 1, 0, None), facts("/a.png", 1, 0, None)];
+        assert_eq!(keeper(&same, &[Largest, Oldest]), 1, "path order last");
+    }
+
+    #[test]
+    fn the_keeper_never_gets_a_step() {
+        let member = |p: &str| Member {
+            facts: facts(p, 1, 0, None),
+            hash: [7; 32],
+        };
+        let groups = vec![vec![member("/art/x.png"), member("/art/y.png")]];
+        let plan = plan(
+            Path::new("/art"),
+            groups,
+            &[KeepRule::Largest],
+            &Action::Move("/out".into()),
+        );
+        assert_eq!(plan.steps.len(), 1);
+        assert_eq!(plan.steps[0].from, Path::new("/art/y.png"));
+        assert_eq!(plan.steps[0].to.as_deref(), Some(Path::new("/out/y.png")));
+        assert_eq!(plan.groups[0].kind(), Kind::Exact);
+    }
+}

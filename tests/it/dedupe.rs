@@ -1,0 +1,461 @@
+//! `imgtui dups` with keep rules and actions (move, trash, dry run, undo), and `imgtui
+//! outliers`, on images drawn here and embedded by the real model.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::common::*;
+
+/// Every file under `dir` (relative path → bytes).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    if !dir.exists() {
+        return files;
+    }
+    for entry in walk(dir) {
+        files.insert(
+            entry.strip_prefix(dir).unwrap().to_owned(),
+            std::fs::read(&entry).unwrap(),
+        );
+    }
+    files
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn set_age(path: &Path, days: u64) {
+    let t = SystemTime::now() - Duration::from_secs(days * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+fn name(p: &serde_json::Value) -> &str {
+    p.as_str().unwrap().rsplit('/').next().unwrap()
+}
+
+/// A folder with a disc, its exact copy (in a subfolder), a larger resized copy and a JPEG
+/// re-encoding, beside unrelated images. Ages: the twin oldest, then the JPEG.
+fn disc_folder(dir: &Path) {
+    varied_folder(dir);
+    let disc = image::open(dir.join("disc.png")).unwrap();
+    disc.resize_exact(160, 160, image::imageops::FilterType::Triangle)
+        .save(dir.join("disc-big.png"))
+        .unwrap();
+    std::fs::write(dir.join("disc-copy.jpg"), jpeg(&disc.to_rgb8(), false)).unwrap();
+    std::fs::create_dir_all(dir.join("keep")).unwrap();
+    std::fs::copy(dir.join("disc.png"), dir.join("keep/disc-twin.png")).unwrap();
+    set_age(&dir.join("keep/disc-twin.png"), 30);
+    set_age(&dir.join("disc-copy.jpg"), 20);
+    set_age(&dir.join("disc.png"), 10);
+    set_age(&dir.join("disc-big.png"), 5);
+}
+
+fn dups(dir: &Path, store: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["dups", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run_json(&args, store)
+}
+
+#[test]
+fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let answer = dups(&dir, &store, &[]);
+    assert_eq!(answer["schema"], 1);
+    assert_eq!(answer["keep"], "largest,oldest");
+    let groups = answer["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let g = &groups[0];
+    let mut paths: Vec<&str> = g["paths"].as_array().unwrap().iter().map(name).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["disc-big.png", "disc-copy.jpg", "disc-twin.png", "disc.png"]
+    );
+    assert_eq!(g["kind"], "near");
+    for m in g["members"].as_array().unwrap() {
+        let expected = match name(&m["path"]) {
+            "disc.png" | "disc-twin.png" => "exact",
+            _ => "near",
+        };
+        assert_eq!(m["kind"], expected, "{m}");
+    }
+    assert_eq!(name(&g["keeper"]), "disc-big.png", "largest");
+    let keeper = |rule: &str| {
+        let a = dups(&dir, &store, &["--keep", rule]);
+        name(&a["groups"][0]["keeper"]).to_owned()
+    };
+    assert_eq!(keeper("oldest"), "disc-twin.png");
+    assert_eq!(keeper("newest"), "disc-big.png");
+    assert_eq!(keeper("shortest-path"), "disc.png");
+    assert_eq!(keeper("path:keep"), "disc-twin.png");
+    assert_eq!(keeper("path:keep/../nowhere,oldest"), "disc-twin.png");
+    // disc.png and its twin tie on pixels and bytes; the older twin wins.
+    assert_eq!(
+        keeper(&format!("path:{},largest", dir.join("keep").display())),
+        "disc-twin.png"
+    );
+    let csv = run(&["dups", dir.to_str().unwrap(), "--format", "csv"], &store);
+    let mut lines = csv.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("group,path,kind,keep,bytes,width,height")
+    );
+    let twin = lines.find(|l| l.contains("disc-twin.png")).unwrap();
+    assert!(twin.contains(",exact,false,"), "{twin}");
+}
+
+#[test]
+fn move_never_loses_a_file_and_undo_puts_every_file_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let out = tmp.path().join("dups-out");
+    let store = tmp.path().join("s.sqlite");
+    // One target already taken: that file stays where it is.
+    std::fs::create_dir_all(out.join("keep")).unwrap();
+    std::fs::write(out.join("keep/disc-twin.png"), b"someone else's").unwrap();
+    let before = snapshot(&dir);
+    let target = format!("move:{}", out.display());
+    let ran = run(
+        &["dups", dir.to_str().unwrap(), "--action", &target],
+        &store,
+    );
+    assert_eq!(ran.code, Some(1), "a file was left: {}", ran.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(answer["done"], 2, "{answer}");
+    assert_eq!(answer["left"], 1);
+    let left = answer["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["status"] == "left")
+        .unwrap();
+    assert_eq!(name(&left["path"]), "disc-twin.png");
+    assert!(
+        left["reason"].as_str().unwrap().contains("already exists"),
+        "{left}"
+    );
+    assert!(ran.stderr.contains("left "), "{}", ran.stderr);
+    // Every file is somewhere, byte for byte.
+    let after = snapshot(&dir);
+    let moved = snapshot(&out);
+    for (rel, bytes) in &before {
+        let here = after.get(rel).or_else(|| moved.get(rel));
+        assert_eq!(here, Some(bytes), "{}", rel.display());
+    }
+    assert!(
+        after.contains_key(Path::new("disc-big.png")),
+        "the keeper stays"
+    );
+    assert_eq!(moved[Path::new("keep/disc-twin.png")], b"someone else's");
+    let journal = imgtui::Store::open(&store)
+        .unwrap()
+        .journal(&std::fs::canonicalize(&dir).unwrap())
+        .unwrap();
+    assert_eq!(journal.len(), 2);
+    assert!(journal.iter().all(|e| e.action == "move" && e.bytes > 0));
+
+    // Undo: both back, unchanged; the other file in the target folder untouched.
+    let undone = run_json(&["dups", dir.to_str().unwrap(), "--undo"], &store);
+    assert_eq!(undone["action"], "undo");
+    assert_eq!(undone["done"], 2, "{undone}");
+    assert_eq!(snapshot(&dir), before);
+    assert_eq!(
+        snapshot(&out).keys().collect::<Vec<_>>(),
+        [Path::new("keep/disc-twin.png")]
+    );
+    let again = run(&["dups", dir.to_str().unwrap(), "--undo"], &store);
+    assert!(again.stderr.contains("nothing to undo"), "{}", again.stderr);
+}
+
+#[test]
+fn a_dry_run_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let out = tmp.path().join("out");
+    let before = snapshot(&dir);
+    for action in [format!("move:{}", out.display()), "trash".to_owned()] {
+        let answer = dups(&dir, &store, &["--action", &action, "--dry-run"]);
+        assert_eq!(answer["dry_run"], true);
+        assert_eq!(answer["done"], 3, "{answer}");
+        assert!(
+            answer["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["status"] == "planned")
+        );
+    }
+    assert_eq!(snapshot(&dir), before);
+    assert!(!out.exists());
+    let journal = imgtui::Store::open(&store)
+        .unwrap()
+        .journal(&std::fs::canonicalize(&dir).unwrap())
+        .unwrap();
+    assert!(journal.is_empty());
+}
+
+#[test]
+fn the_last_copy_stays_when_every_rule_ties() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = disc(90, 90, [200, 40, 40], [10, 10, 10]);
+    let t = SystemTime::now() - Duration::from_secs(3600);
+    for name in ["b.png", "a.png", "c.png"] {
+        img.save(dir.join(name)).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join(name))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    noise(64, 64, 3).save(dir.join("other.png")).unwrap();
+    let store = tmp.path().join("s.sqlite");
+    let out = tmp.path().join("out");
+    let target = format!("move:{}", out.display());
+    let all_rules = "largest,newest,oldest,shortest-path";
+    let answer = dups(&dir, &store, &["--keep", all_rules, "--action", &target]);
+    assert_eq!(answer["done"], 2, "{answer}");
+    assert!(dir.join("a.png").exists(), "path order keeps a.png");
+    assert!(!dir.join("b.png").exists() && !dir.join("c.png").exists());
+    // Again: one copy is no group, so nothing moves.
+    let answer = dups(&dir, &store, &["--keep", all_rules, "--action", &target]);
+    assert_eq!(answer["done"], 0, "{answer}");
+    assert!(dir.join("a.png").exists());
+}
+
+#[test]
+fn a_target_that_cannot_be_written_is_reported_file_by_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    // The target folder's "keep" is a file, so nothing can go under it; elsewhere, a
+    // read-only folder (which root may still write, so then it is only the first case).
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep"), b"a file").unwrap();
+    let ro = tmp.path().join("read-only");
+    std::fs::create_dir_all(&ro).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let root_can_write = std::fs::write(ro.join("probe"), b"").is_ok();
+    let before = snapshot(&dir);
+    let mut targets = vec![(out.clone(), 1)];
+    if root_can_write {
+        eprintln!(
+            "note: running as root, a read-only folder is writable; only the blocked path is tried"
+        );
+    } else {
+        targets.push((ro.clone(), 3));
+    }
+    for (target, left) in targets {
+        let action = format!("move:{}", target.display());
+        let ran = run(
+            &[
+                "dups",
+                dir.to_str().unwrap(),
+                "--keep",
+                "largest",
+                "--action",
+                &action,
+            ],
+            &store,
+        );
+        assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+        let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        assert_eq!(answer["left"], left, "{answer}");
+        let moved = snapshot(&target);
+        // No partial file anywhere, and every file is whole in one place.
+        assert!(
+            moved
+                .keys()
+                .all(|k| !k.to_string_lossy().contains(".partial")),
+            "{moved:?}"
+        );
+        for (rel, bytes) in &before {
+            let now = snapshot(&dir);
+            assert_eq!(now.get(rel).or_else(|| moved.get(rel)), Some(bytes));
+        }
+        // Put back what did move, for the next target.
+        run_json(&["dups", dir.to_str().unwrap(), "--undo"], &store);
+        assert_eq!(snapshot(&dir), before);
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_move_to_another_file_system_copies_and_undoes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shm = Path::new("/dev/shm");
+    use std::os::unix::fs::MetadataExt;
+    let other_fs = shm.is_dir()
+        && std::fs::metadata(shm).unwrap().dev() != std::fs::metadata(tmp.path()).unwrap().dev();
+    if !other_fs {
+        eprintln!("note: /dev/shm is not another file system here; skipped");
+        return;
+    }
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let out = tempfile::tempdir_in(shm).unwrap();
+    let before = snapshot(&dir);
+    let action = format!("move:{}", out.path().display());
+    let answer = dups(&dir, &store, &["--action", &action]);
+    assert_eq!(answer["done"], 3, "{answer}");
+    let moved = snapshot(out.path());
+    assert_eq!(moved.len(), 3);
+    for (rel, bytes) in &moved {
+        assert_eq!(Some(bytes), before.get(rel));
+    }
+    run_json(&["dups", dir.to_str().unwrap(), "--undo"], &store);
+    assert_eq!(snapshot(&dir), before);
+    assert!(snapshot(out.path()).is_empty());
+}
+
+#[test]
+fn trash_and_undo_from_the_trash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let data = tmp.path().join("xdg-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let before = snapshot(&dir);
+    let with_trash = |args: &[&str]| {
+        let out = imgtui()
+            .args(args)
+            .arg("--store")
+            .arg(&store)
+            .env("XDG_DATA_HOME", &data)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let d = dir.to_str().unwrap();
+    let (code, stdout, stderr) = with_trash(&["dups", d, "--action", "trash"]);
+    if code != Some(0) && stderr.contains("trash") {
+        eprintln!("note: the trash does not work in this sandbox, skipped: {stderr}");
+        return;
+    }
+    assert_eq!(code, Some(0), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["done"], 3, "{answer}");
+    let trashed = snapshot(&data.join("Trash/files"));
+    assert_eq!(trashed.len(), 3, "{:?}", trashed.keys());
+    assert_eq!(snapshot(&data.join("Trash/info")).len(), 3);
+    assert!(dir.join("disc-big.png").exists());
+    let (code, stdout, stderr) = with_trash(&["dups", d, "--undo"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let undone: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(undone["done"], 3, "{undone}");
+    assert_eq!(snapshot(&dir), before);
+    assert!(snapshot(&data.join("Trash/files")).is_empty());
+}
+
+#[test]
+fn bad_rules_actions_and_targets_are_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let inside = format!("move:{}", dir.join("dups").display());
+    let d = dir.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["dups", d, "--keep", "biggest"], "unknown keep rule"),
+        (&["dups", d, "--action", "delete"], "unknown action"),
+        (&["dups", d, "--action", &inside], "inside the collection"),
+    ];
+    for (args, message) in cases {
+        let ran = run(args, &store);
+        assert_eq!(ran.code, Some(2), "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains(message), "{args:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    }
+}
+
+#[test]
+fn the_odd_ones_out_come_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Three families of twelve similar drawings.
+    for i in 0..12u32 {
+        let v = (i * 10) as u8;
+        disc(96 + i * 4, 96, [250, 150 + v / 2, v], [20, 20, 60 + v])
+            .save(dir.join(format!("disc-{i}.png")))
+            .unwrap();
+        stripes(112, 112, 5 + i / 2, i % 2 == 0, [0, 0, v], [255, 255, 0])
+            .save(dir.join(format!("stripes-{i}.png")))
+            .unwrap();
+        checkerboard(120, 120, 8 + 2 * i)
+            .save(dir.join(format!("checker-{i}.png")))
+            .unwrap();
+    }
+    // A blank image, noise, and a drawing like none of them (a thin ring of dots).
+    solid(100, 100, [255, 255, 255])
+        .save(dir.join("odd-blank.png"))
+        .unwrap();
+    noise(100, 100, 9).save(dir.join("odd-noise.png")).unwrap();
+    let ring = image::RgbImage::from_fn(120, 120, |x, y| {
+        let (dx, dy) = (x as f32 - 60.0, y as f32 - 60.0);
+        let r = (dx * dx + dy * dy).sqrt();
+        let on = (r - 40.0).abs() < 3.0 && (dy.atan2(dx) * 6.0).sin() > 0.3;
+        image::Rgb(if on { [0, 160, 60] } else { [240, 230, 200] })
+    });
+    ring.save(dir.join("odd-ring.png")).unwrap();
+    let store = tmp.path().join("s.sqlite");
+    let answer = run_json(&["outliers", dir.to_str().unwrap(), "--n", "5"], &store);
+    assert_eq!(answer["schema"], 1);
+    assert_eq!(answer["k"], 10);
+    let images = answer["images"].as_array().unwrap();
+    assert_eq!(images.len(), 5);
+    let top: Vec<&str> = images[..3].iter().map(|i| name(&i["path"])).collect();
+    eprintln!("outliers: {images:?}");
+    assert!(top.iter().all(|n| n.starts_with("odd-")), "{top:?}");
+    let scores: Vec<f64> = images
+        .iter()
+        .map(|i| i["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let csv = run(
+        &[
+            "outliers",
+            dir.to_str().unwrap(),
+            "--n",
+            "2",
+            "--format",
+            "csv",
+        ],
+        &store,
+    );
+    assert_eq!(csv.stdout.lines().next(), Some("rank,path,score"));
+    assert_eq!(csv.stdout.lines().count(), 3);
+}
