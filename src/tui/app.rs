@@ -43,6 +43,9 @@ pub enum Event {
     Edited(Result<(Box<Clustering>, String), Error>),
     /// Near-duplicate groups of the collection, largest first (rows).
     Duplicates(Vec<Vec<usize>>),
+    /// The odd ones out of this collection: (row, mean cosine distance to the 10 nearest),
+    /// most odd first.
+    Outliers(Arc<Collection>, Vec<(usize, f32)>),
     /// The nearest neighbours of collection row `row`, most similar first.
     Neighbours {
         /// The image they belong to.
@@ -286,6 +289,8 @@ pub enum Overlay {
     Filter,
     /// The near-duplicate groups, browsed with the cursor.
     Duplicates,
+    /// The odd ones out, most odd first, browsed with the cursor.
+    Outliers,
     /// The montage just saved to this file, full screen.
     Montage(PathBuf),
 }
@@ -358,6 +363,8 @@ pub enum Command {
     /// Change the saved clustering (kept in the store's edit log); answered by
     /// [`Event::Edited`].
     Edit(Edit),
+    /// Find the odd ones out; answered by [`Event::Outliers`].
+    FindOutliers,
     /// Undo the last edit; answered by [`Event::Edited`].
     Undo,
     /// Redo the last undone edit; answered by [`Event::Edited`].
@@ -376,6 +383,9 @@ pub struct Exporting {
     /// Esc was pressed: it stops after the file in hand.
     pub stopping: bool,
 }
+
+/// The odd ones out listed by `o`.
+pub const OUTLIERS_SHOWN: usize = 200;
 
 /// Number of neighbours shown unless the settings say otherwise.
 pub const NEIGHBOURS: usize = 12;
@@ -427,6 +437,10 @@ pub struct App {
     pub duplicate_of: Vec<Option<usize>>,
     /// Cursor in the flattened duplicate groups.
     pub duplicate_cursor: usize,
+    /// The odd ones out shown (at most [`OUTLIERS_SHOWN`]), most odd first, with their score.
+    pub outliers: Option<Vec<(usize, f32)>>,
+    /// Cursor in the odd ones out.
+    pub outlier_cursor: usize,
     /// Background work under way (reclustering, a montage), for the status line.
     pub busy: Option<String>,
     /// The k asked for by `+` / `-` and not yet fitted: further presses count from it, so
@@ -502,6 +516,8 @@ impl App {
             duplicates: None,
             duplicate_of: Vec::new(),
             duplicate_cursor: 0,
+            outliers: None,
+            outlier_cursor: 0,
             busy: None,
             pending_k: None,
             indexing: None,
@@ -658,6 +674,20 @@ impl App {
             Event::Duplicates(groups) => {
                 self.duplicates_found(groups);
                 Vec::new()
+            }
+            Event::Outliers(of, mut found) => {
+                if !Arc::ptr_eq(&of, &self.collection) {
+                    return Vec::new();
+                }
+                self.busy = None;
+                found.truncate(OUTLIERS_SHOWN);
+                self.outliers = Some(found);
+                self.outlier_cursor = 0;
+                self.overlay = Overlay::Outliers;
+                self.message =
+                    "odd ones out (mean distance to the 10 nearest): ↑↓ browse, Enter goes to the image, Esc returns"
+                        .into();
+                self.preview_command()
             }
             Event::Neighbours { row, found, of } => {
                 if Arc::ptr_eq(&of, &self.collection) {
@@ -867,6 +897,13 @@ impl App {
     pub fn current(&self) -> Option<usize> {
         if self.overlay == Overlay::Duplicates {
             return self.duplicate_rows().nth(self.duplicate_cursor);
+        }
+        if self.overlay == Overlay::Outliers {
+            return self
+                .outliers
+                .as_ref()?
+                .get(self.outlier_cursor)
+                .map(|o| o.0);
         }
         if self.focus == Focus::Similar {
             return self.neighbours.get(self.similar_cursor).map(|n| n.index);
@@ -1186,6 +1223,7 @@ impl App {
             }
             Overlay::Filter => return self.filter_key(key.code),
             Overlay::Duplicates => return self.duplicates_key(key.code),
+            Overlay::Outliers => return self.outliers_key(key.code),
             Overlay::Help | Overlay::Preview | Overlay::Montage(_) => {
                 if matches!(
                     key.code,
@@ -1270,6 +1308,11 @@ impl App {
             KeyCode::Char('U') => return self.history(Command::Redo),
             KeyCode::Char('/') => self.overlay = Overlay::Filter,
             KeyCode::Char('d') => return self.open_duplicates(),
+            KeyCode::Char('o') if !self.has_vectors() => self.message = WAITING_FOR_VECTORS.into(),
+            KeyCode::Char('o') => {
+                self.busy = Some("finding the odd ones out…".into());
+                return vec![Command::FindOutliers];
+            }
             KeyCode::Char('m') => return self.montage(),
             KeyCode::Char('+') | KeyCode::Char('=') => return self.change_k(1),
             KeyCode::Char('-') => return self.change_k(-1),
@@ -1604,6 +1647,43 @@ impl App {
         })
     }
 
+    fn outliers_key(&mut self, code: KeyCode) -> Vec<Command> {
+        if self.grid_shown()
+            && let Some((dx, dy)) = self.grid_step(code)
+        {
+            return self.move_in_grid(dx, dy);
+        }
+        let n = self.outliers.as_ref().map_or(0, Vec::len);
+        let step: isize = match code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            KeyCode::PageUp => -10,
+            KeyCode::PageDown => 10,
+            KeyCode::Enter => {
+                let row = self.current();
+                self.overlay = Overlay::None;
+                self.message.clear();
+                if let Some(row) = row {
+                    self.go_to(row);
+                }
+                return self.cursor_moved();
+            }
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') => {
+                self.overlay = Overlay::None;
+                self.message.clear();
+                return self.preview_command();
+            }
+            KeyCode::Char(' ') => {
+                self.toggle_mark();
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        };
+        self.outlier_cursor =
+            (self.outlier_cursor as isize + step).clamp(0, n.saturating_sub(1) as isize) as usize;
+        self.preview_command()
+    }
+
     fn duplicates_key(&mut self, code: KeyCode) -> Vec<Command> {
         if self.grid_shown()
             && let Some((dx, dy)) = self.grid_step(code)
@@ -1743,6 +1823,10 @@ impl App {
             let groups = self.duplicates.clone().unwrap_or_default();
             return (groups, self.duplicate_cursor);
         }
+        if self.overlay == Overlay::Outliers {
+            let rows = self.outliers.iter().flatten().map(|o| o.0).collect();
+            return (vec![rows], self.outlier_cursor);
+        }
         if self.focus == Focus::Similar {
             let rows = self.neighbours.iter().map(|n| n.index).collect();
             return (vec![rows], self.similar_cursor);
@@ -1789,6 +1873,10 @@ impl App {
                 .saturating_add(dx)
                 .clamp(0, total as isize - 1) as usize
         };
+        if self.overlay == Overlay::Outliers {
+            self.outlier_cursor = to;
+            return self.preview_command();
+        }
         match (self.overlay == Overlay::Duplicates, self.focus) {
             (true, _) => {
                 self.duplicate_cursor = to;
@@ -1811,7 +1899,10 @@ impl App {
     fn thumbnails(&mut self) -> Vec<Command> {
         let grid = self.images_view == ImagesView::Grid
             && self.loading == Loading::Ready
-            && (self.overlay == Overlay::None || self.overlay == Overlay::Duplicates);
+            && matches!(
+                self.overlay,
+                Overlay::None | Overlay::Duplicates | Overlay::Outliers
+            );
         let (columns, page_rows) = self.grid_size;
         if !grid || columns == 0 || page_rows == 0 {
             return Vec::new();

@@ -24,6 +24,7 @@ use crate::analysis::clustering::KChoice;
 use crate::analysis::curation::Edit;
 use crate::analysis::duplicates;
 use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
+use crate::analysis::outliers::OUTLIER_K;
 use crate::analysis::saved::Wanted;
 use crate::collection::{Collection, Quantized};
 use crate::config::parse_cell_size;
@@ -494,6 +495,13 @@ impl Workers {
             }
             Command::Edit(edit) => {
                 let _ = self.clusterer.send(Job::Edit(edit, app.collection.clone()));
+            }
+            Command::FindOutliers => {
+                let (c, tx) = (app.collection.clone(), self.tx.clone());
+                std::thread::spawn(move || {
+                    let found = crate::analysis::outliers::outliers(&c, OUTLIER_K);
+                    let _ = tx.send(Event::Outliers(c, found).into());
+                });
             }
             Command::Undo => {
                 let _ = self.clusterer.send(Job::Undo(app.collection.clone()));

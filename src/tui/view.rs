@@ -144,7 +144,7 @@ fn panes(app: &App, area: Rect) -> Panes {
 pub fn grid_size(app: &App, area: Rect) -> (usize, usize) {
     let p = panes(app, area);
     let pane = match app.overlay {
-        Overlay::Duplicates => duplicates_areas(app, p.main)[0],
+        Overlay::Duplicates | Overlay::Outliers => duplicates_areas(app, p.main)[0],
         _ => p.images,
     };
     tiles_in(Block::bordered().inner(pane))
@@ -260,6 +260,7 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         Overlay::Preview => return draw_preview(frame, app, preview, main),
         Overlay::Montage(path) => return draw_montage(frame, app.theme, path, preview, main),
         Overlay::Duplicates => return draw_duplicates(frame, app, preview, thumbnails, main),
+        Overlay::Outliers => return draw_outliers(frame, app, preview, thumbnails, main),
         _ => {}
     }
     // Under a popup images are left out: terminal graphics would cover the popup.
@@ -855,6 +856,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
         ),
         ("m", "montage of the cluster, saved to imgtui-montage/"),
         ("d", "near-duplicate groups; Enter goes to the image"),
+        ("o", "the odd ones out (least like any other)"),
         ("/", "filter by file name; Esc clears"),
         ("Home End", "first / last"),
         ("PgUp PgDn", "ten at a time"),
@@ -916,6 +918,56 @@ fn draw_montage(
             inner,
             state,
         );
+    }
+}
+
+/// The odd ones out, most odd first, with their score (list or grid), and the preview.
+fn draw_outliers(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut ThreadProtocol>,
+    thumbnails: &mut Thumbnails,
+    area: Rect,
+) {
+    let found = app.outliers.as_deref().unwrap_or_default();
+    let [list_area, preview_area] = duplicates_areas(app, area);
+    let title = format!(
+        " odd ones out: the {} least like any other (Esc returns) ",
+        found.len()
+    );
+    if app.grid_shown() {
+        draw_grid(
+            frame,
+            app,
+            list_area,
+            pane(app.theme, title, true),
+            Some(thumbnails),
+        );
+    } else {
+        let items: Vec<ListItem> = found
+            .iter()
+            .map(|&(i, score)| {
+                let number = app
+                    .clustering
+                    .as_ref()
+                    .map_or(0, |c| c.clusters[c.labels[i]].number);
+                let mut spans = mark(app, i);
+                spans.extend([
+                    Span::styled("● ", Style::new().fg(app.theme.cluster(number))),
+                    Span::styled(format!("{score:.3} "), app.theme.dim()),
+                    Span::raw(app.name(i)),
+                ]);
+                ListItem::new(Line::from(spans))
+            })
+            .collect();
+        let list = List::new(items)
+            .block(pane(app.theme, title, true))
+            .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+        let mut state = ListState::default().with_selected(Some(app.outlier_cursor));
+        frame.render_stateful_widget(list, list_area, &mut state);
+    }
+    if !preview_area.is_empty() {
+        draw_preview(frame, app, preview, preview_area);
     }
 }
 

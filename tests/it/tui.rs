@@ -1266,3 +1266,37 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     h.on(Event::Edited(Err(Error::bad_request("nothing to undo"))));
     assert_eq!(h.app.message, "nothing to undo");
 }
+
+#[test]
+fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
+    let mut h = Harness::new();
+    assert_eq!(h.key(KeyCode::Char('o')), vec![Command::FindOutliers]);
+    let c = h.app.collection.clone();
+    let found = imgtui::analysis::outliers::outliers(&c, 10);
+    let cmds = h.on(Event::Outliers(c.clone(), found.clone()));
+    assert_eq!(h.app.overlay, Overlay::Outliers);
+    assert_eq!(h.app.current(), Some(found[0].0), "the most odd first");
+    assert!(
+        cmds.iter()
+            .any(|cmd| matches!(cmd, Command::LoadPreview(p) if *p == c.paths[found[0].0]))
+    );
+    let s = screen(&h.app, 120, 36);
+    assert!(
+        s.contains("odd ones out: the 15 least like any other"),
+        "{s}"
+    );
+    assert!(s.contains(&format!("{:.3}", found[0].1)), "{s}");
+    h.key(KeyCode::Down);
+    assert_eq!(h.app.current(), Some(found[1].0));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(
+        h.app.current(),
+        Some(found[1].0),
+        "Enter goes to it in its cluster"
+    );
+    // An answer for a collection no longer on screen is dropped.
+    let stale = Arc::new((*c).clone());
+    h.on(Event::Outliers(stale, found));
+    assert_eq!(h.app.overlay, Overlay::None);
+}
