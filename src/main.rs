@@ -882,8 +882,9 @@ fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
         0 => String::new(),
         n => format!(", {n} left in place"),
     };
+    let noun = if files == 1 { "file" } else { "files" };
     eprintln!(
-        "{files} files {would}{verb} ({}{freed}){left}",
+        "{files} {noun} {would}{verb} ({}{freed}){left}",
         human_bytes(bytes)
     );
     Ok(if report.left() > 0 {
