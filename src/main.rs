@@ -994,8 +994,9 @@ fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
         0 => String::new(),
         n => format!(", {n} left in place"),
     };
+    let noun = if files == 1 { "file" } else { "files" };
     eprintln!(
-        "{files} files {would}{verb} ({}{freed}){left}",
+        "{files} {noun} {would}{verb} ({}{freed}){left}",
         human_bytes(bytes)
     );
     Ok(if report.left() > 0 {
@@ -1063,8 +1064,13 @@ fn progress_bar() -> Bar {
 }
 
 /// A flag raised by Ctrl-C, SIGTERM or SIGHUP: the run stops and keeps what it has done.
-/// A second signal exits at once (committed batches are safe either way).
+/// A second signal exits at once (committed batches are safe either way). The handler is
+/// installed once; later calls share its flag.
 fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    if let Some(flag) = FLAG.get() {
+        return Ok(flag.clone());
+    }
     let flag = Arc::new(AtomicBool::new(false));
     let handler_flag = flag.clone();
     ctrlc::set_handler(move || {
@@ -1073,5 +1079,5 @@ fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
         }
     })
     .map_err(anyhow::Error::from)?;
-    Ok(flag)
+    Ok(FLAG.get_or_init(|| flag).clone())
 }
