@@ -14,3 +14,4 @@ pub mod rng;
 pub mod saved;
 pub mod sweep;
 pub mod tsne;
+pub mod umap;
