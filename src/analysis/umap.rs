@@ -467,7 +467,7 @@ fn optimise(map: &mut [[f32; 2]], graph: &Graph, epochs: usize, a: f32, b: f32, 
                         let (yi, yj) = (own[i - first], position(own, j));
                         let d2 = (yi[0] - yj[0]).powi(2) + (yi[1] - yj[1]).powi(2);
                         let coefficient = if d2 > 0.0 {
-                            let power = pow(d2, b);
+                            let power = d2.powf(b);
                             -2.0 * a * b * (power / d2) / (1.0 + a * power)
                         } else {
                             0.0
@@ -489,10 +489,11 @@ fn optimise(map: &mut [[f32; 2]], graph: &Graph, epochs: usize, a: f32, b: f32, 
                             }
                             let (yi, yk) = (own[i - first], position(own, k));
                             let d2 = (yi[0] - yk[0]).powi(2) + (yi[1] - yk[1]).powi(2);
+                            let coefficient =
+                                2.0 * GAMMA * b / ((0.001 + d2) * (1.0 + a * d2.powf(b)));
                             for axis in 0..2 {
+                                // Two images on one point are pushed apart by a full step.
                                 let step = if d2 > 0.0 {
-                                    let coefficient =
-                                        2.0 * GAMMA * b / ((0.001 + d2) * (1.0 + a * pow(d2, b)));
                                     (coefficient * (yi[axis] - yk[axis])).clamp(-CLIP, CLIP)
                                 } else {
                                     CLIP
@@ -507,41 +508,172 @@ fn optimise(map: &mut [[f32; 2]], graph: &Graph, epochs: usize, a: f32, b: f32, 
     }
 }
 
-/// `x^p` for `x > 0` as 2^(p·log₂ x), with short series for log₂ and 2^y: a relative error
-/// below 1e-4, ample for gradient steps, at a fraction of the cost of `powf`.
-fn pow(x: f32, p: f32) -> f32 {
-    exp2(p * log2(x.max(f32::MIN_POSITIVE)))
-}
-
-/// log₂ of a positive normal `x`: its exponent plus ln(m)/ln 2 of its mantissa m in [1, 2),
-/// by the series ln m = 2·(t + t³/3 + t⁵/5 + t⁷/7), t = (m − 1)/(m + 1) ≤ 1/3.
-fn log2(x: f32) -> f32 {
-    let bits = x.to_bits();
-    let exponent = ((bits >> 23) & 0xff) as i32 - 127;
-    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    let t = (m - 1.0) / (m + 1.0);
-    let t2 = t * t;
-    let ln = 2.0 * t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0))));
-    exponent as f32 + ln * std::f32::consts::LOG2_E
-}
-
-/// 2^y: 2^⌊y⌋ from the exponent bits times e^(f·ln 2) for the fraction f by its Taylor series
-/// to the 6th power.
-fn exp2(y: f32) -> f32 {
-    let y = y.clamp(-126.0, 126.0);
-    let whole = y.floor();
-    let z = (y - whole) * std::f32::consts::LN_2;
-    let series = 1.0
-        + z * (1.0
-            + z * (1.0 / 2.0
-                + z * (1.0 / 6.0 + z * (1.0 / 24.0 + z * (1.0 / 120.0 + z * (1.0 / 720.0))))));
-    f32::from_bits(((whole as i32 + 127) as u32) << 23) * series
-}
-
 /// SplitMix64's finaliser: spreads nearby seeds (epoch, block) over unrelated streams.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::neighbours::knn_graph;
+    use crate::analysis::pca::Pca;
+
+    /// `families` groups of `size` unit vectors in 40 dimensions around random centres, rows
+    /// interleaved (row i is of family i % families).
+    fn blobs(families: usize, size: usize, spread: f32) -> Collection {
+        let (dim, mut rng) = (40, Lcg::new(11));
+        let centres: Vec<Vec<f32>> = (0..families)
+            .map(|_| (0..dim).map(|_| rng.normal()).collect())
+            .collect();
+        let mut c = Collection::default();
+        for i in 0..families * size {
+            let mut v: Vec<f32> = centres[i % families]
+                .iter()
+                .map(|x| x + spread * rng.normal())
+                .collect();
+            crate::features::l2_normalize(&mut v);
+            c.push(format!("{i}.png").into(), [0; 32], &v, 1.0);
+        }
+        c
+    }
+
+    fn pca(c: &Collection) -> Matrix {
+        Pca::fit(&c.vectors, 32, 0).project(&c.vectors)
+    }
+
+    #[test]
+    fn the_curve_fits_umap_learns_values() {
+        let (a, b) = fit_ab(1.0, 0.1);
+        assert!((a - 1.577).abs() < 0.01, "a = {a}");
+        assert!((b - 0.895).abs() < 0.01, "b = {b}");
+    }
+
+    #[test]
+    fn the_knn_from_pca_candidates_is_the_exact_one() {
+        let c = blobs(3, 60, 0.5);
+        let found = knn(&c, &pca(&c), 14);
+        let exact = knn_graph(&c, 14);
+        let same: usize = found
+            .iter()
+            .zip(&exact)
+            .map(|(f, e)| {
+                f.iter()
+                    .filter(|nb| e.iter().any(|x| x.index == nb.index))
+                    .count()
+            })
+            .sum();
+        assert!(
+            same as f64 / (14.0 * 180.0) > 0.99,
+            "{same} of {}",
+            14 * 180
+        );
+        for (i, row) in found.iter().enumerate() {
+            assert_eq!(row.len(), 14);
+            assert!(row.iter().all(|nb| nb.index != i));
+            assert!(row.windows(2).all(|w| w[0].distance <= w[1].distance));
+        }
+    }
+
+    #[test]
+    fn the_fuzzy_graph_is_symmetric_with_memberships_up_to_1() {
+        let c = blobs(3, 30, 0.5);
+        let knn = knn(&c, &pca(&c), 14);
+        // Each image's directed memberships sum to log₂ 15.
+        for (row, &(rho, sigma)) in knn.iter().zip(&smooth_distances(&knn, 15)) {
+            let sum: f64 = row
+                .iter()
+                .map(|nb| (-(f64::from(nb.distance) - rho).max(0.0) / sigma).exp())
+                .sum();
+            assert!((sum - 15f64.log2()).abs() < 1e-3, "{sum}");
+        }
+        let g = fuzzy_graph(&knn, 15);
+        let weight = |i: usize, j: usize| {
+            (g.offsets[i]..g.offsets[i + 1])
+                .find(|&e| g.tails[e] as usize == j)
+                .map(|e| g.weights[e])
+        };
+        for i in 0..c.len() {
+            for e in g.offsets[i]..g.offsets[i + 1] {
+                let j = g.tails[e] as usize;
+                assert_ne!(i, j);
+                assert!(g.weights[e] > 0.0 && g.weights[e] <= 1.0);
+                assert_eq!(weight(j, i), Some(g.weights[e]), "{i} → {j}");
+            }
+            // The nearest neighbour is always fully a member (up to rounding in the union).
+            assert!(weight(i, knn[i][0].index).unwrap() > 1.0 - 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_map_is_the_same_on_any_number_of_threads() {
+        let c = blobs(3, 200, 0.5);
+        let x = pca(&c);
+        let opts = UmapOptions {
+            epochs: Some(50),
+            seed: 4,
+            ..Default::default()
+        };
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| umap(&c, &x, &opts))
+        };
+        let bits = |map: Vec<[f32; 2]>| -> Vec<[u32; 2]> {
+            map.iter().map(|p| p.map(f32::to_bits)).collect()
+        };
+        let one = bits(on(1));
+        assert_eq!(one, bits(on(3)));
+        assert_eq!(one, bits(umap(&c, &x, &opts)));
+        let other_seed = umap(&c, &x, &UmapOptions { seed: 5, ..opts });
+        assert_ne!(one, bits(other_seed));
+    }
+
+    #[test]
+    fn families_stay_together_on_the_map() {
+        let c = blobs(3, 100, 0.6);
+        let map = umap(&c, &pca(&c), &UmapOptions::default());
+        let mut same = 0;
+        for (i, p) in map.iter().enumerate() {
+            let mut near: Vec<(f32, usize)> = map
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(j, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2), j))
+                .collect();
+            near.sort_by(|a, b| a.0.total_cmp(&b.0));
+            same += near[..10].iter().filter(|(_, j)| j % 3 == i % 3).count();
+        }
+        assert!(same as f64 / 3000.0 > 0.98, "{same} of 3000");
+    }
+
+    #[test]
+    fn tiny_and_degenerate_collections_get_finite_maps() {
+        let c = blobs(2, 20, 0.5);
+        for n in 1..=4 {
+            let rows: Vec<usize> = (0..n).collect();
+            let mut small = Collection::default();
+            for &i in &rows {
+                small.push(format!("{i}.png").into(), [0; 32], c.row(i), 1.0);
+            }
+            let x = Pca::fit(&small.vectors, 32, 0).project(&small.vectors);
+            let map = umap(&small, &x, &UmapOptions::default());
+            assert_eq!(map.len(), n);
+            assert!(map.iter().flatten().all(|v| v.is_finite()), "{n}: {map:?}");
+        }
+        // Copies of one picture: spread out, not all on one point, and finite.
+        let mut copies = Collection::default();
+        for i in 0..30 {
+            copies.push(format!("{i}.png").into(), [0; 32], c.row(0), 1.0);
+        }
+        let x = Pca::fit(&copies.vectors, 32, 0).project(&copies.vectors);
+        let map = umap(&copies, &x, &UmapOptions::default());
+        assert!(map.iter().flatten().all(|v| v.is_finite()));
+        assert!(map.iter().any(|p| p != &map[0]));
+    }
 }
