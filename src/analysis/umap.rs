@@ -596,7 +596,7 @@ mod tests {
                 .find(|&e| g.tails[e] as usize == j)
                 .map(|e| g.weights[e])
         };
-        for i in 0..c.len() {
+        for (i, row) in knn.iter().enumerate() {
             for e in g.offsets[i]..g.offsets[i + 1] {
                 let j = g.tails[e] as usize;
                 assert_ne!(i, j);
@@ -604,7 +604,7 @@ mod tests {
                 assert_eq!(weight(j, i), Some(g.weights[e]), "{i} → {j}");
             }
             // The nearest neighbour is always fully a member (up to rounding in the union).
-            assert!(weight(i, knn[i][0].index).unwrap() > 1.0 - 1e-6);
+            assert!(weight(i, row[0].index).unwrap() > 1.0 - 1e-6);
         }
     }
 
