@@ -14,6 +14,7 @@ mod features;
 mod formats;
 mod fuzz;
 mod index;
+mod map;
 mod model;
 mod pty;
 mod races;
