@@ -119,8 +119,8 @@ pub fn knn(c: &Collection, x: &Matrix, others: usize) -> Vec<Vec<Neighbour>> {
 /// The `want` nearest rows of each row of `x` by Euclidean distance (not the row itself), by
 /// blocks of sgemm: ‖xᵢ − xⱼ‖² ranks like ‖xⱼ‖² − 2·xᵢ·xⱼ.
 fn pca_candidates(x: &Matrix, want: usize) -> Vec<Vec<u32>> {
-    const ROWS: usize = 128;
-    const COLS: usize = 4096;
+    const ROWS: usize = 512;
+    const COLS: usize = 2048;
     let (n, d) = (x.rows, x.cols);
     let norms: Vec<f32> = (0..n).map(|j| dot(x.row(j), x.row(j))).collect();
     (0..n.div_ceil(ROWS))
@@ -155,11 +155,13 @@ fn pca_candidates(x: &Matrix, want: usize) -> Vec<Vec<u32>> {
                 }
                 for (r, top) in best.iter_mut().enumerate() {
                     let row = &scores[r * cols..(r + 1) * cols];
+                    let mut worst = top.worst();
                     for (k, (&s, &norm)) in row.iter().zip(&norms[start..start + cols]).enumerate()
                     {
                         let score = s + norm;
-                        if score < top.worst() && start + k != first + r {
+                        if score < worst && start + k != first + r {
                             top.insert(score, (start + k) as u32);
+                            worst = top.worst();
                         }
                     }
                 }
