@@ -173,7 +173,7 @@ fn panes_show_clusters_images_neighbours_map_and_status() {
     assert!(s.contains("clusters: 3 by kmeans"), "{s}");
     assert!(s.contains("cluster 1 · 5 images"));
     assert!(s.contains("nearest neighbours"));
-    assert!(s.contains("map (PCA)"));
+    assert!(s.contains("map (UMAP)"));
     assert!(s.contains("15 images"));
     // The map is drawn in braille.
     assert!(s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)));
