@@ -134,7 +134,7 @@ pub struct ClusterSection {
     pub dims: usize,
     /// Seed of every random choice.
     pub seed: u64,
-    /// How the 2-D map is made: pca or tsne.
+    /// How the 2-D map is made: umap, pca or tsne.
     pub map: String,
 }
 

@@ -233,7 +233,8 @@ struct ClusterArgs {
     /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
     #[arg(long)]
     eps: Option<f32>,
-    /// How the 2-D map (x, y) is made: pca, or tsne (slower; local groups stand apart).
+    /// How the 2-D map (x, y) is made: umap (neighbours stay neighbours), pca (fastest; far
+    /// images can land together) or tsne (slow) [default: from the configuration, umap].
     #[arg(long, value_parser = clap::value_parser!(MapMethod))]
     map: Option<MapMethod>,
     /// Seed of the random choices [default: from the configuration, 0].

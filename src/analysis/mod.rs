@@ -16,3 +16,4 @@ pub mod rng;
 pub mod saved;
 pub mod sweep;
 pub mod tsne;
+pub mod umap;

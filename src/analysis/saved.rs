@@ -1,8 +1,9 @@
 //! The clustering saved in the feature store, reused as it is on the next start.
 //!
 //! Images are keyed by content hash, so renames keep their cluster. Images added since
-//! are assigned to the nearest centroid and placed on the map by the saved projection,
-//! until the user asks to recluster.
+//! are assigned to the nearest centroid and placed on the map without refitting it (a PCA map
+//! by the saved projection, UMAP and t-SNE among their nearest mapped images), until the user
+//! asks to recluster.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -111,19 +112,9 @@ impl SavedClustering {
                 }
             }
         }
-        if !new.is_empty() && self.request.map == MapMethod::Tsne {
-            // t-SNE cannot place new points: put each on its nearest mapped image.
-            let mut is_new = vec![false; c.len()];
-            new.iter().for_each(|&i| is_new[i] = true);
-            for &i in &new {
-                let sims = similarities(c, c.row(i));
-                let nearest = (0..c.len())
-                    .filter(|&j| !is_new[j])
-                    .max_by(|&a, &b| sims[a].total_cmp(&sims[b]));
-                if let Some(j) = nearest {
-                    map[i] = map[j];
-                }
-            }
+        if !new.is_empty() && self.request.map != MapMethod::Pca {
+            // UMAP and t-SNE have no projection: place each from its mapped neighbours.
+            place_by_neighbours(c, &new, &mut map);
         } else if !new.is_empty() && self.map_projection.dims() >= 2 {
             let placed = self.map_projection.project(&c.vectors.select(&new));
             for (k, &i) in new.iter().enumerate() {
@@ -155,6 +146,38 @@ impl SavedClustering {
             edits: 0,
         };
         (clustering, new.len())
+    }
+}
+
+/// Mapped images a new image is placed among.
+pub const PLACED_AMONG: usize = 5;
+
+/// Places each of the rows `new` of `c` at the similarity-weighted mean of the map positions
+/// of its [`PLACED_AMONG`] nearest mapped images (by cosine similarity of the unit vectors),
+/// without refitting the map. The other rows of `map` are the mapped images.
+fn place_by_neighbours(c: &Collection, new: &[usize], map: &mut [[f32; 2]]) {
+    let mut is_new = vec![false; c.len()];
+    new.iter().for_each(|&i| is_new[i] = true);
+    for &i in new {
+        let sims = similarities(c, c.row(i));
+        let mut mapped: Vec<usize> = (0..c.len()).filter(|&j| !is_new[j]).collect();
+        let order = |a: &usize, b: &usize| sims[*b].total_cmp(&sims[*a]).then(a.cmp(b));
+        if mapped.len() > PLACED_AMONG {
+            mapped.select_nth_unstable_by(PLACED_AMONG - 1, order);
+            mapped.truncate(PLACED_AMONG);
+        }
+        mapped.sort_by(order);
+        // Weights stay positive so that far neighbours still average (a cosine can be < 0).
+        let weights: Vec<f32> = mapped.iter().map(|&j| sims[j].max(0.0) + 1e-6).collect();
+        let total: f32 = weights.iter().sum();
+        if total > 0.0 {
+            let mut xy = [0f32; 2];
+            for (&j, w) in mapped.iter().zip(&weights) {
+                xy[0] += w * map[j][0];
+                xy[1] += w * map[j][1];
+            }
+            map[i] = [xy[0] / total, xy[1] / total];
+        }
     }
 }
 

@@ -136,6 +136,25 @@ fn saved_clustering_is_reused_and_extended() {
         cluster_of(&extended, "disc-new.png"),
         cluster_of(&extended, "disc-0.png")
     );
+    // On the (UMAP) map it lands among the discs: its nearest mapped images are discs.
+    let images = extended["images"].as_array().unwrap();
+    let xy = |i: &Value| [i["x"].as_f64().unwrap(), i["y"].as_f64().unwrap()];
+    let new = images
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with("disc-new.png"))
+        .unwrap();
+    let mut others: Vec<(f64, &str)> = images
+        .iter()
+        .filter(|i| !std::ptr::eq(*i, new))
+        .map(|i| {
+            let (a, b) = (xy(i), xy(new));
+            let d = (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2);
+            (d, family(i["path"].as_str().unwrap()))
+        })
+        .collect();
+    others.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let near: Vec<&str> = others[..3].iter().map(|o| o.1).collect();
+    assert_eq!(near, ["disc"; 3], "{others:?}");
 
     // Reclustering is seeded: the same images give the same labels.
     let refit = run_json(&["cluster", d, "--recluster"], &store);

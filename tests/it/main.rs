@@ -16,6 +16,7 @@ mod features;
 mod formats;
 mod fuzz;
 mod index;
+mod map;
 mod model;
 mod pty;
 mod races;
