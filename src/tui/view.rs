@@ -831,8 +831,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
             "↑ ↓ / j k",
             "images (or clusters, similar: by focus); a grid row",
         ),
-        ("← → / h l", "previous / next cluster (in the grid: along)"),
-        ("[ ]", "previous / next cluster"),
+        ("← → / h l", "previous / next cluster (in the grid: along; [ ] there)"),
         ("g", "grid of thumbnails / list of names"),
         ("Tab", "cycle focus: clusters, images, similar, map"),
         ("map", "arrows walk, + / - zoom, p picture of thumbnails"),
@@ -843,8 +842,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
             "e",
             "export the marked images, or the cluster; Esc stops it",
         ),
-        ("Space", "mark / unmark the image (across clusters)"),
-        ("c", "unmark all"),
+        ("Space / c", "mark / unmark the image (across clusters); c: all"),
         ("r", "rename the cluster"),
         ("M / S", "merge the cluster into another / split it"),
         ("v", "move the marked images (or this one) to a cluster"),
@@ -860,8 +858,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
         ("/", "filter by file name; Esc clears"),
         ("Home End", "first / last"),
         ("PgUp PgDn", "ten at a time"),
-        ("?", "this help"),
-        ("q / Ctrl-C", "quit"),
+        ("? / q", "this help / quit (also Ctrl-C)"),
     ];
     let mut lines: Vec<Line> = keys
         .iter()
