@@ -60,12 +60,13 @@ impl Default for UmapOptions {
 const CANDIDATES_PER_NEIGHBOUR: usize = 3;
 
 /// The 2-D map of the images of `c` (unit vectors, `n × d`), one `[x, y]` per row, in map
-/// units (the layout starts in 0..10 and spreads a little beyond).
+/// units: only distances on the map mean something (the layout starts in 0..10 on each axis
+/// and the optimisation moves it from there).
 ///
 /// `x` is `c`'s PCA projection (`n × dims`, rows aligned with `c`): it gives the starting
 /// layout (its first two columns) and the kNN candidates, so it should keep most of the
 /// variance (the clustering's 32 dimensions do). Fewer than 3 images are laid out by the
-/// PCA alone. Never fails.
+/// PCA alone. Never fails; panics when `x` and `c` differ in rows.
 pub fn umap(c: &Collection, x: &Matrix, opts: &UmapOptions) -> Vec<[f32; 2]> {
     let n = c.len();
     assert_eq!(
