@@ -11,7 +11,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distance_to, nearest_cluster,
+    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster_keeping_map, distance_to,
+    nearest_cluster,
 };
 use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
@@ -313,7 +314,22 @@ pub fn fitted(
         let (clustering, new_images) = s.apply(c);
         return Ok((clustering, Origin::Saved { new_images }, Vec::new()));
     }
-    let mut clustering = cluster(c, &req, names)?;
+    // The map does not depend on the clusters: a refit of the same images with the same map
+    // method, seed and PCA keeps the saved one (`+` / `-` would otherwise redo a UMAP).
+    let kept_map = saved
+        .as_ref()
+        .filter(|s| {
+            !wanted.recluster
+                && same_images(s, c)
+                && (s.request.map, s.request.seed, s.request.dims) == (req.map, req.seed, req.dims)
+        })
+        .map(|s| {
+            c.hashes
+                .iter()
+                .map(|h| s.members[&hex(h)].1)
+                .collect::<Vec<[f32; 2]>>()
+        });
+    let mut clustering = cluster_keeping_map(c, &req, names, kept_map)?;
     // A given k skips the sweep, but the sweep does not depend on k: when only k changed
     // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.
     if clustering.sweep.is_none()

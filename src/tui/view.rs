@@ -831,7 +831,10 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
             "↑ ↓ / j k",
             "images (or clusters, similar: by focus); a grid row",
         ),
-        ("← → / h l", "previous / next cluster (in the grid: along; [ ] there)"),
+        (
+            "← → / h l",
+            "previous / next cluster (in the grid: along; [ ] there)",
+        ),
         ("g", "grid of thumbnails / list of names"),
         ("Tab", "cycle focus: clusters, images, similar, map"),
         ("map", "arrows walk, + / - zoom, p picture of thumbnails"),
@@ -842,7 +845,10 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
             "e",
             "export the marked images, or the cluster; Esc stops it",
         ),
-        ("Space / c", "mark / unmark the image (across clusters); c: all"),
+        (
+            "Space / c",
+            "mark / unmark the image (across clusters); c: all",
+        ),
         ("r", "rename the cluster"),
         ("M / S", "merge the cluster into another / split it"),
         ("v", "move the marked images (or this one) to a cluster"),

@@ -134,3 +134,42 @@ fn a_new_image_lands_beside_its_nearest_mapped_neighbours() {
     assert!(family >= 9, "{family} of 10");
     assert_eq!(placed.labels[new], placed.labels[1]);
 }
+
+#[test]
+fn a_refit_with_another_k_keeps_the_map() {
+    use imgtui::analysis::saved::{Wanted, load_or_fit};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = imgtui::Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let c = three_families();
+    let root = std::path::Path::new("/families");
+    let fit_k = |store: &mut imgtui::Store, k: usize| {
+        let wanted = Wanted {
+            k: Some(KChoice::Fixed(k)),
+            ..Wanted::default()
+        };
+        load_or_fit(store, root, "test", &c, &Request::default(), &wanted, None)
+            .unwrap()
+            .0
+    };
+    let three = fit_k(&mut store, 3);
+    let four = fit_k(&mut store, 4);
+    assert_eq!(four.k, 4);
+    assert_eq!(three.map, four.map, "k changed, the map did not");
+    // Asked for another map, it is made anew.
+    let wanted = Wanted {
+        map: Some(MapMethod::Pca),
+        ..Wanted::default()
+    };
+    let pca = load_or_fit(
+        &mut store,
+        root,
+        "test",
+        &c,
+        &Request::default(),
+        &wanted,
+        None,
+    )
+    .unwrap()
+    .0;
+    assert_ne!(pca.map, four.map);
+}
