@@ -341,11 +341,28 @@ pub struct Plan {
 /// other file that `action` asks for. The keeper never gets a step, so every group keeps one
 /// file.
 pub fn plan(root: &Path, groups: Vec<Vec<Member>>, rules: &[KeepRule], action: &Action) -> Plan {
+    let chosen = groups
+        .into_iter()
+        .map(|members| {
+            let facts: Vec<FileFacts> = members.iter().map(|m| m.facts.clone()).collect();
+            let keep = keeper(&facts, rules);
+            (members, keep)
+        })
+        .collect();
+    Plan {
+        rules: rules.to_vec(),
+        ..plan_chosen(root, chosen, action)
+    }
+}
+
+/// [`plan`] with each group's keeper chosen already (by the user in the explorer): groups as
+/// (members, index of the keeper in them). The plan's `rules` are empty. A keeper index out
+/// of range keeps the first member, so every group still keeps one file.
+pub fn plan_chosen(root: &Path, groups: Vec<(Vec<Member>, usize)>, action: &Action) -> Plan {
     let mut planned = Vec::new();
     let mut steps = Vec::new();
-    for (g, members) in groups.into_iter().enumerate() {
-        let facts: Vec<FileFacts> = members.iter().map(|m| m.facts.clone()).collect();
-        let keep = keeper(&facts, rules);
+    for (g, (members, keep)) in groups.into_iter().enumerate() {
+        let keep = if keep < members.len() { keep } else { 0 };
         let kinds = members
             .iter()
             .enumerate()
@@ -385,7 +402,7 @@ pub fn plan(root: &Path, groups: Vec<Vec<Member>>, rules: &[KeepRule], action: &
     }
     Plan {
         root: root.to_owned(),
-        rules: rules.to_vec(),
+        rules: Vec::new(),
         action: action.clone(),
         groups: planned,
         steps,
@@ -863,6 +880,28 @@ mod tests {
             modified: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age_s),
             pixels,
         }
+    }
+
+    #[test]
+    fn a_chosen_keeper_stays_and_only_the_others_get_steps() {
+        let member = |path: &str, bytes| Member {
+            facts: facts(path, bytes, 10, Some((10, 10))),
+            hash: [bytes as u8; 32],
+        };
+        let group = vec![
+            member("/c/a.png", 5),
+            member("/c/b.png", 9),
+            member("/c/d.png", 7),
+        ];
+        let plan = plan_chosen(Path::new("/c"), vec![(group.clone(), 2)], &Action::Trash);
+        assert_eq!(plan.groups[0].keeper, 2);
+        let from: Vec<&Path> = plan.steps.iter().map(|s| s.from.as_path()).collect();
+        assert_eq!(from, [Path::new("/c/a.png"), Path::new("/c/b.png")]);
+        assert!(plan.steps.iter().all(|s| s.keeper == Path::new("/c/d.png")));
+        // Out of range: the first is kept, never none.
+        let plan = plan_chosen(Path::new("/c"), vec![(group, 9)], &Action::Trash);
+        assert_eq!(plan.groups[0].keeper, 0);
+        assert_eq!(plan.steps.len(), 2);
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub enum Event {
     Edited(Result<(Box<Clustering>, String), Error>),
     /// Near-duplicate groups of the collection, largest first (rows).
     Duplicates(Vec<Vec<usize>>),
+    /// Each near-duplicate group's keeper by the keep rules (an index in the group; `None`
+    /// when its files could not be read) and its files' sizes in bytes, group by group.
+    Keepers(Vec<(Option<usize>, Vec<u64>)>),
+    /// Duplicates were moved or trashed (how it went, in one line), or why not.
+    Resolved(Result<String, Error>),
     /// The odd ones out of this collection: (row, mean cosine distance to the 10 nearest),
     /// most odd first.
     Outliers(Arc<Collection>, Vec<(usize, f32)>),
@@ -291,6 +296,8 @@ pub enum Overlay {
     Duplicates,
     /// The odd ones out, most odd first, browsed with the cursor.
     Outliers,
+    /// Confirm moving or trashing the near-duplicates that go.
+    Resolve,
     /// The montage just saved to this file, full screen.
     Montage(PathBuf),
 }
@@ -365,6 +372,12 @@ pub enum Command {
     Edit(Edit),
     /// Find the odd ones out; answered by [`Event::Outliers`].
     FindOutliers,
+    /// Find the near-duplicate groups at this cosine similarity, with their keepers;
+    /// answered by [`Event::Duplicates`] and [`Event::Keepers`].
+    FindDuplicates(f32),
+    /// Keep the first file of each group and move (into this folder) or trash (`None`) the
+    /// others; answered by [`Event::Resolved`].
+    ResolveDuplicates(Vec<(PathBuf, Vec<PathBuf>)>, Option<PathBuf>),
     /// Undo the last edit; answered by [`Event::Edited`].
     Undo,
     /// Redo the last undone edit; answered by [`Event::Edited`].
@@ -383,6 +396,10 @@ pub struct Exporting {
     /// Esc was pressed: it stops after the file in hand.
     pub stopping: bool,
 }
+
+/// Where `m` in the duplicates' confirmation moves the copies (under the working folder,
+/// at their paths relative to the collection's).
+pub const DUPLICATES_FOLDER: &str = "imgtui-duplicates";
 
 /// The odd ones out listed by `o`.
 pub const OUTLIERS_SHOWN: usize = 200;
@@ -437,6 +454,13 @@ pub struct App {
     pub duplicate_of: Vec<Option<usize>>,
     /// Cursor in the flattened duplicate groups.
     pub duplicate_cursor: usize,
+    /// Each group's keeper (an index in the group) and its files' bytes (see
+    /// [`Event::Keepers`]); a keeper the user chose replaces the rules'.
+    pub duplicate_keepers: Vec<(Option<usize>, Vec<u64>)>,
+    /// Copies the user spared: they stay when the others go.
+    pub spared: std::collections::HashSet<PathBuf>,
+    /// The cosine similarity that makes near-duplicates (`<` / `>` change it).
+    pub threshold: f32,
     /// The odd ones out shown (at most [`OUTLIERS_SHOWN`]), most odd first, with their score.
     pub outliers: Option<Vec<(usize, f32)>>,
     /// Cursor in the odd ones out.
@@ -516,6 +540,9 @@ impl App {
             duplicates: None,
             duplicate_of: Vec::new(),
             duplicate_cursor: 0,
+            duplicate_keepers: Vec::new(),
+            spared: Default::default(),
+            threshold: crate::analysis::duplicates::DUPLICATE_THRESHOLD,
             outliers: None,
             outlier_cursor: 0,
             busy: None,
@@ -673,6 +700,20 @@ impl App {
             }
             Event::Duplicates(groups) => {
                 self.duplicates_found(groups);
+                Vec::new()
+            }
+            Event::Keepers(keepers) => {
+                if keepers.len() == self.duplicates.as_ref().map_or(0, Vec::len) {
+                    self.duplicate_keepers = keepers;
+                }
+                Vec::new()
+            }
+            Event::Resolved(result) => {
+                self.busy = None;
+                self.message = match result {
+                    Ok(said) => said,
+                    Err(e) => format!("nothing moved: {e}"),
+                };
                 Vec::new()
             }
             Event::Outliers(of, mut found) => {
@@ -876,7 +917,66 @@ impl App {
             }
         }
         self.duplicate_of = of;
+        self.duplicate_keepers.clear();
+        let total = groups.iter().map(Vec::len).sum::<usize>();
+        self.duplicate_cursor = self.duplicate_cursor.min(total.saturating_sub(1));
         self.duplicates = Some(groups);
+        if self.overlay == Overlay::Duplicates && total == 0 {
+            self.overlay = Overlay::None;
+            self.message = format!("no near-duplicates at similarity {:.2}", self.threshold);
+        }
+    }
+
+    /// The keeper of near-duplicate group `g` (a collection row), once known.
+    pub fn keeper_of(&self, g: usize) -> Option<usize> {
+        let group = self.duplicates.as_ref()?.get(g)?;
+        let keep = self.duplicate_keepers.get(g)?.0?;
+        group.get(keep).copied()
+    }
+
+    /// Whether row `i`, of near-duplicate group `g`, goes when the duplicates are resolved:
+    /// not the keeper, not spared.
+    pub fn goes(&self, g: usize, i: usize) -> bool {
+        self.keeper_of(g).is_some_and(|k| k != i)
+            && !self.spared.contains(&self.collection.paths[i])
+    }
+
+    /// The group of the image under the duplicates cursor, and its index in the group.
+    fn duplicate_at_cursor(&self) -> Option<(usize, usize)> {
+        let mut left = self.duplicate_cursor;
+        for (g, group) in self.duplicates.iter().flatten().enumerate() {
+            if left < group.len() {
+                return Some((g, left));
+            }
+            left -= group.len();
+        }
+        None
+    }
+
+    /// The files that go (and their bytes) and the groups that lose some, as the
+    /// confirmation counts them.
+    pub fn to_resolve(&self) -> (Vec<(PathBuf, Vec<PathBuf>)>, u64) {
+        let mut groups = Vec::new();
+        let mut bytes = 0;
+        for (g, group) in self.duplicates.iter().flatten().enumerate() {
+            let Some(keeper) = self.keeper_of(g) else {
+                continue;
+            };
+            let sizes = &self.duplicate_keepers[g].1;
+            let going: Vec<PathBuf> = group
+                .iter()
+                .enumerate()
+                .filter(|&(_, &i)| self.goes(g, i))
+                .map(|(k, &i)| {
+                    bytes += sizes.get(k).copied().unwrap_or(0);
+                    self.collection.paths[i].clone()
+                })
+                .collect();
+            if !going.is_empty() {
+                groups.push((self.collection.paths[keeper].clone(), going));
+            }
+        }
+        (groups, bytes)
     }
 
     /// File name of image `i`, relative to the collection's folder.
@@ -1224,6 +1324,24 @@ impl App {
             Overlay::Filter => return self.filter_key(key.code),
             Overlay::Duplicates => return self.duplicates_key(key.code),
             Overlay::Outliers => return self.outliers_key(key.code),
+            Overlay::Resolve => {
+                let action = match key.code {
+                    KeyCode::Char('t') => None,
+                    KeyCode::Char('m') => Some(PathBuf::from(DUPLICATES_FOLDER)),
+                    KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
+                        self.overlay = Overlay::Duplicates;
+                        return Vec::new();
+                    }
+                    _ => return Vec::new(),
+                };
+                let (groups, _) = self.to_resolve();
+                self.overlay = Overlay::None;
+                self.busy = Some(match &action {
+                    None => "moving duplicates to the trash…".into(),
+                    Some(f) => format!("moving duplicates to {}…", f.display()),
+                });
+                return vec![Command::ResolveDuplicates(groups, action)];
+            }
             Overlay::Help | Overlay::Preview | Overlay::Montage(_) => {
                 if matches!(
                     key.code,
@@ -1424,8 +1542,9 @@ impl App {
                 self.overlay = Overlay::Duplicates;
                 self.duplicate_cursor =
                     self.duplicate_cursor.min(self.duplicate_rows().count() - 1);
-                self.message =
-                    "near-duplicates: ↑↓ browse, Enter goes to the image, Esc returns".into();
+                self.message = "near-duplicates: Enter goes to the image · K keeps this one · \
+                     Space spares a copy · x resolves · < > threshold · Esc returns"
+                    .into();
                 return self.preview_command();
             }
         }
@@ -1710,6 +1829,56 @@ impl App {
                 self.message.clear();
                 return self.preview_command();
             }
+            KeyCode::Char('K') => {
+                if let Some((g, k)) = self.duplicate_at_cursor()
+                    && let Some(entry) = self.duplicate_keepers.get_mut(g)
+                {
+                    entry.0 = Some(k);
+                    let path = self
+                        .duplicates
+                        .as_ref()
+                        .map(|d| self.collection.paths[d[g][k]].clone());
+                    if let Some(p) = path {
+                        self.spared.remove(&p);
+                    }
+                }
+                return Vec::new();
+            }
+            KeyCode::Char(' ') => {
+                if let Some((g, k)) = self.duplicate_at_cursor()
+                    && let Some(&i) = self.duplicates.as_ref().and_then(|d| d[g].get(k))
+                    && self.keeper_of(g) != Some(i)
+                {
+                    let path = self.collection.paths[i].clone();
+                    if !self.spared.remove(&path) {
+                        self.spared.insert(path);
+                    }
+                }
+                return Vec::new();
+            }
+            KeyCode::Char('<') | KeyCode::Char('>') => {
+                let by = if code == KeyCode::Char('<') {
+                    -0.01
+                } else {
+                    0.01
+                };
+                self.threshold = ((self.threshold + by) * 100.0).round().clamp(50.0, 100.0) / 100.0;
+                self.busy = Some(format!("grouping at similarity {:.2}…", self.threshold));
+                return vec![Command::FindDuplicates(self.threshold)];
+            }
+            KeyCode::Char('x') => {
+                let (groups, _) = self.to_resolve();
+                if groups.is_empty() {
+                    self.message = if self.duplicate_keepers.is_empty() {
+                        "still choosing the keepers…".into()
+                    } else {
+                        "nothing goes: every copy is kept or spared".into()
+                    };
+                } else {
+                    self.overlay = Overlay::Resolve;
+                }
+                return Vec::new();
+            }
             _ => return Vec::new(),
         };
         self.duplicate_cursor =
@@ -1819,7 +1988,7 @@ impl App {
     /// group; one for a cluster or the similar images), and the cursor as an index into the
     /// sections laid end to end.
     pub fn grid_items(&self) -> (Vec<Vec<usize>>, usize) {
-        if self.overlay == Overlay::Duplicates {
+        if matches!(self.overlay, Overlay::Duplicates | Overlay::Resolve) {
             let groups = self.duplicates.clone().unwrap_or_default();
             return (groups, self.duplicate_cursor);
         }

@@ -97,6 +97,7 @@ pub fn run(
         session.extractor().name().to_owned(),
     );
     app.neighbour_count = session.config().explore.neighbours;
+    app.threshold = session.config().duplicates.threshold;
     let theme = &session.config().explore.theme;
     app.theme = Theme::from_setting(theme, Theme::no_color_env())
         .map_err(|e| Error::bad_request(format_args!("explore.theme: {e}")))?;
@@ -119,6 +120,7 @@ pub fn run(
         exporting: Arc::new(AtomicBool::new(false)),
         decode: session.decode_options().clone(),
         dumb,
+        keep: session.keep_rules(None)?,
         tx: tx.clone(),
     };
     let graphics = match protocol {
@@ -458,6 +460,8 @@ struct Workers {
     decode: DecodeOptions,
     /// TERM names a terminal without OSC 52 (or none).
     dumb: bool,
+    /// The keep rules of the near-duplicates (setting `duplicates.keep`).
+    keep: Vec<crate::dedupe::KeepRule>,
     tx: mpsc::Sender<Msg>,
 }
 
@@ -495,6 +499,19 @@ impl Workers {
             }
             Command::Edit(edit) => {
                 let _ = self.clusterer.send(Job::Edit(edit, app.collection.clone()));
+            }
+            Command::FindDuplicates(threshold) => {
+                let (c, tx, rules) = (app.collection.clone(), self.tx.clone(), self.keep.clone());
+                std::thread::spawn(move || {
+                    let (groups, keepers) = duplicate_groups(&c, threshold, &rules);
+                    let _ = tx.send(Event::Duplicates(groups).into());
+                    let _ = tx.send(Event::Keepers(keepers).into());
+                });
+            }
+            Command::ResolveDuplicates(groups, folder) => {
+                let _ = self
+                    .clusterer
+                    .send(Job::Resolve(groups, folder, app.collection.clone()));
             }
             Command::FindOutliers => {
                 let (c, tx) = (app.collection.clone(), self.tx.clone());
@@ -661,6 +678,7 @@ fn load(
     tx: &mpsc::Sender<Msg>,
 ) -> Result<()> {
     let threshold = session.config().duplicates.threshold;
+    let rules = session.keep_rules(None)?;
     // With the vectors read: make what neighbour and near-duplicate searches need.
     let prepare = |c: &Arc<Collection>| {
         if c.len() >= APPROXIMATE_FROM {
@@ -668,8 +686,9 @@ fn load(
             // do not pause for it (a search that comes first waits for it).
             c.quantized.get_or_init(|| Quantized::new(c));
         }
-        let groups = duplicates::groups(c, threshold);
+        let (groups, keepers) = duplicate_groups(c, threshold, &rules);
         let _ = tx.send(Event::Duplicates(groups).into());
+        let _ = tx.send(Event::Keepers(keepers).into());
     };
     let fit = |session: &mut Session, c: Collection| -> Result<()> {
         if c.len() < 2 {
@@ -776,6 +795,12 @@ const WATCH_POLL: Duration = Duration::from_secs(30);
 /// What the clusterer does: a refit for `+` / `-`, or an edit of the clustering.
 enum Job {
     Refit(usize, Arc<Collection>),
+    /// Keep the first file of each group, move (into the folder) or trash the rest.
+    Resolve(
+        Vec<(PathBuf, Vec<PathBuf>)>,
+        Option<PathBuf>,
+        Arc<Collection>,
+    ),
     Edit(Edit, Arc<Collection>),
     Undo(Arc<Collection>),
     Redo(Arc<Collection>),
@@ -822,6 +847,9 @@ fn spawn_clusterer(mut session: Session, tx: mpsc::Sender<Msg>) -> mpsc::Sender<
                         (Box::new(clustering), said.join("; "))
                     }))
                 }
+                Job::Resolve(groups, folder, c) => {
+                    Event::Resolved(resolve(&mut session, &groups, folder, &c))
+                }
                 Job::Undo(c) => Event::Edited(session.undo(&c).and_then(|done| {
                     done.map(|(cl, what)| (Box::new(cl), what))
                         .ok_or_else(|| Error::bad_request("nothing to undo"))
@@ -837,6 +865,94 @@ fn spawn_clusterer(mut session: Session, tx: mpsc::Sender<Msg>) -> mpsc::Sender<
         }
     });
     jobs
+}
+
+/// Moves or trashes the copies of each group, keeping its first file (the user's keeper),
+/// journalled in the store like `imgtui dups --action`; returns how it went in one line.
+fn resolve(
+    session: &mut Session,
+    groups: &[(PathBuf, Vec<PathBuf>)],
+    folder: Option<PathBuf>,
+    c: &Collection,
+) -> Result<String> {
+    use crate::dedupe::{Action, Member, Status, file_facts, plan_chosen};
+    let action = match folder {
+        Some(f) => Action::Move(f).checked(session.root())?,
+        None => Action::Trash,
+    };
+    let hash_of = |p: &PathBuf| c.paths.iter().position(|q| q == p).map(|i| c.hashes[i]);
+    let mut chosen = Vec::new();
+    for (keeper, copies) in groups {
+        let paths: Vec<PathBuf> = std::iter::once(keeper).chain(copies).cloned().collect();
+        let members: Vec<Member> = file_facts(&paths)
+            .into_iter()
+            .zip(&paths)
+            .filter_map(|(facts, p)| {
+                Some(Member {
+                    facts: facts.ok()?,
+                    hash: hash_of(p)?,
+                })
+            })
+            .collect();
+        // The keeper must be there for its copies to go.
+        if members.first().is_some_and(|m| m.facts.path == *keeper) && members.len() > 1 {
+            chosen.push((members, 0));
+        }
+    }
+    let plan = plan_chosen(session.root(), chosen, &action);
+    let report = session.dedupe_execute(&plan, &AtomicBool::new(false), &|_| {})?;
+    let verb = match action {
+        Action::Move(f) => format!("moved to {}", f.display()),
+        _ => "moved to the trash".to_owned(),
+    };
+    let mut said = format!(
+        "{} {verb} ({:.1} MB; imgtui dups --undo puts them back)",
+        super::app::images(report.done()),
+        report.bytes() as f64 / 1e6
+    );
+    let left = report.outcomes.iter().find_map(|o| match &o.status {
+        Status::Left(why) => Some((&o.from, why)),
+        _ => None,
+    });
+    if let Some((from, why)) = left {
+        said += &format!(
+            "; {} left in place ({}: {why})",
+            report.left(),
+            from.display()
+        );
+    }
+    Ok(said)
+}
+
+/// A near-duplicate group's keeper (an index in it) and its files' sizes in bytes.
+type Keeper = (Option<usize>, Vec<u64>);
+
+/// The near-duplicate groups of `c` at `threshold`, and each group's keeper by `rules` with
+/// its files' sizes (what [`Event::Keepers`] carries).
+fn duplicate_groups(
+    c: &Collection,
+    threshold: f32,
+    rules: &[crate::dedupe::KeepRule],
+) -> (Vec<Vec<usize>>, Vec<Keeper>) {
+    let groups = duplicates::groups(c, threshold);
+    let keepers = groups
+        .iter()
+        .map(|group| {
+            let paths: Vec<PathBuf> = group.iter().map(|&i| c.paths[i].clone()).collect();
+            let facts: Option<Vec<crate::dedupe::FileFacts>> = crate::dedupe::file_facts(&paths)
+                .into_iter()
+                .map(Result::ok)
+                .collect();
+            match facts {
+                Some(facts) => (
+                    Some(crate::dedupe::keeper(&facts, rules)),
+                    facts.iter().map(|f| f.bytes).collect(),
+                ),
+                None => (None, Vec::new()),
+            }
+        })
+        .collect();
+    (groups, keepers)
 }
 
 /// The status line's words for an edit done.

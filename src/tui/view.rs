@@ -260,6 +260,11 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         Overlay::Preview => return draw_preview(frame, app, preview, main),
         Overlay::Montage(path) => return draw_montage(frame, app.theme, path, preview, main),
         Overlay::Duplicates => return draw_duplicates(frame, app, preview, thumbnails, main),
+        Overlay::Resolve => {
+            // The popup over the groups, without images (graphics would cover it).
+            draw_duplicates(frame, app, None, &mut Thumbnails::default(), main);
+            return draw_resolve(frame, app, area);
+        }
         Overlay::Outliers => return draw_outliers(frame, app, preview, thumbnails, main),
         _ => {}
     }
@@ -475,11 +480,14 @@ fn draw_grid(
                         Span::raw("")
                     },
                 ]));
-            if app.overlay == Overlay::Duplicates {
+            if matches!(app.overlay, Overlay::Duplicates | Overlay::Resolve) {
+                let g = section_of(item);
                 tile_block = tile_block.title_bottom(
-                    Line::from(format!("≈{}", section_of(item) + 1))
-                        .right_aligned()
-                        .style(app.theme.notice()),
+                    Line::from(vec![
+                        Span::styled(format!("≈{} ", g + 1), app.theme.notice()),
+                        fate(app, g, i),
+                    ])
+                    .right_aligned(),
                 );
             } else if let Some(g) = app.duplicate_of.get(i).copied().flatten() {
                 tile_block = tile_block.title_bottom(
@@ -974,6 +982,45 @@ fn draw_outliers(
     }
 }
 
+/// What becomes of row `i` of near-duplicate group `g` when they are resolved: `keep`, `✗`
+/// (goes) or `·` (spared by the user); blank while the keepers are being chosen.
+fn fate(app: &App, g: usize, i: usize) -> Span<'static> {
+    match app.keeper_of(g) {
+        None => Span::raw("     "),
+        Some(k) if k == i => Span::styled("keep ", app.theme.accent().bold()),
+        Some(_) if app.goes(g, i) => Span::styled("  ✗  ", app.theme.notice()),
+        Some(_) => Span::styled("  ·  ", app.theme.dim()),
+    }
+}
+
+/// The confirmation before near-duplicates go: how many files and bytes, and where.
+fn draw_resolve(frame: &mut Frame, app: &App, area: Rect) {
+    let (groups, bytes) = app.to_resolve();
+    let files: usize = groups.iter().map(|(_, copies)| copies.len()).sum();
+    let lines = vec![
+        Line::from(format!(
+            "{} ({:.1} MB) go; each of {} keeps its keeper",
+            images(files),
+            bytes as f64 / 1e6,
+            match groups.len() {
+                1 => "1 group".to_owned(),
+                n => format!("{n} groups"),
+            }
+        )),
+        Line::from(format!(
+            "t: to the trash · m: move to {}/ · Esc: back",
+            super::app::DUPLICATES_FOLDER
+        ))
+        .style(app.theme.dim()),
+    ];
+    let rect = centred(area, 70, 4);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(app.theme, " resolve the near-duplicates ", true)),
+        rect,
+    );
+}
+
 fn draw_duplicates(
     frame: &mut Frame,
     app: &App,
@@ -1000,14 +1047,21 @@ fn draw_duplicates(
                 .map_or(0, |c| c.clusters[c.labels[i]].number);
             items.push(ListItem::new(Line::from(vec![
                 Span::styled("  ● ", Style::new().fg(app.theme.cluster(number))),
+                fate(app, g, i),
                 Span::raw(app.name(i)),
             ])));
         }
     }
     let [list_area, preview_area] = duplicates_areas(app, area);
     let title = match groups.len() {
-        1 => " near-duplicates: 1 group (Esc returns) ".to_owned(),
-        n => format!(" near-duplicates: {n} groups (Esc returns) "),
+        1 => format!(
+            " near-duplicates at ≥ {:.2}: 1 group (Esc returns) ",
+            app.threshold
+        ),
+        n => format!(
+            " near-duplicates at ≥ {:.2}: {n} groups (Esc returns) ",
+            app.threshold
+        ),
     };
     if app.grid_shown() {
         // Each group starts a row: near-copies side by side.

@@ -1307,3 +1307,62 @@ fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     h.on(Event::Outliers(stale, found));
     assert_eq!(h.app.overlay, Overlay::None);
 }
+
+#[test]
+fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
+    let mut h = Harness::with(Path::new("/art"), true);
+    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    h.on(Event::Duplicates(groups.clone()));
+    // The rules keep the second file (say, the larger), 200 and 100 bytes.
+    h.on(Event::Keepers(vec![(Some(1), vec![100, 200])]));
+    h.key(KeyCode::Char('d'));
+    let (keeper, copy) = (groups[0][1], groups[0][0]);
+    assert_eq!(h.app.keeper_of(0), Some(keeper));
+    let s = screen(&h.app, 120, 36);
+    assert!(s.contains("near-duplicates at ≥ 0.95"), "{s}");
+    let line = |s: &str, name: &str| {
+        s.lines()
+            .find(|l| l.starts_with("│  ●") && l.contains(&format!(" {name}")))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(line(&s, &h.app.name(keeper)).contains("keep"), "{s}");
+    assert!(line(&s, &h.app.name(copy)).contains('✗'), "{s}");
+    // x asks first, counting files and bytes; t sends the copies to the trash.
+    h.key(KeyCode::Char('x'));
+    assert_eq!(h.app.overlay, Overlay::Resolve);
+    let s = screen(&h.app, 120, 36);
+    assert!(
+        s.contains("1 image (0.0 MB) go; each of 1 group keeps its keeper"),
+        "{s}"
+    );
+    let cmds = h.key(KeyCode::Char('t'));
+    let want = vec![(
+        h.app.collection.paths[keeper].clone(),
+        vec![h.app.collection.paths[copy].clone()],
+    )];
+    assert_eq!(cmds.first(), Some(&Command::ResolveDuplicates(want, None)));
+    h.on(Event::Resolved(Ok("1 image moved to the trash".into())));
+    assert_eq!(h.app.message, "1 image moved to the trash");
+    // K makes the image under the cursor the keeper; Space spares a copy; nothing left to go.
+    h.key(KeyCode::Char('d'));
+    assert_eq!(h.app.current(), Some(copy));
+    h.key(KeyCode::Char('K'));
+    assert_eq!(h.app.keeper_of(0), Some(copy));
+    assert!(h.app.goes(0, keeper));
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Char(' '));
+    assert!(!h.app.goes(0, keeper), "spared");
+    h.key(KeyCode::Char('x'));
+    assert_eq!(h.app.overlay, Overlay::Duplicates);
+    assert!(h.app.message.contains("nothing goes"), "{}", h.app.message);
+    // < and > change the threshold and ask for the groups again.
+    assert_eq!(
+        h.key(KeyCode::Char('<')).first(),
+        Some(&Command::FindDuplicates(0.94))
+    );
+    assert_eq!(
+        h.key(KeyCode::Char('>')).first(),
+        Some(&Command::FindDuplicates(0.95))
+    );
+}
