@@ -78,15 +78,24 @@ impl KeepRule {
     /// Parses comma-separated rules (`largest,oldest`), making each `path:` prefix absolute
     /// against `root`.
     ///
-    /// Fails with the rule that is wrong, or when there is none.
+    /// Fails with the rule that is wrong, when there is none, and when a `path:` folder does
+    /// not exist.
     pub fn parse_list(text: &str, root: &Path) -> std::result::Result<Vec<KeepRule>, String> {
         let rules = text
             .split(',')
             .map(|r| {
                 Ok(match r.parse()? {
                     KeepRule::Under(p) => {
-                        let p = root.join(p);
-                        KeepRule::Under(fs::canonicalize(&p).unwrap_or(p))
+                        let folder = root.join(&p);
+                        // A misspelt folder would silently keep by the other rules.
+                        if !folder.is_dir() {
+                            return Err(format!(
+                                "path:{}: no such folder ({})",
+                                p.display(),
+                                folder.display()
+                            ));
+                        }
+                        KeepRule::Under(fs::canonicalize(&folder).unwrap_or(folder))
                     }
                     rule => rule,
                 })

@@ -739,6 +739,8 @@ fn edit_of(a: &ClusterArgs, clustering: &Clustering, c: &Collection) -> Result<O
     }
     if let Some(v) = &a.split {
         let (n, k) = match v.split_once(':') {
+            // `C:` alone: k chosen inside the cluster, as without the colon.
+            Some((n, k)) if k.trim().is_empty() => (n, None),
             Some((n, k)) => {
                 let k = k.trim().parse().map_err(|_| {
                     Error::bad_request(format_args!(

@@ -241,6 +241,10 @@ pub struct Clustering {
     /// see [`super::curation`]).
     #[serde(default)]
     pub edits: usize,
+    /// k of the fit the edits were replayed on (`k` counts the clusters shown): what a refit
+    /// with one cluster more or fewer starts from. 0 in clusterings saved before edits.
+    #[serde(default)]
+    pub fitted_k: usize,
 }
 
 /// Checks a DBSCAN radius: a cosine distance strictly between 0 and 2. The error is the
@@ -302,6 +306,14 @@ pub fn cluster_keeping_map(
             },
         ),
     };
+    // Identical files share a place: the saved clustering keeps one position per content,
+    // so a copy shown elsewhere now would move on the next start.
+    let mut map = map;
+    let mut first = std::collections::HashMap::new();
+    for i in 0..n {
+        let at = *first.entry(c.hashes[i]).or_insert(i);
+        map[i] = map[at];
+    }
     let map_projection = Pca {
         mean: pca.mean.clone(),
         components: first_rows(&pca.components, 2),
@@ -441,6 +453,7 @@ pub fn cluster_keeping_map(
     Ok(Clustering {
         request: req.clone(),
         k,
+        fitted_k: k,
         eps: eps_used,
         reason,
         clusters,

@@ -462,6 +462,20 @@ pub fn prepare(
                 Some(to) => {
                     let cl = check(to)?;
                     not_noise(cl, "moved into")?;
+                    // Nothing would change: not an edit worth a place in the log.
+                    let all_there = (0..c.len())
+                        .filter(|&i| seen.contains(&c.hashes[i]))
+                        .all(|i| shown.labels[i] == to);
+                    ensure_request!(
+                        !all_there,
+                        "{} already in cluster {}",
+                        if images.len() == 1 {
+                            "the image is"
+                        } else {
+                            "the images are"
+                        },
+                        cl.number
+                    );
                     Logged::Move {
                         images: hexes,
                         to: cl.id,

@@ -135,6 +135,7 @@ impl SavedClustering {
         let clustering = Clustering {
             request: self.request,
             k: self.k,
+            fitted_k: self.k,
             eps: self.eps,
             reason: self.reason,
             clusters,

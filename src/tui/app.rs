@@ -1079,7 +1079,7 @@ impl App {
         let number = self.current_cluster().map_or(0, |(n, _)| n);
         let moving = match self.selection.len() {
             0 => "the current image".to_owned(),
-            n => images(n) + " marked",
+            n => format!("the {} marked", images(n)),
         };
         match ask {
             Ask::Rename => (
@@ -1095,8 +1095,8 @@ impl App {
                 "a number, or empty to choose inside it · Enter splits · Esc cancels".to_owned(),
             ),
             Ask::MoveTo => (
-                format!("move {moving} to cluster number"),
-                "a number, or new · Enter moves · Esc cancels".to_owned(),
+                format!("move {moving} to cluster"),
+                "its number, or new · Enter moves · Esc cancels".to_owned(),
             ),
         }
     }
@@ -1300,8 +1300,7 @@ impl App {
                     KeyCode::Backspace => {
                         text.pop();
                     }
-                    KeyCode::Char(c) => text.push(c),
-                    _ => {}
+                    _ => type_into(text, key),
                 }
                 return Vec::new();
             }
@@ -1316,12 +1315,11 @@ impl App {
                     KeyCode::Backspace => {
                         text.pop();
                     }
-                    KeyCode::Char(c) => text.push(c),
-                    _ => {}
+                    _ => type_into(text, key),
                 }
                 return Vec::new();
             }
-            Overlay::Filter => return self.filter_key(key.code),
+            Overlay::Filter => return self.filter_key(key),
             Overlay::Duplicates => return self.duplicates_key(key.code),
             Overlay::Outliers => return self.outliers_key(key.code),
             Overlay::Resolve => {
@@ -1461,7 +1459,8 @@ impl App {
         Vec::new()
     }
 
-    fn filter_key(&mut self, code: KeyCode) -> Vec<Command> {
+    fn filter_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let code = key.code;
         match code {
             KeyCode::Esc => {
                 self.overlay = Overlay::None;
@@ -1481,7 +1480,7 @@ impl App {
             KeyCode::Backspace => {
                 self.filter.pop();
             }
-            KeyCode::Char(c) => self.filter.push(c),
+            KeyCode::Char(_) => type_into(&mut self.filter, key),
             _ => return Vec::new(),
         }
         self.apply_filter();
@@ -1917,12 +1916,14 @@ impl App {
             return Vec::new();
         }
         let n = self.collection.len();
-        let from = self.pending_k.unwrap_or(c.k);
+        // From the fitted k: edits (a split, a new cluster) change only the clusters shown.
+        let fitted = if c.fitted_k > 0 { c.fitted_k } else { c.k };
+        let from = self.pending_k.unwrap_or(fitted);
         let k = (from as isize + delta).clamp(2, n.saturating_sub(1).max(2) as isize) as usize;
         if k == from {
             return Vec::new();
         }
-        self.pending_k = (k != c.k).then_some(k);
+        self.pending_k = (k != fitted).then_some(k);
         if self.pending_k.is_none() {
             // Back where it is: nothing to fit (a refit under way is superseded by this one).
             self.busy = None;
@@ -2111,6 +2112,25 @@ impl App {
         }
         self.preview_path = path.clone();
         path.map(Command::LoadPreview).into_iter().collect()
+    }
+}
+
+/// A key typed into a prompt's text: a character is added; Ctrl-U clears the text and
+/// Ctrl-W deletes the last word, as in a shell; other control keys are not text.
+fn type_into(text: &mut String, key: KeyEvent) {
+    let KeyCode::Char(c) = key.code else {
+        return;
+    };
+    if !key.modifiers.contains(KeyModifiers::CONTROL) {
+        text.push(c);
+    } else if c == 'u' {
+        text.clear();
+    } else if c == 'w' {
+        let kept = text
+            .trim_end()
+            .rfind(char::is_whitespace)
+            .map_or(0, |i| i + 1);
+        text.truncate(kept);
     }
 }
 

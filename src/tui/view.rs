@@ -285,13 +285,17 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         draw_map(frame, app, p.map, if popup { None } else { map });
         draw_sweep(frame, app, p.curves);
     }
+    let export_title = match app.selection.len() {
+        0 => "export cluster to folder".to_owned(),
+        n => format!("export the {} marked to folder", images(n)),
+    };
     match &app.overlay {
         Overlay::Help => draw_help(frame, app.theme, area, &app.graphics),
         Overlay::Export(text) => draw_prompt(
             frame,
             app.theme,
             area,
-            "export cluster to folder",
+            &export_title,
             text,
             "Enter exports (never overwrites) · Esc cancels",
         ),
@@ -696,7 +700,11 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
         );
         return;
     };
-    let k = app.clustering.as_ref().map_or(0, |c| c.k);
+    // The bar of the fitted k (edits change only the clusters shown).
+    let k = app
+        .clustering
+        .as_ref()
+        .map_or(0, |c| if c.fitted_k > 0 { c.fitted_k } else { c.k });
     let [l1, s1, l2, s2, why] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(3),
@@ -943,8 +951,8 @@ fn draw_outliers(
     let found = app.outliers.as_deref().unwrap_or_default();
     let [list_area, preview_area] = duplicates_areas(app, area);
     let title = format!(
-        " odd ones out: the {} least like any other (Esc returns) ",
-        found.len()
+        " odd ones out: {}, least like any other first (Esc returns) ",
+        images(found.len())
     );
     if app.grid_shown() {
         draw_grid(

@@ -107,7 +107,20 @@ fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
     assert_eq!(keeper("newest"), "disc-big.png");
     assert_eq!(keeper("shortest-path"), "disc.png");
     assert_eq!(keeper("path:keep"), "disc-twin.png");
-    assert_eq!(keeper("path:keep/../nowhere,oldest"), "disc-twin.png");
+    // A folder that holds no file of the group leaves the choice to the next rule.
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    assert_eq!(keeper("path:keep/../empty,oldest"), "disc-twin.png");
+    // A misspelt folder is an error, not a silent fall-through.
+    let out = run(
+        &["dups", dir.to_str().unwrap(), "--keep", "path:nowhere"],
+        &store,
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("path:nowhere: no such folder"),
+        "{}",
+        out.stderr
+    );
     // disc.png and its twin tie on pixels and bytes; the older twin wins.
     assert_eq!(
         keeper(&format!("path:{},largest", dir.join("keep").display())),

@@ -1246,7 +1246,7 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     h.key(KeyCode::Char(' '));
     let b = h.app.current().unwrap();
     h.key(KeyCode::Char('v'));
-    assert!(screen(&h.app, 120, 36).contains("move 2 images marked"));
+    assert!(screen(&h.app, 120, 36).contains("move the 2 images marked to cluster"));
     h.type_text("new");
     let cmds = h.key(KeyCode::Enter);
     let Some(Command::Edit(Edit::Move { images, to: None })) = cmds.first() else {
@@ -1289,7 +1289,7 @@ fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     );
     let s = screen(&h.app, 120, 36);
     assert!(
-        s.contains("odd ones out: the 15 least like any other"),
+        s.contains("odd ones out: 15 images, least like any other first"),
         "{s}"
     );
     assert!(s.contains(&format!("{:.3}", found[0].1)), "{s}");
@@ -1364,5 +1364,36 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     assert_eq!(
         h.key(KeyCode::Char('>')).first(),
         Some(&Command::FindDuplicates(0.95))
+    );
+}
+
+#[test]
+fn prompts_take_ctrl_u_and_ctrl_w_as_a_shell_does_and_minus_counts_from_the_fitted_k() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Char('r'));
+    h.type_text("blue series");
+    let ctrl = |c| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    h.on(ctrl('w'));
+    assert!(
+        matches!(&h.app.overlay, Overlay::Ask(_, t) if t == "blue "),
+        "{:?}",
+        h.app.overlay
+    );
+    h.on(ctrl('u'));
+    assert!(matches!(&h.app.overlay, Overlay::Ask(_, t) if t.is_empty()));
+    h.on(ctrl('a'));
+    assert!(
+        matches!(&h.app.overlay, Overlay::Ask(_, t) if t.is_empty()),
+        "no stray letter"
+    );
+    h.key(KeyCode::Esc);
+    // Edits made 5 clusters out of a fit of 3: - asks for 2, + for 4.
+    let mut edited = h.app.clustering.clone().unwrap();
+    edited.fitted_k = 3;
+    edited.k = 5;
+    h.on(Event::Edited(Ok((Box::new(edited), "split".into()))));
+    assert_eq!(
+        h.key(KeyCode::Char('-')).first(),
+        Some(&Command::Recluster(2))
     );
 }
