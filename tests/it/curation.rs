@@ -257,7 +257,8 @@ fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
 #[test]
 fn bad_edits_are_one_line_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
-    let (d, store, _) = three(tmp.path());
+    let (d, store, first) = three(tmp.path());
+    let own = format!("{d}/disc-0.png={}", cluster_of(&first, "disc-0.png"));
     let outside = tmp.path().join("elsewhere.png");
     solid(32, 32, [1, 2, 3]).save(&outside).unwrap();
     for args in [
@@ -270,6 +271,8 @@ fn bad_edits_are_one_line_and_exit_2() {
         vec!["--move", "nowhere.png=1"],
         vec!["--move", &format!("{}=1", outside.display())],
         vec!["--move", &format!("{d}/disc-0.png=8")],
+        // Into the cluster it is in: nothing would change.
+        vec!["--move", &own],
     ] {
         let mut all = vec!["cluster", &d];
         all.extend(&args);
@@ -424,4 +427,14 @@ fn the_session_api_edits_undoes_and_warm_starts_with_the_edits() {
         !notes.is_empty(),
         "two fitted clusters cannot both follow to one"
     );
+}
+
+#[test]
+fn split_with_a_colon_and_no_k_chooses_k_inside_the_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (d, store, first) = three(tmp.path());
+    let disc = cluster_of(&first, "disc-0.png");
+    let a = run_json(&["cluster", &d, "--split", &format!("{disc}:")], &store);
+    assert_eq!(a["edits"], 1);
+    assert!(a["clusters"].as_array().unwrap().len() > 3, "{a}");
 }
