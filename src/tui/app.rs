@@ -1765,13 +1765,15 @@ impl App {
         })
     }
 
-    fn outliers_key(&mut self, code: KeyCode) -> Vec<Command> {
+    /// The keys shared by the lists over the panes (near-duplicates, odd ones out): moving
+    /// (in the grid too), Enter to go to the image in its cluster, Esc, q or `closer` to
+    /// return. `None` for other keys.
+    fn browse_key(&mut self, code: KeyCode, closer: char) -> Option<Vec<Command>> {
         if self.grid_shown()
             && let Some((dx, dy)) = self.grid_step(code)
         {
-            return self.move_in_grid(dx, dy);
+            return Some(self.move_in_grid(dx, dy));
         }
-        let n = self.outliers.as_ref().map_or(0, Vec::len);
         let step: isize = match code {
             KeyCode::Up | KeyCode::Char('k') => -1,
             KeyCode::Down | KeyCode::Char('j') => 1,
@@ -1784,50 +1786,43 @@ impl App {
                 if let Some(row) = row {
                     self.go_to(row);
                 }
-                return self.cursor_moved();
+                return Some(self.cursor_moved());
             }
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('o') => {
-                self.overlay = Overlay::None;
-                self.message.clear();
-                return self.preview_command();
-            }
-            KeyCode::Char(' ') => {
-                self.toggle_mark();
-                return Vec::new();
-            }
-            _ => return Vec::new(),
+            KeyCode::Esc | KeyCode::Char('q') => 0,
+            KeyCode::Char(c) if c == closer => 0,
+            _ => return None,
         };
-        self.outlier_cursor =
-            (self.outlier_cursor as isize + step).clamp(0, n.saturating_sub(1) as isize) as usize;
-        self.preview_command()
+        if step == 0 {
+            self.overlay = Overlay::None;
+            self.message.clear();
+            return Some(self.preview_command());
+        }
+        let (cursor, n) = if self.overlay == Overlay::Outliers {
+            let n = self.outliers.as_ref().map_or(0, Vec::len);
+            (&mut self.outlier_cursor, n)
+        } else {
+            let n = self.duplicate_rows().count();
+            (&mut self.duplicate_cursor, n)
+        };
+        *cursor = (*cursor as isize + step).clamp(0, n.saturating_sub(1) as isize) as usize;
+        Some(self.preview_command())
+    }
+
+    fn outliers_key(&mut self, code: KeyCode) -> Vec<Command> {
+        if let Some(commands) = self.browse_key(code, 'o') {
+            return commands;
+        }
+        if code == KeyCode::Char(' ') {
+            self.toggle_mark();
+        }
+        Vec::new()
     }
 
     fn duplicates_key(&mut self, code: KeyCode) -> Vec<Command> {
-        if self.grid_shown()
-            && let Some((dx, dy)) = self.grid_step(code)
-        {
-            return self.move_in_grid(dx, dy);
+        if let Some(commands) = self.browse_key(code, 'd') {
+            return commands;
         }
-        let n = self.duplicate_rows().count();
-        let step: isize = match code {
-            KeyCode::Up | KeyCode::Char('k') => -1,
-            KeyCode::Down | KeyCode::Char('j') => 1,
-            KeyCode::PageUp => -10,
-            KeyCode::PageDown => 10,
-            KeyCode::Enter => {
-                let row = self.current();
-                self.overlay = Overlay::None;
-                self.message.clear();
-                if let Some(row) = row {
-                    self.go_to(row);
-                }
-                return self.cursor_moved();
-            }
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('d') => {
-                self.overlay = Overlay::None;
-                self.message.clear();
-                return self.preview_command();
-            }
+        match code {
             KeyCode::Char('K') => {
                 if let Some((g, k)) = self.duplicate_at_cursor()
                     && let Some(entry) = self.duplicate_keepers.get_mut(g)
@@ -1841,7 +1836,7 @@ impl App {
                         self.spared.remove(&p);
                     }
                 }
-                return Vec::new();
+                Vec::new()
             }
             KeyCode::Char(' ') => {
                 if let Some((g, k)) = self.duplicate_at_cursor()
@@ -1853,7 +1848,7 @@ impl App {
                         self.spared.insert(path);
                     }
                 }
-                return Vec::new();
+                Vec::new()
             }
             KeyCode::Char('<') | KeyCode::Char('>') => {
                 let by = if code == KeyCode::Char('<') {
@@ -1863,7 +1858,7 @@ impl App {
                 };
                 self.threshold = ((self.threshold + by) * 100.0).round().clamp(50.0, 100.0) / 100.0;
                 self.busy = Some(format!("grouping at similarity {:.2}…", self.threshold));
-                return vec![Command::FindDuplicates(self.threshold)];
+                vec![Command::FindDuplicates(self.threshold)]
             }
             KeyCode::Char('x') => {
                 let (groups, _) = self.to_resolve();
@@ -1876,13 +1871,10 @@ impl App {
                 } else {
                     self.overlay = Overlay::Resolve;
                 }
-                return Vec::new();
+                Vec::new()
             }
-            _ => return Vec::new(),
-        };
-        self.duplicate_cursor =
-            (self.duplicate_cursor as isize + step).clamp(0, n.saturating_sub(1) as isize) as usize;
-        self.preview_command()
+            _ => Vec::new(),
+        }
     }
 
     fn montage(&mut self) -> Vec<Command> {
