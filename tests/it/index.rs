@@ -426,7 +426,11 @@ fn index_watch_reports_each_change_until_interrupted() {
     });
     let next = || rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
     assert!(next().starts_with("8 found, 8 embedded"));
-    noise(30, 30, 7).save(dir.join("added.png")).unwrap();
+    // Written beside the folder and renamed in, so that on a loaded machine the watcher
+    // cannot index it half written (and count it skipped, then removed, in the next line).
+    let staged = tmp.path().join("added.png");
+    noise(30, 30, 7).save(&staged).unwrap();
+    std::fs::rename(&staged, dir.join("added.png")).unwrap();
     let line = next();
     assert!(line.starts_with("9 found, 1 embedded, 8 cached"), "{line}");
     std::fs::remove_file(dir.join("checker.png")).unwrap();
