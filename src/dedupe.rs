@@ -927,8 +927,13 @@ mod tests {
         }
         assert!("biggest".parse::<KeepRule>().is_err());
         assert!("path:".parse::<KeepRule>().is_err());
-        let rules = KeepRule::parse_list("largest,path:best", Path::new("/art")).unwrap();
-        assert_eq!(rules[1], KeepRule::Under("/art/best".into()));
+        let art = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(art.path()).unwrap();
+        fs::create_dir(root.join("best")).unwrap();
+        let rules = KeepRule::parse_list("largest,path:best", &root).unwrap();
+        assert_eq!(rules[1], KeepRule::Under(root.join("best")));
+        let missing = KeepRule::parse_list("path:bset", &root).unwrap_err();
+        assert!(missing.starts_with("path:bset: no such folder"), "{missing}");
         assert!("move:".parse::<Action>().is_err());
         assert_eq!("move:/x".parse::<Action>().unwrap().to_string(), "move:/x");
     }
