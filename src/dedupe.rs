@@ -933,7 +933,10 @@ mod tests {
         let rules = KeepRule::parse_list("largest,path:best", &root).unwrap();
         assert_eq!(rules[1], KeepRule::Under(root.join("best")));
         let missing = KeepRule::parse_list("path:bset", &root).unwrap_err();
-        assert!(missing.starts_with("path:bset: no such folder"), "{missing}");
+        assert!(
+            missing.starts_with("path:bset: no such folder"),
+            "{missing}"
+        );
         assert!("move:".parse::<Action>().is_err());
         assert_eq!("move:/x".parse::<Action>().unwrap().to_string(), "move:/x");
     }
