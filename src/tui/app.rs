@@ -461,6 +461,8 @@ pub struct App {
     pub spared: std::collections::HashSet<PathBuf>,
     /// The cosine similarity that makes near-duplicates (`<` / `>` change it).
     pub threshold: f32,
+    /// The last duplicates moved or trashed, said again with the folder change they cause.
+    resolved: Option<String>,
     /// The odd ones out shown (at most [`OUTLIERS_SHOWN`]), most odd first, with their score.
     pub outliers: Option<Vec<(usize, f32)>>,
     /// Cursor in the odd ones out.
@@ -543,6 +545,7 @@ impl App {
             duplicate_keepers: Vec::new(),
             spared: Default::default(),
             threshold: crate::analysis::duplicates::DUPLICATE_THRESHOLD,
+            resolved: None,
             outliers: None,
             outlier_cursor: 0,
             busy: None,
@@ -711,7 +714,10 @@ impl App {
             Event::Resolved(result) => {
                 self.busy = None;
                 self.message = match result {
-                    Ok(said) => said,
+                    Ok(said) => {
+                        self.resolved = Some(said.clone());
+                        said
+                    }
                     Err(e) => format!("nothing moved: {e}"),
                 };
                 Vec::new()
@@ -773,7 +779,12 @@ impl App {
                 if skipped > 0 {
                     parts.push(format!("{skipped} skipped"));
                 }
-                self.message = format!("the folder changed: {}", parts.join(", "));
+                let changed = format!("the folder changed: {}", parts.join(", "));
+                // What the user just did to the folder (duplicates moved) stays in view.
+                self.message = match self.resolved.take() {
+                    Some(done) => format!("{done} · {changed}"),
+                    None => changed,
+                };
                 Vec::new()
             }
             Event::Exported(result) => {

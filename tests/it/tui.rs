@@ -1344,6 +1344,16 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     assert_eq!(cmds.first(), Some(&Command::ResolveDuplicates(want, None)));
     h.on(Event::Resolved(Ok("1 image moved to the trash".into())));
     assert_eq!(h.app.message, "1 image moved to the trash");
+    // The folder change it causes does not hide it.
+    h.on(Event::FolderChanged {
+        changed: 0,
+        removed: 1,
+        skipped: 0,
+    });
+    assert_eq!(
+        h.app.message,
+        "1 image moved to the trash · the folder changed: 1 removed"
+    );
     // K makes the image under the cursor the keeper; Space spares a copy; nothing left to go.
     h.key(KeyCode::Char('d'));
     assert_eq!(h.app.current(), Some(copy));
