@@ -796,6 +796,9 @@ pub fn undo_last(store: &mut Store, root: &Path) -> anyhow::Result<Report> {
         let status = match put_back(entry) {
             Ok(()) => {
                 store.journal_set(entry.id, JournalState::Undone, &entry.to)?;
+                if entry.action == "move" {
+                    remove_emptied_folders(&entry.to, &entry.from, root);
+                }
                 Status::Done
             }
             Err(why) => Status::Left(why),
@@ -814,6 +817,24 @@ pub fn undo_last(store: &mut Store, root: &Path) -> anyhow::Result<Report> {
         dry_run: false,
         outcomes,
     })
+}
+
+/// After a move is undone, removes the folders the move made for it below the target (those
+/// of its path relative to `root`) that are now empty; never the target folder itself, and
+/// never a folder that still holds anything.
+fn remove_emptied_folders(moved_to: &Path, original: &Path, root: &Path) {
+    let depth = original
+        .strip_prefix(root)
+        .ok()
+        .and_then(Path::parent)
+        .map_or(0, |p| p.components().count());
+    let mut folder = moved_to.parent();
+    for _ in 0..depth {
+        match folder {
+            Some(f) if fs::remove_dir(f).is_ok() => folder = f.parent(),
+            _ => break,
+        }
+    }
 }
 
 /// Puts one journalled file back, checking its content.

@@ -196,6 +196,9 @@ fn move_never_loses_a_file_and_undo_puts_every_file_back() {
         snapshot(&out).keys().collect::<Vec<_>>(),
         [Path::new("keep/disc-twin.png")]
     );
+    // The folders the move made for the files are gone again; the target itself stays.
+    let folders: Vec<PathBuf> = walk_folders(&out);
+    assert_eq!(folders, [out.join("keep")], "{folders:?}");
     let again = run(&["dups", dir.to_str().unwrap(), "--undo"], &store);
     assert!(again.stderr.contains("nothing to undo"), "{}", again.stderr);
 }
@@ -471,4 +474,38 @@ fn the_odd_ones_out_come_first() {
     );
     assert_eq!(csv.stdout.lines().next(), Some("rank,path,score"));
     assert_eq!(csv.stdout.lines().count(), 3);
+}
+
+/// Every folder below `dir`, sorted.
+fn walk_folders(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_folders(&path));
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn undoing_a_move_removes_the_folders_it_made_and_keeps_the_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    std::fs::copy(dir.join("disc.png"), dir.join("sub/deeper/disc-again.png")).unwrap();
+    set_age(&dir.join("sub/deeper/disc-again.png"), 1);
+    let (out, store) = (tmp.path().join("out"), tmp.path().join("s.sqlite"));
+    let target = format!("move:{}", out.display());
+    let before = snapshot(&dir);
+    let moved = dups(&dir, &store, &["--keep", "newest", "--action", &target]);
+    assert_eq!(moved["done"], 1, "{moved}");
+    assert!(out.join("sub/deeper/disc-again.png").is_file());
+    dups(&dir, &store, &["--undo"]);
+    assert_eq!(snapshot(&dir), before);
+    assert!(out.is_dir(), "the target folder stays");
+    assert_eq!(walk_folders(&out), Vec::<PathBuf>::new());
 }
