@@ -19,6 +19,10 @@ static EFFICIENTNET_LITE0: &[u8] = include_bytes!("../../models/efficientnet_lit
 /// blake3 of the file and the pixel recipe), kept when the weights were stored as float16
 /// (see [`OnnxModel::builtin`]). Change it when the weights or the spec change the vectors.
 pub const BUILTIN_ID: &str = "efficientnet-lite0-737180cf3bd2";
+
+/// What the id of the built-in model would be from its float16 file and recipe; mapped to
+/// [`BUILTIN_ID`].
+const BUILTIN_FLOAT16_ID: &str = "efficientnet-lite0-68b125acbaa5";
 /// How to run it: the spec `config/models/efficientnet-lite0.toml`.
 static EFFICIENTNET_LITE0_SPEC: &str = include_str!("../../config/models/efficientnet-lite0.toml");
 /// The 1000 ImageNet class names, in the order of the model's `logits` output.
@@ -51,10 +55,7 @@ impl OnnxModel {
         let spec = ModelSpec::parse(EFFICIENTNET_LITE0_SPEC, "the built-in model spec")
             .expect("the built-in spec parses");
         let classes = IMAGENET_CLASSES.lines().map(str::to_owned).collect();
-        OnnxModel {
-            id: BUILTIN_ID.to_owned(),
-            ..Self::new(spec, Cow::Borrowed(EFFICIENTNET_LITE0), classes)
-        }
+        Self::new(spec, Cow::Borrowed(EFFICIENTNET_LITE0), classes)
     }
 
     /// The built-in model's graph with other weights: an EfficientNet-Lite export by
@@ -105,8 +106,14 @@ impl OnnxModel {
         );
         hasher.update(recipe.as_bytes());
         let digest = hasher.finalize().to_hex();
+        let mut id = format!("{}-{}", spec.name, &digest[..12]);
+        // The built-in weights and recipe (also when a spec file names them): the id of the
+        // float32 export they were stored from (see [`BUILTIN_ID`]).
+        if id == BUILTIN_FLOAT16_ID {
+            id = BUILTIN_ID.to_owned();
+        }
         OnnxModel {
-            id: format!("{}-{}", spec.name, &digest[..12]),
+            id,
             spec,
             onnx,
             plan: OnceLock::new(),
