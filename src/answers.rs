@@ -794,16 +794,24 @@ pub fn about(c: &Clustering, origin: Origin) -> String {
 
 /// The one-line summary of an indexing run, e.g. `500 found, 500 embedded, 0 cached,
 /// 0 skipped, 500 thumbnails in 12.04 s (41.5 images/s)` (removed files and thumbnails made
-/// are named when there are any).
+/// are named when there are any), and for a sharded run
+/// starting `shard 2/3: 170 of 500 found, …`.
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.interrupted {
             f.write_str("interrupted: ")?;
         }
+        match &self.shard {
+            Some(s) => write!(
+                f,
+                "shard {}/{}: {} of {} found",
+                s.index, s.count, s.files, self.found
+            )?,
+            None => write!(f, "{} found", self.found)?,
+        }
         write!(
             f,
-            "{} found, {} embedded, {} cached, {} skipped",
-            self.found,
+            ", {} embedded, {} cached, {} skipped",
             self.embedded,
             self.cached,
             self.skipped.len()

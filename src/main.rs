@@ -203,6 +203,11 @@ struct IndexArgs {
     /// Ctrl-C.
     #[arg(long)]
     watch: bool,
+    /// Take only shard I of N (e.g. 2/3): the files whose path relative to DIR hashes into
+    /// it, so N machines can index one folder between them, each into its own store, and
+    /// `imgtui store merge` joins the stores. Files of other shards are left alone.
+    #[arg(long, value_name = "I/N", conflicts_with = "watch")]
+    shard: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -543,8 +548,8 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The session's indexing settings with `index`'s `--threads`, `--batch` and
-/// `--no-thumbnails` applied.
+/// The session's indexing settings with `index`'s `--threads`, `--batch`,
+/// `--no-thumbnails` and `--shard` applied.
 fn tuned(session: &Session, a: &IndexArgs) -> Result<imgtui::IndexOptions> {
     let (threads, batch) = (a.threads, a.batch);
     let mut opts = session.index_options();
@@ -555,6 +560,11 @@ fn tuned(session: &Session, a: &IndexArgs) -> Result<imgtui::IndexOptions> {
     opts.threads = threads.unwrap_or(opts.threads);
     opts.batch = batch.unwrap_or(opts.batch).max(1);
     opts.thumbnails &= !a.no_thumbnails;
+    if let Some(shard) = &a.shard {
+        let parsed = imgtui::index::parse_shard(shard)
+            .map_err(|rule| Error::bad_request(format_args!("--shard {shard}: {rule}")))?;
+        opts.shard = Some(parsed);
+    }
     Ok(opts)
 }
 
