@@ -17,6 +17,7 @@ use crate::collection::Collection;
 use crate::dedupe::{Kind, Plan, Report, Status};
 use crate::export::ExportReport;
 use crate::index::Summary;
+use crate::store::MergeReport;
 
 /// The shape of every JSON answer: it is written as `"schema": SCHEMA` first in each, and it
 /// goes up whenever a field is removed, renamed or changes meaning (new fields may be added
@@ -766,6 +767,75 @@ impl Answer for Summary {
             out.row([path_text(&s.path), s.reason.clone()])?;
         }
         Ok(())
+    }
+}
+
+impl Answer for MergeReport {
+    const TABLES: &'static [&'static str] = &["conflicts"];
+
+    /// The report with [`SCHEMA`] first (the report itself is the store's, a layer below).
+    fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            #[serde(serialize_with = "schema")]
+            schema: (),
+            #[serde(flatten)]
+            report: &'a MergeReport,
+        }
+        let versioned = Versioned {
+            schema: (),
+            report: self,
+        };
+        serde_json::to_writer(&mut *out, &versioned)?;
+        out.write_all(b"\n")
+    }
+
+    /// One row per conflict: `kind` (vector or file), `key` (hash/feature, or path), the
+    /// `input` store and which row was `kept` (out or input).
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["kind", "key", "input", "kept"])?;
+        for v in &self.vector_conflicts {
+            out.row([
+                "vector".to_owned(),
+                format!("{}/{}", v.hash, v.feature),
+                path_text(&v.input),
+                "out".to_owned(),
+            ])?;
+        }
+        for f in &self.file_conflicts {
+            out.row([
+                "file".to_owned(),
+                path_text(&f.path),
+                path_text(&f.input),
+                if f.kept_input { "input" } else { "out" }.to_owned(),
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// The one-line summary of a merge, e.g. `3 stores merged: 500 vectors added, 0 already
+/// there, 500 thumbnails, 500 files added (0 replaced, 0 already there), 0 vectors differ,
+/// 0 files whose stat differs`.
+impl std::fmt::Display for MergeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stores = self.inputs.len();
+        write!(
+            f,
+            "{stores} store{} merged: {} vectors added, {} already there, {} thumbnails, \
+             {} files added ({} replaced, {} already there), {} vectors differ, \
+             {} files whose stat differs",
+            if stores == 1 { "" } else { "s" },
+            self.vectors_added,
+            self.vectors_present,
+            self.thumbnails_added,
+            self.files_added,
+            self.files_replaced,
+            self.files_present,
+            self.vector_conflicts.len(),
+            self.file_conflicts.len()
+        )
     }
 }
 
