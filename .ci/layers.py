@@ -39,6 +39,7 @@ ROOT = {
     "Session": "session",
     "Store": "store",
     "serialize_path": "error",  # a serde helper in lib.rs, used by every layer
+    "serialize_paths": "error",
 }
 
 src = pathlib.Path(__file__).resolve().parent.parent / "src"

@@ -17,6 +17,7 @@ use crate::collection::Collection;
 use crate::dedupe::{Kind, Plan, Report, Status};
 use crate::export::ExportReport;
 use crate::index::Summary;
+use crate::store::MergeReport;
 
 /// The shape of every JSON answer: it is written as `"schema": SCHEMA` first in each, and it
 /// goes up whenever a field is removed, renamed or changes meaning (new fields may be added
@@ -769,6 +770,75 @@ impl Answer for Summary {
     }
 }
 
+impl Answer for MergeReport {
+    const TABLES: &'static [&'static str] = &["conflicts"];
+
+    /// The report with [`SCHEMA`] first (the report itself is the store's, a layer below).
+    fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            #[serde(serialize_with = "schema")]
+            schema: (),
+            #[serde(flatten)]
+            report: &'a MergeReport,
+        }
+        let versioned = Versioned {
+            schema: (),
+            report: self,
+        };
+        serde_json::to_writer(&mut *out, &versioned)?;
+        out.write_all(b"\n")
+    }
+
+    /// One row per conflict: `kind` (vector or file), `key` (hash/feature, or path), the
+    /// `input` store and which row was `kept` (out or input).
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["kind", "key", "input", "kept"])?;
+        for v in &self.vector_conflicts {
+            out.row([
+                "vector".to_owned(),
+                format!("{}/{}", v.hash, v.feature),
+                path_text(&v.input),
+                "out".to_owned(),
+            ])?;
+        }
+        for f in &self.file_conflicts {
+            out.row([
+                "file".to_owned(),
+                path_text(&f.path),
+                path_text(&f.input),
+                if f.kept_input { "input" } else { "out" }.to_owned(),
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// The one-line summary of a merge, e.g. `3 stores merged: 500 vectors added, 0 already
+/// there, 500 thumbnails, 500 files added (0 replaced, 0 already there), 0 vectors differ,
+/// 0 files whose stat differs`.
+impl std::fmt::Display for MergeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stores = self.inputs.len();
+        write!(
+            f,
+            "{stores} store{} merged: {} vectors added, {} already there, {} thumbnails, \
+             {} files added ({} replaced, {} already there), {} vectors differ, \
+             {} files whose stat differs",
+            if stores == 1 { "" } else { "s" },
+            self.vectors_added,
+            self.vectors_present,
+            self.thumbnails_added,
+            self.files_added,
+            self.files_replaced,
+            self.files_present,
+            self.vector_conflicts.len(),
+            self.file_conflicts.len()
+        )
+    }
+}
+
 /// The one line about a clustering that the commands print on stderr: how many clusters, by
 /// which method, whether it was reused, and why this k.
 pub fn about(c: &Clustering, origin: Origin) -> String {
@@ -794,16 +864,24 @@ pub fn about(c: &Clustering, origin: Origin) -> String {
 
 /// The one-line summary of an indexing run, e.g. `500 found, 500 embedded, 0 cached,
 /// 0 skipped, 500 thumbnails in 12.04 s (41.5 images/s)` (removed files and thumbnails made
-/// are named when there are any).
+/// are named when there are any), and for a sharded run
+/// starting `shard 2/3: 170 of 500 found, …`.
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.interrupted {
             f.write_str("interrupted: ")?;
         }
+        match &self.shard {
+            Some(s) => write!(
+                f,
+                "shard {}/{}: {} of {} found",
+                s.index, s.count, s.files, self.found
+            )?,
+            None => write!(f, "{} found", self.found)?,
+        }
         write!(
             f,
-            "{} found, {} embedded, {} cached, {} skipped",
-            self.found,
+            ", {} embedded, {} cached, {} skipped",
             self.embedded,
             self.cached,
             self.skipped.len()

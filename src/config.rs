@@ -327,6 +327,7 @@ impl Config {
             batch_interval: Duration::from_millis(self.index.batch_interval_ms),
             max_file_bytes: self.index.max_file_mib << 20,
             thumbnails: self.index.thumbnails,
+            shard: None,
         })
     }
 }

@@ -60,6 +60,48 @@ pub struct IndexOptions {
     pub max_file_bytes: u64,
     /// Whether new content gets a thumbnail ([`crate::decode::thumbnail`]) in the store.
     pub thumbnails: bool,
+    /// Only shard I of N (1 ≤ I ≤ N, see [`in_shard`]): the files of other shards are neither
+    /// read, recorded nor removed. `None` takes every file.
+    pub shard: Option<(u32, u32)>,
+}
+
+/// Checks a shard as `--shard I/N` writes it: whole numbers with 1 ≤ I ≤ N. The error is the
+/// rule, for the caller to prefix with where the value came from.
+pub fn parse_shard(text: &str) -> Result<(u32, u32), &'static str> {
+    let rule = "a shard is I/N with whole numbers 1 ≤ I ≤ N, e.g. 2/3";
+    let (i, n) = text.split_once('/').ok_or(rule)?;
+    let (i, n) = (
+        i.trim().parse::<u32>().map_err(|_| rule)?,
+        n.trim().parse::<u32>().map_err(|_| rule)?,
+    );
+    if i >= 1 && i <= n {
+        Ok((i, n))
+    } else {
+        Err(rule)
+    }
+}
+
+/// The shard (1..=`count`) of a file whose path relative to the indexed folder is `relative`:
+/// the first 8 bytes of the blake3 hash of the path's bytes (UTF-8 where the platform's paths
+/// are not bytes), as a little-endian u64, mod `count`, plus 1. It depends only on the
+/// relative path, so every machine splits a folder the same way wherever it is mounted.
+/// `count` must be at least 1.
+pub fn shard_of(relative: &Path, count: u32) -> u32 {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(relative.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = relative.to_string_lossy().replace('\\', "/").into_bytes();
+    let hash = blake3::hash(&bytes);
+    let first: [u8; 8] = hash.as_bytes()[..8].try_into().expect("32 bytes");
+    (u64::from_le_bytes(first) % u64::from(count)) as u32 + 1
+}
+
+/// Whether `path` (at or below `root`) falls in `shard` (I, N); every path does without one.
+pub fn in_shard(root: &Path, path: &Path, shard: Option<(u32, u32)>) -> bool {
+    match shard {
+        None => true,
+        Some((i, n)) => shard_of(path.strip_prefix(root).unwrap_or(path), n) == i,
+    }
 }
 
 impl Default for IndexOptions {
@@ -73,6 +115,7 @@ impl Default for IndexOptions {
             batch_interval: Duration::from_millis(1000),
             max_file_bytes: 256 << 20,
             thumbnails: true,
+            shard: None,
         }
     }
 }
@@ -104,8 +147,10 @@ pub struct Summary {
     pub root: PathBuf,
     /// The feature id the vectors are stored under.
     pub feature: String,
-    /// Image files found by the walk.
+    /// Image files found by the walk (in every shard).
     pub found: usize,
+    /// The shard this run took, when it took one.
+    pub shard: Option<ShardTaken>,
     /// Files embedded in this run.
     pub embedded: usize,
     /// Thumbnails made in this run (one per new content, when thumbnails are on).
@@ -125,6 +170,17 @@ pub struct Summary {
     pub seconds: f64,
     /// Embedded images per second.
     pub images_per_second: f64,
+}
+
+/// The part of a folder a sharded run took ([`IndexOptions::shard`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ShardTaken {
+    /// I, 1-based.
+    pub index: u32,
+    /// N, the number of shards.
+    pub count: u32,
+    /// Image files found in this shard, of [`Summary::found`].
+    pub files: usize,
 }
 
 impl Summary {
@@ -159,9 +215,22 @@ pub fn index(
     let started = Instant::now();
     let root = scan::resolve_root(root)?;
     let feature = feature_id(extractor, &opts.decode);
-    let walk = scan::scan(&root);
+    let mut walk = scan::scan(&root);
+    let found = walk.files.len();
+    if opts.shard.is_some() {
+        walk.files.retain(|f| in_shard(&root, &f.path, opts.shard));
+        walk.skipped
+            .retain(|s| in_shard(&root, &s.path, opts.shard));
+    }
+    let shard = opts.shard.map(|(index, count)| ShardTaken {
+        index,
+        count,
+        files: walk.files.len(),
+    });
 
-    let known = store.files_under(&root)?;
+    // Files of other shards are another machine's: not known here, so never removed.
+    let mut known = store.files_under(&root)?;
+    known.retain(|p, _| in_shard(&root, p, opts.shard));
     let on_disk: HashSet<&Path> = walk.files.iter().map(|f| f.path.as_path()).collect();
     let gone: Vec<PathBuf> = known
         .keys()
@@ -181,7 +250,8 @@ pub fn index(
     let mut summary = Summary {
         root: root.clone(),
         feature: feature.clone(),
-        found: walk.files.len(),
+        found,
+        shard,
         embedded: 0,
         thumbnails: 0,
         cached: cached.len(),

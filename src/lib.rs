@@ -54,3 +54,12 @@ pub(crate) fn serialize_path<S: serde::Serializer>(
 ) -> Result<S::Ok, S::Error> {
     s.serialize_str(&p.to_string_lossy())
 }
+
+/// Serialises paths as a list of strings, lossily where they are not UTF-8, as
+/// [`serialize_path`] does one.
+pub(crate) fn serialize_paths<S: serde::Serializer>(
+    paths: &[std::path::PathBuf],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+}

@@ -160,6 +160,10 @@ enum Command {
     Neighbours(NeighboursArgs),
     /// Prints the effective settings and where each comes from (default, file or flag).
     Config,
+    /// Works on feature store files: `store merge OUT IN...` joins stores made on several
+    /// machines (see `index --shard`).
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Groups of exact and near-duplicate images under DIR, largest first, each with the file
     /// to keep; with --action, moves or trashes the others (journalled; --undo puts them back).
     Dups(DupsArgs),
@@ -203,6 +207,34 @@ struct IndexArgs {
     /// Ctrl-C.
     #[arg(long)]
     watch: bool,
+    /// Take only shard I of N (e.g. 2/3): the files whose path relative to DIR hashes into
+    /// it, so N machines can index one folder between them, each into its own store, and
+    /// `imgtui store merge` joins the stores. Files of other shards are left alone.
+    #[arg(long, value_name = "I/N", conflicts_with = "watch")]
+    shard: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Merges the stores IN... into OUT (created if missing): vectors, thumbnails and the
+    /// files each store recorded. Saved clusterings, their edits and the dups journal are one
+    /// machine's state and are not merged. A vector stored differently under one key is
+    /// reported and OUT's kept; a file recorded with a different size, mtime or hash is
+    /// reported and the newer record kept.
+    Merge(MergeArgs),
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The store merged into (created if missing). `--store` is not used.
+    out: PathBuf,
+    /// The stores to merge in, in order.
+    #[arg(required = true, value_name = "IN")]
+    inputs: Vec<PathBuf>,
+    /// Print the report as JSON (or its conflicts as CSV) on stdout instead of a summary
+    /// line and the conflicts on stderr.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 }
 
 #[derive(clap::Args)]
@@ -388,6 +420,7 @@ fn main() -> ExitCode {
         Some(Command::Dups(a)) => run_dups(a, g),
         Some(Command::Outliers(a)) => run_outliers(a, g),
         Some(Command::Config) => run_config(g),
+        Some(Command::Store(StoreCommand::Merge(a))) => run_merge(a),
         Some(Command::Completions { shell }) => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "imgtui", &mut std::io::stdout());
@@ -543,8 +576,8 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The session's indexing settings with `index`'s `--threads`, `--batch` and
-/// `--no-thumbnails` applied.
+/// The session's indexing settings with `index`'s `--threads`, `--batch`,
+/// `--no-thumbnails` and `--shard` applied.
 fn tuned(session: &Session, a: &IndexArgs) -> Result<imgtui::IndexOptions> {
     let (threads, batch) = (a.threads, a.batch);
     let mut opts = session.index_options();
@@ -555,6 +588,11 @@ fn tuned(session: &Session, a: &IndexArgs) -> Result<imgtui::IndexOptions> {
     opts.threads = threads.unwrap_or(opts.threads);
     opts.batch = batch.unwrap_or(opts.batch).max(1);
     opts.thumbnails &= !a.no_thumbnails;
+    if let Some(shard) = &a.shard {
+        let parsed = imgtui::index::parse_shard(shard)
+            .map_err(|rule| Error::bad_request(format_args!("--shard {shard}: {rule}")))?;
+        opts.shard = Some(parsed);
+    }
     Ok(opts)
 }
 
@@ -622,6 +660,43 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
         }
     }
     eprintln!("imgtui: stopped watching");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `store merge OUT IN...`: the inputs merged into OUT, a summary line (or the answer as
+/// JSON or CSV).
+fn run_merge(a: MergeArgs) -> Result<ExitCode> {
+    let mut out = Store::open(&a.out)?;
+    let report = out.merge(&a.inputs)?;
+    match a.format {
+        Some(format) => {
+            print(&report, format, "conflicts")?;
+        }
+        None => {
+            for v in &report.vector_conflicts {
+                eprintln!(
+                    "vector differs: {} ({}) in {}; kept {}'s",
+                    v.hash,
+                    v.feature,
+                    v.input.display(),
+                    a.out.display()
+                );
+            }
+            for f in &report.file_conflicts {
+                let kept = if f.kept_input {
+                    "its record, the newer"
+                } else {
+                    "the newer record already merged"
+                };
+                eprintln!(
+                    "stat differs: {} in {}; kept {kept}",
+                    f.path.display(),
+                    f.input.display(),
+                );
+            }
+        }
+    }
+    eprintln!("{report}");
     Ok(ExitCode::SUCCESS)
 }
 

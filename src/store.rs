@@ -9,6 +9,9 @@
 //!   content's last vector.
 //! * `journal`: every file moved or trashed by `imgtui dups --action`, one row per file, so a batch
 //!   can be undone.
+//!
+//! [`Store::merge`] joins stores made on several machines (`imgtui index --shard`): vectors,
+//! thumbnails and `files` rows, never the per-machine clusterings, edits and journal.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use crate::collection::matrix::Matrix;
 pub use crate::collection::{Collection, Hash};
@@ -936,6 +940,201 @@ impl Store {
         c.vectors.rows = kept;
         Ok(c)
     }
+}
+
+/// What [`Store::merge`] did: counts over every input, and the rows that disagreed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MergeReport {
+    /// The stores merged in, in order.
+    #[serde(serialize_with = "crate::serialize_paths")]
+    pub inputs: Vec<PathBuf>,
+    /// Vectors (content hash + feature id) new to the output.
+    pub vectors_added: usize,
+    /// Vectors the output already had, identical.
+    pub vectors_present: usize,
+    /// Thumbnails new to the output (one per content hash).
+    pub thumbnails_added: usize,
+    /// `files` rows new to the output.
+    pub files_added: usize,
+    /// `files` rows the output already had with the same size, mtime and hash.
+    pub files_present: usize,
+    /// `files` rows that replaced an older, differing row of the output.
+    pub files_replaced: usize,
+    /// Vectors stored under one key with different values; the output's is kept.
+    pub vector_conflicts: Vec<VectorConflict>,
+    /// Paths recorded with a different size, mtime or hash; the newer row is kept.
+    pub file_conflicts: Vec<FileConflict>,
+}
+
+/// A vector key (content hash + feature id) whose value differs between the output and an
+/// input: a sign that one of them was made by a different build of the extractor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VectorConflict {
+    /// The content hash, in hex (64 digits).
+    pub hash: String,
+    /// The feature id.
+    pub feature: String,
+    /// The input whose vector was left out.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub input: PathBuf,
+}
+
+/// A path recorded by the output and an input with a different size, mtime or content hash
+/// (the file changed between the runs that recorded it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileConflict {
+    /// The file, absolute, as recorded.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub path: PathBuf,
+    /// The input whose row disagreed with the output's.
+    #[serde(serialize_with = "crate::serialize_path")]
+    pub input: PathBuf,
+    /// Whether the input's row was kept (it is newer: a later mtime, or the same mtime and a
+    /// later read); otherwise the output's stays.
+    pub kept_input: bool,
+}
+
+impl Store {
+    /// Merges the stores at `inputs` into this one: vectors, thumbnails and `files` rows.
+    /// Saved clusterings, their edits and the journal are one machine's state and are not
+    /// merged. Each input is attached (SQLite `ATTACH`) and merged in one transaction, so an
+    /// interrupted merge leaves whole inputs merged, and merging again is harmless.
+    ///
+    /// Vectors are keyed by content hash and feature id, so they cannot clash: one already
+    /// here is kept, and reported when the input's differs. A path recorded here and in an
+    /// input with a different size, mtime or hash keeps the newer row and is reported.
+    ///
+    /// Fails with [`crate::ErrorKind::MissingInput`] when an input does not exist, with a
+    /// bad request when an input is this store or its path is not UTF-8, as a damaged store
+    /// when an input is not a usable imgtui store, and when this store cannot be written.
+    pub fn merge(&mut self, inputs: &[PathBuf]) -> anyhow::Result<MergeReport> {
+        let mut report = MergeReport {
+            inputs: inputs.to_vec(),
+            ..MergeReport::default()
+        };
+        let this = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
+        for input in inputs {
+            if !input.is_file() {
+                return Err(Error::with_kind(
+                    crate::error::ErrorKind::MissingInput,
+                    anyhow::anyhow!("{}: no such store", input.display()),
+                )
+                .into());
+            }
+            if std::fs::canonicalize(input).is_ok_and(|p| p == this) {
+                return Err(Error::bad_request(format_args!(
+                    "{} is the store merged into; name it once, as OUT",
+                    input.display()
+                ))
+                .into());
+            }
+            // Opening checks (and if need be migrates) the input as a store of this version.
+            drop(Store::open(input)?);
+            let name = input.to_str().ok_or_else(|| {
+                Error::bad_request(format_args!(
+                    "{}: a store's path must be UTF-8 to be merged",
+                    input.display()
+                ))
+            })?;
+            self.conn.execute("ATTACH DATABASE ?1 AS input", [name])?;
+            let merged = self.merge_attached(input, &mut report);
+            self.conn.execute("DETACH DATABASE input", [])?;
+            merged.with_context(|| format!("merging {}", input.display()))?;
+        }
+        Ok(report)
+    }
+
+    /// Merges the database attached as `input` (the store at `path`) in one transaction.
+    fn merge_attached(&mut self, path: &Path, report: &mut MergeReport) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        let count = |sql: &str| -> rusqlite::Result<usize> {
+            tx.query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+        };
+        report.vectors_present += count(
+            "SELECT count(*) FROM input.vectors i JOIN main.vectors m
+             ON m.hash = i.hash AND m.feature = i.feature
+             WHERE m.norm = i.norm AND m.vector = i.vector",
+        )?;
+        {
+            let mut differ = tx.prepare(
+                "SELECT i.hash, i.feature FROM input.vectors i JOIN main.vectors m
+                 ON m.hash = i.hash AND m.feature = i.feature
+                 WHERE m.norm != i.norm OR m.vector != i.vector ORDER BY i.hash, i.feature",
+            )?;
+            let rows = differ.query_map([], |r| {
+                Ok(VectorConflict {
+                    hash: hex(&r.get::<_, Vec<u8>>(0)?),
+                    feature: r.get(1)?,
+                    input: path.to_owned(),
+                })
+            })?;
+            for row in rows {
+                report.vector_conflicts.push(row?);
+            }
+        }
+        report.vectors_added += tx.execute(
+            "INSERT OR IGNORE INTO main.vectors (hash, feature, norm, vector)
+             SELECT hash, feature, norm, vector FROM input.vectors",
+            [],
+        )?;
+        report.thumbnails_added += tx.execute(
+            "INSERT OR IGNORE INTO main.thumbnails (hash, width, height, jpeg)
+             SELECT hash, width, height, jpeg FROM input.thumbnails",
+            [],
+        )?;
+
+        // Rows of the input that the output records differently, and whether the input's is
+        // the newer one.
+        let differs = "(i.size != m.size OR i.mtime_ns != m.mtime_ns OR i.hash != m.hash)";
+        let newer =
+            "(i.mtime_ns > m.mtime_ns OR (i.mtime_ns = m.mtime_ns AND i.read_ns > m.read_ns))";
+        report.files_present += count(&format!(
+            "SELECT count(*) FROM input.files i JOIN main.files m ON m.path = i.path
+             WHERE NOT {differs}"
+        ))?;
+        {
+            let mut conflicts = tx.prepare(&format!(
+                "SELECT i.path, {newer} FROM input.files i JOIN main.files m ON m.path = i.path
+                 WHERE {differs} ORDER BY i.path"
+            ))?;
+            let rows = conflicts.query_map([], |r| {
+                Ok(FileConflict {
+                    path: path_from_bytes(r.get(0)?),
+                    input: path.to_owned(),
+                    kept_input: r.get(1)?,
+                })
+            })?;
+            for row in rows {
+                let conflict = row?;
+                report.files_replaced += usize::from(conflict.kept_input);
+                report.file_conflicts.push(conflict);
+            }
+        }
+        tx.execute(
+            &format!(
+                "INSERT OR REPLACE INTO main.files
+                     (path, size, mtime_ns, hash, ctime_ns, ino, dev, read_ns)
+                 SELECT i.path, i.size, i.mtime_ns, i.hash, i.ctime_ns, i.ino, i.dev, i.read_ns
+                 FROM input.files i JOIN main.files m ON m.path = i.path
+                 WHERE {differs} AND {newer}"
+            ),
+            [],
+        )?;
+        report.files_added += tx.execute(
+            "INSERT OR IGNORE INTO main.files
+                 (path, size, mtime_ns, hash, ctime_ns, ino, dev, read_ns)
+             SELECT path, size, mtime_ns, hash, ctime_ns, ino, dev, read_ns FROM input.files",
+            [],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Lower-case hex digits of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Keeps the first thumbnail of a content: it is the same picture whoever made it.

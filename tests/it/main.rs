@@ -22,6 +22,7 @@ mod pty;
 mod races;
 mod resume;
 mod settings;
+mod shard;
 mod spec;
 mod terminal;
 mod thumbnails;

@@ -1,0 +1,233 @@
+//! Many machines: `index --shard I/N` into one store each, then `store merge`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use imgtui::Store;
+
+/// A folder of 23 drawn images, some in a subfolder: (temp dir, the folder, canonical).
+fn folder() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    families(&dir.join("families"));
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    (tmp, dir)
+}
+
+/// `imgtui index DIR --json --features pixels [EXTRA...] --store STORE`, expected to succeed.
+fn index(dir: &Path, store: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["index", "--json", "--features", "pixels"];
+    args.extend_from_slice(extra);
+    args.push(dir.to_str().unwrap());
+    run_json(&args, store)
+}
+
+/// The paths `store` records at or below `dir`.
+fn recorded(store: &Path, dir: &Path) -> BTreeSet<PathBuf> {
+    Store::open(store)
+        .unwrap()
+        .files_under(dir)
+        .unwrap()
+        .into_keys()
+        .collect()
+}
+
+/// `imgtui store merge OUT IN... --format json`.
+fn merge(out: &Path, inputs: &[PathBuf]) -> serde_json::Value {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["store".as_ref(), "merge".as_ref(), out.as_os_str()];
+    args.extend(inputs.iter().map(|p| p.as_os_str()));
+    args.push("--format".as_ref());
+    args.push("json".as_ref());
+    run_json(&args, out)
+}
+
+/// Each image's cluster as `cluster --k 3` gives it: (path, cluster) in path order.
+fn labels(dir: &Path, store: &Path) -> Vec<(String, u64)> {
+    let answer = run_json(
+        &[
+            "cluster",
+            dir.to_str().unwrap(),
+            "--k",
+            "3",
+            "--features",
+            "pixels",
+        ],
+        store,
+    );
+    let mut labels: Vec<(String, u64)> = answer["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                i["cluster"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    labels.sort();
+    labels
+}
+
+#[test]
+fn three_shards_merged_are_the_folder_indexed_in_one_go() {
+    let (tmp, dir) = folder();
+    let whole = tmp.path().join("whole.sqlite");
+    let one_go = index(&dir, &whole, &[]);
+    assert_eq!(one_go["found"], 23);
+    assert_eq!(one_go["embedded"], 23);
+    let all = recorded(&whole, &dir);
+    assert_eq!(all.len(), 23);
+
+    let mut stores = Vec::new();
+    let mut seen = BTreeSet::new();
+    for i in 1..=3u32 {
+        let store = tmp.path().join(format!("s{i}.sqlite"));
+        let shard = format!("{i}/3");
+        let summary = index(&dir, &store, &["--shard", &shard]);
+        assert_eq!(summary["found"], 23, "{summary}");
+        assert_eq!(summary["shard"]["index"], i);
+        assert_eq!(summary["shard"]["count"], 3);
+        let took = summary["shard"]["files"].as_u64().unwrap();
+        assert_eq!(summary["embedded"].as_u64().unwrap(), took, "{summary}");
+        assert_eq!(summary["removed"], 0);
+        let files = recorded(&store, &dir);
+        assert_eq!(files.len() as u64, took);
+        for f in &files {
+            let relative = f.strip_prefix(&dir).unwrap();
+            assert_eq!(imgtui::index::shard_of(relative, 3), i, "{}", f.display());
+            assert!(seen.insert(f.clone()), "{} is in two shards", f.display());
+        }
+        // Indexing the shard again takes the same files and removes none of the others.
+        let again = index(&dir, &store, &["--shard", &shard]);
+        assert_eq!(
+            (&again["embedded"], &again["removed"]),
+            (&0.into(), &0.into())
+        );
+        stores.push(store);
+    }
+    assert_eq!(seen, all, "the shards together are every file");
+
+    let merged = tmp.path().join("merged").join("store.sqlite");
+    let report = merge(&merged, &stores);
+    assert_eq!(report["schema"], 1);
+    assert_eq!(report["vectors_added"], 23, "{report}");
+    assert_eq!(report["thumbnails_added"], 23, "{report}");
+    assert_eq!(report["files_added"], 23, "{report}");
+    assert_eq!(report["vector_conflicts"], serde_json::json!([]));
+    assert_eq!(report["file_conflicts"], serde_json::json!([]));
+    assert_eq!(recorded(&merged, &dir), all);
+
+    let after = index(&dir, &merged, &[]);
+    assert_eq!(after["embedded"], 0, "{after}");
+    assert_eq!(after["cached"], 23, "{after}");
+    assert_eq!(after["removed"], 0, "{after}");
+    assert_eq!(labels(&dir, &merged), labels(&dir, &whole));
+
+    // Merging the same stores again adds nothing and finds everything there.
+    let again = merge(&merged, &stores);
+    assert_eq!(again["vectors_added"], 0, "{again}");
+    assert_eq!(again["vectors_present"], 23, "{again}");
+    assert_eq!(again["files_present"], 23, "{again}");
+}
+
+#[test]
+fn bad_shards_are_refused_in_one_line() {
+    let (tmp, dir) = folder();
+    let store = tmp.path().join("s.sqlite");
+    for bad in [
+        "0/3", "4/3", "1/0", "a/3", "3", "1/3/3", "-1/3", "1.5/3", "",
+    ] {
+        let ran = run(
+            &[
+                "index",
+                "--features",
+                "pixels",
+                &format!("--shard={bad}"),
+                dir.to_str().unwrap(),
+            ],
+            &store,
+        );
+        assert_eq!(ran.code, Some(2), "--shard {bad:?}: {}", ran.stderr);
+        assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
+        assert!(ran.stderr.contains("--shard"), "{}", ran.stderr);
+    }
+}
+
+#[test]
+fn a_merge_reports_a_path_recorded_with_another_mtime_and_keeps_the_newer() {
+    let (tmp, dir) = folder();
+    let (a, b) = (tmp.path().join("a.sqlite"), tmp.path().join("b.sqlite"));
+    index(&dir, &a, &[]);
+    let touched = dir.join("disc.png");
+    let later = std::fs::metadata(&touched).unwrap().modified().unwrap()
+        + std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&touched)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    index(&dir, &b, &[]);
+
+    let out = tmp.path().join("out.sqlite");
+    let report = merge(&out, &[a.clone(), b.clone()]);
+    assert_eq!(report["files_added"], 23, "{report}");
+    assert_eq!(report["files_present"], 22, "{report}");
+    assert_eq!(report["files_replaced"], 1, "{report}");
+    let conflicts = report["file_conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{report}");
+    assert_eq!(conflicts[0]["path"], touched.to_str().unwrap());
+    assert_eq!(conflicts[0]["input"], b.to_str().unwrap());
+    assert_eq!(conflicts[0]["kept_input"], true);
+    // The same content: its vector is one, found in both.
+    assert_eq!(report["vectors_added"], 23, "{report}");
+    assert_eq!(report["vector_conflicts"], serde_json::json!([]));
+    let kept = Store::open(&out).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
+    let newer = Store::open(&b).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
+    assert_eq!(kept, newer);
+
+    // Merged the other way round, the newer record already there stays; the line says so.
+    let other = tmp.path().join("other.sqlite");
+    let ran = run(
+        &[
+            "store".as_ref(),
+            "merge".as_ref(),
+            other.as_os_str(),
+            b.as_os_str(),
+            a.as_os_str(),
+        ],
+        &other,
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("1 files whose stat differs"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        ran.stderr
+            .contains(&format!("stat differs: {}", touched.display())),
+        "{}",
+        ran.stderr
+    );
+    let kept = Store::open(&other).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
+    assert_eq!(kept, newer);
+
+    // A missing input is one line, exit 2, and the output is left as it was.
+    let missing = tmp.path().join("missing.sqlite");
+    let ran = run(
+        &[
+            "store".as_ref(),
+            "merge".as_ref(),
+            out.as_os_str(),
+            missing.as_os_str(),
+        ],
+        &out,
+    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
+    assert!(!missing.exists());
+}
