@@ -753,7 +753,7 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
     );
     frame.render_widget(
         Paragraph::new(format!(
-            "k = {k} (cyan bar); bars from k = {first_k}, +/- to change"
+            "k = {k} (the bright bar); bars from k = {first_k}, +/- to change"
         ))
         .style(app.theme.dim())
         .wrap(Wrap { trim: true }),
