@@ -328,7 +328,9 @@ pub fn index(
     summary.removed += unusable.len();
 
     summary.interrupted = cancel.load(Ordering::Relaxed);
-    if !summary.interrupted && summary.removed > 0 {
+    // Content no file has any more (a file deleted, or overwritten with other content)
+    // leaves its vector and thumbnail behind until collected.
+    if !summary.interrupted && (summary.removed > 0 || summary.changed > 0) {
         store.collect_garbage()?;
     }
     summary.seconds = started.elapsed().as_secs_f64();

@@ -85,6 +85,13 @@ fn one_thumbnail_per_content_dropped_with_the_last_vector() {
     assert_eq!(thumbnail_count(&store), 8);
     assert!(stored(&store, &hash_of("big.png")).is_none());
     assert!(stored(&store, &hash_of("disc.png")).is_some());
+
+    // A file overwritten with other content: the old content's row goes, the new one's comes.
+    noise(60, 60, 9).save(dir.join("checker.png")).unwrap();
+    let summary = index_json(&dir, &store);
+    assert_eq!(summary["embedded"], 1);
+    assert_eq!(thumbnail_count(&store), 8);
+    assert!(stored(&store, &hash_of("checker.png")).is_none());
 }
 
 #[test]
