@@ -990,6 +990,13 @@ impl App {
         (groups, bytes)
     }
 
+    /// The number of the cluster image `i` is in (0 before there is a clustering).
+    pub fn cluster_number(&self, i: usize) -> usize {
+        self.clustering
+            .as_ref()
+            .map_or(0, |c| c.clusters[c.labels[i]].number)
+    }
+
     /// File name of image `i`, relative to the collection's folder.
     pub fn name(&self, i: usize) -> String {
         let p = &self.collection.paths[i];

@@ -464,10 +464,7 @@ fn draw_grid(
             } else {
                 app.theme.dim()
             };
-            let number = app
-                .clustering
-                .as_ref()
-                .map_or(0, |c| c.clusters[c.labels[i]].number);
+            let number = app.cluster_number(i);
             let mut tile_block = Block::bordered()
                 .border_type(if here {
                     BorderType::Thick
@@ -546,10 +543,7 @@ fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
         .neighbours
         .iter()
         .map(|n| {
-            let number = app
-                .clustering
-                .as_ref()
-                .map_or(0, |c| c.clusters[c.labels[n.index]].number);
+            let number = app.cluster_number(n.index);
             let mut spans = mark(app, n.index);
             spans.extend([
                 Span::styled("● ", Style::new().fg(app.theme.cluster(number))),
@@ -949,45 +943,31 @@ fn draw_outliers(
     area: Rect,
 ) {
     let found = app.outliers.as_deref().unwrap_or_default();
-    let [list_area, preview_area] = duplicates_areas(app, area);
     let title = format!(
         " odd ones out: {}, least like any other first (Esc returns) ",
         images(found.len())
     );
-    if app.grid_shown() {
-        draw_grid(
-            frame,
-            app,
-            list_area,
-            pane(app.theme, title, true),
-            Some(thumbnails),
-        );
-    } else {
-        let items: Vec<ListItem> = found
-            .iter()
-            .map(|&(i, score)| {
-                let number = app
-                    .clustering
-                    .as_ref()
-                    .map_or(0, |c| c.clusters[c.labels[i]].number);
-                let mut spans = mark(app, i);
-                spans.extend([
-                    Span::styled("● ", Style::new().fg(app.theme.cluster(number))),
-                    Span::styled(format!("{score:.3} "), app.theme.dim()),
-                    Span::raw(app.name(i)),
-                ]);
-                ListItem::new(Line::from(spans))
-            })
-            .collect();
-        let list = List::new(items)
-            .block(pane(app.theme, title, true))
-            .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-        let mut state = ListState::default().with_selected(Some(app.outlier_cursor));
-        frame.render_stateful_widget(list, list_area, &mut state);
-    }
-    if !preview_area.is_empty() {
-        draw_preview(frame, app, preview, preview_area);
-    }
+    let items: Vec<ListItem> = found
+        .iter()
+        .map(|&(i, score)| {
+            let mut spans = mark(app, i);
+            spans.extend([
+                Span::styled(
+                    "● ",
+                    Style::new().fg(app.theme.cluster(app.cluster_number(i))),
+                ),
+                Span::styled(format!("{score:.3} "), app.theme.dim()),
+                Span::raw(app.name(i)),
+            ]);
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let browse = Browse {
+        title,
+        items,
+        selected: app.outlier_cursor,
+    };
+    draw_browse(frame, app, preview, thumbnails, area, browse);
 }
 
 /// What becomes of row `i` of near-duplicate group `g` when they are resolved: `keep`, `✗`
@@ -1049,10 +1029,7 @@ fn draw_duplicates(
                 selected = items.len();
             }
             row += 1;
-            let number = app
-                .clustering
-                .as_ref()
-                .map_or(0, |c| c.clusters[c.labels[i]].number);
+            let number = app.cluster_number(i);
             items.push(ListItem::new(Line::from(vec![
                 Span::styled("  ● ", Style::new().fg(app.theme.cluster(number))),
                 fate(app, g, i),
@@ -1060,7 +1037,6 @@ fn draw_duplicates(
             ])));
         }
     }
-    let [list_area, preview_area] = duplicates_areas(app, area);
     let title = match groups.len() {
         1 => format!(
             " near-duplicates at ≥ {:.2}: 1 group (Esc returns) ",
@@ -1071,20 +1047,42 @@ fn draw_duplicates(
             app.threshold
         ),
     };
+    // In the grid each group starts a row: near-copies side by side.
+    let browse = Browse {
+        title,
+        items,
+        selected,
+    };
+    draw_browse(frame, app, preview, thumbnails, area, browse);
+}
+
+/// A list over the panes (near-duplicates, odd ones out): its title, its rows, and the row of
+/// the cursor.
+struct Browse<'a> {
+    title: String,
+    items: Vec<ListItem<'a>>,
+    selected: usize,
+}
+
+/// Draws `browse` as the grid of its images (see [`App::grid_items`]) or as its list, with
+/// the preview beside it when there is room.
+fn draw_browse(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut ThreadProtocol>,
+    thumbnails: &mut Thumbnails,
+    area: Rect,
+    browse: Browse,
+) {
+    let [list_area, preview_area] = duplicates_areas(app, area);
+    let block = pane(app.theme, browse.title, true);
     if app.grid_shown() {
-        // Each group starts a row: near-copies side by side.
-        draw_grid(
-            frame,
-            app,
-            list_area,
-            pane(app.theme, title, true),
-            Some(thumbnails),
-        );
+        draw_grid(frame, app, list_area, block, Some(thumbnails));
     } else {
-        let list = List::new(items)
-            .block(pane(app.theme, title, true))
+        let list = List::new(browse.items)
+            .block(block)
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-        let mut state = ListState::default().with_selected(Some(selected));
+        let mut state = ListState::default().with_selected(Some(browse.selected));
         frame.render_stateful_widget(list, list_area, &mut state);
     }
     if !preview_area.is_empty() {
