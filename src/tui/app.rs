@@ -575,9 +575,13 @@ impl App {
 
     /// Updates the state for `event` and returns what the event loop must do.
     pub fn on(&mut self, event: Event) -> Vec<Command> {
+        // Idle comes every 50 ms and moves nothing the grid or the map picture show.
+        let idle = matches!(event, Event::Idle);
         let mut commands = self.update(event);
-        commands.extend(self.thumbnails());
-        commands.extend(self.picture());
+        if !idle {
+            commands.extend(self.thumbnails());
+            commands.extend(self.picture());
+        }
         commands
     }
 
