@@ -413,6 +413,9 @@ pub fn prepare(
             let req = Request {
                 method: Method::Kmeans,
                 k,
+                // A split is into a few parts: on a small set the silhouette alone can favour
+                // nearly one part per image (22 of 27 was seen), so k stays at or under m / 4.
+                k_max: (m / 4).clamp(2, request.k_max.max(2)),
                 eps: None,
                 map: MapMethod::Pca,
                 ..request.clone()
