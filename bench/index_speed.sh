@@ -3,13 +3,15 @@
 # model), on the same folder in the same session. Prints one markdown table row per tool.
 #
 #   bench/index_speed.sh DIR [RUNS]
+#   IMGTUI_ARGS="--runtime onnxruntime" BIN=path/to/imgtui bench/index_speed.sh DIR   # another build or runtime
 #
 # Needs: a release build (cargo build --release) and python3 with pip (installs into bench/.venv).
 set -euo pipefail
 DIR=${1:?usage: bench/index_speed.sh DIR [RUNS]}
 RUNS=${2:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=$HERE/../target/release/imgtui
+BIN=${BIN:-$HERE/../target/release/imgtui}
+read -r -a EXTRA <<< "${IMGTUI_ARGS:-}"
 VENV=$HERE/.venv
 [ -x "$BIN" ] || (cd "$HERE/.." && cargo build --release --locked)
 if [ ! -x "$VENV/bin/python" ]; then
@@ -25,8 +27,8 @@ echo "| run | imgtui cold img/s | imgtui warm s | python img/s | imgtui / python
 echo "|---|---|---|---|---|"
 for i in $(seq "$RUNS"); do
   rm -f "$TMP"/store.sqlite*
-  cold=$("$BIN" index --json --store "$TMP/store.sqlite" "$DIR" 2>/dev/null)
-  warm=$("$BIN" index --json --store "$TMP/store.sqlite" "$DIR" 2>/dev/null)
+  cold=$("$BIN" index --json --store "$TMP/store.sqlite" "${EXTRA[@]}" "$DIR" 2>/dev/null)
+  warm=$("$BIN" index --json --store "$TMP/store.sqlite" "${EXTRA[@]}" "$DIR" 2>/dev/null)
   py=$("$VENV/bin/python" "$HERE/reference_index.py" "$DIR")
   python3 - "$i" "$cold" "$warm" "$py" <<'PY'
 import json, sys

@@ -22,6 +22,8 @@ pub struct Config {
     pub store: String,
     /// What vectors to compare (see `features::select`).
     pub features: String,
+    /// What runs a model: `tract` or `onnxruntime` (see [`crate::features::Runtime`]).
+    pub runtime: String,
     /// `[index]`: how indexing runs.
     pub index: IndexSection,
     /// `[decode]`: how images are decoded.
@@ -219,6 +221,7 @@ impl Config {
         );
         self.decode_options()?;
         crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
+        self.runtime()?;
         self.cluster_options()?;
         crate::analysis::duplicates::check_threshold(self.duplicates.threshold)
             .map_err(|rule| anyhow::anyhow!("duplicates.threshold: {rule}"))?;
@@ -297,6 +300,15 @@ impl Config {
                 origins,
             },
         ))
+    }
+
+    /// What runs a model, as the setting `runtime` says.
+    ///
+    /// Fails when it is not one of [`crate::features::RUNTIMES`].
+    pub fn runtime(&self) -> anyhow::Result<crate::features::Runtime> {
+        self.runtime
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("runtime: {e}"))
     }
 
     /// The store file this configuration names, if any.

@@ -43,9 +43,11 @@ pub use index::{IndexOptions, Progress, Summary, index};
 pub use session::Session;
 pub use store::Store;
 
-/// The cargo features this build was made with (none are defined yet; optional decoders will
-/// be named here).
-pub const BUILD_FEATURES: &[&str] = &[];
+/// The cargo features this build was made with (`imgtui --version` lists them).
+pub const BUILD_FEATURES: &[&str] = &[
+    #[cfg(feature = "ort")]
+    "ort",
+];
 
 /// Paths as JSON strings (lossy for names that are not UTF-8).
 pub(crate) fn serialize_path<S: serde::Serializer>(

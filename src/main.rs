@@ -60,6 +60,10 @@ struct Globals {
         conflicts_with = "features"
     )]
     model: Option<String>,
+    /// What runs the model: tract (built in) or onnxruntime (a build with the `ort` feature and
+    /// a libonnxruntime on this machine) [default: from the configuration, tract].
+    #[arg(long, global = true, value_name = "RUNTIME", value_parser = clap::builder::PossibleValuesParser::new(imgtui::features::RUNTIMES))]
+    runtime: Option<String>,
     /// Settings file to use instead of the user's (~/.config/imgtui/config.toml).
     #[arg(long = "config", global = true, value_name = "FILE")]
     config_file: Option<PathBuf>,
@@ -82,8 +86,14 @@ impl Globals {
             (None, Some(features)) => features.clone(),
             (None, None) => config.features.clone(),
         };
-        let extractor =
-            imgtui::features::select(&name).map_err(|e| Error::with_kind(BadRequest, e))?;
+        let runtime = match &self.runtime {
+            Some(r) => r.parse().map_err(Error::bad_request)?,
+            None => config
+                .runtime()
+                .map_err(|e| Error::with_kind(BadRequest, e))?,
+        };
+        let extractor = imgtui::features::select(&name, runtime)
+            .map_err(|e| Error::with_kind(BadRequest, e))?;
         Ok(extractor.into())
     }
 
@@ -557,6 +567,9 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
         (None, Some(f)) => sources.set_flag("features", f, "--features"),
         (None, None) => {}
     }
+    if let Some(runtime) = &g.runtime {
+        sources.set_flag("runtime", runtime, "--runtime");
+    }
     let file = match &g.config_file {
         Some(f) => format!("{} (--config)", f.display()),
         None => match Config::user_file() {
@@ -600,7 +613,10 @@ fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     if a.watch {
         return run_index_watch(a, g);
     }
-    let (_, summary) = g.indexed(&a.dir, |s| tuned(s, &a))?;
+    let (session, summary) = g.indexed(&a.dir, |s| tuned(s, &a))?;
+    if let Some(runtime) = session.extractor().runtime().filter(|r| r != "tract") {
+        eprintln!("imgtui: {} run by {runtime}", session.extractor().name());
+    }
     if a.json {
         print(&summary, Format::Json, "")?;
     } else {

@@ -9,7 +9,7 @@
 //! use imgtui::{Session, analysis::saved::Wanted, config::Config};
 //!
 //! let config = Config::default();
-//! let extractor = imgtui::features::select(&config.features)?.into();
+//! let extractor = imgtui::features::select(&config.features, config.runtime()?)?.into();
 //! let mut session = Session::open("art".as_ref(), "store.sqlite".as_ref(), config, extractor)?;
 //! session.update_index(&|_| {}, &AtomicBool::new(false))?;
 //! let images = session.images()?;

@@ -4,6 +4,8 @@
 mod depthwise;
 mod descriptors;
 mod onnx;
+#[cfg(feature = "ort")]
+mod onnxruntime;
 pub mod spec;
 
 pub use descriptors::{Colour, Hog, Pixels};
@@ -40,6 +42,43 @@ pub trait Extractor: Send + Sync {
     fn logits(&self, _embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
         anyhow::bail!("this extractor has no classifier head")
     }
+
+    /// What runs it, for messages: "tract", or ONNX Runtime's version and device; `None` for
+    /// the descriptors, which are plain code.
+    fn runtime(&self) -> Option<String> {
+        None
+    }
+}
+
+/// What runs a neural model (`--runtime`, setting `runtime`).
+///
+/// Both give the same vectors (within 1e-4 per component on the built-in model), so they
+/// share one feature id and one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// tract, pure Rust, built in.
+    #[default]
+    Tract,
+    /// ONNX Runtime from a `libonnxruntime` found at run time (cargo feature `ort`); CUDA
+    /// when the library has it (`onnxruntime-gpu`) and a device answers.
+    OnnxRuntime,
+}
+
+/// The values `--runtime` and the setting accept.
+pub const RUNTIMES: [&str; 2] = ["tract", "onnxruntime"];
+
+impl std::str::FromStr for Runtime {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Runtime, String> {
+        match s {
+            "tract" => Ok(Runtime::Tract),
+            "onnxruntime" | "ort" => Ok(Runtime::OnnxRuntime),
+            _ => Err(format!(
+                "unknown runtime {s:?}: expected tract or onnxruntime"
+            )),
+        }
+    }
 }
 
 /// The names `select` knows, for help texts and errors.
@@ -49,15 +88,17 @@ pub const FEATURES: &str = "model:efficientnet-lite0, model:NAME|PATH.toml, hog,
 /// network; `model:` may be left out), `model:PATH.toml` or `model:NAME` (a model spec, NAME
 /// looked up as `NAME.toml` in the user's `models` config folder), `hog`, `pixels` or `color`.
 ///
-/// Fails with the names it knows for an unknown name, and when a model spec cannot be read or
-/// does not fit its graph.
-pub fn select(features: &str) -> anyhow::Result<Box<dyn Extractor>> {
+/// A model runs on `runtime`; the descriptors ignore it.
+///
+/// Fails with the names it knows for an unknown name, when a model spec cannot be read or
+/// does not fit its graph, and when `runtime` cannot be used (see [`OnnxModel::on`]).
+pub fn select(features: &str, runtime: Runtime) -> anyhow::Result<Box<dyn Extractor>> {
     Ok(match kind(features)? {
-        Kind::Builtin => Box::new(OnnxModel::builtin()),
+        Kind::Builtin => Box::new(OnnxModel::builtin().on(runtime)?),
         Kind::Hog => Box::new(Hog),
         Kind::Pixels => Box::new(Pixels),
         Kind::Colour => Box::new(Colour),
-        Kind::Spec(path) => Box::new(OnnxModel::from_spec_file(&path)?),
+        Kind::Spec(path) => Box::new(OnnxModel::from_spec_file(&path)?.on(runtime)?),
     })
 }
 

@@ -8,8 +8,8 @@ use anyhow::{Context, ensure};
 use image::RgbImage;
 use tract_onnx::prelude::*;
 
-use super::Extractor;
 use super::spec::ModelSpec;
+use super::{Extractor, Runtime};
 use crate::decode::Fit;
 
 /// The built-in model: EfficientNet-Lite0, ImageNet weights (see `models/README.md`).
@@ -42,6 +42,9 @@ pub struct OnnxModel {
     /// The classifier head alone (`embedding` → `logits`), for naming clusters.
     head: OnceLock<Plan>,
     classes: Vec<String>,
+    /// Set by [`OnnxModel::on`] for ONNX Runtime; the embedding then runs there.
+    #[cfg(feature = "ort")]
+    ort: Option<super::onnxruntime::OrtModel>,
 }
 
 impl OnnxModel {
@@ -119,6 +122,39 @@ impl OnnxModel {
             plan: OnceLock::new(),
             head: OnceLock::new(),
             classes,
+            #[cfg(feature = "ort")]
+            ort: None,
+        }
+    }
+
+    /// The same model run by `runtime`. For ONNX Runtime the library is loaded and a session
+    /// made now, so that a missing or too old library fails here, before any indexing. The
+    /// feature id does not change: both runtimes give the same vectors (tests/it/model.rs).
+    /// The classifier head that names clusters stays on tract (one small matrix product).
+    ///
+    /// Fails for ONNX Runtime in a build without the `ort` feature, when no ONNX Runtime
+    /// library loads, or when it refuses the model.
+    pub fn on(self, runtime: Runtime) -> anyhow::Result<OnnxModel> {
+        match runtime {
+            Runtime::Tract => Ok(self),
+            #[cfg(feature = "ort")]
+            Runtime::OnnxRuntime => {
+                let onnx = for_onnxruntime(&self.onnx, &self.spec.input, &self.spec.embedding)?;
+                let ort = super::onnxruntime::OrtModel::new(
+                    onnx,
+                    &self.spec.input,
+                    &self.spec.embedding,
+                )?;
+                Ok(OnnxModel {
+                    ort: Some(ort),
+                    ..self
+                })
+            }
+            #[cfg(not(feature = "ort"))]
+            Runtime::OnnxRuntime => anyhow::bail!(
+                "this imgtui was built without ONNX Runtime: build it with `--features ort` \
+                 (README, \"ONNX Runtime\"), or use --runtime tract"
+            ),
         }
     }
 
@@ -234,6 +270,38 @@ fn widen_float16(graph: &mut tract_onnx::pb::GraphProto) {
         t.int32_data.clear();
         t.data_type = FLOAT;
     }
+}
+
+/// The model as ONNX Runtime is given it: weights widened to float32, the graph cut at
+/// `input` when that is an inner tensor, and `output` its only output, so ONNX Runtime computes
+/// nothing else.
+///
+/// Fails when the bytes are not an ONNX model or the tensors are missing.
+#[cfg(feature = "ort")]
+fn for_onnxruntime(onnx: &[u8], input: &str, output: &str) -> anyhow::Result<Vec<u8>> {
+    use prost::Message;
+    use tract_onnx::pb::{TypeProto, ValueInfoProto, type_proto};
+    let mut proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut std::io::Cursor::new(onnx))
+        .context("reading the ONNX model")?;
+    let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
+    widen_float16(graph);
+    if !graph.input.iter().any(|i| i.name == input) {
+        cut_graph(graph, input, output)?;
+    }
+    let declared = graph.output.iter().find(|o| o.name == output).cloned();
+    graph.output = vec![declared.unwrap_or_else(|| ValueInfoProto {
+        name: output.to_owned(),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: 1, // FLOAT
+                shape: None,
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })];
+    Ok(proto.encode_to_vec())
 }
 
 /// Compares the graph's declared input shape (where it gives numbers) with the spec's.
@@ -386,6 +454,10 @@ impl Extractor for OnnxModel {
         let s = self.spec.size;
         ensure!(img.dimensions() == (s, s), "expected a {s}×{s} image");
         let data = self.spec.input_data(img.as_raw());
+        #[cfg(feature = "ort")]
+        if let Some(ort) = &self.ort {
+            return ort.run(&self.spec.input_shape(), &data);
+        }
         let input = Tensor::from_shape(&self.spec.input_shape(), &data)?;
         let outputs = self.runnable()?.run(tvec!(input.into()))?;
         let view = outputs[0].to_plain_array_view::<f32>()?;
@@ -395,6 +467,14 @@ impl Extractor for OnnxModel {
 
     fn class_names(&self) -> &[String] {
         &self.classes
+    }
+
+    fn runtime(&self) -> Option<String> {
+        #[cfg(feature = "ort")]
+        if let Some(ort) = &self.ort {
+            return Some(ort.describe());
+        }
+        Some("tract".to_owned())
     }
 
     fn logits(&self, embedding: &[f32]) -> anyhow::Result<Vec<f32>> {

@@ -347,7 +347,9 @@ fn the_session_api_edits_undoes_and_warm_starts_with_the_edits() {
     let store = tmp.path().join("store.sqlite");
     let open = || {
         let config = imgtui::config::Config::default();
-        let pixels = imgtui::features::select("pixels").unwrap().into();
+        let pixels = imgtui::features::select("pixels", Default::default())
+            .unwrap()
+            .into();
         imgtui::Session::open(&dir, &store, config, pixels).unwrap()
     };
     let mut session = open();

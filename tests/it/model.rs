@@ -104,3 +104,47 @@ fn float16_weights_keep_the_float32_vectors() {
     eprintln!("cosine to the float32 model: {cosine}");
     assert!(cosine > 1.0 - 1e-3, "cosine {cosine}");
 }
+
+/// ONNX Runtime (`--runtime onnxruntime`, cargo feature `ort`) gives tract's vectors to 1e-4,
+/// so both share one feature id. Runs where a libonnxruntime can be loaded (ORT_DYLIB_PATH, an
+/// active virtual environment with `onnxruntime`, or the system's library path); elsewhere it
+/// says why and passes.
+#[cfg(feature = "ort")]
+#[test]
+fn onnxruntime_gives_tracts_vectors() {
+    use imgtui::features::Runtime;
+    let ort = match OnnxModel::builtin().on(Runtime::OnnxRuntime) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("skipped: no ONNX Runtime here ({e:#})");
+            return;
+        }
+    };
+    eprintln!("{}", ort.runtime().unwrap());
+    let tract = OnnxModel::builtin();
+    let mut noise = 0x2545_f491_u32;
+    let images = [
+        synthetic(),
+        RgbImage::from_fn(224, 224, |x, y| image::Rgb([x as u8, y as u8, 128])),
+        RgbImage::from_pixel(224, 224, image::Rgb([200, 30, 60])),
+        RgbImage::from_fn(224, 224, |_, _| {
+            noise ^= noise << 13;
+            noise ^= noise >> 17;
+            noise ^= noise << 5;
+            image::Rgb([noise as u8, (noise >> 8) as u8, (noise >> 16) as u8])
+        }),
+    ];
+    for (i, img) in images.iter().enumerate() {
+        let (mut a, mut b) = (tract.extract(img).unwrap(), ort.extract(img).unwrap());
+        assert_eq!(a.len(), b.len());
+        l2_normalize(&mut a);
+        l2_normalize(&mut b);
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        eprintln!("image {i}: largest difference of the unit vectors {worst:e}");
+        assert!(worst <= 1e-4, "image {i}: {worst}");
+    }
+}

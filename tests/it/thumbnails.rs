@@ -135,7 +135,9 @@ fn the_session_fills_in_thumbnails_a_store_lacks() {
     assert_eq!(thumbnail_count(&store), 0);
 
     let config = imgtui::config::Config::default();
-    let model = imgtui::features::select(&config.features).unwrap().into();
+    let model = imgtui::features::select(&config.features, Default::default())
+        .unwrap()
+        .into();
     let session = imgtui::Session::open(&dir, &store, config, model).unwrap();
     let files = hashes(&dir, &store);
     let (path, hash) = files

@@ -532,7 +532,9 @@ fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     let store = tmp.path().join("store.sqlite");
     let open = || {
         let config = imgtui::config::Config::default();
-        let pixels = imgtui::features::select("pixels").unwrap().into();
+        let pixels = imgtui::features::select("pixels", Default::default())
+            .unwrap()
+            .into();
         imgtui::Session::open(&dir, &store, config, pixels).unwrap()
     };
     let mut session = open();
