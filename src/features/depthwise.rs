@@ -1,9 +1,11 @@
-//! A channels-last depthwise convolution kernel for x86-64 with AVX2 and FMA.
+//! Channels-last depthwise convolution kernels for x86-64: AVX-512 and AVX2 + FMA.
 //!
 //! tract 0.23 looks its depthwise inner loop up in a kernel table and has none for x86-64, so
-//! it runs a scalar loop that reads and writes the output once per tap (3–5 GFLOP/s). This one
-//! keeps 32 channels of one output position in registers across all taps. Registered in
-//! tract's table, it is picked wherever the CPU has AVX2 and FMA; elsewhere tract keeps its own.
+//! it runs a scalar loop that reads and writes the output once per tap (3–5 GFLOP/s). These
+//! keep the channels of one output position in registers across all taps (64 in four 512-bit
+//! registers, or 32 in four 256-bit ones). Registered in tract's table, tract picks the AVX-512
+//! one where the CPU has AVX-512F, the AVX2 one where it has AVX2 and FMA, and keeps its own
+//! loop elsewhere.
 
 use std::arch::x86_64::*;
 
@@ -11,8 +13,11 @@ use tract_onnx::tract_core::internal::inventory;
 use tract_onnx::tract_core::tract_linalg::isa::{Arch, Isa, IsaReq};
 use tract_onnx::tract_core::tract_linalg::routines::{Func, Routine, RoutineFactory};
 
-/// The name tract reports for this kernel.
+/// The name tract reports for the AVX2 + FMA kernel.
 pub const NAME: &str = "imgtui_avx2_fma_depthwise_c_f32";
+
+/// The name tract reports for the AVX-512 kernel.
+pub const NAME_AVX512: &str = "imgtui_avx512f_depthwise_c_f32";
 
 inventory::submit! {
     Routine {
@@ -22,6 +27,92 @@ inventory::submit! {
         boost: 0,
         round_trip: false,
         factory: RoutineFactory::DepthwiseCF32 { name: NAME, run: depthwise_c_f32 },
+    }
+}
+
+inventory::submit! {
+    Routine {
+        func: Func::DepthwiseC,
+        arch: Some(Arch::X86_64),
+        isa: IsaReq::ANY.needing(&[Isa::X86_64Avx512f]),
+        boost: 0,
+        round_trip: false,
+        factory: RoutineFactory::DepthwiseCF32 { name: NAME_AVX512, run: depthwise_c_f32_avx512 },
+    }
+}
+
+/// [`depthwise_c_f32`] with 512-bit registers: 64 channels a step, then 16, then the rest
+/// under a mask.
+///
+/// # Safety
+/// As [`depthwise_c_f32`], on CPUs with AVX-512F (the registration requires it).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn depthwise_c_f32_avx512(
+    input: *const f32,
+    output: *mut f32,
+    kernel: *const f32,
+    taps: &[usize],
+    offsets: &[isize],
+    bias: *const f32,
+    channels: usize,
+    k_stride: usize,
+    len: usize,
+    in_stride: isize,
+    out_stride: isize,
+) {
+    let rows: Vec<*const f32> = taps
+        .iter()
+        .map(|&t| kernel.wrapping_add(t * k_stride))
+        .collect();
+    unsafe {
+        for i in 0..len as isize {
+            let x = input.offset(i * in_stride);
+            let out = output.offset(i * out_stride);
+            let mut c = 0;
+            while c + 64 <= channels {
+                let mut acc = [
+                    _mm512_loadu_ps(bias.add(c)),
+                    _mm512_loadu_ps(bias.add(c + 16)),
+                    _mm512_loadu_ps(bias.add(c + 32)),
+                    _mm512_loadu_ps(bias.add(c + 48)),
+                ];
+                for (&k, &off) in rows.iter().zip(offsets) {
+                    let (k, x) = (k.add(c), x.offset(off).add(c));
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        *a = _mm512_fmadd_ps(
+                            _mm512_loadu_ps(k.add(16 * j)),
+                            _mm512_loadu_ps(x.add(16 * j)),
+                            *a,
+                        );
+                    }
+                }
+                for (j, a) in acc.iter().enumerate() {
+                    _mm512_storeu_ps(out.add(c + 16 * j), *a);
+                }
+                c += 64;
+            }
+            while c < channels {
+                // A whole 16, or the last few under a mask (masked lanes are neither read nor
+                // written).
+                let mask: __mmask16 = if channels - c >= 16 {
+                    0xffff
+                } else {
+                    (1u16 << (channels - c)) - 1
+                };
+                let mut acc = _mm512_maskz_loadu_ps(mask, bias.add(c));
+                for (&k, &off) in rows.iter().zip(offsets) {
+                    let (k, x) = (k.add(c), x.offset(off).add(c));
+                    acc = _mm512_fmadd_ps(
+                        _mm512_maskz_loadu_ps(mask, k),
+                        _mm512_maskz_loadu_ps(mask, x),
+                        acc,
+                    );
+                }
+                _mm512_mask_storeu_ps(out.add(c), mask, acc);
+                c += 16;
+            }
+        }
     }
 }
 
@@ -104,14 +195,43 @@ unsafe fn depthwise_c_f32(
 mod tests {
     use super::*;
 
-    /// The kernel against the contract's formula, on odd channel counts and strides.
+    type Kernel = unsafe fn(
+        *const f32,
+        *mut f32,
+        *const f32,
+        &[usize],
+        &[isize],
+        *const f32,
+        usize,
+        usize,
+        usize,
+        isize,
+        isize,
+    );
+
+    /// The AVX2 kernel against the contract's formula, on odd channel counts and strides.
     #[test]
-    fn matches_the_formula() {
-        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
-            return;
+    fn avx2_matches_the_formula() {
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            matches_the_formula(depthwise_c_f32);
+        } else {
+            eprintln!("skipped: this CPU has no AVX2 + FMA");
         }
+    }
+
+    /// The AVX-512 kernel against the contract's formula.
+    #[test]
+    fn avx512_matches_the_formula() {
+        if is_x86_feature_detected!("avx512f") {
+            matches_the_formula(depthwise_c_f32_avx512);
+        } else {
+            eprintln!("skipped: this CPU has no AVX-512F");
+        }
+    }
+
+    fn matches_the_formula(kernel_fn: Kernel) {
         let value = |i: usize| ((i * 7919) % 101) as f32 / 50.0 - 1.0;
-        for channels in [1, 7, 8, 32, 45, 96] {
+        for channels in [1, 7, 8, 16, 17, 32, 45, 64, 96, 113, 144] {
             let (k_stride, len, in_stride, out_stride) = (channels + 3, 5, 2 * channels, channels);
             let taps = [0usize, 2, 4];
             let offsets = [0isize, channels as isize, 3 * channels as isize];
@@ -120,7 +240,7 @@ mod tests {
             let bias: Vec<f32> = (0..channels).map(|i| value(i + 29)).collect();
             let mut out = vec![f32::NAN; len * out_stride];
             unsafe {
-                depthwise_c_f32(
+                kernel_fn(
                     input.as_ptr(),
                     out.as_mut_ptr(),
                     kernel.as_ptr(),
@@ -154,14 +274,17 @@ mod tests {
         }
     }
 
-    /// tract picks this kernel on a CPU that can run it.
+    /// tract picks the widest of these kernels the CPU can run.
     #[test]
-    fn tract_uses_it() {
+    fn tract_uses_the_widest() {
         use tract_onnx::prelude::DatumType;
         use tract_onnx::tract_core::tract_linalg::{isa, routines};
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            let picked = routines::best_for(Func::DepthwiseC, DatumType::F32, &isa::native());
-            assert_eq!(picked.map(|r| r.name()), Some(NAME));
+        let picked = routines::best_for(Func::DepthwiseC, DatumType::F32, &isa::native());
+        let picked = picked.map(|r| r.name());
+        if is_x86_feature_detected!("avx512f") {
+            assert_eq!(picked, Some(NAME_AVX512));
+        } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            assert_eq!(picked, Some(NAME));
         }
     }
 }

@@ -130,13 +130,29 @@ impl ModelSpec {
             Channels::Rgb => [0, 1, 2],
             Channels::Bgr => [2, 1, 0],
         };
-        for (i, px) in rgb.chunks_exact(3).enumerate() {
-            for (c, &from) in order.iter().enumerate() {
-                let x = px[from] as f32 / 255.0 * self.range;
-                let v = (x - self.mean[c]) / self.std[c];
-                match self.layout {
-                    Layout::Nchw => data[c * plane + i] = v,
-                    Layout::Nhwc => data[i * 3 + c] = v,
+        // A byte has 256 values: the formula once per value and channel, then lookups.
+        let table: [[f32; 256]; 3] = std::array::from_fn(|c| {
+            std::array::from_fn(|b| {
+                let x = b as f32 / 255.0 * self.range;
+                (x - self.mean[c]) / self.std[c]
+            })
+        });
+        let pixels = rgb.chunks_exact(3);
+        match self.layout {
+            Layout::Nchw => {
+                let (r, rest) = data.split_at_mut(plane);
+                let (g, b) = rest.split_at_mut(plane);
+                for (i, px) in pixels.enumerate() {
+                    r[i] = table[0][px[order[0]] as usize];
+                    g[i] = table[1][px[order[1]] as usize];
+                    b[i] = table[2][px[order[2]] as usize];
+                }
+            }
+            Layout::Nhwc => {
+                for (out, px) in data.chunks_exact_mut(3).zip(pixels) {
+                    for c in 0..3 {
+                        out[c] = table[c][px[order[c]] as usize];
+                    }
                 }
             }
         }
@@ -167,6 +183,33 @@ mod tests {
         .unwrap();
         assert_eq!(spec.input_shape(), [1, 1, 1, 3]);
         assert_eq!(spec.input_data(&[200, 100, 50]), vec![-54.0, -17.0, 77.0]);
+    }
+
+    /// Planes in channel order, each value `(x / 255 · range − mean) / std`.
+    #[test]
+    fn rgb_nchw_planes() {
+        let spec = ModelSpec::parse(
+            r#"
+            name = "t"
+            onnx = "t.onnx"
+            input = "x"
+            size = 2
+            range = 1.0
+            mean = [0.5, 0.25, 0.0]
+            std = [0.5, 0.25, 2.0]
+            embedding = "e"
+            "#,
+            "test",
+        )
+        .unwrap();
+        let rgb = [0, 64, 255, 255, 0, 17, 128, 128, 128, 1, 2, 3];
+        let data = spec.input_data(&rgb);
+        for (i, px) in rgb.chunks_exact(3).enumerate() {
+            for c in 0..3 {
+                let want = (px[c] as f32 / 255.0 - spec.mean[c]) / spec.std[c];
+                assert_eq!(data[c * 4 + i], want, "pixel {i} channel {c}");
+            }
+        }
     }
 
     #[test]
