@@ -128,7 +128,8 @@ fn avif_with_a_rotation_and_a_mirror_and_ten_bit_avif_decode_upright() {
     assert_upright(&ten, 24, "ten-bit.avif");
 }
 
-/// Cut files and files over the limits are refused with the right reason, never a panic.
+/// Cut files and files over the limits are refused with the right reason; damaged bytes anywhere
+/// never panic.
 #[cfg(any(feature = "heif", feature = "avif"))]
 #[test]
 fn damaged_and_huge_heif_files_are_refused_with_a_reason() {
@@ -150,6 +151,18 @@ fn damaged_and_huge_heif_files_are_refused_with_a_reason() {
             match decode(&bytes[..cut], &opts) {
                 Err(DecodeError::Corrupt(why)) => assert!(!why.is_empty()),
                 other => panic!("{name} cut at {cut}: {other:?}"),
+            }
+        }
+        // Every byte flipped in turn, boxes and coded data: any answer but a panic (a flip in
+        // the coded data may still decode).
+        for at in 0..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0xFF;
+            if let Ok(img) = decode(&flipped, &opts) {
+                assert!(
+                    img.width() > 0 && img.height() > 0,
+                    "{name} flipped at {at}"
+                );
             }
         }
         // The size is read from the boxes and refused before a pixel is decoded.
