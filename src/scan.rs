@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 /// File name extensions of what a user calls an image (compared lower-case): the formats
-/// imgtui decodes (those of the `image` crate, JPEG XL, SVG, the previews in camera RAW files)
-/// and those it recognises to say why it cannot (HEIF/HEIC, AVIF, JPEG 2000, Photoshop). Files
+/// imgtui decodes (those of the `image` crate, JPEG XL, SVG, the previews in camera RAW files;
+/// HEIF/HEIC and AVIF with the `heif` / `avif` features) and those it recognises to say why it
+/// cannot (HEIF/HEIC and AVIF without those features, JPEG 2000, Photoshop). Files
 /// with other extensions (text, video) are not images and are left out unmentioned.
 pub const IMAGE_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "apng", "gif", "bmp", "dib", "webp", "tif", "tiff", "tga",
@@ -16,8 +17,8 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "jxl", "svg", "svgz", // jxl-oxide, resvg
     "dng", "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "orf", "raf", "rw2", "pef",
     "srw", "3fr", "iiq", "rwl", // camera RAW: the embedded JPEG preview
-    "heic", "heif", "hif", "avif", "jp2", "j2k", "jpf", "jpx",
-    "psd", // reported as unsupported
+    "heic", "heif", "hif", "avif", // libheif, with the `heif` / `avif` features
+    "jp2", "j2k", "jpf", "jpx", "psd", // reported as unsupported
 ];
 
 /// A file's identity on disk, as git's index keeps it: while every field is unchanged (and the

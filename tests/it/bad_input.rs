@@ -271,8 +271,16 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Expect)> {
         ),
         (
             "iphone-export.jpg".into(),
-            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic\0\0\0\x08free".to_vec(),
-            Skipped("unsupported: HEIF/HEIC image"),
+            // A HEIC made by heif-enc (tests/it/heif.rs).
+            std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/heif/rotated.heic"),
+            )
+            .unwrap(),
+            if cfg!(feature = "heif") {
+                Indexed
+            } else {
+                Skipped("unsupported: HEIF/HEIC image (build with the `heif` feature)")
+            },
         ),
         (
             "printer.bmp".into(),

@@ -15,6 +15,7 @@ mod dedupe;
 mod features;
 mod formats;
 mod fuzz;
+mod heif;
 mod index;
 mod map;
 mod model;
