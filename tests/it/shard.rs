@@ -153,7 +153,15 @@ fn bad_shards_are_refused_in_one_line() {
         assert_eq!(ran.code, Some(2), "--shard {bad:?}: {}", ran.stderr);
         assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
         assert!(ran.stderr.contains("--shard"), "{}", ran.stderr);
+        assert!(!store.exists(), "--shard {bad:?} left a store behind");
     }
+    // A bad --threads is refused before the store is made, too.
+    let ran = run(
+        &["index", "--threads", "999", dir.to_str().unwrap()],
+        &store,
+    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(!store.exists(), "--threads 999 left a store behind");
 }
 
 #[test]
