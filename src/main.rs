@@ -410,6 +410,8 @@ enum Table {
 fn main() -> ExitCode {
     let cli = parse();
     let g = &cli.globals;
+    // `store merge` names its stores itself; `--rebuild-store` does not apply to them.
+    let merging = matches!(cli.command, Some(Command::Store(_)));
     let result = match cli.command {
         Some(Command::Index(a)) => run_index(a, g),
         Some(Command::Similar(a)) => run_similar(a, g),
@@ -442,6 +444,7 @@ fn main() -> ExitCode {
         Err(err) => {
             let (code, hint) = match err.kind() {
                 ErrorKind::BadRequest | ErrorKind::MissingInput => (2, ""),
+                ErrorKind::DamagedStore if merging => (2, ""),
                 ErrorKind::DamagedStore => (
                     2,
                     "; run again with --rebuild-store to move it aside and start afresh \
@@ -676,8 +679,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
 /// `store merge OUT IN...`: the inputs merged into OUT, a summary line (or the answer as
 /// JSON or CSV).
 fn run_merge(a: MergeArgs) -> Result<ExitCode> {
-    let mut out = Store::open(&a.out)?;
-    let report = out.merge(&a.inputs)?;
+    let report = Store::merge_into(&a.out, &a.inputs)?;
     match a.format {
         Some(format) => {
             print(&report, format, "conflicts")?;
