@@ -468,6 +468,14 @@ impl Report {
             .count()
     }
 
+    /// Files a dry run would act on.
+    pub fn planned(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status == Status::Planned)
+            .count()
+    }
+
     /// Files left in place.
     pub fn left(&self) -> usize {
         self.outcomes
