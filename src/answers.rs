@@ -354,8 +354,8 @@ pub struct FileAction {
     /// The file as it was.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
-    /// Where it went or would go (a move's target, the trash's record; for an undo, the
-    /// place it was put back); null when not known.
+    /// Where it went or would go (a move's target; the file in the trash's `files/` folder;
+    /// for an undo, the place it was put back); null when not known (a dry run's trash).
     pub to: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
@@ -397,7 +397,11 @@ impl From<&Report> for Actions {
             .map(|o| FileAction {
                 group: o.group,
                 path: o.from.clone(),
-                to: o.to.as_ref().map(|p| path_text(p)),
+                to: o
+                    .to
+                    .as_ref()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(|p| path_text(p)),
                 bytes: o.bytes,
                 status: match o.status {
                     Status::Done => "done",

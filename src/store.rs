@@ -140,7 +140,8 @@ pub struct JournalEntry {
     pub action: String,
     /// Where the file was.
     pub from: PathBuf,
-    /// Where it went: the move's target, or the trash's record of it (the `.trashinfo` file).
+    /// Where it went: the move's target, or where it is in the trash (`TRASH/files/NAME`;
+    /// journals written before that hold the trash's record, `TRASH/info/NAME.trashinfo`).
     pub to: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,

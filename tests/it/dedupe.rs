@@ -390,6 +390,24 @@ fn trash_and_undo_from_the_trash() {
     assert_eq!(answer["done"], 3, "{answer}");
     let trashed = snapshot(&data.join("Trash/files"));
     assert_eq!(trashed.len(), 3, "{:?}", trashed.keys());
+    // `to` is where each file now is: in the trash's files/ folder, with its bytes.
+    for f in answer["files"].as_array().unwrap() {
+        let to = PathBuf::from(f["to"].as_str().unwrap());
+        assert_eq!(
+            std::fs::canonicalize(to.parent().unwrap()).unwrap(),
+            std::fs::canonicalize(data.join("Trash/files")).unwrap(),
+            "{f}"
+        );
+        let from = PathBuf::from(f["path"].as_str().unwrap());
+        let relative = from
+            .strip_prefix(std::fs::canonicalize(&dir).unwrap())
+            .unwrap();
+        assert_eq!(
+            std::fs::read(&to).ok().as_ref(),
+            before.get(relative),
+            "{f}"
+        );
+    }
     assert_eq!(snapshot(&data.join("Trash/info")).len(), 3);
     assert!(dir.join("disc-big.png").exists());
     let (code, stdout, stderr) = with_trash(&["dups", d, "--undo"]);
