@@ -19,13 +19,23 @@ use crate::export::ExportReport;
 use crate::index::Summary;
 use crate::store::MergeReport;
 
-/// The shape of every JSON answer: it is written as `"schema": SCHEMA` first in each, and it
+/// The shape of every JSON answer but [`Actions`] (see [`ACTIONS_SCHEMA`]): it is written as
+/// `"schema": SCHEMA` first in each, and it
 /// goes up whenever a field is removed, renamed or changes meaning (new fields may be added
 /// without it). Version 1: the shapes the README documents.
 pub const SCHEMA: u32 = 1;
 
 fn schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u32(SCHEMA)
+}
+
+/// The shape of [`Actions`] (`dups --action`, `--undo`), which has its own number since a
+/// field changed meaning. Version 2: `done` counts only files acted on (0 in a dry run), and
+/// `planned` counts a dry run's files; version 1 counted those as `done`.
+pub const ACTIONS_SCHEMA: u32 = 2;
+
+fn actions_schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u32(ACTIONS_SCHEMA)
 }
 
 /// An answer that can be printed for scripts.
@@ -344,8 +354,8 @@ pub struct FileAction {
     /// The file as it was.
     #[serde(serialize_with = "crate::serialize_path")]
     pub path: PathBuf,
-    /// Where it went or would go (a move's target, the trash's record; for an undo, the
-    /// place it was put back); null when not known.
+    /// Where it went or would go (a move's target; the file in the trash's `files/` folder;
+    /// for an undo, the place it was put back); null when not known (a dry run's trash).
     pub to: Option<String>,
     /// Size in bytes.
     pub bytes: u64,
@@ -358,8 +368,8 @@ pub struct FileAction {
 /// `imgtui dups --action move:…|trash` and `--undo`: what happened to each file.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actions {
-    /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    /// [`ACTIONS_SCHEMA`].
+    #[serde(serialize_with = "actions_schema")]
     pub schema: (),
     /// `move`, `trash` or `undo`.
     pub action: String,
@@ -369,8 +379,10 @@ pub struct Actions {
     pub batch: Option<i64>,
     /// Every file.
     pub files: Vec<FileAction>,
-    /// Files done (or that would be, in a dry run).
+    /// Files done: moved, trashed or put back (0 in a dry run).
     pub done: usize,
+    /// Files a dry run would act on (0 otherwise).
+    pub planned: usize,
     /// Files left in place.
     pub left: usize,
     /// Bytes moved out of the folder, or put back by an undo (or that would be).
@@ -385,7 +397,11 @@ impl From<&Report> for Actions {
             .map(|o| FileAction {
                 group: o.group,
                 path: o.from.clone(),
-                to: o.to.as_ref().map(|p| path_text(p)),
+                to: o
+                    .to
+                    .as_ref()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(|p| path_text(p)),
                 bytes: o.bytes,
                 status: match o.status {
                     Status::Done => "done",
@@ -404,11 +420,8 @@ impl From<&Report> for Actions {
             dry_run: r.dry_run,
             batch: r.batch,
             files,
-            done: if r.dry_run {
-                r.outcomes.len()
-            } else {
-                r.done()
-            },
+            done: r.done(),
+            planned: r.planned(),
             left: r.left(),
             bytes: r.bytes(),
         }

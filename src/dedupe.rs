@@ -436,8 +436,8 @@ pub struct Outcome {
     pub group: usize,
     /// The file as it was.
     pub from: PathBuf,
-    /// Where it went or would go (a move's target, the trash's `.trashinfo` record, or for an
-    /// undo the place it was put back).
+    /// Where it went or would go (a move's target; for the trash, the file in the trash's
+    /// `files/` folder, `None` in a dry run; for an undo, the place it was put back).
     pub to: Option<PathBuf>,
     /// Its size in bytes.
     pub bytes: u64,
@@ -465,6 +465,14 @@ impl Report {
         self.outcomes
             .iter()
             .filter(|o| o.status == Status::Done)
+            .count()
+    }
+
+    /// Files a dry run would act on.
+    pub fn planned(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.status == Status::Planned)
             .count()
     }
 
@@ -725,8 +733,9 @@ pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Puts `path` in the trash; returns the trash's record of it (the `.trashinfo` file, where
-/// the system has one). The error is one line.
+/// Puts `path` in the trash; returns where the file now is (in the trash's `files/`
+/// folder, where the system's trash can be listed; else an empty path). The error is one
+/// line.
 fn trash_file(path: &Path) -> std::result::Result<PathBuf, String> {
     let before = trashed_ids(path);
     trash::delete(path).map_err(|e| format!("cannot put it in the trash: {}", one_line(&e)))?;
@@ -734,7 +743,17 @@ fn trash_file(path: &Path) -> std::result::Result<PathBuf, String> {
     Ok(after
         .into_iter()
         .find(|id| !before.contains(id))
+        .map(|id| in_trash(&id))
         .unwrap_or_default())
+}
+
+/// The file a freedesktop.org trash record describes: `TRASH/info/NAME.trashinfo` is the
+/// record of `TRASH/files/NAME`.
+fn in_trash(record: &Path) -> PathBuf {
+    match (record.parent().and_then(Path::parent), record.file_stem()) {
+        (Some(trash), Some(name)) => trash.join("files").join(name),
+        _ => record.to_owned(),
+    }
 }
 
 fn one_line(e: &trash::Error) -> String {
@@ -882,7 +901,12 @@ fn restore_from_trash(entry: &JournalEntry) -> std::result::Result<(), String> {
         .map_err(|e| format!("cannot read the trash: {}", one_line(&e)))?;
     let item = items
         .into_iter()
-        .find(|item| Path::new(&item.id) == entry.to && !entry.to.as_os_str().is_empty())
+        // The journal holds where the file is in the trash (older journals hold the
+        // trash's record of it: both are found).
+        .find(|item| {
+            let record = Path::new(&item.id);
+            !entry.to.as_os_str().is_empty() && (in_trash(record) == entry.to || record == entry.to)
+        })
         .ok_or_else(|| "it is no longer in the trash".to_owned())?;
     trash::os_limited::restore_all([item])
         .map_err(|e| format!("cannot restore it from the trash: {}", one_line(&e)))

@@ -420,6 +420,8 @@ enum Table {
 fn main() -> ExitCode {
     let cli = parse();
     let g = &cli.globals;
+    // `store merge` names its stores itself; `--rebuild-store` does not apply to them.
+    let merging = matches!(cli.command, Some(Command::Store(_)));
     let result = match cli.command {
         Some(Command::Index(a)) => run_index(a, g),
         Some(Command::Similar(a)) => run_similar(a, g),
@@ -452,6 +454,7 @@ fn main() -> ExitCode {
         Err(err) => {
             let (code, hint) = match err.kind() {
                 ErrorKind::BadRequest | ErrorKind::MissingInput => (2, ""),
+                ErrorKind::DamagedStore if merging => (2, ""),
                 ErrorKind::DamagedStore => (
                     2,
                     "; run again with --rebuild-store to move it aside and start afresh \
@@ -589,31 +592,41 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The session's indexing settings with `index`'s `--threads`, `--batch`,
-/// `--no-thumbnails` and `--shard` applied.
-fn tuned(session: &Session, a: &IndexArgs) -> Result<imgtui::IndexOptions> {
-    let (threads, batch) = (a.threads, a.batch);
-    let mut opts = session.index_options();
-    if let Some(t) = threads {
+/// `index`'s `--threads` and `--shard`, checked: called before the store is opened, so a bad
+/// value leaves no store file behind.
+fn checked_index_args(a: &IndexArgs) -> Result<Option<(u32, u32)>> {
+    if let Some(t) = a.threads {
         imgtui::index::check_threads(t)
             .map_err(|rule| Error::bad_request(format_args!("--threads {t}: {rule}")))?;
     }
-    opts.threads = threads.unwrap_or(opts.threads);
-    opts.batch = batch.unwrap_or(opts.batch).max(1);
+    a.shard
+        .as_deref()
+        .map(|shard| {
+            imgtui::index::parse_shard(shard)
+                .map_err(|rule| Error::bad_request(format_args!("--shard {shard}: {rule}")))
+        })
+        .transpose()
+}
+
+/// The session's indexing settings with `index`'s `--threads`, `--batch`,
+/// `--no-thumbnails` and `shard` (from [`checked_index_args`]) applied.
+fn tuned(session: &Session, a: &IndexArgs, shard: Option<(u32, u32)>) -> imgtui::IndexOptions {
+    let mut opts = session.index_options();
+    opts.threads = a.threads.unwrap_or(opts.threads);
+    opts.batch = a.batch.unwrap_or(opts.batch).max(1);
     opts.thumbnails &= !a.no_thumbnails;
-    if let Some(shard) = &a.shard {
-        let parsed = imgtui::index::parse_shard(shard)
-            .map_err(|rule| Error::bad_request(format_args!("--shard {shard}: {rule}")))?;
-        opts.shard = Some(parsed);
+    if shard.is_some() {
+        opts.shard = shard;
     }
-    Ok(opts)
+    opts
 }
 
 fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
+    let shard = checked_index_args(&a)?;
     if a.watch {
         return run_index_watch(a, g);
     }
-    let (session, summary) = g.indexed(&a.dir, |s| tuned(s, &a))?;
+    let (session, summary) = g.indexed(&a.dir, |s| Ok(tuned(s, &a, shard)))?;
     if let Some(runtime) = session.extractor().runtime().filter(|r| r != "tract") {
         eprintln!("imgtui: {} run by {runtime}", session.extractor().name());
     }
@@ -637,7 +650,7 @@ fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
 fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     use imgtui::watch::FolderWatch;
     let mut session = g.open(&a.dir)?;
-    let opts = tuned(&session, &a)?;
+    let opts = tuned(&session, &a, None);
     let cancel = cancel_on_signals()?;
     // Watched from before the first run, so nothing added meanwhile is missed.
     let watch = FolderWatch::start(
@@ -682,8 +695,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
 /// `store merge OUT IN...`: the inputs merged into OUT, a summary line (or the answer as
 /// JSON or CSV).
 fn run_merge(a: MergeArgs) -> Result<ExitCode> {
-    let mut out = Store::open(&a.out)?;
-    let report = out.merge(&a.inputs)?;
+    let report = Store::merge_into(&a.out, &a.inputs)?;
     match a.format {
         Some(format) => {
             print(&report, format, "conflicts")?;

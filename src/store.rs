@@ -140,7 +140,8 @@ pub struct JournalEntry {
     pub action: String,
     /// Where the file was.
     pub from: PathBuf,
-    /// Where it went: the move's target, or the trash's record of it (the `.trashinfo` file).
+    /// Where it went: the move's target, or where it is in the trash (`TRASH/files/NAME`;
+    /// journals written before that hold the trash's record, `TRASH/info/NAME.trashinfo`).
     pub to: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
@@ -1008,40 +1009,42 @@ impl Store {
     /// bad request when an input is this store or its path is not UTF-8, as a damaged store
     /// when an input is not a usable imgtui store, and when this store cannot be written.
     pub fn merge(&mut self, inputs: &[PathBuf]) -> anyhow::Result<MergeReport> {
+        check_merge_inputs(&self.path, inputs)?;
         let mut report = MergeReport {
             inputs: inputs.to_vec(),
             ..MergeReport::default()
         };
-        let this = std::fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
         for input in inputs {
-            if !input.is_file() {
-                return Err(Error::with_kind(
-                    crate::error::ErrorKind::MissingInput,
-                    anyhow::anyhow!("{}: no such store", input.display()),
-                )
-                .into());
-            }
-            if std::fs::canonicalize(input).is_ok_and(|p| p == this) {
-                return Err(Error::bad_request(format_args!(
-                    "{} is the store merged into; name it once, as OUT",
-                    input.display()
-                ))
-                .into());
-            }
-            // Opening checks (and if need be migrates) the input as a store of this version.
+            // Opening migrates an input of the previous schema version.
             drop(Store::open(input)?);
-            let name = input.to_str().ok_or_else(|| {
-                Error::bad_request(format_args!(
-                    "{}: a store's path must be UTF-8 to be merged",
-                    input.display()
-                ))
-            })?;
+            let name = input.to_str().expect("checked to be UTF-8");
             self.conn.execute("ATTACH DATABASE ?1 AS input", [name])?;
             let merged = self.merge_attached(input, &mut report);
             self.conn.execute("DETACH DATABASE input", [])?;
             merged.with_context(|| format!("merging {}", input.display()))?;
         }
         Ok(report)
+    }
+
+    /// Merges the stores at `inputs` into the store at `out`, as [`Store::merge`] does, creating
+    /// `out` if it is missing. Every input is checked before anything is written, so a bad
+    /// input creates nothing; and when the merge fails after `out` was created here, the file
+    /// (with its WAL files and any folders made for it) is removed again. A file that was there
+    /// before is never removed.
+    ///
+    /// Fails as [`Store::merge`] does, and as a bad request when `out` is a file that is not
+    /// an imgtui store.
+    pub fn merge_into(out: &Path, inputs: &[PathBuf]) -> anyhow::Result<MergeReport> {
+        check_merge_inputs(out, inputs)?;
+        if out.metadata().is_ok_and(|m| m.len() > 0) {
+            check_store_file(out, "the store merged into")?;
+        }
+        let made = Created::before(out);
+        let merged = Store::open(out).and_then(|mut store| store.merge(inputs));
+        if merged.is_err() {
+            made.remove();
+        }
+        merged
     }
 
     /// Merges the database attached as `input` (the store at `path`) in one transaction.
@@ -1129,6 +1132,138 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// Checks the inputs of a merge into `out` before anything is opened: each exists, is not
+/// `out`, has a UTF-8 path (SQLite's `ATTACH` takes a string) and is an imgtui store.
+fn check_merge_inputs(out: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
+    let this = std::fs::canonicalize(out).ok();
+    for input in inputs {
+        if !input.is_file() {
+            return Err(Error::with_kind(
+                crate::error::ErrorKind::MissingInput,
+                anyhow::anyhow!("{}: no such store", input.display()),
+            )
+            .into());
+        }
+        if this.is_some() && std::fs::canonicalize(input).ok() == this {
+            return Err(Error::bad_request(format_args!(
+                "{} is the store merged into; name it once, as OUT",
+                input.display()
+            ))
+            .into());
+        }
+        if input.to_str().is_none() {
+            return Err(Error::bad_request(format_args!(
+                "{}: a store's path must be UTF-8 to be merged",
+                input.display()
+            ))
+            .into());
+        }
+        check_store_file(input, "an input")?;
+    }
+    Ok(())
+}
+
+/// Checks, without writing to it, that the file at `path` is an imgtui store this build can
+/// read (this schema version or the one before, which opening migrates). `role` names it in
+/// the error, a bad request that names the file.
+fn check_store_file(path: &Path, role: &str) -> anyhow::Result<()> {
+    let not_a_store = |why: &dyn std::fmt::Display| -> anyhow::Error {
+        Error::bad_request(format_args!(
+            "{} ({role}) is not an imgtui store: {why}",
+            path.display()
+        ))
+        .into()
+    };
+    let mut header = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut header)
+    });
+    match read {
+        Ok(()) if &header == b"SQLite format 3\0" => {}
+        Ok(()) => return Err(not_a_store(&"it is not an SQLite database")),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(not_a_store(&"it is not an SQLite database"));
+        }
+        Err(e) => {
+            return Err(Error::with_kind(
+                crate::error::ErrorKind::MissingInput,
+                anyhow::anyhow!("{}: {e}", path.display()),
+            )
+            .into());
+        }
+    }
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let version = Connection::open_with_flags(path, flags).and_then(|conn| {
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    });
+    match version {
+        Ok(v) if v == SCHEMA_VERSION || v == SCHEMA_VERSION - 1 => Ok(()),
+        Ok(v) => Err(not_a_store(&format_args!(
+            "it has schema version {v}, this imgtui reads version {SCHEMA_VERSION}"
+        ))),
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) =>
+        {
+            Err(e.into())
+        }
+        Err(e) => Err(not_a_store(&format_args!("it has no imgtui tables ({e})"))),
+    }
+}
+
+/// What opening a store at a path created: the file and its WAL files, those that were
+/// missing, and the folders made for them; so a failed merge can take them away again, and
+/// only them.
+struct Created {
+    /// The files that did not exist: the store, its `-wal`, `-shm` and `-journal`.
+    files: Vec<PathBuf>,
+    /// The folders that did not exist, deepest first.
+    folders: Vec<PathBuf>,
+}
+
+impl Created {
+    /// Notes what of `path`, its WAL files and its folders is missing now.
+    fn before(path: &Path) -> Created {
+        let missing = |p: &Path| p.symlink_metadata().is_err();
+        let files = ["", "-wal", "-shm", "-journal"]
+            .into_iter()
+            .map(|suffix| {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .filter(|p| missing(p))
+            .collect();
+        let folders = path
+            .ancestors()
+            .skip(1)
+            .filter(|p| !p.as_os_str().is_empty())
+            .take_while(|p| missing(p))
+            .map(Path::to_owned)
+            .collect();
+        Created { files, folders }
+    }
+
+    /// Removes what was created since [`Created::before`] (folders only when empty).
+    fn remove(self) {
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
+        for folder in &self.folders {
+            if std::fs::remove_dir(folder).is_err() {
+                break;
+            }
+        }
     }
 }
 

@@ -504,8 +504,12 @@ pub struct App {
     pub map_picture: bool,
     /// What the picture last asked for showed: it is drawn again when this changes.
     map_picture_asked: Option<PictureKey>,
-    /// The marked images, by path (they stay marked through reloads and reclustering).
+    /// The marked images, by path (they stay marked through reloads and reclustering, and
+    /// are unmarked once `v` has moved them).
     pub selection: std::collections::HashSet<PathBuf>,
+    /// The edits, undos and redos sent and not yet answered, in order (the worker answers
+    /// each with one [`Event::Edited`]): for each, the marked images it moves.
+    edits_in_flight: std::collections::VecDeque<Vec<PathBuf>>,
     /// Counts the clusterings shown.
     clustering_generation: u64,
     /// The colours drawn with.
@@ -568,6 +572,7 @@ impl App {
             map_picture_asked: None,
             clustering_generation: 0,
             selection: Default::default(),
+            edits_in_flight: Default::default(),
             theme: Theme::default(),
             theme_auto: false,
         }
@@ -685,6 +690,13 @@ impl App {
             Event::Edited(Ok((clustering, what))) => {
                 self.busy = None;
                 self.message = what;
+                // The marked images this edit moved are where they were asked to go: their
+                // marks have done their work.
+                let moved = self.edits_in_flight.pop_front().unwrap_or_default();
+                let unmarked = moved.iter().filter(|p| self.selection.remove(*p)).count();
+                if unmarked > 0 {
+                    self.message = format!("{} · {} unmarked", self.message, images(unmarked));
+                }
                 if clustering.labels.len() != self.collection.len() {
                     return Vec::new();
                 }
@@ -693,6 +705,7 @@ impl App {
             }
             Event::Edited(Err(e)) => {
                 self.busy = None;
+                self.edits_in_flight.pop_front();
                 self.message = match e.kind() {
                     ErrorKind::BadRequest => e.to_string(),
                     _ => format!("the edit failed: {e}"),
@@ -1181,6 +1194,12 @@ impl App {
         match edit {
             Ok(edit) => {
                 self.busy = Some("changing the clusters…".into());
+                let moves_marked = matches!(edit, Edit::Move { .. });
+                self.edits_in_flight.push_back(if moves_marked {
+                    self.selection.iter().cloned().collect()
+                } else {
+                    Vec::new()
+                });
                 vec![Command::Edit(edit)]
             }
             Err(why) => {
@@ -1215,6 +1234,7 @@ impl App {
             Command::Undo => "undoing…".into(),
             _ => "redoing…".into(),
         });
+        self.edits_in_flight.push_back(Vec::new());
         vec![command]
     }
 

@@ -568,8 +568,8 @@ impl Workers {
     }
 }
 
-/// Copies a cluster's files into `target` (refusing a folder inside the collection),
-/// reporting each file done.
+/// Copies a cluster's files into `target` (refusing a folder inside the collection, and one
+/// that holds files: the explorer has no way to merge into it), reporting each file done.
 fn export_files(
     files: &[PathBuf],
     target: &Path,
@@ -578,6 +578,12 @@ fn export_files(
     tx: &mpsc::Sender<Msg>,
 ) -> Result<ExportReport> {
     crate::export::check_outside(target, root)?;
+    if std::fs::read_dir(target).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::bad_request(format_args!(
+            "{} already holds files; press e and type another folder (nothing is overwritten)",
+            target.display()
+        )));
+    }
     let progress = |done| {
         let _ = tx.send(Event::ExportProgress(done).into());
     };
@@ -1111,4 +1117,28 @@ fn spawn_previewer(decode_opts: DecodeOptions, tx: mpsc::Sender<Msg>) -> mpsc::S
         };
         tx.send(Msg::Preview(path, img)).is_ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_into_a_folder_with_files_says_to_type_another() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (root, target) = (tmp.path().join("images"), tmp.path().join("out"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&target).unwrap();
+        let image = root.join("a.png");
+        std::fs::write(&image, b"an image").unwrap();
+        std::fs::write(target.join("there.png"), b"already there").unwrap();
+        let (tx, _rx) = mpsc::channel();
+        let cancel = AtomicBool::new(false);
+        let err = export_files(&[image], &target, &root, &cancel, &tx).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::BadRequest);
+        let text = err.to_string();
+        assert!(text.contains("type another folder"), "{text}");
+        assert!(!text.contains("merge"), "the explorer cannot merge: {text}");
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1);
+    }
 }

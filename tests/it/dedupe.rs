@@ -155,6 +155,7 @@ fn move_never_loses_a_file_and_undo_puts_every_file_back() {
     assert_eq!(ran.code, Some(1), "a file was left: {}", ran.stderr);
     let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     assert_eq!(answer["done"], 2, "{answer}");
+    assert_eq!(answer["planned"], 0, "{answer}");
     assert_eq!(answer["left"], 1);
     let left = answer["files"]
         .as_array()
@@ -213,8 +214,11 @@ fn a_dry_run_changes_nothing() {
     let before = snapshot(&dir);
     for action in [format!("move:{}", out.display()), "trash".to_owned()] {
         let answer = dups(&dir, &store, &["--action", &action, "--dry-run"]);
+        assert_eq!(answer["schema"], 2, "{answer}");
         assert_eq!(answer["dry_run"], true);
-        assert_eq!(answer["done"], 3, "{answer}");
+        assert_eq!(answer["done"], 0, "nothing is done in a dry run: {answer}");
+        assert_eq!(answer["planned"], 3, "{answer}");
+        assert_eq!(answer["left"], 0, "{answer}");
         assert!(
             answer["files"]
                 .as_array()
@@ -386,6 +390,24 @@ fn trash_and_undo_from_the_trash() {
     assert_eq!(answer["done"], 3, "{answer}");
     let trashed = snapshot(&data.join("Trash/files"));
     assert_eq!(trashed.len(), 3, "{:?}", trashed.keys());
+    // `to` is where each file now is: in the trash's files/ folder, with its bytes.
+    for f in answer["files"].as_array().unwrap() {
+        let to = PathBuf::from(f["to"].as_str().unwrap());
+        assert_eq!(
+            std::fs::canonicalize(to.parent().unwrap()).unwrap(),
+            std::fs::canonicalize(data.join("Trash/files")).unwrap(),
+            "{f}"
+        );
+        let from = PathBuf::from(f["path"].as_str().unwrap());
+        let relative = from
+            .strip_prefix(std::fs::canonicalize(&dir).unwrap())
+            .unwrap();
+        assert_eq!(
+            std::fs::read(&to).ok().as_ref(),
+            before.get(relative),
+            "{f}"
+        );
+    }
     assert_eq!(snapshot(&data.join("Trash/info")).len(), 3);
     assert!(dir.join("disc-big.png").exists());
     let (code, stdout, stderr) = with_trash(&["dups", d, "--undo"]);

@@ -153,7 +153,115 @@ fn bad_shards_are_refused_in_one_line() {
         assert_eq!(ran.code, Some(2), "--shard {bad:?}: {}", ran.stderr);
         assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
         assert!(ran.stderr.contains("--shard"), "{}", ran.stderr);
+        assert!(!store.exists(), "--shard {bad:?} left a store behind");
     }
+    // A bad --threads is refused before the store is made, too.
+    let ran = run(
+        &["index", "--threads", "999", dir.to_str().unwrap()],
+        &store,
+    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(!store.exists(), "--threads 999 left a store behind");
+}
+
+/// `imgtui store merge OUT IN...` with `--store UNUSED` (which a merge ignores).
+fn merge_ran(tmp: &Path, out: &Path, inputs: &[&Path]) -> Ran {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["store".as_ref(), "merge".as_ref(), out.as_os_str()];
+    args.extend(inputs.iter().map(|p| p.as_os_str()));
+    let unused = tmp.join("unused.sqlite");
+    let ran = run(&args, &unused);
+    assert!(!unused.exists(), "a merge made the --store file");
+    ran
+}
+
+#[test]
+fn an_input_that_is_not_a_store_is_named_and_nothing_is_created_or_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, store) = (tmp.path().join("images"), tmp.path().join("s.sqlite"));
+    varied_folder(&dir);
+    index(&dir, &store, &[]);
+    let text = tmp.path().join("notes.txt");
+    std::fs::write(&text, "not a store, a shopping list\n").unwrap();
+    let empty = tmp.path().join("empty.sqlite");
+    std::fs::write(&empty, "").unwrap();
+    // Another program's SQLite database: it must not gain imgtui's tables.
+    let foreign = tmp.path().join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let foreign_bytes = std::fs::read(&foreign).unwrap();
+
+    for bad in [&text, &empty, &foreign] {
+        let out = tmp.path().join("new").join("out.sqlite");
+        let ran = merge_ran(tmp.path(), &out, &[&store, bad]);
+        assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+        assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
+        let line = ran.stderr.trim();
+        assert!(line.contains("not an imgtui store"), "{line}");
+        assert!(line.contains(&*bad.to_string_lossy()), "{line}");
+        assert!(!line.contains("rebuild-store"), "{line}");
+        assert!(!out.exists(), "{} left behind", out.display());
+        assert!(!out.parent().unwrap().exists(), "its folder left behind");
+    }
+    assert_eq!(
+        std::fs::read(&text).unwrap(),
+        b"not a store, a shopping list\n"
+    );
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    assert_eq!(std::fs::read(&foreign).unwrap(), foreign_bytes);
+
+    // An OUT that is some other file is refused and left as it was.
+    let ran = merge_ran(tmp.path(), &text, &[&store]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("not an imgtui store"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("rebuild-store"), "{}", ran.stderr);
+    assert_eq!(
+        std::fs::read(&text).unwrap(),
+        b"not a store, a shopping list\n"
+    );
+}
+
+#[test]
+fn a_merge_that_fails_removes_the_out_it_made_and_only_that() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, store) = (tmp.path().join("images"), tmp.path().join("s.sqlite"));
+    varied_folder(&dir);
+    index(&dir, &store, &[]);
+    // A store that passes for one (its schema row) but whose vectors table is not imgtui's:
+    // the merge fails after OUT was opened.
+    let odd = tmp.path().join("odd.sqlite");
+    rusqlite::Connection::open(&odd)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+             INSERT INTO meta VALUES ('schema', 3);
+             CREATE TABLE vectors (hash BLOB, feature TEXT, UNIQUE (hash, feature));",
+        )
+        .unwrap();
+
+    let out = tmp.path().join("made").join("out.sqlite");
+    let ran = merge_ran(tmp.path(), &out, &[&store, &odd]);
+    assert_ne!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.stderr.contains("odd.sqlite"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("rebuild-store"), "{}", ran.stderr);
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(!out.exists(), "the OUT it made was left: {left:?}");
+    assert!(
+        !out.parent().unwrap().exists(),
+        "its folder was left: {left:?}"
+    );
+
+    // An OUT that was there before stays, whatever the merge did.
+    let before = tmp.path().join("before.sqlite");
+    merge(&before, std::slice::from_ref(&store));
+    let ran = merge_ran(tmp.path(), &before, &[&odd]);
+    assert_ne!(ran.code, Some(0), "{}", ran.stderr);
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    assert_eq!(recorded(&before, &dir), recorded(&store, &dir));
 }
 
 #[test]

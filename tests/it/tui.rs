@@ -1277,6 +1277,57 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
 }
 
 #[test]
+fn marks_are_cleared_once_v_has_moved_them_and_kept_when_it_fails() {
+    use imgtui::analysis::curation::Edit;
+    let mut h = Harness::new();
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char(']'));
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.app.selection.len(), 2);
+    // A move that fails leaves the marks, to try again.
+    h.key(KeyCode::Char('v'));
+    h.type_text("new");
+    assert!(matches!(
+        h.key(KeyCode::Enter).first(),
+        Some(Command::Edit(Edit::Move { .. }))
+    ));
+    h.on(Event::Edited(Err(Error::bad_request("the store is busy"))));
+    assert_eq!(h.app.selection.len(), 2, "a failed move keeps the marks");
+    // A move that succeeds clears them, and the status line says so.
+    h.key(KeyCode::Char('v'));
+    h.type_text("new");
+    assert!(matches!(
+        h.key(KeyCode::Enter).first(),
+        Some(Command::Edit(Edit::Move { .. }))
+    ));
+    // An image marked while the move is under way is not one it moves: it stays marked.
+    h.key(KeyCode::Char(']'));
+    h.key(KeyCode::Char(' '));
+    let later = h.app.collection.paths[h.app.current().unwrap()].clone();
+    assert_eq!(h.app.selection.len(), 3);
+    let clustering = h.app.clustering.clone().unwrap();
+    h.on(Event::Edited(Ok((
+        Box::new(clustering),
+        "2 images moved to a new cluster".into(),
+    ))));
+    assert_eq!(
+        h.app.selection.iter().collect::<Vec<_>>(),
+        [&later],
+        "the moved images are unmarked"
+    );
+    assert!(
+        h.app.message.contains("2 images unmarked"),
+        "{}",
+        h.app.message
+    );
+    // Undo's answer unmarks nothing.
+    h.key(KeyCode::Char('u'));
+    let clustering = h.app.clustering.clone().unwrap();
+    h.on(Event::Edited(Ok((Box::new(clustering), "undone".into()))));
+    assert_eq!(h.app.selection.len(), 1);
+}
+
+#[test]
 fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     let mut h = Harness::new();
     assert_eq!(h.key(KeyCode::Char('o')), vec![Command::FindOutliers]);
