@@ -2,7 +2,7 @@
 """Clustering and neighbour quality of imgtui on a labelled image set, beside scikit-learn
 KMeans on the very same embeddings (read from imgtui's store).
 
-    bench/quality.py SET_DIR [--imgtui PATH] [--store PATH]
+    bench/quality.py SET_DIR [--imgtui PATH] [--store PATH] [--model NAME|SPEC.toml]
 
 SET_DIR holds images/ and labels.csv (filename,label[,group]), as built by
 ../shared/datasets/make.sh. Reports, as one Markdown table row per method:
@@ -38,6 +38,7 @@ def main():
     ap.add_argument("set_dir")
     ap.add_argument("--imgtui", default="target/release/imgtui")
     ap.add_argument("--store", default="/tmp/imgtui-quality.sqlite")
+    ap.add_argument("--model", help="another model (imgtui's --model), e.g. an int8 spec")
     a = ap.parse_args()
     images = os.path.realpath(os.path.join(a.set_dir, "images"))
     labels, groups = {}, {}
@@ -47,7 +48,7 @@ def main():
             groups[row["filename"]] = row.get("group") or row["label"]
     k_true = len(set(labels.values()))
     base = [a.imgtui]
-    store = ["--store", a.store]
+    store = ["--store", a.store] + (["--model", a.model] if a.model else [])
 
     summary = json.loads(run(base + ["index", images, "--json"] + store))
     feature = summary["feature"]
