@@ -66,7 +66,42 @@ unsafe fn depthwise_c_f32_avx512(
         .map(|&t| kernel.wrapping_add(t * k_stride))
         .collect();
     unsafe {
-        for i in 0..len as isize {
+        // Two output positions at a time share each load of the kernel's 64 channels.
+        let pairs = (len / 2) as isize;
+        for i in (0..pairs).map(|p| 2 * p) {
+            let (x0, x1) = (
+                input.offset(i * in_stride),
+                input.offset((i + 1) * in_stride),
+            );
+            let (o0, o1) = (
+                output.offset(i * out_stride),
+                output.offset((i + 1) * out_stride),
+            );
+            let mut c = 0;
+            while c + 64 <= channels {
+                let b: [__m512; 4] = std::array::from_fn(|j| _mm512_loadu_ps(bias.add(c + 16 * j)));
+                let (mut a0, mut a1) = (b, b);
+                for (&k, &off) in rows.iter().zip(offsets) {
+                    let (k, y0, y1) = (k.add(c), x0.offset(off).add(c), x1.offset(off).add(c));
+                    for j in 0..4 {
+                        let w = _mm512_loadu_ps(k.add(16 * j));
+                        a0[j] = _mm512_fmadd_ps(w, _mm512_loadu_ps(y0.add(16 * j)), a0[j]);
+                        a1[j] = _mm512_fmadd_ps(w, _mm512_loadu_ps(y1.add(16 * j)), a1[j]);
+                    }
+                }
+                for j in 0..4 {
+                    _mm512_storeu_ps(o0.add(c + 16 * j), a0[j]);
+                    _mm512_storeu_ps(o1.add(c + 16 * j), a1[j]);
+                }
+                c += 64;
+            }
+            if c < channels {
+                let (rest, done) = (channels - c, c);
+                depthwise_c_f32_avx512_tail(x0, o0, &rows, offsets, bias, done, rest);
+                depthwise_c_f32_avx512_tail(x1, o1, &rows, offsets, bias, done, rest);
+            }
+        }
+        for i in 2 * pairs..len as isize {
             let x = input.offset(i * in_stride);
             let out = output.offset(i * out_stride);
             let mut c = 0;
@@ -92,26 +127,48 @@ unsafe fn depthwise_c_f32_avx512(
                 }
                 c += 64;
             }
-            while c < channels {
-                // A whole 16, or the last few under a mask (masked lanes are neither read nor
-                // written).
-                let mask: __mmask16 = if channels - c >= 16 {
-                    0xffff
-                } else {
-                    (1u16 << (channels - c)) - 1
-                };
-                let mut acc = _mm512_maskz_loadu_ps(mask, bias.add(c));
-                for (&k, &off) in rows.iter().zip(offsets) {
-                    let (k, x) = (k.add(c), x.offset(off).add(c));
-                    acc = _mm512_fmadd_ps(
-                        _mm512_maskz_loadu_ps(mask, k),
-                        _mm512_maskz_loadu_ps(mask, x),
-                        acc,
-                    );
-                }
-                _mm512_mask_storeu_ps(out.add(c), mask, acc);
-                c += 16;
+            if c < channels {
+                depthwise_c_f32_avx512_tail(x, out, &rows, offsets, bias, c, channels - c);
             }
+        }
+    }
+}
+
+/// Channels `from..from + count` of one output position, 16 at a time, the last few under a
+/// mask (masked lanes are neither read nor written).
+///
+/// # Safety
+/// As [`depthwise_c_f32_avx512`].
+#[target_feature(enable = "avx512f")]
+unsafe fn depthwise_c_f32_avx512_tail(
+    x: *const f32,
+    out: *mut f32,
+    rows: &[*const f32],
+    offsets: &[isize],
+    bias: *const f32,
+    from: usize,
+    count: usize,
+) {
+    let end = from + count;
+    let mut c = from;
+    unsafe {
+        while c < end {
+            let mask: __mmask16 = if end - c >= 16 {
+                0xffff
+            } else {
+                (1u16 << (end - c)) - 1
+            };
+            let mut acc = _mm512_maskz_loadu_ps(mask, bias.add(c));
+            for (&k, &off) in rows.iter().zip(offsets) {
+                let (k, x) = (k.add(c), x.offset(off).add(c));
+                acc = _mm512_fmadd_ps(
+                    _mm512_maskz_loadu_ps(mask, k),
+                    _mm512_maskz_loadu_ps(mask, x),
+                    acc,
+                );
+            }
+            _mm512_mask_storeu_ps(out.add(c), mask, acc);
+            c += 16;
         }
     }
 }

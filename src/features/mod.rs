@@ -1,6 +1,8 @@
 //! Feature extractors: an image in, a vector out.
 
 #[cfg(target_arch = "x86_64")]
+mod by_scalar;
+#[cfg(target_arch = "x86_64")]
 mod depthwise;
 mod descriptors;
 mod onnx;
