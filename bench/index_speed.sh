@@ -16,7 +16,7 @@ VENV=$HERE/.venv
 [ -x "$BIN" ] || (cd "$HERE/.." && cargo build --release --locked)
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q pillow numpy onnxruntime scikit-learn
+  "$VENV/bin/pip" install -q pillow numpy onnx onnxruntime scikit-learn
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT

@@ -5,7 +5,7 @@ Embeds every image under a folder with models/efficientnet_lite0.onnx and prints
 second, end to end (walk, decode, composite, resize, normalise, infer, L2-normalise). Vectors are
 kept in memory only, so this is a lower bound on what a real script with a store would take.
 
-    pip install pillow numpy onnxruntime
+    pip install pillow numpy onnx onnxruntime
     python bench/reference_index.py DIR [--threads 2] [--batch 16]
 """
 
@@ -16,7 +16,9 @@ import sys
 import time
 
 import numpy as np
+import onnx
 import onnxruntime as ort
+from onnx import TensorProto, numpy_helper
 from PIL import Image
 
 EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".tga", ".ico", ".ppm", ".pgm", ".pbm", ".qoi"}
@@ -34,6 +36,16 @@ def load(path, size):
     return x.transpose(2, 0, 1)
 
 
+def float32_model(path):
+    """The model's bytes with weights stored as float16 (as imgtui stores its built-in model)
+    widened to float32, as imgtui does when it loads it."""
+    m = onnx.load(path)
+    for t in m.graph.initializer:
+        if t.data_type == TensorProto.FLOAT16:
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float32), t.name))
+    return m.SerializeToString()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -45,7 +57,7 @@ def main():
     start = time.perf_counter()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
-    sess = ort.InferenceSession(args.model, opts, providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(float32_model(args.model), opts, providers=["CPUExecutionProvider"])
     paths = sorted(
         os.path.join(d, f) for d, _, fs in os.walk(args.dir) for f in fs if os.path.splitext(f)[1].lower() in EXTS
     )
