@@ -26,6 +26,8 @@ pub struct Config {
     pub runtime: String,
     /// `[index]`: how indexing runs.
     pub index: IndexSection,
+    /// `[watch]`.
+    pub watch: WatchSection,
     /// `[decode]`: how images are decoded.
     pub decode: DecodeSection,
     /// `[cluster]`: the default clustering request.
@@ -105,6 +107,19 @@ pub struct IndexSection {
     /// Whether indexing stores a thumbnail of each new image, for the explorer's grid.
     pub thumbnails: bool,
 }
+
+/// `[watch]` (see config/default.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchSection {
+    /// "auto" (file events, with rescans where they fall short) or "rescan".
+    pub mode: String,
+    /// Seconds between rescans, where they are used.
+    pub rescan_seconds: u64,
+}
+
+/// The values `watch.mode` accepts.
+pub const WATCH_MODES: [&str; 2] = ["auto", "rescan"];
 
 /// `[decode]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +231,15 @@ impl Config {
             .map_err(|rule| anyhow::anyhow!("index.threads: {rule}"))?;
         anyhow::ensure!(self.index.batch >= 1, "index.batch: at least 1");
         anyhow::ensure!(
+            WATCH_MODES.contains(&self.watch.mode.as_str()),
+            "watch.mode: one of {}",
+            WATCH_MODES.join(", ")
+        );
+        anyhow::ensure!(
+            self.watch.rescan_seconds >= 1,
+            "watch.rescan_seconds: at least 1"
+        );
+        anyhow::ensure!(
             self.decode.max_side >= 1,
             "decode.max_side: at least 1 pixel"
         );
@@ -326,6 +350,16 @@ impl Config {
             max_side: self.decode.max_side,
             max_alloc: self.decode.max_decoded_mib << 20,
         })
+    }
+
+    /// How a folder is watched, as `[watch]` says; `debounce` is how long the folder must be
+    /// quiet before a burst of file events counts as one change.
+    pub fn watch_options(&self, debounce: Duration) -> crate::watch::WatchOptions {
+        crate::watch::WatchOptions {
+            debounce,
+            rescan_every: Duration::from_secs(self.watch.rescan_seconds),
+            events: self.watch.mode == "auto",
+        }
     }
 
     /// The indexing options these settings give.

@@ -653,11 +653,10 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     let opts = tuned(&session, &a, None);
     let cancel = cancel_on_signals()?;
     // Watched from before the first run, so nothing added meanwhile is missed.
-    let watch = FolderWatch::start(
-        session.root(),
-        std::time::Duration::from_millis(800),
-        std::time::Duration::from_secs(30),
-    );
+    let options = session
+        .config()
+        .watch_options(std::time::Duration::from_millis(800));
+    let watch = FolderWatch::start(session.root(), &options);
     eprintln!(
         "imgtui: {} {} (Ctrl-C stops)",
         watch.mode(),

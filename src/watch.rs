@@ -5,8 +5,9 @@
 //! writes (a copy of a hundred files, an editor saving in three steps) becomes one tick once
 //! the folder has been quiet for the debounce time. Only image files count (see
 //! [`crate::scan::is_image_path`]), so a store or a temporary file inside the folder never
-//! wakes it. Where events cannot be had — inotify's limit on watched folders reached, a network
-//! file system, a platform without them — it ticks every `poll_every` instead, and says why.
+//! wakes it. Where events fall short — inotify's limit on watched folders reached, a platform
+//! without them, or a network file system, where changes made on other machines send none —
+//! it also ticks every `rescan_every`, and says why.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -15,16 +16,28 @@ use std::time::Duration;
 use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
 use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
 
+/// How a folder is to be watched (the settings' `[watch]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// How long the folder must be quiet before a burst of events counts as one change.
+    pub debounce: Duration,
+    /// Time between rescans, where they are used.
+    pub rescan_every: Duration,
+    /// Whether file events are used at all (`watch.mode = "auto"`); false rescans only.
+    pub events: bool,
+}
+
 /// How a folder is watched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchMode {
     /// File system events, debounced.
     Events,
-    /// A rescan at a fixed interval, because events are not available: why.
+    /// A rescan at a fixed interval (with file events too where they work), because events
+    /// alone would miss changes, or were not wanted: why.
     Polling {
         /// Time between rescans.
         every: Duration,
-        /// Why events could not be used (the watcher's error).
+        /// Why: the watcher's error, the network file system, or the setting.
         why: String,
     },
 }
@@ -33,11 +46,9 @@ impl std::fmt::Display for WatchMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             WatchMode::Events => f.write_str("watching the folder"),
-            WatchMode::Polling { every, why } => write!(
-                f,
-                "rescanning every {} s (no file events: {why})",
-                every.as_secs()
-            ),
+            WatchMode::Polling { every, why } => {
+                write!(f, "rescanning every {} s ({why})", every.as_secs())
+            }
         }
     }
 }
@@ -51,11 +62,34 @@ pub struct FolderWatch {
 }
 
 impl FolderWatch {
-    /// Starts watching `root` and everything below it, debouncing events by `debounce`; falls
-    /// back to a tick every `poll_every` when events cannot be had. Never fails: the fallback
-    /// is the answer to every error, and [`FolderWatch::mode`] says which it is.
-    pub fn start(root: &Path, debounce: Duration, poll_every: Duration) -> FolderWatch {
+    /// Starts watching `root` and everything below it as `options` say. With events on, they
+    /// are debounced by `options.debounce`, and a tick every `options.rescan_every` is added
+    /// where they fall short: the watcher failed (inotify's limit), or `root` is on a network
+    /// file system (see [`network_file_system`]). Never fails: the rescan is the answer to
+    /// every error, and [`FolderWatch::mode`] says which it is.
+    pub fn start(root: &Path, options: &WatchOptions) -> FolderWatch {
         let (tx, ticks) = mpsc::channel();
+        let rescan = |why: String| {
+            let tx = tx.clone();
+            let every = options.rescan_every;
+            std::thread::spawn(move || {
+                loop {
+                    std::thread::sleep(every);
+                    if tx.send(()).is_err() {
+                        break;
+                    }
+                }
+            });
+            WatchMode::Polling { every, why }
+        };
+        if !options.events {
+            let mode = rescan("watch.mode = \"rescan\"".to_owned());
+            return FolderWatch {
+                ticks,
+                mode,
+                _events: None,
+            };
+        }
         let events_tx = tx.clone();
         let handler = move |result: DebounceEventResult| {
             let relevant = match result {
@@ -69,31 +103,28 @@ impl FolderWatch {
                 let _ = events_tx.send(());
             }
         };
-        let watched = new_debouncer(debounce, handler).and_then(|mut d| {
+        let watched = new_debouncer(options.debounce, handler).and_then(|mut d| {
             d.watcher().watch(root, RecursiveMode::Recursive)?;
             Ok(d)
         });
         match watched {
-            Ok(debouncer) => FolderWatch {
-                ticks,
-                mode: WatchMode::Events,
-                _events: Some(debouncer),
-            },
-            Err(e) => {
-                std::thread::spawn(move || {
-                    loop {
-                        std::thread::sleep(poll_every);
-                        if tx.send(()).is_err() {
-                            break;
-                        }
-                    }
-                });
+            Ok(debouncer) => {
+                // Local changes still come as events; those made elsewhere only by rescans.
+                let mode = match network_file_system(root) {
+                    Some(fs) => rescan(format!("{fs}: other machines' changes send no events")),
+                    None => WatchMode::Events,
+                };
                 FolderWatch {
                     ticks,
-                    mode: WatchMode::Polling {
-                        every: poll_every,
-                        why: e.to_string(),
-                    },
+                    mode,
+                    _events: Some(debouncer),
+                }
+            }
+            Err(e) => {
+                let mode = rescan(format!("no file events: {e}"));
+                FolderWatch {
+                    ticks,
+                    mode,
                     _events: None,
                 }
             }
@@ -111,5 +142,127 @@ impl FolderWatch {
         let ticked = self.ticks.recv_timeout(timeout).is_ok();
         while self.ticks.try_recv().is_ok() {}
         ticked
+    }
+}
+
+/// The kind of network file system `path` is on, by its `statfs(2)` type: "NFS", "SMB/CIFS",
+/// "FUSE" (SSHFS, rclone and other user-space mounts), "9P", "Ceph", "AFS", and a few
+/// clustered ones; `None` for a local file system, or where it cannot be told (not Linux, or
+/// `statfs` failed). On these inotify reports only the changes made through this machine.
+pub fn network_file_system(path: &Path) -> Option<&'static str> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
+        // SAFETY: a NUL-terminated path and a statfs buffer the call fills in.
+        if unsafe { libc::statfs(c_path.as_ptr(), stat.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: statfs returned 0, so it filled the buffer.
+        let kind = unsafe { stat.assume_init() }.f_type;
+        #[allow(clippy::unnecessary_cast)] // f_type is i64 on x86-64, u32 or i32 elsewhere
+        network_kind(kind as i64)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The network file system a `statfs` type (`f_type`, the magic numbers of linux/magic.h and
+/// statfs(2)) names, if it is one.
+fn network_kind(magic: i64) -> Option<&'static str> {
+    // f_type is signed on some targets: compare the low 32 bits.
+    Some(match magic as u32 {
+        0x6969 => "NFS",
+        0x517b | 0xff53_4d42 | 0xfe53_4d42 => "SMB/CIFS",
+        0x6573_5546 => "FUSE",
+        0x0102_1997 => "9P",
+        0x00c3_6400 => "Ceph",
+        0x5346_414f | 0x6b41_4653 => "AFS",
+        0x0bd0_0bd0 => "Lustre",
+        0x0116_1970 => "GFS2",
+        0x7461_636f => "OCFS2",
+        0x564c => "NCP",
+        0x7375_7245 => "Coda",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_kinds_by_magic() {
+        assert_eq!(network_kind(0x6969), Some("NFS"));
+        assert_eq!(network_kind(0xff53_4d42), Some("SMB/CIFS"));
+        // As a signed 64-bit f_type, sign-extended.
+        assert_eq!(
+            network_kind(0xff53_4d42_u32 as i32 as i64),
+            Some("SMB/CIFS")
+        );
+        assert_eq!(network_kind(0x6573_5546), Some("FUSE"));
+        // ext4, tmpfs, btrfs, overlayfs, xfs
+        for local in [0xef53, 0x0102_1994, 0x9123_683e, 0x794c_7630, 0x5846_5342] {
+            assert_eq!(network_kind(local), None, "{local:#x}");
+        }
+    }
+
+    #[test]
+    fn a_temporary_folder_is_local_and_watched_by_events() {
+        let dir = tempfile::tempdir().unwrap();
+        // /tmp on a developer's or CI machine is local (tmpfs, ext4, overlayfs).
+        if let Some(fs) = network_file_system(dir.path()) {
+            eprintln!("skipped: the temporary folder is on {fs}");
+            return;
+        }
+        let options = WatchOptions {
+            debounce: Duration::from_millis(50),
+            rescan_every: Duration::from_secs(3600),
+            events: true,
+        };
+        let watch = FolderWatch::start(dir.path(), &options);
+        assert_eq!(watch.mode(), &WatchMode::Events);
+        std::fs::write(dir.path().join("a.png"), b"x").unwrap();
+        assert!(
+            watch.wait(Duration::from_secs(20)),
+            "no tick for an added image"
+        );
+    }
+
+    #[test]
+    fn rescan_mode_ticks_without_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = WatchOptions {
+            debounce: Duration::from_millis(50),
+            rescan_every: Duration::from_millis(100),
+            events: false,
+        };
+        let watch = FolderWatch::start(dir.path(), &options);
+        assert_eq!(
+            watch.mode().to_string(),
+            "rescanning every 0 s (watch.mode = \"rescan\")"
+        );
+        assert!(watch.wait(Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn a_folder_that_cannot_be_watched_is_rescanned_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone");
+        let options = WatchOptions {
+            debounce: Duration::from_millis(50),
+            rescan_every: Duration::from_millis(100),
+            events: true,
+        };
+        let watch = FolderWatch::start(&gone, &options);
+        let WatchMode::Polling { why, .. } = watch.mode() else {
+            panic!("{:?}", watch.mode());
+        };
+        assert!(why.starts_with("no file events: "), "{why}");
+        assert!(watch.wait(Duration::from_secs(20)));
     }
 }

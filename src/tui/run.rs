@@ -746,7 +746,8 @@ fn load(
         summary
     };
     // Watched from before the first check, so nothing added meanwhile is missed.
-    let watch = FolderWatch::start(session.root(), WATCH_DEBOUNCE, WATCH_POLL);
+    let options = session.config().watch_options(WATCH_DEBOUNCE);
+    let watch = FolderWatch::start(session.root(), &options);
     let _ = tx.send(Event::Watching(watch.mode().clone()).into());
     let summary = reindex(session)?;
     if summary.interrupted {
@@ -795,8 +796,6 @@ fn load(
 
 /// How long the folder must be quiet before a burst of changes is indexed.
 const WATCH_DEBOUNCE: Duration = Duration::from_millis(800);
-/// How often the folder is rescanned where file events are not available.
-const WATCH_POLL: Duration = Duration::from_secs(30);
 
 /// What the clusterer does: a refit for `+` / `-`, or an edit of the clustering.
 enum Job {

@@ -447,6 +447,71 @@ fn index_watch_reports_each_change_until_interrupted() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("stopped watching"));
 }
 
+/// `watch.mode = "rescan"` (what a network file system or inotify's limit falls back to): no
+/// file events, a rescan every `rescan_seconds`, said on stderr, and changes still reported.
+#[test]
+fn index_watch_by_rescans_reports_changes_and_says_so() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, "[watch]\nmode = \"rescan\"\nrescan_seconds = 1\n").unwrap();
+    let mut child = imgtui()
+        .args(["index", "--watch", "--features", "pixels", "--config"])
+        .arg(&config)
+        .arg(&dir)
+        .arg("--store")
+        .arg(tmp.path().join("s.sqlite"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let _ = tx.send(line.unwrap());
+        }
+    });
+    let next = || rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert!(next().starts_with("8 found, 8 embedded"));
+    let staged = tmp.path().join("added.png");
+    noise(30, 30, 7).save(&staged).unwrap();
+    std::fs::rename(&staged, dir.join("added.png")).unwrap();
+    let line = next();
+    assert!(line.starts_with("9 found, 1 embedded, 8 cached"), "{line}");
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("imgtui: rescanning every 1 s (watch.mode = \"rescan\") "),
+        "{stderr}"
+    );
+}
+
+/// A bad `[watch]` setting is refused with its key, before anything runs.
+#[test]
+fn a_bad_watch_setting_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("config.toml");
+    std::fs::write(&config, "[watch]\nmode = \"inotify\"\n").unwrap();
+    let out = imgtui()
+        .args(["index", "--config"])
+        .arg(&config)
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("watch.mode: one of auto, rescan"),
+        "{stderr}"
+    );
+}
+
 /// A file that was an image and is overwritten with something else (junk, nothing) drops out
 /// of the collection with its reason: its old vector no longer answers for it.
 #[test]
