@@ -20,7 +20,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-n=$(find "$DIR" -type f | wc -l)
+n=$(find -L "$DIR" -type f | wc -l)
 echo "folder: $DIR ($n files), $(nproc) cores, $(date -u +%F)"
 echo
 echo "| run | imgtui cold img/s | imgtui warm s | python img/s | imgtui / python |"
