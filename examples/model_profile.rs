@@ -33,6 +33,11 @@ fn main() -> anyhow::Result<()> {
     if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
         nhwc.transform(&mut typed)?;
     }
+    #[cfg(target_arch = "x86_64")]
+    eprintln!(
+        "{} convolutions run by imgtui",
+        imgtui::features::own_convolutions(&mut typed)?
+    );
     let plan = typed.into_optimized()?.into_runnable()?;
     let input: Tensor = tract_ndarray::Array4::<f32>::from_shape_fn(shape, |(_, c, y, x)| {
         ((x * 7 + y * 3 + c) % 255) as f32 / 127.5 - 1.0

@@ -683,8 +683,10 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
             }
         }
         first = false;
+        // A signal in the middle of a pass ends watching as one between passes does (exit 0,
+        // README "Exit codes"); what the pass embedded is kept.
         if summary.interrupted {
-            return Ok(ExitCode::from(130));
+            break;
         }
     }
     eprintln!("imgtui: stopped watching");

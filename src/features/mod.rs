@@ -3,6 +3,10 @@
 #[cfg(target_arch = "x86_64")]
 mod by_scalar;
 #[cfg(target_arch = "x86_64")]
+mod conv_hwc;
+#[cfg(target_arch = "x86_64")]
+pub use conv_hwc::own_convolutions;
+#[cfg(target_arch = "x86_64")]
 mod depthwise;
 mod descriptors;
 mod onnx;

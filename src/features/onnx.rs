@@ -233,6 +233,8 @@ impl OnnxModel {
         if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
             nhwc.transform(&mut typed)?;
         }
+        #[cfg(target_arch = "x86_64")]
+        super::conv_hwc::own_convolutions(&mut typed)?;
         let plan = typed.into_optimized()?.into_runnable()?;
         Ok(plan)
     }
@@ -485,5 +487,31 @@ impl Extractor for OnnxModel {
             .iter()
             .copied()
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the CPU has AVX-512F, the built-in model's stem and its 15 expansion convolutions
+    /// run as imgtui's own channels-last convolutions (their values: `conv_hwc`'s tests and
+    /// tests/it/model.rs against onnxruntime).
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_stem_and_the_expansions_run_as_imgtuis_convolutions() {
+        if !is_x86_feature_detected!("avx512f") {
+            eprintln!("skipped: this CPU has no AVX-512F, tract runs every convolution");
+            return;
+        }
+        let model = OnnxModel::builtin();
+        let plan = model.runnable().unwrap();
+        let owned = plan
+            .model()
+            .nodes()
+            .iter()
+            .filter(|n| n.op().name() == "imgtui.ConvHwc")
+            .count();
+        assert_eq!(owned, 16);
     }
 }
