@@ -3,9 +3,9 @@
 #[cfg(target_arch = "x86_64")]
 mod by_scalar;
 #[cfg(target_arch = "x86_64")]
-mod conv_hwc;
+mod direct_conv;
 #[cfg(target_arch = "x86_64")]
-pub use conv_hwc::own_convolutions;
+pub use direct_conv::own_convolutions;
 #[cfg(target_arch = "x86_64")]
 mod depthwise;
 mod descriptors;

@@ -234,7 +234,7 @@ impl OnnxModel {
             nhwc.transform(&mut typed)?;
         }
         #[cfg(target_arch = "x86_64")]
-        super::conv_hwc::own_convolutions(&mut typed)?;
+        super::direct_conv::own_convolutions(&mut typed)?;
         let plan = typed.into_optimized()?.into_runnable()?;
         Ok(plan)
     }
@@ -494,8 +494,8 @@ impl Extractor for OnnxModel {
 mod tests {
     use super::*;
 
-    /// Where the CPU has AVX-512F, the built-in model's stem and its 15 expansion convolutions
-    /// run as imgtui's own channels-last convolutions (their values: `conv_hwc`'s tests and
+    /// Where the CPU has AVX-512F, the built-in model's stem and its 1×1 convolutions (all but the first block's projection and the head)
+    /// run as imgtui's own channels-last convolutions (their values: `direct_conv`'s tests and
     /// tests/it/model.rs against onnxruntime).
     #[test]
     #[cfg(target_arch = "x86_64")]
@@ -510,8 +510,8 @@ mod tests {
             .model()
             .nodes()
             .iter()
-            .filter(|n| n.op().name() == "imgtui.ConvHwc")
+            .filter(|n| n.op().name() == "imgtui.DirectConv")
             .count();
-        assert_eq!(owned, 16);
+        assert_eq!(owned, 31);
     }
 }

@@ -1,16 +1,18 @@
-//! Convolutions imgtui runs itself, channels last, on CPUs with AVX-512F: the stem of an image
-//! network (3 input channels, where tract's lazy im2col reaches ~19 GFLOP/s) and the 1×1
-//! expansion convolutions of MobileNet-style blocks (16–192 input channels on large maps, where
-//! tract multiplies, then moves the result to channels last for the depthwise convolution).
+//! Convolutions imgtui runs itself on CPUs with AVX-512F, in place of tract's: the stem of an
+//! image network (3 input channels, where tract's lazy im2col reaches ~19 GFLOP/s) and the 1×1
+//! convolutions of MobileNet-style blocks (expansions and projections, where tract packs its
+//! input and multiplies, then moves the result between channels-first and channels-last).
 //!
-//! [`own_convolutions`] rewrites a typed tract model before it is optimised: each convolution of
-//! those two shapes, with its bias, a following ReLU6 (`max(x, 0)`, `min(x, 6)`) and a following
-//! move to channels last, becomes one [`ConvHwc`] node that writes its output channels last in
-//! one pass. Elsewhere (no AVX-512F, other shapes) tract's own operations stay.
+//! [`own_convolutions`] rewrites a typed tract model before it is optimised: each such
+//! convolution, with its bias, a following ReLU6 (`max(x, 0)`, `min(x, 6)`), a following move
+//! back to channels last, or a following residual `Add`, becomes one [`DirectConv`] node that
+//! reads its input and writes its output in the layouts the graph has there, in one pass.
+//! Elsewhere (no AVX-512F, other shapes) tract's own operations stay.
 //!
-//! The kernel is the direct convolution: for a tile of output positions and 64 output channels,
-//! the sums stay in registers over every tap and input channel (each input value broadcast
-//! against 16-channel rows of the kernel), so nothing is packed or re-read.
+//! The kernel is the direct convolution: for a tile of 4 output positions and 64 output
+//! channels, the sums stay in 16 registers over every tap and input channel (each input value
+//! broadcast against 16-channel rows of the kernel), so nothing is packed or re-read; a
+//! channels-first output is written with scatter stores.
 
 use std::sync::Arc;
 
@@ -25,12 +27,14 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 /// Output channels one register holds.
 const LANES: usize = 16;
 
-/// A convolution written channels last: input `[C, H, W]` or `[H, W, C]` (any leading axes of
-/// size 1), read through `in_strides`; output `[Ho, Wo, O]` in `out_shape` (leading axes of size
-/// 1 kept). `out[oy, ox, o] = clamp(bias[o] + Σ_{ky, kx, c} w[ky, kx, c, o] ·
-/// in[c, oy·stride + ky − pad_top, ox·stride + kx − pad_left])`, the input taken as 0 outside.
+/// A direct convolution: input `[C, H, W]` or `[H, W, C]` (any leading axes of size 1), read
+/// through `in_strides`; output `[Ho, Wo, O]` or, with `channels_first_out`, `[O, Ho, Wo]`
+/// (`out_shape` gives the tensor's shape). `out[o, oy, ox] = clamp(bias[o] + Σ_{ky, kx, c}
+/// w[ky, kx, c, o] · in[c, oy·stride + ky − pad_top, ox·stride + kx − pad_left]) +
+/// residual[o, oy, ox]`, the input taken as 0 outside the image, the residual (a second input
+/// in the output's layout) only where `residual` is set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ConvHwc {
+pub struct DirectConv {
     /// Kernel height and width.
     kernel: (usize, usize),
     /// Stride, the same along both axes.
@@ -51,32 +55,42 @@ pub struct ConvHwc {
     bias: Arc<Vec<f32>>,
     /// `(low, high)` the output is clamped to, if any (ReLU6: `(0, 6)`).
     clamp: Option<(f32, f32)>,
+    /// Whether the output is `[O, Ho, Wo]` rather than `[Ho, Wo, O]`.
+    channels_first_out: bool,
+    /// Whether a second input is added to the output (a residual connection).
+    residual: bool,
 }
 
 // Equality only tells ops apart; the weights are never NaN.
-impl Eq for ConvHwc {}
+impl Eq for DirectConv {}
 
-impl ConvHwc {
+impl DirectConv {
     fn padded_outputs(&self) -> usize {
         self.output.2.div_ceil(LANES) * LANES
     }
 }
 
-impl Op for ConvHwc {
+impl Op for DirectConv {
     fn name(&self) -> StaticName {
-        "imgtui.ConvHwc".into()
+        "imgtui.DirectConv".into()
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
         Ok(vec![format!(
-            "{}x{} stride {} pad {:?}, in {:?}, out {:?}, clamp {:?}",
+            "{}x{} stride {} pad {:?}, in {:?}, out {:?}{}, clamp {:?}, residual {}",
             self.kernel.0,
             self.kernel.1,
             self.stride,
             self.pad,
             self.input,
             self.output,
-            self.clamp
+            if self.channels_first_out {
+                " channels first"
+            } else {
+                ""
+            },
+            self.clamp,
+            self.residual
         )])
     }
 
@@ -87,36 +101,58 @@ impl Op for ConvHwc {
     op_as_typed_op!();
 }
 
-impl EvalOp for ConvHwc {
+impl EvalOp for DirectConv {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = inputs[0].to_plain_array_view::<f32>()?;
         let x = input
             .as_slice()
-            .context("ConvHwc: the input is not contiguous")?;
+            .context("DirectConv: the input is not contiguous")?;
         let (c, h, w) = self.input;
-        ensure!(x.len() == c * h * w, "ConvHwc: input of {} values", x.len());
+        ensure!(
+            x.len() == c * h * w,
+            "DirectConv: input of {} values",
+            x.len()
+        );
+        let (ho, wo, o) = self.output;
+        let residual = match self.residual {
+            true => Some(inputs[1].to_plain_array_view::<f32>()?),
+            false => None,
+        };
+        let residual = match &residual {
+            Some(r) => {
+                let r = r
+                    .as_slice()
+                    .context("DirectConv: the residual is not contiguous")?;
+                ensure!(
+                    r.len() == ho * wo * o,
+                    "DirectConv: residual of {} values",
+                    r.len()
+                );
+                Some(r)
+            }
+            None => None,
+        };
         // SAFETY: every value is written below (each position, each channel below o).
         let mut output = unsafe { Tensor::uninitialized::<f32>(&self.out_shape)? };
         {
             let mut view = output.try_as_plain_ram_mut()?;
             let out = view.as_slice_mut::<f32>()?;
-            let (ho, wo, o) = self.output;
             ensure!(
                 out.len() == ho * wo * o,
-                "ConvHwc: output of {} values",
+                "DirectConv: output of {} values",
                 out.len()
             );
-            // SAFETY: the input holds c·h·w values and the output ho·wo·o (checked), and the
-            // op is only made where the CPU has AVX-512F (`own_convolutions`).
-            unsafe { conv_avx512(self, x, out) };
+            // SAFETY: the input holds c·h·w values, the output and the residual ho·wo·o
+            // (checked), and the op is only made where the CPU has AVX-512F.
+            unsafe { conv_avx512(self, x, residual, out) };
         }
         Ok(tvec!(output.into_tvalue()))
     }
 }
 
-impl TypedOp for ConvHwc {
+impl TypedOp for DirectConv {
     fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         Ok(tvec!(f32::fact(&*self.out_shape)))
     }
@@ -136,24 +172,25 @@ impl TypedOp for ConvHwc {
 /// Runs `op` over the whole output, in tiles of 4 positions of a row by 64 channels.
 ///
 /// # Safety
-/// The CPU has AVX-512F; `x` holds the input `op` describes (c·h·w values), `out` the output
-/// (ho·wo·o values).
+/// The CPU has AVX-512F; `x` holds the input `op` describes (c·h·w values), `out` and
+/// `residual` the output's (ho·wo·o values).
 #[target_feature(enable = "avx512f")]
-unsafe fn conv_avx512(op: &ConvHwc, x: &[f32], out: &mut [f32]) {
+unsafe fn conv_avx512(op: &DirectConv, x: &[f32], residual: Option<&[f32]>, out: &mut [f32]) {
     let (ho, wo, o) = op.output;
     let blocks: Vec<usize> = (0..o).step_by(4 * LANES).collect();
     let out = out.as_mut_ptr();
+    let res = residual.map_or(std::ptr::null(), <[f32]>::as_ptr);
     // SAFETY: as this function's, and (oy, ox..ox+t, co..) inside the output.
     let run = |oy: usize, ox: usize, t: usize, co: usize| unsafe {
         match ((o - co).div_ceil(LANES).min(4), t) {
-            (4, 4) => tile::<4, 4>(op, x, out, oy, ox, co),
-            (3, 4) => tile::<4, 3>(op, x, out, oy, ox, co),
-            (2, 4) => tile::<4, 2>(op, x, out, oy, ox, co),
-            (1, 4) => tile::<4, 1>(op, x, out, oy, ox, co),
-            (4, _) => tile::<1, 4>(op, x, out, oy, ox, co),
-            (3, _) => tile::<1, 3>(op, x, out, oy, ox, co),
-            (2, _) => tile::<1, 2>(op, x, out, oy, ox, co),
-            _ => tile::<1, 1>(op, x, out, oy, ox, co),
+            (4, 4) => tile::<4, 4>(op, x, res, out, oy, ox, co),
+            (3, 4) => tile::<4, 3>(op, x, res, out, oy, ox, co),
+            (2, 4) => tile::<4, 2>(op, x, res, out, oy, ox, co),
+            (1, 4) => tile::<4, 1>(op, x, res, out, oy, ox, co),
+            (4, _) => tile::<1, 4>(op, x, res, out, oy, ox, co),
+            (3, _) => tile::<1, 3>(op, x, res, out, oy, ox, co),
+            (2, _) => tile::<1, 2>(op, x, res, out, oy, ox, co),
+            _ => tile::<1, 1>(op, x, res, out, oy, ox, co),
         }
     };
     let positions = || {
@@ -196,8 +233,9 @@ unsafe fn conv_avx512(op: &ConvHwc, x: &[f32], out: &mut [f32]) {
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn tile<const T: usize, const V: usize>(
-    op: &ConvHwc,
+    op: &DirectConv,
     x: &[f32],
+    res: *const f32,
     out: *mut f32,
     oy: usize,
     ox: usize,
@@ -274,22 +312,48 @@ unsafe fn tile<const T: usize, const V: usize>(
                 }
             }
         }
-        let (_, wo, o) = op.output;
+        let (ho, wo, o) = op.output;
         let clamp = op
             .clamp
             .map(|(low, high)| (_mm512_set1_ps(low), _mm512_set1_ps(high)));
+        // Channels first: channel k of a register goes k·positions values further on.
+        let positions = (ho * wo) as i32;
+        let apart = _mm512_mullo_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32(positions),
+        );
         for (t, a) in acc.iter().enumerate() {
-            let base = out.add((oy * wo + ox + t) * o + co);
+            let position = oy * wo + ox + t;
             for (v, &r) in a.iter().enumerate() {
-                let r = match clamp {
+                let mut r = match clamp {
                     Some((low, high)) => _mm512_min_ps(_mm512_max_ps(r, low), high),
                     None => r,
                 };
-                let left = o - co - v * LANES;
-                if left >= LANES {
-                    _mm512_storeu_ps(base.add(v * LANES), r);
+                let first = co + v * LANES;
+                let left = o - first;
+                let mask: __mmask16 = if left >= LANES {
+                    !0
                 } else {
-                    _mm512_mask_storeu_ps(base.add(v * LANES), (1u16 << left) - 1, r);
+                    (1u16 << left) - 1
+                };
+                if op.channels_first_out {
+                    let at = first * ho * wo + position;
+                    if !res.is_null() {
+                        let add = _mm512_mask_i32gather_ps::<4>(
+                            _mm512_setzero_ps(),
+                            mask,
+                            apart,
+                            res.add(at),
+                        );
+                        r = _mm512_add_ps(r, add);
+                    }
+                    _mm512_mask_i32scatter_ps::<4>(out.add(at), mask, apart, r);
+                } else {
+                    let at = position * o + first;
+                    if !res.is_null() {
+                        r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, res.add(at)));
+                    }
+                    _mm512_mask_storeu_ps(out.add(at), mask, r);
                 }
             }
         }
@@ -297,7 +361,7 @@ unsafe fn tile<const T: usize, const V: usize>(
 }
 
 /// Replaces, in a decluttered model (after tract's `conv_nhwc` transform), the stem and the
-/// 1×1 expansion convolutions by [`ConvHwc`], with their bias, ReLU6 and move to channels last
+/// 1×1 expansion convolutions by [`DirectConv`], with their bias, ReLU6 and move to channels last
 /// folded in. Does nothing on a CPU without AVX-512F. Returns how many it replaced.
 ///
 /// Fails only when tract cannot apply a patch it was given.
@@ -310,7 +374,7 @@ pub fn own_convolutions(model: &mut TypedModel) -> TractResult<usize> {
         let patch = if let Some(conv) = model.node(id).op_as::<Conv>() {
             stem(model, id, conv)?
         } else if let Some(einsum) = model.node(id).op_as::<EinSum>() {
-            expansion(model, id, einsum)?
+            pointwise(model, id, einsum)?
         } else {
             None
         };
@@ -442,31 +506,61 @@ fn stem(model: &TypedModel, id: usize, conv: &Conv) -> TractResult<Option<TypedM
         Some(found) => found,
         None => (None, id),
     };
-    let op = ConvHwc {
+    // The image itself channels first, moved to channels last for the convolution: read it
+    // where it is.
+    let mut input = node.inputs[0];
+    let mut in_strides = (1, w * c, c);
+    let producer = model.node(input.node);
+    if producer.op_as::<AxisOp>() == Some(&AxisOp::Move(1, 3))
+        && model.outlet_fact(producer.inputs[0])?.shape.as_concrete() == Some(&[1, c, h, w][..])
+    {
+        input = producer.inputs[0];
+        in_strides = (h * w, w, 1);
+    }
+    let op = DirectConv {
         kernel: (kh, kw),
         stride: spec.strides()[0],
         pad,
         input: (c, h, w),
-        in_strides: (1, w * c, c),
+        in_strides,
         output: (ho, wo, o),
         out_shape: outs.into(),
         weights: Arc::new(weights),
         bias: Arc::new(padded(&bias, o_pad)?),
         clamp,
+        channels_first_out: false,
+        residual: false,
     };
-    patch_in(model, node.inputs[0], op, last).map(Some)
+    patch_in(model, &[input], op, last).map(Some)
 }
 
-/// A 1×1 expansion as tract leaves it after `conv_nhwc`: `EinSum` `IHW,OI->HWO` (channels-first
-/// in, channels-last out), a bias (an `Add` of `O` constants) and a ReLU6.
-fn expansion(
+/// A 1×1 convolution as tract leaves it after `conv_nhwc`: an `EinSum` over channels
+/// (`IHW` or `HWI` in, `HWO` or `OHW` out, optionally with a batch axis of 1 in front), a bias
+/// (an `Add` of `O` constants), then a ReLU6 or a residual `Add` if there is one.
+fn pointwise(
     model: &TypedModel,
     id: usize,
     einsum: &EinSum,
 ) -> TractResult<Option<TypedModelPatch>> {
     let node = model.node(id);
     let axes = einsum.axes.to_string();
-    if einsum.q_params.is_some() || !matches!(axes.as_str(), "IHW,OI->HWO" | "NIHW,OI->HWO") {
+    let Some((inputs, output)) = axes.split_once("->") else {
+        return Ok(None);
+    };
+    let channels_first_in = match inputs.trim_start_matches('N') {
+        "IHW,OI" => true,
+        "HWI,OI" => false,
+        _ => return Ok(None),
+    };
+    let channels_first_out = match output {
+        "OHW" => true,
+        "HWO" => false,
+        _ => return Ok(None),
+    };
+    // Channels first in and out (the first block's projection) comes after a move from the
+    // depthwise convolution's channels-last output, which tract folds into its packing and
+    // this would not: left to tract (0.33 ms against 0.42 with the move).
+    if channels_first_in && channels_first_out {
         return Ok(None);
     }
     let Some(filters) = konst(model, node, 1) else {
@@ -477,11 +571,19 @@ fn expansion(
         return Ok(None);
     };
     let ins: Vec<usize> = ins.iter().copied().skip_while(|&d| d == 1).collect();
-    let [c, h, w] = ins[..] else {
+    let [a, b, d] = ins[..] else {
         return Ok(None);
     };
+    let (c, h, w) = if channels_first_in {
+        (a, b, d)
+    } else {
+        (d, a, b)
+    };
     let o = filters.shape()[0];
-    if filters.shape() != [o, c] || in_fact.datum_type != f32::datum_type() {
+    if einsum.q_params.is_some()
+        || filters.shape() != [o, c]
+        || in_fact.datum_type != f32::datum_type()
+    {
         return Ok(None);
     }
     let Some(add) = model.single_succ(id)? else {
@@ -495,11 +597,34 @@ fn expansion(
     else {
         return Ok(None);
     };
-    let Some((clamp, last)) = follow(model, add.id, &[]) else {
+    let Some((clamp, mut last)) = follow(model, add.id, &[]) else {
         return Ok(None);
     };
+    let out_shape: TVec<usize> = if channels_first_out {
+        tvec![o, h, w]
+    } else {
+        tvec![h, w, o]
+    };
+    // A residual connection: an Add of another tensor of the output's shape.
+    let mut residual = None;
+    if clamp.is_none()
+        && !model.outputs.iter().any(|out| out.node == last)
+        && let Some(succ) = model.single_succ(last)?
+    {
+        let is_add = succ
+            .op_as::<TypedBinOp>()
+            .is_some_and(|op| op.0.name() == "Add");
+        let other = succ.inputs.iter().find(|i| i.node != last).copied();
+        if let (true, Some(other), 2) = (is_add, other, succ.inputs.len()) {
+            let fact = model.outlet_fact(other)?;
+            if fact.konst.is_none() && fact.shape.as_concrete() == Some(&out_shape[..]) {
+                residual = Some(other);
+                last = succ.id;
+            }
+        }
+    }
     let out_fact = model.outlet_fact(OutletId::new(last, 0))?;
-    if out_fact.shape.as_concrete() != Some(&[h, w, o][..]) {
+    if out_fact.shape.as_concrete() != Some(&out_shape[..]) {
         return Ok(None);
     }
     let filters = floats(&filters)?;
@@ -511,19 +636,27 @@ fn expansion(
         }
     }
     // A 1×1 convolution is one long row: tiles of 4 run across the ends of the rows.
-    let op = ConvHwc {
+    let positions = h * w;
+    let op = DirectConv {
         kernel: (1, 1),
         stride: 1,
         pad: (0, 0),
-        input: (c, 1, h * w),
-        in_strides: (h * w, h * w, 1),
-        output: (1, h * w, o),
-        out_shape: tvec![h, w, o],
+        input: (c, 1, positions),
+        in_strides: if channels_first_in {
+            (positions, positions, 1)
+        } else {
+            (1, positions * c, c)
+        },
+        output: (1, positions, o),
+        out_shape,
         weights: Arc::new(weights),
         bias: Arc::new(padded(&bias, o_pad)?),
         clamp,
+        channels_first_out,
+        residual: residual.is_some(),
     };
-    patch_in(model, node.inputs[0], op, last).map(Some)
+    let inputs: TVec<OutletId> = std::iter::once(node.inputs[0]).chain(residual).collect();
+    patch_in(model, &inputs, op, last).map(Some)
 }
 
 /// The values of `t` as f32, in its order.
@@ -539,17 +672,20 @@ fn padded(values: &Tensor, len: usize) -> TractResult<Vec<f32>> {
     Ok(out)
 }
 
-/// A patch that feeds `input` to `op` and puts its output where node `last`'s was.
+/// A patch that feeds `inputs` to `op` and puts its output where node `last`'s was.
 fn patch_in(
     model: &TypedModel,
-    input: OutletId,
-    op: ConvHwc,
+    inputs: &[OutletId],
+    op: DirectConv,
     last: usize,
 ) -> TractResult<TypedModelPatch> {
     let mut patch = TypedModelPatch::default();
-    let tapped = patch.tap_model(model, input)?;
-    let name = format!("{}.imgtui_conv_hwc", model.node(last).name);
-    let wired = patch.wire_node(name, op, &[tapped])?;
+    let tapped = inputs
+        .iter()
+        .map(|&i| patch.tap_model(model, i))
+        .collect::<TractResult<TVec<_>>>()?;
+    let name = format!("{}.imgtui_direct_conv", model.node(last).name);
+    let wired = patch.wire_node(name, op, &tapped)?;
     patch.shunt_outside(model, OutletId::new(last, 0), wired[0])?;
     Ok(patch)
 }
@@ -559,7 +695,7 @@ mod tests {
     use super::*;
 
     /// The formula, one output value at a time.
-    fn reference(op: &ConvHwc, x: &[f32]) -> Vec<f32> {
+    fn reference(op: &DirectConv, x: &[f32], residual: Option<&[f32]>) -> Vec<f32> {
         let (c, h, w) = op.input;
         let (sc, sy, sx) = op.in_strides;
         let (ho, wo, o) = op.output;
@@ -588,7 +724,12 @@ mod tests {
                     if let Some((low, high)) = op.clamp {
                         v = v.max(low).min(high);
                     }
-                    out[(oy * wo + ox) * o + oc] = v;
+                    let at = if op.channels_first_out {
+                        (oc * ho + oy) * wo + ox
+                    } else {
+                        (oy * wo + ox) * o + oc
+                    };
+                    out[at] = v + residual.map_or(0.0, |r| r[at]);
                 }
             }
         }
@@ -613,7 +754,7 @@ mod tests {
         channels_first: bool,
         output: (usize, usize, usize),
         clamp: Option<(f32, f32)>,
-    ) -> ConvHwc {
+    ) -> DirectConv {
         let (c, h, w) = input;
         let o_pad = output.2.div_ceil(LANES) * LANES;
         let mut weights = values(kernel.0 * kernel.1 * c * o_pad, 7);
@@ -622,7 +763,7 @@ mod tests {
                 *v = 0.0;
             }
         }
-        ConvHwc {
+        DirectConv {
             kernel,
             stride,
             pad,
@@ -637,29 +778,33 @@ mod tests {
             weights: Arc::new(weights),
             bias: Arc::new(values(o_pad, 3)),
             clamp,
+            channels_first_out: false,
+            residual: false,
         }
     }
 
-    fn check(op: &ConvHwc) {
+    fn check(op: &DirectConv) {
         if !is_x86_feature_detected!("avx512f") {
             eprintln!("skipped: this CPU has no AVX-512F");
             return;
         }
         let (c, h, w) = op.input;
+        let (ho, wo, o) = op.output;
         let x = values(c * h * w, 11);
-        let result = op
-            .eval(
-                &EvalContext::out_of_plan(),
-                tvec!(Tensor::from_shape(&[c * h * w], &x).unwrap().into_tvalue()),
-            )
-            .unwrap();
+        let r = values(ho * wo * o, 5);
+        let residual = op.residual.then_some(&r[..]);
+        let mut inputs = tvec!(Tensor::from_shape(&[c * h * w], &x).unwrap().into_tvalue());
+        if let Some(r) = residual {
+            inputs.push(Tensor::from_shape(&[r.len()], r).unwrap().into_tvalue());
+        }
+        let result = op.eval(&EvalContext::out_of_plan(), inputs).unwrap();
         let got: Vec<f32> = result[0]
             .to_plain_array_view::<f32>()
             .unwrap()
             .iter()
             .copied()
             .collect();
-        let want = reference(op, &x);
+        let want = reference(op, &x, residual);
         assert_eq!(got.len(), want.len());
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!(
@@ -716,5 +861,33 @@ mod tests {
             Some((0.0, 6.0)),
         ));
         check(&op((1, 1), 1, (0, 0), (40, 3, 5), true, (3, 5, 200), None));
+    }
+
+    #[test]
+    fn a_projection_to_channels_first_with_a_residual_matches_the_formula() {
+        // Channels-last in, channels-first out (scatter stores), as the projections: 144 → 24
+        // on 56×56 (here one row of 59 positions), 672 → 112, and 40 channels without residual.
+        for (c, positions, o, residual) in [
+            (144, 59, 24, true),
+            (672, 13, 112, true),
+            (24, 9, 40, false),
+        ] {
+            let mut conv = op(
+                (1, 1),
+                1,
+                (0, 0),
+                (c, 1, positions),
+                false,
+                (1, positions, o),
+                None,
+            );
+            conv.channels_first_out = true;
+            conv.residual = residual;
+            check(&conv);
+        }
+        // Channels-first in and channels-last out with a residual.
+        let mut conv = op((1, 1), 1, (0, 0), (16, 1, 30), true, (1, 30, 96), None);
+        conv.residual = true;
+        check(&conv);
     }
 }
