@@ -589,11 +589,26 @@ fn pointwise(
     let Some(add) = model.single_succ(id)? else {
         return Ok(None);
     };
+    // Broadcast along the channel axis only: [O, 1, 1] before positions, [1, 1, O] after.
+    let channel_axis = |b: &Arc<Tensor>| {
+        let shape = b.shape();
+        let at = if channels_first_out {
+            shape.len().checked_sub(3)
+        } else {
+            shape.len().checked_sub(1)
+        };
+        at.is_some_and(|at| {
+            shape
+                .iter()
+                .enumerate()
+                .all(|(i, &d)| d == if i == at { o } else { 1 })
+        })
+    };
     let Some(bias) = add
         .op_as::<TypedBinOp>()
         .filter(|op| op.0.name() == "Add" && add.inputs[0].node == id)
         .and_then(|_| konst(model, add, 1))
-        .filter(|b| b.len() == o)
+        .filter(channel_axis)
     else {
         return Ok(None);
     };
