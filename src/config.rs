@@ -232,12 +232,13 @@ impl Config {
         anyhow::ensure!(self.index.batch >= 1, "index.batch: at least 1");
         anyhow::ensure!(
             WATCH_MODES.contains(&self.watch.mode.as_str()),
-            "watch.mode: one of {}",
-            WATCH_MODES.join(", ")
+            "watch.mode: one of {}, got {:?}",
+            WATCH_MODES.join(", "),
+            self.watch.mode
         );
         anyhow::ensure!(
             self.watch.rescan_seconds >= 1,
-            "watch.rescan_seconds: at least 1"
+            "watch.rescan_seconds: at least 1, got 0"
         );
         anyhow::ensure!(
             self.decode.max_side >= 1,

@@ -665,12 +665,20 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     let mut first = true;
     // Files already reported as skipped are not listed again with every change.
     let mut told = std::collections::HashSet::new();
+    // The files skipped last time: a bad file added or removed is a change worth a line.
+    let mut skipped_before = std::collections::HashSet::new();
     while !cancel.load(Ordering::SeqCst) {
         if !first && !watch.wait(std::time::Duration::from_millis(250)) {
             continue;
         }
         let summary = session.update_index_with(&opts, &|_| {}, &cancel)?;
-        if first || summary.changed_collection() || summary.interrupted {
+        let skipped_now: std::collections::HashSet<_> =
+            summary.skipped.iter().map(|s| s.path.clone()).collect();
+        let skips_changed = skipped_now != skipped_before;
+        if !summary.interrupted {
+            skipped_before = skipped_now;
+        }
+        if first || summary.changed_collection() || skips_changed || summary.interrupted {
             if a.json {
                 print(&summary, Format::Json, "")?;
             } else {

@@ -767,6 +767,11 @@ fn load(
     }
     // The live folder: each change is indexed, new images join the nearest cluster of the
     // saved clustering, deleted ones drop out; the screen keeps its cursor.
+    // Files skipped before: a change counts only those it newly skips.
+    let skipped_paths = |s: &crate::index::Summary| -> std::collections::HashSet<PathBuf> {
+        s.skipped.iter().map(|k| k.path.clone()).collect()
+    };
+    let mut skipped_before = skipped_paths(&summary);
     while !cancel.load(Ordering::SeqCst) {
         if !watch.wait(Duration::from_millis(250)) {
             continue;
@@ -775,18 +780,23 @@ fn load(
         if summary.interrupted {
             break;
         }
-        if !summary.changed_collection() {
+        let skipped_now = skipped_paths(&summary);
+        let newly_skipped = skipped_now.difference(&skipped_before).count();
+        skipped_before = skipped_now;
+        if !summary.changed_collection() && newly_skipped == 0 {
             continue;
         }
-        let c = session.collection()?;
-        if c.len() >= 2 {
-            fit(session, c)?;
+        if summary.changed_collection() {
+            let c = session.collection()?;
+            if c.len() >= 2 {
+                fit(session, c)?;
+            }
         }
         let _ = tx.send(
             Event::FolderChanged {
                 changed: summary.changed.max(summary.embedded),
                 removed: summary.removed,
-                skipped: summary.skipped.len(),
+                skipped: newly_skipped,
             }
             .into(),
         );

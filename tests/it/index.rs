@@ -481,11 +481,19 @@ fn index_watch_by_rescans_reports_changes_and_says_so() {
     std::fs::rename(&staged, dir.join("added.png")).unwrap();
     let line = next();
     assert!(line.starts_with("9 found, 1 embedded, 8 cached"), "{line}");
+    // A file that is not an image changes nothing in the collection, and is still a line.
+    std::fs::write(dir.join("junk.png"), b"not an image").unwrap();
+    let line = next();
+    assert!(line.contains(", 1 skipped"), "{line}");
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{:?}", out.status);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("junk.png: not a recognised image format"),
+        "{stderr}"
+    );
     assert!(
         stderr.starts_with("imgtui: rescanning every 1 s (watch.mode = \"rescan\") "),
         "{stderr}"
