@@ -401,18 +401,20 @@ fn links_back_into_the_collection_do_not_count_images_twice() {
     );
 }
 
-/// `index --watch`: one summary line at the start, one per change, and Ctrl-C stops it.
-#[test]
-fn index_watch_reports_each_change_until_interrupted() {
+/// `imgtui index --watch DIR --features pixels --store TMP/s.sqlite EXTRA...`, its stdout
+/// lines coming through the receiver.
+fn spawn_watch(
+    tmp: &Path,
+    dir: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    varied_folder(&dir);
     let mut child = imgtui()
         .args(["index", "--watch", "--features", "pixels"])
-        .arg(&dir)
+        .args(extra)
+        .arg(dir)
         .arg("--store")
-        .arg(tmp.path().join("s.sqlite"))
+        .arg(tmp.join("s.sqlite"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -424,6 +426,16 @@ fn index_watch_reports_each_change_until_interrupted() {
             let _ = tx.send(line.unwrap());
         }
     });
+    (child, rx)
+}
+
+/// `index --watch`: one summary line at the start, one per change, and Ctrl-C stops it.
+#[test]
+fn index_watch_reports_each_change_until_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let (child, rx) = spawn_watch(tmp.path(), &dir, &[]);
     let next = || rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
     assert!(next().starts_with("8 found, 8 embedded"));
     // Written beside the folder and renamed in, so that on a loaded machine the watcher
@@ -451,29 +463,12 @@ fn index_watch_reports_each_change_until_interrupted() {
 /// file events, a rescan every `rescan_seconds`, said on stderr, and changes still reported.
 #[test]
 fn index_watch_by_rescans_reports_changes_and_says_so() {
-    use std::io::BufRead;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
     varied_folder(&dir);
     let config = tmp.path().join("config.toml");
     std::fs::write(&config, "[watch]\nmode = \"rescan\"\nrescan_seconds = 1\n").unwrap();
-    let mut child = imgtui()
-        .args(["index", "--watch", "--features", "pixels", "--config"])
-        .arg(&config)
-        .arg(&dir)
-        .arg("--store")
-        .arg(tmp.path().join("s.sqlite"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap());
-        }
-    });
+    let (child, rx) = spawn_watch(tmp.path(), &dir, &["--config".as_ref(), config.as_os_str()]);
     let next = || rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
     assert!(next().starts_with("8 found, 8 embedded"));
     let staged = tmp.path().join("added.png");
