@@ -11,7 +11,7 @@ import re
 import sys
 
 LAYERS = [
-    ["error", "toml_error"],
+    ["error", "toml_error", "text"],
     ["scan"],
     ["decode"],
     ["features"],

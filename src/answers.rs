@@ -2,14 +2,15 @@
 //! written from the same value, so the two formats cannot drift.
 //!
 //! Distances are cosine distances (`1 − cosine similarity`, 0..2). JSON rounds them and map
-//! coordinates to 6 decimals, CSV prints them with 6; paths are written lossily as UTF-8.
+//! coordinates to 6 decimals, CSV prints them with 6. A path is a JSON string, or for a name
+//! that is not UTF-8 an object `{"text": LOSSY, "bytes": BASE64}`; CSV writes it lossily.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analysis::clustering::Clustering;
+use crate::analysis::clustering::{Clustering, MethodFrom};
 use crate::analysis::neighbours::Neighbour;
 use crate::analysis::saved::Origin;
 use crate::analysis::sweep::SweepRow;
@@ -52,13 +53,43 @@ pub trait Answer: Serialize {
     ///
     /// Fails when `out` fails.
     fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        serde_json::to_writer(&mut *out, self)?;
-        out.write_all(b"\n")
+        write_json(&mut *out, self)
     }
 }
 
-/// A CSV writer that quotes fields when needed (commas, quotes, line breaks in file names),
-/// as RFC 4180 says.
+/// Writes `value` as one line of JSON with every control character escaped: serde_json escapes
+/// C0 itself; DEL and the C1 controls are written as `\u007f`, `\u009b`… too, so the values stay
+/// exact and no file name can drive a terminal the JSON is printed on.
+pub fn write_json(out: &mut dyn Write, value: &(impl Serialize + ?Sized)) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *out, ControlsEscaped);
+    value.serialize(&mut ser)?;
+    out.write_all(b"\n")
+}
+
+/// serde_json's compact format, with DEL and C1 controls escaped (see [`write_json`]).
+struct ControlsEscaped;
+
+impl serde_json::ser::Formatter for ControlsEscaped {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if c.is_control() {
+                w.write_all(&fragment.as_bytes()[start..i])?;
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+/// A CSV writer that quotes fields when needed (commas, quotes, line breaks or other control
+/// characters in file names), as RFC 4180 says. Text is UTF-8: a name that is not is written
+/// lossily (JSON has its exact bytes).
 pub struct Csv<W: Write> {
     out: W,
 }
@@ -82,7 +113,7 @@ impl<W: Write> Csv<W> {
             }
             first = false;
             let f = f.as_ref();
-            if f.contains([',', '"', '\n', '\r']) {
+            if f.contains(|c: char| c == ',' || c == '"' || c.is_control()) {
                 write!(self.out, "\"{}\"", f.replace('"', "\"\""))?;
             } else {
                 self.out.write_all(f.as_bytes())?;
@@ -260,7 +291,7 @@ pub struct Group {
     /// 1, 2, …
     pub group: usize,
     /// The images of the group, in collection order.
-    #[serde(serialize_with = "serialize_paths")]
+    #[serde(serialize_with = "crate::serialize_paths")]
     pub paths: Vec<PathBuf>,
     /// `exact` when every file has the same content, else `near`.
     pub kind: Kind,
@@ -269,10 +300,6 @@ pub struct Group {
     pub keeper: PathBuf,
     /// The files with what is known of each, in collection order.
     pub members: Vec<GroupMember>,
-}
-
-fn serialize_paths<S: serde::Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
 }
 
 /// `imgtui dups`: groups of exact and near duplicates, each with its keeper.
@@ -563,6 +590,9 @@ pub struct Clusters {
     pub feature: String,
     /// kmeans, gmm, agglomerative or dbscan.
     pub method: &'static str,
+    /// Where the method came from: `asked` (--method), `saved` (the folder's saved
+    /// clustering was made by it, and it is used until another is asked for) or `settings`.
+    pub method_from: MethodFrom,
     /// Number of clusters (not counting DBSCAN's unclustered images).
     pub k: usize,
     /// DBSCAN's radius, when it ran.
@@ -631,6 +661,7 @@ impl Clusters {
             root: root.to_owned(),
             feature: feature.to_owned(),
             method: clustering.request.method.name(),
+            method_from: clustering.method_from,
             k: clustering.k,
             eps: clustering.eps,
             reason: clustering.reason.clone(),
@@ -769,8 +800,7 @@ impl Answer for Summary {
             schema: (),
             summary: self,
         };
-        serde_json::to_writer(&mut *out, &versioned)?;
-        out.write_all(b"\n")
+        write_json(out, &versioned)
     }
 
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
@@ -799,8 +829,7 @@ impl Answer for MergeReport {
             schema: (),
             report: self,
         };
-        serde_json::to_writer(&mut *out, &versioned)?;
-        out.write_all(b"\n")
+        write_json(out, &versioned)
     }
 
     /// One row per conflict: `kind` (vector or file), `key` (hash/feature, or path), the
@@ -868,9 +897,10 @@ pub fn about(c: &Clustering, origin: Origin) -> String {
         n => format!("{from}, {n} edits"),
     };
     format!(
-        "{} clusters by {} ({from}): {}",
+        "{} clusters by {} ({}; {from}): {}",
         c.k,
         c.request.method.name(),
+        c.method_from.describe(),
         c.reason
     )
 }

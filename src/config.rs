@@ -290,7 +290,7 @@ impl Config {
             let values = table;
             return Ok((config, Sources { values, origins }));
         };
-        let origin = file.display().to_string();
+        let origin = crate::text::shown(&file).to_string();
         let text = std::fs::read_to_string(&file).with_context(|| origin.clone())?;
         let user: toml::Table =
             toml::from_str(&text).map_err(|e| toml_error(&text, &origin, &e))?;

@@ -91,8 +91,8 @@ impl KeepRule {
                         if !folder.is_dir() {
                             return Err(format!(
                                 "path:{}: no such folder ({})",
-                                p.display(),
-                                folder.display()
+                                crate::text::shown(&p),
+                                crate::text::shown(&folder)
                             ));
                         }
                         KeepRule::Under(fs::canonicalize(&folder).unwrap_or(folder))
@@ -127,8 +127,8 @@ pub fn file_facts(paths: &[PathBuf]) -> Vec<anyhow::Result<FileFacts>> {
     paths
         .iter()
         .map(|path| {
-            let meta =
-                fs::metadata(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let meta = fs::metadata(path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(&path)))?;
             Ok(FileFacts {
                 path: path.clone(),
                 bytes: meta.len(),
@@ -230,8 +230,8 @@ impl Action {
         if resolved.starts_with(root) {
             return Err(Error::bad_request(format_args!(
                 "--action move:{}: the folder is inside the collection {}; choose one outside it",
-                folder.display(),
-                root.display()
+                crate::text::shown(&folder),
+                crate::text::shown(&root)
             )));
         }
         Ok(Action::Move(resolved))
@@ -606,7 +606,7 @@ fn act(
     if step.from == step.keeper || !step.keeper.is_file() {
         return left(format!(
             "its group's keeper {} is missing, so nothing of the group is removed",
-            step.keeper.display()
+            crate::text::shown(&step.keeper)
         ));
     }
     match hash_file(&step.from) {
@@ -617,7 +617,7 @@ fn act(
     if let Some(to) = &step.to
         && to.symlink_metadata().is_ok()
     {
-        return left(format!("{} already exists", to.display()));
+        return left(format!("{} already exists", crate::text::shown(&to)));
     }
     let mut entry = JournalEntry {
         id: 0,
@@ -635,7 +635,7 @@ fn act(
     let done = match &step.to {
         Some(to) => move_file(&step.from, to)
             .map(|()| to.clone())
-            .map_err(|e| format!("cannot move it to {}: {e}", to.display())),
+            .map_err(|e| format!("cannot move it to {}: {e}", crate::text::shown(&to))),
         None => trash_file(&step.from),
     };
     match done {
@@ -865,19 +865,28 @@ fn put_back(entry: &JournalEntry) -> std::result::Result<(), String> {
     if entry.from.symlink_metadata().is_ok() {
         return Err(format!(
             "{} is taken by another file; left at {}",
-            entry.from.display(),
-            entry.to.display()
+            crate::text::shown(&entry.from),
+            crate::text::shown(&entry.to)
         ));
     }
     match entry.action.as_str() {
         "move" => {
             match hash_file(&entry.to) {
                 Ok(h) if h == entry.hash => {}
-                Ok(_) => return Err(format!("{} changed since it was moved", entry.to.display())),
-                Err(e) => return Err(format!("{}: {e}", entry.to.display())),
+                Ok(_) => {
+                    return Err(format!(
+                        "{} changed since it was moved",
+                        crate::text::shown(&entry.to)
+                    ));
+                }
+                Err(e) => return Err(format!("{}: {e}", crate::text::shown(&entry.to))),
             }
-            move_file(&entry.to, &entry.from)
-                .map_err(|e| format!("cannot move it back from {}: {e}", entry.to.display()))
+            move_file(&entry.to, &entry.from).map_err(|e| {
+                format!(
+                    "cannot move it back from {}: {e}",
+                    crate::text::shown(&entry.to)
+                )
+            })
         }
         _ => {
             restore_from_trash(entry)?;

@@ -81,6 +81,26 @@ impl Error {
         }
     }
 
+    /// The one line a client tells a person: the error, and for a damaged store the store's
+    /// file (`store`, when the error does not name it already) and the way out
+    /// (`--rebuild-store`). Control characters are escaped ([`crate::text::escape_lines`]).
+    pub fn explained(&self, store: Option<&std::path::Path>) -> String {
+        let mut text = self.to_string();
+        if self.kind == ErrorKind::DamagedStore {
+            if let Some(store) = store {
+                let name = crate::text::shown(store).to_string();
+                if !text.contains(&name) {
+                    text = format!("{name}: {text}");
+                }
+            }
+            text.push_str(
+                "; run again with --rebuild-store to move it aside and start afresh (vectors \
+                 are recomputed; the old file is kept)",
+            );
+        }
+        crate::text::escape_lines(&text).into_owned()
+    }
+
     /// Whether the chain holds an I/O error of this kind (a reader that went away, say).
     pub fn has_io(&self, kind: std::io::ErrorKind) -> bool {
         self.inner.chain().any(|e| {

@@ -81,17 +81,18 @@ pub fn export_with(
         ensure_request!(
             target.is_dir(),
             "{} exists and is not a folder",
-            target.display()
+            crate::text::shown(&target)
         );
         let empty = std::fs::read_dir(target)?.next().is_none();
         ensure_request!(
             empty || merge,
             "{} already exists and is not empty; choose another folder or merge into it",
-            target.display()
+            crate::text::shown(&target)
         );
     }
+    let made = !target.exists();
     std::fs::create_dir_all(target)
-        .map_err(|e| Error::bad_request(format_args!("{}: {e}", target.display())))?;
+        .map_err(|e| Error::bad_request(format_args!("{}: {e}", crate::text::shown(&target))))?;
     let mut report = ExportReport {
         target: target.to_owned(),
         ..Default::default()
@@ -108,7 +109,42 @@ pub fn export_with(
         }
         progress(done + 1);
     }
+    // Nothing landed (the files vanished, or every one failed): no empty folder is left.
+    if made && report.written == 0 && report.already_there == 0 {
+        let _ = std::fs::remove_dir(target);
+    }
     Ok(report)
+}
+
+/// The folder the explorer offers for an export, given its `suggestion` (such as
+/// `imgtui-export/03-rings`) for the collection at `root`: placed as [`folder_outside`] places
+/// its folders when the suggestion is relative and would be inside the collection, then made
+/// fresh by `-2`, `-3`… after its last part while a folder of that name holds files (an
+/// export there would be refused).
+pub fn fresh_target(root: &Path, suggestion: &Path) -> PathBuf {
+    let mut parts = suggestion.components();
+    let placed = match (suggestion.is_relative(), parts.next()) {
+        (true, Some(first)) if check_outside(suggestion, root).is_err() => {
+            match folder_outside(root, &first.as_os_str().to_string_lossy()) {
+                Ok(base) => base.join(parts.as_path()),
+                Err(_) => suggestion.to_path_buf(),
+            }
+        }
+        _ => suggestion.to_path_buf(),
+    };
+    let taken = |p: &Path| std::fs::read_dir(p).map_or(p.exists(), |mut d| d.next().is_some());
+    if !taken(&placed) {
+        return placed;
+    }
+    let name = placed
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    (2..)
+        .map(|n| placed.with_file_name(format!("{name}-{n}")))
+        .find(|p| !taken(p))
+        .expect("some name is free")
 }
 
 /// Refuses a target folder inside the collection at `root`: the copies would join the
@@ -128,10 +164,32 @@ pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
     ensure_request!(
         !resolved.starts_with(&root),
         "{} is inside the collection {}: the copies would join it; choose a folder outside it",
-        target.display(),
-        root.display()
+        crate::text::shown(&target),
+        crate::text::shown(&root)
     );
     Ok(())
+}
+
+/// Where the explorer puts a folder of its own making (`imgtui-montage`, `imgtui-duplicates`)
+/// for the collection at `root`: `./NAME` in the working folder, unless that is inside the
+/// collection (where the files would join it); then `NAME` beside the collection, in its
+/// parent folder.
+///
+/// Fails with a bad request when both are inside the collection (the collection is `/`).
+pub fn folder_outside(root: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let here = PathBuf::from(name);
+    if check_outside(&here, root).is_ok() {
+        return Ok(here);
+    }
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    match root.parent() {
+        Some(parent) if check_outside(&parent.join(name), &root).is_ok() => Ok(parent.join(name)),
+        _ => Err(Error::bad_request(format_args!(
+            "./{name} would be inside the collection {}; start imgtui from a folder outside it",
+            crate::text::shown(&root)
+        ))
+        .into()),
+    }
 }
 
 /// Returns false when an identical file already sits under the name.
@@ -177,14 +235,24 @@ fn export_one(file: &Path, target: &Path, mode: Mode) -> io::Result<bool> {
     unreachable!("the loop returns")
 }
 
-/// Copies into a file that must not exist yet; removes it again if the copy fails.
+/// Copies into a file that must not exist yet, keeping the source's modification and access
+/// times; removes it again if the copy fails.
 fn copy_new(from: &Path, to: &Path) -> io::Result<()> {
     let mut src = std::fs::File::open(from)?;
+    let meta = src.metadata()?;
     let mut dst = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(to)?;
-    let result = io::copy(&mut src, &mut dst).and_then(|_| dst.sync_all());
+    let result = io::copy(&mut src, &mut dst)
+        .and_then(|_| {
+            let mut times = std::fs::FileTimes::new().set_modified(meta.modified()?);
+            if let Ok(accessed) = meta.accessed() {
+                times = times.set_accessed(accessed);
+            }
+            dst.set_times(times)
+        })
+        .and_then(|_| dst.sync_all());
     if result.is_err() {
         drop(dst);
         let _ = std::fs::remove_file(to);

@@ -3,7 +3,8 @@
 //!
 //! Layers, each importing only from those above it in this list:
 //!
-//! 1. [`error`], [`toml_error`]: the error kinds callers branch on; one-line TOML errors.
+//! 1. [`error`], [`toml_error`], [`text`]: the error kinds callers branch on; one-line TOML
+//!    errors; text for people (control characters made visible, byte counts).
 //! 2. [`scan`]: walk a folder, file identity.
 //! 3. [`decode`]: bytes → oriented, composited RGB.
 //! 4. [`features`]: the extractors (the built-in network, model specs, descriptors).
@@ -32,6 +33,7 @@ pub mod montage;
 pub mod scan;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod toml_error;
 pub mod tui;
 pub mod watch;
@@ -49,19 +51,44 @@ pub const BUILD_FEATURES: &[&str] = &[
     "ort",
 ];
 
-/// Paths as JSON strings (lossy for names that are not UTF-8).
+/// A path in JSON: a string when the name is UTF-8 (nearly always); otherwise an object
+/// `{"text": LOSSY, "bytes": BASE64}`, where `text` has U+FFFD for each bad byte (for reading)
+/// and `bytes` is the exact name, base64 (standard alphabet, padded), as ripgrep's JSON does.
 pub(crate) fn serialize_path<S: serde::Serializer>(
     p: &std::path::Path,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&p.to_string_lossy())
+    use serde::Serialize;
+    JsonPath(p).serialize(s)
 }
 
-/// Serialises paths as a list of strings, lossily where they are not UTF-8, as
-/// [`serialize_path`] does one.
+/// A list of paths, each as [`serialize_path`] writes one.
 pub(crate) fn serialize_paths<S: serde::Serializer>(
     paths: &[std::path::PathBuf],
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    s.collect_seq(paths.iter().map(|p| p.to_string_lossy()))
+    s.collect_seq(paths.iter().map(|p| JsonPath(p)))
+}
+
+struct JsonPath<'a>(&'a std::path::Path);
+
+impl serde::Serialize for JsonPath<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if let Some(text) = self.0.to_str() {
+            return s.serialize_str(text);
+        }
+        #[cfg(unix)]
+        let bytes = {
+            use base64::Engine;
+            use std::os::unix::ffi::OsStrExt;
+            base64::engine::general_purpose::STANDARD.encode(self.0.as_os_str().as_bytes())
+        };
+        #[cfg(not(unix))]
+        let bytes = String::new();
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("text", &self.0.to_string_lossy())?;
+        map.serialize_entry("bytes", &bytes)?;
+        map.end()
+    }
 }

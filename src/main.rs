@@ -22,6 +22,14 @@ use imgtui::montage::{MontageOptions, check_thumb, write_montage};
 use imgtui::{Collection, Error, ErrorKind, Extractor, Progress, Session, Store, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// `eprintln!` for people: the line is written with its control characters made visible
+/// (line breaks kept), so nothing a file name holds can drive the terminal.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", imgtui::text::escape_lines(&format!($($arg)*)))
+    };
+}
+
 #[derive(Parser)]
 #[command(
     name = "imgtui",
@@ -111,9 +119,9 @@ impl Globals {
         if self.rebuild_store
             && let Some(aside) = Store::set_aside(&path)?
         {
-            eprintln!(
+            say!(
                 "imgtui: moved the old store aside to {}; starting afresh",
-                aside.display()
+                imgtui::text::shown(&aside)
             );
         }
         Ok(path)
@@ -250,7 +258,8 @@ struct MergeArgs {
 #[derive(clap::Args)]
 struct SimilarArgs {
     image: PathBuf,
-    /// The collection to search [default: IMAGE's folder].
+    /// The collection to search [default: IMAGE's folder, if it was indexed before; it is
+    /// named on stderr].
     #[arg(long = "in", value_name = "DIR")]
     dir: Option<PathBuf>,
     /// How many neighbours.
@@ -420,7 +429,6 @@ enum Table {
 fn main() -> ExitCode {
     let cli = parse();
     let g = &cli.globals;
-    // `store merge` names its stores itself; `--rebuild-store` does not apply to them.
     let merging = matches!(cli.command, Some(Command::Store(_)));
     let result = match cli.command {
         Some(Command::Index(a)) => run_index(a, g),
@@ -452,18 +460,24 @@ fn main() -> ExitCode {
         // A reader such as `head` that stops early is not an error.
         Err(err) if err.has_io(std::io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(err) => {
-            let (code, hint) = match err.kind() {
-                ErrorKind::BadRequest | ErrorKind::MissingInput => (2, ""),
-                ErrorKind::DamagedStore if merging => (2, ""),
-                ErrorKind::DamagedStore => (
-                    2,
-                    "; run again with --rebuild-store to move it aside and start afresh \
-                     (vectors are recomputed; the old file is kept)",
-                ),
-                ErrorKind::Interrupted => (130, ""),
-                ErrorKind::Failed => (1, ""),
+            let code = match err.kind() {
+                ErrorKind::BadRequest | ErrorKind::MissingInput | ErrorKind::DamagedStore => 2,
+                ErrorKind::Interrupted => 130,
+                ErrorKind::Failed => 1,
             };
-            eprintln!("imgtui: {err}{hint}");
+            // `store merge` names its stores itself; `--rebuild-store` does not apply to them.
+            let text = if merging {
+                imgtui::text::escape_lines(&err.to_string()).into_owned()
+            } else {
+                // The store's file, named in the message of a damaged store.
+                let store = g
+                    .settings()
+                    .ok()
+                    .and_then(|(config, _)| g.store.clone().or_else(|| config.store_path()))
+                    .or_else(Store::default_path);
+                err.explained(store.as_deref())
+            };
+            eprintln!("imgtui: {text}");
             ExitCode::from(code)
         }
     }
@@ -519,11 +533,19 @@ fn run_man(command: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints `answer` on stdout as JSON or as the CSV `table`.
+/// Prints `answer` on stdout as JSON or as the CSV `table`. CSV keeps names exact (quoted)
+/// for a program reading it; when stdout is a terminal a person reads it, and its control
+/// characters are shown escaped instead (JSON escapes them itself).
 fn print(answer: &impl Answer, format: Format, table: &str) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => answer.write_json(&mut out)?,
+        Format::Csv if out.is_terminal() => {
+            let mut csv = Vec::new();
+            answer.write_csv(table, &mut csv)?;
+            let text = String::from_utf8_lossy(&csv);
+            out.write_all(imgtui::text::escape_lines(&text).as_bytes())?;
+        }
         Format::Csv => answer.write_csv(table, &mut out)?,
     }
     out.flush()?;
@@ -561,9 +583,15 @@ fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> Result<ExitCode> 
 }
 
 fn run_config(g: &Globals) -> Result<ExitCode> {
-    let (_, mut sources) = g.settings()?;
+    let (config, mut sources) = g.settings()?;
     if let Some(store) = &g.store {
         sources.set_flag("store", &store.to_string_lossy(), "--store");
+    } else if config.store_path().is_none()
+        && let Some(store) = Store::default_path()
+    {
+        // The empty default means the user's cache folder: say which file that is.
+        let origin = "default: the user's cache folder";
+        sources.set_flag("store", &store.to_string_lossy(), origin);
     }
     match (&g.model, &g.features) {
         (Some(m), _) => sources.set_flag("features", &format!("model:{m}"), "--model"),
@@ -574,10 +602,10 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
         sources.set_flag("runtime", runtime, "--runtime");
     }
     let file = match &g.config_file {
-        Some(f) => format!("{} (--config)", f.display()),
+        Some(f) => format!("{} (--config)", imgtui::text::shown(&f)),
         None => match Config::user_file() {
-            Some(f) if f.is_file() => f.display().to_string(),
-            Some(f) => format!("none ({} does not exist)", f.display()),
+            Some(f) if f.is_file() => imgtui::text::shown(&f).to_string(),
+            Some(f) => format!("none ({} does not exist)", imgtui::text::shown(&f)),
             None => "none".to_owned(),
         },
     };
@@ -628,16 +656,16 @@ fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     }
     let (session, summary) = g.indexed(&a.dir, |s| Ok(tuned(s, &a, shard)))?;
     if let Some(runtime) = session.extractor().runtime().filter(|r| r != "tract") {
-        eprintln!("imgtui: {} run by {runtime}", session.extractor().name());
+        say!("imgtui: {} run by {runtime}", session.extractor().name());
     }
     if a.json {
         print(&summary, Format::Json, "")?;
     } else {
         for s in &summary.skipped {
-            eprintln!("skipped {}: {}", s.path.display(), s.reason);
+            say!("skipped {}: {}", imgtui::text::shown(&s.path), s.reason);
         }
     }
-    eprintln!("{summary}");
+    say!("{summary}");
     Ok(if summary.interrupted {
         ExitCode::from(130)
     } else {
@@ -657,10 +685,10 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
         .config()
         .watch_options(std::time::Duration::from_millis(800));
     let watch = FolderWatch::start(session.root(), &options);
-    eprintln!(
+    say!(
         "imgtui: {} {} (Ctrl-C stops)",
         watch.mode(),
-        session.root().display()
+        imgtui::text::shown(&session.root())
     );
     let mut first = true;
     // Files already reported as skipped are not listed again with every change.
@@ -684,7 +712,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
             } else {
                 for s in &summary.skipped {
                     if told.insert((s.path.clone(), s.reason.clone())) {
-                        eprintln!("skipped {}: {}", s.path.display(), s.reason);
+                        say!("skipped {}: {}", imgtui::text::shown(&s.path), s.reason);
                     }
                 }
                 println!("{summary}");
@@ -697,7 +725,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
             break;
         }
     }
-    eprintln!("imgtui: stopped watching");
+    say!("imgtui: stopped watching");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -711,12 +739,12 @@ fn run_merge(a: MergeArgs) -> Result<ExitCode> {
         }
         None => {
             for v in &report.vector_conflicts {
-                eprintln!(
+                say!(
                     "vector differs: {} ({}) in {}; kept {}'s",
                     v.hash,
                     v.feature,
-                    v.input.display(),
-                    a.out.display()
+                    imgtui::text::shown(&v.input),
+                    imgtui::text::shown(&a.out)
                 );
             }
             for f in &report.file_conflicts {
@@ -725,15 +753,15 @@ fn run_merge(a: MergeArgs) -> Result<ExitCode> {
                 } else {
                     "the newer record already merged"
                 };
-                eprintln!(
+                say!(
                     "stat differs: {} in {}; kept {kept}",
-                    f.path.display(),
-                    f.input.display(),
+                    imgtui::text::shown(&f.path),
+                    imgtui::text::shown(&f.input),
                 );
             }
         }
     }
-    eprintln!("{report}");
+    say!("{report}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -747,14 +775,31 @@ fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
     let missing = |e: std::io::Error| {
         Error::with_kind(
             ErrorKind::MissingInput,
-            anyhow::anyhow!("{}: {e}", image.display()),
+            anyhow::anyhow!("{}: {e}", imgtui::text::shown(&image)),
         )
     };
     let bytes = std::fs::read(image).map_err(missing)?;
     let image = std::fs::canonicalize(image).map_err(missing)?;
-    let dir = a
-        .dir
-        .unwrap_or_else(|| image.parent().map(Path::to_owned).unwrap_or_default());
+    let dir = match a.dir {
+        Some(dir) => dir,
+        None => {
+            // IMAGE's folder, but only one indexed before: indexing a folder (exports,
+            // montages, screenshots and all) is for --in or `imgtui index` to ask for.
+            let dir = image.parent().map(Path::to_owned).unwrap_or_default();
+            if !g.open(&dir)?.was_indexed()? {
+                return Err(Error::bad_request(format_args!(
+                    "{} (the image's folder) is not indexed yet; name the collection to search \
+                     with --in DIR (it is indexed first), or run `imgtui index DIR`",
+                    imgtui::text::shown(&dir)
+                )));
+            }
+            say!(
+                "imgtui: searching {}, the image's folder (--in DIR searches another)",
+                imgtui::text::shown(&dir)
+            );
+            dir
+        }
+    };
     let session = g.ready(&dir)?;
     let c = session.images()?;
     let own_row = c.paths.iter().position(|p| *p == image);
@@ -762,7 +807,7 @@ fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
         Some(i) => c.row(i).to_vec(),
         None => session
             .embed(&bytes)
-            .map_err(|e| e.context(image.display().to_string()))?,
+            .map_err(|e| e.context(imgtui::text::shown(&image).to_string()))?,
     };
     let found = neighbours::query(&c, &query, select, own_row);
     let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
@@ -803,8 +848,8 @@ fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         clustering = edited;
         notes.extend(more);
     }
-    eprintln!("{}", answers::about(&clustering, origin));
-    notes.iter().for_each(|n| eprintln!("{n}"));
+    say!("{}", answers::about(&clustering, origin));
+    notes.iter().for_each(|n| say!("{n}"));
     let answer = answers::Clusters::new(session.root(), session.feature(), &c, &clustering, origin);
     let table = match a.table {
         Table::Images => "images",
@@ -897,7 +942,7 @@ fn cluster_files(
 ) -> Result<imgtui::session::ClusterFiles> {
     let files = session.cluster_files(number)?;
     if files.origin == Origin::Fitted {
-        eprintln!("{}", answers::about(&files.clustering, files.origin));
+        say!("{}", answers::about(&files.clustering, files.origin));
     }
     Ok(files)
 }
@@ -926,7 +971,7 @@ fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
     {
         return Err(Error::bad_request(format_args!(
             "-o {}: a montage is a PNG; name the file .png",
-            o.display()
+            imgtui::text::shown(&o)
         )));
     }
     let mut session = g.ready(&dir)?;
@@ -951,12 +996,12 @@ fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
             (Some(o), Some(_)) => o.clone(),
             _ => {
                 std::fs::create_dir_all(&folder)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", imgtui::text::shown(&folder)))?;
                 folder.join(format!("{}.png", folder_name(cl.number, &cl.name)))
             }
         };
         write_montage(&paths, &file, &opts).map_err(|e| Error::with_kind(BadRequest, e))?;
-        println!("{}", file.display());
+        println!("{}", imgtui::text::shown(&file));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -983,7 +1028,7 @@ fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
         print(&answers::Exported::from(&report), Format::Json, "")?;
     }
     for (p, e) in &report.failed {
-        eprintln!("not exported {}: {e}", p.display());
+        say!("not exported {}: {e}", imgtui::text::shown(&p));
     }
     let verb = match mode {
         Mode::Copy => "copied",
@@ -993,10 +1038,10 @@ fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
         0 => String::new(),
         n => format!(" ({n} already there)"),
     };
-    eprintln!(
+    say!(
         "{} files {verb} to {}{already}",
         report.written,
-        report.target.display()
+        imgtui::text::shown(&report.target)
     );
     Ok(if report.failed.is_empty() {
         ExitCode::SUCCESS
@@ -1025,7 +1070,10 @@ fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
         let mut session = g.open(&a.dir)?;
         let report = session.dedupe_undo()?;
         if report.batch.is_none() {
-            eprintln!("imgtui: nothing to undo in {}", session.root().display());
+            say!(
+                "imgtui: nothing to undo in {}",
+                imgtui::text::shown(&session.root())
+            );
         }
         return finish_actions(&report, a.format);
     }
@@ -1036,7 +1084,7 @@ fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
     let c = session.images()?;
     let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action);
     for (p, e) in &unreadable {
-        eprintln!("left out {}: {e}", p.display());
+        say!("left out {}: {e}", imgtui::text::shown(&p));
     }
     if action == Action::Report {
         return print(&answers::Duplicates::new(&plan), a.format, "");
@@ -1048,7 +1096,7 @@ fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
     let on_terminal = std::io::stderr().is_terminal();
     let report = session.dedupe_execute(&plan, &cancel, &|o| {
         if on_terminal || matches!(o.status, Status::Left(_)) {
-            eprintln!("{}", file_line(&report_verb(&plan.action), o));
+            say!("{}", file_line(&report_verb(&plan.action), o));
         }
     })?;
     if cancel.load(Ordering::SeqCst) {
@@ -1072,11 +1120,13 @@ fn file_line(verb: &str, o: &Outcome) -> String {
     let to =
         o.to.as_ref()
             .filter(|p| !p.as_os_str().is_empty())
-            .map_or(String::new(), |p| format!(" -> {}", p.display()));
+            .map_or(String::new(), |p| {
+                format!(" -> {}", imgtui::text::shown(&p))
+            });
     match &o.status {
-        Status::Done => format!("{verb} {}{to}", o.from.display()),
-        Status::Planned => format!("would be {verb}: {}{to}", o.from.display()),
-        Status::Left(why) => format!("left {}: {why}", o.from.display()),
+        Status::Done => format!("{verb} {}{to}", imgtui::text::shown(&o.from)),
+        Status::Planned => format!("would be {verb}: {}{to}", imgtui::text::shown(&o.from)),
+        Status::Left(why) => format!("left {}: {why}", imgtui::text::shown(&o.from)),
     }
 }
 
@@ -1090,7 +1140,7 @@ fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
     };
     if report.dry_run || report.action == "undo" {
         for o in &report.outcomes {
-            eprintln!("{}", file_line(verb, o));
+            say!("{}", file_line(verb, o));
         }
     }
     print(&answers::Actions::from(report), format, "")?;
@@ -1110,31 +1160,15 @@ fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
         n => format!(", {n} left in place"),
     };
     let noun = if files == 1 { "file" } else { "files" };
-    eprintln!(
+    say!(
         "{files} {noun} {would}{verb} ({}{freed}){left}",
-        human_bytes(bytes)
+        imgtui::text::bytes(bytes)
     );
     Ok(if report.left() > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// `1.5 MB`, `820 B`: a byte count for people (decimal units).
-fn human_bytes(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < units.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[u])
-    }
 }
 
 fn run_outliers(a: OutliersArgs, g: &Globals) -> Result<ExitCode> {

@@ -98,15 +98,35 @@ pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
 ///
 /// Fails when `out` exists (it is never replaced) or cannot be written.
 pub fn write_montage(paths: &[PathBuf], out: &Path, opts: &MontageOptions) -> anyhow::Result<()> {
-    save_new(&montage(paths, opts), out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))
+    save_new(&montage(paths, opts), out)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(&out)))
 }
 
 /// Writes `sheet` as `<stem>.png` in `folder` (created if needed), or as `<stem> (2).png`
 /// and so on if that name is taken. Returns the file written.
 ///
-/// Fails when the folder cannot be created or the file cannot be written.
+/// Fails when the folder cannot be created (a file has its name, no permission) or the file
+/// cannot be written; the message says which.
 pub fn save_in_folder(sheet: &RgbImage, folder: &Path, stem: &str) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(folder).map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
+    if folder.exists() && !folder.is_dir() {
+        anyhow::bail!(
+            "{} is a file, not a folder: the montage was not saved (rename that file)",
+            crate::text::shown(folder)
+        );
+    }
+    std::fs::create_dir_all(folder).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::PermissionDenied => "no permission to write there".to_owned(),
+            std::io::ErrorKind::AlreadyExists | std::io::ErrorKind::NotADirectory => {
+                "a file stands in the way".to_owned()
+            }
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!(
+            "cannot make the folder {}: {why}",
+            crate::text::shown(folder)
+        )
+    })?;
     for n in 1.. {
         let name = match n {
             1 => format!("{stem}.png"),
@@ -115,7 +135,7 @@ pub fn save_in_folder(sheet: &RgbImage, folder: &Path, stem: &str) -> anyhow::Re
         let out = folder.join(name);
         match save_new(sheet, &out) {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => anyhow::bail!("{}: {e}", out.display()),
+            Err(e) => anyhow::bail!("{}: {e}", crate::text::shown(&out)),
             Ok(()) => return Ok(out),
         }
     }

@@ -49,6 +49,64 @@ pub struct Session {
     config: Config,
     decode: DecodeOptions,
     feature: String,
+    /// Who this session is in the edit log (see [`author_id`]), shared by its reopened copies.
+    author: String,
+}
+
+/// An id for the edits a process makes: `host/pid/start` (nanoseconds since the epoch), so
+/// that an explorer can tell its own edits from those of another one still open.
+fn author_id() -> String {
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}/{}/{start}", host_name(), std::process::id())
+}
+
+#[cfg(unix)]
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer and its length; the name is NUL-terminated when it fits.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
+    if ok {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(not(unix))]
+fn host_name() -> String {
+    String::new()
+}
+
+/// The process id of the other imgtui, still running on this machine, that made an edit
+/// by `author` (`None`: made by `me`, by a process that has ended, or elsewhere).
+fn made_by_another(author: &str, me: &str) -> Option<u32> {
+    if author == me || author.is_empty() {
+        return None;
+    }
+    let mut parts = author.split('/');
+    let (host, pid) = (parts.next()?, parts.next()?.parse::<u32>().ok()?);
+    if host != host_name() || pid == std::process::id() {
+        return None;
+    }
+    alive(pid).then_some(pid)
+}
+
+#[cfg(unix)]
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    let sent = unsafe { libc::kill(pid, 0) } == 0;
+    sent || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn alive(_: u32) -> bool {
+    false
 }
 
 /// The files of some clusters, nearest each centre first, and the clustering they come from.
@@ -98,6 +156,7 @@ impl Session {
             config,
             decode,
             feature,
+            author: author_id(),
         })
     }
 
@@ -112,6 +171,7 @@ impl Session {
             config: self.config.clone(),
             decode: self.decode.clone(),
             feature: self.feature.clone(),
+            author: self.author.clone(),
         })
     }
 
@@ -203,7 +263,7 @@ impl Session {
         if c.is_empty() {
             return Err(Error::bad_request(format_args!(
                 "{}: no images to compare",
-                self.root.display()
+                crate::text::shown(&self.root)
             )));
         }
         Ok(c)
@@ -234,6 +294,23 @@ impl Session {
             wanted,
             Some(&*self.extractor),
         )?)
+    }
+
+    /// What the explorer shows for `c`: [`Session::clustering`], or for a folder of fewer than
+    /// 2 images (which no method clusters) no cluster or the one image alone, not saved
+    /// ([`crate::analysis::clustering::of_too_few`]).
+    ///
+    /// Fails as [`Session::clustering`] does.
+    pub fn clustering_to_show(&mut self, c: &Collection) -> Result<Clustering> {
+        if c.len() < 2 {
+            let req = self.config.cluster_request();
+            return Ok(crate::analysis::clustering::of_too_few(
+                c,
+                &req,
+                Some(&*self.extractor),
+            ));
+        }
+        Ok(self.clustering(c, &Wanted::default())?.0)
     }
 
     /// The saved fitted clustering of `c` (fitted now if there is none), before the edits,
@@ -275,7 +352,8 @@ impl Session {
             Some(&*self.extractor),
             next,
         )?;
-        self.store.push_edit(&self.root, &self.feature, &logged)?;
+        self.store
+            .push_edit(&self.root, &self.feature, &logged, &self.author)?;
         log.push(logged);
         let (clustering, after) = curation::replay(fitted, c, &log);
         notes.extend(after.into_iter().skip(before.len()));
@@ -287,18 +365,32 @@ impl Session {
     /// and what was undone, e.g. "undid the merge of cluster 4 “kites” into cluster 1
     /// “birds”"; `None` when there is nothing to undo.
     ///
-    /// Fails with the store's errors when it cannot be read or written, and as
-    /// [`Session::clustering`] does when there is no saved clustering to fit again.
+    /// An edit made by another imgtui still running on this machine (another explorer on the
+    /// same folder) is not undone: the error says whose it is.
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] for another explorer's edit, with the store's
+    /// errors when it cannot be read or written, and as [`Session::clustering`] does when
+    /// there is no saved clustering to fit again.
     pub fn undo(&mut self, c: &Collection) -> Result<Option<(Clustering, String)>> {
         let (fitted, _) = self.fitted(c)?;
-        let mut log: Vec<(i64, Logged, bool)> = self.store.edits(&self.root, &self.feature)?;
-        log.retain(|(_, _, undone)| !undone);
-        let Some((seq, last, _)) = log.pop() else {
+        let mut log: Vec<(i64, Logged, bool, String)> =
+            self.store.edits(&self.root, &self.feature)?;
+        log.retain(|(_, _, undone, _)| !undone);
+        let Some((seq, last, _, author)) = log.pop() else {
             return Ok(None);
         };
+        if let Some(pid) = made_by_another(&author, &self.author) {
+            let active: Vec<Logged> = log.into_iter().map(|(_, e, _, _)| e).collect();
+            let (before, _) = curation::replay(fitted, c, &active);
+            let what = curation::describe(&last, &before);
+            return Err(Error::bad_request(format_args!(
+                "not undone: the last edit, {what}, was made by another imgtui still open on \
+                 this folder (process {pid}); undo it there"
+            )));
+        }
         self.store
             .set_undone(&self.root, &self.feature, seq, true)?;
-        let kept: Vec<Logged> = log.into_iter().map(|(_, e, _)| e).collect();
+        let kept: Vec<Logged> = log.into_iter().map(|(_, e, _, _)| e).collect();
         let (clustering, _) = curation::replay(fitted, c, &kept);
         let what = format!("undid {}", curation::describe(&last, &clustering));
         Ok(Some((clustering, what)))
@@ -311,16 +403,24 @@ impl Session {
     /// Fails as [`Session::undo`] does.
     pub fn redo(&mut self, c: &Collection) -> Result<Option<(Clustering, String)>> {
         let (fitted, _) = self.fitted(c)?;
-        let log: Vec<(i64, Logged, bool)> = self.store.edits(&self.root, &self.feature)?;
-        let Some((seq, next, _)) = log.iter().find(|(_, _, undone)| *undone).cloned() else {
+        let log: Vec<(i64, Logged, bool, String)> = self.store.edits(&self.root, &self.feature)?;
+        let Some((seq, next, _, author)) = log.iter().find(|(_, _, undone, _)| *undone).cloned()
+        else {
             return Ok(None);
         };
         let mut active: Vec<Logged> = log
             .into_iter()
-            .filter(|(_, _, undone)| !undone)
-            .map(|(_, e, _)| e)
+            .filter(|(_, _, undone, _)| !undone)
+            .map(|(_, e, _, _)| e)
             .collect();
         let (before, _) = curation::replay(fitted.clone(), c, &active);
+        if let Some(pid) = made_by_another(&author, &self.author) {
+            return Err(Error::bad_request(format_args!(
+                "not redone: the edit to redo, {}, was made by another imgtui still open on \
+                 this folder (process {pid}); redo it there",
+                curation::describe(&next, &before)
+            )));
+        }
         let what = format!("redid {}", curation::describe(&next, &before));
         self.store
             .set_undone(&self.root, &self.feature, seq, false)?;
@@ -450,6 +550,13 @@ impl Session {
         self.store.path()
     }
 
+    /// Whether the folder has been indexed into the store before (any of its files).
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn was_indexed(&self) -> Result<bool> {
+        Ok(self.store.holds_files_under(&self.root)?)
+    }
+
     /// The thumbnail (see [`crate::decode::thumbnail`]) of the image at `path` whose content
     /// hash is `hash` (as in [`Collection::hashes`]): the stored one, else one made now from
     /// the file (decoded and turned upright as for indexing) and stored, when the file still
@@ -460,7 +567,7 @@ impl Session {
     pub fn thumbnail(&self, path: &Path, hash: &[u8; 32]) -> anyhow::Result<RgbImage> {
         if let Some(jpeg) = self.store.thumbnail(hash)? {
             return decode_thumbnail(&jpeg)
-                .with_context(|| format!("the stored thumbnail of {}", path.display()));
+                .with_context(|| format!("the stored thumbnail of {}", crate::text::shown(&path)));
         }
         let (content, thumbnail) = thumbnail_of_file(path, &self.decode)?;
         if content == *hash {
@@ -561,10 +668,11 @@ impl Session {
 
 /// Reads the file at `path` and makes its thumbnail: its content hash and the thumbnail.
 fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Hash, RgbImage)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading {}", crate::text::shown(&path)))?;
     let hash = *blake3::hash(&bytes).as_bytes();
     let size = (THUMBNAIL_SIZE, THUMBNAIL_SIZE);
     let img = crate::decode::decode_at_least(&bytes, decode, size)
-        .with_context(|| path.display().to_string())?;
+        .with_context(|| crate::text::shown(&path).to_string())?;
     Ok((hash, make_thumbnail(&img)))
 }

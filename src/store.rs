@@ -37,7 +37,117 @@ fn unavailable(path: &Path, detail: impl std::fmt::Display) -> Error {
     Error::bad_request(format_args!(
         "cannot use {} as the feature store ({detail}); pass --store PATH or set `store` in the \
          settings to put it somewhere writable",
-        path.display()
+        crate::text::shown(&path)
+    ))
+}
+
+/// What a file at a store's path is, judged before imgtui writes to it or moves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// Nothing there, or an empty file: a new store is made.
+    Nothing,
+    /// An SQLite database holding imgtui's tables (`meta` and `files`), readable or not: a
+    /// store, perhaps damaged.
+    Store,
+    /// Anything else: another program's file or database, never written to or moved. The
+    /// text says what it is.
+    Other(String),
+}
+
+/// The SQLite file header (the first 16 bytes of every database file).
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// What is at `path` (see [`Found`]). A database SQLite cannot read is judged by the schema
+/// text on its first page (page 1 holds `sqlite_schema`).
+///
+/// Fails only when the file exists but cannot be read.
+pub fn found_at(path: &Path) -> anyhow::Result<Found> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
+        Err(e) => return Err(anyhow::anyhow!("{}: {e}", crate::text::shown(path))),
+    };
+    if file.metadata()?.is_dir() {
+        return Ok(Found::Other("a folder".into()));
+    }
+    let mut head = Vec::with_capacity(65_536);
+    file.by_ref().take(65_536).read_to_end(&mut head)?;
+    if head.is_empty() {
+        return Ok(Found::Nothing);
+    }
+    if !head.starts_with(SQLITE_HEADER) {
+        return Ok(Found::Other("not an SQLite database".into()));
+    }
+    // Read-write without create, as the store itself opens it: a WAL database whose tables are
+    // still only in its -wal file is read whole.
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let tables = Connection::open_with_flags(path, flags).and_then(|conn| {
+        conn.busy_timeout(Duration::from_secs(30))?;
+        let mut st = conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")?;
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+    });
+    let ours = |names: &[&str]| ["meta", "files"].iter().all(|t| names.contains(t));
+    match tables {
+        Ok(names) if names.is_empty() => Ok(Found::Nothing),
+        Ok(names) => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            if ours(&names) {
+                Ok(Found::Store)
+            } else {
+                Ok(Found::Other(format!(
+                    "an SQLite database of another program, with tables {}",
+                    names.join(", ")
+                )))
+            }
+        }
+        // Locked by another writer for 30 s: left for `Store::open` to report.
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) =>
+        {
+            Ok(Found::Store)
+        }
+        Err(_) => {
+            // Damaged: look for imgtui's table definitions in the bytes of the first page.
+            let page = &head[..head.len().min(page_size(&head))];
+            let text = String::from_utf8_lossy(page);
+            if ours(&["meta", "files"].map(|t| {
+                if text.contains(&format!("CREATE TABLE {t} (")) {
+                    t
+                } else {
+                    ""
+                }
+            })) {
+                Ok(Found::Store)
+            } else {
+                Ok(Found::Other(
+                    "an SQLite database that is not imgtui's".into(),
+                ))
+            }
+        }
+    }
+}
+
+/// The page size an SQLite header gives (bytes 16–17, big-endian; 1 means 65,536).
+fn page_size(head: &[u8]) -> usize {
+    match head.get(16..18) {
+        Some(&[1, 0]) | None => 65_536,
+        Some(&[a, b]) => usize::from(u16::from_be_bytes([a, b])).max(512),
+        Some(_) => 65_536,
+    }
+}
+
+/// The refusal for a file at the store's path that is not a store: a bad request.
+fn not_a_store(path: &Path, what: &str) -> Error {
+    Error::bad_request(format_args!(
+        "{} is not an imgtui store ({what}); it is left as it is: pass --store a new file \
+         or an existing imgtui store",
+        crate::text::shown(path)
     ))
 }
 
@@ -169,10 +279,13 @@ impl Store {
     /// the next open starts afresh and nothing is deleted. Returns the new name, if there was
     /// a store.
     ///
-    /// Fails when a file cannot be renamed.
+    /// Fails as a bad request, touching nothing, when the file there is not an imgtui store
+    /// ([`found_at`]: another program's file or database), and when a file cannot be renamed.
     pub fn set_aside(path: &Path) -> anyhow::Result<Option<PathBuf>> {
-        if !path.exists() {
-            return Ok(None);
+        match found_at(path)? {
+            Found::Nothing if !path.exists() => return Ok(None),
+            Found::Other(what) => return Err(not_a_store(path, &what).into()),
+            Found::Nothing | Found::Store => {}
         }
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -188,22 +301,31 @@ impl Store {
             let file = PathBuf::from(name);
             if file.exists() {
                 std::fs::rename(&file, aside(&file))
-                    .with_context(|| format!("moving {} aside", file.display()))?;
+                    .with_context(|| format!("moving {} aside", crate::text::shown(&file)))?;
             }
         }
         let to = aside(path);
-        std::fs::rename(path, &to).with_context(|| format!("moving {} aside", path.display()))?;
+        std::fs::rename(path, &to)
+            .with_context(|| format!("moving {} aside", crate::text::shown(&path)))?;
         Ok(Some(to))
     }
 
     /// Opens (creating if needed) the store at `path`.
     ///
     /// Fails with a bad request when the file cannot be created or opened there (read-only,
-    /// a path through a file), and as a damaged store when it is not a usable imgtui store.
+    /// a path through a file) or when the file there is not an imgtui store (see
+    /// [`found_at`]; it is never written to), and as a damaged store when it is an imgtui
+    /// store SQLite cannot use.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Found::Other(what) = found_at(path).map_err(|e| unavailable(path, e))? {
+            return Err(not_a_store(path, &what).into());
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
-                unavailable(path, format_args!("creating {}: {e}", parent.display()))
+                unavailable(
+                    path,
+                    format_args!("creating {}: {e}", crate::text::shown(&parent)),
+                )
             })?;
         }
         let conn = Connection::open(path).map_err(|e| unavailable(path, &e))?;
@@ -233,7 +355,10 @@ impl Store {
             if read_only {
                 return Err(unavailable(path, &e).into());
             }
-            return Err(e.context(format!("{}: not a usable imgtui store", path.display())));
+            return Err(e.context(format!(
+                "{}: not a usable imgtui store",
+                crate::text::shown(&path)
+            )));
         }
         Ok(store)
     }
@@ -285,6 +410,7 @@ impl Store {
                  seq INTEGER NOT NULL,
                  body BLOB NOT NULL,
                  undone INTEGER NOT NULL DEFAULT 0,
+                 author TEXT NOT NULL DEFAULT '',
                  PRIMARY KEY (root, feature, seq)
              );
              -- A content's thumbnail (JPEG), added within version 3: a store made before has
@@ -349,7 +475,34 @@ impl Store {
             "schema version {version}, this imgtui reads version {SCHEMA_VERSION} \
              (delete the file to start afresh, or pass another --store)"
         );
+        // Who made each edit, added within version 3 (an older imgtui writes '' there).
+        let has_author: bool = self.conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('edits') WHERE name = 'author'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_author {
+            match self
+                .conn
+                .execute_batch("ALTER TABLE edits ADD COLUMN author TEXT NOT NULL DEFAULT ''")
+            {
+                // Another process added it first.
+                Err(e) if e.to_string().contains("duplicate column") => {}
+                other => other?,
+            }
+        }
         Ok(())
+    }
+
+    /// Whether any file at or below `root` has been indexed into this store.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn holds_files_under(&self, root: &Path) -> anyhow::Result<bool> {
+        let (lo, hi) = prefix_range(root);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT 1 FROM files WHERE path >= ?1 AND path < ?2 LIMIT 1")?;
+        Ok(stmt.exists(params![lo, hi])?)
     }
 
     /// Every `files` row at or below `root`.
@@ -401,7 +554,10 @@ impl Store {
         for u in updates {
             sizes.push(match &u.thumbnail {
                 Some(jpeg) => Some(thumbnail_size(jpeg).with_context(|| {
-                    format!("refusing the thumbnail of {}", u.file.path.display())
+                    format!(
+                        "refusing the thumbnail of {}",
+                        crate::text::shown(&u.file.path)
+                    )
                 })?),
                 None => None,
             });
@@ -410,7 +566,7 @@ impl Store {
                     anyhow::anyhow!(
                         "refusing to store the {feature} vector of {}: {why} (every stored \
                          vector is a finite unit vector with a finite, positive length)",
-                        u.file.path.display()
+                        crate::text::shown(&u.file.path)
                     )
                 })?;
             }
@@ -590,7 +746,7 @@ impl Store {
         root: &Path,
         feature: &str,
         saved: &T,
-        edits: &[(E, bool)],
+        edits: &[(E, bool, String)],
     ) -> anyhow::Result<()> {
         let body = serde_json::to_vec(saved)?;
         let root = path_bytes(root);
@@ -605,11 +761,12 @@ impl Store {
         )?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO edits (root, feature, seq, body, undone) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO edits (root, feature, seq, body, undone, author)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
-            for (seq, (edit, undone)) in edits.iter().enumerate() {
+            for (seq, (edit, undone, author)) in edits.iter().enumerate() {
                 let body = serde_json::to_vec(edit)?;
-                insert.execute(params![root, feature, seq as i64 + 1, body, undone])?;
+                insert.execute(params![root, feature, seq as i64 + 1, body, undone, author])?;
             }
         }
         tx.commit()?;
@@ -617,38 +774,42 @@ impl Store {
     }
 
     /// The edit log of the saved clustering of `root` under `feature`, in order: each edit's
-    /// sequence number, the edit read back as `T`, and whether it is undone. An entry that
-    /// does not parse as `T` (written by an incompatible imgtui) is left out.
+    /// sequence number, the edit read back as `T`, whether it is undone, and who made it
+    /// (see [`Store::push_edit`]; empty for edits made before authors were kept). An entry
+    /// that does not parse as `T` (written by an incompatible imgtui) is left out.
     ///
     /// Fails when the store cannot be read or is damaged.
     pub fn edits<T: serde::de::DeserializeOwned>(
         &self,
         root: &Path,
         feature: &str,
-    ) -> anyhow::Result<Vec<(i64, T, bool)>> {
+    ) -> anyhow::Result<Vec<(i64, T, bool, String)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, body, undone FROM edits WHERE root = ?1 AND feature = ?2 ORDER BY seq",
+            "SELECT seq, body, undone, author FROM edits WHERE root = ?1 AND feature = ?2
+             ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![path_bytes(root), feature], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, bool>(2)?,
+                r.get::<_, String>(3)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, body, undone) = row?;
+            let (seq, body, undone, author) = row?;
             if let Ok(edit) = serde_json::from_slice(&body) {
-                out.push((seq, edit, undone));
+                out.push((seq, edit, undone, author));
             }
         }
         Ok(out)
     }
 
-    /// Appends `edit` to the edit log of `root` under `feature`, dropping the undone edits
-    /// first (a new edit after undo ends the redo history, as in editors), in one
-    /// transaction. Returns its sequence number.
+    /// Appends `edit`, made by `author` (an id of the process that made it, so that one
+    /// explorer does not undo another's edits), to the edit log of `root` under `feature`,
+    /// dropping the undone edits first (a new edit after undo ends the redo history, as in
+    /// editors), in one transaction. Returns its sequence number.
     ///
     /// Fails when the store cannot be written; then nothing is.
     pub fn push_edit<T: serde::Serialize>(
@@ -656,6 +817,7 @@ impl Store {
         root: &Path,
         feature: &str,
         edit: &T,
+        author: &str,
     ) -> anyhow::Result<i64> {
         let body = serde_json::to_vec(edit)?;
         let root = path_bytes(root);
@@ -670,8 +832,9 @@ impl Store {
             |r| r.get(0),
         )?;
         tx.execute(
-            "INSERT INTO edits (root, feature, seq, body, undone) VALUES (?1, ?2, ?3, ?4, 0)",
-            params![root, feature, seq, body],
+            "INSERT INTO edits (root, feature, seq, body, undone, author)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5)",
+            params![root, feature, seq, body, author],
         )?;
         tx.commit()?;
         Ok(seq)
@@ -876,7 +1039,7 @@ impl Store {
             if bytes.len() != dim * 4 || (square - 1.0).abs() >= 1e-3 || square.is_nan() {
                 return Err(Error::damaged_store(format_args!(
                     "the vector of {} is not as written",
-                    c.paths[i].display()
+                    crate::text::shown(&c.paths[i])
                 ))
                 .into());
             }
@@ -1021,7 +1184,7 @@ impl Store {
             self.conn.execute("ATTACH DATABASE ?1 AS input", [name])?;
             let merged = self.merge_attached(input, &mut report);
             self.conn.execute("DETACH DATABASE input", [])?;
-            merged.with_context(|| format!("merging {}", input.display()))?;
+            merged.with_context(|| format!("merging {}", crate::text::shown(&input)))?;
         }
         Ok(report)
     }
@@ -1143,21 +1306,21 @@ fn check_merge_inputs(out: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
         if !input.is_file() {
             return Err(Error::with_kind(
                 crate::error::ErrorKind::MissingInput,
-                anyhow::anyhow!("{}: no such store", input.display()),
+                anyhow::anyhow!("{}: no such store", crate::text::shown(&input)),
             )
             .into());
         }
         if this.is_some() && std::fs::canonicalize(input).ok() == this {
             return Err(Error::bad_request(format_args!(
                 "{} is the store merged into; name it once, as OUT",
-                input.display()
+                crate::text::shown(&input)
             ))
             .into());
         }
         if input.to_str().is_none() {
             return Err(Error::bad_request(format_args!(
                 "{}: a store's path must be UTF-8 to be merged",
-                input.display()
+                crate::text::shown(&input)
             ))
             .into());
         }
@@ -1173,7 +1336,7 @@ fn check_store_file(path: &Path, role: &str) -> anyhow::Result<()> {
     let not_a_store = |why: &dyn std::fmt::Display| -> anyhow::Error {
         Error::bad_request(format_args!(
             "{} ({role}) is not an imgtui store: {why}",
-            path.display()
+            crate::text::shown(&path)
         ))
         .into()
     };
@@ -1191,7 +1354,7 @@ fn check_store_file(path: &Path, role: &str) -> anyhow::Result<()> {
         Err(e) => {
             return Err(Error::with_kind(
                 crate::error::ErrorKind::MissingInput,
-                anyhow::anyhow!("{}: {e}", path.display()),
+                anyhow::anyhow!("{}: {e}", crate::text::shown(&path)),
             )
             .into());
         }

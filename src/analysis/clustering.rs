@@ -212,9 +212,46 @@ impl Cluster {
     }
 }
 
+/// Where the clustering method of a request came from: a saved clustering's method is used
+/// again until another is asked for, so every answer says which it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodFrom {
+    /// `--method` (or the explorer's own choice).
+    Asked,
+    /// The folder's saved clustering was made by it.
+    Saved,
+    /// The settings' `cluster.method` (or the built-in default).
+    #[default]
+    Settings,
+}
+
+impl MethodFrom {
+    /// How a person is told, e.g. `the saved method; --method to change`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MethodFrom::Asked => "as asked",
+            MethodFrom::Saved => "the saved method; --method to change",
+            MethodFrom::Settings => "from the settings",
+        }
+    }
+
+    /// One word for the explorer's status line: `asked`, `saved` or `settings`.
+    pub fn word(self) -> &'static str {
+        match self {
+            MethodFrom::Asked => "asked",
+            MethodFrom::Saved => "saved",
+            MethodFrom::Settings => "settings",
+        }
+    }
+}
+
 /// A clustering of a collection, row-aligned with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clustering {
+    /// Where `request.method` came from (not saved: it is a fact of each run).
+    #[serde(skip)]
+    pub method_from: MethodFrom,
     /// What was asked for.
     pub request: Request,
     /// k actually used (clusters, not counting the unclustered group).
@@ -254,6 +291,40 @@ pub fn check_eps(eps: f32) -> Result<f32, &'static str> {
         Ok(eps)
     } else {
         Err("a cosine distance between 0 and 2")
+    }
+}
+
+/// The clustering of a collection too small to cluster (0 or 1 image, see [`cluster`]): no
+/// cluster, or one cluster of the one image at the centre of the map, named as a fitted
+/// cluster would be. It is shown, never saved; the explorer uses it while a live folder
+/// holds fewer than 2 images.
+pub fn of_too_few(c: &Collection, req: &Request, names: Option<&dyn Extractor>) -> Clustering {
+    debug_assert!(c.len() < 2);
+    let raw = vec![Some(0); c.len()];
+    let (clusters, labels) = number_by_size(c, &raw, names);
+    let dims = c.vectors.cols;
+    Clustering {
+        method_from: MethodFrom::default(),
+        request: req.clone(),
+        k: clusters.len(),
+        fitted_k: clusters.len(),
+        eps: None,
+        reason: match c.len() {
+            0 => "no images yet".to_owned(),
+            _ => "one image: nothing to compare it with yet".to_owned(),
+        },
+        clusters,
+        labels,
+        distances: vec![0.0; c.len()],
+        map: vec![[0.0, 0.0]; c.len()],
+        map_projection: Pca {
+            mean: vec![0.0; dims],
+            components: Matrix::zeros(0, dims),
+            variance: Vec::new(),
+        },
+        explained: 0.0,
+        sweep: None,
+        edits: 0,
     }
 }
 
@@ -451,6 +522,7 @@ pub fn cluster_keeping_map(
     }
     let k = found;
     Ok(Clustering {
+        method_from: MethodFrom::default(),
         request: req.clone(),
         k,
         fitted_k: k,

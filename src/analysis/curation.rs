@@ -568,7 +568,8 @@ pub fn match_clusters(overlap: &[Vec<i64>]) -> Vec<Option<usize>> {
     matched
 }
 
-/// Rewrites the edit log `log` (each edit with whether it is undone) of an old fitted
+/// Rewrites the edit log `log` (each edit with whether it is undone, and what goes with it:
+/// its author, passed through) of an old fitted
 /// clustering onto a new one: `old` and `new` give each image's fitted cluster id (by hex
 /// content hash; images in only one are not compared), `old_clusters` the old fitted
 /// clusters (for their names in notes) and `new_count` how many clusters the new one has.
@@ -577,13 +578,13 @@ pub fn match_clusters(overlap: &[Vec<i64>]) -> Vec<Option<usize>> {
 /// members and get ids above the new fitted ones. A name, merge or split whose cluster has no
 /// match is dropped, and so is a move into one (the images stay where the new clustering put
 /// them); each such edit not undone gives a note. Returns the new log and the notes.
-pub fn carry_over(
-    log: Vec<(Logged, bool)>,
+pub fn carry_over<A>(
+    log: Vec<(Logged, bool, A)>,
     old: &HashMap<String, usize>,
     old_clusters: &[Cluster],
     new: &HashMap<String, usize>,
     new_count: usize,
-) -> (Vec<(Logged, bool)>, Vec<String>) {
+) -> (Vec<(Logged, bool, A)>, Vec<String>) {
     let old_count = old_clusters.len();
     let mut overlap = vec![vec![0i64; new_count]; old_count];
     for (h, &o) in old {
@@ -613,7 +614,7 @@ pub fn carry_over(
     let moved = |id: usize| id - old_count.min(id) + new_count;
     let mut kept = Vec::with_capacity(log.len());
     let mut notes = Vec::new();
-    for (edit, undone) in log {
+    for (edit, undone, extra) in log {
         let mut note = |text: String| {
             if !undone {
                 notes.push(text);
@@ -630,6 +631,7 @@ pub fn carry_over(
                         name: text.clone(),
                     },
                     undone,
+                    extra,
                 )),
                 None => note(format!(
                     "the name “{text}” was dropped: no cluster of the new clustering matches {}",
@@ -637,7 +639,9 @@ pub fn carry_over(
                 )),
             },
             Logged::Merge { from, into } => match (map.get(&from), map.get(&into)) {
-                (Some(&f), Some(&t)) => kept.push((Logged::Merge { from: f, into: t }, undone)),
+                (Some(&f), Some(&t)) => {
+                    kept.push((Logged::Merge { from: f, into: t }, undone, extra))
+                }
                 _ => note(format!(
                     "the merge of {} into {} was not made again: one of them has no match in the new clustering",
                     name(&called, from),
@@ -651,7 +655,7 @@ pub fn carry_over(
                         map.insert(p.id, moved(p.id));
                         p.id = moved(p.id);
                     }
-                    kept.push((Logged::Split { cluster: to, parts }, undone));
+                    kept.push((Logged::Split { cluster: to, parts }, undone, extra));
                 }
                 None => note(format!(
                     "the split of {} was not made again: no cluster of the new clustering matches it",
@@ -673,6 +677,7 @@ pub fn carry_over(
                         new: Some(n),
                     },
                     undone,
+                    extra,
                 ));
             }
             Logged::Move {
@@ -687,6 +692,7 @@ pub fn carry_over(
                         new: None,
                     },
                     undone,
+                    extra,
                 )),
                 None => {
                     let s = if images.len() == 1 { "" } else { "s" };
@@ -760,6 +766,7 @@ mod tests {
                     name: "bees".into(),
                 },
                 false,
+                (),
             ),
             (
                 Logged::Name {
@@ -767,6 +774,7 @@ mod tests {
                     name: "cats".into(),
                 },
                 false,
+                (),
             ),
             (
                 Logged::Move {
@@ -775,18 +783,20 @@ mod tests {
                     new: Some(made),
                 },
                 false,
+                (),
             ),
-            (Logged::Merge { from: 3, into: 0 }, false),
+            (Logged::Merge { from: 3, into: 0 }, false, ()),
             (
                 Logged::Name {
                     cluster: 2,
                     name: "undone".into(),
                 },
                 true,
+                (),
             ),
         ];
         let (kept, notes) = carry_over(log, &old, &clusters, &new, 2);
-        let edits: Vec<&Logged> = kept.iter().map(|(e, _)| e).collect();
+        let edits: Vec<&Logged> = kept.iter().map(|(e, _, _)| e).collect();
         assert!(matches!(edits[0], Logged::Name { cluster: 0, name } if name == "bees"));
         // The cluster made by the move gets an id above the new fitted ones.
         assert!(matches!(edits[1], Logged::Move { to: 2, new: Some(n), .. } if n.id == 2));

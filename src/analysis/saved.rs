@@ -11,8 +11,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster_keeping_map, distance_to,
-    nearest_cluster,
+    Cluster, Clustering, KChoice, MapMethod, Method, MethodFrom, Request, cluster_keeping_map,
+    distance_to, nearest_cluster,
 };
 use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
@@ -133,6 +133,7 @@ impl SavedClustering {
         }
         labels.iter().for_each(|&l| clusters[l].size += 1);
         let clustering = Clustering {
+            method_from: Default::default(),
             request: self.request,
             k: self.k,
             fitted_k: self.k,
@@ -258,11 +259,11 @@ pub fn load_or_fit(
 ///
 /// Fails when the store cannot be read or is damaged.
 pub fn active_edits(store: &Store, root: &Path, feature: &str) -> anyhow::Result<Vec<Logged>> {
-    let log: Vec<(i64, Logged, bool)> = store.edits(root, feature)?;
+    let log: Vec<(i64, Logged, bool, String)> = store.edits(root, feature)?;
     Ok(log
         .into_iter()
-        .filter(|(_, _, undone)| !undone)
-        .map(|(_, e, _)| e)
+        .filter(|(_, _, undone, _)| !undone)
+        .map(|(_, e, _, _)| e)
         .collect())
 }
 
@@ -284,6 +285,15 @@ pub fn fitted(
     let mut saved: Option<SavedClustering> = store.load_clustering(root, feature)?;
     let base = saved.as_ref().map_or(defaults, |s| &s.request);
     let mut req = base.clone();
+    let method_from = if wanted.method.is_some() {
+        MethodFrom::Asked
+    } else if base.method != defaults.method
+        && !(wanted.k.is_some() && base.method == Method::Dbscan)
+    {
+        MethodFrom::Saved
+    } else {
+        MethodFrom::Settings
+    };
     if let Some(m) = wanted.method {
         if m != req.method {
             req.eps = None;
@@ -312,7 +322,8 @@ pub fn fitted(
         req.map = map;
     }
     if let Some(s) = saved.take_if(|s| !wanted.recluster && s.request == req) {
-        let (clustering, new_images) = s.apply(c);
+        let (mut clustering, new_images) = s.apply(c);
+        clustering.method_from = method_from;
         return Ok((clustering, Origin::Saved { new_images }, Vec::new()));
     }
     // The map does not depend on the clusters: a refit of the same images with the same map
@@ -331,6 +342,7 @@ pub fn fitted(
                 .collect::<Vec<[f32; 2]>>()
         });
     let mut clustering = cluster_keeping_map(c, &req, names, kept_map)?;
+    clustering.method_from = method_from;
     // A given k skips the sweep, but the sweep does not depend on k: when only k changed
     // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.
     if clustering.sweep.is_none()
@@ -344,12 +356,12 @@ pub fn fitted(
         clustering.sweep = s.sweep.clone();
     }
     let new = SavedClustering::new(&clustering, c);
-    let log: Vec<(i64, Logged, bool)> = store.edits(root, feature)?;
+    let log: Vec<(i64, Logged, bool, String)> = store.edits(root, feature)?;
     if log.is_empty() {
         store.save_clustering(root, feature, &new)?;
         return Ok((clustering, Origin::Fitted, Vec::new()));
     }
-    let log: Vec<(Logged, bool)> = log.into_iter().map(|(_, e, u)| (e, u)).collect();
+    let log: Vec<(Logged, bool, String)> = log.into_iter().map(|(_, e, u, a)| (e, u, a)).collect();
     let (kept, notes) = match &saved {
         Some(old) => {
             let labels = |s: &SavedClustering| -> HashMap<String, usize> {
@@ -364,7 +376,7 @@ pub fn fitted(
             )
         }
         None => {
-            let active = log.iter().filter(|(_, undone)| !undone).count();
+            let active = log.iter().filter(|(_, undone, _)| !undone).count();
             let notes = (active > 0)
                 .then(|| {
                     format!(

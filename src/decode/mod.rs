@@ -164,6 +164,15 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
     if format == ImageFormat::Jpeg && jpeg_is_cut(bytes) {
         return Err(truncated_jpeg());
     }
+    // A colour profile that would inflate past the cap is left out before the PNG decoder
+    // inflates it (imgtui does not use profiles; the pixels are decoded as they are).
+    if format == ImageFormat::Png
+        && let Some(stripped) = png_without_large_profile(bytes)
+    {
+        let mut reader = ImageReader::new(Cursor::new(&stripped[..]));
+        reader.set_format(ImageFormat::Png);
+        return decode_with(reader, opts);
+    }
     match decode_with(reader, opts) {
         // An icon whose PNG entry is RGB rather than RGBA, which `image` refuses.
         Err(first @ DecodeError::Corrupt(_)) if format == ImageFormat::Ico => {
@@ -183,6 +192,44 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
         }
         other => other,
     }
+}
+
+/// The most an ancillary PNG chunk (a colour profile) may inflate to: libpng's default
+/// limit for such chunks.
+pub const ANCILLARY_LIMIT: usize = 8 << 20;
+
+/// The most memory a decoder may take beyond the decoded pixels themselves.
+pub const BEYOND_PIXELS: u64 = 100 << 20;
+
+/// `png` with its `iCCP` chunk (colour profile) left out, when that chunk would inflate to
+/// more than [`ANCILLARY_LIMIT`] or does not inflate at all; `None` when it has none or a
+/// fine one. A file that is not a well-formed run of PNG chunks is left to the decoder.
+/// (zTXt and iTXt text is inflated only on request, which imgtui never makes.)
+fn png_without_large_profile(png: &[u8]) -> Option<Vec<u8>> {
+    const SIGNATURE: usize = 8;
+    let mut at = SIGNATURE;
+    while at + 12 <= png.len() {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().ok()?) as usize;
+        let kind = &png[at + 4..at + 8];
+        let end = at.checked_add(12)?.checked_add(len)?;
+        if end > png.len() || kind == b"IDAT" || kind == b"IEND" {
+            return None; // a profile comes before the pixels
+        }
+        if kind == b"iCCP" {
+            let data = &png[at + 8..at + 8 + len];
+            let name_end = data.iter().position(|&b| b == 0)?;
+            let stream = data.get(name_end + 2..)?;
+            if fdeflate::decompress_to_vec_bounded(stream, ANCILLARY_LIMIT).is_ok() {
+                return None;
+            }
+            let mut out = Vec::with_capacity(png.len() - (end - at));
+            out.extend_from_slice(&png[..at]);
+            out.extend_from_slice(&png[end..]);
+            return Some(out);
+        }
+        at = end;
+    }
+    None
 }
 
 fn limits(opts: &DecodeOptions) -> Limits {
@@ -219,6 +266,9 @@ fn decode_decoder(
             opts.max_alloc >> 20
         )));
     }
+    // What the decoder may take beyond the pixels is capped too (its own buffers, metadata).
+    limits.max_alloc = Some(opts.max_alloc.min(decoder.total_bytes() + BEYOND_PIXELS));
+    decoder.set_limits(limits.clone())?;
     limits.reserve(decoder.total_bytes())?;
     // Read before the pixels: a PNG's eXIf after IDAT is then not seen, as the spec wants.
     let exif = decoder.exif_metadata().ok().flatten();
@@ -600,5 +650,119 @@ mod tests {
     fn garbage_is_not_an_image() {
         let err = decode(b"hello, world", &DecodeOptions::default()).unwrap_err();
         assert!(matches!(err, DecodeError::UnknownFormat));
+    }
+
+    /// A PNG of `w`×`h` noise with an iCCP chunk whose profile inflates to `profile` bytes.
+    fn png_with_profile(w: u32, h: u32, profile: usize) -> Vec<u8> {
+        let mut plain = Vec::new();
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 13) as u8, (x ^ y) as u8])
+        });
+        img.write_to(&mut Cursor::new(&mut plain), ImageFormat::Png)
+            .unwrap();
+        let mut data = b"bomb\0\0".to_vec();
+        data.extend(fdeflate::compress_to_vec(&vec![0u8; profile]));
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(b"iCCP");
+        chunk.extend_from_slice(&data);
+        let crc = crc32(&chunk[4..]);
+        chunk.extend_from_slice(&crc.to_be_bytes());
+        // After the 8-byte signature and the 25-byte IHDR chunk.
+        let mut out = plain[..33].to_vec();
+        out.extend(chunk);
+        out.extend_from_slice(&plain[33..]);
+        out
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn a_colour_profile_bomb_is_left_out_and_costs_little_memory() {
+        let bomb = png_with_profile(64, 48, 96 << 20);
+        assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
+        meter::reset();
+        let img = decode(&bomb, &DecodeOptions::default()).unwrap();
+        let peak = meter::peak();
+        assert_eq!((img.width(), img.height()), (64, 48));
+        // The profile would take 96 MiB; the cap is 8 MiB while it is checked.
+        assert!(
+            peak < ANCILLARY_LIMIT + (4 << 20),
+            "decoding took {} MiB at its peak",
+            peak >> 20
+        );
+        // A profile of a sane size is left to the decoder, the image the same.
+        let fine = png_with_profile(64, 48, 3_000);
+        assert!(png_without_large_profile(&fine).is_none());
+        let same = decode(&fine, &DecodeOptions::default()).unwrap();
+        assert_eq!(same.to_rgb8(), img.to_rgb8());
+    }
+}
+
+/// Counts the bytes each thread has allocated, for tests of how much memory decoding takes
+/// (each test thread sees only its own allocations).
+#[cfg(test)]
+mod meter {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static NOW: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    struct Meter;
+
+    fn add(bytes: isize) {
+        let _ = NOW.try_with(|now| {
+            now.set(now.get() + bytes);
+            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now.get())));
+        });
+    }
+
+    // SAFETY: every call goes to the system allocator unchanged; only sizes are counted.
+    unsafe impl GlobalAlloc for Meter {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as isize));
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            add(new_size as isize - layout.size() as isize);
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static METER: Meter = Meter;
+
+    /// Starts counting this thread's peak from what it holds now.
+    pub fn reset() {
+        NOW.with(|now| now.set(0));
+        PEAK.with(|peak| peak.set(0));
+    }
+
+    /// The most this thread has held since [`reset`], beyond what it held then, in bytes.
+    pub fn peak() -> usize {
+        PEAK.with(Cell::get).max(0) as usize
     }
 }

@@ -150,8 +150,8 @@ fn kind(features: &str) -> anyhow::Result<Kind> {
             anyhow::ensure!(
                 path.is_file(),
                 "no model spec {}: give a spec file's path, or put {name}.toml in {}",
-                path.display(),
-                user_models_dir().unwrap_or_default().display()
+                crate::text::shown(&path),
+                crate::text::shown(&user_models_dir().unwrap_or_default())
             );
             Kind::Spec(path)
         }

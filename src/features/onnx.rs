@@ -74,11 +74,22 @@ impl OnnxModel {
     /// so a wrong input name, size or output fails here, before any indexing.
     pub fn from_spec_file(path: &Path) -> anyhow::Result<OnnxModel> {
         let spec = ModelSpec::read(path)?;
-        let onnx = std::fs::read(&spec.onnx)
-            .with_context(|| format!("{}: onnx = {}", path.display(), spec.onnx.display()))?;
+        let onnx = std::fs::read(&spec.onnx).with_context(|| {
+            format!(
+                "{}: onnx = {}",
+                crate::text::shown(&path),
+                crate::text::shown(&spec.onnx)
+            )
+        })?;
         let classes = match &spec.classes {
             Some(file) => std::fs::read_to_string(file)
-                .with_context(|| format!("{}: classes = {}", path.display(), file.display()))?
+                .with_context(|| {
+                    format!(
+                        "{}: classes = {}",
+                        crate::text::shown(&path),
+                        crate::text::shown(&file)
+                    )
+                })?
                 .lines()
                 .map(str::to_owned)
                 .collect(),
@@ -87,7 +98,7 @@ impl OnnxModel {
         let model = Self::new(spec, Cow::Owned(onnx), classes);
         model
             .check()
-            .with_context(|| format!("model spec {}", path.display()))?;
+            .with_context(|| format!("model spec {}", crate::text::shown(&path)))?;
         Ok(model)
     }
 

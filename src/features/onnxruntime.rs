@@ -49,7 +49,7 @@ fn load() -> anyhow::Result<&'static Library> {
                         cuda,
                     });
                 }
-                Err(e) => tried.push(format!("{}: {e}", path.display())),
+                Err(e) => tried.push(format!("{}: {e}", crate::text::shown(&path))),
             }
         }
         Err(format!(
@@ -159,7 +159,7 @@ impl OrtModel {
             "onnxruntime {} ({}, {})",
             library.version,
             if self.cuda { "CUDA" } else { "CPU" },
-            library.path.display()
+            crate::text::shown(&library.path)
         )
     }
 

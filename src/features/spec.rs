@@ -105,8 +105,9 @@ impl ModelSpec {
     /// Fails when the file cannot be read or is not a valid spec (one line naming file, line and
     /// key).
     pub fn read(path: &Path) -> anyhow::Result<ModelSpec> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-        let mut spec = Self::parse(&text, &path.display().to_string())?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}", crate::text::shown(&path)))?;
+        let mut spec = Self::parse(&text, &crate::text::shown(&path).to_string())?;
         let base = path.parent().unwrap_or(Path::new("."));
         spec.onnx = base.join(&spec.onnx);
         spec.classes = spec.classes.map(|c| base.join(c));

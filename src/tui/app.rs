@@ -67,6 +67,9 @@ pub enum Event {
     ExportProgress(usize),
     /// The export ended (finished, or stopped by Esc), or was refused.
     Exported(Result<ExportReport, Error>),
+    /// The export folder to offer instead of the first suggestion (the first, a folder
+    /// outside the collection and free of files): `(suggested, fresh)`.
+    ExportSuggested(String, String),
     /// How the folder is watched for changes.
     Watching(WatchMode),
     /// The folder changed and the collection on screen was brought up to date.
@@ -355,6 +358,9 @@ pub enum Command {
     Export(Vec<PathBuf>, PathBuf),
     /// Stop the export under way after the file in hand.
     CancelExport,
+    /// Find a fresh export folder for this suggestion; answered by
+    /// [`Event::ExportSuggested`].
+    FreshExportFolder(String),
     /// Cluster again into this many clusters, in the background.
     Recluster(usize),
     /// Draw a contact sheet of these images and save it as `<name>.png` in `imgtui-montage/`.
@@ -397,12 +403,16 @@ pub struct Exporting {
     pub stopping: bool,
 }
 
-/// Where `m` in the duplicates' confirmation moves the copies (under the working folder,
-/// at their paths relative to the collection's).
+/// Where `m` in the duplicates' confirmation moves the copies (under the working folder, or
+/// beside the collection when the working folder is inside it; at their paths relative to
+/// the collection's).
 pub const DUPLICATES_FOLDER: &str = "imgtui-duplicates";
 
-/// The odd ones out listed by `o`.
-pub const OUTLIERS_SHOWN: usize = 200;
+/// The odd ones out listed by `o`: the most odd 5 % of the images, at least 10 (all of a
+/// smaller collection), at most 500.
+pub fn outliers_shown(images: usize) -> usize {
+    images.div_ceil(20).clamp(10, 500).min(images)
+}
 
 /// Number of neighbours shown unless the settings say otherwise.
 pub const NEIGHBOURS: usize = 12;
@@ -463,12 +473,14 @@ pub struct App {
     pub threshold: f32,
     /// The last duplicates moved or trashed, said again with the folder change they cause.
     resolved: Option<String>,
-    /// The odd ones out shown (at most [`OUTLIERS_SHOWN`]), most odd first, with their score.
+    /// The odd ones out shown ([`outliers_shown`] of them), most odd first, with their score.
     pub outliers: Option<Vec<(usize, f32)>>,
     /// Cursor in the odd ones out.
     pub outlier_cursor: usize,
     /// Background work under way (reclustering, a montage), for the status line.
     pub busy: Option<String>,
+    /// Near-duplicate regroupings asked for by `<` / `>` and not yet answered.
+    regroupings: usize,
     /// The k asked for by `+` / `-` and not yet fitted: further presses count from it, so
     /// none is lost while a refit runs.
     pending_k: Option<usize>,
@@ -553,6 +565,7 @@ impl App {
             outliers: None,
             outlier_cursor: 0,
             busy: None,
+            regroupings: 0,
             pending_k: None,
             indexing: None,
             thumbnailing: None,
@@ -720,7 +733,14 @@ impl App {
             }
             Event::Duplicates(groups) => {
                 self.duplicates_found(groups);
-                Vec::new()
+                if self.regroupings > 0 {
+                    self.regroupings -= 1;
+                    if self.regroupings == 0 {
+                        self.busy = None;
+                    }
+                }
+                // The image under the cursor may be another one now: the preview follows.
+                self.preview_command()
             }
             Event::Keepers(keepers) => {
                 if keepers.len() == self.duplicates.as_ref().map_or(0, Vec::len) {
@@ -744,7 +764,7 @@ impl App {
                     return Vec::new();
                 }
                 self.busy = None;
-                found.truncate(OUTLIERS_SHOWN);
+                found.truncate(outliers_shown(self.collection.len()));
                 self.outliers = Some(found);
                 self.outlier_cursor = 0;
                 self.overlay = Overlay::Outliers;
@@ -762,7 +782,7 @@ impl App {
             }
             Event::Montage(Ok(path)) => {
                 self.busy = None;
-                self.message = format!("montage saved to {}", path.display());
+                self.message = format!("montage saved to {}", crate::text::shown(&path));
                 self.overlay = Overlay::Montage(path);
                 Vec::new()
             }
@@ -804,6 +824,15 @@ impl App {
                 };
                 Vec::new()
             }
+            Event::ExportSuggested(suggested, fresh) => {
+                // Only while the prompt still holds the suggestion as it was offered.
+                if let Overlay::Export(text) = &mut self.overlay
+                    && *text == suggested
+                {
+                    *text = fresh;
+                }
+                Vec::new()
+            }
             Event::Exported(result) => {
                 self.exporting = None;
                 self.message = match result {
@@ -827,7 +856,7 @@ impl App {
                 "exporting {}/{} to {} (Esc stops)…",
                 x.done,
                 x.total,
-                x.target.display()
+                crate::text::shown(&x.target)
             )),
             None => self.busy.clone(),
         }
@@ -1014,13 +1043,11 @@ impl App {
             .map_or(0, |c| c.clusters[c.labels[i]].number)
     }
 
-    /// File name of image `i`, relative to the collection's folder.
+    /// File name of image `i`, relative to the collection's folder, as shown to a person
+    /// (control characters and bad bytes escaped: [`crate::text::shown`]).
     pub fn name(&self, i: usize) -> String {
         let p = &self.collection.paths[i];
-        p.strip_prefix(&self.root)
-            .unwrap_or(p)
-            .to_string_lossy()
-            .into_owned()
+        crate::text::shown(p.strip_prefix(&self.root).unwrap_or(p)).to_string()
     }
 
     /// Row of the image under the cursor of the images pane.
@@ -1090,7 +1117,19 @@ impl App {
         !self.selection.is_empty() && self.selection.contains(&self.collection.paths[i])
     }
 
-    /// Space: marks or unmarks the image under the cursor.
+    /// Space: marks (or unmarks) the image under the cursor and moves on to the next, as
+    /// file managers do, so that Space Space marks two images.
+    fn mark_and_advance(&mut self) -> Vec<Command> {
+        self.toggle_mark();
+        if self.focus == Focus::Clusters {
+            Vec::new()
+        } else if self.grid_shown() {
+            self.move_in_grid(1, 0)
+        } else {
+            self.move_vertical(1)
+        }
+    }
+
     fn toggle_mark(&mut self) {
         let Some(i) = self.current() else {
             return;
@@ -1378,7 +1417,7 @@ impl App {
                 self.overlay = Overlay::None;
                 self.busy = Some(match &action {
                     None => "moving duplicates to the trash…".into(),
-                    Some(f) => format!("moving duplicates to {}…", f.display()),
+                    Some(f) => format!("moving duplicates to {}…", crate::text::shown(&f)),
                 });
                 return vec![Command::ResolveDuplicates(groups, action)];
             }
@@ -1443,8 +1482,14 @@ impl App {
             KeyCode::Char('e') if self.exporting.is_some() => {
                 self.message = "an export is under way (Esc stops it)".into()
             }
-            KeyCode::Char('e') => self.overlay = Overlay::Export(self.export_default()),
-            KeyCode::Char(' ') => self.toggle_mark(),
+            KeyCode::Char('e') => {
+                let suggested = self.export_default();
+                self.overlay = Overlay::Export(suggested.clone());
+                if !suggested.is_empty() {
+                    return vec![Command::FreshExportFolder(suggested)];
+                }
+            }
+            KeyCode::Char(' ') => return self.mark_and_advance(),
             KeyCode::Char('c') if !self.selection.is_empty() => {
                 self.message = format!("{} unmarked", images(self.selection.len()));
                 self.selection.clear();
@@ -1856,6 +1901,8 @@ impl App {
         }
         if code == KeyCode::Char(' ') {
             self.toggle_mark();
+            // On to the next, as file managers do.
+            return self.browse_key(KeyCode::Down, 'o').unwrap_or_default();
         }
         Vec::new()
     }
@@ -1900,6 +1947,7 @@ impl App {
                 };
                 self.threshold = ((self.threshold + by) * 100.0).round().clamp(50.0, 100.0) / 100.0;
                 self.busy = Some(format!("grouping at similarity {:.2}…", self.threshold));
+                self.regroupings += 1;
                 vec![Command::FindDuplicates(self.threshold)]
             }
             KeyCode::Char('x') => {
@@ -1953,8 +2001,14 @@ impl App {
         // From the fitted k: edits (a split, a new cluster) change only the clusters shown.
         let fitted = if c.fitted_k > 0 { c.fitted_k } else { c.k };
         let from = self.pending_k.unwrap_or(fitted);
-        let k = (from as isize + delta).clamp(2, n.saturating_sub(1).max(2) as isize) as usize;
+        let most = n.saturating_sub(1).max(2);
+        let k = (from as isize + delta).clamp(2, most as isize) as usize;
         if k == from {
+            self.message = if delta < 0 {
+                "k is 2, the fewest clusters there can be".to_owned()
+            } else {
+                format!("k is {most}, the most clusters {} allow", images(n))
+            };
             return Vec::new();
         }
         self.pending_k = (k != fitted).then_some(k);
@@ -2173,7 +2227,7 @@ fn export_message(r: &ExportReport) -> String {
     let mut parts = vec![format!(
         "{} files copied to {}",
         r.written,
-        r.target.display()
+        crate::text::shown(&r.target)
     )];
     if r.already_there > 0 {
         parts.push(format!("{} already there", r.already_there));
@@ -2182,7 +2236,7 @@ fn export_message(r: &ExportReport) -> String {
         parts.push(format!(
             "{} failed ({}: {reason})",
             r.failed.len(),
-            path.display()
+            crate::text::shown(&path)
         ));
     }
     if r.not_attempted > 0 {

@@ -29,8 +29,8 @@ use crate::analysis::saved::Wanted;
 use crate::collection::{Collection, Quantized};
 use crate::config::parse_cell_size;
 use crate::decode::{DecodeOptions, decode};
-use crate::error::{Error, Result};
-use crate::export::ExportReport;
+use crate::error::{Error, ErrorKind, Result};
+use crate::export::{ExportReport, folder_outside, fresh_target};
 use crate::montage::{MontageOptions, montage, save_in_folder};
 use crate::watch::FolderWatch;
 use crate::{Progress, Session};
@@ -52,6 +52,9 @@ enum Msg {
     Thumbnail(PathBuf, u64, StatefulProtocol),
     /// The map drawn as a picture.
     MapPicture(DynamicImage),
+    /// Loading or indexing the folder failed: told on screen, and given back by [`run`] so
+    /// that the command line repeats it and exits non-zero.
+    LoadFailed(Error),
 }
 
 impl From<Event> for Msg {
@@ -133,7 +136,10 @@ pub fn run(
         images: graphics.draws_images(),
     });
     let mut screen = Screen::new(graphics, tx.clone());
+    let store_path = session.store_path().to_owned();
     spawn_loader(session, cancel.clone(), indexing.clone(), tx.clone());
+    // A failure of the loader, returned when the explorer ends.
+    let mut failure: Option<Error> = None;
 
     let mut terminal = terminal::enter()?;
     if mouse {
@@ -282,6 +288,12 @@ pub fn run(
                         screen.map = Some(state);
                         screen.map_generation = generation;
                     }
+                    Msg::LoadFailed(e) => {
+                        events.push(Event::LoadFailed(e.explained(Some(&store_path))));
+                        if e.kind() != ErrorKind::Interrupted {
+                            failure = Some(e);
+                        }
+                    }
                 }
             }
             for event in events {
@@ -307,7 +319,8 @@ pub fn run(
     {
         std::thread::sleep(Duration::from_millis(20));
     }
-    result
+    // The command line tells it again, now that the screen is back, and exits non-zero.
+    result.and(failure.map_or(Ok(()), Err))
 }
 
 /// Clears the screen and makes the next draw write every cell, without asking the terminal
@@ -494,6 +507,13 @@ impl Workers {
                 });
             }
             Command::CancelExport => self.export_cancel.store(true, Ordering::SeqCst),
+            Command::FreshExportFolder(suggested) => {
+                let fresh = fresh_target(&app.root, Path::new(&suggested));
+                let fresh = fresh.to_string_lossy().into_owned();
+                let _ = self
+                    .tx
+                    .send(Event::ExportSuggested(suggested, fresh).into());
+            }
             Command::Recluster(k) => {
                 let _ = self.clusterer.send(Job::Refit(k, app.collection.clone()));
             }
@@ -527,7 +547,8 @@ impl Workers {
                 let _ = self.clusterer.send(Job::Redo(app.collection.clone()));
             }
             Command::Montage(files, stem) => {
-                spawn_montage(files, stem, self.decode.clone(), self.tx.clone())
+                let root = app.root.clone();
+                spawn_montage(files, stem, root, self.decode.clone(), self.tx.clone())
             }
             Command::Copy(text, n) => {
                 let result = if self.dumb {
@@ -581,7 +602,7 @@ fn export_files(
     if std::fs::read_dir(target).is_ok_and(|mut d| d.next().is_some()) {
         return Err(Error::bad_request(format_args!(
             "{} already holds files; press e and type another folder (nothing is overwritten)",
-            target.display()
+            crate::text::shown(&target)
         )));
     }
     let progress = |done| {
@@ -672,7 +693,7 @@ fn spawn_loader(
 ) {
     std::thread::spawn(move || {
         if let Err(e) = load(&mut session, &cancel, &indexing, &tx) {
-            let _ = tx.send(Event::LoadFailed(e.to_string()).into());
+            let _ = tx.send(Msg::LoadFailed(e));
         }
     });
 }
@@ -696,14 +717,9 @@ fn load(
         let _ = tx.send(Event::Duplicates(groups).into());
         let _ = tx.send(Event::Keepers(keepers).into());
     };
+    // Fewer than 2 images are shown as they are (the live folder may bring more).
     let fit = |session: &mut Session, c: Collection| -> Result<()> {
-        if c.len() < 2 {
-            return Err(Error::bad_request(format_args!(
-                "{} has fewer than 2 images to explore",
-                session.root().display()
-            )));
-        }
-        let (clustering, _, _) = session.clustering(&c, &Wanted::default())?;
+        let clustering = session.clustering_to_show(&c)?;
         let c = Arc::new(c);
         let _ = tx.send(Event::Loaded(c.clone(), Box::new(clustering)).into());
         prepare(&c);
@@ -788,9 +804,7 @@ fn load(
         }
         if summary.changed_collection() {
             let c = session.collection()?;
-            if c.len() >= 2 {
-                fit(session, c)?;
-            }
+            fit(session, c)?;
         }
         let _ = tx.send(
             Event::FolderChanged {
@@ -892,7 +906,10 @@ fn resolve(
 ) -> Result<String> {
     use crate::dedupe::{Action, Member, Status, file_facts, plan_chosen};
     let action = match folder {
-        Some(f) => Action::Move(f).checked(session.root())?,
+        // `imgtui-duplicates`, placed as montages are (beside the collection if the working
+        // folder is inside it).
+        Some(f) => Action::Move(folder_outside(session.root(), &f.to_string_lossy())?)
+            .checked(session.root())?,
         None => Action::Trash,
     };
     let hash_of = |p: &PathBuf| c.paths.iter().position(|q| q == p).map(|i| c.hashes[i]);
@@ -917,13 +934,13 @@ fn resolve(
     let plan = plan_chosen(session.root(), chosen, &action);
     let report = session.dedupe_execute(&plan, &AtomicBool::new(false), &|_| {})?;
     let verb = match action {
-        Action::Move(f) => format!("moved to {}", f.display()),
+        Action::Move(f) => format!("moved to {}", crate::text::shown(&f)),
         _ => "moved to the trash".to_owned(),
     };
     let mut said = format!(
-        "{} {verb} ({:.1} MB; imgtui dups --undo puts them back)",
+        "{} {verb} ({}; imgtui dups --undo puts them back)",
         super::app::images(report.done()),
-        report.bytes() as f64 / 1e6
+        crate::text::bytes(report.bytes())
     );
     let left = report.outcomes.iter().find_map(|o| match &o.status {
         Status::Left(why) => Some((&o.from, why)),
@@ -933,7 +950,7 @@ fn resolve(
         said += &format!(
             "; {} left in place ({}: {why})",
             report.left(),
-            from.display()
+            crate::text::shown(&from)
         );
     }
     Ok(said)
@@ -986,15 +1003,26 @@ fn edited(edit: &Edit) -> String {
     format!("{what} (u undoes)")
 }
 
-/// Draws a montage and saves it in `./imgtui-montage/`.
-fn spawn_montage(files: Vec<PathBuf>, stem: String, decode: DecodeOptions, tx: mpsc::Sender<Msg>) {
+/// Draws a montage and saves it in `imgtui-montage/`, in the working folder or, when that is
+/// inside the collection at `root`, beside the collection (see [`folder_outside`]).
+fn spawn_montage(
+    files: Vec<PathBuf>,
+    stem: String,
+    root: PathBuf,
+    decode: DecodeOptions,
+    tx: mpsc::Sender<Msg>,
+) {
     std::thread::spawn(move || {
+        let folder = match folder_outside(&root, "imgtui-montage") {
+            Ok(folder) => folder,
+            Err(e) => return drop(tx.send(Event::Montage(Err(e.into())).into())),
+        };
         let opts = MontageOptions {
             decode,
             ..Default::default()
         };
         let sheet = montage(&files, &opts);
-        let _ = match save_in_folder(&sheet, Path::new("imgtui-montage"), &stem) {
+        let _ = match save_in_folder(&sheet, &folder, &stem) {
             Ok(path) => tx.send(Msg::Montage(path, DynamicImage::ImageRgb8(sheet))),
             Err(e) => tx.send(Event::Montage(Err(e.into())).into()),
         };

@@ -752,13 +752,12 @@ impl Probe {
 /// answered (escaped), what they mean, and what the explorer would draw with `setting`
 /// (`explore.cell_size`, pixels). Waits at most `timeout` for the answers.
 ///
-/// Errors: stdin or stdout is not a terminal, or raw mode cannot be set.
+/// The questions go to `/dev/tty` and the answers are read from it, so stdin and stdout may
+/// be redirected; the report is text for a person (answers decoded, controls escaped).
+///
+/// Errors: there is no terminal (`/dev/tty` cannot be opened), or raw mode cannot be set.
 pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<String> {
-    use std::io::IsTerminal;
-    anyhow::ensure!(
-        std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
-        "doctor asks the terminal: run it in one, with stdin and stdout not redirected"
-    );
+    let mut tty = DevTty::open()?;
     let mut report = String::new();
     for var in [
         "TERM",
@@ -783,9 +782,12 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
     }
     crossterm::terminal::enable_raw_mode()?;
     let asked = (|| -> anyhow::Result<(Vec<u8>, Answers, Duration)> {
-        let mut probe = Probe::start(&mut std::io::stdout(), timeout, None, setting)?;
-        let mut reader = Reader::new();
-        reader.log = Some(Vec::new());
+        let mut probe = Probe::start(&mut tty.out, timeout, None, setting)?;
+        let mut reader = Reader {
+            log: Some(Vec::new()),
+            fd: tty.fd,
+            ..Reader::default()
+        };
         while !probe.answers.complete && !probe.timed_out() {
             for input in reader.read(Duration::from_millis(20)) {
                 if let Input::Reply(r) = input {
@@ -810,20 +812,81 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
         }
     );
     report += &format!("raw             {}\n", raw.escape_ascii());
-    report += &format!("DA1             {:?}\n", answers.attributes);
-    report += &format!("XTVERSION       {:?}\n", answers.version);
-    report += &format!("kitty graphics  {:?}\n", answers.kitty);
-    report += &format!("kitty zlib      {:?}\n", answers.kitty_zlib);
-    report += &format!("background      {:?}\n", answers.background);
-    report += &format!("iTerm2 report   {:?}\n", answers.iterm2);
-    report += &format!("CSI 16 t cell   {:?}\n", answers.cell);
-    report += &format!("CSI 14 t area   {:?}\n", answers.text_area);
+    report += &describe_answers(&answers);
     let (protocol, why) = detect(&answers, &Environment::read(in_tmux()));
     let grid = tty_size().map(|(grid, _)| grid);
     let cell = cell_size(cell_size_from_ioctl(), &answers, grid, setting);
     let graphics = Graphics::new(protocol, &why, cell);
     report += &format!("imgtui draws    {}\n", graphics.describe());
-    Ok(report)
+    Ok(crate::text::escape_lines(&report).into_owned())
+}
+
+/// The terminal `imgtui doctor` talks to: `/dev/tty`, so that its report can go to a file
+/// (`imgtui doctor > report.txt`) while the questions and answers stay on the terminal.
+struct DevTty {
+    out: std::fs::File,
+    fd: i32,
+}
+
+impl DevTty {
+    #[cfg(unix)]
+    fn open() -> anyhow::Result<DevTty> {
+        use std::os::fd::AsRawFd;
+        let out = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(|e| {
+                anyhow::anyhow!("doctor asks the terminal, and there is none here (/dev/tty: {e})")
+            })?;
+        let fd = out.as_raw_fd();
+        Ok(DevTty { out, fd })
+    }
+
+    #[cfg(not(unix))]
+    fn open() -> anyhow::Result<DevTty> {
+        anyhow::bail!("doctor asks the terminal through /dev/tty, which this system lacks")
+    }
+}
+
+/// The terminal's answers as a person reads them, one line each: what was said, or "no
+/// answer".
+pub fn describe_answers(a: &Answers) -> String {
+    let or_none = |v: Option<String>| v.unwrap_or_else(|| "no answer".to_owned());
+    let yes_no = |v: Option<bool>, yes: &str, no: &str| {
+        or_none(v.map(|ok| if ok { yes } else { no }.to_owned()))
+    };
+    let da1 = a.attributes.as_ref().map(|attrs| {
+        let list: Vec<String> = attrs.iter().map(u16::to_string).collect();
+        let sixel = if attrs.contains(&4) {
+            "sixel graphics: yes (4)"
+        } else {
+            "sixel graphics: no (no 4)"
+        };
+        format!("{} ({sixel})", list.join(";"))
+    });
+    let background = a.background.map(|[r, g, b]| {
+        let shade = if is_light([r, g, b]) { "light" } else { "dark" };
+        format!("#{r:02x}{g:02x}{b:02x} ({shade})")
+    });
+    let pixels = |v: Option<(u16, u16)>| or_none(v.map(|(w, h)| format!("{w}×{h} px")));
+    let mut out = String::new();
+    let mut line = |what: &str, value: String| out += &format!("{what:<16}{value}\n");
+    line("DA1", or_none(da1));
+    line("XTVERSION", or_none(a.version.clone()));
+    line(
+        "kitty graphics",
+        yes_no(a.kitty, "yes (OK)", "refused (an error came back)"),
+    );
+    line(
+        "kitty zlib",
+        yes_no(a.kitty_zlib, "yes (o=z accepted)", "no (o=z refused)"),
+    );
+    line("background", or_none(background));
+    line("iTerm2 report", or_none(a.iterm2.clone()));
+    line("CSI 16 t cell", pixels(a.cell));
+    line("CSI 14 t area", pixels(a.text_area));
+    out
 }
 
 /// One thing the terminal sent.
@@ -1242,6 +1305,8 @@ pub struct Reader {
     parser: Parser,
     /// Every byte read, when kept (for `imgtui doctor`).
     log: Option<Vec<u8>>,
+    /// The file descriptor read: 0 (stdin), or `/dev/tty` for `imgtui doctor`.
+    fd: i32,
 }
 
 impl Reader {
@@ -1259,7 +1324,7 @@ impl Reader {
             .next_deadline(Instant::now())
             .map_or(timeout, |d| d.min(timeout));
         let mut fds = libc::pollfd {
-            fd: 0,
+            fd: self.fd,
             events: libc::POLLIN,
             revents: 0,
         };
@@ -1279,7 +1344,7 @@ impl Reader {
         if ready > 0 {
             let mut buf = [0u8; 4096];
             // SAFETY: reads at most buf.len() bytes into buf.
-            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
             return match n {
                 0 => vec![Input::Closed],
                 n if n < 0 => gone_unless_interrupted(),

@@ -19,6 +19,7 @@ use ratatui_image::{Resize, StatefulImage};
 
 use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
 use super::theme::Theme;
+use crate::analysis::clustering::Method;
 use crate::watch::WatchMode;
 
 /// Thumbnails most kept for the grid (each a 160-pixel image and its encoding).
@@ -256,8 +257,12 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         draw_loading(frame, app, main);
         return;
     }
+    if app.collection.is_empty() {
+        draw_empty(frame, app, main);
+        return;
+    }
     match &app.overlay {
-        Overlay::Preview => return draw_preview(frame, app, preview, main),
+        Overlay::Preview => return draw_full_preview(frame, app, preview, main),
         Overlay::Montage(path) => return draw_montage(frame, app.theme, path, preview, main),
         Overlay::Duplicates => return draw_duplicates(frame, app, preview, thumbnails, main),
         Overlay::Resolve => {
@@ -315,12 +320,13 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
     }
 }
 
+/// A bordered pane; its title is shown with control characters escaped.
 fn pane(theme: Theme, title: impl Into<String>, focused: bool) -> Block<'static> {
     let style = if focused { theme.accent() } else { theme.dim() };
     Block::new()
         .borders(Borders::ALL)
         .border_style(style)
-        .title(title.into())
+        .title(crate::text::escape(&title.into()).into_owned())
 }
 
 fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
@@ -526,14 +532,18 @@ fn mark(app: &App, i: usize) -> Vec<Span<'static>> {
     }
 }
 
-/// `name` in at most `width` characters: its end (the file name) with "…" before it.
+/// `name` in at most `width` characters: its start and its end (the extension, and the
+/// numbers names often end in) with "…" for the middle.
 fn short_name(name: &str, width: usize) -> String {
     let n = name.chars().count();
-    if n <= width {
+    if n <= width || width < 2 {
         return name.to_owned();
     }
-    let tail: String = name.chars().skip(n + 1 - width).collect();
-    format!("…{tail}")
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
@@ -583,6 +593,42 @@ fn draw_preview(frame: &mut Frame, app: &App, preview: Option<&mut ThreadProtoco
         ),
         None => frame.render_widget(Paragraph::new("…").style(app.theme.dim()), inner),
     }
+}
+
+/// The preview over the whole screen, the picture centred in it.
+fn draw_full_preview(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut ThreadProtocol>,
+    area: Rect,
+) {
+    let title = app
+        .current()
+        .map(|i| format!(" {} (Esc returns) ", app.name(i)))
+        .unwrap_or_default();
+    let block = pane(app.theme, title, true);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    draw_centred(frame, preview, inner, app.theme);
+}
+
+/// `picture` scaled to fit `area` and centred in it ("…" until it is ready).
+fn draw_centred(frame: &mut Frame, picture: Option<&mut ThreadProtocol>, area: Rect, theme: Theme) {
+    let Some(state) = picture else {
+        frame.render_widget(Paragraph::new("…").style(theme.dim()), area);
+        return;
+    };
+    let fitted = state
+        .size_for(
+            Resize::Scale(None),
+            ratatui::layout::Size::new(area.width, area.height),
+        )
+        .map_or(area, |size| centred(area, size.width, size.height));
+    frame.render_stateful_widget(
+        StatefulImage::default().resize(Resize::Scale(None)),
+        fitted,
+        state,
+    );
 }
 
 /// The map: its points in braille, or (`p`) the picture of its thumbnails once drawn.
@@ -688,8 +734,16 @@ fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(sweep) = app.clustering.as_ref().and_then(|c| c.sweep.as_ref()) else {
+        // Why there is none: k given, too few images, DBSCAN, one picture copied.
+        let why = match &app.clustering {
+            Some(c) if c.request.method == Method::Dbscan => "DBSCAN finds its own k".to_owned(),
+            Some(c) => c.reason.clone(),
+            None => String::new(),
+        };
         frame.render_widget(
-            Paragraph::new("no sweep: k was given").style(app.theme.dim()),
+            Paragraph::new(format!("no sweep: {why}"))
+                .wrap(Wrap { trim: true })
+                .style(app.theme.dim()),
             inner,
         );
         return;
@@ -763,7 +817,12 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         Loading::Ready => {
             let mut s = images(app.collection.len());
             if let Some(c) = &app.clustering {
-                s += &format!(" · {} k={}", c.request.method.name(), c.k);
+                s += &format!(
+                    " · {} ({}) k={}",
+                    c.request.method.name(),
+                    c.method_from.word(),
+                    c.k
+                );
             }
             if let Some((done, total)) = app.indexing {
                 s += &format!(" · indexing {done}/{total}");
@@ -792,13 +851,56 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         format!(" {state} · {}", app.message)
     };
+    let text = crate::text::escape(&text).into_owned();
     frame.render_widget(Paragraph::new(text).style(app.theme.bar()), area);
 }
 
-fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
-    let block = pane(app.theme, format!(" {} ", app.root.display()), true);
+/// A live folder with no image (yet): what the explorer waits for.
+fn draw_empty(frame: &mut Frame, app: &App, area: Rect) {
+    let block = pane(
+        app.theme,
+        format!(" {} ", crate::text::shown(&app.root)),
+        true,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let lines = vec![
+        Line::from("no images here yet"),
+        Line::from("images added to the folder appear here as they come · q quits")
+            .style(app.theme.dim()),
+    ];
+    frame.render_widget(Paragraph::new(lines).centered(), middle);
+}
+
+fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
+    let block = pane(
+        app.theme,
+        format!(" {} ", crate::text::shown(&app.root)),
+        true,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Loading::Failed(e) = &app.loading {
+        // The whole message, as the command line gives it when the explorer ends.
+        let lines = vec![
+            Line::from(format!("error: {}", crate::text::escape(e))),
+            Line::from(""),
+            Line::from("q quits (the message is printed again there)").style(app.theme.dim()),
+        ];
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .style(app.theme.notice()),
+            inner.inner(ratatui::layout::Margin::new(2, 1)),
+        );
+        return;
+    }
     let [_, gauge_area, _] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Length(3),
@@ -857,7 +959,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
         ),
         (
             "Space / c",
-            "mark / unmark the image (across clusters); c: all",
+            "mark / unmark the image and move on (marks hold across clusters); c: unmark all",
         ),
         ("r", "rename the cluster"),
         ("M / S", "merge the cluster into another / split it"),
@@ -908,8 +1010,8 @@ fn draw_prompt(frame: &mut Frame, theme: Theme, area: Rect, title: &str, text: &
     let rect = centred(area, 70, 4);
     frame.render_widget(Clear, rect);
     let p = Paragraph::new(vec![
-        Line::from(format!("{text}▏")),
-        Line::from(hint.to_owned()).style(theme.dim()),
+        Line::from(format!("{}▏", crate::text::escape(text))),
+        Line::from(crate::text::escape(hint).into_owned()).style(theme.dim()),
     ])
     .block(pane(theme, format!(" {title} "), true));
     frame.render_widget(p, rect);
@@ -922,16 +1024,14 @@ fn draw_montage(
     montage: Option<&mut ThreadProtocol>,
     area: Rect,
 ) {
-    let block = pane(theme, format!(" {} (Esc returns) ", path.display()), true);
+    let block = pane(
+        theme,
+        format!(" {} (Esc returns) ", crate::text::shown(&path)),
+        true,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if let Some(state) = montage {
-        frame.render_stateful_widget(
-            StatefulImage::default().resize(Resize::Scale(None)),
-            inner,
-            state,
-        );
-    }
+    draw_centred(frame, montage, inner, theme);
 }
 
 /// The odd ones out, most odd first, with their score (list or grid), and the preview.
@@ -944,8 +1044,9 @@ fn draw_outliers(
 ) {
     let found = app.outliers.as_deref().unwrap_or_default();
     let title = format!(
-        " odd ones out: {}, least like any other first (Esc returns) ",
-        images(found.len())
+        " odd ones out: the {} of {} least like any other, most odd first (Esc returns) ",
+        found.len(),
+        images(app.collection.len())
     );
     let items: Vec<ListItem> = found
         .iter()
@@ -959,6 +1060,13 @@ fn draw_outliers(
                 Span::styled(format!("{score:.3} "), app.theme.dim()),
                 Span::raw(app.name(i)),
             ]);
+            // The score is the mean distance to its nearest images: 0 when they are copies.
+            if score < 5e-4 {
+                spans.push(Span::styled(
+                    "  (0: its nearest images are copies of it)",
+                    app.theme.dim(),
+                ));
+            }
             ListItem::new(Line::from(spans))
         })
         .collect();
@@ -987,9 +1095,9 @@ fn draw_resolve(frame: &mut Frame, app: &App, area: Rect) {
     let files: usize = groups.iter().map(|(_, copies)| copies.len()).sum();
     let lines = vec![
         Line::from(format!(
-            "{} ({:.1} MB) go; each of {} keeps its keeper",
+            "{} ({}) go; each of {} keeps its keeper",
             images(files),
-            bytes as f64 / 1e6,
+            crate::text::bytes(bytes),
             match groups.len() {
                 1 => "1 group".to_owned(),
                 n => format!("{n} groups"),

@@ -51,9 +51,6 @@ fn damaged_stores_are_refused_until_rebuilt() {
             bytes[at..at + 400].fill(0x7f);
             std::fs::write(p, bytes).unwrap()
         }),
-        damaged("not-sqlite.sqlite", &|p| {
-            std::fs::write(p, noise(20, 20, 1).into_raw()).unwrap()
-        }),
     ];
     for store in &cases {
         let (code, out, err) = similar(&image, store, &[]);
@@ -85,6 +82,52 @@ fn damaged_stores_are_refused_until_rebuilt() {
             })
             .count();
         assert!(kept >= 1, "the damaged file is kept");
+    }
+}
+
+/// A file at the store's path that is not an imgtui store (a picture, noise, another
+/// program's SQLite database) is refused in one line and never written to or moved, not
+/// even with --rebuild-store.
+#[test]
+fn a_file_that_is_not_a_store_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let picture = tmp.path().join("pic.png");
+    noise(20, 20, 1).save(&picture).unwrap();
+    let noise_file = tmp.path().join("noise.sqlite");
+    std::fs::write(&noise_file, noise(20, 20, 2).into_raw()).unwrap();
+    let foreign = tmp.path().join("other-program.db");
+    {
+        let conn = rusqlite::Connection::open(&foreign).unwrap();
+        conn.execute_batch("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);")
+            .unwrap();
+    }
+    for file in [&picture, &noise_file, &foreign] {
+        let before = std::fs::read(file).unwrap();
+        for extra in [&[][..], &["--rebuild-store"][..]] {
+            let out = imgtui()
+                .arg("index")
+                .arg(&dir)
+                .arg("--store")
+                .arg(file)
+                .args(extra)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{}: {err}", file.display());
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("is not an imgtui store"), "{err}");
+            assert!(!err.contains("--rebuild-store"), "{err}");
+            assert_eq!(std::fs::read(file).unwrap(), before, "{}", file.display());
+        }
+        // Nothing was moved aside or made beside it.
+        let beside: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".damaged-") || n.ends_with("-wal") || n.ends_with("-shm"))
+            .collect();
+        assert!(beside.is_empty(), "{beside:?}");
     }
 }
 

@@ -16,6 +16,7 @@ mod features;
 mod formats;
 mod fuzz;
 mod heif;
+mod hostile;
 mod index;
 mod map;
 mod model;

@@ -553,3 +553,192 @@ fn the_explorer_follows_a_changing_folder() {
     wait("exited 0");
     tmux(sock, &["kill-server"]);
 }
+
+/// From an empty folder to one image, two, and back to none, without a restart: the live
+/// folder carries the explorer across the sizes no clustering takes.
+#[test]
+fn the_explorer_waits_on_an_empty_folder_and_follows_it_through_one_image() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-few";
+    start(
+        sock,
+        session,
+        Some(tmp.path()),
+        (120, 40),
+        &dir,
+        &store,
+        " --features pixels; echo exited $?; sleep 30",
+    );
+    let wait = |text: &str| wait_for(sock, session, text);
+    wait("no images here yet");
+    crate::common::disc(48, 48, [250, 200, 0], [20, 20, 60])
+        .save(dir.join("first.png"))
+        .unwrap();
+    let s = wait_until(sock, session, "one image", |s| {
+        s.contains("1 image") && s.contains("first.png")
+    });
+    assert!(!s.contains("no images here yet"), "{s}");
+    crate::common::noise(48, 48, 4)
+        .save(dir.join("second.png"))
+        .unwrap();
+    wait_until(sock, session, "two images", |s| {
+        s.contains("2 images") && s.contains("second.png")
+    });
+    std::fs::remove_file(dir.join("second.png")).unwrap();
+    let s = wait_until(sock, session, "one image again", |s| {
+        s.contains("1 image ") && !s.contains("second.png")
+    });
+    assert!(s.contains("first.png"), "{s}");
+    std::fs::remove_file(dir.join("first.png")).unwrap();
+    wait("no images here yet");
+    tmux(sock, &["send-keys", "-t", session, "q"]);
+    wait("exited 0");
+    tmux(sock, &["kill-server"]);
+}
+
+/// `imgtui .` inside the collection, then `m`: the contact sheet goes beside the collection,
+/// not into it, and the collection does not grow.
+#[test]
+fn a_montage_made_inside_the_collection_is_saved_beside_it() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-montage";
+    start(
+        sock,
+        session,
+        Some(&dir),
+        (120, 40),
+        std::path::Path::new("."),
+        &store,
+        " --features pixels; echo exited $?; sleep 30",
+    );
+    let wait = |text: &str| wait_for(sock, session, text);
+    wait("15 images");
+    tmux(sock, &["send-keys", "-t", session, "m"]);
+    wait("(Esc returns)");
+    let beside = tmp.path().join("imgtui-montage");
+    let sheets: Vec<_> = std::fs::read_dir(&beside).unwrap().collect();
+    assert_eq!(sheets.len(), 1);
+    assert!(!dir.join("imgtui-montage").exists());
+    tmux(sock, &["send-keys", "-t", session, "Escape"]);
+    // The folder still holds its 15 images, and no more.
+    std::thread::sleep(Duration::from_secs(2));
+    wait("15 images");
+    tmux(sock, &["send-keys", "-t", session, "q"]);
+    wait("exited 0");
+    tmux(sock, &["kill-server"]);
+}
+
+/// A store damaged where the explorer reads it: the screen says what the command line says
+/// (the file, the way out), and quitting repeats it and exits 2.
+#[test]
+fn a_damaged_store_in_the_explorer_names_the_file_and_the_way_out() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    crate::common::run_json(&["cluster", d, "--k", "3", "--features", "pixels"], &store);
+    let (page_size, root): (u64, u64) = {
+        let db = rusqlite::Connection::open(&store).unwrap();
+        let size = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let root = db
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'clusterings'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (size, root)
+    };
+    let mut bytes = std::fs::read(&store).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    bytes[at..at + page_size as usize].fill(0x5a);
+    std::fs::write(&store, bytes).unwrap();
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-damaged";
+    start(
+        sock,
+        session,
+        Some(tmp.path()),
+        (160, 40),
+        &dir,
+        &store,
+        " --features pixels; echo exited $?; sleep 30",
+    );
+    let s = wait_for(sock, session, "--rebuild-store");
+    assert!(s.contains("store.sqlite"), "{s}");
+    tmux(sock, &["send-keys", "-t", session, "q"]);
+    let s = wait_for(sock, session, "exited 2");
+    assert!(
+        s.contains("imgtui: ") && s.contains("--rebuild-store"),
+        "{s}"
+    );
+    tmux(sock, &["kill-server"]);
+}
+
+/// `imgtui doctor > report.txt`: the questions go to the terminal, the report to the file,
+/// readable (answers decoded, no Some([…]) of bytes).
+#[test]
+fn doctor_writes_its_report_to_a_redirected_stdout() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-doctor";
+    let report = tmp.path().join("report.txt");
+    let cmd = format!(
+        "{} doctor > {} < /dev/null; echo exited $?; sleep 30",
+        env!("CARGO_BIN_EXE_imgtui"),
+        report.display()
+    );
+    let out = tmux(
+        sock,
+        &[
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ],
+    );
+    assert!(out.status.success());
+    wait_for(sock, session, "exited 0");
+    let text = std::fs::read_to_string(&report).unwrap();
+    for line in ["TERM", "DA1", "XTVERSION", "kitty graphics", "imgtui draws"] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(!text.contains("Some("), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    tmux(sock, &["kill-server"]);
+}

@@ -1090,12 +1090,14 @@ fn clicks_select_clusters_tiles_and_map_places_and_the_wheel_scrolls_and_zooms()
 #[test]
 fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() {
     let mut h = Harness::new();
-    h.key(KeyCode::Char(' '));
     let first = h.app.current().unwrap();
+    h.key(KeyCode::Char(' '));
+    // Space marks and moves on, as file managers do: Space Space marks two images.
+    assert_ne!(h.app.current(), Some(first));
     h.key(KeyCode::Char(']'));
     h.key(KeyCode::Down);
-    h.key(KeyCode::Char(' '));
     let second = h.app.current().unwrap();
+    h.key(KeyCode::Char(' '));
     assert_eq!(h.app.selection.len(), 2);
     assert!(h.app.is_marked(first) && h.app.is_marked(second));
     assert!(
@@ -1141,6 +1143,8 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     assert_eq!(files, want);
     h.on(Event::Exported(Err(Error::bad_request("test"))));
     // Space again unmarks; c unmarks all; then e and y are about the cluster and the image.
+    h.key(KeyCode::Up);
+    assert_eq!(h.app.current(), Some(second));
     h.key(KeyCode::Char(' '));
     assert_eq!(h.app.selection.len(), 1);
     h.key(KeyCode::Char('c'));
@@ -1342,7 +1346,7 @@ fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     );
     let s = screen(&h.app, 120, 36);
     assert!(
-        s.contains("odd ones out: 15 images, least like any other first"),
+        s.contains("odd ones out: the 10 of 15 images least like any other, most odd first"),
         "{s}"
     );
     assert!(s.contains(&format!("{:.3}", found[0].1)), "{s}");
@@ -1386,7 +1390,7 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     assert_eq!(h.app.overlay, Overlay::Resolve);
     let s = screen(&h.app, 120, 36);
     assert!(
-        s.contains("1 image (0.0 MB) go; each of 1 group keeps its keeper"),
+        s.contains("1 image (100 B) go; each of 1 group keeps its keeper"),
         "{s}"
     );
     let cmds = h.key(KeyCode::Char('t'));
@@ -1459,4 +1463,190 @@ fn prompts_take_ctrl_u_and_ctrl_w_as_a_shell_does_and_minus_counts_from_the_fitt
         h.key(KeyCode::Char('-')).first(),
         Some(&Command::Recluster(2))
     );
+}
+
+#[test]
+fn regrouping_near_duplicates_ends_its_status_and_the_preview_follows_the_cursor() {
+    let mut h = Harness::with(Path::new("/art"), true);
+    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    h.on(Event::Duplicates(groups.clone()));
+    h.key(KeyCode::Char('d'));
+    let (a, b) = (groups[0][0], groups[0][1]);
+    assert_eq!(h.app.current(), Some(a));
+    let cmds = h.key(KeyCode::Char('<'));
+    assert_eq!(cmds, vec![Command::FindDuplicates(0.94)]);
+    assert!(h.app.activity().is_some_and(|s| s.contains("grouping")));
+    // The answer lists the group the other way round: the image under the cursor is another.
+    let cmds = h.on(Event::Duplicates(vec![vec![b, a]]));
+    assert_eq!(h.app.current(), Some(b));
+    assert_eq!(
+        cmds,
+        vec![Command::LoadPreview(h.app.collection.paths[b].clone())]
+    );
+    assert_eq!(
+        h.app.activity(),
+        None,
+        "the status line forgets the regrouping"
+    );
+    assert!(!screen(&h.app, 120, 36).contains("grouping at"));
+    // Two quick presses: the status stays until the second answer is in.
+    h.key(KeyCode::Char('>'));
+    h.key(KeyCode::Char('>'));
+    h.on(Event::Duplicates(vec![vec![a, b]]));
+    assert!(h.app.activity().is_some());
+    h.on(Event::Duplicates(vec![vec![a, b]]));
+    assert_eq!(h.app.activity(), None);
+}
+
+/// The live folder carries the explorer from no image to one, to two, and back: each screen
+/// draws, every key is safe, and the cursor lands on what is there.
+#[test]
+fn the_explorer_follows_a_live_folder_through_0_1_and_2_images() {
+    use imgtui::analysis::clustering::of_too_few;
+    let root = Path::new("/art");
+    let full = collection(root, false);
+    let first_n = |n: usize| {
+        let mut c = Collection::default();
+        for i in 0..n {
+            c.push(
+                full.paths[i].clone(),
+                full.hashes[i],
+                full.row(i),
+                full.norms[i],
+            );
+        }
+        c
+    };
+    let shown = |c: &Collection| {
+        if c.len() < 2 {
+            of_too_few(c, &Request::default(), None)
+        } else {
+            clusters(c, 1)
+        }
+    };
+    let mut h = Harness {
+        app: App::new(root.to_owned(), "synthetic".into()),
+        previews: Vec::new(),
+        thumbnails: Thumbnails::default(),
+        thumbnail_requests: Vec::new(),
+    };
+    let keys = [
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Down,
+        KeyCode::Right,
+        KeyCode::Tab,
+        KeyCode::Tab,
+        KeyCode::Tab,
+        KeyCode::Tab,
+        KeyCode::Char(' '),
+        KeyCode::Char('s'),
+        KeyCode::Esc,
+        KeyCode::Char('d'),
+        KeyCode::Esc,
+        KeyCode::Char('o'),
+        KeyCode::Char('+'),
+        KeyCode::Char('-'),
+        KeyCode::Char('g'),
+        KeyCode::Char('g'),
+        KeyCode::Char('?'),
+        KeyCode::Esc,
+    ];
+    for n in [0, 1, 2, 1, 0, 2] {
+        let c = first_n(n);
+        let clustering = shown(&c);
+        h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
+        h.on(Event::Idle);
+        let s = h.screen(120, 36);
+        match n {
+            0 => assert!(s.contains("no images here yet"), "{s}"),
+            _ => assert!(s.contains("checker-0.png"), "{s}"),
+        }
+        assert_eq!(h.app.current().is_some(), n > 0);
+        for key in keys {
+            h.key(key);
+            h.screen(120, 36);
+            h.screen(60, 20);
+        }
+        if n > 0 {
+            let s = screen(&h.app, 120, 36);
+            assert!(s.contains("checker-0.png"), "{s}");
+        }
+    }
+}
+
+#[test]
+fn names_that_hold_terminal_controls_are_shown_escaped() {
+    let root = Path::new("/art");
+    let mut c = collection(root, false);
+    c.paths[0] = root.join("bad\u{1b}]2;TITLE\u{7}\u{1b}[H.png");
+    c.paths[1] = root.join("c1\u{9b}31m.png");
+    let clustering = clusters(&c, 3);
+    let mut h = Harness {
+        app: App::new(root.to_owned(), "synthetic".into()),
+        previews: Vec::new(),
+        thumbnails: Thumbnails::default(),
+        thumbnail_requests: Vec::new(),
+    };
+    h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
+    h.on(Event::Idle);
+    h.app.message = "moved bad\u{1b}]2;TITLE\u{7}\u{1b}[H.png".into();
+    // To the cluster that lists them.
+    let mut s = screen(&h.app, 160, 40);
+    for _ in 0..3 {
+        if s.contains("c1\\u{9b}31m.png") {
+            break;
+        }
+        h.key(KeyCode::Char(']'));
+        s = screen(&h.app, 160, 40);
+    }
+    assert!(s.contains("c1\\u{9b}31m.png"), "{s}");
+    assert!(s.contains("bad\\e]2;TITLE\\x07\\e[H.png"), "{s}");
+    assert!(!s.contains('\u{1b}') && !s.contains('\u{9b}'), "{s}");
+    // In the grid the tile titles keep the start and the end of a long name.
+    h.grid(160, 40);
+    let s = h.screen(160, 40);
+    assert!(
+        s.contains("bad\\e]2…\\e[H.png") || s.contains("bad\\e]2;"),
+        "{s}"
+    );
+}
+
+#[test]
+fn small_things_say_what_happened() {
+    let mut h = Harness::new();
+    // `-` at k = 2 and `+` at the most clusters there can be say why nothing happens.
+    let mut h2 = Harness {
+        app: App::new("/art".into(), "synthetic".into()),
+        previews: Vec::new(),
+        thumbnails: Thumbnails::default(),
+        thumbnail_requests: Vec::new(),
+    };
+    let c = collection(Path::new("/art"), false);
+    let two = clusters(&c, 2);
+    h2.on(Event::Loaded(Arc::new(c), Box::new(two)));
+    assert!(h2.key(KeyCode::Char('-')).is_empty());
+    assert!(h2.app.message.contains("k is 2"), "{}", h2.app.message);
+    // The sweep pane says why there is no sweep: here, k was given.
+    let s = screen(&h.app, 160, 48);
+    assert!(s.contains("no sweep: k = 3 as asked"), "{s}");
+    // The status line names the method and where it came from.
+    assert!(s.contains("kmeans (settings) k=3"), "{s}");
+    // e offers the cluster's folder, then a fresh one when the worker finds it taken.
+    h.key(KeyCode::Char('e'));
+    let Overlay::Export(offered) = h.app.overlay.clone() else {
+        panic!("{:?}", h.app.overlay)
+    };
+    h.on(Event::ExportSuggested(
+        offered.clone(),
+        format!("{offered}-2"),
+    ));
+    assert_eq!(h.app.overlay, Overlay::Export(format!("{offered}-2")));
+    // A late suggestion does not replace what the user typed.
+    h.type_text("x");
+    h.on(Event::ExportSuggested(
+        format!("{offered}-2x"),
+        "other".into(),
+    ));
+    assert_eq!(h.app.overlay, Overlay::Export(format!("{offered}-2x")));
 }
