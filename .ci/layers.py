@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks that every module of the engine imports only from layers below it.
 
-The layers, bottom first (README, Architecture). A file belongs to the layer of its top-level
+The layers, bottom first (docs/ARCHITECTURE.md, Layers). A file belongs to the layer of its top-level
 module (src/analysis/kmeans.rs is `analysis`); `crate::x` and `crate::{X, …}` (names the crate
 root re-exports) are the imports looked at. Prints each upward import and exits 1 if any.
 """

@@ -23,7 +23,7 @@ use crate::store::MergeReport;
 /// The shape of every JSON answer but [`Actions`] (see [`ACTIONS_SCHEMA`]): it is written as
 /// `"schema": SCHEMA` first in each, and it
 /// goes up whenever a field is removed, renamed or changes meaning (new fields may be added
-/// without it). Version 1: the shapes the README documents.
+/// without it). Version 1: the shapes docs/reference.md documents.
 pub const SCHEMA: u32 = 1;
 
 fn schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {

@@ -720,7 +720,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
         }
         first = false;
         // A signal in the middle of a pass ends watching as one between passes does (exit 0,
-        // README "Exit codes"); what the pass embedded is kept.
+        // docs/reference.md, exit codes); what the pass embedded is kept.
         if summary.interrupted {
             break;
         }

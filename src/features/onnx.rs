@@ -164,7 +164,7 @@ impl OnnxModel {
             #[cfg(not(feature = "ort"))]
             Runtime::OnnxRuntime => anyhow::bail!(
                 "this imgtui was built without ONNX Runtime: build it with `--features ort` \
-                 (README, \"ONNX Runtime\"), or use --runtime tract"
+                 (docs/guide/models.md, \"ONNX Runtime, and a GPU\"), or use --runtime tract"
             ),
         }
     }

@@ -276,6 +276,9 @@ fn export_copies_a_cluster_and_never_overwrites() {
         std::fs::read(target.join("disc-3.png")).unwrap(),
         std::fs::read(dir.join("disc-3.png")).unwrap()
     );
+    // Copies keep their modification time.
+    let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    assert_eq!(mtime(&target.join("disc-3.png")), mtime(&dir.join("disc-3.png")));
 
     // A folder with files in it is refused, and nothing in it changes.
     std::fs::write(target.join("disc-0.png"), b"mine").unwrap();
@@ -653,4 +656,22 @@ fn k_after_a_saved_dbscan_is_obeyed() {
     let three = run_json(&["cluster", d, "--k", "3"], &store);
     assert_eq!(three["method"], "kmeans");
     assert_eq!(three["k"], 3);
+}
+
+/// Files that vanished between listing and exporting: each is reported, and no empty folder
+/// is left behind.
+#[test]
+fn an_export_of_vanished_files_leaves_no_empty_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gone = vec![tmp.path().join("gone-1.png"), tmp.path().join("gone-2.png")];
+    let target = tmp.path().join("out").join("03-rings");
+    let report =
+        imgtui::export::export(&gone, &target, imgtui::export::Mode::Copy, false).unwrap();
+    assert_eq!(report.written, 0);
+    assert_eq!(report.failed.len(), 2);
+    assert!(!target.exists(), "no empty folder is left");
+    // A folder that was there before stays.
+    std::fs::create_dir_all(&target).unwrap();
+    imgtui::export::export(&gone, &target, imgtui::export::Mode::Copy, false).unwrap();
+    assert!(target.is_dir());
 }
