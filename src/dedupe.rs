@@ -128,7 +128,7 @@ pub fn file_facts(paths: &[PathBuf]) -> Vec<anyhow::Result<FileFacts>> {
         .iter()
         .map(|path| {
             let meta = fs::metadata(path)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(&path)))?;
+                .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(path)))?;
             Ok(FileFacts {
                 path: path.clone(),
                 bytes: meta.len(),
@@ -231,7 +231,7 @@ impl Action {
             return Err(Error::bad_request(format_args!(
                 "--action move:{}: the folder is inside the collection {}; choose one outside it",
                 crate::text::shown(&folder),
-                crate::text::shown(&root)
+                crate::text::shown(root)
             )));
         }
         Ok(Action::Move(resolved))
@@ -617,7 +617,7 @@ fn act(
     if let Some(to) = &step.to
         && to.symlink_metadata().is_ok()
     {
-        return left(format!("{} already exists", crate::text::shown(&to)));
+        return left(format!("{} already exists", crate::text::shown(to)));
     }
     let mut entry = JournalEntry {
         id: 0,
@@ -635,7 +635,7 @@ fn act(
     let done = match &step.to {
         Some(to) => move_file(&step.from, to)
             .map(|()| to.clone())
-            .map_err(|e| format!("cannot move it to {}: {e}", crate::text::shown(&to))),
+            .map_err(|e| format!("cannot move it to {}: {e}", crate::text::shown(to))),
         None => trash_file(&step.from),
     };
     match done {

@@ -81,18 +81,18 @@ pub fn export_with(
         ensure_request!(
             target.is_dir(),
             "{} exists and is not a folder",
-            crate::text::shown(&target)
+            crate::text::shown(target)
         );
         let empty = std::fs::read_dir(target)?.next().is_none();
         ensure_request!(
             empty || merge,
             "{} already exists and is not empty; choose another folder or merge into it",
-            crate::text::shown(&target)
+            crate::text::shown(target)
         );
     }
     let made = !target.exists();
     std::fs::create_dir_all(target)
-        .map_err(|e| Error::bad_request(format_args!("{}: {e}", crate::text::shown(&target))))?;
+        .map_err(|e| Error::bad_request(format_args!("{}: {e}", crate::text::shown(target))))?;
     let mut report = ExportReport {
         target: target.to_owned(),
         ..Default::default()
@@ -164,7 +164,7 @@ pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
     ensure_request!(
         !resolved.starts_with(&root),
         "{} is inside the collection {}: the copies would join it; choose a folder outside it",
-        crate::text::shown(&target),
+        crate::text::shown(target),
         crate::text::shown(&root)
     );
     Ok(())
@@ -311,5 +311,26 @@ mod tests {
         );
         assert_eq!(folder_name(0, "unclustered"), "00-unclustered");
         assert_eq!(folder_name(12, ""), "12");
+    }
+
+    #[test]
+    fn the_offered_export_folder_is_one_without_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("art");
+        std::fs::create_dir_all(&root).unwrap();
+        let suggested = tmp.path().join("imgtui-export/03-rings");
+        assert_eq!(fresh_target(&root, &suggested), suggested);
+        // An empty folder is fine; one holding a file is not, nor is the next.
+        std::fs::create_dir_all(&suggested).unwrap();
+        assert_eq!(fresh_target(&root, &suggested), suggested);
+        std::fs::write(suggested.join("a.png"), b"x").unwrap();
+        let second = tmp.path().join("imgtui-export/03-rings-2");
+        assert_eq!(fresh_target(&root, &suggested), second);
+        std::fs::create_dir_all(&second).unwrap();
+        std::fs::write(second.join("b.png"), b"x").unwrap();
+        assert_eq!(
+            fresh_target(&root, &suggested),
+            tmp.path().join("imgtui-export/03-rings-3")
+        );
     }
 }

@@ -602,7 +602,7 @@ fn run_config(g: &Globals) -> Result<ExitCode> {
         sources.set_flag("runtime", runtime, "--runtime");
     }
     let file = match &g.config_file {
-        Some(f) => format!("{} (--config)", imgtui::text::shown(&f)),
+        Some(f) => format!("{} (--config)", imgtui::text::shown(f)),
         None => match Config::user_file() {
             Some(f) if f.is_file() => imgtui::text::shown(&f).to_string(),
             Some(f) => format!("none ({} does not exist)", imgtui::text::shown(&f)),
@@ -688,7 +688,7 @@ fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     say!(
         "imgtui: {} {} (Ctrl-C stops)",
         watch.mode(),
-        imgtui::text::shown(&session.root())
+        imgtui::text::shown(session.root())
     );
     let mut first = true;
     // Files already reported as skipped are not listed again with every change.
@@ -775,7 +775,7 @@ fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
     let missing = |e: std::io::Error| {
         Error::with_kind(
             ErrorKind::MissingInput,
-            anyhow::anyhow!("{}: {e}", imgtui::text::shown(&image)),
+            anyhow::anyhow!("{}: {e}", imgtui::text::shown(image)),
         )
     };
     let bytes = std::fs::read(image).map_err(missing)?;
@@ -971,7 +971,7 @@ fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
     {
         return Err(Error::bad_request(format_args!(
             "-o {}: a montage is a PNG; name the file .png",
-            imgtui::text::shown(&o)
+            imgtui::text::shown(o)
         )));
     }
     let mut session = g.ready(&dir)?;
@@ -1028,7 +1028,7 @@ fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
         print(&answers::Exported::from(&report), Format::Json, "")?;
     }
     for (p, e) in &report.failed {
-        say!("not exported {}: {e}", imgtui::text::shown(&p));
+        say!("not exported {}: {e}", imgtui::text::shown(p));
     }
     let verb = match mode {
         Mode::Copy => "copied",
@@ -1072,7 +1072,7 @@ fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
         if report.batch.is_none() {
             say!(
                 "imgtui: nothing to undo in {}",
-                imgtui::text::shown(&session.root())
+                imgtui::text::shown(session.root())
             );
         }
         return finish_actions(&report, a.format);
@@ -1084,7 +1084,7 @@ fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
     let c = session.images()?;
     let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action);
     for (p, e) in &unreadable {
-        say!("left out {}: {e}", imgtui::text::shown(&p));
+        say!("left out {}: {e}", imgtui::text::shown(p));
     }
     if action == Action::Report {
         return print(&answers::Duplicates::new(&plan), a.format, "");
@@ -1120,9 +1120,7 @@ fn file_line(verb: &str, o: &Outcome) -> String {
     let to =
         o.to.as_ref()
             .filter(|p| !p.as_os_str().is_empty())
-            .map_or(String::new(), |p| {
-                format!(" -> {}", imgtui::text::shown(&p))
-            });
+            .map_or(String::new(), |p| format!(" -> {}", imgtui::text::shown(p)));
     match &o.status {
         Status::Done => format!("{verb} {}{to}", imgtui::text::shown(&o.from)),
         Status::Planned => format!("would be {verb}: {}{to}", imgtui::text::shown(&o.from)),

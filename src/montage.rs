@@ -99,7 +99,7 @@ pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
 /// Fails when `out` exists (it is never replaced) or cannot be written.
 pub fn write_montage(paths: &[PathBuf], out: &Path, opts: &MontageOptions) -> anyhow::Result<()> {
     save_new(&montage(paths, opts), out)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(&out)))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(out)))
 }
 
 /// Writes `sheet` as `<stem>.png` in `folder` (created if needed), or as `<stem> (2).png`

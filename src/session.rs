@@ -567,7 +567,7 @@ impl Session {
     pub fn thumbnail(&self, path: &Path, hash: &[u8; 32]) -> anyhow::Result<RgbImage> {
         if let Some(jpeg) = self.store.thumbnail(hash)? {
             return decode_thumbnail(&jpeg)
-                .with_context(|| format!("the stored thumbnail of {}", crate::text::shown(&path)));
+                .with_context(|| format!("the stored thumbnail of {}", crate::text::shown(path)));
         }
         let (content, thumbnail) = thumbnail_of_file(path, &self.decode)?;
         if content == *hash {
@@ -669,10 +669,10 @@ impl Session {
 /// Reads the file at `path` and makes its thumbnail: its content hash and the thumbnail.
 fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Hash, RgbImage)> {
     let bytes =
-        std::fs::read(path).with_context(|| format!("reading {}", crate::text::shown(&path)))?;
+        std::fs::read(path).with_context(|| format!("reading {}", crate::text::shown(path)))?;
     let hash = *blake3::hash(&bytes).as_bytes();
     let size = (THUMBNAIL_SIZE, THUMBNAIL_SIZE);
     let img = crate::decode::decode_at_least(&bytes, decode, size)
-        .with_context(|| crate::text::shown(&path).to_string())?;
+        .with_context(|| crate::text::shown(path).to_string())?;
     Ok((hash, make_thumbnail(&img)))
 }

@@ -37,7 +37,7 @@ fn unavailable(path: &Path, detail: impl std::fmt::Display) -> Error {
     Error::bad_request(format_args!(
         "cannot use {} as the feature store ({detail}); pass --store PATH or set `store` in the \
          settings to put it somewhere writable",
-        crate::text::shown(&path)
+        crate::text::shown(path)
     ))
 }
 
@@ -306,7 +306,7 @@ impl Store {
         }
         let to = aside(path);
         std::fs::rename(path, &to)
-            .with_context(|| format!("moving {} aside", crate::text::shown(&path)))?;
+            .with_context(|| format!("moving {} aside", crate::text::shown(path)))?;
         Ok(Some(to))
     }
 
@@ -324,7 +324,7 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|e| {
                 unavailable(
                     path,
-                    format_args!("creating {}: {e}", crate::text::shown(&parent)),
+                    format_args!("creating {}: {e}", crate::text::shown(parent)),
                 )
             })?;
         }
@@ -357,7 +357,7 @@ impl Store {
             }
             return Err(e.context(format!(
                 "{}: not a usable imgtui store",
-                crate::text::shown(&path)
+                crate::text::shown(path)
             )));
         }
         Ok(store)
@@ -1184,7 +1184,7 @@ impl Store {
             self.conn.execute("ATTACH DATABASE ?1 AS input", [name])?;
             let merged = self.merge_attached(input, &mut report);
             self.conn.execute("DETACH DATABASE input", [])?;
-            merged.with_context(|| format!("merging {}", crate::text::shown(&input)))?;
+            merged.with_context(|| format!("merging {}", crate::text::shown(input)))?;
         }
         Ok(report)
     }
@@ -1306,21 +1306,21 @@ fn check_merge_inputs(out: &Path, inputs: &[PathBuf]) -> anyhow::Result<()> {
         if !input.is_file() {
             return Err(Error::with_kind(
                 crate::error::ErrorKind::MissingInput,
-                anyhow::anyhow!("{}: no such store", crate::text::shown(&input)),
+                anyhow::anyhow!("{}: no such store", crate::text::shown(input)),
             )
             .into());
         }
         if this.is_some() && std::fs::canonicalize(input).ok() == this {
             return Err(Error::bad_request(format_args!(
                 "{} is the store merged into; name it once, as OUT",
-                crate::text::shown(&input)
+                crate::text::shown(input)
             ))
             .into());
         }
         if input.to_str().is_none() {
             return Err(Error::bad_request(format_args!(
                 "{}: a store's path must be UTF-8 to be merged",
-                crate::text::shown(&input)
+                crate::text::shown(input)
             ))
             .into());
         }
@@ -1336,7 +1336,7 @@ fn check_store_file(path: &Path, role: &str) -> anyhow::Result<()> {
     let not_a_store = |why: &dyn std::fmt::Display| -> anyhow::Error {
         Error::bad_request(format_args!(
             "{} ({role}) is not an imgtui store: {why}",
-            crate::text::shown(&path)
+            crate::text::shown(path)
         ))
         .into()
     };
@@ -1354,7 +1354,7 @@ fn check_store_file(path: &Path, role: &str) -> anyhow::Result<()> {
         Err(e) => {
             return Err(Error::with_kind(
                 crate::error::ErrorKind::MissingInput,
-                anyhow::anyhow!("{}: {e}", crate::text::shown(&path)),
+                anyhow::anyhow!("{}: {e}", crate::text::shown(path)),
             )
             .into());
         }

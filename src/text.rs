@@ -6,7 +6,7 @@
 //! Every text imgtui writes for a person (the command line's lines and errors, `doctor`, the
 //! explorer's titles, status line, prompts and help) goes through [`escape`], which shows each
 //! C0 control, DEL and each C1 control as a visible escape, as `ls` and ripgrep do. JSON keeps
-//! exact values ([`crate::answers`] writes controls as `\u00XX`) and CSV quotes them.
+//! exact values (the JSON answers write controls as `\u00XX`) and CSV quotes them.
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};

@@ -692,7 +692,7 @@ mod tests {
     #[test]
     fn a_colour_profile_bomb_is_left_out_and_costs_little_memory() {
         let bomb = png_with_profile(64, 48, 96 << 20);
-        assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
+        assert!(bomb.len() < 1_000_000, "{} bytes", bomb.len());
         meter::reset();
         let img = decode(&bomb, &DecodeOptions::default()).unwrap();
         let peak = meter::peak();

@@ -77,7 +77,7 @@ impl OnnxModel {
         let onnx = std::fs::read(&spec.onnx).with_context(|| {
             format!(
                 "{}: onnx = {}",
-                crate::text::shown(&path),
+                crate::text::shown(path),
                 crate::text::shown(&spec.onnx)
             )
         })?;
@@ -86,8 +86,8 @@ impl OnnxModel {
                 .with_context(|| {
                     format!(
                         "{}: classes = {}",
-                        crate::text::shown(&path),
-                        crate::text::shown(&file)
+                        crate::text::shown(path),
+                        crate::text::shown(file)
                     )
                 })?
                 .lines()
@@ -98,7 +98,7 @@ impl OnnxModel {
         let model = Self::new(spec, Cow::Owned(onnx), classes);
         model
             .check()
-            .with_context(|| format!("model spec {}", crate::text::shown(&path)))?;
+            .with_context(|| format!("model spec {}", crate::text::shown(path)))?;
         Ok(model)
     }
 

@@ -49,7 +49,7 @@ fn load() -> anyhow::Result<&'static Library> {
                         cuda,
                     });
                 }
-                Err(e) => tried.push(format!("{}: {e}", crate::text::shown(&path))),
+                Err(e) => tried.push(format!("{}: {e}", crate::text::shown(path))),
             }
         }
         Err(format!(

@@ -106,8 +106,8 @@ impl ModelSpec {
     /// key).
     pub fn read(path: &Path) -> anyhow::Result<ModelSpec> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}", crate::text::shown(&path)))?;
-        let mut spec = Self::parse(&text, &crate::text::shown(&path).to_string())?;
+            .with_context(|| format!("{}", crate::text::shown(path)))?;
+        let mut spec = Self::parse(&text, &crate::text::shown(path).to_string())?;
         let base = path.parent().unwrap_or(Path::new("."));
         spec.onnx = base.join(&spec.onnx);
         spec.classes = spec.classes.map(|c| base.join(c));

@@ -1417,7 +1417,7 @@ impl App {
                 self.overlay = Overlay::None;
                 self.busy = Some(match &action {
                     None => "moving duplicates to the trash…".into(),
-                    Some(f) => format!("moving duplicates to {}…", crate::text::shown(&f)),
+                    Some(f) => format!("moving duplicates to {}…", crate::text::shown(f)),
                 });
                 return vec![Command::ResolveDuplicates(groups, action)];
             }
@@ -2236,7 +2236,7 @@ fn export_message(r: &ExportReport) -> String {
         parts.push(format!(
             "{} failed ({}: {reason})",
             r.failed.len(),
-            crate::text::shown(&path)
+            crate::text::shown(path)
         ));
     }
     if r.not_attempted > 0 {

@@ -602,7 +602,7 @@ fn export_files(
     if std::fs::read_dir(target).is_ok_and(|mut d| d.next().is_some()) {
         return Err(Error::bad_request(format_args!(
             "{} already holds files; press e and type another folder (nothing is overwritten)",
-            crate::text::shown(&target)
+            crate::text::shown(target)
         )));
     }
     let progress = |done| {
@@ -950,7 +950,7 @@ fn resolve(
         said += &format!(
             "; {} left in place ({}: {why})",
             report.left(),
-            crate::text::shown(&from)
+            crate::text::shown(from)
         );
     }
     Ok(said)

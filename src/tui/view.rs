@@ -959,7 +959,7 @@ fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
         ),
         (
             "Space / c",
-            "mark / unmark the image and move on (marks hold across clusters); c: unmark all",
+            "mark / unmark, then the next image (across clusters); c: all",
         ),
         ("r", "rename the cluster"),
         ("M / S", "merge the cluster into another / split it"),
@@ -1026,7 +1026,7 @@ fn draw_montage(
 ) {
     let block = pane(
         theme,
-        format!(" {} (Esc returns) ", crate::text::shown(&path)),
+        format!(" {} (Esc returns) ", crate::text::shown(path)),
         true,
     );
     let inner = block.inner(area);
@@ -1044,7 +1044,7 @@ fn draw_outliers(
 ) {
     let found = app.outliers.as_deref().unwrap_or_default();
     let title = format!(
-        " odd ones out: the {} of {} least like any other, most odd first (Esc returns) ",
+        " odd ones out: {} of {}, most odd first (Esc returns) ",
         found.len(),
         images(app.collection.len())
     );
@@ -1195,5 +1195,21 @@ fn draw_browse(
     }
     if !preview_area.is_empty() {
         draw_preview(frame, app, preview, preview_area);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_name;
+
+    #[test]
+    fn long_names_keep_their_start_and_their_end() {
+        assert_eq!(short_name("short.png", 14), "short.png");
+        assert_eq!(short_name("domain_warp_000.png", 14), "domain_…00.png");
+        assert_eq!(short_name("domain_warp_000.png", 14).chars().count(), 14);
+        assert_eq!(
+            short_name("名前のとても長いファイル.png", 8),
+            "名前のと…png"
+        );
     }
 }

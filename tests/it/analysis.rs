@@ -26,6 +26,7 @@ fn similar_by_count_and_by_radius() {
     let red = dir.join("solid-red.png");
     let red = red.to_str().unwrap();
 
+    index_json(&dir, &store);
     let near = run_json(&["similar", red, "--n", "3"], &store);
     assert_eq!(near["in_collection"], true);
     let got = names(&near["neighbours"]);
@@ -167,4 +168,33 @@ fn bad_requests_are_clear_errors() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
+}
+
+/// `similar IMAGE` without `--in` searches the image's folder only if it was indexed before,
+/// and says which folder it searches; a new folder is not indexed unasked.
+#[test]
+fn similar_without_in_names_its_folder_and_never_indexes_one_unasked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let image = dir.join("disc-1.png");
+    let ran = run(&["similar".as_ref(), image.as_os_str()], &store);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert_eq!(ran.stderr.lines().count(), 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--in"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("not indexed yet"), "{}", ran.stderr);
+    // Nothing was indexed: the store knows no file.
+    let index = index_json(&dir, &store);
+    assert_eq!(index["embedded"], 15, "the refusal indexed nothing");
+    let ran = run(&["similar".as_ref(), image.as_os_str()], &store);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains(&format!("searching {}, the image's folder", dir.display())),
+        "{}",
+        ran.stderr
+    );
+    let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(answer["in_collection"], true);
 }

@@ -278,7 +278,10 @@ fn export_copies_a_cluster_and_never_overwrites() {
     );
     // Copies keep their modification time.
     let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
-    assert_eq!(mtime(&target.join("disc-3.png")), mtime(&dir.join("disc-3.png")));
+    assert_eq!(
+        mtime(&target.join("disc-3.png")),
+        mtime(&dir.join("disc-3.png"))
+    );
 
     // A folder with files in it is refused, and nothing in it changes.
     std::fs::write(target.join("disc-0.png"), b"mine").unwrap();
@@ -550,11 +553,8 @@ fn a_failing_write_during_export_leaves_no_partial_files() {
         err.contains("not exported") && err.contains("too large"),
         "{err}"
     );
-    assert_eq!(
-        std::fs::read_dir(&target).unwrap().count(),
-        0,
-        "no partial files"
-    );
+    // No partial file, and no empty folder either: nothing was exported.
+    assert!(!target.exists(), "no partial files, no empty folder");
 }
 
 /// The ImageNet classes 0–2: what a contrast of 0 everywhere used to name a cluster, in
@@ -665,8 +665,7 @@ fn an_export_of_vanished_files_leaves_no_empty_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let gone = vec![tmp.path().join("gone-1.png"), tmp.path().join("gone-2.png")];
     let target = tmp.path().join("out").join("03-rings");
-    let report =
-        imgtui::export::export(&gone, &target, imgtui::export::Mode::Copy, false).unwrap();
+    let report = imgtui::export::export(&gone, &target, imgtui::export::Mode::Copy, false).unwrap();
     assert_eq!(report.written, 0);
     assert_eq!(report.failed.len(), 2);
     assert!(!target.exists(), "no empty folder is left");
@@ -674,4 +673,45 @@ fn an_export_of_vanished_files_leaves_no_empty_folder() {
     std::fs::create_dir_all(&target).unwrap();
     imgtui::export::export(&gone, &target, imgtui::export::Mode::Copy, false).unwrap();
     assert!(target.is_dir());
+}
+
+/// A method asked for once sticks (it is the saved clustering's), and every answer says so.
+#[test]
+fn the_method_and_where_it_came_from_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let d = dir.to_str().unwrap();
+    let first = run(&["cluster", d, "--k", "3"], &store);
+    let answer: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    assert_eq!(answer["method"], "kmeans");
+    assert_eq!(answer["method_from"], "settings");
+    assert!(
+        first.stderr.contains("by kmeans (from the settings"),
+        "{}",
+        first.stderr
+    );
+    let asked = run(
+        &["cluster", d, "--method", "agglomerative", "--k", "3"],
+        &store,
+    );
+    let answer: serde_json::Value = serde_json::from_str(&asked.stdout).unwrap();
+    assert_eq!(answer["method_from"], "asked");
+    assert!(
+        asked.stderr.contains("by agglomerative (as asked"),
+        "{}",
+        asked.stderr
+    );
+    let again = run(&["cluster", d, "--k", "2"], &store);
+    let answer: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(answer["method"], "agglomerative");
+    assert_eq!(answer["method_from"], "saved");
+    assert!(
+        again
+            .stderr
+            .contains("by agglomerative (the saved method; --method to change"),
+        "{}",
+        again.stderr
+    );
 }

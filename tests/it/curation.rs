@@ -440,3 +440,86 @@ fn split_with_a_colon_and_no_k_chooses_k_inside_the_cluster() {
     assert_eq!(a["edits"], 1);
     assert!(a["clusters"].as_array().unwrap().len() > 3, "{a}");
 }
+
+/// Two explorers on one folder: `u` in one does not undo the other's edit while that one is
+/// still open, and says whose it is; once it has ended, its edit can be undone.
+#[cfg(unix)]
+#[test]
+fn undo_leaves_the_edits_of_another_open_explorer_alone() {
+    use imgtui::analysis::clustering::KChoice;
+    use imgtui::analysis::curation::Edit;
+    use imgtui::analysis::saved::Wanted;
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let config = imgtui::config::Config::default();
+    let pixels: std::sync::Arc<dyn imgtui::Extractor> =
+        imgtui::features::select("pixels", Default::default())
+            .unwrap()
+            .into();
+    let mut session = imgtui::Session::open(&dir, &store, config, pixels).unwrap();
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let three = Wanted {
+        k: Some(KChoice::Fixed(3)),
+        ..Default::default()
+    };
+    session.clustering(&c, &three).unwrap();
+    session
+        .edit(
+            &c,
+            Edit::Name {
+                cluster: 0,
+                name: "theirs".into(),
+            },
+        )
+        .unwrap();
+    // The edit is made another running process's: an imgtui on this machine, still open.
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let host = {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer and its length.
+        unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        let end = buf.iter().position(|&b| b == 0).unwrap();
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    };
+    let db = rusqlite::Connection::open(&store).unwrap();
+    db.execute(
+        "UPDATE edits SET author = ?1",
+        [format!("{host}/{}/1", other.id())],
+    )
+    .unwrap();
+    let err = session.undo(&c).unwrap_err();
+    assert_eq!(err.kind(), imgtui::ErrorKind::BadRequest);
+    let text = err.to_string();
+    assert!(
+        text.contains("another imgtui still open") && text.contains(&other.id().to_string()),
+        "{text}"
+    );
+    assert!(text.contains("“theirs”"), "{text}");
+    // Its own edits it undoes as before.
+    session
+        .edit(
+            &c,
+            Edit::Name {
+                cluster: 1,
+                name: "mine".into(),
+            },
+        )
+        .unwrap();
+    let (_, what) = session.undo(&c).unwrap().unwrap();
+    assert!(what.contains("“mine”"), "{what}");
+    // The other has ended: its edit is anybody's now.
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let (_, what) = session.undo(&c).unwrap().unwrap();
+    assert!(what.contains("“theirs”"), "{what}");
+}

@@ -5,10 +5,13 @@ use std::path::Path;
 
 use crate::common::*;
 
+/// `similar IMAGE --in ITS_FOLDER --n 3` on `store`.
 fn similar(image: &Path, store: &Path, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut args = vec![
         "similar".as_ref(),
         image.as_os_str(),
+        "--in".as_ref(),
+        image.parent().unwrap().as_os_str(),
         "--n".as_ref(),
         "3".as_ref(),
     ];

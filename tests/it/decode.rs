@@ -492,6 +492,8 @@ fn tagged_files_are_at_distance_zero_from_their_upright_twin_through_the_pipelin
         &[
             "similar",
             twin.to_str().unwrap(),
+            "--in",
+            dir.to_str().unwrap(),
             "--n",
             "100",
             "--features",

@@ -87,6 +87,8 @@ fn descriptors_are_deterministic_and_stored_apart() {
             &[
                 "similar",
                 image.to_str().unwrap(),
+                "--in",
+                d,
                 "--n",
                 "14",
                 "--features",
@@ -191,6 +193,8 @@ fn flat_images_are_comparable_in_every_descriptor() {
             &[
                 "similar",
                 black.to_str().unwrap(),
+                "--in",
+                dir.to_str().unwrap(),
                 "--n",
                 "1",
                 "--features",

@@ -124,3 +124,23 @@ fn a_bad_settings_file_is_one_line_and_nothing_runs() {
         assert!(!store.exists(), "nothing indexed with half a config");
     }
 }
+
+/// `imgtui config` without `--store` names the file the store really is, not `""`.
+#[test]
+fn config_prints_the_effective_store_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = imgtui()
+        .arg("config")
+        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.starts_with("store = ")).unwrap();
+    let want = tmp.path().join("cache/imgtui/store.sqlite");
+    assert!(line.contains(&format!("\"{}\"", want.display())), "{line}");
+    assert!(
+        line.ends_with("# default: the user's cache folder"),
+        "{line}"
+    );
+}
