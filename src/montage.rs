@@ -87,7 +87,7 @@ pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
             &mut sheet,
             x,
             y + opts.thumb + 3,
-            &ellipsize(&name, fits),
+            &crate::text::middle_cut(&name, fits).replace('…', "~"),
             Rgb([230, 230, 230]),
         );
     }
@@ -178,21 +178,6 @@ fn thumbnail(path: &Path, side: u32, opts: &DecodeOptions) -> Option<RgbImage> {
     ))
 }
 
-/// `name` cut to `max` characters, with "…" (drawn as "~") marking the cut.
-fn ellipsize(name: &str, max: usize) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    if chars.len() <= max {
-        return name.to_owned();
-    }
-    let keep = max.saturating_sub(1);
-    let head = keep / 2;
-    let tail = keep - head;
-    let mut s: String = chars[..head].iter().collect();
-    s.push('~');
-    s.extend(&chars[chars.len() - tail..]);
-    s
-}
-
 /// Draws ASCII text with an 8×8 bitmap font; other characters show as '?'.
 fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, colour: Rgb<u8>) {
     for (k, ch) in text.chars().enumerate() {
@@ -212,18 +197,5 @@ fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, colour: Rgb<u8>) {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_names_are_cut_in_the_middle() {
-        assert_eq!(ellipsize("short.png", 20), "short.png");
-        let cut = ellipsize("a-very-long-file-name-indeed.png", 12);
-        assert_eq!(cut.chars().count(), 12);
-        assert!(cut.starts_with("a-ver") && cut.ends_with(".png"));
     }
 }

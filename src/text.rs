@@ -92,6 +92,21 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// `name` in at most `width` characters: its start and its end (the extension, and the
+/// numbers names often end in) with "…" for the middle, as tile titles and contact sheets show
+/// names (`domain_…00.png`).
+pub fn middle_cut(name: &str, width: usize) -> String {
+    let n = name.chars().count();
+    if n <= width || width < 2 {
+        return name.to_owned();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// A byte count for people, in decimal units as file managers and `df -H` show them: `820 B`,
 /// `13.0 kB`, `4.4 MB`, `1.5 GB` (1 kB = 1,000 bytes). One decimal from kB up, so 13 kB is
 /// never `0.0 MB`. The one byte formatter of the command line and the explorer.
@@ -131,6 +146,17 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let p = Path::new(std::ffi::OsStr::from_bytes(b"/x/bad\xff\x1b[2J.png"));
         assert_eq!(shown(p).to_string(), "/x/bad\\xff\\e[2J.png");
+    }
+
+    #[test]
+    fn long_names_keep_their_start_and_their_end() {
+        assert_eq!(middle_cut("short.png", 14), "short.png");
+        assert_eq!(middle_cut("domain_warp_000.png", 14), "domain_…00.png");
+        assert_eq!(middle_cut("domain_warp_000.png", 14).chars().count(), 14);
+        assert_eq!(
+            middle_cut("名前のとても長いファイル.png", 8),
+            "名前のと…png"
+        );
     }
 
     #[test]

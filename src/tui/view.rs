@@ -478,7 +478,10 @@ fn draw_grid(
                     BorderType::Plain
                 })
                 .border_style(style)
-                .title(Line::from(short_name(&app.name(i), GRID_TILE.0 as usize)).style(style))
+                .title(
+                    Line::from(crate::text::middle_cut(&app.name(i), GRID_TILE.0 as usize))
+                        .style(style),
+                )
                 .title_bottom(Line::from(vec![
                     Span::styled("●", Style::new().fg(app.theme.cluster(number))),
                     if marked {
@@ -530,20 +533,6 @@ fn mark(app: &App, i: usize) -> Vec<Span<'static>> {
     } else {
         vec![Span::raw("  ")]
     }
-}
-
-/// `name` in at most `width` characters: its start and its end (the extension, and the
-/// numbers names often end in) with "…" for the middle.
-fn short_name(name: &str, width: usize) -> String {
-    let n = name.chars().count();
-    if n <= width || width < 2 {
-        return name.to_owned();
-    }
-    let tail = (width - 1) / 2;
-    let head = width - 1 - tail;
-    let start: String = name.chars().take(head).collect();
-    let end: String = name.chars().skip(n - tail).collect();
-    format!("{start}…{end}")
 }
 
 fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
@@ -1195,21 +1184,5 @@ fn draw_browse(
     }
     if !preview_area.is_empty() {
         draw_preview(frame, app, preview, preview_area);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_name;
-
-    #[test]
-    fn long_names_keep_their_start_and_their_end() {
-        assert_eq!(short_name("short.png", 14), "short.png");
-        assert_eq!(short_name("domain_warp_000.png", 14), "domain_…00.png");
-        assert_eq!(short_name("domain_warp_000.png", 14).chars().count(), 14);
-        assert_eq!(
-            short_name("名前のとても長いファイル.png", 8),
-            "名前のと…png"
-        );
     }
 }
