@@ -21,6 +21,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use crate::collection::hex;
 use crate::collection::matrix::Matrix;
 pub use crate::collection::{Collection, Hash};
 use crate::decode::thumbnail::thumbnail_size;
@@ -1431,10 +1432,6 @@ impl Created {
 }
 
 /// Lower-case hex digits of `bytes`.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Keeps the first thumbnail of a content: it is the same picture whoever made it.
 const INSERT_THUMBNAIL: &str =
     "INSERT OR IGNORE INTO thumbnails (hash, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)";

@@ -21,8 +21,7 @@ use super::clustering::{
     Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distance_to, mean_direction,
     name_groups,
 };
-use super::saved::hex;
-use crate::collection::Collection;
+use crate::collection::{Collection, hex};
 use crate::error::ensure_request;
 use crate::features::Extractor;
 
@@ -460,7 +459,7 @@ pub fn prepare(
             }
             let mut seen = HashSet::new();
             let images: Vec<[u8; 32]> = images.into_iter().filter(|h| seen.insert(*h)).collect();
-            let hexes = images.iter().map(hex).collect();
+            let hexes = images.iter().map(|h| hex(h)).collect();
             match to {
                 Some(to) => {
                     let cl = check(to)?;

@@ -18,7 +18,7 @@ use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
-use crate::collection::Collection;
+use crate::collection::{Collection, hex};
 use crate::features::Extractor;
 use crate::store::Store;
 
@@ -184,17 +184,6 @@ fn place_by_neighbours(c: &Collection, new: &[usize], map: &mut [[f32; 2]]) {
     }
 }
 
-/// A content hash as 64 lowercase hex digits, the key of [`SavedClustering::members`].
-pub(crate) fn hex(h: &[u8; 32]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for b in h {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
-
 /// What the user asked for on top of the saved (or default) request.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
@@ -228,7 +217,9 @@ pub enum Origin {
 fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
     let distinct: std::collections::HashSet<_> = c.hashes.iter().collect();
     distinct.len() == saved.members.len()
-        && distinct.iter().all(|h| saved.members.contains_key(&hex(h)))
+        && distinct
+            .iter()
+            .all(|h| saved.members.contains_key(&hex(*h)))
 }
 
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved, with the

@@ -15,6 +15,18 @@ use matrix::Matrix;
 /// A blake3 content hash.
 pub type Hash = [u8; 32];
 
+/// `bytes` (a content hash) as lowercase hexadecimal, as saved clusterings and edits name
+/// images and as the store reports them.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
 /// Rows handled per task in the parallel loops.
 const CHUNK: usize = 512;
 
