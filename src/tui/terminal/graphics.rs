@@ -1,0 +1,260 @@
+//! How images are drawn: the protocol, the cell size, and encoding for it.
+
+use image::DynamicImage;
+use ratatui_image::FontSize;
+use ratatui_image::picker::ProtocolType;
+use ratatui_image::protocol::halfblocks::Halfblocks;
+use ratatui_image::protocol::iterm2::Iterm2;
+use ratatui_image::protocol::kitty::StatefulKitty;
+use ratatui_image::protocol::sixel::Sixel;
+use ratatui_image::protocol::{StatefulProtocol, StatefulProtocolType};
+
+use super::*;
+
+/// Where the size of a cell in pixels came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellFrom {
+    /// The tty's window size in pixels (`TIOCGWINSZ`; OpenSSH forwards it).
+    Tty,
+    /// The terminal's answer to `CSI 16 t`.
+    Terminal,
+    /// The terminal's text area in pixels (`CSI 14 t`) divided by the columns and rows.
+    TextArea,
+    /// The setting `explore.cell_size`.
+    Setting,
+    /// Nothing reported one: [`SMALL_CELL`], so that an image is never larger than its area.
+    Guess,
+}
+
+/// The cell size assumed when nothing reports one, in pixels (width, height). It is at most the
+/// cell of any font in use (xterm's "fixed" is 6 × 13, most are 7–10 × 14–20), so an image
+/// sized for it fits its area in cells: ratatui-image makes an image `cells × cell size`
+/// pixels, and a larger real cell only shows it smaller.
+pub const SMALL_CELL: (u16, u16) = (5, 10);
+
+/// How previews are drawn: the protocol, the cell size in pixels and where both came from, and
+/// whether sequences are wrapped for tmux. Makes the same protocols ratatui-image's `Picker`
+/// makes.
+#[derive(Debug, Clone)]
+pub struct Graphics {
+    pub(super) protocol: ProtocolType,
+    /// Why this protocol: "DA1", "forced", "no answer in 1 s"…
+    pub(super) why: String,
+    pub(super) font: FontSize,
+    pub(super) cell_from: CellFrom,
+    pub(super) in_tmux: bool,
+    /// The next kitty image id (random start, so two imgtui processes do not collide),
+    /// shared by the clones that encode on workers.
+    pub(super) next_id: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// The terminal inflates kitty payloads sent deflated (`o=z`): a fifth of the bytes or
+    /// less for thumbnails.
+    pub(super) kitty_zlib: bool,
+}
+
+impl Graphics {
+    /// Half-block characters (they draw everywhere and need no cell size), for `why`.
+    pub fn halfblocks(why: &str) -> Graphics {
+        Graphics::new(
+            ProtocolType::Halfblocks,
+            why,
+            (FontSize::new(10, 20), CellFrom::Guess),
+        )
+    }
+
+    /// `protocol` as forced by `--protocol`, with the best cell size known without asking:
+    /// the tty's, else `setting` (`explore.cell_size`, pixels), else [`SMALL_CELL`]. A
+    /// [`Probe`] may refine the cell size later. Inside tmux, a graphics protocol gets
+    /// passthrough for imgtui's pane until [`restore`]; call after [`enter`].
+    pub fn forced(protocol: ProtocolType, setting: Option<(u16, u16)>) -> Graphics {
+        if protocol != ProtocolType::Halfblocks {
+            allow_passthrough();
+        }
+        let cell = cell_size(cell_size_from_ioctl(), &Answers::default(), None, setting);
+        Graphics::new(protocol, "forced", cell)
+    }
+
+    pub(super) fn new(
+        protocol: ProtocolType,
+        why: &str,
+        (font, cell_from): (FontSize, CellFrom),
+    ) -> Graphics {
+        use std::hash::{BuildHasher, Hasher};
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        Graphics {
+            protocol,
+            why: why.to_owned(),
+            font,
+            cell_from,
+            in_tmux: in_tmux(),
+            next_id: std::sync::Arc::new((random as u32).max(1).into()),
+            kitty_zlib: false,
+        }
+    }
+
+    /// The same, with kitty payloads deflated (`o=z`) or not: for a terminal known to inflate
+    /// them (the probe asks; see [`Answers::kitty_zlib`]).
+    pub fn with_kitty_zlib(self, on: bool) -> Graphics {
+        Graphics {
+            kitty_zlib: on,
+            ..self
+        }
+    }
+
+    /// Whether images are drawn with terminal graphics (not half blocks).
+    pub fn draws_images(&self) -> bool {
+        self.protocol != ProtocolType::Halfblocks
+    }
+
+    /// `image` scaled to fit `size` (cells; small images grow) and encoded now, on the caller's thread: for
+    /// grid thumbnails, made on a worker and drawn unchanged into a tile of that size.
+    pub fn encoded(&self, image: DynamicImage, size: ratatui::layout::Size) -> StatefulProtocol {
+        use ratatui_image::ResizeEncodeRender;
+        let mut protocol = self.new_resize_protocol(image);
+        protocol.resize_encode(&ratatui_image::Resize::Scale(None), size);
+        protocol
+    }
+
+    /// The protocol images are drawn with.
+    pub fn protocol_type(&self) -> ProtocolType {
+        self.protocol
+    }
+
+    /// The cell size images are sized for, in pixels (width, height), and where it came from.
+    pub fn cell(&self) -> ((u16, u16), CellFrom) {
+        ((self.font.width, self.font.height), self.cell_from)
+    }
+
+    /// One line for the user: the protocol, why, and the cell size and its source, e.g.
+    /// "sixel (DA1), cell 7×14 px from the tty".
+    pub fn describe(&self) -> String {
+        let name = match self.protocol {
+            ProtocolType::Halfblocks => return format!("half blocks ({})", self.why),
+            ProtocolType::Sixel => "sixel",
+            ProtocolType::Kitty => "kitty",
+            ProtocolType::Iterm2 => "iTerm2",
+        };
+        let from = match self.cell_from {
+            CellFrom::Tty => "from the tty",
+            CellFrom::Terminal => "from the terminal (CSI 16 t)",
+            CellFrom::TextArea => "from the terminal's pixel size (CSI 14 t)",
+            CellFrom::Setting => "from explore.cell_size",
+            CellFrom::Guess => "guessed small: set explore.cell_size",
+        };
+        let zlib = if self.protocol == ProtocolType::Kitty && self.kitty_zlib {
+            ", deflated"
+        } else {
+            ""
+        };
+        format!(
+            "{name} ({}{zlib}), cell {}×{} px {from}",
+            self.why, self.font.width, self.font.height
+        )
+    }
+
+    /// The same protocol with a new cell size, if it differs from the one in use (a font zoom,
+    /// a late answer); `None` if nothing changes.
+    pub fn with_cell(&self, (font, from): (FontSize, CellFrom)) -> Option<Graphics> {
+        if self.protocol == ProtocolType::Halfblocks
+            || (font.width, font.height, from)
+                == (self.font.width, self.font.height, self.cell_from)
+        {
+            return None;
+        }
+        Some(Graphics {
+            font,
+            cell_from: from,
+            ..self.clone()
+        })
+    }
+
+    /// After a resize: the cell size the tty now reports, if it changed. `None` also when the
+    /// tty reports none (then ask the terminal again with [`size_query`]).
+    pub fn resized(&self) -> Option<Graphics> {
+        let tty = cell_size_from_ioctl()?;
+        self.with_cell((tty, CellFrom::Tty))
+    }
+
+    /// The new cell size a reply to [`size_query`] gives, when the one in use came from the
+    /// same question (a tty size always wins); `None` if nothing changes.
+    pub fn answered(&self, reply: &Reply) -> Option<Graphics> {
+        match (reply, self.cell_from) {
+            (&Reply::CellSize(w, h), CellFrom::Terminal) => {
+                self.with_cell((FontSize::new(w, h), CellFrom::Terminal))
+            }
+            (&Reply::TextAreaPixels(w, h), CellFrom::TextArea) => {
+                let ((columns, rows), _) = tty_size()?;
+                (columns > 0 && rows > 0 && w >= columns && h >= rows).then_some(())?;
+                self.with_cell((FontSize::new(w / columns, h / rows), CellFrom::TextArea))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the cell size came from the terminal's answer, so a resize must ask again.
+    pub fn cell_from_terminal(&self) -> bool {
+        matches!(self.cell_from, CellFrom::Terminal | CellFrom::TextArea)
+    }
+
+    /// A resizing protocol for `image`, for ratatui-image's `StatefulImage` widget.
+    pub fn new_resize_protocol(&self, image: DynamicImage) -> StatefulProtocol {
+        let kind = match self.protocol {
+            ProtocolType::Halfblocks => StatefulProtocolType::Halfblocks(Halfblocks::default()),
+            ProtocolType::Sixel => StatefulProtocolType::Sixel(Sixel {
+                is_tmux: self.in_tmux,
+                ..Sixel::default()
+            }),
+            ProtocolType::Kitty => {
+                let id = self
+                    .next_id
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .max(1);
+                StatefulProtocolType::Kitty(StatefulKitty::new(id, self.in_tmux, self.kitty_zlib))
+            }
+            ProtocolType::Iterm2 => StatefulProtocolType::ITerm2(Iterm2 {
+                is_tmux: self.in_tmux,
+                ..Iterm2::default()
+            }),
+        };
+        StatefulProtocol::new(image, self.font, None, kind)
+    }
+}
+
+/// A tty's size: (columns, rows) and, if it reports them, (width, height) in pixels.
+pub type TtySize = ((u16, u16), Option<(u16, u16)>);
+
+/// The tty's size (`TIOCGWINSZ`), if it has one.
+pub fn tty_size() -> Option<TtySize> {
+    let w = crossterm::terminal::window_size().ok()?;
+    let pixels = (w.width > 0 && w.height > 0).then_some((w.width, w.height));
+    Some(((w.columns, w.rows), pixels))
+}
+
+/// The cell size in pixels from the tty's window size (TIOCGWINSZ), if it reports one.
+pub(super) fn cell_size_from_ioctl() -> Option<FontSize> {
+    let ((columns, rows), pixels) = tty_size()?;
+    let (width, height) = pixels?;
+    (columns > 0 && rows > 0 && width >= columns && height >= rows)
+        .then(|| FontSize::new(width / columns, height / rows))
+}
+
+/// The cell size to draw with, in this order: the tty's (`tty`), the terminal's `CSI 16 t`
+/// answer, its `CSI 14 t` text area divided by `grid` (columns, rows), the setting
+/// `explore.cell_size`, and [`SMALL_CELL`].
+pub fn cell_size(
+    tty: Option<FontSize>,
+    answers: &Answers,
+    grid: Option<(u16, u16)>,
+    setting: Option<(u16, u16)>,
+) -> (FontSize, CellFrom) {
+    let area = answers.text_area.zip(grid).and_then(|((w, h), (c, r))| {
+        (c > 0 && r > 0 && w >= c && h >= r).then(|| FontSize::new(w / c, h / r))
+    });
+    let font = |(w, h): (u16, u16)| FontSize::new(w, h);
+    tty.map(|f| (f, CellFrom::Tty))
+        .or_else(|| answers.cell.map(|c| (font(c), CellFrom::Terminal)))
+        .or_else(|| area.map(|f| (f, CellFrom::TextArea)))
+        .or_else(|| setting.map(|c| (font(c), CellFrom::Setting)))
+        .unwrap_or((font(SMALL_CELL), CellFrom::Guess))
+}
