@@ -48,22 +48,100 @@ pub struct DuplicatesSection {
     pub keep: String,
 }
 
-/// `[explore]` (see config/default.toml).
+/// `[explore]` (see config/default.toml). Every value is parsed when the settings are read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExploreSection {
     /// Image protocol: auto, kitty, sixel, iterm2 or halfblocks.
-    pub protocol: String,
+    pub protocol: ProtocolSetting,
     /// Neighbours shown for the image under the cursor.
     pub neighbours: usize,
     /// The size of a terminal cell in pixels, `"WxH"`, for terminals that report none;
     /// `"auto"`: none given (see [`parse_cell_size`]).
-    pub cell_size: String,
+    pub cell_size: CellSize,
     /// Clicks select clusters, images and map places; the wheel scrolls (and zooms the map).
     pub mouse: bool,
     /// Colours: `auto` (the terminal's background decides when it tells), `dark` or `light`.
     /// `NO_COLOR` overrides it.
-    pub theme: String,
+    pub theme: ThemeSetting,
+}
+
+/// `explore.protocol` and `--protocol`: how the explorer draws images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ProtocolSetting {
+    /// Ask the terminal.
+    Auto,
+    /// The kitty graphics protocol.
+    Kitty,
+    /// Sixel.
+    Sixel,
+    /// iTerm2's inline images.
+    Iterm2,
+    /// Half-block characters, in every terminal.
+    Halfblocks,
+}
+
+impl ProtocolSetting {
+    /// Parses a value of [`PROTOCOLS`]; the error is the rule.
+    pub fn parse(text: &str) -> Result<ProtocolSetting, String> {
+        Ok(match text {
+            "auto" => ProtocolSetting::Auto,
+            "kitty" => ProtocolSetting::Kitty,
+            "sixel" => ProtocolSetting::Sixel,
+            "iterm2" => ProtocolSetting::Iterm2,
+            "halfblocks" => ProtocolSetting::Halfblocks,
+            other => {
+                return Err(format!(
+                    "expected one of {}, got {other:?}",
+                    PROTOCOLS.join(", ")
+                ));
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for ProtocolSetting {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        ProtocolSetting::parse(&text)
+    }
+}
+
+/// `explore.cell_size`: a cell's size in pixels (width, height), or `None` for `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct CellSize(pub Option<(u16, u16)>);
+
+impl TryFrom<String> for CellSize {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        parse_cell_size(&text).map(CellSize)
+    }
+}
+
+/// `explore.theme`: the explorer's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ThemeSetting {
+    /// Dark, or light when the terminal says its background is light.
+    Auto,
+    /// For a dark background.
+    Dark,
+    /// For a light background.
+    Light,
+}
+
+impl TryFrom<String> for ThemeSetting {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Ok(match text.as_str() {
+            "auto" => ThemeSetting::Auto,
+            "dark" => ThemeSetting::Dark,
+            "light" => ThemeSetting::Light,
+            other => return Err(format!("expected auto, dark or light, got {other:?}")),
+        })
+    }
 }
 
 /// `explore.cell_size`: `"auto"` is `None`; `"WxH"` (also `W×H`) is `Some((W, H))`, pixels,
@@ -113,13 +191,31 @@ pub struct IndexSection {
 #[serde(deny_unknown_fields)]
 pub struct WatchSection {
     /// "auto" (file events, with rescans where they fall short) or "rescan".
-    pub mode: String,
+    pub mode: WatchModeSetting,
     /// Seconds between rescans, where they are used.
     pub rescan_seconds: u64,
 }
 
-/// The values `watch.mode` accepts.
-pub const WATCH_MODES: [&str; 2] = ["auto", "rescan"];
+/// `watch.mode`: how a folder is watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum WatchModeSetting {
+    /// File events, with rescans where they fall short (network file systems, no watcher).
+    Auto,
+    /// Rescans only, every `watch.rescan_seconds`.
+    Rescan,
+}
+
+impl TryFrom<String> for WatchModeSetting {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.as_str() {
+            "auto" => Ok(WatchModeSetting::Auto),
+            "rescan" => Ok(WatchModeSetting::Rescan),
+            other => Err(format!("one of auto, rescan, got {other:?}")),
+        }
+    }
+}
 
 /// `[decode]` (see config/default.toml).
 #[derive(Debug, Clone, Deserialize)]
@@ -231,12 +327,6 @@ impl Config {
             .map_err(|rule| anyhow::anyhow!("index.threads: {rule}"))?;
         anyhow::ensure!(self.index.batch >= 1, "index.batch: at least 1");
         anyhow::ensure!(
-            WATCH_MODES.contains(&self.watch.mode.as_str()),
-            "watch.mode: one of {}, got {:?}",
-            WATCH_MODES.join(", "),
-            self.watch.mode
-        );
-        anyhow::ensure!(
             self.watch.rescan_seconds >= 1,
             "watch.rescan_seconds: at least 1, got 0"
         );
@@ -253,16 +343,9 @@ impl Config {
         crate::dedupe::KeepRule::parse_list(&self.duplicates.keep, Path::new("/"))
             .map_err(|rule| anyhow::anyhow!("duplicates.keep: {rule}"))?;
         anyhow::ensure!(
-            PROTOCOLS.contains(&self.explore.protocol.as_str()),
-            "explore.protocol: one of {}",
-            PROTOCOLS.join(", ")
-        );
-        anyhow::ensure!(
             self.explore.neighbours >= 1,
             "explore.neighbours: at least 1"
         );
-        parse_cell_size(&self.explore.cell_size)
-            .map_err(|rule| anyhow::anyhow!("explore.cell_size: {rule}"))?;
         Ok(())
     }
 
@@ -359,7 +442,7 @@ impl Config {
         crate::watch::WatchOptions {
             debounce,
             rescan_every: Duration::from_secs(self.watch.rescan_seconds),
-            events: self.watch.mode == "auto",
+            events: self.watch.mode == WatchModeSetting::Auto,
         }
     }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use clap::builder::TypedValueParser;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use imgtui::ErrorKind::BadRequest;
 use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Method, check_eps};
@@ -14,7 +15,7 @@ use imgtui::analysis::curation::Edit;
 use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::analysis::{duplicates, neighbours, outliers};
 use imgtui::answers::{self, Answer};
-use imgtui::config::Config;
+use imgtui::config::{Config, ProtocolSetting};
 use imgtui::dedupe::{Action, Outcome, Report, Status};
 use imgtui::error::Result;
 use imgtui::export::{Mode, folder_name};
@@ -43,8 +44,9 @@ struct Cli {
     dir: Option<PathBuf>,
     /// How the explorer draws images: auto (ask the terminal), kitty, sixel, iterm2, halfblocks
     /// [default: from the settings, auto].
-    #[arg(long, value_parser = imgtui::config::PROTOCOLS)]
-    protocol: Option<String>,
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(imgtui::config::PROTOCOLS)
+        .try_map(|s| ProtocolSetting::parse(&s)))]
+    protocol: Option<ProtocolSetting>,
     #[command(flatten)]
     globals: Globals,
 }
@@ -449,7 +451,7 @@ fn main() -> ExitCode {
         Some(Command::Man { command }) => run_man(command.as_deref()),
         Some(Command::Doctor) => run_doctor(g),
         None => match cli.dir {
-            Some(dir) => run_tui(&dir, g, cli.protocol.as_deref()),
+            Some(dir) => run_tui(&dir, g, cli.protocol),
             None => Err(Error::bad_request(
                 "give a folder of images, e.g. `imgtui ~/Pictures` (see --help)",
             )),
@@ -552,31 +554,18 @@ fn print(answer: &impl Answer, format: Format, table: &str) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--protocol` (one of the values clap allows): `auto` is `None`, ask the terminal.
-fn protocol(s: &str) -> Option<imgtui::tui::ProtocolType> {
-    use imgtui::tui::ProtocolType as P;
-    match s {
-        "kitty" => Some(P::Kitty),
-        "sixel" => Some(P::Sixel),
-        "iterm2" => Some(P::Iterm2),
-        "halfblocks" => Some(P::Halfblocks),
-        _ => None,
-    }
-}
-
 fn run_doctor(g: &Globals) -> Result<ExitCode> {
     let (config, _) = g.settings()?;
-    let cell = imgtui::config::parse_cell_size(&config.explore.cell_size)
-        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
+    let cell = config.explore.cell_size.0;
     let report = imgtui::tui::terminal::doctor(std::time::Duration::from_secs(2), cell)
         .map_err(|e| Error::bad_request(format_args!("{e:#}")))?;
     print!("{report}");
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_tui(dir: &Path, g: &Globals, protocol: Option<&str>) -> Result<ExitCode> {
+fn run_tui(dir: &Path, g: &Globals, protocol: Option<ProtocolSetting>) -> Result<ExitCode> {
     let session = g.open(dir)?;
-    let protocol = self::protocol(protocol.unwrap_or(&session.config().explore.protocol));
+    let protocol = protocol.unwrap_or(session.config().explore.protocol);
     let cancel = cancel_on_signals()?;
     imgtui::tui::run(session, protocol, cancel)?;
     Ok(ExitCode::SUCCESS)

@@ -27,7 +27,7 @@ use crate::analysis::neighbours::{self, APPROXIMATE_FROM, Select};
 use crate::analysis::outliers::OUTLIER_K;
 use crate::analysis::saved::Wanted;
 use crate::collection::{Collection, Quantized};
-use crate::config::parse_cell_size;
+use crate::config::{ProtocolSetting, ThemeSetting};
 use crate::decode::{DecodeOptions, decode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::{ExportReport, folder_outside, fresh_target};
@@ -77,18 +77,22 @@ const PREVIEW_CACHE: usize = 16;
 /// Runs the explorer until the user quits. The terminal (and any tmux option changed) is
 /// restored on return, on error, on panic and on SIGHUP/SIGTERM (see [`terminal::restore`]).
 ///
-/// `protocol` forces an image protocol; `None` asks the terminal which one it speaks (after
+/// `protocol` forces an image protocol; `Auto` asks the terminal which one it speaks (after
 /// the first frame, at most 1 s; keys typed meanwhile are handled as usual). Either way the
 /// cell size in pixels comes from the tty, else the terminal's answer, else the setting
-/// `explore.cell_size`, else a small guess, and is read again on every resize. Raising `cancel` (a signal) ends the explorer and keeps the work done.
+/// `explore.cell_size`, else a small guess, and is read again on every resize. Raising
+/// `cancel` (a signal) ends the explorer and keeps the work done.
 ///
 /// Fails with [`crate::ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and
 /// when the terminal cannot be set up.
-pub fn run(
-    session: Session,
-    protocol: Option<ProtocolType>,
-    cancel: Arc<AtomicBool>,
-) -> Result<()> {
+pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>) -> Result<()> {
+    let protocol = match protocol {
+        ProtocolSetting::Auto => None,
+        ProtocolSetting::Kitty => Some(ProtocolType::Kitty),
+        ProtocolSetting::Sixel => Some(ProtocolType::Sixel),
+        ProtocolSetting::Iterm2 => Some(ProtocolType::Iterm2),
+        ProtocolSetting::Halfblocks => Some(ProtocolType::Halfblocks),
+    };
     if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
         return Err(Error::bad_request(
             "the explorer needs a terminal; for scripts see `imgtui --help` (cluster, similar, …)",
@@ -101,13 +105,11 @@ pub fn run(
     );
     app.neighbour_count = session.config().explore.neighbours;
     app.threshold = session.config().duplicates.threshold;
-    let theme = &session.config().explore.theme;
-    app.theme = Theme::from_setting(theme, Theme::no_color_env())
-        .map_err(|e| Error::bad_request(format_args!("explore.theme: {e}")))?;
-    app.theme_auto = theme == "auto";
+    let theme = session.config().explore.theme;
+    app.theme = Theme::from_setting(theme, Theme::no_color_env());
+    app.theme_auto = theme == ThemeSetting::Auto;
     let mouse = session.config().explore.mouse;
-    let cell_setting = parse_cell_size(&session.config().explore.cell_size)
-        .map_err(|e| Error::bad_request(format_args!("explore.cell_size: {e}")))?;
+    let cell_setting = session.config().explore.cell_size.0;
     let dumb = matches!(
         std::env::var("TERM").as_deref(),
         Ok("dumb" | "linux") | Err(_)

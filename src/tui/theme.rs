@@ -4,6 +4,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::config::ThemeSetting;
+
 /// Which colours to draw with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Theme {
@@ -46,15 +48,12 @@ pub fn cluster_colour(number: usize) -> Color {
 impl Theme {
     /// From the setting `explore.theme` (`auto`, `dark` or `light`; `auto` starts dark until
     /// the terminal says its background), overridden by `NO_COLOR` (set and not empty).
-    ///
-    /// Errors: another value, with the rule.
-    pub fn from_setting(setting: &str, no_color: bool) -> Result<Theme, String> {
-        let theme = match setting {
-            "auto" | "dark" => Theme::Dark,
-            "light" => Theme::Light,
-            other => return Err(format!("expected auto, dark or light, got {other:?}")),
-        };
-        Ok(if no_color { Theme::Plain } else { theme })
+    pub fn from_setting(setting: ThemeSetting, no_color: bool) -> Theme {
+        match setting {
+            _ if no_color => Theme::Plain,
+            ThemeSetting::Auto | ThemeSetting::Dark => Theme::Dark,
+            ThemeSetting::Light => Theme::Light,
+        }
     }
 
     /// Whether `NO_COLOR` asks for no colour: set, and not empty.
@@ -141,10 +140,12 @@ mod tests {
 
     #[test]
     fn the_setting_chooses_and_no_color_overrides() {
-        assert_eq!(Theme::from_setting("auto", false), Ok(Theme::Dark));
-        assert_eq!(Theme::from_setting("light", false), Ok(Theme::Light));
-        assert_eq!(Theme::from_setting("light", true), Ok(Theme::Plain));
-        assert!(Theme::from_setting("solarized", false).is_err());
+        assert_eq!(Theme::from_setting(ThemeSetting::Auto, false), Theme::Dark);
+        assert_eq!(
+            Theme::from_setting(ThemeSetting::Light, false),
+            Theme::Light
+        );
+        assert_eq!(Theme::from_setting(ThemeSetting::Light, true), Theme::Plain);
     }
 
     #[test]
