@@ -43,6 +43,7 @@ ROOT = {
     "Store": "store",
     "serialize_path": "error",  # a serde helper in lib.rs, used by every layer
     "serialize_paths": "error",
+    "serialize_optional_path": "error",
 }
 
 src = pathlib.Path(__file__).resolve().parent.parent / "src"

@@ -383,7 +383,8 @@ pub struct FileAction {
     pub path: PathBuf,
     /// Where it went or would go (a move's target; the file in the trash's `files/` folder;
     /// for an undo, the place it was put back); null when not known (a dry run's trash).
-    pub to: Option<String>,
+    #[serde(serialize_with = "crate::serialize_optional_path")]
+    pub to: Option<PathBuf>,
     /// Size in bytes.
     pub bytes: u64,
     /// `done`, `planned` (a dry run) or `left` (left in place).
@@ -424,11 +425,7 @@ impl From<&Report> for Actions {
             .map(|o| FileAction {
                 group: o.group,
                 path: o.from.clone(),
-                to: o
-                    .to
-                    .as_ref()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .map(|p| path_text(p)),
+                to: o.to.as_ref().filter(|p| !p.as_os_str().is_empty()).cloned(),
                 bytes: o.bytes,
                 status: match o.status {
                     Status::Done => "done",
@@ -463,7 +460,7 @@ impl Answer for Actions {
             out.row([
                 f.group.to_string(),
                 path_text(&f.path),
-                f.to.clone().unwrap_or_default(),
+                f.to.as_deref().map(path_text).unwrap_or_default(),
                 f.bytes.to_string(),
                 f.status.to_owned(),
                 f.reason.clone().unwrap_or_default(),

@@ -62,6 +62,17 @@ pub(crate) fn serialize_path<S: serde::Serializer>(
     JsonPath(p).serialize(s)
 }
 
+/// A path that may be missing: `null`, or as [`serialize_path`] writes one.
+pub(crate) fn serialize_optional_path<S: serde::Serializer>(
+    p: &Option<std::path::PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => serialize_path(p, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// A list of paths, each as [`serialize_path`] writes one.
 pub(crate) fn serialize_paths<S: serde::Serializer>(
     paths: &[std::path::PathBuf],

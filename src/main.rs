@@ -489,7 +489,8 @@ fn main() -> ExitCode {
 /// changes exactly when its vectors would) and the cargo features of this build.
 fn parse() -> Cli {
     let command = Cli::command();
-    let asks_version = std::env::args()
+    // `args_os`: a name that is not UTF-8 is a path like any other here.
+    let asks_version = std::env::args_os()
         .skip(1)
         .any(|a| a == "--version" || a == "-V");
     let command = if asks_version {
@@ -510,8 +511,26 @@ fn parse() -> Cli {
     } else {
         command
     };
-    let matches = command.get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let parsed = command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    parsed.unwrap_or_else(|e| refuse_arguments(e))
+}
+
+/// Ends the process for a command line clap refused (or `--help`, `--version`). Its messages
+/// quote what was typed, file names from a shell glob included: they are written without
+/// colour and with control characters escaped, like every other line for a person.
+fn refuse_arguments(e: clap::Error) -> ! {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    eprint!("{}", imgtui::text::escape_lines(&text));
+    std::process::exit(e.exit_code())
 }
 
 /// `imgtui man [COMMAND]`: the page of imgtui, or of one subcommand (named `imgtui-COMMAND`,

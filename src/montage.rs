@@ -98,8 +98,19 @@ pub fn montage(paths: &[PathBuf], opts: &MontageOptions) -> RgbImage {
 ///
 /// Fails when `out` exists (it is never replaced) or cannot be written.
 pub fn write_montage(paths: &[PathBuf], out: &Path, opts: &MontageOptions) -> anyhow::Result<()> {
-    save_new(&montage(paths, opts), out)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::text::shown(out)))
+    save_new(&montage(paths, opts), out).map_err(|e| {
+        let out = crate::text::shown(out);
+        match e.kind() {
+            std::io::ErrorKind::AlreadyExists => crate::error::Error::bad_request(format_args!(
+                "{out} already exists: a montage never replaces a file; choose another name"
+            ))
+            .into(),
+            std::io::ErrorKind::PermissionDenied => {
+                anyhow::anyhow!("{out}: no permission to write there")
+            }
+            _ => anyhow::anyhow!("{out}: {e}"),
+        }
+    })
 }
 
 /// Writes `sheet` as `<stem>.png` in `folder` (created if needed), or as `<stem> (2).png`

@@ -112,13 +112,13 @@ pub struct Scan {
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
     /// The folder does not exist.
-    #[error("{0}: no such folder")]
+    #[error("{}: no such folder", crate::text::shown(.0))]
     NotFound(PathBuf),
     /// The path is a file, not a folder.
-    #[error("{0}: not a folder")]
+    #[error("{}: not a folder", crate::text::shown(.0))]
     NotADirectory(PathBuf),
     /// The folder cannot be read (permissions), and why.
-    #[error("{0}: {1}")]
+    #[error("{}: {}", crate::text::shown(.0), .1)]
     Unreadable(PathBuf, std::io::Error),
 }
 

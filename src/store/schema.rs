@@ -27,27 +27,27 @@ pub enum Found {
 /// The SQLite file header (the first 16 bytes of every database file).
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
-/// What is at `path` (see [`Found`]). A database SQLite cannot read is judged by the schema
-/// text on its first page (page 1 holds `sqlite_schema`).
+/// What is at `path` (see [`Found`]), asked of SQLite first. A file SQLite cannot read is
+/// judged by the schema text on its first page (page 1 holds `sqlite_schema`: imgtui's table
+/// definitions there make it a damaged store, even with its header overwritten), then by its
+/// header.
+///
+/// The file itself is read only when SQLite cannot read it: closing a descriptor of a
+/// database file drops every POSIX lock the process holds on it (`fcntl` semantics), which
+/// would let another process take this process's open store for unused and delete its WAL.
 ///
 /// Fails only when the file exists but cannot be read.
 pub fn found_at(path: &Path) -> anyhow::Result<Found> {
-    use std::io::Read;
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Nothing),
         Err(e) => return Err(anyhow::anyhow!("{}: {e}", crate::text::shown(path))),
     };
-    if file.metadata()?.is_dir() {
+    if meta.is_dir() {
         return Ok(Found::Other("a folder".into()));
     }
-    let mut head = Vec::with_capacity(65_536);
-    file.by_ref().take(65_536).read_to_end(&mut head)?;
-    if head.is_empty() {
+    if meta.len() == 0 {
         return Ok(Found::Nothing);
-    }
-    if !head.starts_with(SQLITE_HEADER) {
-        return Ok(Found::Other("not an SQLite database".into()));
     }
     // Read-write without create, as the store itself opens it: a WAL database whose tables are
     // still only in its -wal file is read whole.
@@ -83,22 +83,35 @@ pub fn found_at(path: &Path) -> anyhow::Result<Found> {
             Ok(Found::Store)
         }
         Err(_) => {
-            // Damaged: look for imgtui's table definitions in the bytes of the first page.
-            let page = &head[..head.len().min(page_size(&head))];
-            let text = String::from_utf8_lossy(page);
-            if ours(&["meta", "files"].map(|t| {
+            // Not a database, or a damaged one: its header, and imgtui's table definitions in
+            // the bytes of its first page.
+            use std::io::Read;
+            let mut head = Vec::with_capacity(65_536);
+            std::fs::File::open(path)?
+                .take(65_536)
+                .read_to_end(&mut head)?;
+            // The schema's text on the first page (a damaged header included: imgtui's table
+            // definitions there say whose file it is).
+            let first_page = if head.starts_with(SQLITE_HEADER) {
+                page_size(&head)
+            } else {
+                head.len() // the page size is in the header that is gone: read it all
+            };
+            let text = String::from_utf8_lossy(&head[..head.len().min(first_page)]);
+            let defined = ["meta", "files"].map(|t| {
                 if text.contains(&format!("CREATE TABLE {t} (")) {
                     t
                 } else {
                     ""
                 }
-            })) {
-                Ok(Found::Store)
+            });
+            Ok(if ours(&defined) {
+                Found::Store
+            } else if head.starts_with(SQLITE_HEADER) {
+                Found::Other("an SQLite database that is not imgtui's".into())
             } else {
-                Ok(Found::Other(
-                    "an SQLite database that is not imgtui's".into(),
-                ))
-            }
+                Found::Other("not an SQLite database".into())
+            })
         }
     }
 }

@@ -685,12 +685,15 @@ impl App {
                 Vec::new()
             }
             Event::LoadFailed(e) => {
-                if self.loading == Loading::Ready {
-                    self.indexing = None;
-                    self.message = format!("indexing stopped: {e}");
+                // The loader has ended: the folder is no longer indexed nor watched. The whole
+                // message goes on screen (q quits, and the command line says it again).
+                self.loading = Loading::Failed(if self.loading == Loading::Ready {
+                    format!("indexing stopped: {e}")
                 } else {
-                    self.loading = Loading::Failed(e);
-                }
+                    e
+                });
+                self.indexing = None;
+                self.overlay = Overlay::None;
                 Vec::new()
             }
             Event::Reclustered(Ok(clustering)) => self.reclustered(*clustering),

@@ -347,7 +347,7 @@ fn draw_clusters(frame: &mut Frame, app: &App, area: Rect) {
             let item = ListItem::new(Line::from(vec![
                 Span::styled("██ ", Style::new().fg(app.theme.cluster(cl.number))),
                 Span::raw(size),
-                Span::raw(cl.name.clone()),
+                Span::raw(crate::text::escape(&cl.name).into_owned()),
             ]));
             if filtering && shown.is_empty() {
                 item.style(app.theme.dim())

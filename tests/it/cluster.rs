@@ -379,6 +379,20 @@ fn montage_draws_one_sheet_per_cluster() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(2));
+    // One cluster's sheet to a file that exists: refused in words, the file untouched.
+    let mine = tmp.path().join("mine.png");
+    std::fs::write(&mine, b"the user's").unwrap();
+    let ran = run(
+        &["montage", d, "--cluster", "1", "-o", mine.to_str().unwrap()],
+        &store,
+    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("already exists") && !ran.stderr.contains("os error"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(std::fs::read(&mine).unwrap(), b"the user's");
 }
 
 #[test]

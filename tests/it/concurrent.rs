@@ -52,3 +52,69 @@ fn two_indexers_on_one_store_both_finish_consistently() {
         distinct.len()
     );
 }
+
+/// A process that has the store open (as the explorer does, with several connections) keeps
+/// it while other processes come and go: opening another connection in the same process
+/// must not drop its locks, or the next process to close the store would take it for the
+/// last, delete the WAL file under it, and every later write of the first would be lost.
+#[cfg(unix)]
+#[test]
+fn an_open_store_keeps_its_writes_while_other_processes_come_and_go() {
+    use imgtui::analysis::clustering::KChoice;
+    use imgtui::analysis::curation::Edit;
+    use imgtui::analysis::saved::Wanted;
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let open = || {
+        let pixels: std::sync::Arc<dyn imgtui::Extractor> =
+            imgtui::features::select("pixels", Default::default())
+                .unwrap()
+                .into();
+        imgtui::Session::open(&dir, &store, imgtui::config::Config::default(), pixels).unwrap()
+    };
+    let mut session = open();
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let three = Wanted {
+        k: Some(KChoice::Fixed(3)),
+        ..Default::default()
+    };
+    session.clustering(&c, &three).unwrap();
+    // The explorer's workers: more connections of this process to the same store.
+    let workers = [session.reopen().unwrap(), session.reopen().unwrap()];
+    let wal = tmp.path().join("store.sqlite-wal");
+    assert!(wal.exists());
+    // Another process opens and closes the store.
+    let d = dir.to_str().unwrap();
+    let other = run(&["outliers", d, "--features", "pixels", "--n", "1"], &store);
+    assert_eq!(other.code, Some(0), "{}", other.stderr);
+    assert!(
+        wal.exists(),
+        "the WAL of a store still open here was deleted"
+    );
+    // A write made now is there for the next process.
+    session
+        .edit(
+            &c,
+            Edit::Name {
+                cluster: 0,
+                name: "still here".into(),
+            },
+        )
+        .unwrap();
+    let answer = run_json(&["cluster", d, "--features", "pixels"], &store);
+    let names: Vec<&str> = answer["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cl| cl["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"still here"), "{names:?}");
+    drop(workers);
+}

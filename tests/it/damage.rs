@@ -54,6 +54,12 @@ fn damaged_stores_are_refused_until_rebuilt() {
             bytes[at..at + 400].fill(0x7f);
             std::fs::write(p, bytes).unwrap()
         }),
+        // The header overwritten: still imgtui's by the table definitions on its first page.
+        damaged("headless.sqlite", &|p| {
+            let mut bytes = std::fs::read(p).unwrap();
+            bytes[..100].fill(0);
+            std::fs::write(p, bytes).unwrap()
+        }),
     ];
     for store in &cases {
         let (code, out, err) = similar(&image, store, &[]);

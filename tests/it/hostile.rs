@@ -158,10 +158,35 @@ fn hostile_file_names_never_reach_the_terminal_raw() {
             "a missing folder",
             vec!["index".as_ref(), "/no/such/\u{1b}[2J\u{9b}folder".as_ref()],
         ),
+        (
+            "a folder argument that is not UTF-8",
+            vec![
+                "index".as_ref(),
+                OsStr::from_bytes(b"/no/such/dir\xff\x1b[2J"),
+            ],
+        ),
+        (
+            "an argument clap refuses",
+            vec![
+                "similar".as_ref(),
+                paths[0].as_os_str(),
+                paths[1].as_os_str(),
+            ],
+        ),
+        (
+            "a value clap refuses",
+            vec![
+                "cluster".as_ref(),
+                d,
+                "--method".as_ref(),
+                paths[2].as_os_str(),
+            ],
+        ),
     ];
     for (what, args) in &runs {
         let mut ran = run(args, &store);
         assert_ne!(ran.code, None, "{what}");
+        assert_ne!(ran.code, Some(101), "{what} panicked: {}", ran.stderr);
         if what.ends_with("csv") {
             // CSV for programs keeps names exact, quoted (a terminal gets them escaped).
             for line in ran.stdout.lines().filter(|l| l.contains('\u{1b}')) {

@@ -518,7 +518,11 @@ fn loading_screen_shows_progress_then_the_clusters() {
     }));
     assert!(screen(&app, 120, 36).contains("indexing 1/4"));
     app.on(Event::LoadFailed("disk full".into()));
-    assert_eq!(app.message, "indexing stopped: disk full");
+    // The whole message on screen, whatever key comes next.
+    let s = screen(&app, 120, 36);
+    assert!(s.contains("error: indexing stopped: disk full"), "{s}");
+    app.on(key(KeyCode::Char('s')));
+    assert!(screen(&app, 120, 36).contains("error: indexing stopped: disk full"));
     assert_eq!(app.on(key(KeyCode::Char('q'))), vec![Command::Quit]);
 }
 
