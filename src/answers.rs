@@ -440,7 +440,7 @@ impl From<&Report> for Actions {
             .collect();
         Actions {
             schema: (),
-            action: r.action.clone(),
+            action: r.action.name().to_owned(),
             dry_run: r.dry_run,
             batch: r.batch,
             files,

@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use crate::analysis::duplicates;
 use crate::collection::{Collection, Hash};
 use crate::error::{Error, Result};
-use crate::store::{JournalEntry, JournalState, Store};
+use crate::store::{JournalAction, JournalEntry, JournalState, Store};
 
 /// The keep rules unless told otherwise (setting `duplicates.keep`): the most pixels, then
 /// the oldest file.
@@ -445,11 +445,36 @@ pub struct Outcome {
     pub status: Status,
 }
 
+/// Which action a [`Report`] is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acted {
+    /// Only the groups and keepers were listed.
+    Report,
+    /// Files moved into a folder.
+    Move,
+    /// Files put in the trash.
+    Trash,
+    /// The last batch put back.
+    Undo,
+}
+
+impl Acted {
+    /// How the JSON answer names it: report, move, trash or undo.
+    pub fn name(self) -> &'static str {
+        match self {
+            Acted::Report => "report",
+            Acted::Move => "move",
+            Acted::Trash => "trash",
+            Acted::Undo => "undo",
+        }
+    }
+}
+
 /// What an action did, file by file.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// `move`, `trash` or `undo`.
-    pub action: String,
+    /// The action.
+    pub action: Acted,
     /// The journal's batch (the one written, or the one undone); `None` when nothing was
     /// journalled.
     pub batch: Option<i64>,
@@ -499,7 +524,7 @@ impl Plan {
     /// The report of a dry run: every step as [`Status::Planned`]; nothing is touched.
     pub fn dry_run(&self) -> Report {
         Report {
-            action: self.action_name().to_owned(),
+            action: self.acted(),
             batch: None,
             dry_run: true,
             outcomes: self
@@ -516,11 +541,11 @@ impl Plan {
         }
     }
 
-    fn action_name(&self) -> &'static str {
+    fn acted(&self) -> Acted {
         match self.action {
-            Action::Report => "report",
-            Action::Move(_) => "move",
-            Action::Trash => "trash",
+            Action::Report => Acted::Report,
+            Action::Move(_) => Acted::Move,
+            Action::Trash => Acted::Trash,
         }
     }
 }
@@ -574,7 +599,7 @@ pub fn execute(
         outcomes.push(outcome);
     }
     Ok(Report {
-        action: plan.action_name().to_owned(),
+        action: plan.acted(),
         batch: Some(batch),
         dry_run: false,
         outcomes,
@@ -623,7 +648,10 @@ fn act(
         id: 0,
         batch,
         root: plan.root.clone(),
-        action: plan.action_name().to_owned(),
+        action: match plan.action {
+            Action::Trash => JournalAction::Trash,
+            _ => JournalAction::Move,
+        },
         from: step.from.clone(),
         to: step.to.clone().unwrap_or_default(),
         bytes: step.bytes,
@@ -801,7 +829,7 @@ pub fn undo_last(store: &mut Store, root: &Path) -> anyhow::Result<Report> {
         .max()
     else {
         return Ok(Report {
-            action: "undo".into(),
+            action: Acted::Undo,
             batch: None,
             dry_run: false,
             outcomes: Vec::new(),
@@ -815,7 +843,7 @@ pub fn undo_last(store: &mut Store, root: &Path) -> anyhow::Result<Report> {
         let status = match put_back(entry) {
             Ok(()) => {
                 store.journal_set(entry.id, JournalState::Undone, &entry.to)?;
-                if entry.action == "move" {
+                if entry.action == JournalAction::Move {
                     remove_emptied_folders(&entry.to, &entry.from, root);
                 }
                 Status::Done
@@ -831,7 +859,7 @@ pub fn undo_last(store: &mut Store, root: &Path) -> anyhow::Result<Report> {
         });
     }
     Ok(Report {
-        action: "undo".into(),
+        action: Acted::Undo,
         batch: Some(batch),
         dry_run: false,
         outcomes,
@@ -869,8 +897,8 @@ fn put_back(entry: &JournalEntry) -> std::result::Result<(), String> {
             crate::text::shown(&entry.to)
         ));
     }
-    match entry.action.as_str() {
-        "move" => {
+    match entry.action {
+        JournalAction::Move => {
             match hash_file(&entry.to) {
                 Ok(h) if h == entry.hash => {}
                 Ok(_) => {
@@ -888,7 +916,7 @@ fn put_back(entry: &JournalEntry) -> std::result::Result<(), String> {
                 )
             })
         }
-        _ => {
+        JournalAction::Trash => {
             restore_from_trash(entry)?;
             if original_ok() {
                 Ok(())

@@ -16,7 +16,7 @@ use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::analysis::{duplicates, neighbours, outliers};
 use imgtui::answers::{self, Answer};
 use imgtui::config::{Config, ProtocolSetting};
-use imgtui::dedupe::{Action, Outcome, Report, Status};
+use imgtui::dedupe::{Acted, Action, Outcome, Report, Status};
 use imgtui::error::Result;
 use imgtui::export::{Mode, folder_name};
 use imgtui::montage::{MontageOptions, check_thumb, write_montage};
@@ -1139,12 +1139,13 @@ fn file_line(verb: &str, o: &Outcome) -> String {
 /// Prints a report: the dry run's lines on stderr, the summary on stderr, and the answer on
 /// stdout. Exit code 1 when some files were left in place.
 fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
-    let verb = match report.action.as_str() {
-        "move" => "moved",
-        "trash" => "trashed",
-        _ => "put back",
+    let verb = match report.action {
+        Acted::Move => "moved",
+        Acted::Trash => "trashed",
+        Acted::Report | Acted::Undo => "put back",
     };
-    if report.dry_run || report.action == "undo" {
+    let undo = report.action == Acted::Undo;
+    if report.dry_run || undo {
         for o in &report.outcomes {
             say!("{}", file_line(verb, o));
         }
@@ -1156,11 +1157,7 @@ fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
         (report.done(), report.bytes())
     };
     let would = if report.dry_run { "would be " } else { "" };
-    let freed = if report.action == "undo" {
-        ""
-    } else {
-        " freed"
-    };
+    let freed = if undo { "" } else { " freed" };
     let left = match report.left() {
         0 => String::new(),
         n => format!(", {n} left in place"),

@@ -37,6 +37,32 @@ impl JournalState {
     }
 }
 
+/// What a journalled action did to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalAction {
+    /// Moved into a folder.
+    Move,
+    /// Put in the freedesktop.org trash.
+    Trash,
+}
+
+impl JournalAction {
+    /// The word stored: move or trash.
+    pub fn name(self) -> &'static str {
+        match self {
+            JournalAction::Move => "move",
+            JournalAction::Trash => "trash",
+        }
+    }
+
+    fn from_name(s: &str) -> JournalAction {
+        match s {
+            "trash" => JournalAction::Trash,
+            _ => JournalAction::Move,
+        }
+    }
+}
+
 /// A `journal` row: one file moved or trashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
@@ -46,8 +72,8 @@ pub struct JournalEntry {
     pub batch: i64,
     /// The folder the action ran on.
     pub root: PathBuf,
-    /// `move` or `trash`.
-    pub action: String,
+    /// What was done to it.
+    pub action: JournalAction,
     /// Where the file was.
     pub from: PathBuf,
     /// Where it went: the move's target, or where it is in the trash (`TRASH/files/NAME`;
@@ -86,7 +112,7 @@ impl Store {
             params![
                 entry.batch,
                 path_bytes(&entry.root),
-                entry.action,
+                entry.action.name(),
                 path_bytes(&entry.from),
                 path_bytes(&entry.to),
                 entry.bytes as i64,
@@ -133,7 +159,7 @@ impl Store {
                 id: r.get(0)?,
                 batch: r.get(1)?,
                 root: path_from_bytes(r.get(2)?),
-                action: r.get(3)?,
+                action: JournalAction::from_name(&r.get::<_, String>(3)?),
                 from: path_from_bytes(r.get(4)?),
                 to: path_from_bytes(r.get(5)?),
                 bytes: r.get::<_, i64>(6)? as u64,

@@ -26,7 +26,7 @@ mod schema;
 mod thumbnails;
 
 pub use files::{FileRecord, FileUpdate};
-pub use journal::{JournalEntry, JournalState};
+pub use journal::{JournalAction, JournalEntry, JournalState};
 pub use merge::{FileConflict, MergeReport, VectorConflict};
 pub use schema::{Found, found_at};
 use schema::{SCHEMA_VERSION, not_a_store};

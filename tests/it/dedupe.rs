@@ -186,7 +186,11 @@ fn move_never_loses_a_file_and_undo_puts_every_file_back() {
         .journal(&std::fs::canonicalize(&dir).unwrap())
         .unwrap();
     assert_eq!(journal.len(), 2);
-    assert!(journal.iter().all(|e| e.action == "move" && e.bytes > 0));
+    assert!(
+        journal
+            .iter()
+            .all(|e| e.action == imgtui::store::JournalAction::Move && e.bytes > 0)
+    );
 
     // Undo: both back, unchanged; the other file in the target folder untouched.
     let undone = run_json(&["dups", dir.to_str().unwrap(), "--undo"], &store);
