@@ -75,8 +75,8 @@ def module_of(path):
 
 FILES = {}
 for path in src.rglob("*.rs"):
-    if path.name == "main.rs":
-        continue  # the binary: a client, outside the engine's graph
+    if path.name == "main.rs" or "cli" in path.relative_to(src).parts[:1]:
+        continue  # the binary (main.rs, cli/): a client, outside the engine's graph
     FILES[tuple(module_of(path))] = path
 
 

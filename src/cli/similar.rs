@@ -1,0 +1,187 @@
+//! `imgtui similar`, `neighbours`, `outliers` and `dups` (and its actions).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+use imgtui::analysis::{duplicates, neighbours, outliers};
+use imgtui::answers::{self};
+use imgtui::dedupe::{Acted, Action, Outcome, Report, Status};
+use imgtui::error::Result;
+use imgtui::{Error, ErrorKind};
+
+use super::*;
+
+pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
+    let select = match a.radius {
+        Some(r) => neighbours::Select::within(r)
+            .map_err(|rule| Error::bad_request(format_args!("--radius {r}: {rule}")))?,
+        None => neighbours::Select::Nearest(a.n),
+    };
+    let image = &a.image;
+    let missing = |e: std::io::Error| {
+        Error::with_kind(
+            ErrorKind::MissingInput,
+            anyhow::anyhow!("{}: {e}", imgtui::text::shown(image)),
+        )
+    };
+    let bytes = std::fs::read(image).map_err(missing)?;
+    let image = std::fs::canonicalize(image).map_err(missing)?;
+    let dir = match a.dir {
+        Some(dir) => dir,
+        None => {
+            // IMAGE's folder, but only one indexed before: indexing a folder (exports,
+            // montages, screenshots and all) is for --in or `imgtui index` to ask for.
+            let dir = image.parent().map(Path::to_owned).unwrap_or_default();
+            if !g.open(&dir)?.was_indexed()? {
+                return Err(Error::bad_request(format_args!(
+                    "{} (the image's folder) is not indexed yet; name the collection to search \
+                     with --in DIR (it is indexed first), or run `imgtui index DIR`",
+                    imgtui::text::shown(&dir)
+                )));
+            }
+            say!(
+                "imgtui: searching {}, the image's folder (--in DIR searches another)",
+                imgtui::text::shown(&dir)
+            );
+            dir
+        }
+    };
+    let session = g.ready(&dir)?;
+    let c = session.images()?;
+    let own_row = c.paths.iter().position(|p| *p == image);
+    let query = match own_row {
+        Some(i) => c.row(i).to_vec(),
+        None => session
+            .embed(&bytes)
+            .map_err(|e| e.context(imgtui::text::shown(&image).to_string()))?,
+    };
+    let found = neighbours::query(&c, &query, select, own_row);
+    let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
+    print(&answer, a.format, "")
+}
+
+pub(crate) fn run_neighbours(a: NeighboursArgs, g: &Globals) -> Result<ExitCode> {
+    let session = g.ready(&a.dir)?;
+    let c = session.images()?;
+    let graph = neighbours::knn_graph(&c, a.n);
+    print(&answers::Neighbours::new(&c, &graph), a.format, "")
+}
+
+pub(crate) fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
+    if let Some(t) = a.threshold {
+        duplicates::check_threshold(t)
+            .map_err(|rule| Error::bad_request(format_args!("--threshold {t}: {rule}")))?;
+    }
+    let action: Action = a
+        .action
+        .parse()
+        .map_err(|e: String| Error::bad_request(format_args!("--action {}: {e}", a.action)))?;
+    if a.undo {
+        let mut session = g.open(&a.dir)?;
+        let report = session.dedupe_undo()?;
+        if report.batch.is_none() {
+            say!(
+                "imgtui: nothing to undo in {}",
+                imgtui::text::shown(session.root())
+            );
+        }
+        return finish_actions(&report, a.format);
+    }
+    let mut session = g.ready(&a.dir)?;
+    let rules = session.keep_rules(a.keep.as_deref())?;
+    let action = action.checked(session.root())?;
+    let threshold = a.threshold.unwrap_or(session.config().duplicates.threshold);
+    let c = session.images()?;
+    let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action);
+    for (p, e) in &unreadable {
+        say!("left out {}: {e}", imgtui::text::shown(p));
+    }
+    if action == Action::Report {
+        return print(&answers::Duplicates::new(&plan), a.format, "");
+    }
+    if a.dry_run {
+        return finish_actions(&plan.dry_run(), a.format);
+    }
+    let cancel = cancel_on_signals()?;
+    let on_terminal = std::io::stderr().is_terminal();
+    let report = session.dedupe_execute(&plan, &cancel, &|o| {
+        if on_terminal || matches!(o.status, Status::Left(_)) {
+            say!("{}", file_line(&report_verb(&plan.action), o));
+        }
+    })?;
+    if cancel.load(Ordering::SeqCst) {
+        finish_actions(&report, a.format)?;
+        return Ok(ExitCode::from(130));
+    }
+    finish_actions(&report, a.format)
+}
+
+/// `moved`, `trashed`: what an action does to a file, for the per-file lines.
+pub(crate) fn report_verb(action: &Action) -> String {
+    match action {
+        Action::Move(_) => "moved".into(),
+        Action::Trash => "trashed".into(),
+        Action::Report => "kept".into(),
+    }
+}
+
+/// The line for one file: `moved a.png -> /out/a.png`, `left b.png: …`.
+pub(crate) fn file_line(verb: &str, o: &Outcome) -> String {
+    let to =
+        o.to.as_ref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or(String::new(), |p| format!(" -> {}", imgtui::text::shown(p)));
+    match &o.status {
+        Status::Done => format!("{verb} {}{to}", imgtui::text::shown(&o.from)),
+        Status::Planned => format!("would be {verb}: {}{to}", imgtui::text::shown(&o.from)),
+        Status::Left(why) => format!("left {}: {why}", imgtui::text::shown(&o.from)),
+    }
+}
+
+/// Prints a report: the dry run's lines on stderr, the summary on stderr, and the answer on
+/// stdout. Exit code 1 when some files were left in place.
+pub(crate) fn finish_actions(report: &Report, format: Format) -> Result<ExitCode> {
+    let verb = match report.action {
+        Acted::Move => "moved",
+        Acted::Trash => "trashed",
+        Acted::Report | Acted::Undo => "put back",
+    };
+    let undo = report.action == Acted::Undo;
+    if report.dry_run || undo {
+        for o in &report.outcomes {
+            say!("{}", file_line(verb, o));
+        }
+    }
+    print(&answers::Actions::from(report), format, "")?;
+    let (files, bytes) = if report.dry_run {
+        (report.outcomes.len(), report.bytes())
+    } else {
+        (report.done(), report.bytes())
+    };
+    let would = if report.dry_run { "would be " } else { "" };
+    let freed = if undo { "" } else { " freed" };
+    let left = match report.left() {
+        0 => String::new(),
+        n => format!(", {n} left in place"),
+    };
+    let noun = if files == 1 { "file" } else { "files" };
+    say!(
+        "{files} {noun} {would}{verb} ({}{freed}){left}",
+        imgtui::text::bytes(bytes)
+    );
+    Ok(if report.left() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) fn run_outliers(a: OutliersArgs, g: &Globals) -> Result<ExitCode> {
+    let session = g.ready(&a.dir)?;
+    let c = session.images()?;
+    let k = outliers::OUTLIER_K;
+    let ranked = outliers::outliers(&c, k);
+    print(&answers::Outliers::new(&c, k, &ranked, a.n), a.format, "")
+}
