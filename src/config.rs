@@ -419,9 +419,17 @@ impl Config {
             .map_err(|e: String| anyhow::anyhow!("runtime: {e}"))
     }
 
-    /// The store file this configuration names, if any.
+    /// The store file this configuration names, if any (`~/` at its start is the home folder).
     pub fn store_path(&self) -> Option<PathBuf> {
-        (!self.store.is_empty()).then(|| PathBuf::from(&self.store))
+        if self.store.is_empty() {
+            return None;
+        }
+        // `~/…` is the user's home, as a shell would read it (a settings file is not one).
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+        match (self.store.strip_prefix("~/"), home) {
+            (Some(rest), Some(home)) => Some(home.join(rest)),
+            _ => Some(PathBuf::from(&self.store)),
+        }
     }
 
     /// The decoding options these settings give.
@@ -645,6 +653,20 @@ mod tests {
             assert!(err.starts_with(expected), "{text:?}: {err}");
             assert_eq!(err.lines().count(), 1, "{err}");
         }
+    }
+
+    #[test]
+    fn a_store_path_may_start_at_home() {
+        let mut config = Config::default();
+        assert_eq!(config.store_path(), None);
+        config.store = "/srv/s.sqlite".into();
+        assert_eq!(config.store_path(), Some(PathBuf::from("/srv/s.sqlite")));
+        config.store = "~/s.sqlite".into();
+        let home = directories::BaseDirs::new()
+            .unwrap()
+            .home_dir()
+            .to_path_buf();
+        assert_eq!(config.store_path(), Some(home.join("s.sqlite")));
     }
 
     #[test]

@@ -243,8 +243,12 @@ pub(crate) fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
         0 => String::new(),
         n => format!(" ({n} already there)"),
     };
+    let failed = match report.failed.len() {
+        0 => String::new(),
+        n => format!("; {n} not exported (above)"),
+    };
     say!(
-        "{} files {verb} to {}{already}",
+        "{} files {verb} to {}{already}{failed}",
         report.written,
         imgtui::text::shown(&report.target)
     );
