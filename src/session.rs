@@ -109,6 +109,70 @@ fn alive(_: u32) -> bool {
     false
 }
 
+/// How long a folder must be quiet before a burst of file events counts as one change: what
+/// the explorer and `index --watch` both wait.
+pub const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(800);
+
+/// A folder watched for changes ([`Session::watch`]), and the one rule, shared by the explorer
+/// and `imgtui index --watch`, for which indexing passes are worth telling.
+pub struct Watching {
+    watch: crate::watch::FolderWatch,
+    /// The files the last pass skipped.
+    skipped: HashSet<PathBuf>,
+}
+
+/// What one indexing pass of a watched folder changed (see [`Watching::assess`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// Images new or changed (embedded, or found again under another name).
+    pub changed: usize,
+    /// Images gone.
+    pub removed: usize,
+    /// Files skipped now that were not the pass before (a bad file added).
+    pub newly_skipped: usize,
+    /// Files skipped the pass before that are not now (a bad file removed or mended).
+    pub no_longer_skipped: usize,
+}
+
+impl Change {
+    /// Whether the collection itself changed (so clusters and neighbours must follow).
+    pub fn collection_changed(&self) -> bool {
+        self.changed > 0 || self.removed > 0
+    }
+}
+
+impl Watching {
+    /// How the folder is watched (by events, or by rescans and why).
+    pub fn mode(&self) -> &crate::watch::WatchMode {
+        self.watch.mode()
+    }
+
+    /// Waits at most `timeout` for the folder to change; true when it has (then index it and
+    /// [`Watching::assess`] the pass).
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        self.watch.wait(timeout)
+    }
+
+    /// What an indexing pass of the folder changed, or `None` when nothing worth telling did:
+    /// no image added, changed or removed, and the same files skipped as before. An
+    /// interrupted pass changes nothing here (its files are looked at again next time).
+    pub fn assess(&mut self, summary: &Summary) -> Option<Change> {
+        let now: HashSet<PathBuf> = summary.skipped.iter().map(|s| s.path.clone()).collect();
+        let change = Change {
+            changed: summary.changed.max(summary.embedded),
+            removed: summary.removed,
+            newly_skipped: now.difference(&self.skipped).count(),
+            no_longer_skipped: self.skipped.difference(&now).count(),
+        };
+        if summary.interrupted {
+            return None;
+        }
+        self.skipped = now;
+        (summary.changed_collection() || change.newly_skipped > 0 || change.no_longer_skipped > 0)
+            .then_some(change)
+    }
+}
+
 /// The files of some clusters, nearest each centre first, and the clustering they come from.
 pub struct ClusterFiles {
     /// The folder's clustering.
@@ -548,6 +612,17 @@ impl Session {
     /// Where the store lives.
     pub fn store_path(&self) -> &Path {
         self.store.path()
+    }
+
+    /// Starts watching the folder as the settings' `[watch]` says (file events, or rescans),
+    /// before the first pass so that nothing added meanwhile is missed. The first pass is
+    /// then assessed against no skipped files.
+    pub fn watch(&self) -> Watching {
+        let options = self.config.watch_options(WATCH_DEBOUNCE);
+        Watching {
+            watch: crate::watch::FolderWatch::start(&self.root, &options),
+            skipped: HashSet::new(),
+        }
     }
 
     /// Whether the folder has been indexed into the store before (any of its files).

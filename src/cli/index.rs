@@ -70,15 +70,11 @@ pub(crate) fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
 /// `index --watch`: index, then index again whenever the folder changes, one line (or JSON
 /// summary) per change, until Ctrl-C.
 pub(crate) fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
-    use imgtui::watch::FolderWatch;
     let mut session = g.open(&a.dir)?;
     let opts = tuned(&session, &a, None);
     let cancel = cancel_on_signals()?;
     // Watched from before the first run, so nothing added meanwhile is missed.
-    let options = session
-        .config()
-        .watch_options(std::time::Duration::from_millis(800));
-    let watch = FolderWatch::start(session.root(), &options);
+    let mut watch = session.watch();
     say!(
         "imgtui: {} {} (Ctrl-C stops)",
         watch.mode(),
@@ -87,20 +83,15 @@ pub(crate) fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     let mut first = true;
     // Files already reported as skipped are not listed again with every change.
     let mut told = std::collections::HashSet::new();
-    // The files skipped last time: a bad file added or removed is a change worth a line.
-    let mut skipped_before = std::collections::HashSet::new();
     while !cancel.load(Ordering::SeqCst) {
         if !first && !watch.wait(std::time::Duration::from_millis(250)) {
             continue;
         }
         let summary = session.update_index_with(&opts, &|_| {}, &cancel)?;
-        let skipped_now: std::collections::HashSet<_> =
-            summary.skipped.iter().map(|s| s.path.clone()).collect();
-        let skips_changed = skipped_now != skipped_before;
-        if !summary.interrupted {
-            skipped_before = skipped_now;
-        }
-        if first || summary.changed_collection() || skips_changed || summary.interrupted {
+        // The explorer's rule: a pass is told when images came, changed or went, or a file
+        // began or stopped being skipped (and the first pass always).
+        let change = watch.assess(&summary);
+        if first || change.is_some() || summary.interrupted {
             if a.json {
                 print(&summary, Format::Json, "")?;
             } else {

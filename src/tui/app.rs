@@ -15,6 +15,7 @@ use crate::collection::Collection;
 use crate::error::{Error, ErrorKind};
 use crate::export::{ExportReport, folder_name};
 use crate::index::Progress;
+use crate::session::Change;
 use crate::watch::WatchMode;
 
 /// Everything that happens to the explorer: the user's keys, and what the workers report.
@@ -73,14 +74,7 @@ pub enum Event {
     /// How the folder is watched for changes.
     Watching(WatchMode),
     /// The folder changed and the collection on screen was brought up to date.
-    FolderChanged {
-        /// Images new or changed.
-        changed: usize,
-        /// Images gone.
-        removed: usize,
-        /// Files that could not be used.
-        skipped: usize,
-    },
+    FolderChanged(Change),
     /// How images are drawn now and why, e.g. "sixel (DA1), cell 7×14 px from the tty", and
     /// whether that is terminal graphics (not half blocks).
     Graphics {
@@ -804,20 +798,19 @@ impl App {
                 self.watching = Some(mode);
                 Vec::new()
             }
-            Event::FolderChanged {
-                changed,
-                removed,
-                skipped,
-            } => {
+            Event::FolderChanged(change) => {
                 let mut parts = Vec::new();
-                if changed > 0 {
-                    parts.push(format!("{changed} new or changed"));
+                if change.changed > 0 {
+                    parts.push(format!("{} new or changed", change.changed));
                 }
-                if removed > 0 {
-                    parts.push(format!("{removed} removed"));
+                if change.removed > 0 {
+                    parts.push(format!("{} removed", change.removed));
                 }
-                if skipped > 0 {
-                    parts.push(format!("{skipped} skipped"));
+                if change.newly_skipped > 0 {
+                    parts.push(format!("{} skipped", change.newly_skipped));
+                }
+                if change.no_longer_skipped > 0 {
+                    parts.push(format!("{} no longer skipped", change.no_longer_skipped));
                 }
                 let changed = format!("the folder changed: {}", parts.join(", "));
                 // What the user just did to the folder (duplicates moved) stays in view.

@@ -32,7 +32,6 @@ use crate::decode::{DecodeOptions, decode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::{ExportReport, folder_outside, fresh_target};
 use crate::montage::{MontageOptions, montage, save_in_folder};
-use crate::watch::FolderWatch;
 use crate::{Progress, Session};
 
 /// How long the terminal gets to answer the graphics query.
@@ -764,13 +763,14 @@ fn load(
         summary
     };
     // Watched from before the first check, so nothing added meanwhile is missed.
-    let options = session.config().watch_options(WATCH_DEBOUNCE);
-    let watch = FolderWatch::start(session.root(), &options);
+    let mut watch = session.watch();
     let _ = tx.send(Event::Watching(watch.mode().clone()).into());
     let summary = reindex(session)?;
     if summary.interrupted {
         return Err(Error::interrupted());
     }
+    // The first pass sets what is skipped; later passes tell only what changes.
+    let _ = watch.assess(&summary);
     if !shown_early || summary.changed_collection() {
         let c = session.collection()?;
         fit(session, c)?;
@@ -785,11 +785,6 @@ fn load(
     }
     // The live folder: each change is indexed, new images join the nearest cluster of the
     // saved clustering, deleted ones drop out; the screen keeps its cursor.
-    // Files skipped before: a change counts only those it newly skips.
-    let skipped_paths = |s: &crate::index::Summary| -> std::collections::HashSet<PathBuf> {
-        s.skipped.iter().map(|k| k.path.clone()).collect()
-    };
-    let mut skipped_before = skipped_paths(&summary);
     while !cancel.load(Ordering::SeqCst) {
         if !watch.wait(Duration::from_millis(250)) {
             continue;
@@ -798,30 +793,17 @@ fn load(
         if summary.interrupted {
             break;
         }
-        let skipped_now = skipped_paths(&summary);
-        let newly_skipped = skipped_now.difference(&skipped_before).count();
-        skipped_before = skipped_now;
-        if !summary.changed_collection() && newly_skipped == 0 {
+        let Some(change) = watch.assess(&summary) else {
             continue;
-        }
-        if summary.changed_collection() {
+        };
+        if change.collection_changed() {
             let c = session.collection()?;
             fit(session, c)?;
         }
-        let _ = tx.send(
-            Event::FolderChanged {
-                changed: summary.changed.max(summary.embedded),
-                removed: summary.removed,
-                skipped: newly_skipped,
-            }
-            .into(),
-        );
+        let _ = tx.send(Event::FolderChanged(change).into());
     }
     Ok(())
 }
-
-/// How long the folder must be quiet before a burst of changes is indexed.
-const WATCH_DEBOUNCE: Duration = Duration::from_millis(800);
 
 /// What the clusterer does: a refit for `+` / `-`, or an edit of the clustering.
 enum Job {

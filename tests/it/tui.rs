@@ -1406,11 +1406,12 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     h.on(Event::Resolved(Ok("1 image moved to the trash".into())));
     assert_eq!(h.app.message, "1 image moved to the trash");
     // The folder change it causes does not hide it.
-    h.on(Event::FolderChanged {
+    h.on(Event::FolderChanged(imgtui::session::Change {
         changed: 0,
         removed: 1,
-        skipped: 0,
-    });
+        newly_skipped: 0,
+        no_longer_skipped: 0,
+    }));
     assert_eq!(
         h.app.message,
         "1 image moved to the trash · the folder changed: 1 removed"
