@@ -314,7 +314,24 @@ pub enum Ask {
 }
 
 /// What a key that needs the vectors says before they are read.
-const WAITING_FOR_VECTORS: &str = "still reading the image vectors…";
+/// A status line that stands for a state, cleared when the state ends (rather than when
+/// another message replaces it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notice {
+    /// A key that needs the vectors was pressed while they are still being read.
+    WaitingForVectors,
+    /// The map has the focus: its keys.
+    MapKeys,
+}
+
+impl Notice {
+    fn text(self) -> &'static str {
+        match self {
+            Notice::WaitingForVectors => "still reading the image vectors…",
+            Notice::MapKeys => "map: arrows walk, + / - zoom, Esc or Tab leaves",
+        }
+    }
+}
 
 /// Where the collection is on its way in.
 #[derive(Debug, Clone, PartialEq)]
@@ -482,8 +499,11 @@ pub struct App {
     pub indexing: Option<(usize, usize)>,
     /// Progress of making the thumbnails a store lacks, in the background.
     pub thumbnailing: Option<(usize, usize)>,
-    /// The last thing that happened worth a line in the status bar.
+    /// The last thing that happened worth a line in the status bar (set by [`App::say`] and
+    /// [`App::notify`]).
     pub message: String,
+    /// What `message` stands for, when it stands for a state ([`Notice`]).
+    notice: Option<Notice>,
     /// Image the preview shows (or is loading).
     pub preview_path: Option<PathBuf>,
     /// The export under way, if any.
@@ -564,6 +584,7 @@ impl App {
             indexing: None,
             thumbnailing: None,
             message: String::new(),
+            notice: None,
             preview_path: None,
             exporting: None,
             graphics: String::new(),
@@ -636,18 +657,18 @@ impl App {
                 Vec::new()
             }
             Event::Copied(Ok(n)) => {
-                self.message = format!(
+                self.say(format!(
                     "{} copied to the clipboard (OSC 52: the terminal, or tmux with \
                      set-clipboard on, must allow it)",
                     match n {
                         1 => "1 path".to_owned(),
                         n => format!("{n} paths"),
                     }
-                );
+                ));
                 Vec::new()
             }
             Event::Copied(Err(why)) => {
-                self.message = format!("nothing copied: {why}");
+                self.say(format!("nothing copied: {why}"));
                 Vec::new()
             }
             Event::Thumbnailing(done, total) => {
@@ -693,19 +714,19 @@ impl App {
             Event::Reclustered(Ok(clustering)) => self.reclustered(*clustering),
             Event::Notes(notes) => {
                 if !notes.is_empty() {
-                    self.message = format!("{}; {}", self.message, notes.join("; "));
+                    self.say(format!("{}; {}", self.message, notes.join("; ")));
                 }
                 Vec::new()
             }
             Event::Edited(Ok((clustering, what))) => {
                 self.busy = None;
-                self.message = what;
+                self.say(what);
                 // The marked images this edit moved are where they were asked to go: their
                 // marks have done their work.
                 let moved = self.edits_in_flight.pop_front().unwrap_or_default();
                 let unmarked = moved.iter().filter(|p| self.selection.remove(*p)).count();
                 if unmarked > 0 {
-                    self.message = format!("{} · {} unmarked", self.message, images(unmarked));
+                    self.say(format!("{} · {} unmarked", self.message, images(unmarked)));
                 }
                 if clustering.labels.len() != self.collection.len() {
                     return Vec::new();
@@ -716,16 +737,16 @@ impl App {
             Event::Edited(Err(e)) => {
                 self.busy = None;
                 self.edits_in_flight.pop_front();
-                self.message = match e.kind() {
+                self.say(match e.kind() {
                     ErrorKind::BadRequest => e.to_string(),
                     _ => format!("the edit failed: {e}"),
-                };
+                });
                 Vec::new()
             }
             Event::Reclustered(Err(e)) => {
                 self.busy = None;
                 self.pending_k = None;
-                self.message = format!("clustering failed: {e}");
+                self.say(format!("clustering failed: {e}"));
                 Vec::new()
             }
             Event::Duplicates(groups) => {
@@ -747,13 +768,14 @@ impl App {
             }
             Event::Resolved(result) => {
                 self.busy = None;
-                self.message = match result {
+                let said = match result {
                     Ok(said) => {
                         self.resolved = Some(said.clone());
                         said
                     }
                     Err(e) => format!("nothing moved: {e}"),
                 };
+                self.say(said);
                 Vec::new()
             }
             Event::Outliers(of, mut found) => {
@@ -765,9 +787,9 @@ impl App {
                 self.outliers = Some(found);
                 self.outlier_cursor = 0;
                 self.overlay = Overlay::Outliers;
-                self.message =
-                    "odd ones out (mean distance to the 10 nearest): ↑↓ browse, Enter goes to the image, Esc returns"
-                        .into();
+                self.say(
+                    "odd ones out (mean distance to the 10 nearest): ↑↓ browse, Enter goes to the image, Esc returns",
+                );
                 self.preview_command()
             }
             Event::Neighbours { row, found, of } => {
@@ -779,13 +801,13 @@ impl App {
             }
             Event::Montage(Ok(path)) => {
                 self.busy = None;
-                self.message = format!("montage saved to {}", crate::text::shown(&path));
+                self.say(format!("montage saved to {}", crate::text::shown(&path)));
                 self.overlay = Overlay::Montage(path);
                 Vec::new()
             }
             Event::Montage(Err(e)) => {
                 self.busy = None;
-                self.message = format!("montage failed: {e}");
+                self.say(format!("montage failed: {e}"));
                 Vec::new()
             }
             Event::ExportProgress(done) => {
@@ -814,10 +836,11 @@ impl App {
                 }
                 let changed = format!("the folder changed: {}", parts.join(", "));
                 // What the user just did to the folder (duplicates moved) stays in view.
-                self.message = match self.resolved.take() {
+                let said = match self.resolved.take() {
                     Some(done) => format!("{done} · {changed}"),
                     None => changed,
                 };
+                self.say(said);
                 Vec::new()
             }
             Event::ExportSuggested(suggested, fresh) => {
@@ -831,11 +854,11 @@ impl App {
             }
             Event::Exported(result) => {
                 self.exporting = None;
-                self.message = match result {
+                self.say(match result {
                     Ok(r) => export_message(&r),
                     Err(e) if e.kind() == ErrorKind::BadRequest => format!("export refused: {e}"),
                     Err(e) => format!("export failed: {e}"),
-                };
+                });
                 Vec::new()
             }
         }
@@ -890,8 +913,8 @@ impl App {
         if collection.paths == self.collection.paths {
             self.collection = collection;
             self.forget_neighbours();
-            if self.message == WAITING_FOR_VECTORS {
-                self.message.clear();
+            if self.notice == Some(Notice::WaitingForVectors) {
+                self.say("");
             }
         }
     }
@@ -913,14 +936,14 @@ impl App {
         self.busy = None;
         if clustering.labels.len() != self.collection.len() {
             // New images arrived while it was being fitted: it no longer fits the collection.
-            self.message = "the collection changed while clustering; press + or - again".into();
+            self.say("the collection changed while clustering; press + or - again");
             return Vec::new();
         }
-        self.message = format!(
+        self.say(format!(
             "{} clusters by {}",
             clustering.k,
             clustering.request.method.name()
-        );
+        ));
         let row = self.base();
         self.set_clustering(clustering, row)
     }
@@ -976,7 +999,10 @@ impl App {
         self.duplicates = Some(groups);
         if self.overlay == Overlay::Duplicates && total == 0 {
             self.overlay = Overlay::None;
-            self.message = format!("no near-duplicates at similarity {:.2}", self.threshold);
+            self.say(format!(
+                "no near-duplicates at similarity {:.2}",
+                self.threshold
+            ));
         }
     }
 
@@ -1037,6 +1063,18 @@ impl App {
         self.clustering
             .as_ref()
             .map_or(0, |c| c.clusters[c.labels[i]].number)
+    }
+
+    /// Puts `text` on the status line (empty: the keys again).
+    fn say(&mut self, text: impl Into<String>) {
+        self.message = text.into();
+        self.notice = None;
+    }
+
+    /// Puts a notice on the status line, until its state ends or another message comes.
+    fn notify(&mut self, notice: Notice) {
+        self.message = notice.text().to_owned();
+        self.notice = Some(notice);
     }
 
     /// File name of image `i`, relative to the collection's folder, as shown to a person
@@ -1135,13 +1173,13 @@ impl App {
             self.selection.insert(path);
         }
         let n = self.selection.len();
-        self.message = match n {
+        self.say(match n {
             0 => "nothing marked".to_owned(),
             n => format!(
                 "{} marked (e exports them, y copies their paths, c unmarks all)",
                 images(n)
             ),
-        };
+        });
     }
 
     /// The question of `ask` for the prompt: (title, hint).
@@ -1238,7 +1276,7 @@ impl App {
                 vec![Command::Edit(edit)]
             }
             Err(why) => {
-                self.message = why;
+                self.say(why);
                 Vec::new()
             }
         }
@@ -1262,7 +1300,7 @@ impl App {
     /// `u` / `U`: undo or redo an edit, once the vectors are in.
     fn history(&mut self, command: Command) -> Vec<Command> {
         if !self.has_vectors() {
-            self.message = WAITING_FOR_VECTORS.into();
+            self.notify(Notice::WaitingForVectors);
             return Vec::new();
         }
         self.busy = Some(match command {
@@ -1343,12 +1381,12 @@ impl App {
     fn browse_similar(&mut self) -> Vec<Command> {
         if !self.neighbours_current() {
             self.similar_wanted = true;
-            self.message = "finding similar images…".into();
+            self.say("finding similar images…");
             return self.cursor_rests();
         }
         self.focus = Focus::Similar;
         self.similar_cursor = 0;
-        self.message = "similar images: ↑↓ to browse, Esc returns".into();
+        self.say("similar images: ↑↓ to browse, Esc returns");
         self.preview_command()
     }
 
@@ -1445,7 +1483,7 @@ impl App {
             }
             KeyCode::Esc if self.focus == Focus::Similar => {
                 self.focus = Focus::Images;
-                self.message.clear();
+                self.say("");
                 return self.preview_command();
             }
             KeyCode::Esc if !self.filter.is_empty() => {
@@ -1467,16 +1505,16 @@ impl App {
                 if self.focus == Focus::Map {
                     return self.enter_map();
                 }
-                if self.message.starts_with("map:") {
-                    self.message.clear();
+                if self.notice == Some(Notice::MapKeys) {
+                    self.say("");
                 }
                 self.similar_cursor = 0;
                 return self.preview_command();
             }
-            KeyCode::Char('s') if !self.has_vectors() => self.message = WAITING_FOR_VECTORS.into(),
+            KeyCode::Char('s') if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
             KeyCode::Char('s') => return self.browse_similar(),
             KeyCode::Char('e') if self.exporting.is_some() => {
-                self.message = "an export is under way (Esc stops it)".into()
+                self.say("an export is under way (Esc stops it)")
             }
             KeyCode::Char('e') => {
                 let suggested = self.export_default();
@@ -1487,14 +1525,14 @@ impl App {
             }
             KeyCode::Char(' ') => return self.mark_and_advance(),
             KeyCode::Char('c') if !self.selection.is_empty() => {
-                self.message = format!("{} unmarked", images(self.selection.len()));
+                self.say(format!("{} unmarked", images(self.selection.len())));
                 self.selection.clear();
             }
             KeyCode::Char('y') => return self.copy_paths(),
             KeyCode::Char('r') | KeyCode::Char('M') | KeyCode::Char('S') | KeyCode::Char('v')
                 if !self.has_vectors() =>
             {
-                self.message = WAITING_FOR_VECTORS.into()
+                self.notify(Notice::WaitingForVectors)
             }
             KeyCode::Char('r') => {
                 let name = self.current_cluster().map(|(_, n)| n.to_owned());
@@ -1507,7 +1545,7 @@ impl App {
             KeyCode::Char('U') => return self.history(Command::Redo),
             KeyCode::Char('/') => self.overlay = Overlay::Filter,
             KeyCode::Char('d') => return self.open_duplicates(),
-            KeyCode::Char('o') if !self.has_vectors() => self.message = WAITING_FOR_VECTORS.into(),
+            KeyCode::Char('o') if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
             KeyCode::Char('o') => {
                 self.busy = Some("finding the odd ones out…".into());
                 return vec![Command::FindOutliers];
@@ -1616,17 +1654,16 @@ impl App {
 
     fn open_duplicates(&mut self) -> Vec<Command> {
         match &self.duplicates {
-            None => self.message = "still looking for near-duplicates…".into(),
-            Some(groups) if groups.is_empty() => {
-                self.message = "no near-duplicates in this collection".into()
-            }
+            None => self.say("still looking for near-duplicates…"),
+            Some(groups) if groups.is_empty() => self.say("no near-duplicates in this collection"),
             Some(_) => {
                 self.overlay = Overlay::Duplicates;
                 self.duplicate_cursor =
                     self.duplicate_cursor.min(self.duplicate_rows().count() - 1);
-                self.message = "near-duplicates: Enter goes to the image · K keeps this one · \
-                     Space spares a copy · x resolves · < > threshold · Esc returns"
-                    .into();
+                self.say(
+                    "near-duplicates: Enter goes to the image · K keeps this one · \
+                     Space spares a copy · x resolves · < > threshold · Esc returns",
+                );
                 return self.preview_command();
             }
         }
@@ -1706,7 +1743,7 @@ impl App {
         if let Some(at) = at {
             self.map_view.put(at);
         }
-        self.message = "map: arrows walk, + / - zoom, Esc or Tab leaves".into();
+        self.notify(Notice::MapKeys);
         Vec::new()
     }
 
@@ -1732,7 +1769,7 @@ impl App {
             }
             KeyCode::Esc => {
                 self.focus = Focus::Images;
-                self.message.clear();
+                self.say("");
                 return Some(Vec::new());
             }
             _ => return None,
@@ -1865,7 +1902,7 @@ impl App {
             KeyCode::Enter => {
                 let row = self.current();
                 self.overlay = Overlay::None;
-                self.message.clear();
+                self.say("");
                 if let Some(row) = row {
                     self.go_to(row);
                 }
@@ -1877,7 +1914,7 @@ impl App {
         };
         if step == 0 {
             self.overlay = Overlay::None;
-            self.message.clear();
+            self.say("");
             return Some(self.preview_command());
         }
         let (cursor, n) = if self.overlay == Overlay::Outliers {
@@ -1949,11 +1986,11 @@ impl App {
             KeyCode::Char('x') => {
                 let (groups, _) = self.to_resolve();
                 if groups.is_empty() {
-                    self.message = if self.duplicate_keepers.is_empty() {
-                        "still choosing the keepers…".into()
+                    self.say(if self.duplicate_keepers.is_empty() {
+                        "still choosing the keepers…"
                     } else {
-                        "nothing goes: every copy is kept or spared".into()
-                    };
+                        "nothing goes: every copy is kept or spared"
+                    });
                 } else {
                     self.overlay = Overlay::Resolve;
                 }
@@ -1986,11 +2023,11 @@ impl App {
             return Vec::new();
         };
         if c.request.method == Method::Dbscan {
-            self.message = "DBSCAN finds its own number of clusters (set --eps instead)".into();
+            self.say("DBSCAN finds its own number of clusters (set --eps instead)");
             return Vec::new();
         }
         if !self.has_vectors() {
-            self.message = WAITING_FOR_VECTORS.into();
+            self.notify(Notice::WaitingForVectors);
             return Vec::new();
         }
         let n = self.collection.len();
@@ -2000,11 +2037,11 @@ impl App {
         let most = n.saturating_sub(1).max(2);
         let k = (from as isize + delta).clamp(2, most as isize) as usize;
         if k == from {
-            self.message = if delta < 0 {
+            self.say(if delta < 0 {
                 "k is 2, the fewest clusters there can be".to_owned()
             } else {
                 format!("k is {most}, the most clusters {} allow", images(n))
-            };
+            });
             return Vec::new();
         }
         self.pending_k = (k != fitted).then_some(k);
