@@ -325,3 +325,24 @@ pub fn skipped_by_name(summary: &serde_json::Value) -> Vec<(String, String)> {
     skipped.sort();
     skipped
 }
+
+/// Overwrites the root page of `table` in the store file at `store` with garbage, as a disk
+/// fault would: SQLite then reports the file damaged when the table is read.
+pub fn damage_table(store: &Path, table: &str) {
+    let (page_size, root): (u64, u64) = {
+        let db = rusqlite::Connection::open(store).unwrap();
+        let size = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let root = db
+            .query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (size, root)
+    };
+    let mut bytes = std::fs::read(store).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    bytes[at..at + page_size as usize].fill(0x5a);
+    std::fs::write(store, bytes).unwrap();
+}

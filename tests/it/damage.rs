@@ -177,22 +177,7 @@ fn a_damaged_clusterings_table_names_the_way_out() {
 
     // Where the table lives in the file: its root page (the saved clustering is small, so
     // the page holds it; larger ones continue on overflow pages reached from it).
-    let (page_size, root): (u64, u64) = {
-        let db = rusqlite::Connection::open(&store).unwrap();
-        let size = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
-        let root = db
-            .query_row(
-                "SELECT rootpage FROM sqlite_master WHERE name = 'clusterings'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        (size, root)
-    };
-    let mut bytes = std::fs::read(&store).unwrap();
-    let at = ((root - 1) * page_size) as usize;
-    bytes[at..at + page_size as usize].fill(0x5a);
-    std::fs::write(&store, bytes).unwrap();
+    crate::common::damage_table(&store, "clusterings");
 
     let export_to = tmp.path().join("out");
     let commands: [Vec<&str>; 3] = [

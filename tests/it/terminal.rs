@@ -660,22 +660,7 @@ fn a_damaged_store_in_the_explorer_names_the_file_and_the_way_out() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     crate::common::run_json(&["cluster", d, "--k", "3", "--features", "pixels"], &store);
-    let (page_size, root): (u64, u64) = {
-        let db = rusqlite::Connection::open(&store).unwrap();
-        let size = db.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
-        let root = db
-            .query_row(
-                "SELECT rootpage FROM sqlite_master WHERE name = 'clusterings'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        (size, root)
-    };
-    let mut bytes = std::fs::read(&store).unwrap();
-    let at = ((root - 1) * page_size) as usize;
-    bytes[at..at + page_size as usize].fill(0x5a);
-    std::fs::write(&store, bytes).unwrap();
+    crate::common::damage_table(&store, "clusterings");
     let socket = tmp.path().join("tmux.sock");
     let sock = socket.to_str().unwrap();
     let session = "imgtui-damaged";
