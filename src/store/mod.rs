@@ -168,6 +168,18 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Copies what the WAL file holds into the store file and empties the WAL (SQLite's
+    /// `wal_checkpoint(TRUNCATE)`), so that the store file alone is whole, as a backup or
+    /// `store merge` may take it. Other connections that are reading keep the WAL as far as
+    /// they need; the rest is copied later.
+    ///
+    /// Fails when the store cannot be written.
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
 }
 
 /// Keeps the first thumbnail of a content: it is the same picture whoever made it.

@@ -32,7 +32,7 @@ use crate::decode::{DecodeOptions, decode};
 use crate::error::{Error, ErrorKind, Result};
 use crate::export::{ExportReport, folder_outside, fresh_target};
 use crate::montage::{MontageOptions, montage, save_in_folder};
-use crate::{Progress, Session};
+use crate::{Progress, Session, Store};
 
 /// How long the terminal gets to answer the graphics query.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -319,6 +319,11 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
         && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(20));
+    }
+    // The workers' connections end with the process, unclosed: fold the WAL into the store
+    // file now, so that the file alone holds everything (a backup, `store merge`).
+    if failure.is_none() {
+        let _ = Store::open(&store_path).and_then(|store| store.checkpoint());
     }
     // The command line tells it again, now that the screen is back, and exits non-zero.
     result.and(failure.map_or(Ok(()), Err))

@@ -551,6 +551,10 @@ fn the_explorer_follows_a_changing_folder() {
     assert!(s.contains("clusters:"), "{s}");
     tmux(sock, &["send-keys", "-t", session, "q"]);
     wait("exited 0");
+    // What the explorer wrote is in the store file itself, not left in its WAL.
+    let wal = tmp.path().join("store.sqlite-wal");
+    let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "the WAL still holds {left} bytes after q");
     tmux(sock, &["kill-server"]);
 }
 
