@@ -853,18 +853,23 @@ fn draw_empty(frame: &mut Frame, app: &App, area: Rect) {
     );
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let lines = vec![
+        Line::from("no images here yet"),
+        Line::from("images added to the folder appear here as they come · q quits")
+            .style(app.theme.dim()),
+    ];
+    frame.render_widget(Paragraph::new(lines).centered(), middle_band(inner));
+}
+
+/// The band of three rows 40 % down `inner`, where the waiting screens say what they wait for.
+fn middle_band(inner: Rect) -> Rect {
     let [_, middle, _] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Length(3),
         Constraint::Min(0),
     ])
     .areas(inner);
-    let lines = vec![
-        Line::from("no images here yet"),
-        Line::from("images added to the folder appear here as they come · q quits")
-            .style(app.theme.dim()),
-    ];
-    frame.render_widget(Paragraph::new(lines).centered(), middle);
+    middle
 }
 
 fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
@@ -890,12 +895,7 @@ fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
         );
         return;
     }
-    let [_, gauge_area, _] = Layout::vertical([
-        Constraint::Percentage(40),
-        Constraint::Length(3),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
+    let gauge_area = middle_band(inner);
     let (ratio, label) = match &app.loading {
         Loading::Embedding { done, total } if *total > 0 => (
             *done as f64 / *total as f64,

@@ -346,3 +346,13 @@ pub fn damage_table(store: &Path, table: &str) {
     bytes[at..at + page_size as usize].fill(0x5a);
     std::fs::write(store, bytes).unwrap();
 }
+
+/// A library session on `dir` in `store` with the default settings and the `pixels`
+/// descriptor (no model: fast), not yet indexed.
+pub fn pixels_session(dir: &Path, store: &Path) -> imgtui::Session {
+    let pixels: std::sync::Arc<dyn imgtui::Extractor> =
+        imgtui::features::select("pixels", Default::default())
+            .unwrap()
+            .into();
+    imgtui::Session::open(dir, store, imgtui::config::Config::default(), pixels).unwrap()
+}

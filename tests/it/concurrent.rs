@@ -69,14 +69,7 @@ fn an_open_store_keeps_its_writes_while_other_processes_come_and_go() {
     let dir = tmp.path().join("images");
     families(&dir);
     let store = tmp.path().join("store.sqlite");
-    let open = || {
-        let pixels: std::sync::Arc<dyn imgtui::Extractor> =
-            imgtui::features::select("pixels", Default::default())
-                .unwrap()
-                .into();
-        imgtui::Session::open(&dir, &store, imgtui::config::Config::default(), pixels).unwrap()
-    };
-    let mut session = open();
+    let mut session = pixels_session(&dir, &store);
     session
         .update_index(&|_| {}, &AtomicBool::new(false))
         .unwrap();

@@ -345,13 +345,7 @@ fn the_session_api_edits_undoes_and_warm_starts_with_the_edits() {
     let dir = tmp.path().join("images");
     families(&dir);
     let store = tmp.path().join("store.sqlite");
-    let open = || {
-        let config = imgtui::config::Config::default();
-        let pixels = imgtui::features::select("pixels", Default::default())
-            .unwrap()
-            .into();
-        imgtui::Session::open(&dir, &store, config, pixels).unwrap()
-    };
+    let open = || pixels_session(&dir, &store);
     let mut session = open();
     session
         .update_index(&|_| {}, &AtomicBool::new(false))
@@ -455,12 +449,7 @@ fn undo_leaves_the_edits_of_another_open_explorer_alone() {
     let dir = tmp.path().join("images");
     families(&dir);
     let store = tmp.path().join("store.sqlite");
-    let config = imgtui::config::Config::default();
-    let pixels: std::sync::Arc<dyn imgtui::Extractor> =
-        imgtui::features::select("pixels", Default::default())
-            .unwrap()
-            .into();
-    let mut session = imgtui::Session::open(&dir, &store, config, pixels).unwrap();
+    let mut session = pixels_session(&dir, &store);
     session
         .update_index(&|_| {}, &AtomicBool::new(false))
         .unwrap();
