@@ -522,6 +522,8 @@ fn the_explorer_follows_a_changing_folder() {
         " --features pixels; echo exited $?; sleep 30",
     );
     let wait = |text: &str| wait_for(sock, session, text);
+    // The clusters are on screen (the loading screen's "embedding 15 of 15 images" is not).
+    wait("clusters:");
     wait("15 images");
     // Added.
     crate::common::noise(40, 40, 1)
@@ -634,7 +636,9 @@ fn a_montage_made_inside_the_collection_is_saved_beside_it() {
         " --features pixels; echo exited $?; sleep 30",
     );
     let wait = |text: &str| wait_for(sock, session, text);
-    wait("15 images");
+    // "15 images" alone also matches the loading screen ("embedding 15 of 15 images"),
+    // where keys other than q wait; `m` needs the clusters on screen.
+    wait("clusters:");
     tmux(sock, &["send-keys", "-t", session, "m"]);
     wait("(Esc returns)");
     let beside = tmp.path().join("imgtui-montage");
