@@ -174,16 +174,16 @@ fn map_picture(
     columns: u16,
     _rows: u16,
 ) -> anyhow::Result<usize> {
-    let mut app_map = App::new(app.root.clone(), "bench".into());
-    let c = app.collection.clone();
+    let mut app_map = App::new(app.root().to_owned(), "bench".into());
+    let c = app.collection().clone();
     app_map.on(Event::Loaded(
         c.clone(),
-        Box::new(app.clustering.clone().expect("clustered")),
+        Box::new(app.clustering().cloned().expect("clustered")),
     ));
     let cells = (columns * 60 / 100 - 2, 10);
     app_map.on(Event::MapSize(cells.0, cells.1));
     let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
-    while app_map.focus != imgtui::tui::app::Focus::Map {
+    while app_map.focus() != imgtui::tui::app::Focus::Map {
         app_map.on(key(KeyCode::Tab));
     }
     let asked = app_map.on(key(KeyCode::Char('p')));

@@ -3,8 +3,11 @@
 //! [`terminal`] takes the terminal over, reads it, asks it about graphics and hands it back.
 
 pub mod app;
+pub mod event;
+pub(crate) mod panes;
 pub mod picture;
 mod run;
+mod state;
 pub mod terminal;
 pub mod theme;
 pub mod view;

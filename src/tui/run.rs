@@ -102,11 +102,11 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
         session.root().to_owned(),
         session.extractor().name().to_owned(),
     );
-    app.neighbour_count = session.config().explore.neighbours;
-    app.threshold = session.config().duplicates.threshold;
+    app.neighbours.count = session.config().explore.neighbours;
+    app.duplicates.threshold = session.config().duplicates.threshold;
     let theme = session.config().explore.theme;
-    app.theme = Theme::from_setting(theme, Theme::no_color_env());
-    app.theme_auto = theme == ThemeSetting::Auto;
+    app.look.theme = Theme::from_setting(theme, Theme::no_color_env());
+    app.look.auto = theme == ThemeSetting::Auto;
     let mouse = session.config().explore.mouse;
     let cell_setting = session.config().explore.cell_size.0;
     let dumb = matches!(
@@ -179,11 +179,11 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
             let area = Rect::new(0, 0, area.width, area.height);
             let tiles = grid_size(&app, area);
             let mut sized = Vec::new();
-            if tiles != app.grid_size {
+            if tiles != app.grid.size {
                 sized.extend(app.on(Event::GridSize(tiles.0, tiles.1)));
             }
             let cells = map_size(&app, area);
-            if cells != app.map_cells {
+            if cells != app.map.cells {
                 sized.extend(app.on(Event::MapSize(cells.0, cells.1)));
             }
             for command in sized {

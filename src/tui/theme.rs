@@ -174,3 +174,14 @@ mod tests {
         assert!(luminance(Theme::Light.faint(c)) > luminance(c));
     }
 }
+
+/// How the explorer looks: its colours, and how it draws images.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Look {
+    /// The colours drawn with.
+    pub(crate) theme: Theme,
+    /// `explore.theme = auto`: the terminal's background colour, when it tells, chooses.
+    pub(crate) auto: bool,
+    /// How images are drawn and why (shown in the help).
+    pub(crate) graphics: String,
+}

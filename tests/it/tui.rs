@@ -103,7 +103,7 @@ impl Harness {
         for command in self.app.on(event) {
             match command {
                 Command::FindNeighbours(row, n) => {
-                    let c = self.app.collection.clone();
+                    let c = self.app.collection().clone();
                     let found = neighbours::query(&c, c.row(row), Select::Nearest(n), Some(row));
                     left.extend(self.on(Event::Neighbours { row, found, of: c }));
                 }
@@ -234,31 +234,31 @@ fn arrows_move_between_clusters_and_images() {
     let mut h = Harness::new();
     let first = h.app.current().unwrap();
     let cmds = h.key(KeyCode::Down);
-    assert_eq!(h.app.image, 1);
+    assert_eq!(h.app.image(), 1);
     assert!(matches!(cmds.as_slice(), [Command::LoadPreview(_)]));
     assert_ne!(h.app.current().unwrap(), first);
     h.key(KeyCode::Char('l'));
-    assert_eq!((h.app.cluster, h.app.image), (1, 0));
+    assert_eq!((h.app.cluster(), h.app.image()), (1, 0));
     assert!(screen(&h.app, 120, 36).contains("cluster 2 · 5 images"));
     h.key(KeyCode::Left);
     h.key(KeyCode::Left);
-    assert_eq!(h.app.cluster, 2, "← wraps around");
+    assert_eq!(h.app.cluster(), 2, "← wraps around");
     // The neighbours follow the cursor and never include the image itself.
     let here = h.app.current().unwrap();
-    assert_eq!(h.app.neighbours.len(), 12);
-    assert!(h.app.neighbours.iter().all(|n| n.index != here));
+    assert_eq!(h.app.neighbours().len(), 12);
+    assert!(h.app.neighbours().iter().all(|n| n.index != here));
     assert!(h.app.neighbours_current());
     // j/k clamp at the ends.
     for _ in 0..10 {
         h.key(KeyCode::Char('j'));
     }
-    assert_eq!(h.app.image, 4);
+    assert_eq!(h.app.image(), 4);
 }
 
 #[test]
 fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped() {
     let mut h = Harness::new();
-    let before = h.app.neighbours.clone();
+    let before = h.app.neighbours().to_vec();
     let down = || Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
     // Keys coming in ask for nothing.
     assert!(matches!(
@@ -270,7 +270,8 @@ fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped(
         [Command::LoadPreview(_)]
     ));
     assert_eq!(
-        h.app.neighbours, before,
+        h.app.neighbours(),
+        before,
         "not recomputed while keys come in"
     );
     // At rest: one request, for the image under the cursor, and only once.
@@ -283,10 +284,10 @@ fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped(
     h.app.on(Event::Neighbours {
         row: first_other(here),
         found: before.clone(),
-        of: h.app.collection.clone(),
+        of: h.app.collection().clone(),
     });
     assert!(!h.app.neighbours_current());
-    let c = h.app.collection.clone();
+    let c = h.app.collection().clone();
     let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
     // An answer from a collection no longer on screen is dropped too.
     let older = Arc::new(collection(Path::new("/art"), false));
@@ -299,10 +300,10 @@ fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped(
     h.app.on(Event::Neighbours {
         row: here,
         found: found.clone(),
-        of: h.app.collection.clone(),
+        of: h.app.collection().clone(),
     });
     assert!(h.app.neighbours_current());
-    assert_eq!(h.app.neighbours, found);
+    assert_eq!(h.app.neighbours(), found);
 }
 
 fn first_other(row: usize) -> usize {
@@ -313,18 +314,18 @@ fn first_other(row: usize) -> usize {
 fn s_browses_similar_images_and_esc_returns() {
     let mut h = Harness::new();
     let here = h.app.current().unwrap();
-    let nearest = h.app.neighbours[0].index;
+    let nearest = h.app.neighbours()[0].index;
     let cmds = h.key(KeyCode::Char('s'));
-    assert_eq!(h.app.focus, Focus::Similar);
+    assert_eq!(h.app.focus(), Focus::Similar);
     assert_eq!(h.app.current(), Some(nearest));
     assert!(
-        matches!(cmds.as_slice(), [Command::LoadPreview(p)] if *p == h.app.collection.paths[nearest])
+        matches!(cmds.as_slice(), [Command::LoadPreview(p)] if *p == h.app.collection().paths[nearest])
     );
     h.key(KeyCode::Down);
-    assert_eq!(h.app.current(), Some(h.app.neighbours[1].index));
+    assert_eq!(h.app.current(), Some(h.app.neighbours()[1].index));
     golden("similar", &screen(&h.app, 120, 36));
     h.key(KeyCode::Esc);
-    assert_eq!(h.app.focus, Focus::Images);
+    assert_eq!(h.app.focus(), Focus::Images);
     assert_eq!(h.app.current(), Some(here));
     assert!(
         !screen(&h.app, 120, 36).contains("Esc returns"),
@@ -343,9 +344,9 @@ fn s_before_the_neighbours_are_in_browses_them_when_they_arrive() {
         KeyModifiers::NONE,
     )));
     assert_eq!(asked, vec![Command::FindNeighbours(here, 12)]);
-    assert_eq!(h.app.focus, Focus::Images);
-    assert_eq!(h.app.message, "finding similar images…");
-    let c = h.app.collection.clone();
+    assert_eq!(h.app.focus(), Focus::Images);
+    assert_eq!(h.app.message(), "finding similar images…");
+    let c = h.app.collection().clone();
     let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
     let nearest = found[0].index;
     let cmds = h.app.on(Event::Neighbours {
@@ -353,11 +354,11 @@ fn s_before_the_neighbours_are_in_browses_them_when_they_arrive() {
         found,
         of: c.clone(),
     });
-    assert_eq!(h.app.focus, Focus::Similar);
+    assert_eq!(h.app.focus(), Focus::Similar);
     assert_eq!(
         cmds,
         vec![Command::LoadPreview(
-            h.app.collection.paths[nearest].clone()
+            h.app.collection().paths[nearest].clone()
         )]
     );
 }
@@ -369,7 +370,7 @@ fn e_exports_on_a_worker_with_progress_and_esc_stops_it() {
     crate::common::families(&dir);
     let mut h = Harness::with(&dir, false);
     h.key(KeyCode::Char('e'));
-    let Overlay::Export(default) = &h.app.overlay else {
+    let Overlay::Export(default) = &h.app.overlay() else {
         panic!("no export prompt");
     };
     assert!(default.starts_with("imgtui-export/01"), "{default}");
@@ -381,7 +382,7 @@ fn e_exports_on_a_worker_with_progress_and_esc_stops_it() {
     let target = tmp.path().join("picked");
     h.type_text(target.to_str().unwrap());
     let cmds = h.key(KeyCode::Enter);
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
     let [Command::Export(files, to)] = cmds.as_slice() else {
         panic!("{cmds:?}");
     };
@@ -398,7 +399,7 @@ fn e_exports_on_a_worker_with_progress_and_esc_stops_it() {
         [Command::LoadPreview(_)]
     ));
     assert!(h.key(KeyCode::Char('e')).is_empty());
-    assert_eq!(h.app.message, "an export is under way (Esc stops it)");
+    assert_eq!(h.app.message(), "an export is under way (Esc stops it)");
     // Esc stops it: what the worker does with the flag, for real.
     assert_eq!(h.key(KeyCode::Esc), vec![Command::CancelExport]);
     assert!(screen(&h.app, 160, 36).contains("stopping the export after 2/5 files"));
@@ -425,17 +426,17 @@ fn e_exports_on_a_worker_with_progress_and_esc_stops_it() {
         );
     }
     h.on(Event::Exported(Ok(report)));
-    assert!(h.app.exporting.is_none());
+    assert!(h.app.exporting().is_none());
     assert!(
-        h.app.message.starts_with("2 files copied to")
-            && h.app.message.ends_with("stopped: 3 not copied"),
+        h.app.message().starts_with("2 files copied to")
+            && h.app.message().ends_with("stopped: 3 not copied"),
         "{}",
-        h.app.message
+        h.app.message()
     );
     // Esc on the prompt cancels without a command.
     h.key(KeyCode::Char('e'));
     assert!(h.key(KeyCode::Esc).is_empty());
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
 }
 
 #[test]
@@ -452,7 +453,7 @@ fn export_progress_on_the_status_line() {
     h.on(Event::Exported(Err(Error::bad_request(
         "imgtui-export/01 is inside the collection",
     ))));
-    assert!(h.app.message.starts_with("export refused"));
+    assert!(h.app.message().starts_with("export refused"));
     assert!(h.app.activity().is_none());
 }
 
@@ -467,7 +468,7 @@ fn help_overlay_and_quit() {
         "{s}"
     );
     h.key(KeyCode::Esc);
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
     assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);
     let ctrl_c = h.on(Event::Key(KeyEvent::new(
         KeyCode::Char('c'),
@@ -488,7 +489,7 @@ fn any_terminal_size_draws_without_panicking() {
     golden("small", &s);
     assert!(s.contains("clusters") && s.contains("cluster 1"), "{s}");
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.overlay, Overlay::Preview);
+    assert_eq!(*h.app.overlay(), Overlay::Preview);
     screen(&h.app, 40, 12);
 }
 
@@ -506,11 +507,11 @@ fn loading_screen_shows_progress_then_the_clusters() {
     let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
     assert!(app.on(key(KeyCode::Down)).is_empty());
     app.on(Event::Clustering);
-    assert_eq!(app.loading, Loading::Clustering);
+    assert_eq!(*app.loading(), Loading::Clustering);
     let c = collection(Path::new("/photos"), false);
     let clustering = clusters(&c, 3);
     app.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
-    assert_eq!(app.loading, Loading::Ready);
+    assert_eq!(*app.loading(), Loading::Ready);
     // More images being indexed behind the clusters show on the status line.
     app.on(Event::Progress(imgtui::Progress::Processed {
         done: 1,
@@ -574,8 +575,8 @@ fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     assert!(s.contains("reading the image vectors…"), "{s}");
     // What needs vectors says it is waiting, and nothing else is lost.
     h.key(KeyCode::Char('s'));
-    assert_eq!(h.app.focus, Focus::Images);
-    assert_eq!(h.app.message, "still reading the image vectors…");
+    assert_eq!(h.app.focus(), Focus::Images);
+    assert_eq!(h.app.message(), "still reading the image vectors…");
     assert!(h.key(KeyCode::Char('+')).is_empty());
     h.key(KeyCode::Down);
     let here = h.app.current().unwrap();
@@ -585,22 +586,22 @@ fn a_saved_clustering_is_shown_before_the_vectors_are_read() {
     h.on(Event::Vectors(Arc::new(vectors)));
     h.on(Event::Idle);
     assert_eq!(h.app.current(), Some(here), "the cursor stays");
-    assert_eq!(h.app.neighbours.len(), 12);
+    assert_eq!(h.app.neighbours().len(), 12);
     assert!(!screen(&h.app, 120, 36).contains("reading the image vectors"));
     h.key(KeyCode::Char('s'));
-    assert_eq!(h.app.focus, Focus::Similar);
+    assert_eq!(h.app.focus(), Focus::Similar);
 }
 
 #[test]
 fn slash_filters_images_by_file_name() {
     let mut h = Harness::new();
     h.key(KeyCode::Char('/'));
-    assert_eq!(h.app.overlay, Overlay::Filter);
+    assert_eq!(*h.app.overlay(), Overlay::Filter);
     h.type_text("STRIPES-3");
     assert!(screen(&h.app, 120, 36).contains("filter by file name"));
     // Enter keeps the filter and lands on the cluster that has the match.
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
     assert!(h.app.current_path().unwrap().ends_with("stripes-3.png"));
     let s = screen(&h.app, 160, 36);
     golden("filter", &s);
@@ -608,8 +609,8 @@ fn slash_filters_images_by_file_name() {
     assert!(s.contains("1/5"), "clusters show their matches: {s}");
     // Esc clears it.
     h.key(KeyCode::Esc);
-    assert!(h.app.filter.is_empty());
-    assert!(h.app.shown.iter().all(|m| m.len() == 5));
+    assert!(h.app.filter().is_empty());
+    assert!(h.app.shown().iter().all(|m| m.len() == 5));
     assert!(h.app.current_path().unwrap().ends_with("stripes-3.png"));
     // A filter nothing matches says so.
     h.key(KeyCode::Char('/'));
@@ -622,8 +623,12 @@ fn slash_filters_images_by_file_name() {
 fn d_browses_near_duplicate_groups() {
     let mut h = Harness::with(Path::new("/art"), true);
     h.key(KeyCode::Char('d'));
-    assert!(h.app.message.contains("still looking"), "{}", h.app.message);
-    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    assert!(
+        h.app.message().contains("still looking"),
+        "{}",
+        h.app.message()
+    );
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
     let names: Vec<Vec<String>> = groups
         .iter()
         .map(|g| g.iter().map(|&i| h.app.name(i)).collect())
@@ -636,8 +641,8 @@ fn d_browses_near_duplicate_groups() {
     // The image list marks them.
     assert!(screen(&h.app, 120, 36).contains("≈1"));
     let cmds = h.key(KeyCode::Char('d'));
-    assert_eq!(h.app.overlay, Overlay::Duplicates);
-    let first = &h.app.collection.paths[groups[0][0]];
+    assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+    let first = &h.app.collection().paths[groups[0][0]];
     assert!(matches!(cmds.as_slice(), [Command::LoadPreview(p)] if p == first));
     let s = screen(&h.app, 120, 36);
     golden("duplicates", &s);
@@ -649,9 +654,9 @@ fn d_browses_near_duplicate_groups() {
     assert_eq!(h.app.current(), Some(groups[0][1]));
     // Enter goes to that image in its cluster.
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
     assert_eq!(h.app.current(), Some(groups[0][1]));
-    assert_eq!(h.app.focus, Focus::Images);
+    assert_eq!(h.app.focus(), Focus::Images);
 }
 
 #[test]
@@ -662,7 +667,7 @@ fn plus_and_minus_recluster_and_keep_the_cursor() {
     assert_eq!(h.key(KeyCode::Char('+')), vec![Command::Recluster(4)]);
     assert!(screen(&h.app, 120, 36).contains("clustering into 4"));
     // What the event loop's worker sends back:
-    let four = clusters(&h.app.collection, 4);
+    let four = clusters(h.app.collection(), 4);
     h.on(Event::Reclustered(Ok(Box::new(four))));
     assert_eq!(h.app.current_path(), Some(&here));
     let s = screen(&h.app, 120, 36);
@@ -670,13 +675,13 @@ fn plus_and_minus_recluster_and_keep_the_cursor() {
         s.contains("clusters: 4 by kmeans") && s.contains("kmeans (settings) k=4"),
         "{s}"
     );
-    assert!(h.app.busy.is_none());
+    assert!(h.app.busy().is_none());
     assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(3)]);
     // A result fitted before new images arrived no longer fits: it is dropped, not drawn.
-    let mut stale = clusters(&h.app.collection, 3);
+    let mut stale = clusters(h.app.collection(), 3);
     stale.labels.pop();
     h.on(Event::Reclustered(Ok(Box::new(stale))));
-    assert!(h.app.message.contains("changed"), "{}", h.app.message);
+    assert!(h.app.message().contains("changed"), "{}", h.app.message());
     assert!(screen(&h.app, 120, 36).contains("clusters: 4 by kmeans"));
     // A failed fit says why and leaves the clusters as they were.
     assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(3)]);
@@ -684,8 +689,8 @@ fn plus_and_minus_recluster_and_keep_the_cursor() {
         ErrorKind::Failed,
         "out of memory",
     ))));
-    assert_eq!(h.app.message, "clustering failed: out of memory");
-    assert!(h.app.busy.is_none());
+    assert_eq!(h.app.message(), "clustering failed: out of memory");
+    assert!(h.app.busy().is_none());
 }
 
 #[test]
@@ -700,16 +705,16 @@ fn m_asks_for_a_montage_and_shows_it_when_saved() {
     assert!(screen(&h.app, 120, 36).contains("drawing a montage of 5 images"));
     let saved = PathBuf::from(format!("imgtui-montage/{stem}.png"));
     h.on(Event::Montage(Ok(saved.clone())));
-    assert_eq!(h.app.overlay, Overlay::Montage(saved));
+    assert_eq!(*h.app.overlay(), Overlay::Montage(saved));
     assert!(screen(&h.app, 120, 36).contains("imgtui-montage"));
     h.key(KeyCode::Esc);
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
     h.key(KeyCode::Char('m'));
     h.on(Event::Montage(Err(Error::new(
         ErrorKind::Failed,
         "disk full",
     ))));
-    assert_eq!(h.app.message, "montage failed: disk full");
+    assert_eq!(h.app.message(), "montage failed: disk full");
 }
 
 /// Drawing and saving a montage for real: what the montage worker does.
@@ -741,17 +746,17 @@ fn quick_plus_presses_are_all_counted() {
             .collect::<Vec<_>>()
     );
     assert!(screen(&h.app, 120, 36).contains("clustering into 8"));
-    let older = clusters(&h.app.collection, 5);
+    let older = clusters(h.app.collection(), 5);
     h.on(Event::Reclustered(Ok(Box::new(older))));
     assert!(
         screen(&h.app, 120, 36).contains("clusters: 3 by kmeans"),
         "not shown"
     );
-    assert!(h.app.busy.is_some(), "still fitting 8");
-    let newest = clusters(&h.app.collection, 8);
+    assert!(h.app.busy().is_some(), "still fitting 8");
+    let newest = clusters(h.app.collection(), 8);
     h.on(Event::Reclustered(Ok(Box::new(newest))));
     assert!(screen(&h.app, 120, 36).contains("clusters: 8 by kmeans"));
-    assert!(h.app.busy.is_none());
+    assert!(h.app.busy().is_none());
     // And back down: `-` counts from 8.
     assert_eq!(h.key(KeyCode::Char('-')), vec![Command::Recluster(7)]);
 }
@@ -763,7 +768,7 @@ fn the_cursor_follows_its_image_through_a_rename() {
     let mut h = Harness::new();
     h.key(KeyCode::Down);
     let here = h.app.current().unwrap();
-    let hash = h.app.collection.hashes[here];
+    let hash = h.app.collection().hashes[here];
     let mut c = collection(Path::new("/art"), true);
     let row = c.hashes.iter().position(|x| *x == hash).unwrap();
     c.paths[row] = "/art/renamed.png".into();
@@ -775,14 +780,14 @@ fn the_cursor_follows_its_image_through_a_rename() {
 #[test]
 fn the_grid_shows_thumbnails_and_the_cursor_moves_in_two_dimensions() {
     let mut h = Harness::new();
-    assert_eq!(h.app.images_view, ImagesView::List, "half blocks: a list");
+    assert_eq!(h.app.images_view(), ImagesView::List, "half blocks: a list");
     h.grid(160, 48);
     assert_eq!(
-        h.app.images_view,
+        h.app.images_view(),
         ImagesView::Grid,
         "terminal graphics: a grid"
     );
-    let (columns, rows) = h.app.grid_size;
+    let (columns, rows) = h.app.grid_size();
     assert_eq!((columns, rows), (4, 3), "tiles at 160×48");
     // The page's thumbnails are asked for once, and drawn.
     assert_eq!(h.thumbnail_requests.len(), 1);
@@ -797,33 +802,33 @@ fn the_grid_shows_thumbnails_and_the_cursor_moves_in_two_dimensions() {
     assert!(s.contains('┏'), "the cursor's tile has a thick frame:\n{s}");
     // → one along, ↓ one row down (same column, or the last of a shorter row).
     h.key(KeyCode::Right);
-    assert_eq!(h.app.image, 1);
+    assert_eq!(h.app.image(), 1);
     h.key(KeyCode::Down);
-    assert_eq!(h.app.image, 4, "the second row holds one image");
+    assert_eq!(h.app.image(), 4, "the second row holds one image");
     h.key(KeyCode::Up);
-    assert_eq!(h.app.image, 0);
+    assert_eq!(h.app.image(), 0);
     h.key(KeyCode::Char('l'));
     h.key(KeyCode::Char('l'));
-    assert_eq!(h.app.image, 2);
+    assert_eq!(h.app.image(), 2);
     h.key(KeyCode::Char('h'));
-    assert_eq!(h.app.image, 1);
+    assert_eq!(h.app.image(), 1);
     // Moving within the page asks for no thumbnail again.
     assert_eq!(h.thumbnail_requests.len(), 1, "{:?}", h.thumbnail_requests);
     // ] and [ change the cluster; the preview follows the grid's cursor.
     let cmds = h.key(KeyCode::Char(']'));
-    assert_eq!((h.app.cluster, h.app.image), (1, 0));
+    assert_eq!((h.app.cluster(), h.app.image()), (1, 0));
     assert!(cmds.iter().any(|c| matches!(c, Command::LoadPreview(_))));
     assert_eq!(h.thumbnail_requests.len(), 2, "the new cluster's page");
     // g goes back to the list, and stays there when the terminal answers again.
     h.key(KeyCode::Char('g'));
-    assert_eq!(h.app.images_view, ImagesView::List);
+    assert_eq!(h.app.images_view(), ImagesView::List);
     h.on(Event::Graphics {
         how: "again".into(),
         images: true,
     });
-    assert_eq!(h.app.images_view, ImagesView::List);
+    assert_eq!(h.app.images_view(), ImagesView::List);
     h.key(KeyCode::Down);
-    assert_eq!(h.app.image, 1, "the list moves by one");
+    assert_eq!(h.app.image(), 1, "the list moves by one");
 }
 
 #[test]
@@ -849,49 +854,53 @@ fn a_large_cluster_scrolls_by_pages_and_asks_only_for_the_pages_in_view() {
     };
     h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
     h.grid(160, 48);
-    let (columns, rows) = h.app.grid_size;
+    let (columns, rows) = h.app.grid_size();
     let page = columns * rows;
     // The page in view and the next.
     assert_eq!(h.thumbnail_requests.last().unwrap().len(), 2 * page);
-    let size = h.app.shown[h.app.cluster].len();
+    let size = h.app.shown()[h.app.cluster()].len();
     for _ in 0..size {
         h.app
             .on(Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
     }
-    assert_eq!(h.app.image / columns, (size - 1) / columns, "the last row");
+    assert_eq!(
+        h.app.image() / columns,
+        (size - 1) / columns,
+        "the last row"
+    );
     assert!(
-        h.app.grid_top + rows > h.app.image / columns,
+        h.app.grid_top() + rows > h.app.image() / columns,
         "the cursor stays in view"
     );
     let s = h.screen(160, 48);
-    let last = h.app.name(h.app.shown[h.app.cluster][size - 1]);
+    let last = h.app.name(h.app.shown()[h.app.cluster()][size - 1]);
     assert!(s.contains(&last), "{last} in view:\n{s}");
     // PgUp goes a page up; Home to the first.
     h.key(KeyCode::PageUp);
-    assert_eq!(h.app.image / columns, (size - 1) / columns - rows);
+    assert_eq!(h.app.image() / columns, (size - 1) / columns - rows);
     h.key(KeyCode::Home);
-    assert_eq!((h.app.image, h.app.grid_top), (0, 0));
+    assert_eq!((h.app.image(), h.app.grid_top()), (0, 0));
 }
 
 #[test]
 fn similar_images_and_near_duplicates_use_the_grid() {
     let mut h = Harness::with(Path::new("/art"), true);
-    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
     h.on(Event::Duplicates(groups.clone()));
     h.grid(160, 48);
     h.key(KeyCode::Char('s'));
-    assert_eq!(h.app.focus, Focus::Similar);
+    assert_eq!(h.app.focus(), Focus::Similar);
     let s = h.screen(160, 48);
     assert!(s.contains("similar to "), "{s}");
-    let first = h.app.name(h.app.neighbours[0].index);
+    let first = h.app.name(h.app.neighbours()[0].index);
     assert!(s.contains(&first[..first.len().min(13)]), "{first}:\n{s}");
     h.key(KeyCode::Right);
-    assert_eq!(h.app.similar_cursor, 1);
-    assert_eq!(h.app.current(), Some(h.app.neighbours[1].index));
+    assert_eq!(h.app.similar_cursor(), 1);
+    assert_eq!(h.app.current(), Some(h.app.neighbours()[1].index));
     h.key(KeyCode::Esc);
     // Near-copies side by side: a group is one row of the grid.
     h.key(KeyCode::Char('d'));
-    assert_eq!(h.app.overlay, Overlay::Duplicates);
+    assert_eq!(*h.app.overlay(), Overlay::Duplicates);
     let s = h.screen(160, 48);
     golden("duplicates-grid", &s);
     assert!(s.contains("≈1"), "{s}");
@@ -903,13 +912,14 @@ fn similar_images_and_near_duplicates_use_the_grid() {
 fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
     let mut h = Harness::new();
     // Tab: clusters → images → similar → map.
-    while h.app.focus != Focus::Map {
+    while h.app.focus() != Focus::Map {
         h.key(KeyCode::Tab);
     }
-    let c = h.app.clustering.clone().unwrap();
+    let c = h.app.clustering().cloned().unwrap();
     let start = h.app.current().unwrap();
     assert_eq!(
-        h.app.map_view.crosshair, c.map[start],
+        h.app.map_view().crosshair,
+        c.map[start],
         "the crosshair starts on the image"
     );
     let s = screen(&h.app, 120, 40);
@@ -927,12 +937,12 @@ fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
                 seen.push(now);
                 assert!(
                     cmds.iter()
-                        .any(|c| matches!(c, Command::LoadPreview(p) if *p == h.app.collection.paths[now])),
+                        .any(|c| matches!(c, Command::LoadPreview(p) if *p == h.app.collection().paths[now])),
                     "{cmds:?}"
                 );
             }
-            let [x, y] = h.app.map_view.crosshair;
-            let b = h.app.map_view.bounds;
+            let [x, y] = h.app.map_view().crosshair;
+            let b = h.app.map_view().bounds;
             assert!(x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3]);
         }
     }
@@ -940,16 +950,16 @@ fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
         seen.len() >= 3,
         "the walk visits images of the map: {seen:?}"
     );
-    assert_eq!(h.app.focus, Focus::Map, "walking keeps the map focused");
+    assert_eq!(h.app.focus(), Focus::Map, "walking keeps the map focused");
     let here = h.app.current().unwrap();
     let nearest = (0..c.map.len())
         .min_by(|&a, &b| {
             let d = |i: usize| {
                 let [x, y] = c.map[i];
-                let [cx, cy] = h.app.map_view.crosshair;
+                let [cx, cy] = h.app.map_view().crosshair;
                 let (w, hh) = (
-                    h.app.map_view.bounds[2] - h.app.map_view.bounds[0],
-                    h.app.map_view.bounds[3] - h.app.map_view.bounds[1],
+                    h.app.map_view().bounds[2] - h.app.map_view().bounds[0],
+                    h.app.map_view().bounds[3] - h.app.map_view().bounds[1],
                 );
                 ((x - cx) / w).powi(2) + ((y - cy) / hh).powi(2)
             };
@@ -960,9 +970,9 @@ fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
     // + zooms in around the crosshair, - back out; the crosshair stays in view.
     h.key(KeyCode::Char('+'));
     h.key(KeyCode::Char('+'));
-    assert!((h.app.map_view.zoom - 2.25).abs() < 1e-4);
-    let [x0, y0, x1, y1] = h.app.map_view.window();
-    let [cx, cy] = h.app.map_view.crosshair;
+    assert!((h.app.map_view().zoom - 2.25).abs() < 1e-4);
+    let [x0, y0, x1, y1] = h.app.map_view().window();
+    let [cx, cy] = h.app.map_view().crosshair;
     // In view (up to rounding: the view may end exactly at the crosshair, on the map's edge).
     let e = 1e-4 * (x1 - x0).max(y1 - y0);
     assert!(
@@ -973,23 +983,23 @@ fn the_map_is_walked_with_a_crosshair_and_zoomed_around_it() {
     );
     assert!(screen(&h.app, 120, 40).contains("zoom ×2.2"));
     assert_eq!(
-        h.app.clustering.as_ref().unwrap().k,
+        h.app.clustering().as_ref().unwrap().k,
         3,
         "+ zooms, it does not add a cluster"
     );
     for _ in 0..5 {
         h.key(KeyCode::Char('-'));
     }
-    assert_eq!(h.app.map_view.zoom, 1.0);
+    assert_eq!(h.app.map_view().zoom, 1.0);
     h.key(KeyCode::Esc);
-    assert_eq!(h.app.focus, Focus::Images);
+    assert_eq!(h.app.focus(), Focus::Images);
 }
 
 #[test]
 fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
     let mut h = Harness::new();
     h.on(Event::MapSize(70, 18));
-    while h.app.focus != Focus::Map {
+    while h.app.focus() != Focus::Map {
         h.key(KeyCode::Tab);
     }
     let cmds = h.key(KeyCode::Char('p'));
@@ -1000,7 +1010,10 @@ fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
     assert_eq!(picture.images.len(), 15, "the whole map is in view");
     let last = picture.images.last().unwrap();
     assert!(last.current, "the current image is drawn last, on top");
-    assert_eq!(last.path, h.app.collection.paths[h.app.current().unwrap()]);
+    assert_eq!(
+        last.path,
+        h.app.collection().paths[h.app.current().unwrap()]
+    );
     assert!(
         picture
             .images
@@ -1018,8 +1031,8 @@ fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
         panic!("{cmds:?}");
     };
     assert!((zoomed.zoom - 1.5).abs() < 1e-6);
-    let [x0, y0, x1, y1] = h.app.map_view.window();
-    let map = &h.app.clustering.as_ref().unwrap().map;
+    let [x0, y0, x1, y1] = h.app.map_view().window();
+    let map = &h.app.clustering().as_ref().unwrap().map;
     let inside = map
         .iter()
         .filter(|&&[x, y]| x >= x0 && x <= x1 && y >= y0 && y <= y1)
@@ -1027,7 +1040,7 @@ fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
     assert_eq!(zoomed.images.len(), inside);
     // p again: points, and no more pictures.
     h.key(KeyCode::Char('p'));
-    assert!(!h.app.map_picture);
+    assert!(!h.app.map_picture());
     assert!(
         !h.key(KeyCode::Left)
             .iter()
@@ -1059,33 +1072,33 @@ fn clicks_select_clusters_tiles_and_map_places_and_the_wheel_scrolls_and_zooms()
     };
     // A tile: its image becomes current (the title row of a tile is its frame; click inside).
     let s = h.screen(160, 48);
-    let third = h.app.name(h.app.shown[0][2]);
+    let third = h.app.name(h.app.shown()[0][2]);
     let (x, y) = find(&s, &third);
     assert_eq!(click(&mut h, (x + 2, y + 3)), Hit::Image(Some(2)));
-    assert_eq!((h.app.image, h.app.focus), (2, Focus::Images));
+    assert_eq!((h.app.image(), h.app.focus()), (2, Focus::Images));
     // A cluster row.
     let (x, y) = find(&s, "██  3");
     assert_eq!(click(&mut h, (x, y)), Hit::Cluster(Some(2)));
-    assert_eq!((h.app.cluster, h.app.image), (2, 0));
+    assert_eq!((h.app.cluster(), h.app.image()), (2, 0));
     // The empty part of the grid selects nothing.
     let s = h.screen(160, 48);
     let (x, y) = find(&s, " cluster 3 · 5 images");
     assert_eq!(click(&mut h, (x + 60, y + 25)), Hit::Image(None));
-    assert_eq!(h.app.image, 0);
+    assert_eq!(h.app.image(), 0);
     // A place on the map: the crosshair goes there, the nearest image becomes current.
     let (x, y) = find(&s, "map (UMAP)");
     let Hit::Map(at) = click(&mut h, (x + 20, y + 4)) else {
         panic!("not the map");
     };
-    assert_eq!(h.app.focus, Focus::Map);
-    assert_eq!(h.app.map_view.crosshair, at);
+    assert_eq!(h.app.focus(), Focus::Map);
+    assert_eq!(h.app.map_view().crosshair, at);
     // The wheel over the map zooms; over the cluster list it scrolls it.
     let (x, y) = find(&h.screen(160, 48), "map (UMAP)");
     let over_map = view::hit(&h.app, area, x + 20, y + 4).unwrap();
     h.on(Event::Wheel(over_map, -1));
-    assert!((h.app.map_view.zoom - 1.5).abs() < 1e-6);
+    assert!((h.app.map_view().zoom - 1.5).abs() < 1e-6);
     h.on(Event::Wheel(Hit::Cluster(None), -1));
-    assert_eq!((h.app.focus, h.app.cluster), (Focus::Clusters, 0));
+    assert_eq!((h.app.focus(), h.app.cluster()), (Focus::Clusters, 0));
     // Under a popup, clicks reach nothing.
     h.key(KeyCode::Char('?'));
     assert_eq!(view::hit(&h.app, area, 10, 3), None);
@@ -1102,12 +1115,12 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     h.key(KeyCode::Down);
     let second = h.app.current().unwrap();
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.app.selection.len(), 2);
+    assert_eq!(h.app.selection().len(), 2);
     assert!(h.app.is_marked(first) && h.app.is_marked(second));
     assert!(
-        h.app.message.contains("2 images marked"),
+        h.app.message().contains("2 images marked"),
         "{}",
-        h.app.message
+        h.app.message()
     );
     // Marks show in the list (and stay through a cluster change).
     let s = screen(&h.app, 120, 36);
@@ -1115,8 +1128,8 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     // y: both paths, one a line, for the clipboard.
     let cmds = h.key(KeyCode::Char('y'));
     let mut want = vec![
-        h.app.collection.paths[first].display().to_string(),
-        h.app.collection.paths[second].display().to_string(),
+        h.app.collection().paths[first].display().to_string(),
+        h.app.collection().paths[second].display().to_string(),
     ];
     want.sort();
     let Some(Command::Copy(text, 2)) = cmds.first() else {
@@ -1127,14 +1140,14 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     assert_eq!(got, want);
     h.on(Event::Copied(Ok(2)));
     assert!(
-        h.app.message.contains("2 paths copied"),
+        h.app.message().contains("2 paths copied"),
         "{}",
-        h.app.message
+        h.app.message()
     );
     // e offers a folder for the selection and exports exactly the marked files.
     h.key(KeyCode::Char('e'));
     assert_eq!(
-        h.app.overlay,
+        *h.app.overlay(),
         Overlay::Export("imgtui-export/selection".into())
     );
     let cmds = h.key(KeyCode::Enter);
@@ -1150,9 +1163,9 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     h.key(KeyCode::Up);
     assert_eq!(h.app.current(), Some(second));
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.app.selection.len(), 1);
+    assert_eq!(h.app.selection().len(), 1);
     h.key(KeyCode::Char('c'));
-    assert!(h.app.selection.is_empty());
+    assert!(h.app.selection().is_empty());
     assert!(!screen(&h.app, 120, 36).contains('◆'));
     let cmds = h.key(KeyCode::Char('y'));
     assert!(
@@ -1161,9 +1174,9 @@ fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() 
     );
     h.key(KeyCode::Char('e'));
     assert!(
-        matches!(&h.app.overlay, Overlay::Export(t) if t.starts_with("imgtui-export/02")),
+        matches!(h.app.overlay(), Overlay::Export(t) if t.starts_with("imgtui-export/02")),
         "{:?}",
-        h.app.overlay
+        h.app.overlay()
     );
 }
 
@@ -1189,17 +1202,21 @@ fn no_color_draws_no_colour_and_auto_follows_a_light_background() {
     };
     let mut h = Harness::new();
     assert!(colours(&h.app) > 100, "the dark theme colours the panes");
-    h.app.theme = Theme::Plain;
-    h.app.theme_auto = true;
+    h.app.set_theme(Theme::Plain, true);
     assert_eq!(colours(&h.app), 0, "NO_COLOR: not one coloured cell");
     h.on(Event::Background { light: true });
-    assert_eq!(h.app.theme, Theme::Plain, "NO_COLOR wins over the terminal");
-    h.app.theme = Theme::Dark;
+    assert_eq!(
+        h.app.theme(),
+        Theme::Plain,
+        "NO_COLOR wins over the terminal"
+    );
+    h.app.set_theme(Theme::Dark, true);
     h.on(Event::Background { light: true });
-    assert_eq!(h.app.theme, Theme::Light);
-    h.app.theme_auto = false;
+    assert_eq!(h.app.theme(), Theme::Light);
+    let light = h.app.theme();
+    h.app.set_theme(light, false);
     h.on(Event::Background { light: false });
-    assert_eq!(h.app.theme, Theme::Light, "a chosen theme stays");
+    assert_eq!(h.app.theme(), Theme::Light, "a chosen theme stays");
 }
 
 #[test]
@@ -1207,10 +1224,10 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     use imgtui::analysis::curation::Edit;
     use imgtui::tui::app::Ask;
     let mut h = Harness::new();
-    let number = |h: &Harness, i: usize| h.app.clustering.as_ref().unwrap().clusters[i].number;
+    let number = |h: &Harness, i: usize| h.app.clustering().as_ref().unwrap().clusters[i].number;
     // r: the prompt holds the current name; Enter renames.
     h.key(KeyCode::Char('r'));
-    assert!(matches!(h.app.overlay, Overlay::Ask(Ask::Rename, _)));
+    assert!(matches!(*h.app.overlay(), Overlay::Ask(Ask::Rename, _)));
     let s = screen(&h.app, 120, 36);
     assert!(s.contains("name of cluster 1"), "{s}");
     h.type_text("spirals");
@@ -1224,7 +1241,11 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     h.key(KeyCode::Char('M'));
     h.type_text(&number(&h, 0).to_string());
     assert!(h.key(KeyCode::Enter).is_empty());
-    assert!(h.app.message.contains("into itself"), "{}", h.app.message);
+    assert!(
+        h.app.message().contains("into itself"),
+        "{}",
+        h.app.message()
+    );
     h.key(KeyCode::Char('M'));
     h.type_text(&number(&h, 2).to_string());
     let cmds = h.key(KeyCode::Enter);
@@ -1235,7 +1256,7 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     h.key(KeyCode::Char('M'));
     h.type_text("9");
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.message, "there is no cluster 9");
+    assert_eq!(h.app.message(), "there is no cluster 9");
     // S: empty chooses k inside the cluster; 1 is refused.
     h.key(KeyCode::Char('S'));
     let cmds = h.key(KeyCode::Enter);
@@ -1262,7 +1283,7 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     let Some(Command::Edit(Edit::Move { images, to: None })) = cmds.first() else {
         panic!("{cmds:?}");
     };
-    let mut want = vec![h.app.collection.hashes[a], h.app.collection.hashes[b]];
+    let mut want = vec![h.app.collection().hashes[a], h.app.collection().hashes[b]];
     want.sort();
     let mut images = images.clone();
     images.sort();
@@ -1270,7 +1291,7 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     // u and U: undo and redo, answered with the clustering and what was done.
     assert_eq!(h.key(KeyCode::Char('u')).first(), Some(&Command::Undo));
     assert_eq!(h.key(KeyCode::Char('U')).first(), Some(&Command::Redo));
-    let mut renamed = h.app.clustering.clone().unwrap();
+    let mut renamed = h.app.clustering().cloned().unwrap();
     renamed.clusters[1].name = "stripes".into();
     let here = h.app.current();
     h.on(Event::Edited(Ok((
@@ -1281,7 +1302,7 @@ fn curation_keys_ask_and_send_the_edits_and_their_answers_show() {
     let s = screen(&h.app, 120, 36);
     assert!(s.contains("stripes") && s.contains("(u undoes)"), "{s}");
     h.on(Event::Edited(Err(Error::bad_request("nothing to undo"))));
-    assert_eq!(h.app.message, "nothing to undo");
+    assert_eq!(h.app.message(), "nothing to undo");
 }
 
 #[test]
@@ -1291,7 +1312,7 @@ fn marks_are_cleared_once_v_has_moved_them_and_kept_when_it_fails() {
     h.key(KeyCode::Char(' '));
     h.key(KeyCode::Char(']'));
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.app.selection.len(), 2);
+    assert_eq!(h.app.selection().len(), 2);
     // A move that fails leaves the marks, to try again.
     h.key(KeyCode::Char('v'));
     h.type_text("new");
@@ -1300,7 +1321,7 @@ fn marks_are_cleared_once_v_has_moved_them_and_kept_when_it_fails() {
         Some(Command::Edit(Edit::Move { .. }))
     ));
     h.on(Event::Edited(Err(Error::bad_request("the store is busy"))));
-    assert_eq!(h.app.selection.len(), 2, "a failed move keeps the marks");
+    assert_eq!(h.app.selection().len(), 2, "a failed move keeps the marks");
     // A move that succeeds clears them, and the status line says so.
     h.key(KeyCode::Char('v'));
     h.type_text("new");
@@ -1310,39 +1331,39 @@ fn marks_are_cleared_once_v_has_moved_them_and_kept_when_it_fails() {
     ));
     // An image marked while the move is under way is not one it moves: it stays marked.
     h.key(KeyCode::Char(']'));
-    let later = h.app.collection.paths[h.app.current().unwrap()].clone();
+    let later = h.app.collection().paths[h.app.current().unwrap()].clone();
     h.key(KeyCode::Char(' '));
-    assert_eq!(h.app.selection.len(), 3);
-    let clustering = h.app.clustering.clone().unwrap();
+    assert_eq!(h.app.selection().len(), 3);
+    let clustering = h.app.clustering().cloned().unwrap();
     h.on(Event::Edited(Ok((
         Box::new(clustering),
         "2 images moved to a new cluster".into(),
     ))));
     assert_eq!(
-        h.app.selection.iter().collect::<Vec<_>>(),
+        h.app.selection().iter().collect::<Vec<_>>(),
         [&later],
         "the moved images are unmarked"
     );
     assert!(
-        h.app.message.contains("2 images unmarked"),
+        h.app.message().contains("2 images unmarked"),
         "{}",
-        h.app.message
+        h.app.message()
     );
     // Undo's answer unmarks nothing.
     h.key(KeyCode::Char('u'));
-    let clustering = h.app.clustering.clone().unwrap();
+    let clustering = h.app.clustering().cloned().unwrap();
     h.on(Event::Edited(Ok((Box::new(clustering), "undone".into()))));
-    assert_eq!(h.app.selection.len(), 1);
+    assert_eq!(h.app.selection().len(), 1);
 }
 
 #[test]
 fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     let mut h = Harness::new();
     assert_eq!(h.key(KeyCode::Char('o')), vec![Command::FindOutliers]);
-    let c = h.app.collection.clone();
+    let c = h.app.collection().clone();
     let found = imgtui::analysis::outliers::outliers(&c, 10);
     let cmds = h.on(Event::Outliers(c.clone(), found.clone()));
-    assert_eq!(h.app.overlay, Overlay::Outliers);
+    assert_eq!(*h.app.overlay(), Overlay::Outliers);
     assert_eq!(h.app.current(), Some(found[0].0), "the most odd first");
     assert!(
         cmds.iter()
@@ -1357,7 +1378,7 @@ fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     h.key(KeyCode::Down);
     assert_eq!(h.app.current(), Some(found[1].0));
     h.key(KeyCode::Enter);
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
     assert_eq!(
         h.app.current(),
         Some(found[1].0),
@@ -1366,13 +1387,13 @@ fn o_lists_the_odd_ones_out_with_previews_and_enter_goes_to_one() {
     // An answer for a collection no longer on screen is dropped.
     let stale = Arc::new((*c).clone());
     h.on(Event::Outliers(stale, found));
-    assert_eq!(h.app.overlay, Overlay::None);
+    assert_eq!(*h.app.overlay(), Overlay::None);
 }
 
 #[test]
 fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     let mut h = Harness::with(Path::new("/art"), true);
-    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
     h.on(Event::Duplicates(groups.clone()));
     // The rules keep the second file (say, the larger), 200 and 100 bytes.
     h.on(Event::Keepers(vec![(Some(1), vec![100, 200])]));
@@ -1391,7 +1412,7 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     assert!(line(&s, &h.app.name(copy)).contains('✗'), "{s}");
     // x asks first, counting files and bytes; t sends the copies to the trash.
     h.key(KeyCode::Char('x'));
-    assert_eq!(h.app.overlay, Overlay::Resolve);
+    assert_eq!(*h.app.overlay(), Overlay::Resolve);
     let s = screen(&h.app, 120, 36);
     assert!(
         s.contains("1 image (100 B) go; each of 1 group keeps its keeper"),
@@ -1399,12 +1420,12 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     );
     let cmds = h.key(KeyCode::Char('t'));
     let want = vec![(
-        h.app.collection.paths[keeper].clone(),
-        vec![h.app.collection.paths[copy].clone()],
+        h.app.collection().paths[keeper].clone(),
+        vec![h.app.collection().paths[copy].clone()],
     )];
     assert_eq!(cmds.first(), Some(&Command::ResolveDuplicates(want, None)));
     h.on(Event::Resolved(Ok("1 image moved to the trash".into())));
-    assert_eq!(h.app.message, "1 image moved to the trash");
+    assert_eq!(h.app.message(), "1 image moved to the trash");
     // The folder change it causes does not hide it.
     h.on(Event::FolderChanged(imgtui::session::Change {
         changed: 0,
@@ -1413,7 +1434,7 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
         no_longer_skipped: 0,
     }));
     assert_eq!(
-        h.app.message,
+        h.app.message(),
         "1 image moved to the trash · the folder changed: 1 removed"
     );
     // K makes the image under the cursor the keeper; Space spares a copy; nothing left to go.
@@ -1426,8 +1447,12 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     h.key(KeyCode::Char(' '));
     assert!(!h.app.goes(0, keeper), "spared");
     h.key(KeyCode::Char('x'));
-    assert_eq!(h.app.overlay, Overlay::Duplicates);
-    assert!(h.app.message.contains("nothing goes"), "{}", h.app.message);
+    assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+    assert!(
+        h.app.message().contains("nothing goes"),
+        "{}",
+        h.app.message()
+    );
     // < and > change the threshold and ask for the groups again.
     assert_eq!(
         h.key(KeyCode::Char('<')).first(),
@@ -1447,20 +1472,20 @@ fn prompts_take_ctrl_u_and_ctrl_w_as_a_shell_does_and_minus_counts_from_the_fitt
     let ctrl = |c| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
     h.on(ctrl('w'));
     assert!(
-        matches!(&h.app.overlay, Overlay::Ask(_, t) if t == "blue "),
+        matches!(h.app.overlay(), Overlay::Ask(_, t) if t == "blue "),
         "{:?}",
-        h.app.overlay
+        h.app.overlay()
     );
     h.on(ctrl('u'));
-    assert!(matches!(&h.app.overlay, Overlay::Ask(_, t) if t.is_empty()));
+    assert!(matches!(h.app.overlay(), Overlay::Ask(_, t) if t.is_empty()));
     h.on(ctrl('a'));
     assert!(
-        matches!(&h.app.overlay, Overlay::Ask(_, t) if t.is_empty()),
+        matches!(h.app.overlay(), Overlay::Ask(_, t) if t.is_empty()),
         "no stray letter"
     );
     h.key(KeyCode::Esc);
     // Edits made 5 clusters out of a fit of 3: - asks for 2, + for 4.
-    let mut edited = h.app.clustering.clone().unwrap();
+    let mut edited = h.app.clustering().cloned().unwrap();
     edited.fitted_k = 3;
     edited.k = 5;
     h.on(Event::Edited(Ok((Box::new(edited), "split".into()))));
@@ -1473,7 +1498,7 @@ fn prompts_take_ctrl_u_and_ctrl_w_as_a_shell_does_and_minus_counts_from_the_fitt
 #[test]
 fn regrouping_near_duplicates_ends_its_status_and_the_preview_follows_the_cursor() {
     let mut h = Harness::with(Path::new("/art"), true);
-    let groups = duplicates::groups(&h.app.collection, DUPLICATE_THRESHOLD);
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
     h.on(Event::Duplicates(groups.clone()));
     h.key(KeyCode::Char('d'));
     let (a, b) = (groups[0][0], groups[0][1]);
@@ -1486,7 +1511,7 @@ fn regrouping_near_duplicates_ends_its_status_and_the_preview_follows_the_cursor
     assert_eq!(h.app.current(), Some(b));
     assert_eq!(
         cmds,
-        vec![Command::LoadPreview(h.app.collection.paths[b].clone())]
+        vec![Command::LoadPreview(h.app.collection().paths[b].clone())]
     );
     assert_eq!(
         h.app.activity(),
@@ -1595,7 +1620,9 @@ fn names_that_hold_terminal_controls_are_shown_escaped() {
     };
     h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
     h.on(Event::Idle);
-    h.app.message = "moved bad\u{1b}]2;TITLE\u{7}\u{1b}[H.png".into();
+    h.on(Event::Resolved(Ok(
+        "moved bad\u{1b}]2;TITLE\u{7}\u{1b}[H.png".into(),
+    )));
     // To the cluster that lists them.
     let mut s = screen(&h.app, 160, 40);
     for _ in 0..3 {
@@ -1631,7 +1658,7 @@ fn small_things_say_what_happened() {
     let two = clusters(&c, 2);
     h2.on(Event::Loaded(Arc::new(c), Box::new(two)));
     assert!(h2.key(KeyCode::Char('-')).is_empty());
-    assert!(h2.app.message.contains("k is 2"), "{}", h2.app.message);
+    assert!(h2.app.message().contains("k is 2"), "{}", h2.app.message());
     // The sweep pane says why there is no sweep: here, k was given.
     let s = screen(&h.app, 160, 48);
     assert!(s.contains("no sweep: k = 3 as asked"), "{s}");
@@ -1639,16 +1666,16 @@ fn small_things_say_what_happened() {
     assert!(s.contains("kmeans (settings) k=3"), "{s}");
     // e offers the cluster's folder, then a fresh one when the worker finds it taken.
     h.key(KeyCode::Char('e'));
-    let Overlay::Export(offered) = h.app.overlay.clone() else {
-        panic!("{:?}", h.app.overlay)
+    let Overlay::Export(offered) = h.app.overlay().clone() else {
+        panic!("{:?}", h.app.overlay())
     };
     h.on(Event::ExportSuggested(
         offered.clone(),
         format!("{offered}-2"),
     ));
-    assert_eq!(h.app.overlay, Overlay::Export(format!("{offered}-2")));
+    assert_eq!(*h.app.overlay(), Overlay::Export(format!("{offered}-2")));
     // A late suggestion does not replace what the user typed.
     h.type_text("x");
     h.on(Event::ExportSuggested(offered.clone(), "other".into()));
-    assert_eq!(h.app.overlay, Overlay::Export(format!("{offered}-2x")));
+    assert_eq!(*h.app.overlay(), Overlay::Export(format!("{offered}-2x")));
 }

@@ -1,0 +1,370 @@
+//! Near-duplicate groups (`d`): browsing them, choosing the keepers, sparing copies,
+//! changing the threshold (`<` `>`) and resolving them (`x`: move or trash the copies).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crossterm::event::KeyCode;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, ListItem, Paragraph};
+use ratatui_image::thread::ThreadProtocol;
+
+use super::grid::Thumbnails;
+use super::lists::{ListScreen, draw_list_screen};
+use crate::error::Error;
+use crate::tui::app::{App, Command, Overlay, images};
+use crate::tui::view::{centred, pane};
+
+/// Where `m` in the duplicates' confirmation moves the copies (under the working folder, or
+/// beside the collection when the working folder is inside it; at their paths relative to
+/// the collection's).
+pub const DUPLICATES_FOLDER: &str = "imgtui-duplicates";
+
+/// The near-duplicate groups and what the user chose in them.
+pub(crate) struct Duplicates {
+    /// Near-duplicate groups, largest first (`None` while they are being found).
+    pub(crate) groups: Option<Vec<Vec<usize>>>,
+    /// Each image's near-duplicate group, if any.
+    pub(crate) of: Vec<Option<usize>>,
+    /// Cursor in the flattened groups.
+    pub(crate) cursor: usize,
+    /// Each group's keeper (an index in the group) and its files' bytes (see
+    /// [`crate::tui::app::Event::Keepers`]); a keeper the user chose replaces the rules'.
+    pub(crate) keepers: Vec<(Option<usize>, Vec<u64>)>,
+    /// Copies the user spared: they stay when the others go.
+    pub(crate) spared: HashSet<PathBuf>,
+    /// The cosine similarity that makes near-duplicates (`<` / `>` change it).
+    pub(crate) threshold: f32,
+    /// The last duplicates moved or trashed, said again with the folder change they cause.
+    pub(crate) resolved: Option<String>,
+    /// Regroupings asked for by `<` / `>` and not yet answered.
+    pub(crate) regroupings: usize,
+}
+
+impl Default for Duplicates {
+    fn default() -> Duplicates {
+        Duplicates {
+            groups: None,
+            of: Vec::new(),
+            cursor: 0,
+            keepers: Vec::new(),
+            spared: HashSet::new(),
+            threshold: crate::analysis::duplicates::DUPLICATE_THRESHOLD,
+            resolved: None,
+            regroupings: 0,
+        }
+    }
+}
+
+impl App {
+    /// Near-duplicate groups of the current collection have come ([`Event::Duplicates`]).
+    pub(crate) fn on_duplicates(&mut self, groups: Vec<Vec<usize>>) -> Vec<Command> {
+        self.duplicates_found(groups);
+        if self.duplicates.regroupings > 0 {
+            self.duplicates.regroupings -= 1;
+            if self.duplicates.regroupings == 0 {
+                self.status.busy = None;
+            }
+        }
+        // The image under the cursor may be another one now: the preview follows.
+        self.preview_command()
+    }
+
+    /// The keepers of the groups have been chosen by the rules ([`Event::Keepers`]).
+    pub(crate) fn on_keepers(&mut self, keepers: Vec<(Option<usize>, Vec<u64>)>) {
+        if keepers.len() == self.duplicates.groups.as_ref().map_or(0, Vec::len) {
+            self.duplicates.keepers = keepers;
+        }
+    }
+
+    /// The copies were moved or trashed ([`Event::Resolved`]), or why not.
+    pub(crate) fn on_resolved(&mut self, result: Result<String, Error>) {
+        self.status.busy = None;
+        let said = match result {
+            Ok(said) => {
+                self.duplicates.resolved = Some(said.clone());
+                said
+            }
+            Err(e) => format!("nothing moved: {e}"),
+        };
+        self.say(said);
+    }
+
+    /// The keys of the confirmation ([`Overlay::Resolve`]): `t` trashes, `m` moves, Esc goes
+    /// back to the groups.
+    pub(crate) fn resolve_key(&mut self, code: KeyCode) -> Vec<Command> {
+        let action = match code {
+            KeyCode::Char('t') => None,
+            KeyCode::Char('m') => Some(PathBuf::from(DUPLICATES_FOLDER)),
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
+                self.overlay = Overlay::Duplicates;
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        };
+        let (groups, _) = self.to_resolve();
+        self.overlay = Overlay::None;
+        self.status.busy = Some(match &action {
+            None => "moving duplicates to the trash…".into(),
+            Some(f) => format!("moving duplicates to {}…", crate::text::shown(f)),
+        });
+        vec![Command::ResolveDuplicates(groups, action)]
+    }
+
+    /// Near-duplicate groups of the current collection have been found.
+    pub(crate) fn duplicates_found(&mut self, groups: Vec<Vec<usize>>) {
+        let mut of = vec![None; self.collection.len()];
+        for (g, group) in groups.iter().enumerate() {
+            for &i in group {
+                if let Some(slot) = of.get_mut(i) {
+                    *slot = Some(g);
+                }
+            }
+        }
+        self.duplicates.of = of;
+        self.duplicates.keepers.clear();
+        let total = groups.iter().map(Vec::len).sum::<usize>();
+        self.duplicates.cursor = self.duplicates.cursor.min(total.saturating_sub(1));
+        self.duplicates.groups = Some(groups);
+        if self.overlay == Overlay::Duplicates && total == 0 {
+            self.overlay = Overlay::None;
+            self.say(format!(
+                "no near-duplicates at similarity {:.2}",
+                self.duplicates.threshold
+            ));
+        }
+    }
+
+    /// The keeper of near-duplicate group `g` (a collection row), once known.
+    pub fn keeper_of(&self, g: usize) -> Option<usize> {
+        let group = self.duplicates.groups.as_ref()?.get(g)?;
+        let keep = self.duplicates.keepers.get(g)?.0?;
+        group.get(keep).copied()
+    }
+
+    /// Whether row `i`, of near-duplicate group `g`, goes when the duplicates are resolved:
+    /// not the keeper, not spared.
+    pub fn goes(&self, g: usize, i: usize) -> bool {
+        self.keeper_of(g).is_some_and(|k| k != i)
+            && !self.duplicates.spared.contains(&self.collection.paths[i])
+    }
+
+    /// The group of the image under the duplicates cursor, and its index in the group.
+    pub(crate) fn duplicate_at_cursor(&self) -> Option<(usize, usize)> {
+        let mut left = self.duplicates.cursor;
+        for (g, group) in self.duplicates.groups.iter().flatten().enumerate() {
+            if left < group.len() {
+                return Some((g, left));
+            }
+            left -= group.len();
+        }
+        None
+    }
+
+    /// The files that go (and their bytes) and the groups that lose some, as the
+    /// confirmation counts them.
+    pub(crate) fn to_resolve(&self) -> (Vec<(PathBuf, Vec<PathBuf>)>, u64) {
+        let mut groups = Vec::new();
+        let mut bytes = 0;
+        for (g, group) in self.duplicates.groups.iter().flatten().enumerate() {
+            let Some(keeper) = self.keeper_of(g) else {
+                continue;
+            };
+            let sizes = &self.duplicates.keepers[g].1;
+            let going: Vec<PathBuf> = group
+                .iter()
+                .enumerate()
+                .filter(|&(_, &i)| self.goes(g, i))
+                .map(|(k, &i)| {
+                    bytes += sizes.get(k).copied().unwrap_or(0);
+                    self.collection.paths[i].clone()
+                })
+                .collect();
+            if !going.is_empty() {
+                groups.push((self.collection.paths[keeper].clone(), going));
+            }
+        }
+        (groups, bytes)
+    }
+
+    /// Images of the duplicate groups, group after group.
+    pub(crate) fn duplicate_rows(&self) -> impl Iterator<Item = usize> + '_ {
+        self.duplicates.groups.iter().flatten().flatten().copied()
+    }
+
+    pub(crate) fn open_duplicates(&mut self) -> Vec<Command> {
+        match &self.duplicates.groups {
+            None => self.say("still looking for near-duplicates…"),
+            Some(groups) if groups.is_empty() => self.say("no near-duplicates in this collection"),
+            Some(_) => {
+                self.overlay = Overlay::Duplicates;
+                self.duplicates.cursor = self
+                    .duplicates
+                    .cursor
+                    .min(self.duplicate_rows().count() - 1);
+                self.say(
+                    "near-duplicates: Enter goes to the image · K keeps this one · \
+                     Space spares a copy · x resolves · < > threshold · Esc returns",
+                );
+                return self.preview_command();
+            }
+        }
+        Vec::new()
+    }
+
+    pub(crate) fn duplicates_key(&mut self, code: KeyCode) -> Vec<Command> {
+        if let Some(commands) = self.list_key(code, 'd') {
+            return commands;
+        }
+        match code {
+            KeyCode::Char('K') => {
+                if let Some((g, k)) = self.duplicate_at_cursor()
+                    && let Some(entry) = self.duplicates.keepers.get_mut(g)
+                {
+                    entry.0 = Some(k);
+                    let path = self
+                        .duplicates
+                        .groups
+                        .as_ref()
+                        .map(|d| self.collection.paths[d[g][k]].clone());
+                    if let Some(p) = path {
+                        self.duplicates.spared.remove(&p);
+                    }
+                }
+                Vec::new()
+            }
+            KeyCode::Char(' ') => {
+                if let Some((g, k)) = self.duplicate_at_cursor()
+                    && let Some(&i) = self.duplicates.groups.as_ref().and_then(|d| d[g].get(k))
+                    && self.keeper_of(g) != Some(i)
+                {
+                    let path = self.collection.paths[i].clone();
+                    if !self.duplicates.spared.remove(&path) {
+                        self.duplicates.spared.insert(path);
+                    }
+                }
+                Vec::new()
+            }
+            KeyCode::Char('<') | KeyCode::Char('>') => {
+                let by = if code == KeyCode::Char('<') {
+                    -0.01
+                } else {
+                    0.01
+                };
+                self.duplicates.threshold = ((self.duplicates.threshold + by) * 100.0)
+                    .round()
+                    .clamp(50.0, 100.0)
+                    / 100.0;
+                self.status.busy = Some(format!(
+                    "grouping at similarity {:.2}…",
+                    self.duplicates.threshold
+                ));
+                self.duplicates.regroupings += 1;
+                vec![Command::FindDuplicates(self.duplicates.threshold)]
+            }
+            KeyCode::Char('x') => {
+                let (groups, _) = self.to_resolve();
+                if groups.is_empty() {
+                    self.say(if self.duplicates.keepers.is_empty() {
+                        "still choosing the keepers…"
+                    } else {
+                        "nothing goes: every copy is kept or spared"
+                    });
+                } else {
+                    self.overlay = Overlay::Resolve;
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// What becomes of row `i` of near-duplicate group `g` when they are resolved: `keep`, `✗`
+/// (goes) or `·` (spared by the user); blank while the keepers are being chosen.
+pub(crate) fn fate(app: &App, g: usize, i: usize) -> Span<'static> {
+    match app.keeper_of(g) {
+        None => Span::raw("     "),
+        Some(k) if k == i => Span::styled("keep ", app.look.theme.accent().bold()),
+        Some(_) if app.goes(g, i) => Span::styled("  ✗  ", app.look.theme.notice()),
+        Some(_) => Span::styled("  ·  ", app.look.theme.dim()),
+    }
+}
+
+/// The confirmation before near-duplicates go: how many files and bytes, and where.
+pub(crate) fn draw_resolve(frame: &mut Frame, app: &App, area: Rect) {
+    let (groups, bytes) = app.to_resolve();
+    let files: usize = groups.iter().map(|(_, copies)| copies.len()).sum();
+    let lines = vec![
+        Line::from(format!(
+            "{} ({}) go; each of {} keeps its keeper",
+            images(files),
+            crate::text::bytes(bytes),
+            match groups.len() {
+                1 => "1 group".to_owned(),
+                n => format!("{n} groups"),
+            }
+        )),
+        Line::from(format!(
+            "t: to the trash · m: move to {}/ · Esc: back",
+            DUPLICATES_FOLDER
+        ))
+        .style(app.look.theme.dim()),
+    ];
+    let rect = centred(area, 70, 4);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(app.look.theme, " resolve the near-duplicates ", true)),
+        rect,
+    );
+}
+
+pub(crate) fn draw_duplicates(
+    frame: &mut Frame,
+    app: &App,
+    preview: Option<&mut ThreadProtocol>,
+    thumbnails: &mut Thumbnails,
+    area: Rect,
+) {
+    let groups = app.duplicates.groups.as_deref().unwrap_or_default();
+    let mut items = Vec::new();
+    let mut selected = 0;
+    let mut row = 0;
+    for (g, group) in groups.iter().enumerate() {
+        items.push(ListItem::new(
+            Line::from(format!("group {} · {}", g + 1, images(group.len()))).bold(),
+        ));
+        for &i in group {
+            if row == app.duplicates.cursor {
+                selected = items.len();
+            }
+            row += 1;
+            let number = app.cluster_number(i);
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled("  ● ", Style::new().fg(app.look.theme.cluster(number))),
+                fate(app, g, i),
+                Span::raw(app.name(i)),
+            ])));
+        }
+    }
+    let title = match groups.len() {
+        1 => format!(
+            " near-duplicates at ≥ {:.2}: 1 group (Esc returns) ",
+            app.duplicates.threshold
+        ),
+        n => format!(
+            " near-duplicates at ≥ {:.2}: {n} groups (Esc returns) ",
+            app.duplicates.threshold
+        ),
+    };
+    // In the grid each group starts a row: near-copies side by side.
+    let screen = ListScreen {
+        title,
+        items,
+        selected,
+    };
+    draw_list_screen(frame, app, preview, thumbnails, area, screen);
+}

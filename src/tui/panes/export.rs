@@ -1,0 +1,151 @@
+//! Exporting (`e`): the prompt for the folder, the copy on a worker with its progress, Esc
+//! to stop it, and the report.
+
+use std::path::PathBuf;
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::prompt::type_into;
+use crate::error::{Error, ErrorKind};
+use crate::export::{ExportReport, folder_name};
+use crate::tui::app::{App, Command, Overlay};
+
+impl App {
+    /// `e`: the prompt, with the suggested folder (a fresh one is looked for on a worker).
+    pub(crate) fn open_export(&mut self) -> Vec<Command> {
+        if self.exporting.is_some() {
+            self.say("an export is under way (Esc stops it)");
+            return Vec::new();
+        }
+        let suggested = self.export_default();
+        self.overlay = Overlay::Export(suggested.clone());
+        if suggested.is_empty() {
+            return Vec::new();
+        }
+        vec![Command::FreshExportFolder(suggested)]
+    }
+
+    /// A key in the export prompt, whose text is `text`: Enter starts the export.
+    pub(crate) fn export_key(&mut self, key: KeyEvent, mut text: String) -> Vec<Command> {
+        match key.code {
+            KeyCode::Esc => {
+                self.overlay = Overlay::None;
+                return Vec::new();
+            }
+            KeyCode::Enter => {
+                let target = PathBuf::from(text.trim());
+                self.overlay = Overlay::None;
+                let files = self.export_files();
+                if target.as_os_str().is_empty() {
+                    return Vec::new();
+                }
+                self.exporting = Some(Exporting {
+                    target: target.clone(),
+                    done: 0,
+                    total: files.len(),
+                    stopping: false,
+                });
+                return vec![Command::Export(files, target)];
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            _ => type_into(&mut text, key),
+        }
+        self.overlay = Overlay::Export(text);
+        Vec::new()
+    }
+
+    /// Esc while exporting: it stops after the file in hand.
+    pub(crate) fn stop_export(&mut self) -> Vec<Command> {
+        if let Some(x) = &mut self.exporting {
+            x.stopping = true;
+        }
+        vec![Command::CancelExport]
+    }
+
+    /// A fresher folder than the one offered ([`crate::tui::app::Event::ExportSuggested`]),
+    /// taken only while the prompt still holds the suggestion as it was offered.
+    pub(crate) fn on_export_suggested(&mut self, suggested: String, fresh: String) {
+        if let Overlay::Export(text) = &mut self.overlay
+            && *text == suggested
+        {
+            *text = fresh;
+        }
+    }
+
+    /// The export ended, or was refused ([`crate::tui::app::Event::Exported`]).
+    pub(crate) fn on_exported(&mut self, result: Result<ExportReport, Error>) {
+        self.exporting = None;
+        self.say(match result {
+            Ok(r) => export_message(&r),
+            Err(e) if e.kind() == ErrorKind::BadRequest => format!("export refused: {e}"),
+            Err(e) => format!("export failed: {e}"),
+        });
+    }
+
+    /// Suggested export folder: for the marked images `imgtui-export/selection`, else for the
+    /// current cluster, e.g. `imgtui-export/03-jellyfish`.
+    pub fn export_default(&self) -> String {
+        if !self.browse.selection.is_empty() {
+            return "imgtui-export/selection".to_owned();
+        }
+        match self.current_cluster() {
+            Some((number, name)) => format!("imgtui-export/{}", folder_name(number, name)),
+            None => String::new(),
+        }
+    }
+
+    /// What `e` exports: the marked images when there are any (in collection order), else
+    /// the current cluster.
+    pub(crate) fn export_files(&self) -> Vec<PathBuf> {
+        if self.browse.selection.is_empty() {
+            return self.browse.members[self.browse.cluster]
+                .iter()
+                .map(|&i| self.collection.paths[i].clone())
+                .collect();
+        }
+        self.collection
+            .paths
+            .iter()
+            .filter(|p| self.browse.selection.contains(*p))
+            .cloned()
+            .collect()
+    }
+}
+
+/// An export under way: where to, and how far it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exporting {
+    /// The target folder.
+    pub target: PathBuf,
+    /// Files copied so far.
+    pub done: usize,
+    /// Files to copy.
+    pub total: usize,
+    /// Esc was pressed: it stops after the file in hand.
+    pub stopping: bool,
+}
+
+/// How an export went, in one line: files copied, already there, failed, not attempted.
+fn export_message(r: &ExportReport) -> String {
+    let mut parts = vec![format!(
+        "{} files copied to {}",
+        r.written,
+        crate::text::shown(&r.target)
+    )];
+    if r.already_there > 0 {
+        parts.push(format!("{} already there", r.already_there));
+    }
+    if let Some((path, reason)) = r.failed.first() {
+        parts.push(format!(
+            "{} failed ({}: {reason})",
+            r.failed.len(),
+            crate::text::shown(path)
+        ));
+    }
+    if r.not_attempted > 0 {
+        parts.push(format!("stopped: {} not copied", r.not_attempted));
+    }
+    parts.join(", ")
+}
