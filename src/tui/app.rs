@@ -5,15 +5,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
+use super::keys::{self, Action, Mode};
 use super::panes::browse::Browse;
 use super::panes::duplicates::Duplicates;
 use super::panes::grid::Grid;
 use super::panes::map::Map;
 use super::panes::neighbours::Neighbours;
 use super::panes::outliers::Outliers;
-use super::panes::prompt::type_into;
 pub(crate) use super::panes::status::Notice;
 use super::panes::status::Status;
 use super::theme::{Look, Theme};
@@ -49,8 +49,8 @@ pub enum Focus {
 pub enum Overlay {
     /// The panes.
     None,
-    /// The keys.
-    Help,
+    /// The keys, scrolled down this many lines.
+    Help(u16),
     /// Full-screen preview of the current image.
     Preview,
     /// Export prompt: the target folder being edited.
@@ -207,6 +207,10 @@ impl App {
             }
             Event::Thumbnailing(done, total) => {
                 self.status.thumbnailing = (done < total).then_some((done, total));
+                Vec::new()
+            }
+            Event::ScreenSize(columns, rows) => {
+                self.look.screen = ratatui::layout::Rect::new(0, 0, columns, rows);
                 Vec::new()
             }
             Event::MapSize(columns, rows) => {
@@ -451,139 +455,146 @@ impl App {
         self.current().map(|i| &self.collection.paths[i])
     }
 
-    pub(crate) fn key(&mut self, key: KeyEvent) -> Vec<Command> {
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            return vec![Command::Quit];
+    /// Where keys go now: the layer on top, else the map when it has the focus, else the
+    /// panes.
+    fn mode(&self) -> Mode {
+        match self.overlay {
+            Overlay::Export(_) | Overlay::Ask(..) | Overlay::Filter => Mode::Prompt,
+            Overlay::Duplicates => Mode::Duplicates,
+            Overlay::Resolve => Mode::Resolve,
+            Overlay::Outliers => Mode::Outliers,
+            Overlay::Help(_) | Overlay::Preview | Overlay::Montage(_) => Mode::Viewer,
+            Overlay::None if self.focus == Focus::Map && self.loading == Loading::Ready => {
+                Mode::Map
+            }
+            Overlay::None => Mode::Panes,
         }
-        match &mut self.overlay {
-            Overlay::Export(text) => {
-                let text = std::mem::take(text);
-                return self.export_key(key, text);
-            }
-            Overlay::Ask(ask, text) => {
-                match key.code {
-                    KeyCode::Esc => self.overlay = Overlay::None,
-                    KeyCode::Enter => {
-                        let (ask, text) = (ask.clone(), text.trim().to_owned());
-                        self.overlay = Overlay::None;
-                        return self.answer(ask, &text);
-                    }
-                    KeyCode::Backspace => {
-                        text.pop();
-                    }
-                    _ => type_into(text, key),
-                }
-                return Vec::new();
-            }
-            Overlay::Filter => return self.filter_key(key),
-            Overlay::Duplicates => return self.duplicates_key(key.code),
-            Overlay::Outliers => return self.outliers_key(key.code),
-            Overlay::Resolve => return self.resolve_key(key.code),
-            Overlay::Help | Overlay::Preview | Overlay::Montage(_) => {
-                if matches!(
-                    key.code,
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')
-                ) {
-                    self.overlay = Overlay::None;
-                }
-                return Vec::new();
-            }
-            Overlay::None => {}
-        }
-        if self.focus == Focus::Map
-            && self.loading == Loading::Ready
-            && let Some(commands) = self.map_key(key.code)
-        {
-            return commands;
-        }
-        match key.code {
-            KeyCode::Char('q') => return vec![Command::Quit],
-            KeyCode::Char('?') => self.overlay = Overlay::Help,
-            KeyCode::Esc if self.exporting.as_ref().is_some_and(|x| !x.stopping) => {
-                return self.stop_export();
-            }
-            KeyCode::Esc if self.focus == Focus::Similar => {
-                self.focus = Focus::Images;
-                self.say("");
-                return self.preview_command();
-            }
-            KeyCode::Esc if !self.browse.filter.is_empty() => {
-                self.browse.filter.clear();
-                self.apply_filter();
-                return self.cursor_moved();
-            }
-            _ if self.loading != Loading::Ready => {}
-            KeyCode::Enter => self.overlay = Overlay::Preview,
-            KeyCode::Tab => {
-                self.focus = match self.focus {
-                    Focus::Clusters => Focus::Images,
-                    Focus::Images
-                        if self.neighbours_current() && !self.neighbours.list.is_empty() =>
-                    {
-                        Focus::Similar
-                    }
-                    Focus::Images | Focus::Similar => Focus::Map,
-                    Focus::Map => Focus::Clusters,
-                };
-                if self.focus == Focus::Map {
-                    return self.enter_map();
-                }
-                if self.status.notice == Some(Notice::MapKeys) {
-                    self.say("");
-                }
-                self.neighbours.cursor = 0;
-                return self.preview_command();
-            }
-            KeyCode::Char('s') if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
-            KeyCode::Char('s') => return self.browse_similar(),
+    }
 
-            KeyCode::Char('e') => return self.open_export(),
-            KeyCode::Char(' ') => return self.mark_and_advance(),
-            KeyCode::Char('c') if !self.browse.selection.is_empty() => {
+    /// A key, through the key table ([`keys::action`]) to the pane of the mode.
+    pub(crate) fn key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let mode = self.mode();
+        let action = keys::action(mode, key);
+        match (mode, action) {
+            (_, Some(Action::Quit)) => vec![Command::Quit],
+            (Mode::Prompt, action) => self.prompt_key(action, key),
+            // Keys the map has no row for are the panes'.
+            (Mode::Map, None) => match keys::action(Mode::Panes, key) {
+                Some(action) => self.panes_key(action),
+                None => Vec::new(),
+            },
+            (_, None) => Vec::new(),
+            (Mode::Viewer, Some(Action::Close)) => {
+                self.overlay = Overlay::None;
+                Vec::new()
+            }
+            (Mode::Viewer, Some(action)) => {
+                self.scroll_help(action);
+                Vec::new()
+            }
+            (Mode::Duplicates, Some(action)) => self.duplicates_key(action),
+            (Mode::Resolve, Some(action)) => self.resolve_key(action),
+            (Mode::Outliers, Some(action)) => self.outliers_key(action),
+            (Mode::Map, Some(action)) => self.map_key(action),
+            (_, Some(action)) => self.panes_key(action),
+        }
+    }
+
+    /// The actions of the panes ([`Mode::Panes`]).
+    fn panes_key(&mut self, action: Action) -> Vec<Command> {
+        let ready = self.loading == Loading::Ready;
+        match action {
+            Action::Help => self.overlay = Overlay::Help(0),
+            Action::Back => return self.back(),
+            _ if !ready => {}
+            Action::Preview => self.overlay = Overlay::Preview,
+            Action::CycleFocus => return self.cycle_focus(),
+            Action::Similar if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
+            Action::Similar => return self.browse_similar(),
+            Action::Export => return self.open_export(),
+            Action::Mark => return self.mark_and_advance(),
+            Action::UnmarkAll if !self.browse.selection.is_empty() => {
                 self.say(format!("{} unmarked", images(self.browse.selection.len())));
                 self.browse.selection.clear();
             }
-            KeyCode::Char('y') => return self.copy_paths(),
-            KeyCode::Char('r') | KeyCode::Char('M') | KeyCode::Char('S') | KeyCode::Char('v')
+            Action::CopyPaths => return self.copy_paths(),
+            Action::Rename | Action::Merge | Action::Split | Action::MoveTo
                 if !self.has_vectors() =>
             {
                 self.notify(Notice::WaitingForVectors)
             }
-            KeyCode::Char('r') => {
+            Action::Rename => {
                 let name = self.current_cluster().map(|(_, n)| n.to_owned());
                 self.overlay = Overlay::Ask(Ask::Rename, name.unwrap_or_default());
             }
-            KeyCode::Char('M') => self.overlay = Overlay::Ask(Ask::MergeInto, String::new()),
-            KeyCode::Char('S') => self.overlay = Overlay::Ask(Ask::Split, String::new()),
-            KeyCode::Char('v') => self.overlay = Overlay::Ask(Ask::MoveTo, String::new()),
-            KeyCode::Char('u') => return self.history(Command::Undo),
-            KeyCode::Char('U') => return self.history(Command::Redo),
-            KeyCode::Char('/') => self.overlay = Overlay::Filter,
-            KeyCode::Char('d') => return self.open_duplicates(),
-            KeyCode::Char('o') if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
-            KeyCode::Char('o') => return self.find_outliers(),
-            KeyCode::Char('m') => return self.montage(),
-            KeyCode::Char('+') | KeyCode::Char('=') => return self.change_k(1),
-            KeyCode::Char('-') => return self.change_k(-1),
-            KeyCode::Char('g') => self.toggle_view(),
-            KeyCode::Char('[') => return self.move_cluster(-1),
-            KeyCode::Char(']') => return self.move_cluster(1),
-            code if self.grid_shown() && self.focus != Focus::Clusters => {
-                if let Some((dx, dy)) = self.grid_step(code) {
+            Action::Merge => self.overlay = Overlay::Ask(Ask::MergeInto, String::new()),
+            Action::Split => self.overlay = Overlay::Ask(Ask::Split, String::new()),
+            Action::MoveTo => self.overlay = Overlay::Ask(Ask::MoveTo, String::new()),
+            Action::Undo => return self.history(Command::Undo),
+            Action::Redo => return self.history(Command::Redo),
+            Action::Filter => self.overlay = Overlay::Filter,
+            Action::Duplicates => return self.open_duplicates(),
+            Action::Outliers if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
+            Action::Outliers => return self.find_outliers(),
+            Action::Montage => return self.montage(),
+            Action::MoreClusters => return self.change_k(1),
+            Action::FewerClusters => return self.change_k(-1),
+            Action::ToggleView => self.toggle_view(),
+            Action::PreviousCluster => return self.move_cluster(-1),
+            Action::NextCluster => return self.move_cluster(1),
+            action if self.grid_shown() && self.focus != Focus::Clusters => {
+                if let Some((dx, dy)) = self.grid_step(action) {
                     return self.move_in_grid(dx, dy);
                 }
             }
-            KeyCode::Left | KeyCode::Char('h') => return self.move_cluster(-1),
-            KeyCode::Right | KeyCode::Char('l') => return self.move_cluster(1),
-            KeyCode::Up | KeyCode::Char('k') => return self.move_vertical(-1),
-            KeyCode::Down | KeyCode::Char('j') => return self.move_vertical(1),
-            KeyCode::PageUp => return self.move_vertical(-10),
-            KeyCode::PageDown => return self.move_vertical(10),
-            KeyCode::Home => return self.move_vertical(isize::MIN / 2),
-            KeyCode::End => return self.move_vertical(isize::MAX / 2),
+            Action::Left => return self.move_cluster(-1),
+            Action::Right => return self.move_cluster(1),
+            Action::Up => return self.move_vertical(-1),
+            Action::Down => return self.move_vertical(1),
+            Action::PageUp => return self.move_vertical(-10),
+            Action::PageDown => return self.move_vertical(10),
+            Action::First => return self.move_vertical(isize::MIN / 2),
+            Action::Last => return self.move_vertical(isize::MAX / 2),
             _ => {}
         }
         Vec::new()
+    }
+
+    /// Esc on the panes: stop the export under way, else leave the similar images, else
+    /// clear the filter.
+    fn back(&mut self) -> Vec<Command> {
+        if self.exporting.as_ref().is_some_and(|x| !x.stopping) {
+            return self.stop_export();
+        }
+        if self.focus == Focus::Similar {
+            self.focus = Focus::Images;
+            self.say("");
+            return self.preview_command();
+        }
+        if !self.browse.filter.is_empty() {
+            return self.clear_filter();
+        }
+        Vec::new()
+    }
+
+    /// Tab: clusters, images, similar images (when there are some), map.
+    fn cycle_focus(&mut self) -> Vec<Command> {
+        self.focus = match self.focus {
+            Focus::Clusters => Focus::Images,
+            Focus::Images if self.neighbours_current() && !self.neighbours.list.is_empty() => {
+                Focus::Similar
+            }
+            Focus::Images | Focus::Similar => Focus::Map,
+            Focus::Map => Focus::Clusters,
+        };
+        if self.focus == Focus::Map {
+            return self.enter_map();
+        }
+        if self.status.notice == Some(Notice::MapKeys) {
+            self.say("");
+        }
+        self.neighbours.cursor = 0;
+        self.preview_command()
     }
 
     pub(crate) fn click(&mut self, hit: Hit) -> Vec<Command> {

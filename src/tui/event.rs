@@ -85,6 +85,8 @@ pub enum Event {
     /// The images pane fits this many grid tiles: (columns, rows). Sent by the event loop
     /// whenever the screen's size or layout changes it.
     GridSize(usize, usize),
+    /// The screen is this many cells: (columns, rows). Sent like `GridSize`.
+    ScreenSize(u16, u16),
     /// The map pane's inside is this many cells: (columns, rows). Sent like `GridSize`.
     MapSize(u16, u16),
     /// Thumbnails missing from the store (made before it kept them) are being made in the

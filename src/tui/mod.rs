@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod event;
+pub(crate) mod keys;
 pub(crate) mod panes;
 pub mod picture;
 mod run;

@@ -179,6 +179,9 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
             let area = Rect::new(0, 0, area.width, area.height);
             let tiles = grid_size(&app, area);
             let mut sized = Vec::new();
+            if area != app.look.screen {
+                sized.extend(app.on(Event::ScreenSize(area.width, area.height)));
+            }
             if tiles != app.grid.size {
                 sized.extend(app.on(Event::GridSize(tiles.0, tiles.1)));
             }

@@ -184,4 +184,6 @@ pub(crate) struct Look {
     pub(crate) auto: bool,
     /// How images are drawn and why (shown in the help).
     pub(crate) graphics: String,
+    /// The whole screen (empty until the event loop says).
+    pub(crate) screen: ratatui::layout::Rect,
 }

@@ -238,7 +238,7 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         n => format!("export the {} marked to folder", images(n)),
     };
     match &app.overlay {
-        Overlay::Help => draw_help(frame, app.look.theme, area, &app.look.graphics),
+        Overlay::Help(top) => draw_help(frame, app.look.theme, area, &app.look.graphics, *top),
         Overlay::Export(text) => draw_prompt(
             frame,
             app.look.theme,

@@ -460,13 +460,38 @@ fn export_progress_on_the_status_line() {
 #[test]
 fn help_overlay_and_quit() {
     let mut h = Harness::new();
+    h.on(Event::ScreenSize(100, 30));
+    h.on(Event::Graphics {
+        how: "sixel (DA1), cell 7×14 px from the tty".into(),
+        images: true,
+    });
     h.key(KeyCode::Char('?'));
     let s = screen(&h.app, 100, 30);
     golden("help", &s);
     assert!(
-        s.contains("keys") && s.contains("export the marked images, or the cluster"),
+        s.contains("keys (↑ ↓ scroll)")
+            && s.contains("sixel (DA1), cell 7×14 px from the tty")
+            && s.contains("export the marked images, or the cluster"),
         "{s}"
     );
+    // The help is longer than 30 rows: it scrolls to its last line, and no further.
+    assert!(!s.contains("their keys are on the status line"), "{s}");
+    for _ in 0..3 {
+        h.key(KeyCode::PageDown);
+    }
+    let end = screen(&h.app, 100, 30);
+    assert!(end.contains("their keys are on the status line"), "{end}");
+    assert!(end.contains("leave the map"), "{end}");
+    h.key(KeyCode::Up);
+    let up = screen(&h.app, 100, 30);
+    assert_ne!(
+        up, end,
+        "one line up, at once: the scroll stopped at the end"
+    );
+    for _ in 0..3 {
+        h.key(KeyCode::PageUp);
+    }
+    assert_eq!(screen(&h.app, 100, 30), s);
     h.key(KeyCode::Esc);
     assert_eq!(*h.app.overlay(), Overlay::None);
     assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);

@@ -4,14 +4,12 @@
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 
-use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState};
 
-use super::prompt::type_into;
 use crate::tui::app::{App, Command, Focus, Overlay, images};
 use crate::tui::view::pane;
 
@@ -42,34 +40,24 @@ pub(crate) struct Browse {
 }
 
 impl App {
-    pub(crate) fn filter_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let code = key.code;
-        match code {
-            KeyCode::Esc => {
-                self.overlay = Overlay::None;
-                self.browse.filter.clear();
-            }
-            KeyCode::Enter => {
-                self.overlay = Overlay::None;
-                // Land on a cluster that has matches if this one has none.
-                if self
-                    .browse
-                    .shown
-                    .get(self.browse.cluster)
-                    .is_some_and(Vec::is_empty)
-                    && let Some(c) = self.browse.shown.iter().position(|s| !s.is_empty())
-                {
-                    self.browse.cluster = c;
-                    self.browse.image = 0;
-                }
-                return self.cursor_moved();
-            }
-            KeyCode::Backspace => {
-                self.browse.filter.pop();
-            }
-            KeyCode::Char(_) => type_into(&mut self.browse.filter, key),
-            _ => return Vec::new(),
+    /// Enter in the filter's prompt: the filter stays, and the cursor lands on a cluster
+    /// that has matches if this one has none.
+    pub(crate) fn keep_filter(&mut self) -> Vec<Command> {
+        self.overlay = Overlay::None;
+        let shown = &self.browse.shown;
+        if shown.get(self.browse.cluster).is_some_and(Vec::is_empty)
+            && let Some(c) = shown.iter().position(|s| !s.is_empty())
+        {
+            self.browse.cluster = c;
+            self.browse.image = 0;
         }
+        self.cursor_moved()
+    }
+
+    /// Esc in the filter's prompt, or on the panes while a filter is on: no filter.
+    pub(crate) fn clear_filter(&mut self) -> Vec<Command> {
+        self.overlay = Overlay::None;
+        self.browse.filter.clear();
         self.apply_filter();
         self.cursor_moved()
     }

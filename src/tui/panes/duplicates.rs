@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Style, Stylize};
@@ -16,6 +15,7 @@ use super::grid::Thumbnails;
 use super::lists::{ListScreen, draw_list_screen};
 use crate::error::Error;
 use crate::tui::app::{App, Command, Overlay, images};
+use crate::tui::keys::Action;
 use crate::tui::view::{centred, pane};
 
 /// Where `m` in the duplicates' confirmation moves the copies (under the working folder, or
@@ -93,13 +93,13 @@ impl App {
         self.say(said);
     }
 
-    /// The keys of the confirmation ([`Overlay::Resolve`]): `t` trashes, `m` moves, Esc goes
-    /// back to the groups.
-    pub(crate) fn resolve_key(&mut self, code: KeyCode) -> Vec<Command> {
-        let action = match code {
-            KeyCode::Char('t') => None,
-            KeyCode::Char('m') => Some(PathBuf::from(DUPLICATES_FOLDER)),
-            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('q') => {
+    /// The actions of the confirmation ([`Overlay::Resolve`]): trash or move the copies
+    /// that go, or go back to the groups.
+    pub(crate) fn resolve_key(&mut self, action: Action) -> Vec<Command> {
+        let action = match action {
+            Action::Trash => None,
+            Action::MoveAside => Some(PathBuf::from(DUPLICATES_FOLDER)),
+            Action::Back => {
                 self.overlay = Overlay::Duplicates;
                 return Vec::new();
             }
@@ -215,12 +215,13 @@ impl App {
         Vec::new()
     }
 
-    pub(crate) fn duplicates_key(&mut self, code: KeyCode) -> Vec<Command> {
-        if let Some(commands) = self.list_key(code, 'd') {
+    /// The actions of the near-duplicate groups ([`Mode::Duplicates`](crate::tui::keys::Mode::Duplicates)).
+    pub(crate) fn duplicates_key(&mut self, action: Action) -> Vec<Command> {
+        if let Some(commands) = self.list_key(action) {
             return commands;
         }
-        match code {
-            KeyCode::Char('K') => {
+        match action {
+            Action::Keep => {
                 if let Some((g, k)) = self.duplicate_at_cursor()
                     && let Some(entry) = self.duplicates.keepers.get_mut(g)
                 {
@@ -236,7 +237,7 @@ impl App {
                 }
                 Vec::new()
             }
-            KeyCode::Char(' ') => {
+            Action::Spare => {
                 if let Some((g, k)) = self.duplicate_at_cursor()
                     && let Some(&i) = self.duplicates.groups.as_ref().and_then(|d| d[g].get(k))
                     && self.keeper_of(g) != Some(i)
@@ -248,8 +249,8 @@ impl App {
                 }
                 Vec::new()
             }
-            KeyCode::Char('<') | KeyCode::Char('>') => {
-                let by = if code == KeyCode::Char('<') {
+            Action::LowerThreshold | Action::RaiseThreshold => {
+                let by = if action == Action::LowerThreshold {
                     -0.01
                 } else {
                     0.01
@@ -265,7 +266,7 @@ impl App {
                 self.duplicates.regroupings += 1;
                 vec![Command::FindDuplicates(self.duplicates.threshold)]
             }
-            KeyCode::Char('x') => {
+            Action::Resolve => {
                 let (groups, _) = self.to_resolve();
                 if groups.is_empty() {
                     self.say(if self.duplicates.keepers.is_empty() {

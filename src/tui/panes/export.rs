@@ -3,9 +3,6 @@
 
 use std::path::PathBuf;
 
-use crossterm::event::{KeyCode, KeyEvent};
-
-use super::prompt::type_into;
 use crate::error::{Error, ErrorKind};
 use crate::export::{ExportReport, folder_name};
 use crate::tui::app::{App, Command, Overlay};
@@ -25,35 +22,20 @@ impl App {
         vec![Command::FreshExportFolder(suggested)]
     }
 
-    /// A key in the export prompt, whose text is `text`: Enter starts the export.
-    pub(crate) fn export_key(&mut self, key: KeyEvent, mut text: String) -> Vec<Command> {
-        match key.code {
-            KeyCode::Esc => {
-                self.overlay = Overlay::None;
-                return Vec::new();
-            }
-            KeyCode::Enter => {
-                let target = PathBuf::from(text.trim());
-                self.overlay = Overlay::None;
-                let files = self.export_files();
-                if target.as_os_str().is_empty() {
-                    return Vec::new();
-                }
-                self.exporting = Some(Exporting {
-                    target: target.clone(),
-                    done: 0,
-                    total: files.len(),
-                    stopping: false,
-                });
-                return vec![Command::Export(files, target)];
-            }
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            _ => type_into(&mut text, key),
+    /// Enter in the export prompt: copy the files to `target` on a worker.
+    pub(crate) fn start_export(&mut self, target: &str) -> Vec<Command> {
+        let target = PathBuf::from(target);
+        if target.as_os_str().is_empty() {
+            return Vec::new();
         }
-        self.overlay = Overlay::Export(text);
-        Vec::new()
+        let files = self.export_files();
+        self.exporting = Some(Exporting {
+            target: target.clone(),
+            done: 0,
+            total: files.len(),
+            stopping: false,
+        });
+        vec![Command::Export(files, target)]
     }
 
     /// Esc while exporting: it stops after the file in hand.

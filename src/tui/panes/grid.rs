@@ -5,7 +5,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
-use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -17,6 +16,7 @@ use ratatui_image::{Resize, StatefulImage};
 use super::browse::mark;
 use super::duplicates::fate;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay, images};
+use crate::tui::keys::Action;
 use crate::tui::view::pane;
 
 /// How the images pane shows a cluster (and the similar images, and the near-duplicates).
@@ -73,18 +73,18 @@ impl App {
         };
     }
 
-    /// A grid move for a key: (items along, rows down), or `None` for keys that do not move.
-    pub(crate) fn grid_step(&self, code: KeyCode) -> Option<(isize, isize)> {
+    /// A grid move for an action: (items along, rows down), or `None` for keys that do not move.
+    pub(crate) fn grid_step(&self, action: Action) -> Option<(isize, isize)> {
         let page = self.grid.size.1.max(1) as isize;
-        Some(match code {
-            KeyCode::Left | KeyCode::Char('h') => (-1, 0),
-            KeyCode::Right | KeyCode::Char('l') => (1, 0),
-            KeyCode::Up | KeyCode::Char('k') => (0, -1),
-            KeyCode::Down | KeyCode::Char('j') => (0, 1),
-            KeyCode::PageUp => (0, -page),
-            KeyCode::PageDown => (0, page),
-            KeyCode::Home => (isize::MIN / 2, 0),
-            KeyCode::End => (isize::MAX / 2, 0),
+        Some(match action {
+            Action::Left => (-1, 0),
+            Action::Right => (1, 0),
+            Action::Up => (0, -1),
+            Action::Down => (0, 1),
+            Action::PageUp => (0, -page),
+            Action::PageDown => (0, page),
+            Action::First => (isize::MIN / 2, 0),
+            Action::Last => (isize::MAX / 2, 0),
             _ => return None,
         })
     }

@@ -6,75 +6,95 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
+use crate::tui::app::{App, Overlay};
+use crate::tui::keys::{Action, KEYS, Mode, label};
 use crate::tui::theme::Theme;
 use crate::tui::view::{centred, pane};
 
-/// The keys, and below them how images are drawn (`graphics`, empty: not said).
-/// The keys, over the panes.
-pub(crate) fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str) {
-    let keys = [
-        (
-            "↑ ↓ / j k",
-            "images (or clusters, similar: by focus); a grid row",
-        ),
-        (
-            "← → / h l",
-            "previous / next cluster (in the grid: along; [ ] there)",
-        ),
-        ("g", "grid of thumbnails / list of names"),
-        ("Tab", "cycle focus: clusters, images, similar, map"),
-        ("map", "arrows walk, + / - zoom, p picture of thumbnails"),
-        ("mouse", "click selects, the wheel scrolls (zooms the map)"),
-        ("Enter", "full-screen preview"),
-        ("s", "similar images to the current one; Esc returns"),
-        (
-            "e",
-            "export the marked images, or the cluster; Esc stops it",
-        ),
-        (
-            "Space / c",
-            "mark / unmark, then the next image (across clusters); c: all",
-        ),
-        ("r", "rename the cluster"),
-        ("M / S", "merge the cluster into another / split it"),
-        ("v", "move the marked images (or this one) to a cluster"),
-        ("u / U", "undo / redo an edit (kept in the store)"),
-        ("y", "copy the marked paths (or this one) to the clipboard"),
-        (
-            "+ / -",
-            "one cluster more / fewer (reclusters in the background)",
-        ),
-        ("m", "montage of the cluster, saved to imgtui-montage/"),
-        ("d", "near-duplicate groups; Enter goes to the image"),
-        ("o", "the odd ones out (least like any other)"),
-        ("/", "filter by file name; Esc clears"),
-        ("Home End", "first / last"),
-        ("PgUp PgDn", "ten at a time"),
-        ("? / q", "this help / quit (also Ctrl-C)"),
-    ];
-    let mut lines: Vec<Line> = keys
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(format!("{k:>12}  "), Style::new().bold()),
-                Span::raw(*v),
-            ])
-        })
-        .collect();
+/// The help's lines: how images are drawn (`graphics`, empty: not said), the keys of the
+/// panes and of the map read from the key table ([`KEYS`]), then the mouse. The lists over
+/// the panes say their keys on the status line.
+fn help_lines(theme: Theme, graphics: &str) -> Vec<Line<'static>> {
+    let line = |keys: &str, help: &str| {
+        Line::from(vec![
+            Span::styled(format!("{keys:>KEY_WIDTH$}  "), Style::new().bold()),
+            Span::raw(help.to_owned()),
+        ])
+    };
+    let mut lines = Vec::new();
     if !graphics.is_empty() {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>12}  ", "images"), Style::new().bold()),
-            Span::raw(graphics.to_owned()),
-        ]));
+        lines.push(line("images", graphics));
     }
-    // The images line may wrap once (after the 14 columns of the key, 62 are left).
-    let wrapped = u16::from(graphics.chars().count() > 62);
-    let rect = centred(area, 78, lines.len() as u16 + 2 + wrapped);
+    for mode in [Mode::Panes, Mode::Map] {
+        if !mode.heading().is_empty() {
+            lines.push(Line::styled(
+                format!("{:>KEY_WIDTH$}  {}", "", mode.heading()),
+                theme.accent(),
+            ));
+        }
+        let rows = KEYS
+            .iter()
+            .filter(|r| r.mode == mode || (mode == Mode::Panes && r.mode == Mode::Anywhere));
+        lines.extend(rows.map(|row| line(&label(row), row.help)));
+    }
+    lines.push(line(
+        "mouse",
+        "a click selects, the wheel scrolls (and zooms the map)",
+    ));
+    lines.push(line(
+        "d  o  x",
+        "their keys are on the status line while they are open",
+    ));
+    lines
+}
+
+/// The help's box on a screen of `area`, and how far its lines can scroll.
+fn help_box(lines: &[Line], area: Rect) -> (Rect, u16) {
+    let width = 86.min(area.width);
+    // Lines too long for the box wrap (after the key column).
+    let room = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(room)).sum();
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    let rect = centred(area, width, rows.saturating_add(2));
+    (rect, rows.saturating_sub(rect.height.saturating_sub(2)))
+}
+
+/// The help over the panes, scrolled down `top` lines (at most until its last line shows).
+pub(crate) fn draw_help(frame: &mut Frame, theme: Theme, area: Rect, graphics: &str, top: u16) {
+    let lines = help_lines(theme, graphics);
+    let (rect, most) = help_box(&lines, area);
+    let top = top.min(most);
+    let title = if most > 0 {
+        " keys (↑ ↓ scroll) "
+    } else {
+        " keys "
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(pane(theme, " keys ", true)),
+            .scroll((top, 0))
+            .block(pane(theme, title, true)),
         rect,
     );
+}
+
+/// The key column's width.
+const KEY_WIDTH: usize = 16;
+
+impl App {
+    /// Scrolls the help for `action` (a line or ten), not past its last line.
+    pub(crate) fn scroll_help(&mut self, action: Action) {
+        let lines = help_lines(self.look.theme, &self.look.graphics);
+        let (_, last) = help_box(&lines, self.look.screen);
+        if let Overlay::Help(top) = &mut self.overlay {
+            *top = match action {
+                Action::Up => top.saturating_sub(1),
+                Action::Down => (*top + 1).min(last),
+                Action::PageUp => top.saturating_sub(10),
+                Action::PageDown => (*top + 10).min(last),
+                _ => *top,
+            };
+        }
+    }
 }

@@ -1,7 +1,6 @@
 //! The lists shown over the panes, the near-duplicate groups and the odd ones out: a list (or
 //! a grid) of images with the preview beside it, and the keys they share.
 
-use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -11,24 +10,27 @@ use ratatui_image::thread::ThreadProtocol;
 use super::grid::{Thumbnails, draw_grid};
 use super::preview::draw_preview;
 use crate::tui::app::{App, Command, ImagesView, Overlay};
+use crate::tui::keys::Action;
 use crate::tui::view::pane;
 
 impl App {
-    /// The keys shared by the lists over the panes (near-duplicates, odd ones out): moving
-    /// (in the grid too), Enter to go to the image in its cluster, Esc, q or `closer` to
-    /// return. `None` for other keys.
-    pub(crate) fn list_key(&mut self, code: KeyCode, closer: char) -> Option<Vec<Command>> {
+    /// The actions shared by the lists over the panes (near-duplicates, odd ones out):
+    /// moving (in the grid too), going to the image in its cluster, closing. `None` for
+    /// the others.
+    pub(crate) fn list_key(&mut self, action: Action) -> Option<Vec<Command>> {
         if self.grid_shown()
-            && let Some((dx, dy)) = self.grid_step(code)
+            && let Some((dx, dy)) = self.grid_step(action)
         {
             return Some(self.move_in_grid(dx, dy));
         }
-        let step: isize = match code {
-            KeyCode::Up | KeyCode::Char('k') => -1,
-            KeyCode::Down | KeyCode::Char('j') => 1,
-            KeyCode::PageUp => -10,
-            KeyCode::PageDown => 10,
-            KeyCode::Enter => {
+        let step: isize = match action {
+            Action::Up => -1,
+            Action::Down => 1,
+            Action::PageUp => -10,
+            Action::PageDown => 10,
+            Action::First => isize::MIN / 2,
+            Action::Last => isize::MAX / 2,
+            Action::GoTo => {
                 let row = self.current();
                 self.overlay = Overlay::None;
                 self.say("");
@@ -37,8 +39,7 @@ impl App {
                 }
                 return Some(self.cursor_moved());
             }
-            KeyCode::Esc | KeyCode::Char('q') => 0,
-            KeyCode::Char(c) if c == closer => 0,
+            Action::Close => 0,
             _ => return None,
         };
         if step == 0 {
@@ -53,7 +54,9 @@ impl App {
             let n = self.duplicate_rows().count();
             (&mut self.duplicates.cursor, n)
         };
-        *cursor = (*cursor as isize + step).clamp(0, n.saturating_sub(1) as isize) as usize;
+        *cursor = (*cursor as isize)
+            .saturating_add(step)
+            .clamp(0, n.saturating_sub(1) as isize) as usize;
         Some(self.preview_command())
     }
 }

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -14,6 +13,7 @@ use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use crate::tui::app::{App, Command, Focus, Loading, Notice, Overlay};
+use crate::tui::keys::Action;
 use crate::tui::view::pane;
 
 /// The map as one picture: each image's thumbnail at its map position, for the part of the
@@ -189,35 +189,35 @@ impl App {
         Vec::new()
     }
 
-    /// The keys of the focused map; `None` for keys it leaves to the rest.
-    pub(crate) fn map_key(&mut self, code: KeyCode) -> Option<Vec<Command>> {
+    /// The actions of the focused map ([`Mode::Map`](crate::tui::keys::Mode::Map)).
+    pub(crate) fn map_key(&mut self, action: Action) -> Vec<Command> {
         // A step is a 40th of the view's width and a 16th of its height: about a cell.
-        let (dx, dy) = match code {
-            KeyCode::Left | KeyCode::Char('h') => (-1.0 / 40.0, 0.0),
-            KeyCode::Right | KeyCode::Char('l') => (1.0 / 40.0, 0.0),
-            KeyCode::Up | KeyCode::Char('k') => (0.0, 1.0 / 16.0),
-            KeyCode::Down | KeyCode::Char('j') => (0.0, -1.0 / 16.0),
-            KeyCode::Char('+') | KeyCode::Char('=') => {
+        let (dx, dy) = match action {
+            Action::Left => (-1.0 / 40.0, 0.0),
+            Action::Right => (1.0 / 40.0, 0.0),
+            Action::Up => (0.0, 1.0 / 16.0),
+            Action::Down => (0.0, -1.0 / 16.0),
+            Action::ZoomIn => {
                 self.map.view.zoom_by(1.5);
-                return Some(Vec::new());
+                return Vec::new();
             }
-            KeyCode::Char('-') => {
+            Action::ZoomOut => {
                 self.map.view.zoom_by(1.0 / 1.5);
-                return Some(Vec::new());
+                return Vec::new();
             }
-            KeyCode::Char('p') => {
+            Action::MapPicture => {
                 self.map.picture = !self.map.picture;
-                return Some(Vec::new());
+                return Vec::new();
             }
-            KeyCode::Esc => {
+            Action::Back => {
                 self.focus = Focus::Images;
                 self.say("");
-                return Some(Vec::new());
+                return Vec::new();
             }
-            _ => return None,
+            _ => return Vec::new(),
         };
         self.map.view.walk(dx, dy);
-        Some(self.walk_to_crosshair())
+        self.walk_to_crosshair()
     }
 
     /// The image nearest the crosshair becomes the current one.

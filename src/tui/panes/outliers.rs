@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use crossterm::event::KeyCode;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -15,6 +14,7 @@ use super::grid::Thumbnails;
 use super::lists::{ListScreen, draw_list_screen};
 use crate::collection::Collection;
 use crate::tui::app::{App, Command, Overlay, images};
+use crate::tui::keys::Action;
 
 /// The odd ones out listed by `o`: the most odd 5 % of the images, at least 10 (all of a
 /// smaller collection), at most 500.
@@ -59,14 +59,15 @@ impl App {
         self.preview_command()
     }
 
-    pub(crate) fn outliers_key(&mut self, code: KeyCode) -> Vec<Command> {
-        if let Some(commands) = self.list_key(code, 'o') {
+    /// The actions of the odd ones out ([`Mode::Outliers`](crate::tui::keys::Mode::Outliers)).
+    pub(crate) fn outliers_key(&mut self, action: Action) -> Vec<Command> {
+        if let Some(commands) = self.list_key(action) {
             return commands;
         }
-        if code == KeyCode::Char(' ') {
+        if action == Action::Mark {
             self.toggle_mark();
             // On to the next, as file managers do.
-            return self.list_key(KeyCode::Down, 'o').unwrap_or_default();
+            return self.list_key(Action::Down).unwrap_or_default();
         }
         Vec::new()
     }

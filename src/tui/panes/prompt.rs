@@ -7,25 +7,76 @@ use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Clear, Paragraph};
 
+use crate::tui::app::{App, Command, Overlay};
+use crate::tui::keys::Action;
 use crate::tui::theme::Theme;
 use crate::tui::view::{centred, pane};
 
-/// A key typed into a prompt's text: a character is added; Ctrl-U clears the text and
-/// Ctrl-W deletes the last word, as in a shell; other control keys are not text.
-pub(crate) fn type_into(text: &mut String, key: KeyEvent) {
-    let KeyCode::Char(c) = key.code else {
-        return;
-    };
-    if !key.modifiers.contains(KeyModifiers::CONTROL) {
-        text.push(c);
-    } else if c == 'u' {
-        text.clear();
-    } else if c == 'w' {
-        let kept = text
-            .trim_end()
-            .rfind(char::is_whitespace)
-            .map_or(0, |i| i + 1);
-        text.truncate(kept);
+/// Edits a prompt's text for `action`, or types `key` into it when the key table has no
+/// action for it (a character, without Ctrl). Whether the text changed.
+fn edit_text(text: &mut String, action: Option<Action>, key: KeyEvent) -> bool {
+    match action {
+        Some(Action::DeleteChar) => text.pop().is_some(),
+        Some(Action::ClearText) => {
+            let had = !text.is_empty();
+            text.clear();
+            had
+        }
+        // As in a shell: the last word and the blanks after it.
+        Some(Action::DeleteWord) => {
+            let kept = text
+                .trim_end()
+                .rfind(char::is_whitespace)
+                .map_or(0, |i| i + 1);
+            let had = kept < text.len();
+            text.truncate(kept);
+            had
+        }
+        Some(_) => false,
+        None => match key.code {
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                text.push(c);
+                true
+            }
+            _ => false,
+        },
+    }
+}
+
+impl App {
+    /// A key in a prompt ([`Mode::Prompt`](crate::tui::keys::Mode::Prompt)): `action` when
+    /// the key table has one for it, else the key is typed.
+    pub(crate) fn prompt_key(&mut self, action: Option<Action>, key: KeyEvent) -> Vec<Command> {
+        match (action, &self.overlay) {
+            (Some(Action::Confirm), Overlay::Export(text)) => {
+                let target = text.trim().to_owned();
+                self.overlay = Overlay::None;
+                self.start_export(&target)
+            }
+            (Some(Action::Confirm), Overlay::Ask(ask, text)) => {
+                let (ask, text) = (ask.clone(), text.trim().to_owned());
+                self.overlay = Overlay::None;
+                self.answer(ask, &text)
+            }
+            (Some(Action::Confirm), Overlay::Filter) => self.keep_filter(),
+            (Some(Action::Close), Overlay::Filter) => self.clear_filter(),
+            (Some(Action::Close), _) => {
+                self.overlay = Overlay::None;
+                Vec::new()
+            }
+            (action, _) => {
+                let text = match &mut self.overlay {
+                    Overlay::Export(text) | Overlay::Ask(_, text) => text,
+                    Overlay::Filter => &mut self.browse.filter,
+                    _ => return Vec::new(),
+                };
+                if !edit_text(text, action, key) || self.overlay != Overlay::Filter {
+                    return Vec::new();
+                }
+                self.apply_filter();
+                self.cursor_moved()
+            }
+        }
     }
 }
 
