@@ -19,7 +19,6 @@ use super::panes::status::Status;
 use super::theme::{Look, Theme};
 use crate::analysis::clustering::{Clustering, members};
 use crate::collection::Collection;
-use crate::index::Progress;
 
 pub use super::event::{Command, Event, Hit};
 pub use super::panes::duplicates::DUPLICATES_FOLDER;
@@ -161,201 +160,58 @@ impl App {
         commands
     }
 
+    /// Routes `event` to the pane that owns what it changes.
     pub(crate) fn update(&mut self, event: Event) -> Vec<Command> {
         match event {
-            Event::Key(k) => self.key(k),
+            Event::Key(key) => self.key(key),
             Event::Idle => self.cursor_rests(),
-            Event::Graphics { how, images } => {
-                self.on_graphics(how, images);
-                Vec::new()
-            }
-            Event::GridSize(columns, rows) => {
-                self.grid.size = (columns, rows);
-                Vec::new()
-            }
-            Event::Click(hit)
-                if self.overlay == Overlay::None && self.loading == Loading::Ready =>
-            {
-                self.click(hit)
-            }
-            Event::Wheel(hit, by)
-                if self.overlay == Overlay::None && self.loading == Loading::Ready =>
-            {
-                self.wheel(hit, by)
-            }
-            Event::Click(_) | Event::Wheel(..) => Vec::new(),
-            Event::Background { light } => {
-                if self.look.auto && self.look.theme != Theme::Plain {
-                    self.look.theme = if light { Theme::Light } else { Theme::Dark };
-                }
-                Vec::new()
-            }
-            Event::Copied(Ok(n)) => {
-                self.say(format!(
-                    "{} copied to the clipboard (OSC 52: the terminal, or tmux with \
-                     set-clipboard on, must allow it)",
-                    match n {
-                        1 => "1 path".to_owned(),
-                        n => format!("{n} paths"),
-                    }
-                ));
-                Vec::new()
-            }
-            Event::Copied(Err(why)) => {
-                self.say(format!("nothing copied: {why}"));
-                Vec::new()
-            }
-            Event::Thumbnailing(done, total) => {
-                self.status.thumbnailing = (done < total).then_some((done, total));
-                Vec::new()
-            }
-            Event::ScreenSize(columns, rows) => {
-                self.look.screen = ratatui::layout::Rect::new(0, 0, columns, rows);
-                Vec::new()
-            }
-            Event::MapSize(columns, rows) => {
-                self.map.cells = (columns, rows);
-                Vec::new()
-            }
-            Event::Progress(Progress::Scanned { to_process, .. }) => {
-                self.progress(0, to_process);
-                Vec::new()
-            }
-            Event::Progress(Progress::Processed { done, to_process }) => {
-                self.progress(done, to_process);
-                Vec::new()
-            }
-            Event::Clustering => {
-                match self.loading {
-                    Loading::Ready => self.status.indexing = None,
-                    _ => self.loading = Loading::Clustering,
-                }
-                Vec::new()
-            }
-            Event::Loaded(c, clustering) => self.loaded(c, *clustering),
-            Event::Vectors(c) => {
-                self.vectors_read(c);
-                Vec::new()
-            }
-            Event::LoadFailed(e) => {
-                // The loader has ended: the folder is no longer indexed nor watched. The whole
-                // message goes on screen (q quits, and the command line says it again).
-                self.loading = Loading::Failed(if self.loading == Loading::Ready {
-                    format!("indexing stopped: {e}")
-                } else {
-                    e
-                });
-                self.status.indexing = None;
-                self.overlay = Overlay::None;
-                Vec::new()
-            }
-            Event::Reclustered(Ok(clustering)) => self.reclustered(*clustering),
-            Event::Notes(notes) => {
-                if !notes.is_empty() {
-                    self.say(format!("{}; {}", self.status.message, notes.join("; ")));
-                }
-                Vec::new()
-            }
+            Event::Click(hit) => self.click(hit),
+            Event::Wheel(hit, by) => self.wheel(hit, by),
+            // The screen.
+            Event::Graphics { how, images } => self.on_graphics(how, images),
+            Event::GridSize(columns, rows) => self.on_grid_size(columns, rows),
+            Event::MapSize(columns, rows) => self.on_map_size(columns, rows),
+            Event::ScreenSize(columns, rows) => self.on_screen_size(columns, rows),
+            Event::Background { light } => self.on_background(light),
+            // The collection on its way in, and the live folder.
+            Event::Progress(progress) => self.on_progress(progress),
+            Event::Clustering => self.on_clustering(),
+            Event::Loaded(collection, clustering) => self.loaded(collection, *clustering),
+            Event::Vectors(collection) => self.vectors_read(collection),
+            Event::LoadFailed(why) => self.load_failed(why),
+            Event::Thumbnailing(done, total) => self.on_thumbnailing(done, total),
+            Event::Watching(mode) => self.on_watching(mode),
+            Event::FolderChanged(change) => self.folder_changed(change),
+            // The workers' answers.
+            Event::Reclustered(result) => self.on_reclustered(result),
             Event::Edited(result) => self.on_edited(result),
-            Event::Reclustered(Err(e)) => {
-                self.recluster_failed(e);
-                Vec::new()
-            }
-            Event::Duplicates(groups) => self.on_duplicates(groups),
-            Event::Keepers(keepers) => {
-                self.on_keepers(keepers);
-                Vec::new()
-            }
-            Event::Resolved(result) => {
-                self.on_resolved(result);
-                Vec::new()
-            }
-            Event::Outliers(of, found) => self.on_outliers(of, found),
+            Event::Notes(notes) => self.on_notes(notes),
             Event::Neighbours { row, found, of } => self.on_neighbours(row, found, &of),
-            Event::Montage(result) => {
-                self.on_montage(result);
-                Vec::new()
-            }
-            Event::ExportProgress(done) => {
-                if let Some(x) = &mut self.exporting {
-                    x.done = done;
-                }
-                Vec::new()
-            }
-            Event::Watching(mode) => {
-                self.status.watching = Some(mode);
-                Vec::new()
-            }
-            Event::FolderChanged(change) => {
-                let mut parts = Vec::new();
-                if change.changed > 0 {
-                    parts.push(format!("{} new or changed", change.changed));
-                }
-                if change.removed > 0 {
-                    parts.push(format!("{} removed", change.removed));
-                }
-                if change.newly_skipped > 0 {
-                    parts.push(format!("{} skipped", change.newly_skipped));
-                }
-                if change.no_longer_skipped > 0 {
-                    parts.push(format!("{} no longer skipped", change.no_longer_skipped));
-                }
-                let changed = format!("the folder changed: {}", parts.join(", "));
-                // What the user just did to the folder (duplicates moved) stays in view.
-                let said = match self.duplicates.resolved.take() {
-                    Some(done) => format!("{done} · {changed}"),
-                    None => changed,
-                };
-                self.say(said);
-                Vec::new()
-            }
-            Event::ExportSuggested(suggested, fresh) => {
-                self.on_export_suggested(suggested, fresh);
-                Vec::new()
-            }
-            Event::Exported(result) => {
-                self.on_exported(result);
-                Vec::new()
-            }
+            Event::Duplicates(groups) => self.on_duplicates(groups),
+            Event::Keepers(keepers) => self.on_keepers(keepers),
+            Event::Resolved(result) => self.on_resolved(result),
+            Event::Outliers(of, found) => self.on_outliers(of, found),
+            Event::Montage(result) => self.on_montage(result),
+            Event::Copied(result) => self.on_copied(result),
+            Event::ExportProgress(done) => self.on_export_progress(done),
+            Event::ExportSuggested(suggested, fresh) => self.on_export_suggested(suggested, fresh),
+            Event::Exported(result) => self.on_exported(result),
         }
     }
 
-    /// A collection and its clustering have arrived (at start, or with new images).
-    /// The cursor stays on the image it was on.
-    pub(crate) fn loaded(
-        &mut self,
-        collection: impl Into<Arc<Collection>>,
-        clustering: Clustering,
-    ) -> Vec<Command> {
-        let keep = self
-            .base()
-            .map(|i| (self.collection.paths[i].clone(), self.collection.hashes[i]));
-        self.collection = collection.into();
-        self.duplicates.groups = None;
-        self.duplicates.of = vec![None; self.collection.len()];
-        self.forget_neighbours();
-        self.loading = Loading::Ready;
-        // The cursor stays on its image: by path, else by content (it was renamed).
-        let c = &self.collection;
-        let row = keep.and_then(|(path, hash)| {
-            c.paths
-                .iter()
-                .position(|q| *q == path)
-                .or_else(|| c.hashes.iter().position(|h| *h == hash))
-        });
-        self.set_clustering(clustering, row)
+    /// The screen's size, for what scrolls inside it (the help).
+    fn on_screen_size(&mut self, columns: u16, rows: u16) -> Vec<Command> {
+        self.look.screen = ratatui::layout::Rect::new(0, 0, columns, rows);
+        Vec::new()
     }
 
-    /// The vectors of the collection on screen have been read (it was shown with paths
-    /// only, from the saved clustering): neighbours and `+` / `-` can start.
-    pub(crate) fn vectors_read(&mut self, collection: Arc<Collection>) {
-        if collection.paths == self.collection.paths {
-            self.collection = collection;
-            self.forget_neighbours();
-            if self.status.notice == Some(Notice::WaitingForVectors) {
-                self.say("");
-            }
+    /// The terminal's background is light or dark: `explore.theme = auto` follows it (and
+    /// `NO_COLOR`'s plain theme stays).
+    fn on_background(&mut self, light: bool) -> Vec<Command> {
+        if self.look.auto && self.look.theme != Theme::Plain {
+            self.look.theme = if light { Theme::Light } else { Theme::Dark };
         }
+        Vec::new()
     }
 
     /// Whether the vectors are in (neighbours, similar images and `+` / `-` need them).
@@ -393,15 +249,6 @@ impl App {
             self.go_to(row);
         }
         self.cursor_moved()
-    }
-
-    /// Indexing has handled `done` of `total` files: the gauge before the collection is
-    /// shown, the status line after.
-    pub(crate) fn progress(&mut self, done: usize, total: usize) {
-        match self.loading {
-            Loading::Ready => self.status.indexing = Some((done, total)),
-            _ => self.loading = Loading::Embedding { done, total },
-        }
     }
 
     /// The number of the cluster image `i` is in (0 before there is a clustering).
@@ -598,6 +445,9 @@ impl App {
     }
 
     pub(crate) fn click(&mut self, hit: Hit) -> Vec<Command> {
+        if self.overlay != Overlay::None || self.loading != Loading::Ready {
+            return Vec::new();
+        }
         match hit {
             Hit::Cluster(Some(c)) if c < self.browse.shown.len() => {
                 self.focus = Focus::Clusters;
@@ -642,6 +492,9 @@ impl App {
     /// The wheel scrolls the pane under the pointer by three rows (a grid by one), and
     /// zooms the map.
     pub(crate) fn wheel(&mut self, hit: Hit, by: isize) -> Vec<Command> {
+        if self.overlay != Overlay::None || self.loading != Loading::Ready {
+            return Vec::new();
+        }
         match hit {
             Hit::Map(_) => {
                 self.map.view.zoom_by(if by < 0 { 1.5 } else { 1.0 / 1.5 });

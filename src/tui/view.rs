@@ -2,8 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Gauge, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders};
 use ratatui_image::thread::ThreadProtocol;
 
 use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
@@ -12,6 +11,7 @@ use super::panes::duplicates::{draw_duplicates, draw_resolve};
 use super::panes::grid::{draw_images, tiles_in};
 use super::panes::help::draw_help;
 use super::panes::lists::list_areas;
+use super::panes::loading::{draw_empty, draw_loading};
 use super::panes::map::draw_map;
 use super::panes::neighbours::draw_neighbours;
 use super::panes::outliers::draw_outliers;
@@ -270,76 +270,6 @@ pub(crate) fn pane(theme: Theme, title: impl Into<String>, focused: bool) -> Blo
         .borders(Borders::ALL)
         .border_style(style)
         .title(crate::text::escape(&title.into()).into_owned())
-}
-
-/// A live folder with no image (yet): what the explorer waits for.
-fn draw_empty(frame: &mut Frame, app: &App, area: Rect) {
-    let block = pane(
-        app.look.theme,
-        format!(" {} ", crate::text::shown(&app.root)),
-        true,
-    );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let lines = vec![
-        Line::from("no images here yet"),
-        Line::from("images added to the folder appear here as they come · q quits")
-            .style(app.look.theme.dim()),
-    ];
-    frame.render_widget(Paragraph::new(lines).centered(), middle_band(inner));
-}
-
-/// The band of three rows 40 % down `inner`, where the waiting screens say what they wait for.
-pub(crate) fn middle_band(inner: Rect) -> Rect {
-    let [_, middle, _] = Layout::vertical([
-        Constraint::Percentage(40),
-        Constraint::Length(3),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    middle
-}
-
-fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
-    let block = pane(
-        app.look.theme,
-        format!(" {} ", crate::text::shown(&app.root)),
-        true,
-    );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if let Loading::Failed(e) = &app.loading {
-        // The whole message, as the command line gives it when the explorer ends.
-        let lines = vec![
-            Line::from(format!("error: {}", crate::text::escape(e))),
-            Line::from(""),
-            Line::from("q quits (the message is printed again there)").style(app.look.theme.dim()),
-        ];
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: true })
-                .style(app.look.theme.notice()),
-            inner.inner(ratatui::layout::Margin::new(2, 1)),
-        );
-        return;
-    }
-    let gauge_area = middle_band(inner);
-    let (ratio, label) = match &app.loading {
-        Loading::Embedding { done, total } if *total > 0 => (
-            *done as f64 / *total as f64,
-            format!("embedding {done} of {total} images"),
-        ),
-        Loading::Clustering => (1.0, "clustering…".to_owned()),
-        Loading::Failed(e) => (0.0, e.clone()),
-        _ => (0.0, "looking for images…".to_owned()),
-    };
-    frame.render_widget(
-        Gauge::default()
-            .block(Block::bordered())
-            .ratio(ratio.clamp(0.0, 1.0))
-            .label(label),
-        gauge_area,
-    );
 }
 
 pub(crate) fn centred(area: Rect, width: u16, height: u16) -> Rect {

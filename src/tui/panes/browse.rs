@@ -40,6 +40,21 @@ pub(crate) struct Browse {
 }
 
 impl App {
+    /// Paths went to the clipboard, or why not ([`crate::tui::app::Event::Copied`]).
+    pub(crate) fn on_copied(&mut self, result: Result<usize, String>) -> Vec<Command> {
+        self.say(match result {
+            Ok(1) => "1 path copied to the clipboard (OSC 52: the terminal, or tmux with \
+                      set-clipboard on, must allow it)"
+                .to_owned(),
+            Ok(n) => format!(
+                "{n} paths copied to the clipboard (OSC 52: the terminal, or tmux with \
+                 set-clipboard on, must allow it)"
+            ),
+            Err(why) => format!("nothing copied: {why}"),
+        });
+        Vec::new()
+    }
+
     /// Enter in the filter's prompt: the filter stays, and the cursor lands on a cluster
     /// that has matches if this one has none.
     pub(crate) fn keep_filter(&mut self) -> Vec<Command> {

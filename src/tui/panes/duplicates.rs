@@ -74,14 +74,15 @@ impl App {
     }
 
     /// The keepers of the groups have been chosen by the rules ([`Event::Keepers`]).
-    pub(crate) fn on_keepers(&mut self, keepers: Vec<(Option<usize>, Vec<u64>)>) {
+    pub(crate) fn on_keepers(&mut self, keepers: Vec<(Option<usize>, Vec<u64>)>) -> Vec<Command> {
         if keepers.len() == self.duplicates.groups.as_ref().map_or(0, Vec::len) {
             self.duplicates.keepers = keepers;
         }
+        Vec::new()
     }
 
     /// The copies were moved or trashed ([`Event::Resolved`]), or why not.
-    pub(crate) fn on_resolved(&mut self, result: Result<String, Error>) {
+    pub(crate) fn on_resolved(&mut self, result: Result<String, Error>) -> Vec<Command> {
         self.status.busy = None;
         let said = match result {
             Ok(said) => {
@@ -91,6 +92,7 @@ impl App {
             Err(e) => format!("nothing moved: {e}"),
         };
         self.say(said);
+        Vec::new()
     }
 
     /// The actions of the confirmation ([`Overlay::Resolve`]): trash or move the copies

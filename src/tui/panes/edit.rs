@@ -62,11 +62,28 @@ impl App {
         self.set_clustering(*clustering, row)
     }
 
-    /// A refit after `+` / `-` failed ([`crate::tui::app::Event::Reclustered`]).
-    pub(crate) fn recluster_failed(&mut self, e: Error) {
-        self.status.busy = None;
-        self.browse.pending_k = None;
-        self.say(format!("clustering failed: {e}"));
+    /// A refit after `+` / `-` is done, or failed ([`crate::tui::app::Event::Reclustered`]).
+    pub(crate) fn on_reclustered(
+        &mut self,
+        result: Result<Box<Clustering>, Error>,
+    ) -> Vec<Command> {
+        match result {
+            Ok(clustering) => self.reclustered(*clustering),
+            Err(e) => {
+                self.status.busy = None;
+                self.browse.pending_k = None;
+                self.say(format!("clustering failed: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// What a refit could not carry over of the user's edits, said after what it did.
+    pub(crate) fn on_notes(&mut self, notes: Vec<String>) -> Vec<Command> {
+        if !notes.is_empty() {
+            self.say(format!("{}; {}", self.status.message, notes.join("; ")));
+        }
+        Vec::new()
     }
 
     /// The question of `ask` for the prompt: (title, hint).

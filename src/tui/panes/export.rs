@@ -38,6 +38,14 @@ impl App {
         vec![Command::Export(files, target)]
     }
 
+    /// The export has copied `done` of its files.
+    pub(crate) fn on_export_progress(&mut self, done: usize) -> Vec<Command> {
+        if let Some(x) = &mut self.exporting {
+            x.done = done;
+        }
+        Vec::new()
+    }
+
     /// Esc while exporting: it stops after the file in hand.
     pub(crate) fn stop_export(&mut self) -> Vec<Command> {
         if let Some(x) = &mut self.exporting {
@@ -48,22 +56,24 @@ impl App {
 
     /// A fresher folder than the one offered ([`crate::tui::app::Event::ExportSuggested`]),
     /// taken only while the prompt still holds the suggestion as it was offered.
-    pub(crate) fn on_export_suggested(&mut self, suggested: String, fresh: String) {
+    pub(crate) fn on_export_suggested(&mut self, suggested: String, fresh: String) -> Vec<Command> {
         if let Overlay::Export(text) = &mut self.overlay
             && *text == suggested
         {
             *text = fresh;
         }
+        Vec::new()
     }
 
     /// The export ended, or was refused ([`crate::tui::app::Event::Exported`]).
-    pub(crate) fn on_exported(&mut self, result: Result<ExportReport, Error>) {
+    pub(crate) fn on_exported(&mut self, result: Result<ExportReport, Error>) -> Vec<Command> {
         self.exporting = None;
         self.say(match result {
             Ok(r) => export_message(&r),
             Err(e) if e.kind() == ErrorKind::BadRequest => format!("export refused: {e}"),
             Err(e) => format!("export failed: {e}"),
         });
+        Vec::new()
     }
 
     /// Suggested export folder: for the marked images `imgtui-export/selection`, else for the

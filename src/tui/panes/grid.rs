@@ -51,7 +51,7 @@ pub(crate) struct Grid {
 impl App {
     /// How images are drawn now ([`crate::tui::app::Event::Graphics`]): terminal graphics
     /// make the grid the default view, unless the user chose one with `g`.
-    pub(crate) fn on_graphics(&mut self, how: String, images: bool) {
+    pub(crate) fn on_graphics(&mut self, how: String, images: bool) -> Vec<Command> {
         self.look.graphics = how;
         if !self.grid.chosen {
             self.grid.view = if images {
@@ -62,6 +62,13 @@ impl App {
         }
         // New graphics: the thumbnails made for the old ones are gone.
         self.grid.asked.clear();
+        Vec::new()
+    }
+
+    /// The images pane fits this many tiles ([`crate::tui::app::Event::GridSize`]).
+    pub(crate) fn on_grid_size(&mut self, columns: usize, rows: usize) -> Vec<Command> {
+        self.grid.size = (columns, rows);
+        Vec::new()
     }
 
     /// `g`: the grid or the list.

@@ -177,6 +177,12 @@ impl Default for Map {
 }
 
 impl App {
+    /// The map pane's inside is this many cells ([`crate::tui::app::Event::MapSize`]).
+    pub(crate) fn on_map_size(&mut self, columns: u16, rows: u16) -> Vec<Command> {
+        self.map.cells = (columns, rows);
+        Vec::new()
+    }
+
     /// Focus on the map: the crosshair starts on the current image.
     pub(crate) fn enter_map(&mut self) -> Vec<Command> {
         let at = self

@@ -9,6 +9,7 @@ pub(crate) mod export;
 pub(crate) mod grid;
 pub(crate) mod help;
 pub(crate) mod lists;
+pub(crate) mod loading;
 pub(crate) mod map;
 pub(crate) mod neighbours;
 pub(crate) mod outliers;

@@ -20,7 +20,7 @@ pub const MONTAGE_MAX: usize = 400;
 
 impl App {
     /// A montage was saved, or why not ([`crate::tui::app::Event::Montage`]).
-    pub(crate) fn on_montage(&mut self, result: Result<PathBuf, Error>) {
+    pub(crate) fn on_montage(&mut self, result: Result<PathBuf, Error>) -> Vec<Command> {
         self.status.busy = None;
         match result {
             Ok(path) => {
@@ -29,6 +29,7 @@ impl App {
             }
             Err(e) => self.say(format!("montage failed: {e}")),
         }
+        Vec::new()
     }
 
     /// Asks for the preview of the image under the active cursor, when it changed.
