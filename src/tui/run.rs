@@ -109,10 +109,7 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
     app.look.auto = theme == ThemeSetting::Auto;
     let mouse = session.config().explore.mouse;
     let cell_setting = session.config().explore.cell_size.0;
-    let dumb = matches!(
-        std::env::var("TERM").as_deref(),
-        Ok("dumb" | "linux") | Err(_)
-    );
+    let dumb = terminal::environment().dumb;
     let indexing = Arc::new(AtomicBool::new(false));
     let workers = Workers {
         clusterer: spawn_clusterer(session.reopen()?, tx.clone()),

@@ -58,7 +58,7 @@ impl Theme {
 
     /// Whether `NO_COLOR` asks for no colour: set, and not empty.
     pub fn no_color_env() -> bool {
-        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        super::terminal::environment().no_color
     }
 
     /// Focused frames, the cursor's tile and cursors in general.

@@ -4,55 +4,6 @@ use ratatui_image::picker::ProtocolType;
 
 use super::*;
 
-/// What the environment says about the terminal (it is not forwarded over SSH, so it only
-/// ever adds to what the terminal answers).
-#[derive(Debug, Clone, Default)]
-pub struct Environment {
-    /// `TERM_PROGRAM` (or `LC_TERMINAL`, which OpenSSH may forward) when it names a terminal
-    /// that speaks iTerm2's protocol.
-    pub iterm2: Option<String>,
-    /// `WEZTERM_EXECUTABLE` is set.
-    pub wezterm: bool,
-    /// `KONSOLE_VERSION` is set.
-    pub konsole: bool,
-}
-
-impl Environment {
-    /// Reads the variables of this process (`tmux`: whether it runs inside tmux, where iTerm2
-    /// and WezTerm leave only their session variables).
-    pub fn read(tmux: bool) -> Environment {
-        let var = |k: &str| std::env::var(k).unwrap_or_default();
-        let program = var("TERM_PROGRAM");
-        let iterm2 = [
-            "iTerm",
-            "WezTerm",
-            "mintty",
-            "vscode",
-            "Tabby",
-            "Hyper",
-            "rio",
-            "Bobcat",
-            "WarpTerminal",
-        ]
-        .iter()
-        .any(|t| program.contains(t));
-        let iterm2 = if iterm2 {
-            Some(format!("TERM_PROGRAM={program}"))
-        } else if var("LC_TERMINAL").contains("iTerm") {
-            Some(format!("LC_TERMINAL={}", var("LC_TERMINAL")))
-        } else if tmux && !var("ITERM_SESSION_ID").is_empty() {
-            Some("ITERM_SESSION_ID".to_owned())
-        } else {
-            None
-        };
-        Environment {
-            iterm2,
-            wezterm: !var("WEZTERM_EXECUTABLE").is_empty(),
-            konsole: !var("KONSOLE_VERSION").is_empty(),
-        }
-    }
-}
-
 /// The protocol the answers call for, and why. WezTerm (known by XTVERSION or its variable)
 /// gets iTerm2's protocol (its kitty placeholders are not drawn right); Konsole gets neither
 /// kitty nor sixel (both drawn wrong, as ratatui-image found); otherwise kitty, then sixel

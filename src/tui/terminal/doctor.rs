@@ -16,26 +16,18 @@ use super::*;
 pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<String> {
     let mut tty = DevTty::open()?;
     let mut report = String::new();
-    for var in [
-        "TERM",
-        "TERM_PROGRAM",
-        "LC_TERMINAL",
-        "XTERM_VERSION",
-        "TMUX",
-        "TMUX_PANE",
-        "SSH_CONNECTION",
-    ] {
-        let value = std::env::var(var).unwrap_or_default();
-        report += &format!("{var:<16}{}\n", if value.is_empty() { "-" } else { &value });
+    for (var, value) in &environment().values {
+        let value = if value.is_empty() { "-" } else { value };
+        report += &format!("{var:<19}{}\n", crate::text::escape(value));
     }
     match tty_size() {
         Some(((c, r), Some((w, h)))) => {
-            report += &format!("tty             {c}×{r} cells, {w}×{h} px\n")
+            report += &format!("tty                {c}×{r} cells, {w}×{h} px\n")
         }
         Some(((c, r), None)) => {
-            report += &format!("tty             {c}×{r} cells, no pixel size\n")
+            report += &format!("tty                {c}×{r} cells, no pixel size\n")
         }
-        None => report += "tty             no size\n",
+        None => report += "tty                no size\n",
     }
     crossterm::terminal::enable_raw_mode()?;
     let asked = (|| -> anyhow::Result<(Vec<u8>, Answers, Duration)> {
@@ -59,7 +51,7 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
     put_back_passthrough();
     let (raw, answers, waited) = asked?;
     report += &format!(
-        "answered        {} bytes in {} ms{}\n",
+        "answered           {} bytes in {} ms{}\n",
         raw.len(),
         waited.as_millis(),
         if answers.complete {
@@ -70,11 +62,11 @@ pub fn doctor(timeout: Duration, setting: Option<(u16, u16)>) -> anyhow::Result<
     );
     report += &format!("raw             {}\n", raw.escape_ascii());
     report += &describe_answers(&answers);
-    let (protocol, why) = detect(&answers, &Environment::read(in_tmux()));
+    let (protocol, why) = detect(&answers, environment());
     let grid = tty_size().map(|(grid, _)| grid);
     let cell = cell_size(cell_size_from_ioctl(), &answers, grid, setting);
     let graphics = Graphics::new(protocol, &why, cell);
-    report += &format!("imgtui draws    {}\n", graphics.describe());
+    report += &format!("imgtui draws       {}\n", graphics.describe());
     Ok(crate::text::escape_lines(&report).into_owned())
 }
 
@@ -128,7 +120,7 @@ pub fn describe_answers(a: &Answers) -> String {
     });
     let pixels = |v: Option<(u16, u16)>| or_none(v.map(|(w, h)| format!("{w}×{h} px")));
     let mut out = String::new();
-    let mut line = |what: &str, value: String| out += &format!("{what:<16}{value}\n");
+    let mut line = |what: &str, value: String| out += &format!("{what:<19}{value}\n");
     line("DA1", or_none(da1));
     line("XTVERSION", or_none(a.version.clone()));
     line(

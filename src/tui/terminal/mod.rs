@@ -16,11 +16,13 @@
 //!
 //! A file a job: `restore.rs` (taking and handing back), `tmux.rs` (passthrough for the own
 //! pane, output that survives tmux), `probe.rs` (the query and its answers), `detect.rs`
-//! (the protocol from the answers and the environment), `graphics.rs` (cell size, encoding),
+//! (the protocol from the answers and the environment), `environment.rs` (the
+//! variables that name the terminal, read once), `graphics.rs` (cell size, encoding),
 //! `input.rs` (the reader and parser), `doctor.rs` (`imgtui doctor`).
 
 mod detect;
 mod doctor;
+mod environment;
 mod graphics;
 mod input;
 mod probe;
@@ -29,6 +31,7 @@ mod tmux;
 
 pub use detect::*;
 pub use doctor::*;
+pub use environment::*;
 pub use graphics::*;
 pub use input::*;
 pub use probe::*;

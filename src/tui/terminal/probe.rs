@@ -165,7 +165,7 @@ impl Probe {
     pub fn finish(&mut self) -> Graphics {
         let (protocol, why) = match self.forced {
             Some(p) => (p, "forced".to_owned()),
-            None => detect(&self.answers, &Environment::read(in_tmux())),
+            None => detect(&self.answers, environment()),
         };
         let grid = tty_size().map(|(grid, _)| grid);
         let cell = cell_size(cell_size_from_ioctl(), &self.answers, grid, self.setting);

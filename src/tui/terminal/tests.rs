@@ -423,3 +423,34 @@ fn a_stronger_passthrough_setting_is_left_alone() {
     assert!(!tmux::lets_through("off"));
     assert!(!tmux::lets_through(""));
 }
+
+#[test]
+fn the_environment_is_read_from_its_variables() {
+    let env = |vars: &[(&'static str, &str)]| {
+        Environment::from_values(vars.iter().map(|&(k, v)| (k, v.to_owned())).collect())
+    };
+    let plain = env(&[("TERM", "xterm-256color")]);
+    assert!(!plain.tmux && !plain.dumb && !plain.no_color && plain.iterm2.is_none());
+    let tmux = env(&[
+        ("TERM", "tmux-256color"),
+        ("TMUX_PANE", "%3"),
+        ("ITERM_SESSION_ID", "w0t0p0"),
+    ]);
+    assert!(tmux.tmux);
+    assert_eq!(tmux.tmux_pane.as_deref(), Some("%3"));
+    assert_eq!(
+        tmux.iterm2.as_deref(),
+        Some("ITERM_SESSION_ID"),
+        "iTerm2 behind tmux"
+    );
+    assert!(env(&[]).dumb, "no TERM");
+    assert!(env(&[("TERM", "linux")]).dumb);
+    assert!(env(&[("NO_COLOR", "1")]).no_color);
+    assert!(
+        !env(&[("NO_COLOR", "")]).no_color,
+        "NO_COLOR empty is not set"
+    );
+    let wez = env(&[("TERM_PROGRAM", "WezTerm"), ("WEZTERM_EXECUTABLE", "/x")]);
+    assert_eq!(wez.iterm2.as_deref(), Some("TERM_PROGRAM=WezTerm"));
+    assert!(wez.wezterm);
+}

@@ -2,9 +2,10 @@
 //! passthrough wrapping.
 
 use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use std::process::{Command, Stdio};
+use super::environment::environment;
 
 /// A change made to one pane's option, and the pane-level value it replaced (`None`: the
 /// pane had none and inherited the window's).
@@ -39,8 +40,11 @@ impl Passthrough {
     /// already lets graphics through. Returns the change to undo, or `None` if nothing
     /// was changed (not in tmux, no pane id, a tmux without the option, already on).
     pub(super) fn allow() -> Option<Passthrough> {
-        std::env::var_os("TMUX")?;
-        let pane = std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty())?;
+        let env = environment();
+        if !env.tmux {
+            return None;
+        }
+        let pane = env.tmux_pane.clone()?;
         let effective = tmux(&["show", "-pA", "-t", &pane, "-v", "allow-passthrough"])?;
         if lets_through(&effective) {
             return None;
@@ -125,8 +129,5 @@ pub(super) fn put_back_passthrough() {
 
 /// Whether imgtui runs inside tmux (graphics sequences then need tmux's passthrough wrapping).
 pub(super) fn in_tmux() -> bool {
-    let var = |k: &str| std::env::var(k).unwrap_or_default();
-    std::env::var_os("TMUX").is_some()
-        || var("TERM").starts_with("tmux")
-        || var("TERM_PROGRAM") == "tmux"
+    environment().tmux
 }
