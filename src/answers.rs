@@ -4,13 +4,17 @@
 //! Distances are cosine distances (`1 − cosine similarity`, 0..2). JSON rounds them and map
 //! coordinates to 6 decimals, CSV prints them with 6. A path is a JSON string, or for a name
 //! that is not UTF-8 an object `{"text": LOSSY, "bytes": BASE64}`; CSV writes it lossily.
+//!
+//! Each answer is also `Deserialize`, so its JSON reads back as the same type (the tests and
+//! scripts in Rust do): a path as its exact bytes, a number as written (rounded), and a
+//! `schema` other than the one this build writes is refused.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::analysis::clustering::{Clustering, MethodFrom};
+use crate::analysis::clustering::{Clustering, Method, MethodFrom};
 use crate::analysis::neighbours::Neighbour;
 use crate::analysis::saved::Origin;
 use crate::analysis::sweep::SweepRow;
@@ -26,8 +30,27 @@ use crate::store::MergeReport;
 /// without it). Version 1: the shapes docs/reference.md documents.
 pub const SCHEMA: u32 = 1;
 
-fn schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u32(SCHEMA)
+/// `schema: ()` fields, written as [`SCHEMA`] and read back only when they say [`SCHEMA`].
+mod schema {
+    pub(super) fn serialize<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(super::SCHEMA)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        super::expect_schema(d, super::SCHEMA)
+    }
+}
+
+/// Reads a schema number, refusing any but `expected`: an answer of another shape.
+fn expect_schema<'de, D: serde::Deserializer<'de>>(d: D, expected: u32) -> Result<(), D::Error> {
+    let found = u32::deserialize(d)?;
+    if found == expected {
+        Ok(())
+    } else {
+        Err(serde::de::Error::custom(format_args!(
+            "schema {found}, but this build reads schema {expected}"
+        )))
+    }
 }
 
 /// The shape of [`Actions`] (`dups --action`, `--undo`), which has its own number since a
@@ -35,8 +58,16 @@ fn schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
 /// `planned` counts a dry run's files; version 1 counted those as `done`.
 pub const ACTIONS_SCHEMA: u32 = 2;
 
-fn actions_schema<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_u32(ACTIONS_SCHEMA)
+/// The `schema: ()` field of [`Actions`], written as [`ACTIONS_SCHEMA`] and read back only
+/// when it says [`ACTIONS_SCHEMA`].
+mod actions_schema {
+    pub(super) fn serialize<S: serde::Serializer>(_: &(), s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(super::ACTIONS_SCHEMA)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        super::expect_schema(d, super::ACTIONS_SCHEMA)
+    }
 }
 
 /// An answer that can be printed for scripts.
@@ -137,12 +168,15 @@ fn six(v: f32) -> String {
 }
 
 /// One image in a ranked list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ranked {
     /// 1 for the nearest.
     pub rank: usize,
     /// The image.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Cosine distance to the query (0..2).
     #[serde(serialize_with = "rounded")]
@@ -150,13 +184,16 @@ pub struct Ranked {
 }
 
 /// `imgtui similar`: the images nearest a query image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Similar {
     /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    #[serde(with = "schema")]
     pub schema: (),
     /// The query image, absolute.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub query: PathBuf,
     /// Whether the query is one of the collection's images (it is then left out).
     pub in_collection: bool,
@@ -197,10 +234,13 @@ impl Answer for Similar {
 }
 
 /// One image's neighbour in the kNN graph.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Edge {
     /// The neighbour.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Cosine distance between the two (0..2).
     #[serde(serialize_with = "rounded")]
@@ -208,20 +248,23 @@ pub struct Edge {
 }
 
 /// One image and its nearest neighbours, nearest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// The image.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Its nearest images, nearest first.
     pub neighbours: Vec<Edge>,
 }
 
 /// `imgtui neighbours`: the kNN graph, one node per image in collection order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Neighbours {
     /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    #[serde(with = "schema")]
     pub schema: (),
     /// Every image with its nearest neighbours.
     pub images: Vec<Node>,
@@ -268,10 +311,13 @@ impl Answer for Neighbours {
 }
 
 /// A file of a duplicate group.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupMember {
     /// The file.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// `exact` when another file of the group has the same content, else `near`.
     pub kind: Kind,
@@ -286,27 +332,33 @@ pub struct GroupMember {
 }
 
 /// A group of duplicates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Group {
     /// 1, 2, …
     pub group: usize,
     /// The images of the group, in collection order.
-    #[serde(serialize_with = "crate::serialize_paths")]
+    #[serde(
+        serialize_with = "crate::serialize_paths",
+        deserialize_with = "crate::deserialize_paths"
+    )]
     pub paths: Vec<PathBuf>,
     /// `exact` when every file has the same content, else `near`.
     pub kind: Kind,
     /// The file kept by the keep rules.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub keeper: PathBuf,
     /// The files with what is known of each, in collection order.
     pub members: Vec<GroupMember>,
 }
 
 /// `imgtui dups`: groups of exact and near duplicates, each with its keeper.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Duplicates {
     /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    #[serde(with = "schema")]
     pub schema: (),
     /// The keep rules, e.g. `largest,oldest`.
     pub keep: String,
@@ -374,30 +426,59 @@ impl Answer for Duplicates {
 }
 
 /// One file of a move, trash or undo.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileAction {
     /// The file's group (0 for an undo).
     pub group: usize,
     /// The file as it was.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Where it went or would go (a move's target; the file in the trash's `files/` folder;
     /// for an undo, the place it was put back); null when not known (a dry run's trash).
-    #[serde(serialize_with = "crate::serialize_optional_path")]
+    #[serde(
+        serialize_with = "crate::serialize_optional_path",
+        deserialize_with = "crate::deserialize_optional_path"
+    )]
     pub to: Option<PathBuf>,
     /// Size in bytes.
     pub bytes: u64,
     /// `done`, `planned` (a dry run) or `left` (left in place).
-    pub status: &'static str,
+    pub status: FileStatus,
     /// Why it was left, when it was.
     pub reason: Option<String>,
 }
 
+/// What became of one file of [`Actions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// Moved, trashed or put back.
+    Done,
+    /// A dry run would act on it.
+    Planned,
+    /// Left in place (see [`FileAction::reason`]).
+    Left,
+}
+
+impl FileStatus {
+    /// `done`, `planned` or `left`, as JSON and CSV write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FileStatus::Done => "done",
+            FileStatus::Planned => "planned",
+            FileStatus::Left => "left",
+        }
+    }
+}
+
 /// `imgtui dups --action move:…|trash` and `--undo`: what happened to each file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Actions {
     /// [`ACTIONS_SCHEMA`].
-    #[serde(serialize_with = "actions_schema")]
+    #[serde(with = "actions_schema")]
     pub schema: (),
     /// `move`, `trash` or `undo`.
     pub action: String,
@@ -428,9 +509,9 @@ impl From<&Report> for Actions {
                 to: o.to.as_ref().filter(|p| !p.as_os_str().is_empty()).cloned(),
                 bytes: o.bytes,
                 status: match o.status {
-                    Status::Done => "done",
-                    Status::Planned => "planned",
-                    Status::Left(_) => "left",
+                    Status::Done => FileStatus::Done,
+                    Status::Planned => FileStatus::Planned,
+                    Status::Left(_) => FileStatus::Left,
                 },
                 reason: match &o.status {
                     Status::Left(why) => Some(why.clone()),
@@ -462,7 +543,7 @@ impl Answer for Actions {
                 path_text(&f.path),
                 f.to.as_deref().map(path_text).unwrap_or_default(),
                 f.bytes.to_string(),
-                f.status.to_owned(),
+                f.status.name().to_owned(),
                 f.reason.clone().unwrap_or_default(),
             ])?;
         }
@@ -471,12 +552,15 @@ impl Answer for Actions {
 }
 
 /// One image of the odd ones out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OddOne {
     /// 1 for the most odd.
     pub rank: usize,
     /// The image.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Mean cosine distance to its k nearest other images (0..2).
     #[serde(serialize_with = "rounded")]
@@ -484,10 +568,10 @@ pub struct OddOne {
 }
 
 /// `imgtui outliers`: the images least like any other, most odd first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outliers {
     /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    #[serde(with = "schema")]
     pub schema: (),
     /// Neighbours averaged per image.
     pub k: usize,
@@ -528,7 +612,7 @@ impl Answer for Outliers {
 }
 
 /// An ImageNet class behind a cluster's name.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassShare {
     /// The ImageNet class name.
     pub class: String,
@@ -538,7 +622,7 @@ pub struct ClassShare {
 }
 
 /// One cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterRow {
     /// 1, 2, … by size; 0 for DBSCAN's unclustered images.
     pub cluster: usize,
@@ -553,14 +637,18 @@ pub struct ClusterRow {
 }
 
 /// One image of a clustering.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImageRow {
     /// The image.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Its cluster's number.
     pub cluster: usize,
-    /// Its cluster's name (CSV only; JSON has it once per cluster).
+    /// Its cluster's name (CSV only; JSON has it once per cluster, so it is empty when an
+    /// answer is read back from JSON: see [`ClusterRow::name`]).
     #[serde(skip)]
     pub name: String,
     /// Cosine distance to the cluster's centre.
@@ -575,18 +663,21 @@ pub struct ImageRow {
 }
 
 /// `imgtui cluster`: the clustering of a folder, its clusters, the k sweep and every image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clusters {
     /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    #[serde(with = "schema")]
     pub schema: (),
     /// The folder, absolute.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub root: PathBuf,
     /// The feature id of the vectors.
     pub feature: String,
     /// kmeans, gmm, agglomerative or dbscan.
-    pub method: &'static str,
+    pub method: Method,
     /// Where the method came from: `asked` (--method), `saved` (the folder's saved
     /// clustering was made by it, and it is used until another is asked for) or `settings`.
     pub method_from: MethodFrom,
@@ -657,7 +748,7 @@ impl Clusters {
             schema: (),
             root: root.to_owned(),
             feature: feature.to_owned(),
-            method: clustering.request.method.name(),
+            method: clustering.request.method,
             method_from: clustering.method_from,
             k: clustering.k,
             eps: clustering.eps,
@@ -725,23 +816,29 @@ impl Answer for Clusters {
 }
 
 /// A file that could not be exported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotExported {
     /// The file.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Why it could not be exported.
     pub reason: String,
 }
 
 /// `imgtui export`: where the files went and how many.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exported {
     /// [`SCHEMA`].
-    #[serde(serialize_with = "schema")]
+    #[serde(with = "schema")]
     pub schema: (),
     /// The folder the files went to.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub target: PathBuf,
     /// Files copied or linked.
     pub written: usize,
@@ -783,19 +880,24 @@ impl Answer for Exported {
     }
 }
 
+/// An answer whose type belongs to a lower layer ([`Summary`], [`MergeReport`]) with
+/// [`SCHEMA`] first, as its JSON is written; read `Versioned<Summary>` to read one back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    /// [`SCHEMA`].
+    #[serde(with = "schema")]
+    pub schema: (),
+    /// The answer itself, its fields beside `schema`.
+    #[serde(flatten)]
+    pub answer: T,
+}
+
 impl Answer for Summary {
     /// The summary with [`SCHEMA`] first (the summary itself is the indexer's, a layer below).
     fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        #[derive(Serialize)]
-        struct Versioned<'a> {
-            #[serde(serialize_with = "schema")]
-            schema: (),
-            #[serde(flatten)]
-            summary: &'a Summary,
-        }
         let versioned = Versioned {
             schema: (),
-            summary: self,
+            answer: self,
         };
         write_json(out, &versioned)
     }
@@ -815,16 +917,9 @@ impl Answer for MergeReport {
 
     /// The report with [`SCHEMA`] first (the report itself is the store's, a layer below).
     fn write_json(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        #[derive(Serialize)]
-        struct Versioned<'a> {
-            #[serde(serialize_with = "schema")]
-            schema: (),
-            #[serde(flatten)]
-            report: &'a MergeReport,
-        }
         let versioned = Versioned {
             schema: (),
-            report: self,
+            answer: self,
         };
         write_json(out, &versioned)
     }
@@ -982,5 +1077,54 @@ mod tests {
             String::from_utf8(csv).unwrap(),
             "rank,path,distance\n1,/art/1.png,0.400000\n2,/art/2.png,1.000000\n"
         );
+    }
+
+    #[test]
+    fn answers_read_back_as_their_type() {
+        let answer = Actions {
+            schema: (),
+            action: "move".into(),
+            dry_run: false,
+            batch: Some(3),
+            files: vec![FileAction {
+                group: 1,
+                path: "/art/a.png".into(),
+                to: None,
+                bytes: 12,
+                status: FileStatus::Left,
+                reason: Some("gone".into()),
+            }],
+            done: 0,
+            planned: 0,
+            left: 1,
+            bytes: 0,
+        };
+        let mut json = Vec::new();
+        answer.write_json(&mut json).unwrap();
+        assert_eq!(serde_json::from_slice::<Actions>(&json).unwrap(), answer);
+
+        let report = MergeReport {
+            inputs: vec!["/a.sqlite".into()],
+            vectors_added: 5,
+            ..MergeReport::default()
+        };
+        let mut json = Vec::new();
+        report.write_json(&mut json).unwrap();
+        let back: Versioned<MergeReport> = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.answer, report);
+    }
+
+    #[test]
+    fn another_schema_is_refused() {
+        let json = r#"{"schema":2,"query":"/q.png","in_collection":false,"neighbours":[]}"#;
+        let err = serde_json::from_str::<Similar>(json).unwrap_err();
+        assert!(err.to_string().contains("schema 2"), "{err}");
+        let json = json.replace("\"schema\":2", "\"schema\":1");
+        assert!(serde_json::from_str::<Similar>(&json).is_ok());
+        // Actions have their own number.
+        let json = r#"{"schema":1,"action":"undo","dry_run":false,"batch":null,"files":[],
+            "done":0,"planned":0,"left":0,"bytes":0}"#;
+        assert!(serde_json::from_str::<Actions>(json).is_err());
+        assert!(serde_json::from_str::<Actions>(&json.replace(":1,", ":2,")).is_ok());
     }
 }

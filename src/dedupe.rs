@@ -239,7 +239,7 @@ impl Action {
 }
 
 /// Whether a file has an identical copy in its group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Another file of the group has the same content (blake3 hash).

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::decode::thumbnail::{THUMBNAIL_SIZE, encode_thumbnail, make_thumbnail};
 use crate::decode::{self, DecodeOptions};
@@ -140,10 +140,13 @@ pub enum Progress {
 }
 
 /// The outcome of an indexing run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The folder indexed, absolute.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub root: PathBuf,
     /// The feature id the vectors are stored under.
     pub feature: String,
@@ -173,7 +176,7 @@ pub struct Summary {
 }
 
 /// The part of a folder a sharded run took ([`IndexOptions::shard`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardTaken {
     /// I, 1-based.
     pub index: u32,

@@ -4,7 +4,7 @@ use std::fs::Metadata;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// File name extensions of what a user calls an image (compared lower-case): the formats
 /// imgtui decodes (those of the `image` crate, JPEG XL, SVG, the previews in camera RAW files;
@@ -90,10 +90,13 @@ impl FileEntry {
 }
 
 /// A file left out of the collection, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
     /// The file.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// Why, in words: `corrupt image: …`, `unsupported: …`, `cannot read: …`.
     pub reason: String,

@@ -5,15 +5,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::*;
 
 /// What [`Store::merge`] did: counts over every input, and the rows that disagreed.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeReport {
     /// The stores merged in, in order.
-    #[serde(serialize_with = "crate::serialize_paths")]
+    #[serde(
+        serialize_with = "crate::serialize_paths",
+        deserialize_with = "crate::deserialize_paths"
+    )]
     pub inputs: Vec<PathBuf>,
     /// Vectors (content hash + feature id) new to the output.
     pub vectors_added: usize,
@@ -35,26 +38,35 @@ pub struct MergeReport {
 
 /// A vector key (content hash + feature id) whose value differs between the output and an
 /// input: a sign that one of them was made by a different build of the extractor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VectorConflict {
     /// The content hash, in hex (64 digits).
     pub hash: String,
     /// The feature id.
     pub feature: String,
     /// The input whose vector was left out.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub input: PathBuf,
 }
 
 /// A path recorded by the output and an input with a different size, mtime or content hash
 /// (the file changed between the runs that recorded it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileConflict {
     /// The file, absolute, as recorded.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub path: PathBuf,
     /// The input whose row disagreed with the output's.
-    #[serde(serialize_with = "crate::serialize_path")]
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
     pub input: PathBuf,
     /// Whether the input's row was kept (it is newer: a later mtime, or the same mtime and a
     /// later read); otherwise the output's stays.

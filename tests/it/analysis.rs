@@ -1,17 +1,10 @@
 //! Headless answers: similar images (N and radius), the kNN graph, near-duplicates, bad arguments.
 
 use crate::common::*;
-use serde_json::Value;
+use imgtui::answers::{Duplicates, Neighbours, Ranked, SCHEMA, Similar};
 
-fn names(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| {
-            let p = x["path"].as_str().unwrap();
-            p.rsplit('/').next().unwrap().to_owned()
-        })
-        .collect()
+fn names(ranked: &[Ranked]) -> Vec<String> {
+    ranked.iter().map(|x| name(&x.path).to_owned()).collect()
 }
 
 #[test]
@@ -27,34 +20,33 @@ fn similar_by_count_and_by_radius() {
     let red = red.to_str().unwrap();
 
     index_json(&dir, &store);
-    let near = run_json(&["similar", red, "--n", "3"], &store);
-    assert_eq!(near["in_collection"], true);
-    let got = names(&near["neighbours"]);
+    let near: Similar = run_answer(&["similar", red, "--n", "3"], &store);
+    assert!(near.in_collection);
+    let got = names(&near.neighbours);
     assert_eq!(got.len(), 3);
     assert_eq!(got[0], "solid-red-2.png");
     assert!(
         !got.contains(&"solid-red.png".to_owned()),
         "the query is not its own neighbour"
     );
-    let d: Vec<f64> = near["neighbours"]
-        .as_array()
-        .unwrap()
+    let d: Vec<f64> = near
+        .neighbours
         .iter()
-        .map(|x| x["distance"].as_f64().unwrap())
+        .map(|x| f64::from(x.distance))
         .collect();
     assert!(d.windows(2).all(|w| w[0] <= w[1]), "closest first: {d:?}");
 
     // Every image within the distance of the second neighbour: exactly the first two. (A hair
     // above it: the radius query computes the distances again, and the last digit may differ.)
     let radius = (d[1] + 1e-6).to_string();
-    let within = run_json(&["similar", red, "--radius", &radius], &store);
-    assert_eq!(names(&within["neighbours"]), got[..2]);
+    let within: Similar = run_answer(&["similar", red, "--radius", &radius], &store);
+    assert_eq!(names(&within.neighbours), got[..2]);
 
     // A picture outside the collection is embedded on the fly.
     let outside = tmp.path().join("query.png");
     solid(70, 70, [210, 35, 35]).save(&outside).unwrap();
     let dir_s = dir.to_str().unwrap();
-    let from_outside = run_json(
+    let from_outside: Similar = run_answer(
         &[
             "similar",
             outside.to_str().unwrap(),
@@ -65,8 +57,8 @@ fn similar_by_count_and_by_radius() {
         ],
         &store,
     );
-    assert_eq!(from_outside["in_collection"], false);
-    let mut two = names(&from_outside["neighbours"]);
+    assert!(!from_outside.in_collection);
+    let mut two = names(&from_outside.neighbours);
     two.sort();
     assert_eq!(two, ["solid-red-2.png", "solid-red.png"]);
 
@@ -87,17 +79,18 @@ fn knn_graph_has_n_neighbours_per_image() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("images");
     varied_folder(&dir);
-    let graph = run_json(
+    // Reading the answer checks its schema is SCHEMA.
+    let graph: Neighbours = run_answer(
         &["neighbours", dir.to_str().unwrap(), "--n", "3"],
         &tmp.path().join("s.sqlite"),
     );
-    assert_eq!(graph["schema"], 1);
-    let rows = graph["images"].as_array().unwrap();
+    assert_eq!(SCHEMA, 1);
+    let rows = &graph.images;
     assert_eq!(rows.len(), 8);
     for row in rows {
-        let ns = row["neighbours"].as_array().unwrap();
+        let ns = &row.neighbours;
         assert_eq!(ns.len(), 3);
-        assert!(ns.iter().all(|x| x["path"] != row["path"]));
+        assert!(ns.iter().all(|x| x.path != row.path));
     }
 }
 
@@ -115,19 +108,15 @@ fn near_duplicates_are_grouped() {
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
         .encode_image(&disc.to_rgb8())
         .unwrap();
-    let groups = run_json(
+    // Reading the answer checks its schema is SCHEMA.
+    let groups: Duplicates = run_answer(
         &["dups", dir.to_str().unwrap()],
         &tmp.path().join("s.sqlite"),
     );
-    assert_eq!(groups["schema"], 1);
-    let groups = groups["groups"].as_array().unwrap();
+    assert_eq!(SCHEMA, 1);
+    let groups = groups.groups;
     assert_eq!(groups.len(), 1, "{groups:?}");
-    let mut members: Vec<&str> = groups[0]["paths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap())
-        .collect();
+    let mut members: Vec<&str> = groups[0].paths.iter().map(|p| name(p)).collect();
     members.sort();
     assert_eq!(members, ["disc-big.png", "disc-copy.jpg", "disc.png"]);
 }
@@ -186,7 +175,7 @@ fn similar_without_in_names_its_folder_and_never_indexes_one_unasked() {
     assert!(ran.stderr.contains("not indexed yet"), "{}", ran.stderr);
     // Nothing was indexed: the store knows no file.
     let index = index_json(&dir, &store);
-    assert_eq!(index["embedded"], 15, "the refusal indexed nothing");
+    assert_eq!(index.embedded, 15, "the refusal indexed nothing");
     let ran = run(&["similar".as_ref(), image.as_os_str()], &store);
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(
@@ -195,6 +184,6 @@ fn similar_without_in_names_its_folder_and_never_indexes_one_unasked() {
         "{}",
         ran.stderr
     );
-    let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    assert_eq!(answer["in_collection"], true);
+    let answer: Similar = parse_answer(&ran.stdout);
+    assert!(answer.in_collection);
 }

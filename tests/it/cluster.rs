@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::common::*;
-use serde_json::Value;
+use imgtui::analysis::clustering::{Method, MethodFrom};
+use imgtui::answers::{ClusterRow, Clusters, Exported, ImageRow};
 
 #[test]
 fn every_method_recovers_the_three_families() {
@@ -15,46 +16,35 @@ fn every_method_recovers_the_three_families() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     for method in ["kmeans", "gmm", "agglomerative"] {
-        let answer = run_json(&["cluster", d, "--method", method, "--k", "3"], &store);
-        assert_eq!(answer["method"], method);
-        assert_eq!(answer["k"], 3);
+        let answer: Clusters = run_answer(&["cluster", d, "--method", method, "--k", "3"], &store);
+        assert_eq!(answer.method.name(), method);
+        assert_eq!(answer.k, 3);
         assert_eq!(partition(&answer), clean_split(), "{method}");
-        let sizes: Vec<u64> = answer["clusters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["size"].as_u64().unwrap())
-            .collect();
+        let sizes: Vec<usize> = answer.clusters.iter().map(|c| c.size).collect();
         assert_eq!(sizes, [5, 5, 5]);
     }
     // A t-SNE map: every image placed, not all at one point, and the clusters unchanged.
-    let answer = run_json(&["cluster", d, "--k", "3", "--map", "tsne"], &store);
+    let answer: Clusters = run_answer(&["cluster", d, "--k", "3", "--map", "tsne"], &store);
     assert_eq!(partition(&answer), clean_split());
-    let xs: Vec<f64> = answer["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["x"].as_f64().unwrap())
-        .collect();
+    let xs: Vec<f32> = answer.images.iter().map(|i| i.x).collect();
     assert!(xs.iter().all(|x| x.is_finite()));
     assert!(xs.iter().any(|&x| (x - xs[0]).abs() > 1e-3));
 
     // DBSCAN with its suggested eps: no cluster mixes two families.
-    let answer = run_json(&["cluster", d, "--method", "dbscan"], &store);
-    assert!(answer["eps"].as_f64().unwrap() > 0.0);
-    assert!(answer["reason"].as_str().unwrap().contains("knee"));
-    for cl in answer["clusters"].as_array().unwrap() {
-        let n = cl["cluster"].as_u64().unwrap();
+    let answer: Clusters = run_answer(&["cluster", d, "--method", "dbscan"], &store);
+    assert!(answer.eps.unwrap() > 0.0);
+    assert!(answer.reason.contains("knee"));
+    for cl in &answer.clusters {
+        let n = cl.cluster;
         if n == 0 {
-            assert_eq!(cl["name"], "unclustered");
+            assert_eq!(cl.name, "unclustered");
             continue;
         }
-        let fams: BTreeSet<&str> = answer["images"]
-            .as_array()
-            .unwrap()
+        let fams: BTreeSet<&str> = answer
+            .images
             .iter()
-            .filter(|i| i["cluster"] == n)
-            .map(|i| family(i["path"].as_str().unwrap()))
+            .filter(|i| i.cluster == n)
+            .map(|i| family(&i.path))
             .collect();
         assert_eq!(fams.len(), 1, "cluster {n} mixes {fams:?}");
     }
@@ -66,37 +56,30 @@ fn auto_k_sweeps_and_says_why() {
     let dir = tmp.path().join("images");
     families(&dir);
     let store = tmp.path().join("store.sqlite");
-    let answer = run_json(&["cluster", dir.to_str().unwrap()], &store);
-    let sweep = answer["sweep"].as_array().unwrap();
-    let ks: Vec<u64> = sweep.iter().map(|r| r["k"].as_u64().unwrap()).collect();
+    let answer: Clusters = run_answer(&["cluster", dir.to_str().unwrap()], &store);
+    let sweep = answer.sweep.as_ref().unwrap();
+    let ks: Vec<usize> = sweep.iter().map(|r| r.k).collect();
     assert_eq!(ks, (2..=14).collect::<Vec<_>>(), "k = 2..n−1 for 15 images");
-    let inertia: Vec<f64> = sweep
-        .iter()
-        .map(|r| r["inertia"].as_f64().unwrap())
-        .collect();
+    let inertia: Vec<f64> = sweep.iter().map(|r| r.inertia).collect();
     assert!(
         inertia.windows(2).all(|w| w[1] <= w[0] * 1.0001),
         "{inertia:?}"
     );
     for r in sweep {
-        let s = r["silhouette"].as_f64().unwrap();
-        assert!((-1.0..=1.0).contains(&s));
-        assert!(r["distortion"].as_f64().unwrap() > 0.0);
-        assert!(r["gap_sd"].as_f64().unwrap() >= 0.0);
+        assert!((-1.0..=1.0).contains(&r.silhouette));
+        assert!(r.distortion > 0.0);
+        assert!(r.gap_sd >= 0.0);
     }
-    assert_eq!(answer["k"], 3, "{}", answer["reason"]);
+    assert_eq!(answer.k, 3, "{}", answer.reason);
     assert_eq!(partition(&answer), clean_split());
-    let reason = answer["reason"].as_str().unwrap();
+    let reason = &answer.reason;
     assert!(
         reason.contains("silhouette") && reason.contains("elbow"),
         "{reason}"
     );
-    for cl in answer["clusters"].as_array().unwrap() {
-        assert!(
-            !cl["name"].as_str().unwrap().is_empty(),
-            "every cluster is named"
-        );
-        assert_eq!(cl["classes"].as_array().unwrap().len(), 3);
+    for cl in &answer.clusters {
+        assert!(!cl.name.is_empty(), "every cluster is named");
+        assert_eq!(cl.classes.len(), 3);
     }
 }
 
@@ -107,41 +90,37 @@ fn saved_clustering_is_reused_and_extended() {
     families(&dir);
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
-    let first = run_json(&["cluster", d, "--k", "3"], &store);
-    assert_eq!(first["saved"], false);
-    let again = run_json(&["cluster", d], &store);
-    assert_eq!(
-        again["saved"], true,
-        "no flag differs from the saved request"
-    );
-    assert_eq!(again["images"], first["images"]);
+    let first: Clusters = run_answer(&["cluster", d, "--k", "3"], &store);
+    assert!(!first.saved);
+    let again: Clusters = run_answer(&["cluster", d], &store);
+    assert!(again.saved, "no flag differs from the saved request");
+    assert_eq!(again.images, first.images);
 
     // A new disc joins the disc cluster without refitting.
     disc(100, 100, [255, 200, 30], [30, 20, 70])
         .save(dir.join("disc-new.png"))
         .unwrap();
-    let extended = run_json(&["cluster", d], &store);
-    assert_eq!(extended["saved"], true);
-    assert_eq!(extended["new_images"], 1);
-    let cluster_of = |answer: &Value, name: &str| {
-        answer["images"]
-            .as_array()
-            .unwrap()
+    let extended: Clusters = run_answer(&["cluster", d], &store);
+    assert!(extended.saved);
+    assert_eq!(extended.new_images, 1);
+    let cluster_of = |answer: &Clusters, file: &str| {
+        answer
+            .images
             .iter()
-            .find(|i| i["path"].as_str().unwrap().ends_with(name))
-            .unwrap()["cluster"]
-            .clone()
+            .find(|i| name(&i.path) == file)
+            .unwrap()
+            .cluster
     };
     assert_eq!(
         cluster_of(&extended, "disc-new.png"),
         cluster_of(&extended, "disc-0.png")
     );
     // On the (UMAP) map it lands among the discs: its nearest mapped images are discs.
-    let images = extended["images"].as_array().unwrap();
-    let xy = |i: &Value| [i["x"].as_f64().unwrap(), i["y"].as_f64().unwrap()];
+    let images = &extended.images;
+    let xy = |i: &ImageRow| [f64::from(i.x), f64::from(i.y)];
     let new = images
         .iter()
-        .find(|i| i["path"].as_str().unwrap().ends_with("disc-new.png"))
+        .find(|i| name(&i.path) == "disc-new.png")
         .unwrap();
     let mut others: Vec<(f64, &str)> = images
         .iter()
@@ -149,7 +128,7 @@ fn saved_clustering_is_reused_and_extended() {
         .map(|i| {
             let (a, b) = (xy(i), xy(new));
             let d = (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2);
-            (d, family(i["path"].as_str().unwrap()))
+            (d, family(&i.path))
         })
         .collect();
     others.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -157,10 +136,10 @@ fn saved_clustering_is_reused_and_extended() {
     assert_eq!(near, ["disc"; 3], "{others:?}");
 
     // Reclustering is seeded: the same images give the same labels.
-    let refit = run_json(&["cluster", d, "--recluster"], &store);
-    assert_eq!(refit["saved"], false);
-    let refit2 = run_json(&["cluster", d, "--recluster"], &store);
-    assert_eq!(refit["images"], refit2["images"]);
+    let refit: Clusters = run_answer(&["cluster", d, "--recluster"], &store);
+    assert!(!refit.saved);
+    let refit2: Clusters = run_answer(&["cluster", d, "--recluster"], &store);
+    assert_eq!(refit.images, refit2.images);
     assert_eq!(partition(&refit), clean_split());
 }
 
@@ -171,19 +150,19 @@ fn a_new_k_keeps_the_sweep_of_the_same_images() {
     families(&dir);
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
-    let auto = run_json(&["cluster", d], &store);
-    assert!(auto["sweep"].as_array().is_some_and(|s| !s.is_empty()));
+    let auto: Clusters = run_answer(&["cluster", d], &store);
+    assert!(auto.sweep.as_ref().is_some_and(|s| !s.is_empty()));
     // The sweep does not depend on the k chosen (the explorer's + and -).
-    let four = run_json(&["cluster", d, "--k", "4"], &store);
-    assert_eq!(four["k"], 4);
-    assert_eq!(four["sweep"], auto["sweep"]);
+    let four: Clusters = run_answer(&["cluster", d, "--k", "4"], &store);
+    assert_eq!(four.k, 4);
+    assert_eq!(four.sweep, auto.sweep);
     // With other images it would be stale, so it is not kept.
     disc(100, 100, [255, 200, 30], [30, 20, 70])
         .save(dir.join("disc-new.png"))
         .unwrap();
-    let five = run_json(&["cluster", d, "--k", "5"], &store);
-    assert_eq!(five["k"], 5);
-    assert!(five["sweep"].is_null());
+    let five: Clusters = run_answer(&["cluster", d, "--k", "5"], &store);
+    assert_eq!(five.k, 5);
+    assert!(five.sweep.is_none());
 }
 
 #[test]
@@ -248,21 +227,21 @@ fn export_copies_a_cluster_and_never_overwrites() {
     families(&dir);
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
-    let answer = run_json(&["cluster", d, "--k", "3"], &store);
-    let disc_cluster = answer["images"]
-        .as_array()
-        .unwrap()
+    let answer: Clusters = run_answer(&["cluster", d, "--k", "3"], &store);
+    let disc_cluster = answer
+        .images
         .iter()
-        .find(|i| i["path"].as_str().unwrap().ends_with("disc-0.png"))
-        .unwrap()["cluster"]
+        .find(|i| name(&i.path) == "disc-0.png")
+        .unwrap()
+        .cluster
         .to_string();
     let target = tmp.path().join("out");
     let t = target.to_str().unwrap();
-    let report = run_json(
+    let report: Exported = run_answer(
         &["export", d, "--cluster", &disc_cluster, "--to", t, "--json"],
         &store,
     );
-    assert_eq!(report["written"], 5);
+    assert_eq!(report.written, 5);
     let mut names: Vec<String> = std::fs::read_dir(&target)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -296,7 +275,7 @@ fn export_copies_a_cluster_and_never_overwrites() {
     assert_eq!(std::fs::read(target.join("disc-0.png")).unwrap(), b"mine");
 
     // Merging keeps the user's file, adds the image under a new name, skips identical ones.
-    let report = run_json(
+    let report: Exported = run_answer(
         &[
             "export",
             d,
@@ -309,8 +288,8 @@ fn export_copies_a_cluster_and_never_overwrites() {
         ],
         &store,
     );
-    assert_eq!(report["written"], 1);
-    assert_eq!(report["already_there"], 4);
+    assert_eq!(report.written, 1);
+    assert_eq!(report.already_there, 4);
     assert_eq!(std::fs::read(target.join("disc-0.png")).unwrap(), b"mine");
     assert_eq!(
         std::fs::read(target.join("disc-0 (2).png")).unwrap(),
@@ -413,7 +392,7 @@ fn links_never_overwrite_either() {
             }
         }
         let t = target.to_str().unwrap();
-        let report = run_json(
+        let report: Exported = run_answer(
             &[
                 "export",
                 d,
@@ -428,7 +407,7 @@ fn links_never_overwrite_either() {
             ],
             &store,
         );
-        assert_eq!(report["written"], 5, "{mode}");
+        assert_eq!(report.written, 5, "{mode}");
         for entry in std::fs::read_dir(&target).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -477,7 +456,7 @@ fn export_stays_out_of_the_collection_and_never_writes_through_links() {
         "{err}"
     );
     assert!(!inside.exists());
-    let report = run_json(
+    let report: Exported = run_answer(
         &[
             "export",
             d,
@@ -490,7 +469,7 @@ fn export_stays_out_of_the_collection_and_never_writes_through_links() {
         ],
         &store,
     );
-    assert_eq!(report["written"], 5);
+    assert_eq!(report.written, 5);
 
     // Links already in the target are never written through.
     let target = tmp.path().join("out");
@@ -504,7 +483,7 @@ fn export_stays_out_of_the_collection_and_never_writes_through_links() {
     for name in &members {
         std::os::unix::fs::symlink(elsewhere.join(name), target.join(name)).unwrap();
     }
-    let report = run_json(
+    let report: Exported = run_answer(
         &[
             "export",
             d,
@@ -517,7 +496,7 @@ fn export_stays_out_of_the_collection_and_never_writes_through_links() {
         ],
         &store,
     );
-    assert_eq!(report["written"], 5);
+    assert_eq!(report.written, 5);
     assert_eq!(
         std::fs::read_dir(&elsewhere).unwrap().count(),
         0,
@@ -558,9 +537,9 @@ fn a_failing_write_during_export_leaves_no_partial_files() {
         .args(["-c", &script])
         .output()
         .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["written"], 0, "{report}");
-    assert_eq!(report["failed"].as_array().unwrap().len(), 3, "{report}");
+    let report: Exported = parse_answer(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(report.written, 0, "{report:?}");
+    assert_eq!(report.failed.len(), 3, "{report:?}");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -576,20 +555,17 @@ fn a_failing_write_during_export_leaves_no_partial_files() {
 const INDEX_ORDER: &str = "tench · goldfish · great white shark";
 
 /// A cluster's classes are listed likeliest first and the name starts with the first.
-fn named_by_likeliest(cluster: &serde_json::Value) -> Result<(), String> {
-    let name = cluster["name"].as_str().unwrap();
-    let classes = cluster["classes"].as_array().unwrap();
-    let p: Vec<f64> = classes
-        .iter()
-        .map(|c| c["probability"].as_f64().unwrap())
-        .collect();
+fn named_by_likeliest(cluster: &ClusterRow) -> Result<(), String> {
+    let name = cluster.name.as_str();
+    let classes = &cluster.classes;
+    let p: Vec<f32> = classes.iter().map(|c| c.probability).collect();
     if name.is_empty() || name.starts_with("tench") || name == INDEX_ORDER {
         return Err(format!("named {name:?}"));
     }
     if !p.windows(2).all(|w| w[0] >= w[1]) {
         return Err(format!("{name:?}: classes not likeliest first: {p:?}"));
     }
-    if !name.starts_with(classes[0]["class"].as_str().unwrap()) {
+    if !name.starts_with(classes[0].class.as_str()) {
         return Err(format!("{name:?} does not start with the likeliest class"));
     }
     Ok(())
@@ -618,40 +594,36 @@ fn a_cluster_with_nothing_to_contrast_with_is_named_by_its_likeliest_classes() {
             "k = 3 as asked; the images hold only 1 distinct vector, so 1 cluster",
         ),
     ] {
-        let answer = run_json(&["cluster", c, "--k", k], &store);
-        assert_eq!(answer["k"], 1, "copies, k={k}");
-        assert_eq!(answer["reason"], reason, "copies, k={k}");
-        let explained = answer["explained_variance"].as_f64().unwrap();
+        let answer: Clusters = run_answer(&["cluster", c, "--k", k], &store);
+        assert_eq!(answer.k, 1, "copies, k={k}");
+        assert_eq!(answer.reason, reason, "copies, k={k}");
+        let explained = answer.explained_variance;
         assert!(
             (0.0..=1.0).contains(&explained),
             "copies, k={k}: explained {explained}"
         );
-        for cluster in answer["clusters"].as_array().unwrap() {
+        for cluster in &answer.clusters {
             named_by_likeliest(cluster).unwrap_or_else(|e| panic!("copies, k={k}: {e}"));
         }
     }
     // Every method: one cluster of the copies (the mixture used to fail, Ward to split them).
     for method in ["kmeans", "gmm", "agglomerative", "dbscan"] {
-        let answer = run_json(&["cluster", c, "--method", method, "--k", "3"], &store);
-        assert_eq!(answer["k"], 1, "{method}: {}", answer["reason"]);
-        named_by_likeliest(&answer["clusters"][0]).unwrap_or_else(|e| panic!("{method}: {e}"));
+        let answer: Clusters = run_answer(&["cluster", c, "--method", method, "--k", "3"], &store);
+        assert_eq!(answer.k, 1, "{method}: {}", answer.reason);
+        named_by_likeliest(&answer.clusters[0]).unwrap_or_else(|e| panic!("{method}: {e}"));
     }
     // `--k 1` on a varied folder: the one cluster is the whole collection.
     let varied = tmp.path().join("varied");
     families(&varied);
-    let answer = run_json(&["cluster", varied.to_str().unwrap(), "--k", "1"], &store);
-    let clusters = answer["clusters"].as_array().unwrap();
+    let answer: Clusters = run_answer(&["cluster", varied.to_str().unwrap(), "--k", "1"], &store);
+    let clusters = &answer.clusters;
     assert_eq!(clusters.len(), 1);
     named_by_likeliest(&clusters[0]).unwrap();
     // With three clusters the names contrast again: no cluster is named in index order, and
     // they are not all the same.
-    let answer = run_json(&["cluster", varied.to_str().unwrap(), "--k", "3"], &store);
-    let names: std::collections::BTreeSet<&str> = answer["clusters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let answer: Clusters = run_answer(&["cluster", varied.to_str().unwrap(), "--k", "3"], &store);
+    let names: std::collections::BTreeSet<&str> =
+        answer.clusters.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names.len(), 3, "{names:?}");
     assert!(!names.contains(INDEX_ORDER));
 }
@@ -665,11 +637,11 @@ fn k_after_a_saved_dbscan_is_obeyed() {
     families(&dir);
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
-    let dbscan = run_json(&["cluster", d, "--method", "dbscan"], &store);
-    assert_eq!(dbscan["method"], "dbscan");
-    let three = run_json(&["cluster", d, "--k", "3"], &store);
-    assert_eq!(three["method"], "kmeans");
-    assert_eq!(three["k"], 3);
+    let dbscan: Clusters = run_answer(&["cluster", d, "--method", "dbscan"], &store);
+    assert_eq!(dbscan.method, Method::Dbscan);
+    let three: Clusters = run_answer(&["cluster", d, "--k", "3"], &store);
+    assert_eq!(three.method, Method::Kmeans);
+    assert_eq!(three.k, 3);
 }
 
 /// Files that vanished between listing and exporting: each is reported, and no empty folder
@@ -698,9 +670,9 @@ fn the_method_and_where_it_came_from_are_named() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     let first = run(&["cluster", d, "--k", "3"], &store);
-    let answer: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
-    assert_eq!(answer["method"], "kmeans");
-    assert_eq!(answer["method_from"], "settings");
+    let answer: Clusters = parse_answer(&first.stdout);
+    assert_eq!(answer.method, Method::Kmeans);
+    assert_eq!(answer.method_from, MethodFrom::Settings);
     assert!(
         first.stderr.contains("by kmeans (from the settings"),
         "{}",
@@ -710,17 +682,17 @@ fn the_method_and_where_it_came_from_are_named() {
         &["cluster", d, "--method", "agglomerative", "--k", "3"],
         &store,
     );
-    let answer: serde_json::Value = serde_json::from_str(&asked.stdout).unwrap();
-    assert_eq!(answer["method_from"], "asked");
+    let answer: Clusters = parse_answer(&asked.stdout);
+    assert_eq!(answer.method_from, MethodFrom::Asked);
     assert!(
         asked.stderr.contains("by agglomerative (as asked"),
         "{}",
         asked.stderr
     );
     let again = run(&["cluster", d, "--k", "2"], &store);
-    let answer: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
-    assert_eq!(answer["method"], "agglomerative");
-    assert_eq!(answer["method_from"], "saved");
+    let answer: Clusters = parse_answer(&again.stdout);
+    assert_eq!(answer.method, Method::Agglomerative);
+    assert_eq!(answer.method_from, MethodFrom::Saved);
     assert!(
         again
             .stderr

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image::{Rgb, RgbImage};
+use imgtui::Summary;
+use imgtui::answers::{Clusters, Versioned};
 
 /// A small deterministic pseudo-random generator (no extra dependency).
 pub struct Lcg(u64);
@@ -119,8 +121,9 @@ pub fn run<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> Ran {
     }
 }
 
-/// Runs `imgtui ARGS --store STORE`, expects success and parses stdout as JSON.
-pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> serde_json::Value {
+/// Runs `imgtui ARGS --store STORE`, expects success and one JSON value on stdout, and gives
+/// back stdout, which [`parse_answer`] reads as its answer type ([`run_answer`] does both).
+pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> String {
     let ran = run(args, store);
     assert_eq!(
         ran.code,
@@ -129,12 +132,39 @@ pub fn run_json<S: AsRef<std::ffi::OsStr>>(args: &[S], store: &Path) -> serde_js
         args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
         ran.stderr
     );
-    serde_json::from_str(&ran.stdout).unwrap()
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&ran.stdout) {
+        panic!("not one JSON value: {e}\n{}", ran.stdout);
+    }
+    ran.stdout
 }
 
-/// Runs `imgtui index DIR --json` and parses the summary.
-pub fn index_json(dir: &Path, store: &Path) -> serde_json::Value {
-    run_json(
+/// Reads `json` as the answer type the command wrote (`Clusters`, `Versioned<Summary>`…), as
+/// ripgrep's JSON tests do: a missing field, a wrong type or another `schema` fails the test.
+pub fn parse_answer<T: serde::de::DeserializeOwned>(json: &str) -> T {
+    serde_json::from_str(json)
+        .unwrap_or_else(|e| panic!("not a {}: {e}\n{json}", std::any::type_name::<T>()))
+}
+
+/// Runs `imgtui ARGS --store STORE`, expects success and reads stdout as the answer `T`.
+pub fn run_answer<T: serde::de::DeserializeOwned, S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    store: &Path,
+) -> T {
+    parse_answer(&run_json(args, store))
+}
+
+/// Runs `imgtui ARGS --store STORE` for an `index --json` (or `merge`) answer: the summary
+/// (or report) without its `schema`, which reading it checked.
+pub fn run_versioned<T: serde::de::DeserializeOwned, S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    store: &Path,
+) -> T {
+    run_answer::<Versioned<T>, S>(args, store).answer
+}
+
+/// Runs `imgtui index DIR --json` and reads the summary.
+pub fn index_json(dir: &Path, store: &Path) -> Summary {
+    run_versioned(
         &["index".as_ref(), "--json".as_ref(), dir.as_os_str()],
         store,
     )
@@ -157,21 +187,25 @@ pub fn families(dir: &Path) {
     }
 }
 
+/// The file name of `path`, which must be UTF-8: "disc-3.png" for ".../disc-3.png".
+pub fn name(path: &Path) -> &str {
+    path.file_name().unwrap().to_str().unwrap()
+}
+
 /// The family of a drawn image from its path: "disc" for ".../disc-3.png".
-pub fn family(path: &str) -> &str {
-    let name = path.rsplit('/').next().unwrap();
-    name.split('-').next().unwrap()
+pub fn family(path: &Path) -> &str {
+    name(path).split('-').next().unwrap()
 }
 
 /// The partition as a set of sets of file families per cluster: {{disc×5}, …} becomes
 /// a set of (cluster → families in it).
-pub fn partition(answer: &serde_json::Value) -> BTreeSet<BTreeSet<String>> {
-    let mut by_cluster = BTreeMap::<u64, BTreeSet<String>>::new();
-    for img in answer["images"].as_array().unwrap() {
+pub fn partition(answer: &Clusters) -> BTreeSet<BTreeSet<String>> {
+    let mut by_cluster = BTreeMap::<usize, BTreeSet<String>>::new();
+    for img in &answer.images {
         by_cluster
-            .entry(img["cluster"].as_u64().unwrap())
+            .entry(img.cluster)
             .or_default()
-            .insert(family(img["path"].as_str().unwrap()).to_owned());
+            .insert(family(&img.path).to_owned());
     }
     by_cluster.into_values().collect()
 }
@@ -311,16 +345,11 @@ pub fn ico_with_rgb_png(img: &RgbImage) -> Vec<u8> {
 }
 
 /// The skipped files of an `index --json` summary as (file name, reason), sorted.
-pub fn skipped_by_name(summary: &serde_json::Value) -> Vec<(String, String)> {
-    let mut skipped: Vec<(String, String)> = summary["skipped"]
-        .as_array()
-        .unwrap()
+pub fn skipped_by_name(summary: &Summary) -> Vec<(String, String)> {
+    let mut skipped: Vec<(String, String)> = summary
+        .skipped
         .iter()
-        .map(|s| {
-            let path = s["path"].as_str().unwrap();
-            let name = path.rsplit('/').next().unwrap().to_owned();
-            (name, s["reason"].as_str().unwrap().to_owned())
-        })
+        .map(|s| (name(&s.path).to_owned(), s.reason.clone()))
         .collect();
     skipped.sort();
     skipped

@@ -30,27 +30,23 @@ fn two_indexers_on_one_store_both_finish_consistently() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(summary["found"], 23);
-        embedded += summary["embedded"].as_u64().unwrap();
+        let summary: imgtui::answers::Versioned<imgtui::Summary> =
+            parse_answer(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(summary.answer.found, 23);
+        embedded += summary.answer.embedded;
     }
     // Each image was embedded at least once between them (both may have done some twice).
     assert!(embedded >= 23, "{embedded}");
     // A third run finds everything there, once.
     let third = index_json(&dir, &store);
-    assert_eq!(third["embedded"], 0);
-    assert_eq!(third["cached"], 23);
+    assert_eq!(third.embedded, 0);
+    assert_eq!(third.cached, 23);
     let db = imgtui::Store::open(&store).unwrap();
     let root = std::fs::canonicalize(&dir).unwrap();
-    let c = db
-        .collection(&root, third["feature"].as_str().unwrap())
-        .unwrap();
+    let c = db.collection(&root, &third.feature).unwrap();
     assert_eq!(c.len(), 23, "one row per file");
     let distinct: std::collections::HashSet<_> = c.hashes.iter().collect();
-    assert_eq!(
-        db.vector_count(third["feature"].as_str().unwrap()).unwrap(),
-        distinct.len()
-    );
+    assert_eq!(db.vector_count(&third.feature).unwrap(), distinct.len());
 }
 
 /// A process that has the store open (as the explorer does, with several connections) keeps
@@ -101,13 +97,9 @@ fn an_open_store_keeps_its_writes_while_other_processes_come_and_go() {
             },
         )
         .unwrap();
-    let answer = run_json(&["cluster", d, "--features", "pixels"], &store);
-    let names: Vec<&str> = answer["clusters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|cl| cl["name"].as_str().unwrap())
-        .collect();
+    let answer: imgtui::answers::Clusters =
+        run_answer(&["cluster", d, "--features", "pixels"], &store);
+    let names: Vec<&str> = answer.clusters.iter().map(|cl| cl.name.as_str()).collect();
     assert!(names.contains(&"still here"), "{names:?}");
     drop(workers);
 }

@@ -6,41 +6,34 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::common::*;
-use serde_json::Value;
+use imgtui::answers::{ClusterRow, Clusters};
 
 /// Each image's file name → its cluster number.
-fn labels(answer: &Value) -> BTreeMap<String, u64> {
-    answer["images"]
-        .as_array()
-        .unwrap()
+fn labels(answer: &Clusters) -> BTreeMap<String, usize> {
+    answer
+        .images
         .iter()
-        .map(|i| {
-            let path = i["path"].as_str().unwrap();
-            let name = path.rsplit('/').next().unwrap().to_owned();
-            (name, i["cluster"].as_u64().unwrap())
-        })
+        .map(|i| (name(&i.path).to_owned(), i.cluster))
         .collect()
 }
 
 /// The number of the cluster holding `file`.
-fn cluster_of(answer: &Value, file: &str) -> u64 {
+fn cluster_of(answer: &Clusters, file: &str) -> usize {
     labels(answer)[file]
 }
 
 /// The cluster row numbered `number`.
-fn row(answer: &Value, number: u64) -> Value {
-    answer["clusters"]
-        .as_array()
-        .unwrap()
+fn row(answer: &Clusters, number: usize) -> &ClusterRow {
+    answer
+        .clusters
         .iter()
-        .find(|c| c["cluster"] == number)
+        .find(|c| c.cluster == number)
         .unwrap()
-        .clone()
 }
 
 /// The files of each cluster, as a set of sets of file names.
-fn groups(answer: &Value) -> BTreeSet<BTreeSet<String>> {
-    let mut by = BTreeMap::<u64, BTreeSet<String>>::new();
+fn groups(answer: &Clusters) -> BTreeSet<BTreeSet<String>> {
+    let mut by = BTreeMap::<usize, BTreeSet<String>>::new();
     for (file, n) in labels(answer) {
         by.entry(n).or_default().insert(file);
     }
@@ -52,12 +45,12 @@ fn family_files(family: &str) -> Vec<String> {
 }
 
 /// Three families clustered with k = 3, in a fresh store.
-fn three(tmp: &Path) -> (String, std::path::PathBuf, Value) {
+fn three(tmp: &Path) -> (String, std::path::PathBuf, Clusters) {
     let dir = tmp.join("images");
     families(&dir);
     let store = tmp.join("store.sqlite");
     let d = dir.to_str().unwrap().to_owned();
-    let answer = run_json(&["cluster", &d, "--k", "3"], &store);
+    let answer: Clusters = run_answer(&["cluster", &d, "--k", "3"], &store);
     assert_eq!(partition(&answer), clean_split());
     (d, store, answer)
 }
@@ -67,37 +60,32 @@ fn names_survive_a_refit_and_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let (d, store, first) = three(tmp.path());
     let disc = cluster_of(&first, "disc-0.png").to_string();
-    let generated = row(&first, cluster_of(&first, "disc-0.png"))["name"].clone();
-    let named = run_json(
+    let generated = row(&first, cluster_of(&first, "disc-0.png")).name.clone();
+    let named: Clusters = run_answer(
         &["cluster", &d, "--name", &format!("{disc}=spirals")],
         &store,
     );
     let n = cluster_of(&named, "disc-0.png");
-    assert_eq!(row(&named, n)["name"], "spirals");
-    assert_eq!(row(&named, n)["generated_name"], generated);
-    assert_eq!(named["edits"], 1);
+    assert_eq!(row(&named, n).name, "spirals");
+    assert_eq!(row(&named, n).generated_name, generated);
+    assert_eq!(named.edits, 1);
     assert_eq!(labels(&named), labels(&first), "a name moves no image");
 
     // A second process reads it from the store.
-    let again = run_json(&["cluster", &d], &store);
+    let again: Clusters = run_answer(&["cluster", &d], &store);
     assert_eq!(
-        row(&again, cluster_of(&again, "disc-0.png"))["name"],
+        row(&again, cluster_of(&again, "disc-0.png")).name,
         "spirals"
     );
 
     // Refits with another k (the explorer's + and -) keep it on the discs' cluster.
     for k in ["4", "3"] {
-        let refit = run_json(&["cluster", &d, "--k", k], &store);
-        assert_eq!(refit["saved"], false);
+        let refit: Clusters = run_answer(&["cluster", &d, "--k", k], &store);
+        assert!(!refit.saved);
         let n = cluster_of(&refit, "disc-0.png");
-        assert_eq!(row(&refit, n)["name"], "spirals", "k = {k}");
-        let others: Vec<&Value> = refit["clusters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["cluster"] != n)
-            .collect();
-        assert!(others.iter().all(|c| c["name"] != "spirals"));
+        assert_eq!(row(&refit, n).name, "spirals", "k = {k}");
+        let others: Vec<&ClusterRow> = refit.clusters.iter().filter(|c| c.cluster != n).collect();
+        assert!(others.iter().all(|c| c.name != "spirals"));
     }
 }
 
@@ -116,13 +104,8 @@ fn names_that_cannot_follow_a_refit_are_noted() {
     // Two clusters for three names: one name has no cluster left to follow.
     let ran = run(&["cluster", &d, "--k", "2"], &store);
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
-    let answer: Value = serde_json::from_str(&ran.stdout).unwrap();
-    let shown: BTreeSet<String> = answer["clusters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect();
+    let answer: Clusters = parse_answer(&ran.stdout);
+    let shown: BTreeSet<String> = answer.clusters.iter().map(|c| c.name.clone()).collect();
     let dropped: Vec<&str> = ["round", "lines", "squares"]
         .into_iter()
         .filter(|n| !shown.contains(*n))
@@ -144,11 +127,11 @@ fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
     let stripes = cluster_of(&first, "stripes-0.png");
 
     // Merge the discs into the stripes.
-    let merged = run_json(
+    let merged: Clusters = run_answer(
         &["cluster", &d, "--merge", &format!("{disc},{stripes}")],
         &store,
     );
-    assert_eq!(merged["k"], 2);
+    assert_eq!(merged.k, 2);
     let mut both = family_files("disc");
     both.extend(family_files("stripes"));
     let expected: BTreeSet<BTreeSet<String>> = [
@@ -158,20 +141,20 @@ fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
     .into();
     assert_eq!(groups(&merged), expected);
     let merged_cluster = cluster_of(&merged, "stripes-0.png");
-    assert_eq!(row(&merged, merged_cluster)["size"], 10);
+    assert_eq!(row(&merged, merged_cluster).size, 10);
 
     // Split it in two again: the families come apart.
-    let split = run_json(
+    let split: Clusters = run_answer(
         &["cluster", &d, "--split", &format!("{merged_cluster}:2")],
         &store,
     );
-    assert_eq!(split["k"], 3);
+    assert_eq!(split.k, 3);
     assert_eq!(partition(&split), clean_split());
 
     // Move one disc to the checkerboards: only it changes cluster.
     let checker = cluster_of(&split, "checker-0.png");
     let disc0 = Path::new(&d).join("disc-0.png");
-    let moved = run_json(
+    let moved: Clusters = run_answer(
         &[
             "cluster",
             &d,
@@ -203,14 +186,14 @@ fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
     }
 
     // A move to a new cluster: the image alone.
-    let alone = run_json(
+    let alone: Clusters = run_answer(
         &["cluster", &d, "--move", &format!("{}=new", disc0.display())],
         &store,
     );
-    assert_eq!(alone["k"], 4);
+    assert_eq!(alone.k, 4);
     let n = cluster_of(&alone, "disc-0.png");
-    assert_eq!(row(&alone, n)["size"], 1);
-    assert_eq!(alone["edits"], 4);
+    assert_eq!(row(&alone, n).size, 1);
+    assert_eq!(alone.edits, 4);
 
     // Undo restores the exact previous clustering, step by step, also in a new process.
     let undone = run(&["cluster", &d, "--undo"], &store);
@@ -222,11 +205,11 @@ fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
         "{}",
         undone.stderr
     );
-    let undone: Value = serde_json::from_str(&undone.stdout).unwrap();
-    assert_eq!(undone["images"], moved["images"]);
-    assert_eq!(undone["clusters"], moved["clusters"]);
-    let undone = run_json(&["cluster", &d, "--undo"], &store);
-    assert_eq!(undone["images"], split["images"]);
+    let undone: Clusters = parse_answer(&undone.stdout);
+    assert_eq!(undone.images, moved.images);
+    assert_eq!(undone.clusters, moved.clusters);
+    let undone: Clusters = run_answer(&["cluster", &d, "--undo"], &store);
+    assert_eq!(undone.images, split.images);
     // Redo applies it again.
     let redone = run(&["cluster", &d, "--redo"], &store);
     assert!(
@@ -236,18 +219,18 @@ fn merge_split_and_move_change_exactly_their_members_and_undo_redo() {
         "{}",
         redone.stderr
     );
-    let redone: Value = serde_json::from_str(&redone.stdout).unwrap();
-    assert_eq!(redone["images"], moved["images"]);
+    let redone: Clusters = parse_answer(&redone.stdout);
+    assert_eq!(redone.images, moved.images);
     // Back to the start.
     for _ in 0..3 {
         run_json(&["cluster", &d, "--undo"], &store);
     }
     let start = run(&["cluster", &d, "--undo"], &store);
     assert!(start.stderr.contains("nothing to undo"), "{}", start.stderr);
-    let start: Value = serde_json::from_str(&start.stdout).unwrap();
-    assert_eq!(start["images"], first["images"]);
-    assert_eq!(start["clusters"], first["clusters"]);
-    assert_eq!(start["edits"], 0);
+    let start: Clusters = parse_answer(&start.stdout);
+    assert_eq!(start.images, first.images);
+    assert_eq!(start.clusters, first.clusters);
+    assert_eq!(start.edits, 0);
     // A new edit after undo ends the redo history.
     run_json(&["cluster", &d, "--name", "1=one"], &store);
     let none = run(&["cluster", &d, "--redo"], &store);
@@ -282,7 +265,7 @@ fn bad_edits_are_one_line_and_exit_2() {
         assert!(ran.stdout.is_empty(), "{args:?}");
     }
     // Nothing was recorded.
-    assert_eq!(run_json(&["cluster", &d], &store)["edits"], 0);
+    assert_eq!(run_answer::<Clusters, _>(&["cluster", &d], &store).edits, 0);
 }
 
 #[test]
@@ -430,9 +413,9 @@ fn split_with_a_colon_and_no_k_chooses_k_inside_the_cluster() {
     let tmp = tempfile::tempdir().unwrap();
     let (d, store, first) = three(tmp.path());
     let disc = cluster_of(&first, "disc-0.png");
-    let a = run_json(&["cluster", &d, "--split", &format!("{disc}:")], &store);
-    assert_eq!(a["edits"], 1);
-    assert!(a["clusters"].as_array().unwrap().len() > 3, "{a}");
+    let a: Clusters = run_answer(&["cluster", &d, "--split", &format!("{disc}:")], &store);
+    assert_eq!(a.edits, 1);
+    assert!(a.clusters.len() > 3, "{a:?}");
 }
 
 /// Two explorers on one folder: `u` in one does not undo the other's edit while that one is

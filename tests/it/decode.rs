@@ -488,7 +488,7 @@ fn tagged_files_are_at_distance_zero_from_their_upright_twin_through_the_pipelin
     }
     let twin = dir.join("twin-upright.png");
     let store = tmp.path().join("store.sqlite");
-    let answer = crate::common::run_json(
+    let answer: imgtui::answers::Similar = crate::common::run_answer(
         &[
             "similar",
             twin.to_str().unwrap(),
@@ -501,17 +501,10 @@ fn tagged_files_are_at_distance_zero_from_their_upright_twin_through_the_pipelin
         ],
         &store,
     );
-    let distance: std::collections::HashMap<String, f64> = answer["neighbours"]
-        .as_array()
-        .unwrap()
+    let distance: std::collections::HashMap<String, f32> = answer
+        .neighbours
         .iter()
-        .map(|n| {
-            let path = n["path"].as_str().unwrap();
-            (
-                path.rsplit('/').next().unwrap().to_owned(),
-                n["distance"].as_f64().unwrap(),
-            )
-        })
+        .map(|n| (crate::common::name(&n.path).to_owned(), n.distance))
         .collect();
     for name in &tagged {
         let d = distance[name];

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::common::*;
+use imgtui::answers::{ACTIONS_SCHEMA, Actions, Duplicates, FileStatus, Outliers, SCHEMA};
+use imgtui::dedupe::Kind;
 
 /// Every file under `dir` (relative path → bytes).
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -45,10 +47,6 @@ fn set_age(path: &Path, days: u64) {
         .unwrap();
 }
 
-fn name(p: &serde_json::Value) -> &str {
-    p.as_str().unwrap().rsplit('/').next().unwrap()
-}
-
 /// A folder with a disc, its exact copy (in a subfolder), a larger resized copy and a JPEG
 /// re-encoding, beside unrelated images. Ages: the twin oldest, then the JPEG.
 fn disc_folder(dir: &Path) {
@@ -66,10 +64,11 @@ fn disc_folder(dir: &Path) {
     set_age(&dir.join("disc-big.png"), 5);
 }
 
-fn dups(dir: &Path, store: &Path, extra: &[&str]) -> serde_json::Value {
+/// `imgtui dups DIR EXTRA…`: [`Duplicates`], or [`Actions`] with `--action` or `--undo`.
+fn dups<T: serde::de::DeserializeOwned>(dir: &Path, store: &Path, extra: &[&str]) -> T {
     let mut args = vec!["dups", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
-    run_json(&args, store)
+    run_answer(&args, store)
 }
 
 #[test]
@@ -78,30 +77,31 @@ fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
     let dir = tmp.path().join("images");
     disc_folder(&dir);
     let store = tmp.path().join("s.sqlite");
-    let answer = dups(&dir, &store, &[]);
-    assert_eq!(answer["schema"], 1);
-    assert_eq!(answer["keep"], "largest,oldest");
-    let groups = answer["groups"].as_array().unwrap();
+    // Reading the answer checks its schema is SCHEMA.
+    let answer: Duplicates = dups(&dir, &store, &[]);
+    assert_eq!(SCHEMA, 1);
+    assert_eq!(answer.keep, "largest,oldest");
+    let groups = &answer.groups;
     assert_eq!(groups.len(), 1, "{groups:?}");
     let g = &groups[0];
-    let mut paths: Vec<&str> = g["paths"].as_array().unwrap().iter().map(name).collect();
+    let mut paths: Vec<&str> = g.paths.iter().map(|p| name(p)).collect();
     paths.sort();
     assert_eq!(
         paths,
         ["disc-big.png", "disc-copy.jpg", "disc-twin.png", "disc.png"]
     );
-    assert_eq!(g["kind"], "near");
-    for m in g["members"].as_array().unwrap() {
-        let expected = match name(&m["path"]) {
-            "disc.png" | "disc-twin.png" => "exact",
-            _ => "near",
+    assert_eq!(g.kind, Kind::Near);
+    for m in &g.members {
+        let expected = match name(&m.path) {
+            "disc.png" | "disc-twin.png" => Kind::Exact,
+            _ => Kind::Near,
         };
-        assert_eq!(m["kind"], expected, "{m}");
+        assert_eq!(m.kind, expected, "{m:?}");
     }
-    assert_eq!(name(&g["keeper"]), "disc-big.png", "largest");
+    assert_eq!(name(&g.keeper), "disc-big.png", "largest");
     let keeper = |rule: &str| {
-        let a = dups(&dir, &store, &["--keep", rule]);
-        name(&a["groups"][0]["keeper"]).to_owned()
+        let a: Duplicates = dups(&dir, &store, &["--keep", rule]);
+        name(&a.groups[0].keeper).to_owned()
     };
     assert_eq!(keeper("oldest"), "disc-twin.png");
     assert_eq!(keeper("newest"), "disc-big.png");
@@ -153,20 +153,19 @@ fn move_never_loses_a_file_and_undo_puts_every_file_back() {
         &store,
     );
     assert_eq!(ran.code, Some(1), "a file was left: {}", ran.stderr);
-    let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    assert_eq!(answer["done"], 2, "{answer}");
-    assert_eq!(answer["planned"], 0, "{answer}");
-    assert_eq!(answer["left"], 1);
-    let left = answer["files"]
-        .as_array()
-        .unwrap()
+    let answer: Actions = parse_answer(&ran.stdout);
+    assert_eq!(answer.done, 2, "{answer:?}");
+    assert_eq!(answer.planned, 0, "{answer:?}");
+    assert_eq!(answer.left, 1);
+    let left = answer
+        .files
         .iter()
-        .find(|f| f["status"] == "left")
+        .find(|f| f.status == FileStatus::Left)
         .unwrap();
-    assert_eq!(name(&left["path"]), "disc-twin.png");
+    assert_eq!(name(&left.path), "disc-twin.png");
     assert!(
-        left["reason"].as_str().unwrap().contains("already exists"),
-        "{left}"
+        left.reason.as_ref().unwrap().contains("already exists"),
+        "{left:?}"
     );
     assert!(ran.stderr.contains("left "), "{}", ran.stderr);
     // Every file is somewhere, byte for byte.
@@ -193,9 +192,9 @@ fn move_never_loses_a_file_and_undo_puts_every_file_back() {
     );
 
     // Undo: both back, unchanged; the other file in the target folder untouched.
-    let undone = run_json(&["dups", dir.to_str().unwrap(), "--undo"], &store);
-    assert_eq!(undone["action"], "undo");
-    assert_eq!(undone["done"], 2, "{undone}");
+    let undone: Actions = run_answer(&["dups", dir.to_str().unwrap(), "--undo"], &store);
+    assert_eq!(undone.action, "undo");
+    assert_eq!(undone.done, 2, "{undone:?}");
     assert_eq!(snapshot(&dir), before);
     assert_eq!(
         snapshot(&out).keys().collect::<Vec<_>>(),
@@ -217,19 +216,14 @@ fn a_dry_run_changes_nothing() {
     let out = tmp.path().join("out");
     let before = snapshot(&dir);
     for action in [format!("move:{}", out.display()), "trash".to_owned()] {
-        let answer = dups(&dir, &store, &["--action", &action, "--dry-run"]);
-        assert_eq!(answer["schema"], 2, "{answer}");
-        assert_eq!(answer["dry_run"], true);
-        assert_eq!(answer["done"], 0, "nothing is done in a dry run: {answer}");
-        assert_eq!(answer["planned"], 3, "{answer}");
-        assert_eq!(answer["left"], 0, "{answer}");
-        assert!(
-            answer["files"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|f| f["status"] == "planned")
-        );
+        // Reading the answer checks its schema is ACTIONS_SCHEMA.
+        let answer: Actions = dups(&dir, &store, &["--action", &action, "--dry-run"]);
+        assert_eq!(ACTIONS_SCHEMA, 2);
+        assert!(answer.dry_run);
+        assert_eq!(answer.done, 0, "nothing is done in a dry run: {answer:?}");
+        assert_eq!(answer.planned, 3, "{answer:?}");
+        assert_eq!(answer.left, 0, "{answer:?}");
+        assert!(answer.files.iter().all(|f| f.status == FileStatus::Planned));
     }
     assert_eq!(snapshot(&dir), before);
     assert!(!out.exists());
@@ -261,13 +255,13 @@ fn the_last_copy_stays_when_every_rule_ties() {
     let out = tmp.path().join("out");
     let target = format!("move:{}", out.display());
     let all_rules = "largest,newest,oldest,shortest-path";
-    let answer = dups(&dir, &store, &["--keep", all_rules, "--action", &target]);
-    assert_eq!(answer["done"], 2, "{answer}");
+    let answer: Actions = dups(&dir, &store, &["--keep", all_rules, "--action", &target]);
+    assert_eq!(answer.done, 2, "{answer:?}");
     assert!(dir.join("a.png").exists(), "path order keeps a.png");
     assert!(!dir.join("b.png").exists() && !dir.join("c.png").exists());
     // Again: one copy is no group, so nothing moves.
-    let answer = dups(&dir, &store, &["--keep", all_rules, "--action", &target]);
-    assert_eq!(answer["done"], 0, "{answer}");
+    let answer: Actions = dups(&dir, &store, &["--keep", all_rules, "--action", &target]);
+    assert_eq!(answer.done, 0, "{answer:?}");
     assert!(dir.join("a.png").exists());
 }
 
@@ -310,8 +304,8 @@ fn a_target_that_cannot_be_written_is_reported_file_by_file() {
             &store,
         );
         assert_eq!(ran.code, Some(1), "{}", ran.stderr);
-        let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-        assert_eq!(answer["left"], left, "{answer}");
+        let answer: Actions = parse_answer(&ran.stdout);
+        assert_eq!(answer.left, left, "{answer:?}");
         let moved = snapshot(&target);
         // No partial file anywhere, and every file is whole in one place.
         assert!(
@@ -348,8 +342,8 @@ fn a_move_to_another_file_system_copies_and_undoes() {
     let out = tempfile::tempdir_in(shm).unwrap();
     let before = snapshot(&dir);
     let action = format!("move:{}", out.path().display());
-    let answer = dups(&dir, &store, &["--action", &action]);
-    assert_eq!(answer["done"], 3, "{answer}");
+    let answer: Actions = dups(&dir, &store, &["--action", &action]);
+    assert_eq!(answer.done, 3, "{answer:?}");
     let moved = snapshot(out.path());
     assert_eq!(moved.len(), 3);
     for (rel, bytes) in &moved {
@@ -390,34 +384,34 @@ fn trash_and_undo_from_the_trash() {
         return;
     }
     assert_eq!(code, Some(0), "{stderr}");
-    let answer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(answer["done"], 3, "{answer}");
+    let answer: Actions = parse_answer(&stdout);
+    assert_eq!(answer.done, 3, "{answer:?}");
     let trashed = snapshot(&data.join("Trash/files"));
     assert_eq!(trashed.len(), 3, "{:?}", trashed.keys());
     // `to` is where each file now is: in the trash's files/ folder, with its bytes.
-    for f in answer["files"].as_array().unwrap() {
-        let to = PathBuf::from(f["to"].as_str().unwrap());
+    for f in &answer.files {
+        let to = f.to.clone().unwrap();
         assert_eq!(
             std::fs::canonicalize(to.parent().unwrap()).unwrap(),
             std::fs::canonicalize(data.join("Trash/files")).unwrap(),
-            "{f}"
+            "{f:?}"
         );
-        let from = PathBuf::from(f["path"].as_str().unwrap());
-        let relative = from
+        let relative = f
+            .path
             .strip_prefix(std::fs::canonicalize(&dir).unwrap())
             .unwrap();
         assert_eq!(
             std::fs::read(&to).ok().as_ref(),
             before.get(relative),
-            "{f}"
+            "{f:?}"
         );
     }
     assert_eq!(snapshot(&data.join("Trash/info")).len(), 3);
     assert!(dir.join("disc-big.png").exists());
     let (code, stdout, stderr) = with_trash(&["dups", d, "--undo"]);
     assert_eq!(code, Some(0), "{stderr}");
-    let undone: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(undone["done"], 3, "{undone}");
+    let undone: Actions = parse_answer(&stdout);
+    assert_eq!(undone.done, 3, "{undone:?}");
     assert_eq!(snapshot(&dir), before);
     assert!(snapshot(&data.join("Trash/files")).is_empty());
 }
@@ -474,18 +468,16 @@ fn the_odd_ones_out_come_first() {
     });
     ring.save(dir.join("odd-ring.png")).unwrap();
     let store = tmp.path().join("s.sqlite");
-    let answer = run_json(&["outliers", dir.to_str().unwrap(), "--n", "5"], &store);
-    assert_eq!(answer["schema"], 1);
-    assert_eq!(answer["k"], 10);
-    let images = answer["images"].as_array().unwrap();
+    // Reading the answer checks its schema is SCHEMA.
+    let answer: Outliers = run_answer(&["outliers", dir.to_str().unwrap(), "--n", "5"], &store);
+    assert_eq!(SCHEMA, 1);
+    assert_eq!(answer.k, 10);
+    let images = &answer.images;
     assert_eq!(images.len(), 5);
-    let top: Vec<&str> = images[..3].iter().map(|i| name(&i["path"])).collect();
+    let top: Vec<&str> = images[..3].iter().map(|i| name(&i.path)).collect();
     eprintln!("outliers: {images:?}");
     assert!(top.iter().all(|n| n.starts_with("odd-")), "{top:?}");
-    let scores: Vec<f64> = images
-        .iter()
-        .map(|i| i["score"].as_f64().unwrap())
-        .collect();
+    let scores: Vec<f32> = images.iter().map(|i| i.score).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
     let csv = run(
         &[
@@ -527,10 +519,10 @@ fn undoing_a_move_removes_the_folders_it_made_and_keeps_the_target() {
     let (out, store) = (tmp.path().join("out"), tmp.path().join("s.sqlite"));
     let target = format!("move:{}", out.display());
     let before = snapshot(&dir);
-    let moved = dups(&dir, &store, &["--keep", "newest", "--action", &target]);
-    assert_eq!(moved["done"], 1, "{moved}");
+    let moved: Actions = dups(&dir, &store, &["--keep", "newest", "--action", &target]);
+    assert_eq!(moved.done, 1, "{moved:?}");
     assert!(out.join("sub/deeper/disc-again.png").is_file());
-    dups(&dir, &store, &["--undo"]);
+    dups::<Actions>(&dir, &store, &["--undo"]);
     assert_eq!(snapshot(&dir), before);
     assert!(out.is_dir(), "the target folder stays");
     assert_eq!(walk_folders(&out), Vec::<PathBuf>::new());

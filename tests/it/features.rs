@@ -2,6 +2,8 @@
 //! the drawn families, is deterministic, and is stored apart from the others.
 
 use crate::common::*;
+use imgtui::Summary;
+use imgtui::answers::{Clusters, Duplicates, Similar};
 
 #[test]
 fn hog_and_pixels_separate_the_families() {
@@ -11,7 +13,8 @@ fn hog_and_pixels_separate_the_families() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     for features in ["hog", "pixels"] {
-        let answer = run_json(&["cluster", d, "--features", features, "--k", "3"], &store);
+        let answer: Clusters =
+            run_answer(&["cluster", d, "--features", features, "--k", "3"], &store);
         assert_eq!(partition(&answer), clean_split(), "{features}");
     }
 }
@@ -53,13 +56,14 @@ fn color_groups_by_palette_and_hog_by_shape() {
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
     let groups = |features: &str, part: usize| {
-        let answer = run_json(&["cluster", d, "--features", features, "--k", "3"], &store);
+        let answer: Clusters =
+            run_answer(&["cluster", d, "--features", features, "--k", "3"], &store);
         let mut by_cluster =
-            std::collections::BTreeMap::<u64, std::collections::BTreeSet<String>>::new();
-        for img in answer["images"].as_array().unwrap() {
-            let name = img["path"].as_str().unwrap().rsplit('/').next().unwrap();
+            std::collections::BTreeMap::<usize, std::collections::BTreeSet<String>>::new();
+        for img in &answer.images {
+            let name = name(&img.path);
             by_cluster
-                .entry(img["cluster"].as_u64().unwrap())
+                .entry(img.cluster)
                 .or_default()
                 .insert(name.split('-').nth(part).unwrap().to_owned());
         }
@@ -83,7 +87,7 @@ fn descriptors_are_deterministic_and_stored_apart() {
     let store = tmp.path().join("store.sqlite");
     let nearest = |features: &str, store: &std::path::Path| {
         let image = dir.join("disc-0.png");
-        run_json(
+        run_answer::<Similar, _>(
             &[
                 "similar",
                 image.to_str().unwrap(),
@@ -100,15 +104,15 @@ fn descriptors_are_deterministic_and_stored_apart() {
     let kinds = ["model:efficientnet-lite0", "hog", "pixels", "color"];
     let mut answers = Vec::new();
     for features in kinds {
-        let first = run_json(&["index", d, "--json", "--features", features], &store);
-        assert_eq!(first["embedded"], 15, "{features}: its own vectors");
+        let first: Summary = run_versioned(&["index", d, "--json", "--features", features], &store);
+        assert_eq!(first.embedded, 15, "{features}: its own vectors");
         answers.push(nearest(features, &store));
     }
     // Each kind was embedded once: a second pass finds all of them cached.
     for features in kinds {
-        let again = run_json(&["index", d, "--json", "--features", features], &store);
-        assert_eq!(again["embedded"], 0, "{features}");
-        assert_eq!(again["cached"], 15, "{features}");
+        let again: Summary = run_versioned(&["index", d, "--json", "--features", features], &store);
+        assert_eq!(again.embedded, 0, "{features}");
+        assert_eq!(again.cached, 15, "{features}");
     }
     // Different descriptors rank differently; none borrowed another's vectors.
     for i in 0..kinds.len() {
@@ -141,7 +145,8 @@ fn unknown_features_are_refused_in_one_line() {
 }
 
 /// Every number anywhere in `v` is finite: `serde_json` writes a NaN or an infinity as null,
-/// so a null where a number belongs is one too.
+/// so a null where a number belongs is one too. This reads the raw JSON on purpose: it checks
+/// every number the answer has, whatever its field, and names the one that is not.
 fn all_numbers_finite(v: &serde_json::Value, at: &str) -> Result<(), String> {
     match v {
         serde_json::Value::Number(n) if n.as_f64().is_none_or(|x| !x.is_finite()) => {
@@ -179,17 +184,14 @@ fn flat_images_are_comparable_in_every_descriptor() {
     }
     let store = tmp.path().join("store.sqlite");
     let d = dir.to_str().unwrap();
-    let flat = |p: &str| p.rsplit('/').next().unwrap().starts_with("flat-");
+    let flat = |p: &str| p.starts_with("flat-");
     for features in ["hog", "pixels", "color", "model:efficientnet-lite0"] {
-        let indexed = run_json(&["index", d, "--json", "--features", features], &store);
-        assert_eq!(
-            indexed["skipped"].as_array().unwrap().len(),
-            0,
-            "{features}: {indexed}"
-        );
+        let indexed: Summary =
+            run_versioned(&["index", d, "--json", "--features", features], &store);
+        assert_eq!(indexed.skipped.len(), 0, "{features}: {indexed:?}");
         // Identical inputs at distance 0.
         let black = dir.join("flat-black-a.png");
-        let near = run_json(
+        let near: Similar = run_answer(
             &[
                 "similar",
                 black.to_str().unwrap(),
@@ -202,36 +204,23 @@ fn flat_images_are_comparable_in_every_descriptor() {
             ],
             &store,
         );
-        let first = &near["neighbours"][0];
-        assert!(
-            first["path"]
-                .as_str()
-                .unwrap()
-                .ends_with("flat-black-b.png"),
-            "{features}: {near}"
+        let first = &near.neighbours[0];
+        assert_eq!(
+            name(&first.path),
+            "flat-black-b.png",
+            "{features}: {near:?}"
         );
-        assert!(
-            first["distance"].as_f64().unwrap() < 1e-4,
-            "{features}: {near}"
-        );
+        assert!(first.distance < 1e-4, "{features}: {near:?}");
         // Flat images of one colour group together; the near-duplicate groups hold only flat
         // images (never a flat one with a textured one).
-        let groups = run_json(
+        let groups: Duplicates = run_answer(
             &["dups", d, "--threshold", "0.999", "--features", features],
             &store,
         );
-        let groups: Vec<Vec<String>> = groups["groups"]
-            .as_array()
-            .unwrap()
+        let groups: Vec<Vec<String>> = groups
+            .groups
             .iter()
-            .map(|g| {
-                g["paths"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
-                    .collect()
-            })
+            .map(|g| g.paths.iter().map(|p| name(p).to_owned()).collect())
             .collect();
         for pair in [
             ["flat-black-a.png", "flat-black-b.png"],
@@ -260,14 +249,15 @@ fn flat_images_are_comparable_in_every_descriptor() {
         }
         // Nothing downstream sees a NaN: the k sweep, silhouettes, the map, the distances.
         for k in ["auto", "4"] {
-            let answer = run_json(&["cluster", d, "--features", features, "--k", k], &store);
-            all_numbers_finite(&answer, &format!("{features} k={k}")).unwrap();
-            let flat_clusters: std::collections::BTreeSet<u64> = answer["images"]
-                .as_array()
-                .unwrap()
+            let json = run_json(&["cluster", d, "--features", features, "--k", k], &store);
+            let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+            all_numbers_finite(&raw, &format!("{features} k={k}")).unwrap();
+            let answer: Clusters = parse_answer(&json);
+            let flat_clusters: std::collections::BTreeSet<usize> = answer
+                .images
                 .iter()
-                .filter(|i| i["path"].as_str().unwrap().contains("flat-black"))
-                .map(|i| i["cluster"].as_u64().unwrap())
+                .filter(|i| name(&i.path).contains("flat-black"))
+                .map(|i| i.cluster)
                 .collect();
             assert_eq!(flat_clusters.len(), 1, "{features} k={k}: the blacks split");
         }

@@ -233,7 +233,7 @@ fn a_folder_of_heic_avif_and_png_is_indexed_or_names_the_features() {
         .save(dir.join("drawn.png"))
         .unwrap();
     let summary = index_json(&dir, &tmp.path().join("s.sqlite"));
-    assert_eq!(summary["found"], 3, "{summary}");
+    assert_eq!(summary.found, 3, "{summary:?}");
     let mut skipped = Vec::new();
     if !cfg!(feature = "heif") {
         skipped.push((
@@ -244,7 +244,7 @@ fn a_folder_of_heic_avif_and_png_is_indexed_or_names_the_features() {
     if !cfg!(feature = "avif") {
         skipped.push(("web.avif".to_owned(), without_feature("AVIF image", "avif")));
     }
-    assert_eq!(summary["embedded"], 3 - skipped.len(), "{summary}");
+    assert_eq!(summary.embedded, 3 - skipped.len(), "{summary:?}");
     assert_eq!(skipped_by_name(&summary), skipped);
 }
 
@@ -273,7 +273,9 @@ fn a_libheif_without_the_codec_plugin_says_which_to_install() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary: imgtui::answers::Versioned<imgtui::Summary> =
+        parse_answer(&String::from_utf8_lossy(&out.stdout));
+    let summary = summary.answer;
     for (name, reason) in skipped_by_name(&summary) {
         let package = if name.ends_with(".heic") {
             "libheif-plugin-libde265"

@@ -10,7 +10,29 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::common::{Ran, disc, noise, run, stripes};
+use crate::common::{Ran, disc, noise, parse_answer, run, stripes};
+
+/// A `cluster --json` answer's images as written, each path in its written shape (the test
+/// checks the shape; [`imgtui::answers::Clusters`] reads paths back as `PathBuf`s).
+#[derive(Debug, serde::Deserialize)]
+struct Written {
+    images: Vec<WrittenImage>,
+}
+
+/// One image of [`Written`].
+#[derive(Debug, serde::Deserialize)]
+struct WrittenImage {
+    path: WrittenPath,
+}
+
+/// A path as JSON writes it: a string, or for a name that is not UTF-8 its lossy text and its
+/// exact bytes in base64.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum WrittenPath {
+    Text(String),
+    Exact { text: String, bytes: String },
+}
 
 /// Names that would retitle the window, home the cursor, set the clipboard, or start a CSI
 /// with the one-byte C1 control (U+009B).
@@ -200,23 +222,20 @@ fn hostile_file_names_never_reach_the_terminal_raw() {
         assert_safe(what, &ran);
     }
 
-    // JSON keeps every name exactly; a name that is not UTF-8 has its bytes.
+    // JSON keeps every name exactly; a name that is not UTF-8 has its bytes. Read in its
+    // written shape on purpose (a string, or text and base64 bytes), as ripgrep's tests do…
     let ran = run(&["cluster".as_ref(), d], &store);
-    let answer: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
-    let mut names: Vec<Vec<u8>> = answer["images"]
-        .as_array()
-        .unwrap()
+    let written: Written = parse_answer(&ran.stdout);
+    let mut names: Vec<Vec<u8>> = written
+        .images
         .iter()
-        .map(|img| match &img["path"] {
-            serde_json::Value::String(s) => s.as_bytes().to_vec(),
-            exact => {
+        .map(|img| match &img.path {
+            WrittenPath::Text(s) => s.as_bytes().to_vec(),
+            exact @ WrittenPath::Exact { text, bytes } => {
                 use base64::Engine;
-                assert!(
-                    exact["text"].as_str().unwrap().contains('\u{fffd}'),
-                    "{exact}"
-                );
+                assert!(text.contains('\u{fffd}'), "{exact:?}");
                 base64::engine::general_purpose::STANDARD
-                    .decode(exact["bytes"].as_str().unwrap())
+                    .decode(bytes)
                     .unwrap()
             }
         })
@@ -228,6 +247,15 @@ fn hostile_file_names_never_reach_the_terminal_raw() {
         .collect();
     expected.sort();
     assert_eq!(names, expected);
+    // …and read back as the answer the command wrote, every path has the same bytes.
+    let answer: imgtui::answers::Clusters = parse_answer(&ran.stdout);
+    let mut read_back: Vec<Vec<u8>> = answer
+        .images
+        .iter()
+        .map(|img| img.path.as_os_str().as_bytes().to_vec())
+        .collect();
+    read_back.sort();
+    assert_eq!(read_back, expected);
 
     // CSV quotes a field holding control characters.
     let ran = run(

@@ -93,11 +93,11 @@ fn second_run_embeds_nothing() {
     varied_folder(&dir);
     let store = tmp.path().join("store.sqlite");
     let first = index_json(&dir, &store);
-    assert_eq!(first["embedded"], 8);
+    assert_eq!(first.embedded, 8);
     let second = index_json(&dir, &store);
-    assert_eq!(second["found"], 8);
-    assert_eq!(second["embedded"], 0);
-    assert_eq!(second["cached"], 8);
+    assert_eq!(second.found, 8);
+    assert_eq!(second.embedded, 0);
+    assert_eq!(second.cached, 8);
 }
 
 #[test]
@@ -179,16 +179,16 @@ fn bad_files_are_skipped_with_reasons_and_the_run_succeeds() {
     std::fs::write(dir.join("readme.txt"), "not an image name, not counted").unwrap();
 
     let summary = index_json(&dir, &tmp.path().join("store.sqlite"));
-    assert_eq!(summary["found"], 12);
-    assert_eq!(summary["embedded"], 8); // really-a-jpeg.png has noise-2.jpg's content
-    assert_eq!(summary["cached"], 1);
-    let skipped = summary["skipped"].as_array().unwrap();
-    let reason = |name: &str| {
+    assert_eq!(summary.found, 12);
+    assert_eq!(summary.embedded, 8); // really-a-jpeg.png has noise-2.jpg's content
+    assert_eq!(summary.cached, 1);
+    let skipped = &summary.skipped;
+    let reason = |file: &str| {
         skipped
             .iter()
-            .find(|s| s["path"].as_str().unwrap().ends_with(name))
-            .map(|s| s["reason"].as_str().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("{name} not skipped: {skipped:?}"))
+            .find(|s| name(&s.path) == file)
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{file} not skipped: {skipped:?}"))
     };
     assert_eq!(skipped.len(), 3);
     assert_eq!(reason("notes.jpg"), "not a recognised image format");
@@ -249,10 +249,10 @@ fn symlink_loops_are_reported_not_followed_forever() {
     varied_folder(&dir);
     std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
     let summary = index_json(&dir, &tmp.path().join("store.sqlite"));
-    assert_eq!(summary["found"], 8);
-    let skipped = summary["skipped"].as_array().unwrap();
+    assert_eq!(summary.found, 8);
+    let skipped = &summary.skipped;
     assert_eq!(skipped.len(), 1, "{skipped:?}");
-    assert_eq!(skipped[0]["reason"], "symlink loop");
+    assert_eq!(skipped[0].reason, "symlink loop");
 }
 
 /// Indexes `dir` with the built-in model; returns the summary and how many files the run
@@ -383,7 +383,7 @@ fn links_back_into_the_collection_do_not_count_images_twice() {
     std::os::unix::fs::symlink(dir.join("inner"), dir.join("again")).unwrap();
     std::os::unix::fs::symlink(&outside, dir.join("more")).unwrap();
     let summary = index_json(&dir, &tmp.path().join("s.sqlite"));
-    assert_eq!(summary["found"], 16, "inner and more, once each: {summary}");
+    assert_eq!(summary.found, 16, "inner and more, once each: {summary:?}");
     let reasons = skipped_by_name(&summary);
     assert!(
         reasons.contains(&(
@@ -524,11 +524,11 @@ fn an_image_overwritten_with_junk_drops_out() {
     varied_folder(&dir);
     let store = tmp.path().join("s.sqlite");
     let d = dir.to_str().unwrap();
-    assert_eq!(index_json(&dir, &store)["embedded"], 8);
+    assert_eq!(index_json(&dir, &store).embedded, 8);
     std::fs::write(dir.join("disc.png"), b"not an image any more").unwrap();
     std::fs::write(dir.join("checker.png"), b"").unwrap();
     let summary = index_json(&dir, &store);
-    assert_eq!(summary["removed"], 2, "{summary}");
+    assert_eq!(summary.removed, 2, "{summary:?}");
     assert_eq!(
         skipped_by_name(&summary),
         [
@@ -539,12 +539,11 @@ fn an_image_overwritten_with_junk_drops_out() {
             ),
         ]
     );
-    let graph = run_json(&["neighbours", d, "--n", "1"], &store);
-    let paths: Vec<&str> = graph["images"]
-        .as_array()
-        .unwrap()
+    let graph: imgtui::answers::Neighbours = run_answer(&["neighbours", d, "--n", "1"], &store);
+    let paths: Vec<&str> = graph
+        .images
         .iter()
-        .map(|n| n["path"].as_str().unwrap())
+        .map(|n| n.path.to_str().unwrap())
         .collect();
     assert_eq!(paths.len(), 6, "{paths:?}");
     assert!(

@@ -4,6 +4,20 @@ use image::RgbImage;
 use imgtui::features::l2_normalize;
 use imgtui::{Extractor, OnnxModel};
 
+/// onnxruntime's answer for [`synthetic`], as tests/fixtures/make_reference.py writes it.
+#[derive(serde::Deserialize)]
+struct Reference {
+    /// The 1280 pooled features.
+    embedding: Vec<f32>,
+    /// The 1000 ImageNet logits.
+    logits: Vec<f32>,
+}
+
+/// Reads a reference file's JSON.
+fn reference(json: &str) -> Reference {
+    serde_json::from_str(json).unwrap()
+}
+
 /// Same formula as tests/fixtures/make_reference.py.
 fn synthetic() -> RgbImage {
     RgbImage::from_fn(224, 224, |x, y| {
@@ -15,14 +29,7 @@ fn synthetic() -> RgbImage {
 
 #[test]
 fn tract_matches_onnxruntime() {
-    let reference: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/efficientnet_lite0_reference.json")).unwrap();
-    let expected: Vec<f32> = reference["embedding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    let expected = reference(include_str!("fixtures/efficientnet_lite0_reference.json")).embedding;
     let model = OnnxModel::builtin();
     let got = model.extract(&synthetic()).unwrap();
     assert_eq!(got.len(), 1280);
@@ -59,19 +66,10 @@ fn ships_the_imagenet_class_names() {
 
 #[test]
 fn classifier_head_cut_from_the_graph_matches_onnxruntime() {
-    let reference: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/efficientnet_lite0_reference.json")).unwrap();
-    let floats = |key: &str| -> Vec<f32> {
-        reference[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect()
-    };
+    let reference = reference(include_str!("fixtures/efficientnet_lite0_reference.json"));
     let model = OnnxModel::builtin();
-    let logits = model.logits(&floats("embedding")).unwrap();
-    let expected = floats("logits");
+    let logits = model.logits(&reference.embedding).unwrap();
+    let expected = reference.logits;
     assert_eq!(logits.len(), 1000);
     let worst = logits
         .iter()
@@ -87,16 +85,10 @@ fn classifier_head_cut_from_the_graph_matches_onnxruntime() {
 /// 1e-3 in cosine of the float32 export's (onnxruntime's answer before the change).
 #[test]
 fn float16_weights_keep_the_float32_vectors() {
-    let reference: serde_json::Value = serde_json::from_str(include_str!(
+    let mut expected = reference(include_str!(
         "fixtures/efficientnet_lite0_float32_reference.json"
     ))
-    .unwrap();
-    let mut expected: Vec<f32> = reference["embedding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap() as f32)
-        .collect();
+    .embedding;
     let mut got = OnnxModel::builtin().extract(&synthetic()).unwrap();
     l2_normalize(&mut expected);
     l2_normalize(&mut got);

@@ -85,10 +85,9 @@ fn kills_during_indexing_lose_nothing_committed_and_the_next_run_finishes() {
     drop(store);
 
     let summary = index_json(&dir, &store_path);
-    assert_eq!(summary["found"], total);
-    assert_eq!(summary["skipped"].as_array().unwrap().len(), 0);
-    let embedded = summary["embedded"].as_u64().unwrap() as usize;
-    let cached = summary["cached"].as_u64().unwrap() as usize;
+    assert_eq!(summary.found, total as usize);
+    assert_eq!(summary.skipped.len(), 0);
+    let (embedded, cached) = (summary.embedded, summary.cached);
     assert_eq!(embedded + cached, total as usize);
     assert!(
         cached >= survived,
@@ -96,9 +95,7 @@ fn kills_during_indexing_lose_nothing_committed_and_the_next_run_finishes() {
     );
 
     let store = Store::open(&store_path).unwrap();
-    let c = store
-        .collection(&dir, summary["feature"].as_str().unwrap())
-        .unwrap();
+    let c = store.collection(&dir, &summary.feature).unwrap();
     let mut expected: Vec<_> = (0..total)
         .map(|i| dir.canonicalize().unwrap().join(format!("img-{i:03}.png")))
         .collect();
@@ -110,7 +107,7 @@ fn kills_during_indexing_lose_nothing_committed_and_the_next_run_finishes() {
     assert_eq!(count_vectors(&store), distinct.len());
 
     let again = index_json(&dir, &store_path);
-    assert_eq!(again["embedded"], 0);
+    assert_eq!(again.embedded, 0);
 }
 
 fn count_vectors(store: &Store) -> usize {

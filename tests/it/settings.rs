@@ -2,6 +2,7 @@
 //! value came from, and a bad file stops the program with one line naming file, line and key.
 
 use crate::common::*;
+use imgtui::answers::Clusters;
 
 fn run(args: &[&str], store: &std::path::Path, home: &std::path::Path) -> std::process::Output {
     imgtui()
@@ -13,13 +14,14 @@ fn run(args: &[&str], store: &std::path::Path, home: &std::path::Path) -> std::p
         .unwrap()
 }
 
-fn json(out: std::process::Output) -> serde_json::Value {
+/// The clustering a successful `imgtui cluster` run wrote.
+fn json(out: std::process::Output) -> Clusters {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    parse_answer(&String::from_utf8_lossy(&out.stdout))
 }
 
 #[test]
@@ -38,19 +40,16 @@ fn flags_beat_the_user_file_which_beats_the_defaults() {
     .unwrap();
     // The user's file (found through XDG_CONFIG_HOME) sets the features and k.
     let answer = json(run(&["cluster", d], &store, &home));
-    assert_eq!(answer["k"], 4);
-    assert!(
-        answer["feature"].as_str().unwrap().starts_with("hog"),
-        "{answer}"
-    );
+    assert_eq!(answer.k, 4);
+    assert!(answer.feature.starts_with("hog"), "{answer:?}");
     // Flags win over it.
     let answer = json(run(
         &["cluster", d, "--k", "3", "--features", "pixels"],
         &store,
         &home,
     ));
-    assert_eq!(answer["k"], 3);
-    assert!(answer["feature"].as_str().unwrap().starts_with("pixels"));
+    assert_eq!(answer.k, 3);
+    assert!(answer.feature.starts_with("pixels"));
     // --config reads another file instead of the user's.
     let other = tmp.path().join("other.toml");
     std::fs::write(&other, "[cluster]\nk = \"5\"\n").unwrap();
@@ -59,13 +58,8 @@ fn flags_beat_the_user_file_which_beats_the_defaults() {
         &store,
         &home,
     ));
-    assert_eq!(answer["k"], 5);
-    assert!(
-        answer["feature"]
-            .as_str()
-            .unwrap()
-            .starts_with("efficientnet-lite0")
-    );
+    assert_eq!(answer.k, 5);
+    assert!(answer.feature.starts_with("efficientnet-lite0"));
     // `imgtui config` says where each value came from.
     let out = run(&["config", "--features", "color"], &store, &home);
     let text = String::from_utf8(out.stdout).unwrap();

@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use imgtui::Store;
+use imgtui::answers::{Clusters, SCHEMA};
+use imgtui::store::MergeReport;
+use imgtui::{Store, Summary};
 
 /// A folder of 23 drawn images, some in a subfolder: (temp dir, the folder, canonical).
 fn folder() -> (tempfile::TempDir, PathBuf) {
@@ -17,11 +19,11 @@ fn folder() -> (tempfile::TempDir, PathBuf) {
 }
 
 /// `imgtui index DIR --json --features pixels [EXTRA...] --store STORE`, expected to succeed.
-fn index(dir: &Path, store: &Path, extra: &[&str]) -> serde_json::Value {
+fn index(dir: &Path, store: &Path, extra: &[&str]) -> Summary {
     let mut args = vec!["index", "--json", "--features", "pixels"];
     args.extend_from_slice(extra);
     args.push(dir.to_str().unwrap());
-    run_json(&args, store)
+    run_versioned(&args, store)
 }
 
 /// The paths `store` records at or below `dir`.
@@ -34,18 +36,18 @@ fn recorded(store: &Path, dir: &Path) -> BTreeSet<PathBuf> {
         .collect()
 }
 
-/// `imgtui store merge OUT IN... --format json`.
-fn merge(out: &Path, inputs: &[PathBuf]) -> serde_json::Value {
+/// `imgtui store merge OUT IN... --format json` (reading it checks its schema is SCHEMA).
+fn merge(out: &Path, inputs: &[PathBuf]) -> MergeReport {
     let mut args: Vec<&std::ffi::OsStr> = vec!["store".as_ref(), "merge".as_ref(), out.as_os_str()];
     args.extend(inputs.iter().map(|p| p.as_os_str()));
     args.push("--format".as_ref());
     args.push("json".as_ref());
-    run_json(&args, out)
+    run_versioned(&args, out)
 }
 
 /// Each image's cluster as `cluster --k 3` gives it: (path, cluster) in path order.
-fn labels(dir: &Path, store: &Path) -> Vec<(String, u64)> {
-    let answer = run_json(
+fn labels(dir: &Path, store: &Path) -> Vec<(PathBuf, usize)> {
+    let answer: Clusters = run_answer(
         &[
             "cluster",
             dir.to_str().unwrap(),
@@ -56,16 +58,10 @@ fn labels(dir: &Path, store: &Path) -> Vec<(String, u64)> {
         ],
         store,
     );
-    let mut labels: Vec<(String, u64)> = answer["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["path"].as_str().unwrap().to_owned(),
-                i["cluster"].as_u64().unwrap(),
-            )
-        })
+    let mut labels: Vec<(PathBuf, usize)> = answer
+        .images
+        .into_iter()
+        .map(|i| (i.path, i.cluster))
         .collect();
     labels.sort();
     labels
@@ -76,8 +72,8 @@ fn three_shards_merged_are_the_folder_indexed_in_one_go() {
     let (tmp, dir) = folder();
     let whole = tmp.path().join("whole.sqlite");
     let one_go = index(&dir, &whole, &[]);
-    assert_eq!(one_go["found"], 23);
-    assert_eq!(one_go["embedded"], 23);
+    assert_eq!(one_go.found, 23);
+    assert_eq!(one_go.embedded, 23);
     let all = recorded(&whole, &dir);
     assert_eq!(all.len(), 23);
 
@@ -87,14 +83,15 @@ fn three_shards_merged_are_the_folder_indexed_in_one_go() {
         let store = tmp.path().join(format!("s{i}.sqlite"));
         let shard = format!("{i}/3");
         let summary = index(&dir, &store, &["--shard", &shard]);
-        assert_eq!(summary["found"], 23, "{summary}");
-        assert_eq!(summary["shard"]["index"], i);
-        assert_eq!(summary["shard"]["count"], 3);
-        let took = summary["shard"]["files"].as_u64().unwrap();
-        assert_eq!(summary["embedded"].as_u64().unwrap(), took, "{summary}");
-        assert_eq!(summary["removed"], 0);
+        assert_eq!(summary.found, 23, "{summary:?}");
+        let taken = summary.shard.unwrap();
+        assert_eq!(taken.index, i);
+        assert_eq!(taken.count, 3);
+        let took = taken.files;
+        assert_eq!(summary.embedded, took, "{summary:?}");
+        assert_eq!(summary.removed, 0);
         let files = recorded(&store, &dir);
-        assert_eq!(files.len() as u64, took);
+        assert_eq!(files.len(), took);
         for f in &files {
             let relative = f.strip_prefix(&dir).unwrap();
             assert_eq!(imgtui::index::shard_of(relative, 3), i, "{}", f.display());
@@ -102,35 +99,32 @@ fn three_shards_merged_are_the_folder_indexed_in_one_go() {
         }
         // Indexing the shard again takes the same files and removes none of the others.
         let again = index(&dir, &store, &["--shard", &shard]);
-        assert_eq!(
-            (&again["embedded"], &again["removed"]),
-            (&0.into(), &0.into())
-        );
+        assert_eq!((again.embedded, again.removed), (0, 0));
         stores.push(store);
     }
     assert_eq!(seen, all, "the shards together are every file");
 
     let merged = tmp.path().join("merged").join("store.sqlite");
     let report = merge(&merged, &stores);
-    assert_eq!(report["schema"], 1);
-    assert_eq!(report["vectors_added"], 23, "{report}");
-    assert_eq!(report["thumbnails_added"], 23, "{report}");
-    assert_eq!(report["files_added"], 23, "{report}");
-    assert_eq!(report["vector_conflicts"], serde_json::json!([]));
-    assert_eq!(report["file_conflicts"], serde_json::json!([]));
+    assert_eq!(SCHEMA, 1);
+    assert_eq!(report.vectors_added, 23, "{report:?}");
+    assert_eq!(report.thumbnails_added, 23, "{report:?}");
+    assert_eq!(report.files_added, 23, "{report:?}");
+    assert_eq!(report.vector_conflicts, []);
+    assert_eq!(report.file_conflicts, []);
     assert_eq!(recorded(&merged, &dir), all);
 
     let after = index(&dir, &merged, &[]);
-    assert_eq!(after["embedded"], 0, "{after}");
-    assert_eq!(after["cached"], 23, "{after}");
-    assert_eq!(after["removed"], 0, "{after}");
+    assert_eq!(after.embedded, 0, "{after:?}");
+    assert_eq!(after.cached, 23, "{after:?}");
+    assert_eq!(after.removed, 0, "{after:?}");
     assert_eq!(labels(&dir, &merged), labels(&dir, &whole));
 
     // Merging the same stores again adds nothing and finds everything there.
     let again = merge(&merged, &stores);
-    assert_eq!(again["vectors_added"], 0, "{again}");
-    assert_eq!(again["vectors_present"], 23, "{again}");
-    assert_eq!(again["files_present"], 23, "{again}");
+    assert_eq!(again.vectors_added, 0, "{again:?}");
+    assert_eq!(again.vectors_present, 23, "{again:?}");
+    assert_eq!(again.files_present, 23, "{again:?}");
 }
 
 #[test]
@@ -282,17 +276,17 @@ fn a_merge_reports_a_path_recorded_with_another_mtime_and_keeps_the_newer() {
 
     let out = tmp.path().join("out.sqlite");
     let report = merge(&out, &[a.clone(), b.clone()]);
-    assert_eq!(report["files_added"], 23, "{report}");
-    assert_eq!(report["files_present"], 22, "{report}");
-    assert_eq!(report["files_replaced"], 1, "{report}");
-    let conflicts = report["file_conflicts"].as_array().unwrap();
-    assert_eq!(conflicts.len(), 1, "{report}");
-    assert_eq!(conflicts[0]["path"], touched.to_str().unwrap());
-    assert_eq!(conflicts[0]["input"], b.to_str().unwrap());
-    assert_eq!(conflicts[0]["kept_input"], true);
+    assert_eq!(report.files_added, 23, "{report:?}");
+    assert_eq!(report.files_present, 22, "{report:?}");
+    assert_eq!(report.files_replaced, 1, "{report:?}");
+    let conflicts = &report.file_conflicts;
+    assert_eq!(conflicts.len(), 1, "{report:?}");
+    assert_eq!(conflicts[0].path.as_os_str(), touched.as_os_str());
+    assert_eq!(conflicts[0].input.as_os_str(), b.as_os_str());
+    assert!(conflicts[0].kept_input);
     // The same content: its vector is one, found in both.
-    assert_eq!(report["vectors_added"], 23, "{report}");
-    assert_eq!(report["vector_conflicts"], serde_json::json!([]));
+    assert_eq!(report.vectors_added, 23, "{report:?}");
+    assert_eq!(report.vector_conflicts, []);
     let kept = Store::open(&out).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
     let newer = Store::open(&b).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
     assert_eq!(kept, newer);

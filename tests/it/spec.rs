@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
+use imgtui::Summary;
 
 /// The built-in spec with its paths made absolute, then `edit` applied to its text.
 fn spec_file(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
@@ -36,7 +37,7 @@ fn a_spec_of_the_builtin_model_shares_its_vectors() {
     families(&images);
     let store = tmp.path().join("store.sqlite");
     let builtin = index_json(&images, &store);
-    assert_eq!(builtin["embedded"], 15);
+    assert_eq!(builtin.embedded, 15);
     let spec = spec_file(tmp.path(), |t| t);
     let args: Vec<&std::ffi::OsStr> = vec![
         "index".as_ref(),
@@ -45,10 +46,10 @@ fn a_spec_of_the_builtin_model_shares_its_vectors() {
         spec.as_os_str(),
         images.as_os_str(),
     ];
-    let from_spec = run_json(&args, &store);
-    assert_eq!(from_spec["feature"], builtin["feature"]);
+    let from_spec: Summary = run_versioned(&args, &store);
+    assert_eq!(from_spec.feature, builtin.feature);
     assert_eq!(
-        from_spec["embedded"], 0,
+        from_spec.embedded, 0,
         "same weights, same recipe: same vectors"
     );
     // Another recipe (here: centre crop) is another feature set.
@@ -62,9 +63,9 @@ fn a_spec_of_the_builtin_model_shares_its_vectors() {
         cropped.as_os_str(),
         images.as_os_str(),
     ];
-    let other = run_json(&args, &store);
-    assert_ne!(other["feature"], builtin["feature"]);
-    assert_eq!(other["embedded"], 15);
+    let other: Summary = run_versioned(&args, &store);
+    assert_ne!(other.feature, builtin.feature);
+    assert_eq!(other.embedded, 15);
 }
 
 #[test]

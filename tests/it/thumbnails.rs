@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::common::*;
-use imgtui::Store;
 use imgtui::decode::thumbnail::{THUMBNAIL_SIZE, decode_thumbnail};
+use imgtui::{Store, Summary};
 
 /// Each file of the folder (canonical path) with its content hash, as the store knows them.
 fn hashes(dir: &Path, store: &Path) -> Vec<(PathBuf, [u8; 32])> {
@@ -45,8 +45,8 @@ fn one_thumbnail_per_content_dropped_with_the_last_vector() {
         .save(dir.join("big.png"))
         .unwrap();
     let summary = index_json(&dir, &store);
-    assert_eq!(summary["embedded"], 9);
-    assert_eq!(summary["thumbnails"], 9);
+    assert_eq!(summary.embedded, 9);
+    assert_eq!(summary.thumbnails, 9);
     assert_eq!(thumbnail_count(&store), 9);
     let files = hashes(&dir, &store);
     assert_eq!(files.len(), 10);
@@ -73,7 +73,7 @@ fn one_thumbnail_per_content_dropped_with_the_last_vector() {
     assert_eq!(hash_of("disc.png"), hash_of("disc-copy.png"));
 
     // Nothing new: nothing made again.
-    assert_eq!(index_json(&dir, &store)["thumbnails"], 0);
+    assert_eq!(index_json(&dir, &store).thumbnails, 0);
     assert_eq!(thumbnail_count(&store), 9);
 
     // One of two copies deleted: the content keeps its vector and its thumbnail; the only
@@ -81,7 +81,7 @@ fn one_thumbnail_per_content_dropped_with_the_last_vector() {
     std::fs::remove_file(dir.join("disc-copy.png")).unwrap();
     std::fs::remove_file(dir.join("big.png")).unwrap();
     let summary = index_json(&dir, &store);
-    assert_eq!(summary["removed"], 2);
+    assert_eq!(summary.removed, 2);
     assert_eq!(thumbnail_count(&store), 8);
     assert!(stored(&store, &hash_of("big.png")).is_none());
     assert!(stored(&store, &hash_of("disc.png")).is_some());
@@ -89,7 +89,7 @@ fn one_thumbnail_per_content_dropped_with_the_last_vector() {
     // A file overwritten with other content: the old content's row goes, the new one's comes.
     noise(60, 60, 9).save(dir.join("checker.png")).unwrap();
     let summary = index_json(&dir, &store);
-    assert_eq!(summary["embedded"], 1);
+    assert_eq!(summary.embedded, 1);
     assert_eq!(thumbnail_count(&store), 8);
     assert!(stored(&store, &hash_of("checker.png")).is_none());
 }
@@ -100,18 +100,18 @@ fn the_flag_and_the_setting_turn_thumbnails_off() {
     let dir = tmp.path().join("images");
     varied_folder(&dir);
     let store = tmp.path().join("flag.sqlite");
-    let summary = run_json(&index_args(&dir, &["--no-thumbnails"]), &store);
-    assert_eq!(
-        (summary["embedded"].as_u64(), summary["thumbnails"].as_u64()),
-        (Some(8), Some(0))
-    );
+    let summary: Summary = run_versioned(&index_args(&dir, &["--no-thumbnails"]), &store);
+    assert_eq!((summary.embedded, summary.thumbnails), (8, 0));
     assert_eq!(thumbnail_count(&store), 0);
 
     let settings = tmp.path().join("settings.toml");
     std::fs::write(&settings, "[index]\nthumbnails = false\n").unwrap();
     let store = tmp.path().join("setting.sqlite");
     let extra = ["--config", settings.to_str().unwrap()];
-    assert_eq!(run_json(&index_args(&dir, &extra), &store)["thumbnails"], 0);
+    assert_eq!(
+        run_versioned::<Summary, _>(&index_args(&dir, &extra), &store).thumbnails,
+        0
+    );
     assert_eq!(thumbnail_count(&store), 0);
     let ran = imgtui()
         .args(["config", "--config"])
@@ -197,7 +197,7 @@ fn thumbnails_are_upright_and_full_size() {
     .unwrap();
     for features in ["model:efficientnet-lite0", "pixels"] {
         let store = tmp.path().join(format!("{}.sqlite", features.len()));
-        run_json(&index_args(&dir, &["--features", features]), &store);
+        run_versioned::<Summary, _>(&index_args(&dir, &["--features", features]), &store);
         let (_, hash) = hashes(&dir, &store)[0];
         let t = stored(&store, &hash).unwrap();
         assert_eq!(t.dimensions(), (80, 160), "{features}");
