@@ -7,7 +7,10 @@
 //! - knn@10: mean share of an image's 10 nearest neighbours by cosine distance on the vectors
 //!   that are also among its 10 nearest on the map (Euclidean);
 //! - label@10: mean share of an image's 10 nearest neighbours on the map with its label;
-//! - the time to make the map from the vectors (the 32-dimensional PCA included).
+//! - the time to make the map from the vectors (the 32-dimensional PCA included);
+//!
+//! and the same for the lattice made from each map ("grid": each image's cell as a point,
+//! time: the assignment alone).
 //!
 //! COPIES > 1 adds jittered copies of every vector (see examples/common) to reach a larger n;
 //! copies keep their original's label. `--seed` and `--epochs` go to UMAP (default: the
@@ -22,6 +25,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Instant;
 
+use imgtui::analysis::lattice;
 use imgtui::analysis::neighbours::{Select, exact_query, knn_graph};
 use imgtui::analysis::pca::Pca;
 use imgtui::analysis::rng::Lcg;
@@ -140,6 +144,18 @@ fn main() -> anyhow::Result<()> {
         let seconds = start.elapsed().as_secs_f64();
         let (knn, label) = measures(&map, &rows, &truth, &labels);
         println!("{name:<8} {knn:>7.3} {label:>9.3} {seconds:>9.2}");
+        // The lattice made from this map: each image's cell, as a point.
+        let start = Instant::now();
+        let (columns, grid_rows) = lattice::shape(map.len());
+        let cells = lattice::assign(&map, columns, grid_rows);
+        let seconds = start.elapsed().as_secs_f64();
+        let grid: Vec<[f32; 2]> = cells
+            .iter()
+            .map(|&[x, y]| [x as f32, -(y as f32)])
+            .collect();
+        let (knn, label) = measures(&grid, &rows, &truth, &labels);
+        let name = format!("{name} grid");
+        println!("{name:<8} {knn:>7.3} {label:>9.3} {seconds:>9.3}");
     }
     Ok(())
 }

@@ -660,6 +660,11 @@ pub struct ImageRow {
     /// Second coordinate on the map.
     #[serde(serialize_with = "rounded")]
     pub y: f32,
+    /// Its cell's column in the lattice (each image its own cell of one near-square grid,
+    /// laid out from the map: [`crate::analysis::lattice`]); 0 at the left.
+    pub gx: u32,
+    /// Its cell's row in the lattice; 0 at the top.
+    pub gy: u32,
 }
 
 /// `imgtui cluster`: the clustering of a folder, its clusters, the k sweep and every image.
@@ -731,9 +736,11 @@ impl Clusters {
                     .collect(),
             })
             .collect();
+        let (_, cells) = clustering.lattice();
         let images = (0..c.len())
             .map(|i| {
                 let cl = &clustering.clusters[clustering.labels[i]];
+                let [gx, gy] = cells.get(i).copied().unwrap_or_default();
                 ImageRow {
                     path: c.paths[i].clone(),
                     cluster: cl.number,
@@ -741,6 +748,8 @@ impl Clusters {
                     distance: clustering.distances[i],
                     x: clustering.map[i][0],
                     y: clustering.map[i][1],
+                    gx,
+                    gy,
                 }
             })
             .collect();
@@ -798,7 +807,7 @@ impl Answer for Clusters {
                 }
             }
             _ => {
-                out.row(["path", "cluster", "name", "distance", "x", "y"])?;
+                out.row(["path", "cluster", "name", "distance", "x", "y", "gx", "gy"])?;
                 for im in &self.images {
                     out.row([
                         path_text(&im.path),
@@ -807,6 +816,8 @@ impl Answer for Clusters {
                         six(im.distance),
                         six(im.x),
                         six(im.y),
+                        im.gx.to_string(),
+                        im.gy.to_string(),
                     ])?;
                 }
             }

@@ -798,6 +798,17 @@ impl Clustering {
                 ))
             })
     }
+
+    /// The lattice of the map: each image's own cell `[column, row]` of a near-square grid
+    /// of `(columns, rows)` (row 0 at the top), neighbours on the map kept together (see
+    /// [`super::lattice`]). Computed from `map`, the same for the same map.
+    pub fn lattice(&self) -> ((usize, usize), Vec<[u32; 2]>) {
+        let (columns, rows) = super::lattice::shape(self.map.len());
+        (
+            (columns, rows),
+            super::lattice::assign(&self.map, columns, rows),
+        )
+    }
 }
 
 /// Index of the cluster whose centroid is nearest to the unit vector `v`, skipping the

@@ -9,6 +9,7 @@ pub mod duplicates;
 pub mod gmm;
 pub mod kmeans;
 pub mod knee;
+pub mod lattice;
 pub mod neighbours;
 pub mod outliers;
 pub mod pca;

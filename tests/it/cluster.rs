@@ -23,6 +23,26 @@ fn every_method_recovers_the_three_families() {
         let sizes: Vec<usize> = answer.clusters.iter().map(|c| c.size).collect();
         assert_eq!(sizes, [5, 5, 5]);
     }
+    // The lattice: 15 images in 5 × 3 cells, each its own, and a family's images side by
+    // side (each family's cells touch another of its cells).
+    let answer: Clusters = run_answer(&["cluster", d, "--k", "3"], &store);
+    let cells: Vec<(u32, u32)> = answer.images.iter().map(|i| (i.gx, i.gy)).collect();
+    let unique: BTreeSet<_> = cells.iter().collect();
+    assert_eq!(unique.len(), 15);
+    assert!(cells.iter().all(|&(x, y)| x < 5 && y < 3), "{cells:?}");
+    for (i, a) in answer.images.iter().enumerate() {
+        let touches = answer.images.iter().enumerate().any(|(j, b)| {
+            j != i
+                && family(&a.path) == family(&b.path)
+                && a.gx.abs_diff(b.gx) + a.gy.abs_diff(b.gy) == 1
+        });
+        assert!(
+            touches,
+            "{} at {:?} is apart from its family",
+            a.path.display(),
+            cells[i]
+        );
+    }
     // A t-SNE map: every image placed, not all at one point, and the clusters unchanged.
     let answer: Clusters = run_answer(&["cluster", d, "--k", "3", "--map", "tsne"], &store);
     assert_eq!(partition(&answer), clean_split());
@@ -193,7 +213,7 @@ fn csv_tables_and_bad_requests() {
         String::from_utf8(out.stdout).unwrap()
     };
     let images = csv("images");
-    assert!(images.starts_with("path,cluster,name,distance,x,y\n"));
+    assert!(images.starts_with("path,cluster,name,distance,x,y,gx,gy\n"));
     assert_eq!(images.lines().count(), 16);
     let clusters = csv("clusters");
     assert!(clusters.starts_with("cluster,size,name,generated_name\n"));
