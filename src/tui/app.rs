@@ -8,15 +8,11 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::theme::Theme;
-use crate::analysis::clustering::{Clustering, KChoice, Method, members};
-use crate::analysis::curation::Edit;
-use crate::analysis::neighbours::Neighbour;
-use crate::collection::Collection;
 use crate::error::{Error, ErrorKind};
-use crate::export::{ExportReport, folder_name};
-use crate::index::Progress;
-use crate::session::Change;
-use crate::watch::WatchMode;
+use crate::session::{
+    Change, Clustering, Collection, Edit, ExportReport, KChoice, Method, Neighbour, Progress,
+    WatchMode, folder_name, members,
+};
 
 /// Everything that happens to the explorer: the user's keys, and what the workers report.
 #[derive(Debug)]

@@ -19,8 +19,7 @@ use ratatui_image::{Resize, StatefulImage};
 
 use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
 use super::theme::Theme;
-use crate::analysis::clustering::Method;
-use crate::watch::WatchMode;
+use crate::session::{Method, WatchMode};
 
 /// Thumbnails most kept for the grid (each a 160-pixel image and its encoding).
 const THUMBNAILS_KEPT: usize = 600;
