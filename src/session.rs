@@ -1,7 +1,9 @@
 //! One engine session: a folder, what its images are compared by, the feature store and the
 //! settings in effect. Both clients, the command line and the explorer, work through it, so
 //! opening a store, bringing the index up to date, and loading or fitting a clustering are
-//! written once.
+//! written once, and so are the other jobs they share (`session/jobs.rs`: neighbours, outliers,
+//! near-duplicates, exports, montages, previews). The explorer imports from the engine only
+//! through this module, which re-exports the data types it names.
 //!
 //! ```no_run
 //! # fn main() -> imgtui::error::Result<()> {
