@@ -75,31 +75,8 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
     }
     let finished = Arc::new(AtomicBool::new(false));
     spawn_watchdog(cancel.clone(), finished.clone());
-    // Halfblocks draw everywhere, so the first frames use them while the terminal is asked
-    // what it can do (every terminal: over SSH the environment names none). Its replies come
-    // in with the keys; `input` tells them apart, so keys typed meanwhile are handled at once
-    // and in order, answered or not. A forced graphics protocol asks for the cell size only.
-    let to_probe = cfg!(unix)
-        && match protocol {
-            None => !dumb,
-            Some(p) => p != ProtocolType::Halfblocks,
-        };
-    let mut explorer = Explorer {
-        app,
-        screen,
-        workers,
-        rx,
-        cancel,
-        protocol,
-        cell_setting,
-        to_probe,
-        probing: None,
-        tty_size: terminal::tty_size(),
-        clear: false,
-        input: Reader::new(),
-        layout_drawn: None,
-        failure: None,
-    };
+    let asked = (protocol, cell_setting);
+    let mut explorer = Explorer::new(app, screen, workers, rx, cancel, asked, dumb);
     let result = explorer.run(&mut terminal);
     terminal::restore();
     finished.store(true, Ordering::SeqCst);
@@ -159,6 +136,46 @@ struct Explorer {
 }
 
 impl Explorer {
+    /// The loop's state before the first frame (the terminal taken): `asked` is the
+    /// protocol forced by the settings, if any, and the setting `explore.cell_size`.
+    fn new(
+        app: App,
+        screen: Screen,
+        workers: Workers,
+        rx: mpsc::Receiver<Msg>,
+        cancel: Arc<AtomicBool>,
+        asked: (Option<ProtocolType>, Option<(u16, u16)>),
+        dumb: bool,
+    ) -> Explorer {
+        let (protocol, cell_setting) = asked;
+        // Halfblocks draw everywhere, so the first frames use them while the terminal is
+        // asked what it can do (every terminal: over SSH the environment names none). Its
+        // replies come in with the keys; `input` tells them apart, so keys typed meanwhile
+        // are handled at once and in order, answered or not. A forced graphics protocol
+        // asks for the cell size only.
+        let to_probe = cfg!(unix)
+            && match protocol {
+                None => !dumb,
+                Some(p) => p != ProtocolType::Halfblocks,
+            };
+        Explorer {
+            app,
+            screen,
+            workers,
+            rx,
+            cancel,
+            protocol,
+            cell_setting,
+            to_probe,
+            probing: None,
+            tty_size: terminal::tty_size(),
+            clear: false,
+            input: Reader::new(),
+            layout_drawn: None,
+            failure: None,
+        }
+    }
+
     /// Draws, reads and dispatches until the user quits, the terminal closes or a signal
     /// comes.
     fn run(&mut self, terminal: &mut Tty) -> Result<()> {
