@@ -6,6 +6,13 @@ files import each other, directly or through others (a cycle of `crate::`, `supe
 The layers, bottom first (docs/ARCHITECTURE.md, Layers). A file belongs to the layer of its top-level
 module (src/analysis/kmeans.rs is `analysis`); `crate::x` and `crate::{X, …}` (names the crate
 root re-exports) are the imports looked at. Prints each upward import and exits 1 if any.
+
+The explorer (every file under src/tui/) reaches the engine only through the session: its
+`use` declarations may name, of the crate, only `crate::session` (and what it re-exports), the
+layer-neutral `crate::error`, `crate::text` and `crate::config`, its own `crate::tui`, and the
+crate-root re-exports of those (`Session`, `Error`, `ErrorKind`, and any name that session
+re-exports, such as `Progress`); so may a path written in full in the code. Any other is
+reported and exits 1.
 """
 
 import itertools
@@ -111,7 +118,20 @@ def imports(path):
     return found
 
 
-graph = {path: imports(path) for path in FILES.values()}
+# App's impl is split by feature: src/tui/app.rs defines App (it holds each pane's state),
+# and each file of src/tui/panes/ holds a pane's state and an `impl App` block for its keys,
+# events and drawing (docs/ARCHITECTURE.md, "Adding a view"). A pane naming App is that
+# split, not a dependency back, so that one edge is left out; every other edge counts,
+# panes among themselves included.
+APP = src / "tui" / "app.rs"
+PANES = src / "tui" / "panes"
+
+
+def counted(path, target):
+    return not (target == APP and path.parent == PANES)
+
+
+graph = {path: {t for t in imports(path) if counted(path, t)} for path in FILES.values()}
 
 
 def cycles():
@@ -151,5 +171,71 @@ for component in cycles():
     names = ", ".join(str(p.relative_to(src.parent)) for p in component)
     bad.append(f"import cycle between files: {names}")
 
-print("\n".join(bad) if bad else "layers: no module imports from a layer above it, and no file cycle")
+# The explorer's rule: through the session only.
+TUI_MODULES = {"session", "error", "text", "config", "tui"}
+
+
+def session_reexports():
+    """The names src/session.rs re-exports (`pub use …::{A, B};`, `pub use …::C;`)."""
+    names = set()
+    for tree in re.findall(r"\bpub\s+use\s+([^;]+);", code((src / "session.rs").read_text())):
+        names |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*(?:[,}]|$)", tree.strip()))
+    return names
+
+
+def tui_allows(name):
+    """Whether a file under src/tui/ may import `crate::name`."""
+    if name in TUI_MODULES:
+        return True
+    return ROOT.get(name) in ("session", "error") or (name in ROOT and name in SESSION_NAMES)
+
+
+def top_level(group):
+    """The items of a `{…}` use group, split at its top-level commas."""
+    items, depth, item = [], 0, ""
+    for ch in group:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            items.append(item)
+            item = ""
+        else:
+            item += ch
+    return [i.strip() for i in items + [item] if i.strip()]
+
+
+def crate_names(tree):
+    """The first names after `crate::` in a use tree: `crate::{a::B, C}` gives a and C."""
+    tree = re.sub(r"\s+", "", tree)
+    names = []
+    for at in re.finditer(r"\bcrate::", tree):
+        rest = tree[at.end():]
+        if rest.startswith("{"):
+            depth, end = 0, 0
+            for end, ch in enumerate(rest):
+                depth += {"{": 1, "}": -1}.get(ch, 0)
+                if depth == 0:
+                    break
+            names += [re.match(r"[A-Za-z_0-9]*", item).group(0) for item in top_level(rest[1:end])]
+        else:
+            names.append(re.match(r"[A-Za-z_0-9]*", rest).group(0))
+    return [n for n in names if n]
+
+
+SESSION_NAMES = session_reexports()
+for path in sorted((src / "tui").rglob("*.rs")):
+    rel = path.relative_to(src)
+    text = code(path.read_text())
+    uses = re.findall(r"\buse\s+([^;]+);", text)
+    for name in sorted({n for tree in uses for n in crate_names(tree)}):
+        if not tui_allows(name):
+            bad.append(f"src/{rel}: the explorer imports crate::{name}; import it through crate::session")
+    rest = re.sub(r"\buse\s+[^;]+;", "", text)
+    for name in sorted(set(re.findall(r"\bcrate::([A-Za-z_][A-Za-z0-9_]*)", rest))):
+        if not tui_allows(name):
+            bad.append(f"src/{rel}: crate::{name}::… written in full; name it through crate::session")
+
+for line in bad:
+    print(line)
+if not bad:
+    print("layers: no module imports from a layer above it, no file cycle, and the explorer imports the engine through its session only")
 sys.exit(1 if bad else 0)

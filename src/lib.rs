@@ -15,7 +15,8 @@
 //! 8. [`dedupe`]: keep one file of each duplicate group, move or trash the rest, undo.
 //! 9. [`config`]: settings, which build the option structs of the layers above.
 //! 10. [`session`], [`answers`]: one folder opened in a store; the typed answers of the commands.
-//! 11. [`tui`] (and the binary): the clients.
+//! 11. [`tui`] (and the binary): the clients. The explorer reaches the engine only through
+//!     [`session`] (`python3 .ci/layers.py` checks it).
 
 #![warn(missing_docs)]
 

@@ -1,7 +1,9 @@
 //! One engine session: a folder, what its images are compared by, the feature store and the
 //! settings in effect. Both clients, the command line and the explorer, work through it, so
 //! opening a store, bringing the index up to date, and loading or fitting a clustering are
-//! written once.
+//! written once, and so are the other jobs they share (`session/jobs.rs`: neighbours, outliers,
+//! near-duplicates, exports, montages, previews). The explorer imports from the engine only
+//! through this module, which re-exports the data types it names.
 //!
 //! ```no_run
 //! # fn main() -> imgtui::error::Result<()> {
@@ -27,10 +29,8 @@ use anyhow::Context;
 use image::RgbImage;
 use rayon::prelude::*;
 
-use crate::analysis::clustering::{Clustering, members};
-use crate::analysis::curation::{self, Edit, Logged};
-use crate::analysis::saved::{Origin, SavedClustering, Wanted, active_edits, fitted, load_or_fit};
-use crate::collection::Collection;
+use crate::analysis::curation::{self, Logged};
+use crate::analysis::saved::{SavedClustering, active_edits, fitted, load_or_fit};
 use crate::config::Config;
 use crate::decode::DecodeOptions;
 use crate::decode::thumbnail::{
@@ -38,8 +38,26 @@ use crate::decode::thumbnail::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::Extractor;
-use crate::index::{IndexOptions, Progress, Summary};
+use crate::index::IndexOptions;
 use crate::store::{Hash, Store};
+
+mod jobs;
+
+pub use jobs::{Keeper, PREVIEW_SIDE};
+
+// The data the clients name, re-exported so that the explorer (which may import from the
+// engine only through this module, `python3 .ci/layers.py` checks it) names them here.
+pub use crate::analysis::clustering::{Clustering, KChoice, Method, members};
+pub use crate::analysis::curation::Edit;
+pub use crate::analysis::duplicates::DUPLICATE_THRESHOLD;
+pub use crate::analysis::neighbours::{Neighbour, Select};
+pub use crate::analysis::outliers::OUTLIER_K;
+pub use crate::analysis::saved::{Origin, Wanted};
+pub use crate::collection::Collection;
+pub use crate::dedupe::{Action, KeepRule, Plan, Report, Status};
+pub use crate::export::{ExportReport, Mode, folder_name};
+pub use crate::index::{Progress, Summary};
+pub use crate::watch::WatchMode;
 
 /// A folder opened in a feature store, with the extractor and settings that answer for it.
 pub struct Session {
@@ -143,7 +161,7 @@ impl Change {
 
 impl Watching {
     /// How the folder is watched (by events, or by rescans and why).
-    pub fn mode(&self) -> &crate::watch::WatchMode {
+    pub fn mode(&self) -> &WatchMode {
         self.watch.mode()
     }
 
@@ -561,7 +579,7 @@ impl Session {
     /// `None`), `path:` prefixes made absolute against the folder.
     ///
     /// Fails with [`ErrorKind::BadRequest`] naming the rule that is wrong.
-    pub fn keep_rules(&self, text: Option<&str>) -> Result<Vec<crate::dedupe::KeepRule>> {
+    pub fn keep_rules(&self, text: Option<&str>) -> Result<Vec<KeepRule>> {
         let text = text.unwrap_or(&self.config.duplicates.keep);
         crate::dedupe::KeepRule::parse_list(text, &self.root)
             .map_err(|rule| Error::bad_request(format_args!("--keep {text}: {rule}")))
@@ -750,4 +768,16 @@ fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Has
     let img = crate::decode::decode_at_least(&bytes, decode, size)
         .with_context(|| crate::text::shown(path).to_string())?;
     Ok((hash, make_thumbnail(&img)))
+}
+
+#[cfg(test)]
+impl Session {
+    /// A session on `dir` in `store` with the default settings and the `pixels` descriptor
+    /// (no model: fast), not yet indexed: for the unit tests of the clients.
+    pub(crate) fn with_pixels(dir: &Path, store: &Path) -> Session {
+        let pixels: Arc<dyn Extractor> = crate::features::select("pixels", Default::default())
+            .expect("the pixels descriptor")
+            .into();
+        Session::open(dir, store, Config::default(), pixels).expect("a session")
+    }
 }

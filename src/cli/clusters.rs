@@ -2,15 +2,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
-use imgtui::ErrorKind::BadRequest;
 use imgtui::analysis::clustering::{Clustering, check_eps};
 use imgtui::analysis::curation::Edit;
 use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::answers::{self};
 use imgtui::error::Result;
 use imgtui::export::{Mode, folder_name};
-use imgtui::montage::{MontageOptions, check_thumb, write_montage};
+use imgtui::montage::check_thumb;
 use imgtui::{Collection, Error, Session};
 
 use super::*;
@@ -152,12 +152,13 @@ pub(crate) fn cluster_files(
     Ok(files)
 }
 
-/// Refuses `target` inside the collection at `root` unless `--inside` (`inside`) allows it.
-pub(crate) fn outside_unless(inside: bool, target: &Path, root: &Path) -> Result<()> {
+/// Refuses `target` inside the collection of `session` unless `--inside` (`inside`) allows it.
+pub(crate) fn outside_unless(inside: bool, target: &Path, session: &Session) -> Result<()> {
     if inside {
         return Ok(());
     }
-    imgtui::export::check_outside(target, root)
+    session
+        .check_outside(target)
         .map_err(|e| Error::bad_request(format_args!("{e:#}; --inside allows it")))
 }
 
@@ -184,12 +185,7 @@ pub(crate) fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
     let target = out
         .clone()
         .unwrap_or_else(|| PathBuf::from("imgtui-montage"));
-    outside_unless(inside, &target, session.root())?;
-    let opts = MontageOptions {
-        thumb: size,
-        decode: session.decode_options().clone(),
-        ..Default::default()
-    };
+    outside_unless(inside, &target, &session)?;
     let folder = match (&out, cluster) {
         (Some(o), None) => o.clone(),
         _ => PathBuf::from("imgtui-montage"),
@@ -205,7 +201,7 @@ pub(crate) fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
                 folder.join(format!("{}.png", folder_name(cl.number, &cl.name)))
             }
         };
-        write_montage(&paths, &file, &opts).map_err(|e| Error::with_kind(BadRequest, e))?;
+        session.write_montage(&paths, &file, Some(size))?;
         println!("{}", imgtui::text::shown(&file));
     }
     Ok(ExitCode::SUCCESS)
@@ -227,8 +223,15 @@ pub(crate) fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
     let name = &files.clustering.clusters[*index].name;
     let target =
         to.unwrap_or_else(|| PathBuf::from("imgtui-export").join(folder_name(cluster, name)));
-    outside_unless(inside, &target, session.root())?;
-    let report = imgtui::export::export(paths, &target, mode, merge)?;
+    outside_unless(inside, &target, &session)?;
+    let report = session.export(
+        paths,
+        &target,
+        mode,
+        merge,
+        &|_| {},
+        &AtomicBool::new(false),
+    )?;
     if json {
         print(&answers::Exported::from(&report), Format::Json, "")?;
     }

@@ -5,19 +5,20 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
-use imgtui::analysis::{duplicates, neighbours, outliers};
+use imgtui::analysis::duplicates;
 use imgtui::answers::{self};
 use imgtui::dedupe::{Acted, Action, Outcome, Report, Status};
 use imgtui::error::Result;
-use imgtui::{Error, ErrorKind};
+use imgtui::session::{OUTLIER_K, Select};
+use imgtui::{Error, ErrorKind, Session};
 
 use super::*;
 
 pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
     let select = match a.radius {
-        Some(r) => neighbours::Select::within(r)
+        Some(r) => Select::within(r)
             .map_err(|rule| Error::bad_request(format_args!("--radius {r}: {rule}")))?,
-        None => neighbours::Select::Nearest(a.n),
+        None => Select::Nearest(a.n),
     };
     let image = &a.image;
     let missing = |e: std::io::Error| {
@@ -57,7 +58,7 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
             .embed(&bytes)
             .map_err(|e| e.context(imgtui::text::shown(&image).to_string()))?,
     };
-    let found = neighbours::query(&c, &query, select, own_row);
+    let found = Session::similar(&c, &query, select, own_row);
     let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
     print(&answer, a.format, "")
 }
@@ -65,7 +66,7 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
 pub(crate) fn run_neighbours(a: NeighboursArgs, g: &Globals) -> Result<ExitCode> {
     let session = g.ready(&a.dir)?;
     let c = session.images()?;
-    let graph = neighbours::knn_graph(&c, a.n);
+    let graph = Session::neighbour_graph(&c, a.n);
     print(&answers::Neighbours::new(&c, &graph), a.format, "")
 }
 
@@ -181,7 +182,10 @@ pub(crate) fn finish_actions(report: &Report, format: Format) -> Result<ExitCode
 pub(crate) fn run_outliers(a: OutliersArgs, g: &Globals) -> Result<ExitCode> {
     let session = g.ready(&a.dir)?;
     let c = session.images()?;
-    let k = outliers::OUTLIER_K;
-    let ranked = outliers::outliers(&c, k);
-    print(&answers::Outliers::new(&c, k, &ranked, a.n), a.format, "")
+    let ranked = Session::outliers(&c);
+    print(
+        &answers::Outliers::new(&c, OUTLIER_K, &ranked, a.n),
+        a.format,
+        "",
+    )
 }

@@ -6,16 +6,15 @@ use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
 
-use super::app::MapPicture;
-use crate::analysis::clustering::Clustering;
-use crate::analysis::curation::Edit;
-use crate::analysis::neighbours::Neighbour;
-use crate::collection::Collection;
 use crate::error::Error;
-use crate::export::ExportReport;
-use crate::index::Progress;
 use crate::session::Change;
-use crate::watch::WatchMode;
+use crate::session::Clustering;
+use crate::session::Collection;
+use crate::session::Edit;
+use crate::session::ExportReport;
+use crate::session::Neighbour;
+use crate::session::Progress;
+use crate::session::WatchMode;
 
 /// Everything that happens to the explorer: the user's keys, and what the workers report.
 #[derive(Debug)]
@@ -164,4 +163,35 @@ pub enum Command {
     Undo,
     /// Redo the last undone edit; answered by [`Event::Edited`].
     Redo,
+}
+
+/// The map as one picture: each image's thumbnail at its map position, for the part of the
+/// map in view. Drawn on a worker by [`Command::DrawMap`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapPicture {
+    /// The images to draw, in order (later ones on top).
+    pub images: Vec<MapImage>,
+    /// The pane's inside, in cells (columns, rows).
+    pub cells: (u16, u16),
+    /// The view's zoom (tiles grow with it).
+    pub zoom: f32,
+    /// The crosshair, in the picture (0..1, y up), when the map is walked.
+    pub crosshair: Option<[f32; 2]>,
+}
+
+/// One image on the [`MapPicture`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapImage {
+    /// The file.
+    pub path: PathBuf,
+    /// Its content hash (thumbnails are kept by it).
+    pub hash: [u8; 32],
+    /// Where it is in the picture: 0..1 across, 0..1 up.
+    pub at: [f32; 2],
+    /// Its cluster's number (for the frame's colour).
+    pub cluster: usize,
+    /// In the current cluster (bright frame) or not (dim).
+    pub bright: bool,
+    /// The current image (thick frame, on top).
+    pub current: bool,
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::app::{App, Exporting, Focus, ImagesView, Loading, MapView, Overlay};
 use super::theme::Theme;
-use crate::analysis::clustering::Clustering;
-use crate::analysis::neighbours::Neighbour;
-use crate::collection::Collection;
+use crate::session::Clustering;
+use crate::session::Collection;
+use crate::session::Neighbour;
 
 impl App {
     /// The folder explored.

@@ -2,7 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::{Block, Borders};
+use ratatui::widgets::Block;
 use ratatui_image::thread::ThreadProtocol;
 
 use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
@@ -19,7 +19,6 @@ use super::panes::preview::{draw_full_preview, draw_montage, draw_preview};
 use super::panes::prompt::draw_prompt;
 use super::panes::status::draw_status;
 use super::panes::sweep::draw_sweep;
-use super::theme::Theme;
 
 pub use super::panes::grid::Thumbnails;
 
@@ -261,24 +260,4 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         ),
         _ => {}
     }
-}
-
-/// A bordered pane; its title is shown with control characters escaped.
-pub(crate) fn pane(theme: Theme, title: impl Into<String>, focused: bool) -> Block<'static> {
-    let style = if focused { theme.accent() } else { theme.dim() };
-    Block::new()
-        .borders(Borders::ALL)
-        .border_style(style)
-        .title(crate::text::escape(&title.into()).into_owned())
-}
-
-pub(crate) fn centred(area: Rect, width: u16, height: u16) -> Rect {
-    let w = width.min(area.width);
-    let h = height.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
 }

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState};
 
 use crate::tui::app::{App, Command, Focus, Overlay, images};
-use crate::tui::view::pane;
+use crate::tui::widgets::pane;
 
 /// The clusters as browsed: who is in each, what the filter shows, where the cursor is, and
 /// what is marked.

@@ -11,12 +11,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, ListItem, Paragraph};
 use ratatui_image::thread::ThreadProtocol;
 
-use super::grid::Thumbnails;
+use super::grid::{Thumbnails, fate};
 use super::lists::{ListScreen, draw_list_screen};
 use crate::error::Error;
 use crate::tui::app::{App, Command, Overlay, images};
 use crate::tui::keys::Action;
-use crate::tui::view::{centred, pane};
+use crate::tui::widgets::{centred, pane};
 
 /// Where `m` in the duplicates' confirmation moves the copies (under the working folder, or
 /// beside the collection when the working folder is inside it; at their paths relative to
@@ -52,7 +52,7 @@ impl Default for Duplicates {
             cursor: 0,
             keepers: Vec::new(),
             spared: HashSet::new(),
-            threshold: crate::analysis::duplicates::DUPLICATE_THRESHOLD,
+            threshold: crate::session::DUPLICATE_THRESHOLD,
             resolved: None,
             regroupings: 0,
         }
@@ -283,17 +283,6 @@ impl App {
             }
             _ => Vec::new(),
         }
-    }
-}
-
-/// What becomes of row `i` of near-duplicate group `g` when they are resolved: `keep`, `✗`
-/// (goes) or `·` (spared by the user); blank while the keepers are being chosen.
-pub(crate) fn fate(app: &App, g: usize, i: usize) -> Span<'static> {
-    match app.keeper_of(g) {
-        None => Span::raw("     "),
-        Some(k) if k == i => Span::styled("keep ", app.look.theme.accent().bold()),
-        Some(_) if app.goes(g, i) => Span::styled("  ✗  ", app.look.theme.notice()),
-        Some(_) => Span::styled("  ·  ", app.look.theme.dim()),
     }
 }
 

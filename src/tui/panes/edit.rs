@@ -2,9 +2,9 @@
 //! and redo (`u` `U`), one cluster more or fewer (`+` `-`). Edits are made on a worker and
 //! kept in the store's edit log; the answers come back as events.
 
-use crate::analysis::clustering::{Clustering, KChoice, Method};
-use crate::analysis::curation::Edit;
 use crate::error::{Error, ErrorKind};
+use crate::session::Edit;
+use crate::session::{Clustering, KChoice, Method};
 use crate::tui::app::{App, Command, Notice, images};
 
 /// The questions an edit of the clustering asks (see [`Overlay::Ask`]).

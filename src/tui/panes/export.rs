@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, ErrorKind};
-use crate::export::{ExportReport, folder_name};
+use crate::session::{ExportReport, folder_name};
 use crate::tui::app::{App, Command, Overlay};
 
 impl App {

@@ -14,10 +14,9 @@ use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use super::browse::mark;
-use super::duplicates::fate;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay, images};
 use crate::tui::keys::Action;
-use crate::tui::view::pane;
+use crate::tui::widgets::pane;
 
 /// How the images pane shows a cluster (and the similar images, and the near-duplicates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -445,5 +444,16 @@ pub(crate) fn draw_grid(
                 ),
             }
         }
+    }
+}
+
+/// What becomes of row `i` of near-duplicate group `g` when they are resolved: `keep`, `✗`
+/// (goes) or `·` (spared by the user); blank while the keepers are being chosen.
+pub(crate) fn fate(app: &App, g: usize, i: usize) -> Span<'static> {
+    match app.keeper_of(g) {
+        None => Span::raw("     "),
+        Some(k) if k == i => Span::styled("keep ", app.look.theme.accent().bold()),
+        Some(_) if app.goes(g, i) => Span::styled("  ✗  ", app.look.theme.notice()),
+        Some(_) => Span::styled("  ·  ", app.look.theme.dim()),
     }
 }

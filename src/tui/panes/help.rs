@@ -9,7 +9,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use crate::tui::app::{App, Overlay};
 use crate::tui::keys::{Action, KEYS, Mode, label};
 use crate::tui::theme::Theme;
-use crate::tui::view::{centred, pane};
+use crate::tui::widgets::{centred, pane};
 
 /// The help's lines: how images are drawn (`graphics`, empty: not said), the keys of the
 /// panes and of the map read from the key table ([`KEYS`]), then the mouse. The lists over

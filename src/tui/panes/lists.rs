@@ -11,7 +11,7 @@ use super::grid::{Thumbnails, draw_grid};
 use super::preview::draw_preview;
 use crate::tui::app::{App, Command, ImagesView, Overlay};
 use crate::tui::keys::Action;
-use crate::tui::view::pane;
+use crate::tui::widgets::pane;
 
 impl App {
     /// The actions shared by the lists over the panes (near-duplicates, odd ones out):

@@ -8,13 +8,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Gauge, Paragraph, Wrap};
 
-use crate::analysis::clustering::Clustering;
-use crate::collection::Collection;
-use crate::index::Progress;
 use crate::session::Change;
+use crate::session::Clustering;
+use crate::session::Collection;
+use crate::session::Progress;
+use crate::session::WatchMode;
 use crate::tui::app::{App, Command, Loading, Notice, Overlay};
-use crate::tui::view::pane;
-use crate::watch::WatchMode;
+use crate::tui::widgets::pane;
 
 impl App {
     /// A collection and its clustering have arrived (at start, or with new images).
@@ -144,17 +144,6 @@ pub(crate) fn draw_empty(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines).centered(), middle_band(inner));
 }
 
-/// The band of three rows 40 % down `inner`, where the waiting screens say what they wait for.
-pub(crate) fn middle_band(inner: Rect) -> Rect {
-    let [_, middle, _] = Layout::vertical([
-        Constraint::Percentage(40),
-        Constraint::Length(3),
-        Constraint::Min(0),
-    ])
-    .areas(inner);
-    middle
-}
-
 /// The screen while the collection comes in: scanning, the embedding gauge, clustering, or
 /// why loading stopped.
 pub(crate) fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
@@ -197,4 +186,15 @@ pub(crate) fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
             .label(label),
         gauge_area,
     );
+}
+
+/// The band of three rows 40 % down `inner`, where the waiting screens say what they wait for.
+fn middle_band(inner: Rect) -> Rect {
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    middle
 }

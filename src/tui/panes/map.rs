@@ -1,8 +1,6 @@
 //! The map (UMAP or PCA in 2-D): walked with a crosshair (Tab to it), zoomed, and drawn as
 //! braille points or (`p`) as a picture of thumbnails made on a worker.
 
-use std::path::PathBuf;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -13,39 +11,9 @@ use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use crate::tui::app::{App, Command, Focus, Loading, Notice, Overlay};
+use crate::tui::event::{MapImage, MapPicture};
 use crate::tui::keys::Action;
-use crate::tui::view::pane;
-
-/// The map as one picture: each image's thumbnail at its map position, for the part of the
-/// map in view. Drawn on a worker by [`Command::DrawMap`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct MapPicture {
-    /// The images to draw, in order (later ones on top).
-    pub images: Vec<MapImage>,
-    /// The pane's inside, in cells (columns, rows).
-    pub cells: (u16, u16),
-    /// The view's zoom (tiles grow with it).
-    pub zoom: f32,
-    /// The crosshair, in the picture (0..1, y up), when the map is walked.
-    pub crosshair: Option<[f32; 2]>,
-}
-
-/// One image on the [`MapPicture`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct MapImage {
-    /// The file.
-    pub path: PathBuf,
-    /// Its content hash (thumbnails are kept by it).
-    pub hash: [u8; 32],
-    /// Where it is in the picture: 0..1 across, 0..1 up.
-    pub at: [f32; 2],
-    /// Its cluster's number (for the frame's colour).
-    pub cluster: usize,
-    /// In the current cluster (bright frame) or not (dim).
-    pub bright: bool,
-    /// The current image (thick frame, on top).
-    pub current: bool,
-}
+use crate::tui::widgets::pane;
 
 /// Most images on one map picture: beyond, the current cluster is drawn whole and the rest
 /// evenly thinned.

@@ -10,10 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState};
 
 use super::browse::mark;
-use crate::analysis::neighbours::Neighbour;
-use crate::collection::Collection;
+use crate::session::Collection;
+use crate::session::Neighbour;
 use crate::tui::app::{App, Command, Focus};
-use crate::tui::view::pane;
+use crate::tui::widgets::pane;
 
 /// Number of neighbours shown unless the settings say otherwise.
 pub const NEIGHBOURS: usize = 12;

@@ -12,7 +12,7 @@ use ratatui_image::thread::ThreadProtocol;
 use super::browse::mark;
 use super::grid::Thumbnails;
 use super::lists::{ListScreen, draw_list_screen};
-use crate::collection::Collection;
+use crate::session::Collection;
 use crate::tui::app::{App, Command, Overlay, images};
 use crate::tui::keys::Action;
 

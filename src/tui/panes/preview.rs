@@ -10,10 +10,10 @@ use ratatui_image::thread::ThreadProtocol;
 use ratatui_image::{Resize, StatefulImage};
 
 use crate::error::Error;
-use crate::export::folder_name;
+use crate::session::folder_name;
 use crate::tui::app::{App, Command, Overlay};
 use crate::tui::theme::Theme;
-use crate::tui::view::{centred, pane};
+use crate::tui::widgets::{centred, pane};
 
 /// Most images on one montage.
 pub const MONTAGE_MAX: usize = 400;

@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Paragraph};
 use crate::tui::app::{App, Command, Overlay};
 use crate::tui::keys::Action;
 use crate::tui::theme::Theme;
-use crate::tui::view::{centred, pane};
+use crate::tui::widgets::{centred, pane};
 
 /// Edits a prompt's text for `action`, or types `key` into it when the key table has no
 /// action for it (a character, without Ctrl). Whether the text changed.

@@ -4,8 +4,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::widgets::Paragraph;
 
+use crate::session::WatchMode;
 use crate::tui::app::{App, Loading, images};
-use crate::watch::WatchMode;
 
 /// A status line that stands for a state, cleared when the state ends (rather than when
 /// another message replaces it).

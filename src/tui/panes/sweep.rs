@@ -4,9 +4,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Paragraph, Sparkline, SparklineBar, Wrap};
 
-use crate::analysis::clustering::Method;
+use crate::session::Method;
 use crate::tui::app::App;
-use crate::tui::view::pane;
+use crate::tui::widgets::pane;
 
 pub(crate) fn draw_sweep(frame: &mut Frame, app: &App, area: Rect) {
     let block = pane(app.look.theme, " choosing k ", false);

@@ -1,0 +1,242 @@
+//! The jobs both clients give the engine beside indexing and clustering: neighbours, the odd
+//! ones out, near-duplicates and their keepers, moving or trashing duplicates, exports,
+//! montages and previews. Each is written here once, so that the command line and the
+//! explorer follow the same rules.
+//!
+//! The questions about a collection alone (neighbours, outliers, near-duplicate groups) are
+//! associated functions that need no store connection, so that a worker thread of the
+//! explorer can ask them with nothing but the collection in hand.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use image::{DynamicImage, RgbImage};
+
+use super::Session;
+use crate::analysis::neighbours::{APPROXIMATE_FROM, Neighbour, Select};
+use crate::analysis::outliers::OUTLIER_K;
+use crate::analysis::{duplicates, neighbours, outliers};
+use crate::collection::{Collection, Quantized};
+use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
+use crate::error::{Error, Result};
+use crate::export::{ExportReport, Mode, check_outside, folder_outside, fresh_target};
+use crate::montage::{MontageOptions, montage, save_in_folder, write_montage};
+
+/// A near-duplicate group's keeper by the keep rules (its index in the group; `None` when a
+/// file of the group cannot be read now) and each file's size in bytes, row-aligned with the
+/// group (empty when the keeper is `None`).
+pub type Keeper = (Option<usize>, Vec<u64>);
+
+/// The longest side, in pixels, of a decoded preview ([`Session::preview`]).
+pub const PREVIEW_SIDE: u32 = 1024;
+
+impl Session {
+    /// The images of `c` nearest to the unit vector `query` (of `c`'s dimension), most
+    /// similar first, as `select` asks (the nearest n, or all within a cosine distance);
+    /// `own_row`, the query's own row in `c` if it is one, is left out. From
+    /// [`APPROXIMATE_FROM`] images the nearest n are found in the 8-bit copy and re-ranked
+    /// exactly.
+    pub fn similar(
+        c: &Collection,
+        query: &[f32],
+        select: Select,
+        own_row: Option<usize>,
+    ) -> Vec<Neighbour> {
+        neighbours::query(c, query, select, own_row)
+    }
+
+    /// The `n` images of `c` nearest to the image at `row` (not itself), most similar first
+    /// ([`Session::similar`]). `row` must be a row of `c`.
+    pub fn neighbours_of(c: &Collection, row: usize, n: usize) -> Vec<Neighbour> {
+        Self::similar(c, c.row(row), Select::Nearest(n), Some(row))
+    }
+
+    /// The `n` nearest neighbours of every image of `c`, row by row
+    /// ([`neighbours::knn_graph`]).
+    pub fn neighbour_graph(c: &Collection, n: usize) -> Vec<Vec<Neighbour>> {
+        neighbours::knn_graph(c, n)
+    }
+
+    /// Makes, once, what neighbour searches of a large `c` need (the 8-bit copy, from
+    /// [`APPROXIMATE_FROM`] images), so that the first search does not pause for it; a
+    /// search that comes first waits for it.
+    pub fn prepare_search(c: &Collection) {
+        if c.len() >= APPROXIMATE_FROM {
+            c.quantized.get_or_init(|| Quantized::new(c));
+        }
+    }
+
+    /// The odd ones out of `c`: every row with its mean cosine distance to its
+    /// [`OUTLIER_K`] nearest neighbours, most odd first.
+    pub fn outliers(c: &Collection) -> Vec<(usize, f32)> {
+        outliers::outliers(c, OUTLIER_K)
+    }
+
+    /// The near-duplicate groups of `c` at cosine similarity `threshold` (rows of `c`, each
+    /// group in row order), and each group's [`Keeper`] by `rules`. Files are looked at
+    /// (size, time, header) but not decoded.
+    pub fn near_duplicates(
+        c: &Collection,
+        threshold: f32,
+        rules: &[KeepRule],
+    ) -> (Vec<Vec<usize>>, Vec<Keeper>) {
+        let groups = duplicates::groups(c, threshold);
+        let keepers = groups
+            .iter()
+            .map(|group| {
+                let paths: Vec<PathBuf> = group.iter().map(|&i| c.paths[i].clone()).collect();
+                let facts: Option<Vec<_>> = file_facts(&paths)
+                    .into_iter()
+                    .map(std::result::Result::ok)
+                    .collect();
+                match facts {
+                    Some(facts) => (
+                        Some(keeper(&facts, rules)),
+                        facts.iter().map(|f| f.bytes).collect(),
+                    ),
+                    None => (None, Vec::new()),
+                }
+            })
+            .collect();
+        (groups, keepers)
+    }
+
+    /// The plan that keeps the first file of each group (the user's keeper) and moves the
+    /// others into `folder`, or trashes them for `None`: groups as (keeper, copies), paths of
+    /// `c`. `folder` is placed as the explorer places its folders (`./imgtui-duplicates`, or
+    /// beside the collection when the working folder is inside it: see
+    /// [`crate::export::folder_outside`]). Files that cannot be read now, or are not in `c`,
+    /// are left out, and a group whose keeper is left out keeps everything. Carry it out
+    /// with [`Session::dedupe_execute`].
+    ///
+    /// Fails with [`crate::ErrorKind::BadRequest`] when the folder would be inside the
+    /// collection.
+    pub fn plan_kept(
+        &self,
+        c: &Collection,
+        groups: &[(PathBuf, Vec<PathBuf>)],
+        folder: Option<&Path>,
+    ) -> Result<Plan> {
+        let action = match folder {
+            Some(f) => Action::Move(folder_outside(self.root(), &f.to_string_lossy())?)
+                .checked(self.root())?,
+            None => Action::Trash,
+        };
+        let hash_of = |p: &PathBuf| c.paths.iter().position(|q| q == p).map(|i| c.hashes[i]);
+        let mut chosen = Vec::new();
+        for (kept, copies) in groups {
+            let paths: Vec<PathBuf> = std::iter::once(kept).chain(copies).cloned().collect();
+            let members: Vec<Member> = file_facts(&paths)
+                .into_iter()
+                .zip(&paths)
+                .filter_map(|(facts, p)| {
+                    Some(Member {
+                        facts: facts.ok()?,
+                        hash: hash_of(p)?,
+                    })
+                })
+                .collect();
+            // The keeper must be there for its copies to go.
+            if members.first().is_some_and(|m| m.facts.path == *kept) && members.len() > 1 {
+                chosen.push((members, 0));
+            }
+        }
+        Ok(plan_chosen(self.root(), chosen, &action))
+    }
+
+    /// Refuses `target`, a folder for files out (an export, a montage), when it is inside
+    /// the collection: the files would join it on its next index.
+    ///
+    /// Fails with [`crate::ErrorKind::BadRequest`] when it is inside, and when the working
+    /// folder cannot be read.
+    pub fn check_outside(&self, target: &Path) -> Result<()> {
+        Ok(check_outside(target, self.root())?)
+    }
+
+    /// Copies (or links, by `mode`) `files` into the folder `target`, created if needed,
+    /// never overwriting: see [`crate::export::export`]. `progress` hears how many files are
+    /// done after each; raising `cancel` stops before the next file (the report counts those
+    /// not attempted). The caller checks `target` with [`Session::check_outside`] first, or
+    /// lets the user put it inside.
+    ///
+    /// Fails with [`crate::ErrorKind::BadRequest`] when `target` is not a folder, or is not
+    /// empty without `merge`, and when it cannot be created; a file that cannot be exported
+    /// is listed in the report instead.
+    pub fn export(
+        &self,
+        files: &[PathBuf],
+        target: &Path,
+        mode: Mode,
+        merge: bool,
+        progress: &dyn Fn(usize),
+        cancel: &AtomicBool,
+    ) -> Result<ExportReport> {
+        Ok(crate::export::export_with(
+            files, target, mode, merge, progress, cancel,
+        )?)
+    }
+
+    /// The export folder to offer for `suggestion` (e.g. `imgtui-export/03-rings`): placed
+    /// outside the collection and made fresh by `-2`, `-3`… ([`crate::export::fresh_target`]).
+    pub fn fresh_export_folder(&self, suggestion: &Path) -> PathBuf {
+        fresh_target(self.root(), suggestion)
+    }
+
+    /// How montages are drawn: thumbnails `thumb` pixels square (160 for `None`), images
+    /// decoded as for indexing.
+    fn montage_options(&self, thumb: Option<u32>) -> MontageOptions {
+        let defaults = MontageOptions::default();
+        MontageOptions {
+            thumb: thumb.unwrap_or(defaults.thumb),
+            decode: self.decode_options().clone(),
+            ..defaults
+        }
+    }
+
+    /// Draws a contact sheet of `files` (thumbnails `thumb` pixels square, 160 for `None`)
+    /// and writes it as PNG to `out`, which must not exist yet.
+    ///
+    /// Fails with [`crate::ErrorKind::BadRequest`] when `out` exists (it is never replaced),
+    /// and when it cannot be written.
+    pub fn write_montage(&self, files: &[PathBuf], out: &Path, thumb: Option<u32>) -> Result<()> {
+        write_montage(files, out, &self.montage_options(thumb))
+            .map_err(|e| Error::with_kind(crate::ErrorKind::BadRequest, e))
+    }
+
+    /// Draws a contact sheet of `files` and saves it as `<stem>.png` (or `<stem> (2).png`…)
+    /// in `imgtui-montage/`, in the working folder or, when that is inside the collection,
+    /// beside the collection. Returns the file written and the sheet.
+    ///
+    /// Fails with [`crate::ErrorKind::BadRequest`] when both places are inside the collection,
+    /// and when the folder or the file cannot be written (the message says which).
+    pub fn save_montage(&self, files: &[PathBuf], stem: &str) -> Result<(PathBuf, RgbImage)> {
+        let folder = folder_outside(self.root(), "imgtui-montage")?;
+        let sheet = montage(files, &self.montage_options(None));
+        let path = save_in_folder(&sheet, &folder, stem)?;
+        Ok((path, sheet))
+    }
+
+    /// The image at `path` decoded for a preview (upright, composited), at most
+    /// [`PREVIEW_SIDE`] pixels a side.
+    ///
+    /// Fails when the file cannot be read or decoded.
+    pub fn preview(&self, path: &Path) -> Result<DynamicImage> {
+        let bytes = std::fs::read(path)?;
+        let img = crate::decode::decode(&bytes, self.decode_options())
+            .map_err(|e| Error::from(anyhow::Error::from(e)))?;
+        // Previews never need more than a screenful of pixels.
+        Ok(if img.width().max(img.height()) > PREVIEW_SIDE {
+            img.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE)
+        } else {
+            img
+        })
+    }
+
+    /// Folds the store's write-ahead log into the store file, so that the file alone holds
+    /// everything (a backup, `imgtui store merge`): see [`crate::Store::checkpoint`].
+    ///
+    /// Fails when the store cannot be written.
+    pub fn checkpoint(&self) -> Result<()> {
+        Ok(self.store.checkpoint()?)
+    }
+}

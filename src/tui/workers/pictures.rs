@@ -1,0 +1,160 @@
+//! Pictures for the screen: previews, the grid's thumbnails and the map drawn as a picture.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use image::{DynamicImage, RgbImage};
+use ratatui::layout::Size;
+
+use super::{Msg, spawn_latest};
+use crate::session::Session;
+use crate::tui::app::{GRID_TILE, MapPicture};
+use crate::tui::picture;
+use crate::tui::terminal::Graphics;
+
+/// Grid thumbnails to make: the images (path, content hash), in order, and the graphics to
+/// encode them for.
+pub(in crate::tui) struct ThumbnailRequest {
+    pub images: Vec<(PathBuf, [u8; 32])>,
+    pub graphics: Graphics,
+    pub generation: u64,
+}
+
+/// Makes grid thumbnails one at a time: from the feature store (made while indexing), else
+/// from the file (and then kept in the store), each resized and encoded for one tile and
+/// sent as it is done. A newer request replaces the one in hand at the next image, so
+/// holding a key through a large cluster never queues pages.
+pub(in crate::tui) fn spawn_thumbnailer(
+    session: Session,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<ThumbnailRequest> {
+    let (requests, rx) = mpsc::channel::<ThumbnailRequest>();
+    std::thread::spawn(move || {
+        let size = Size::new(GRID_TILE.0, GRID_TILE.1);
+        'wait: while let Ok(mut request) = rx.recv() {
+            'serve: loop {
+                for (path, hash) in std::mem::take(&mut request.images) {
+                    if let Ok(newer) = rx.try_recv() {
+                        request = newer;
+                        while let Ok(newer) = rx.try_recv() {
+                            request = newer;
+                        }
+                        continue 'serve;
+                    }
+                    let Ok(thumbnail) = session.thumbnail(&path, &hash) else {
+                        continue;
+                    };
+                    let encoded = request
+                        .graphics
+                        .encoded(DynamicImage::ImageRgb8(thumbnail), size);
+                    if tx
+                        .send(Msg::Thumbnail(path, request.generation, encoded))
+                        .is_err()
+                    {
+                        break 'wait;
+                    }
+                }
+                break;
+            }
+        }
+    });
+    requests
+}
+
+/// Small thumbnails kept by the map painter, so that walking and zooming redraw quickly.
+const MAP_THUMBNAILS_KEPT: usize = 20_000;
+
+/// What the map painter is asked for: the picture, and the cell size in pixels.
+type MapRequest = (MapPicture, (u16, u16));
+
+/// Draws the map as a picture (the newest request; a newer one stops the one in hand at the
+/// next image) from the thumbnails, kept small in memory between pictures.
+pub(in crate::tui) fn spawn_map_painter(
+    session: Session,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<MapRequest> {
+    let (requests, rx) = mpsc::channel::<MapRequest>();
+    std::thread::spawn(move || {
+        let mut painter = MapPainter {
+            session,
+            small: HashMap::new(),
+            rx,
+            pending: None,
+        };
+        while let Some(request) = painter.next_request() {
+            let Some(pic) = painter.paint(request) else {
+                continue;
+            };
+            if tx
+                .send(Msg::MapPicture(DynamicImage::ImageRgb8(pic)))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    requests
+}
+
+/// The map painter's state: its session, the small thumbnails it keeps (by path and side),
+/// and a request that came while it painted.
+struct MapPainter {
+    session: Session,
+    small: HashMap<(PathBuf, u32), RgbImage>,
+    rx: mpsc::Receiver<MapRequest>,
+    pending: Option<MapRequest>,
+}
+
+impl MapPainter {
+    /// The newest request (`None` once the event loop is gone).
+    fn next_request(&mut self) -> Option<MapRequest> {
+        let mut request = match self.pending.take() {
+            Some(r) => r,
+            None => self.rx.recv().ok()?,
+        };
+        while let Ok(newer) = self.rx.try_recv() {
+            request = newer;
+        }
+        Some(request)
+    }
+
+    /// The picture `request` asks for; `None` when a newer request came meanwhile (kept as
+    /// pending).
+    fn paint(&mut self, (p, cell): MapRequest) -> Option<RgbImage> {
+        let size = picture::picture_size(&p, cell);
+        let pic = picture::compose(&p, size, |image, side| {
+            if self.pending.is_some() {
+                return None;
+            }
+            if let Some(t) = self.small.get(&(image.path.clone(), side)) {
+                return Some(t.clone());
+            }
+            // A newer picture is wanted: stop loading thumbnails for this one.
+            if let Ok(newer) = self.rx.try_recv() {
+                self.pending = Some(newer);
+                return None;
+            }
+            let t = self.session.thumbnail(&image.path, &image.hash).ok()?;
+            let t = DynamicImage::ImageRgb8(t).thumbnail(side, side).to_rgb8();
+            if self.small.len() >= MAP_THUMBNAILS_KEPT {
+                self.small.clear();
+            }
+            self.small.insert((image.path.clone(), side), t.clone());
+            Some(t)
+        });
+        self.pending.is_none().then_some(pic)
+    }
+}
+
+/// Decodes preview images off the UI thread; only the newest request is served, so holding
+/// ↓ never queues a decode per image.
+pub(in crate::tui) fn spawn_previewer(
+    session: Session,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<PathBuf> {
+    spawn_latest(move |path: PathBuf| match session.preview(&path) {
+        Ok(img) => tx.send(Msg::Preview(path, img)).is_ok(),
+        Err(_) => true,
+    })
+}
