@@ -32,7 +32,6 @@ use rayon::prelude::*;
 use crate::analysis::curation::{self, Logged};
 use crate::analysis::saved::{SavedClustering, active_edits, fitted, load_or_fit};
 use crate::config::Config;
-use crate::decode::DecodeOptions;
 use crate::decode::thumbnail::{
     THUMBNAIL_SIZE, decode_thumbnail, encode_thumbnail, make_thumbnail,
 };
@@ -54,6 +53,7 @@ pub use crate::analysis::neighbours::{Neighbour, Select};
 pub use crate::analysis::outliers::OUTLIER_K;
 pub use crate::analysis::saved::{Origin, Wanted};
 pub use crate::collection::Collection;
+pub use crate::decode::DecodeOptions;
 pub use crate::dedupe::{Action, KeepRule, Plan, Report, Status};
 pub use crate::export::{ExportReport, Mode, folder_name};
 pub use crate::index::{Progress, Summary};
@@ -211,6 +211,34 @@ pub struct WarmStart {
     pub shown: Option<(Collection, Clustering)>,
 }
 
+/// A session to open again, on any thread: see [`Session::reopener`].
+pub struct Reopener {
+    root: PathBuf,
+    store: PathBuf,
+    extractor: Arc<dyn Extractor>,
+    config: Config,
+    decode: DecodeOptions,
+    feature: String,
+    author: String,
+}
+
+impl Reopener {
+    /// Opens the session: a connection of its own to the same store.
+    ///
+    /// Fails when the store cannot be opened.
+    pub fn open(self) -> Result<Session> {
+        Ok(Session {
+            store: Store::open(&self.store)?,
+            root: self.root,
+            extractor: self.extractor,
+            config: self.config,
+            decode: self.decode,
+            feature: self.feature,
+            author: self.author,
+        })
+    }
+}
+
 impl Session {
     /// Opens the store file `store` (creating it if needed) for the folder `dir`, whose images
     /// `extractor` embeds, with `config` in effect.
@@ -246,15 +274,21 @@ impl Session {
     ///
     /// Fails as [`Session::open`] does for the store.
     pub fn reopen(&self) -> Result<Session> {
-        Ok(Session {
+        self.reopener().open()
+    }
+
+    /// What [`Session::reopen`] needs, to open the session again on another thread (a
+    /// worker opens its connection there, not on the thread that drew nothing yet).
+    pub fn reopener(&self) -> Reopener {
+        Reopener {
             root: self.root.clone(),
-            store: Store::open(self.store.path())?,
+            store: self.store.path().to_owned(),
             extractor: self.extractor.clone(),
             config: self.config.clone(),
             decode: self.decode.clone(),
             feature: self.feature.clone(),
             author: self.author.clone(),
-        })
+        }
     }
 
     /// The folder, absolute and free of symlinks.

@@ -17,6 +17,7 @@ use crate::analysis::neighbours::{APPROXIMATE_FROM, Neighbour, Select};
 use crate::analysis::outliers::OUTLIER_K;
 use crate::analysis::{duplicates, neighbours, outliers};
 use crate::collection::{Collection, Quantized};
+use crate::decode::DecodeOptions;
 use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
 use crate::error::{Error, Result};
 use crate::export::{ExportReport, Mode, check_outside, folder_outside, fresh_target};
@@ -216,13 +217,14 @@ impl Session {
         Ok((path, sheet))
     }
 
-    /// The image at `path` decoded for a preview (upright, composited), at most
-    /// [`PREVIEW_SIDE`] pixels a side.
+    /// The image at `path` decoded with `options` (a session's
+    /// [`Session::decode_options`]) for a preview: upright, composited, at most
+    /// [`PREVIEW_SIDE`] pixels a side. Needs no store, so a worker holds no connection.
     ///
     /// Fails when the file cannot be read or decoded.
-    pub fn preview(&self, path: &Path) -> Result<DynamicImage> {
+    pub fn preview(path: &Path, options: &DecodeOptions) -> Result<DynamicImage> {
         let bytes = std::fs::read(path)?;
-        let img = crate::decode::decode(&bytes, self.decode_options())
+        let img = crate::decode::decode(&bytes, options)
             .map_err(|e| Error::from(anyhow::Error::from(e)))?;
         // Previews never need more than a screenful of pixels.
         Ok(if img.width().max(img.height()) > PREVIEW_SIDE {

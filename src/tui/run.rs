@@ -52,7 +52,7 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
     let cell_setting = session.config().explore.cell_size.0;
     let dumb = terminal::environment().dumb;
     let indexing = Arc::new(AtomicBool::new(false));
-    let loader = session.reopen()?;
+    let loader = session.reopener();
     let workers = Workers::start(session, dumb, &tx)?;
     let graphics = match protocol {
         Some(p) => Graphics::forced(p, cell_setting),

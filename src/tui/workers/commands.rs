@@ -44,7 +44,7 @@ impl Workers {
     pub fn start(session: Session, dumb: bool, tx: &mpsc::Sender<Msg>) -> Result<Workers> {
         Ok(Workers {
             clusterer: spawn_clusterer(session.reopen()?, tx.clone()),
-            previews: spawn_previewer(session.reopen()?, tx.clone()),
+            previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
             thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
             map_picture: spawn_map_painter(session.reopen()?, tx.clone()),
             neighbours: spawn_neighbours(tx.clone()),

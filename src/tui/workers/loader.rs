@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::Msg;
 use crate::error::{Error, Result};
-use crate::session::{Collection, KeepRule, Progress, Session, Summary, Watching};
+use crate::session::{Collection, KeepRule, Progress, Reopener, Session, Summary, Watching};
 use crate::tui::app::Event;
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
@@ -15,13 +15,14 @@ use crate::tui::app::Event;
 /// near-duplicates. `indexing` is raised while the index is written (a quit then waits for
 /// the batch in hand to be committed).
 pub(in crate::tui) fn spawn_loader(
-    session: Session,
+    session: Reopener,
     cancel: Arc<AtomicBool>,
     indexing: Arc<AtomicBool>,
     tx: mpsc::Sender<Msg>,
 ) {
     std::thread::spawn(move || {
-        let result = session.keep_rules(None).and_then(|rules| {
+        let result = session.open().and_then(|session| {
+            let rules = session.keep_rules(None)?;
             let mut loader = Loader {
                 session,
                 cancel: &cancel,

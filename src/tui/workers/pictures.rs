@@ -8,7 +8,7 @@ use image::{DynamicImage, RgbImage};
 use ratatui::layout::Size;
 
 use super::{Msg, spawn_latest};
-use crate::session::Session;
+use crate::session::{DecodeOptions, Session};
 use crate::tui::app::{GRID_TILE, MapPicture};
 use crate::tui::picture;
 use crate::tui::terminal::Graphics;
@@ -150,11 +150,13 @@ impl MapPainter {
 /// Decodes preview images off the UI thread; only the newest request is served, so holding
 /// ↓ never queues a decode per image.
 pub(in crate::tui) fn spawn_previewer(
-    session: Session,
+    decode: DecodeOptions,
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::Sender<PathBuf> {
-    spawn_latest(move |path: PathBuf| match session.preview(&path) {
-        Ok(img) => tx.send(Msg::Preview(path, img)).is_ok(),
-        Err(_) => true,
-    })
+    spawn_latest(
+        move |path: PathBuf| match Session::preview(&path, &decode) {
+            Ok(img) => tx.send(Msg::Preview(path, img)).is_ok(),
+            Err(_) => true,
+        },
+    )
 }
