@@ -18,7 +18,7 @@ use image::DynamicImage;
 use imgtui::analysis::saved::Wanted;
 use imgtui::config::Config;
 use imgtui::tui::ProtocolType;
-use imgtui::tui::app::{App, Command, Event, GRID_TILE};
+use imgtui::tui::app::{App, Command, Event};
 use imgtui::tui::terminal::Graphics;
 use imgtui::tui::view::{self, Pictures, Thumbnails};
 use imgtui::{OnnxModel, Session};
@@ -110,11 +110,12 @@ fn main() -> anyhow::Result<()> {
         let mut thumbnails = Thumbnails::default();
         let mut draw = |app: &App, thumbnails: &mut Thumbnails, asked: Vec<Command>| {
             for command in asked {
-                if let Command::LoadThumbnails(images) = command {
+                if let Command::LoadThumbnails(images, tile) = command {
                     for (path, hash) in images {
                         let t = session.thumbnail(&path, &hash).expect("a thumbnail");
-                        let size = Size::new(GRID_TILE.0, GRID_TILE.1);
-                        thumbnails.insert(path, graphics.encoded(DynamicImage::ImageRgb8(t), size));
+                        let size = Size::new(tile.0, tile.1);
+                        let encoded = graphics.encoded(DynamicImage::ImageRgb8(t), size);
+                        thumbnails.insert(path, tile, encoded);
                     }
                 }
             }

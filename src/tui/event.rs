@@ -142,7 +142,7 @@ pub enum Command {
     Montage(Vec<PathBuf>, String),
     /// Make the grid thumbnails of these images (path, content hash), those on the page in
     /// view first; a newer request replaces this one.
-    LoadThumbnails(Vec<(PathBuf, [u8; 32])>),
+    LoadThumbnails(Vec<(PathBuf, [u8; 32])>, (u16, u16)),
     /// Draw the map as a picture (a newer request replaces this one).
     DrawMap(MapPicture),
     /// Put this text (this many paths, one a line) on the clipboard with OSC 52; answered by

@@ -344,7 +344,9 @@ impl Explorer {
                 Msg::Encoded(shown, generation, done) => {
                     self.screen.encoded(shown, generation, done)
                 }
-                Msg::Thumbnail(path, generation, t) => self.screen.thumbnail(path, generation, t),
+                Msg::Thumbnail(path, tile, generation, t) => {
+                    self.screen.thumbnail(path, tile, generation, t)
+                }
                 Msg::MapPicture(img) => self.screen.show_map(img),
                 Msg::LoadFailed(e) => {
                     let store = self.workers.session().store_path();

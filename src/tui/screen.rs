@@ -11,6 +11,7 @@ use ratatui_image::protocol::StatefulProtocol;
 use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 
 use super::app::{App, Event, Overlay};
+use super::panes::grid::Tile;
 use super::terminal::Graphics;
 use super::view::{Pictures, Thumbnails};
 use super::workers::pictures::ThumbnailRequest;
@@ -163,21 +164,32 @@ impl Screen {
 
     /// A grid thumbnail encoded for the graphics of `generation`; dropped when the graphics
     /// changed since.
-    pub fn thumbnail(&mut self, path: PathBuf, generation: u64, thumbnail: StatefulProtocol) {
+    pub fn thumbnail(
+        &mut self,
+        path: PathBuf,
+        tile: Tile,
+        generation: u64,
+        thumbnail: StatefulProtocol,
+    ) {
         if generation == self.thumbnail_generation {
-            self.thumbnails.insert(path, thumbnail);
+            self.thumbnails.insert(path, tile, thumbnail);
         }
     }
 
-    /// The request for those of `images` (path, content hash) that have no thumbnail yet,
-    /// for the graphics in use; `None` when every one has.
-    pub fn thumbnails_missing(&self, images: Vec<(PathBuf, [u8; 32])>) -> Option<ThumbnailRequest> {
+    /// The request for those of `images` (path, content hash) that have no thumbnail for
+    /// `tile` yet, for the graphics in use; `None` when every one has.
+    pub fn thumbnails_missing(
+        &self,
+        images: Vec<(PathBuf, [u8; 32])>,
+        tile: Tile,
+    ) -> Option<ThumbnailRequest> {
         let missing: Vec<_> = images
             .into_iter()
-            .filter(|(path, _)| !self.thumbnails.has(path))
+            .filter(|(path, _)| !self.thumbnails.has(path, tile))
             .collect();
         (!missing.is_empty()).then(|| ThumbnailRequest {
             images: missing,
+            tile,
             graphics: self.graphics.clone(),
             generation: self.thumbnail_generation,
         })

@@ -14,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use imgtui::analysis::clustering::{Clustering, KChoice, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use imgtui::analysis::neighbours::{self, Select};
-use imgtui::tui::app::{App, Command, Event, Focus, GRID_TILE, ImagesView, Loading, Overlay};
+use imgtui::tui::app::{App, Command, Event, Focus, ImagesView, Loading, Overlay};
 use imgtui::tui::terminal::Graphics;
 use imgtui::tui::view::{self, Pictures, Thumbnails, view};
 use imgtui::{Collection, Error, ErrorKind};
@@ -111,15 +111,15 @@ impl Harness {
                     self.previews.push(p.clone());
                     left.push(Command::LoadPreview(p));
                 }
-                Command::LoadThumbnails(images) => {
+                Command::LoadThumbnails(images, tile) => {
                     let graphics = Graphics::halfblocks("test");
                     for (path, hash) in &images {
                         let img = image::RgbImage::from_fn(32, 32, |_, y| {
                             image::Rgb([hash[0].wrapping_mul(40), (y * 8) as u8, 200])
                         });
-                        let size = ratatui::layout::Size::new(GRID_TILE.0, GRID_TILE.1);
+                        let size = ratatui::layout::Size::new(tile.0, tile.1);
                         let encoded = graphics.encoded(image::DynamicImage::ImageRgb8(img), size);
-                        self.thumbnails.insert(path.clone(), encoded);
+                        self.thumbnails.insert(path.clone(), tile, encoded);
                     }
                     self.thumbnail_requests
                         .push(images.into_iter().map(|(p, _)| p).collect());

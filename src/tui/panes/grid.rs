@@ -222,26 +222,31 @@ impl App {
             return Vec::new();
         }
         self.grid.asked = paths;
-        vec![Command::LoadThumbnails(wanted)]
+        vec![Command::LoadThumbnails(wanted, GRID_TILE)]
     }
 }
 
 /// Thumbnails most kept for the grid (each a 160-pixel image and its encoding).
 const THUMBNAILS_KEPT: usize = 600;
 
-/// The grid's thumbnails by image path, each encoded for one [`GRID_TILE`] (made on workers;
-/// drawing only copies them). The oldest go first past [`THUMBNAILS_KEPT`].
+/// A tile's inside, in cells (columns, rows): what a thumbnail is encoded for.
+pub type Tile = (u16, u16);
+
+/// The thumbnails by image path and tile, each encoded for that tile (made on workers;
+/// drawing only copies them): [`GRID_TILE`] for the grid, smaller ones for the overview. The
+/// oldest go first past [`THUMBNAILS_KEPT`].
 #[derive(Default)]
 pub struct Thumbnails {
-    made: HashMap<PathBuf, StatefulProtocol>,
-    order: VecDeque<PathBuf>,
+    made: HashMap<(PathBuf, Tile), StatefulProtocol>,
+    order: VecDeque<(PathBuf, Tile)>,
 }
 
 impl Thumbnails {
-    /// Keeps the thumbnail of `path`.
-    pub fn insert(&mut self, path: PathBuf, thumbnail: StatefulProtocol) {
-        if self.made.insert(path.clone(), thumbnail).is_none() {
-            self.order.push_back(path);
+    /// Keeps the thumbnail of `path` for `tile`.
+    pub fn insert(&mut self, path: PathBuf, tile: Tile, thumbnail: StatefulProtocol) {
+        let key = (path, tile);
+        if self.made.insert(key.clone(), thumbnail).is_none() {
+            self.order.push_back(key);
         }
         while self.order.len() > THUMBNAILS_KEPT {
             if let Some(old) = self.order.pop_front() {
@@ -250,9 +255,14 @@ impl Thumbnails {
         }
     }
 
-    /// Whether the thumbnail of `path` is made.
-    pub fn has(&self, path: &Path) -> bool {
-        self.made.contains_key(path)
+    /// Whether the thumbnail of `path` for `tile` is made.
+    pub fn has(&self, path: &Path, tile: Tile) -> bool {
+        self.made.contains_key(&(path.to_owned(), tile))
+    }
+
+    /// The thumbnail of `path` for `tile`, if made.
+    pub(crate) fn get_mut(&mut self, path: &Path, tile: Tile) -> Option<&mut StatefulProtocol> {
+        self.made.get_mut(&(path.to_owned(), tile))
     }
 
     /// Forgets every thumbnail (the graphics changed).
@@ -430,7 +440,10 @@ pub(crate) fn draw_grid(
             let inside = tile_block.inner(tile);
             frame.render_widget(tile_block, tile);
             let path = &app.collection.paths[i];
-            match thumbnails.as_deref_mut().and_then(|t| t.made.get_mut(path)) {
+            match thumbnails
+                .as_deref_mut()
+                .and_then(|t| t.get_mut(path, GRID_TILE))
+            {
                 Some(thumbnail) => frame.render_stateful_widget(
                     StatefulImage::default().resize(Resize::Scale(None)),
                     inside,

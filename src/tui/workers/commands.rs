@@ -109,8 +109,8 @@ impl Workers {
                 let ((w, h), _) = screen.graphics().cell();
                 let _ = self.map_picture.send((request, (w, h)));
             }
-            Command::LoadThumbnails(images) => {
-                if let Some(request) = screen.thumbnails_missing(images) {
+            Command::LoadThumbnails(images, tile) => {
+                if let Some(request) = screen.thumbnails_missing(images, tile) {
                     let _ = self.thumbnails.send(request);
                 }
             }

@@ -34,7 +34,7 @@ pub(super) enum Msg {
     /// generation of the image it was encoded for.
     Encoded(Shown, u64, ResizeResponse),
     /// A grid thumbnail of this image, encoded for the graphics of this generation.
-    Thumbnail(PathBuf, u64, StatefulProtocol),
+    Thumbnail(PathBuf, (u16, u16), u64, StatefulProtocol),
     /// The map drawn as a picture.
     MapPicture(DynamicImage),
     /// Loading or indexing the folder failed: told on screen, and given back by

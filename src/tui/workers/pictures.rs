@@ -9,7 +9,7 @@ use ratatui::layout::Size;
 
 use super::{Msg, spawn_latest};
 use crate::session::{DecodeOptions, Session};
-use crate::tui::app::{GRID_TILE, MapPicture};
+use crate::tui::app::MapPicture;
 use crate::tui::picture;
 use crate::tui::terminal::Graphics;
 
@@ -17,6 +17,8 @@ use crate::tui::terminal::Graphics;
 /// encode them for.
 pub(in crate::tui) struct ThumbnailRequest {
     pub images: Vec<(PathBuf, [u8; 32])>,
+    /// The tile they are encoded for, in cells.
+    pub tile: (u16, u16),
     pub graphics: Graphics,
     pub generation: u64,
 }
@@ -31,7 +33,6 @@ pub(in crate::tui) fn spawn_thumbnailer(
 ) -> mpsc::Sender<ThumbnailRequest> {
     let (requests, rx) = mpsc::channel::<ThumbnailRequest>();
     std::thread::spawn(move || {
-        let size = Size::new(GRID_TILE.0, GRID_TILE.1);
         'wait: while let Ok(mut request) = rx.recv() {
             'serve: loop {
                 for (path, hash) in std::mem::take(&mut request.images) {
@@ -45,11 +46,13 @@ pub(in crate::tui) fn spawn_thumbnailer(
                     let Ok(thumbnail) = session.thumbnail(&path, &hash) else {
                         continue;
                     };
+                    let (w, h) = request.tile;
                     let encoded = request
                         .graphics
-                        .encoded(DynamicImage::ImageRgb8(thumbnail), size);
+                        .encoded(DynamicImage::ImageRgb8(thumbnail), Size::new(w, h));
+                    let tile = request.tile;
                     if tx
-                        .send(Msg::Thumbnail(path, request.generation, encoded))
+                        .send(Msg::Thumbnail(path, tile, request.generation, encoded))
                         .is_err()
                     {
                         break 'wait;
