@@ -14,6 +14,7 @@ use super::panes::grid::Grid;
 use super::panes::map::Map;
 use super::panes::neighbours::Neighbours;
 use super::panes::outliers::Outliers;
+use super::panes::overview::Overview;
 pub(crate) use super::panes::status::Notice;
 use super::panes::status::Status;
 use super::theme::{Look, Theme};
@@ -118,6 +119,8 @@ pub struct App {
     pub(crate) duplicates: Duplicates,
     /// The odd ones out (`o`).
     pub(crate) outliers: Outliers,
+    /// Every cluster on one screen (`w`).
+    pub(crate) overview: Overview,
     /// The export under way, if any.
     pub(crate) exporting: Option<Exporting>,
     /// Image the preview shows (or is loading).
@@ -143,6 +146,7 @@ impl App {
             neighbours: Neighbours::default(),
             duplicates: Duplicates::default(),
             outliers: Outliers::default(),
+            overview: Overview::default(),
             exporting: None,
             preview_path: None,
             look: Look::default(),
@@ -312,6 +316,7 @@ impl App {
             Overlay::Resolve => Mode::Resolve,
             Overlay::Outliers => Mode::Outliers,
             Overlay::Help(_) | Overlay::Preview | Overlay::Montage(_) => Mode::Viewer,
+            Overlay::None if self.overview.on && self.loading == Loading::Ready => Mode::Overview,
             Overlay::None if self.focus == Focus::Map && self.loading == Loading::Ready => {
                 Mode::Map
             }
@@ -326,8 +331,8 @@ impl App {
         match (mode, action) {
             (_, Some(Action::Quit)) => vec![Command::Quit],
             (Mode::Prompt, action) => self.prompt_key(action, key),
-            // Keys the map has no row for are the panes'.
-            (Mode::Map, None) => match keys::action(Mode::Panes, key) {
+            // Keys the map and the overview have no row for are the panes'.
+            (Mode::Map | Mode::Overview, None) => match keys::action(Mode::Panes, key) {
                 Some(action) => self.panes_key(action),
                 None => Vec::new(),
             },
@@ -344,6 +349,7 @@ impl App {
             (Mode::Resolve, Some(action)) => self.resolve_key(action),
             (Mode::Outliers, Some(action)) => self.outliers_key(action),
             (Mode::Map, Some(action)) => self.map_key(action),
+            (Mode::Overview, Some(action)) => self.overview_key(action),
             (_, Some(action)) => self.panes_key(action),
         }
     }
@@ -388,6 +394,7 @@ impl App {
             Action::MoreClusters => return self.change_k(1),
             Action::FewerClusters => return self.change_k(-1),
             Action::ToggleView => self.toggle_view(),
+            Action::Overview => return self.toggle_overview(),
             Action::PreviousCluster => return self.move_cluster(-1),
             Action::NextCluster => return self.move_cluster(1),
             action if self.grid_shown() && self.focus != Focus::Clusters => {

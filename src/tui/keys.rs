@@ -14,6 +14,8 @@ pub(crate) enum Mode {
     Panes,
     /// The map, once it has the focus (keys it has no row for go to the panes).
     Map,
+    /// The overview, every cluster on one screen (keys it has no row for go to the panes).
+    Overview,
     /// The near-duplicate groups (`d`).
     Duplicates,
     /// The confirmation before near-duplicates go (`x` in the groups).
@@ -32,6 +34,7 @@ impl Mode {
         match self {
             Mode::Anywhere | Mode::Panes => "",
             Mode::Map => "on the map",
+            Mode::Overview => "overview",
             Mode::Duplicates => "near-duplicates",
             Mode::Resolve => "resolving them",
             Mode::Outliers => "odd ones out",
@@ -63,6 +66,10 @@ pub(crate) enum Action {
     CycleFocus,
     Preview,
     ToggleView,
+    /// The overview on or off.
+    Overview,
+    /// Enter in the overview: the cluster in the grid.
+    OpenCluster,
     Similar,
     Export,
     Mark,
@@ -209,6 +216,11 @@ pub(crate) const KEYS: &[Row] = &[
     ),
     row(
         Panes,
+        &[(char('w'), Overview)],
+        "every cluster on one screen (the overview)",
+    ),
+    row(
+        Panes,
         &[(char('s'), Similar)],
         "the images most similar to the current one",
     ),
@@ -303,6 +315,21 @@ pub(crate) const KEYS: &[Row] = &[
         "the map as a picture of thumbnails / as points",
     ),
     row(OnMap, &[(ESC, Back)], "leave the map"),
+    row(
+        Mode::Overview,
+        LIST_MOVES,
+        "along the row (the cluster's images) / to the next cluster / a page",
+    ),
+    row(
+        Mode::Overview,
+        &[(ENTER, OpenCluster)],
+        "open the cluster in the grid",
+    ),
+    row(
+        Mode::Overview,
+        &[(ESC, Close), (char('w'), Close)],
+        "back to the panes (other keys work as there)",
+    ),
     row(Dups, LIST_MOVES, "move (in the grid: along, a row, a page)"),
     row(Dups, &[(ENTER, GoTo)], "go to the image in its cluster"),
     row(

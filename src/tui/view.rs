@@ -15,6 +15,7 @@ use super::panes::loading::{draw_empty, draw_loading};
 use super::panes::map::draw_map;
 use super::panes::neighbours::draw_neighbours;
 use super::panes::outliers::draw_outliers;
+use super::panes::overview::draw_overview;
 use super::panes::preview::{draw_full_preview, draw_montage, draw_preview};
 use super::panes::prompt::draw_prompt;
 use super::panes::status::draw_status;
@@ -125,7 +126,7 @@ pub fn map_size(app: &App, area: Rect) -> (u16, u16) {
 /// What is at `(column, row)` of a screen of `area`, on the panes (not under a popup or a
 /// full-screen layer): for the event loop to turn a click into an [`super::app::Event`].
 pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<Hit> {
-    if app.loading != Loading::Ready || app.overlay != Overlay::None {
+    if app.loading != Loading::Ready || app.overlay != Overlay::None || app.overview.on {
         return None;
     }
     let p = panes(app, area);
@@ -218,11 +219,30 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
     // Under a popup images are left out: terminal graphics would cover the popup.
     let popup = app.overlay != Overlay::None;
     let preview = if popup { None } else { preview };
+    if app.overview.on {
+        draw_overview(frame, app, main, (!popup).then_some(thumbnails));
+    } else {
+        draw_panes(frame, app, &p, preview, map, (!popup).then_some(thumbnails));
+    }
+    draw_popup(frame, app, area);
+}
+
+/// The panes: clusters, images (or the similar images), preview and neighbours, map and the
+/// curves of k. `map` and `thumbnails` are `None` under a popup.
+fn draw_panes(
+    frame: &mut Frame,
+    app: &App,
+    p: &Panes,
+    preview: Option<&mut ThreadProtocol>,
+    map: Option<&mut ThreadProtocol>,
+    thumbnails: Option<&mut Thumbnails>,
+) {
+    let popup = thumbnails.is_none();
     draw_clusters(frame, app, p.clusters);
     if p.preview.is_empty() && app.focus == Focus::Similar && !app.grid_shown() {
         draw_neighbours(frame, app, p.images);
     } else {
-        draw_images(frame, app, p.images, (!popup).then_some(thumbnails));
+        draw_images(frame, app, p.images, thumbnails);
     }
     if !p.preview.is_empty() {
         draw_preview(frame, app, preview, p.preview);
@@ -232,6 +252,10 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         draw_map(frame, app, p.map, if popup { None } else { map });
         draw_sweep(frame, app, p.curves);
     }
+}
+
+/// The popup over the panes, if any: the help, a prompt.
+fn draw_popup(frame: &mut Frame, app: &App, area: Rect) {
     let export_title = match app.browse.selection.len() {
         0 => "export cluster to folder".to_owned(),
         n => format!("export the {} marked to folder", images(n)),

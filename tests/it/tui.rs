@@ -154,6 +154,7 @@ impl Harness {
 
     /// What the event loop says when the screen is `width` × `height`.
     fn resize(&mut self, width: u16, height: u16) {
+        self.on(Event::ScreenSize(width, height));
         let (columns, rows) =
             view::grid_size(&self.app, ratatui::layout::Rect::new(0, 0, width, height));
         self.on(Event::GridSize(columns, rows));
@@ -800,6 +801,83 @@ fn the_cursor_follows_its_image_through_a_rename() {
     let clustering = clusters(&c, 3);
     h.on(Event::Loaded(Arc::new(c), Box::new(clustering)));
     assert_eq!(h.app.current_path().unwrap(), Path::new("/art/renamed.png"));
+}
+
+/// `w`: every cluster a row of thumbnails on one screen; the cursor walks rows and clusters,
+/// marks work as in the grid, Enter opens the cluster in the grid.
+#[test]
+fn the_overview_shows_every_cluster_on_one_screen() {
+    let mut h = Harness::new();
+    h.grid(120, 36);
+    h.thumbnail_requests.clear();
+    h.key(KeyCode::Char('w'));
+    assert!(
+        h.app.message().starts_with("overview"),
+        "{}",
+        h.app.message()
+    );
+    // Three clusters of 5 in 35 rows: the grid's own tiles, every image of every cluster.
+    assert_eq!(h.thumbnail_requests.len(), 1);
+    assert_eq!(h.thumbnail_requests[0].len(), 15);
+    let s = h.screen(120, 36);
+    golden("overview", &s);
+    for number in ["1 ", "2 ", "3 "] {
+        assert!(
+            s.lines().any(|l| l.starts_with(&format!("██ {number}"))),
+            "{s}"
+        );
+    }
+    assert!(s.contains('▀') || s.contains('▄'), "thumbnails drawn:\n{s}");
+    assert!(s.contains('┏'), "the cursor's tile has a thick frame:\n{s}");
+    // → along the cluster's images, ↓ to the next cluster in the same column.
+    h.key(KeyCode::Right);
+    assert_eq!((h.app.cluster(), h.app.image()), (0, 1));
+    h.key(KeyCode::Down);
+    assert_eq!((h.app.cluster(), h.app.image()), (1, 1));
+    let here = h.app.current().unwrap();
+    // Space marks and moves on along the row, as in the grid.
+    h.key(KeyCode::Char(' '));
+    assert!(h.app.is_marked(here));
+    assert_eq!((h.app.cluster(), h.app.image()), (1, 2));
+    // Enter: the cluster in the grid, the cursor on its image.
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.images_view(), ImagesView::Grid);
+    assert_eq!((h.app.cluster(), h.app.image()), (1, 2));
+    assert!(!h.screen(120, 36).contains("+0 more"));
+    // w again, then Esc: back to the panes.
+    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Esc);
+    assert!(h.screen(120, 36).contains("clusters: 3 by kmeans"));
+}
+
+/// A cluster with more images than a row holds shows its most central ones, then its two
+/// farthest from the centre, marked "edge", and says how many are left out; the cursor
+/// walks onto the edge images.
+#[test]
+fn the_overview_shows_the_edges_of_a_large_cluster() {
+    let mut h = Harness::new();
+    let c = h.app.collection().clone();
+    h.on(Event::Loaded(c.clone(), Box::new(clusters(&c, 2))));
+    h.grid(120, 36);
+    h.key(KeyCode::Char('w'));
+    let s = h.screen(120, 36);
+    let big = (0..2)
+        .find(|&k| h.app.shown()[k].len() == 10)
+        .expect("a cluster of 10");
+    // 100 columns hold 6 tiles of the grid's size: 4 central, 2 from the edge, 4 left out.
+    assert_eq!(s.matches("edge").count(), 2, "{s}");
+    assert!(s.contains("+4 more"), "{s}");
+    while h.app.cluster() != big {
+        h.key(KeyCode::Down);
+    }
+    for _ in 0..5 {
+        h.key(KeyCode::Right);
+    }
+    assert_eq!(h.app.image(), 9, "the last tile is the farthest image");
+    h.key(KeyCode::Left);
+    assert_eq!(h.app.image(), 8);
+    h.key(KeyCode::Left);
+    assert_eq!(h.app.image(), 3, "from the edge back to the central ones");
 }
 
 #[test]

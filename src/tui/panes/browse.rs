@@ -172,7 +172,9 @@ impl App {
     /// file managers do, so that Space Space marks two images.
     pub(crate) fn mark_and_advance(&mut self) -> Vec<Command> {
         self.toggle_mark();
-        if self.focus == Focus::Clusters {
+        if self.overview.on {
+            self.overview_key(crate::tui::keys::Action::Right)
+        } else if self.focus == Focus::Clusters {
             Vec::new()
         } else if self.grid_shown() {
             self.move_in_grid(1, 0)

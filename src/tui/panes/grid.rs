@@ -43,8 +43,9 @@ pub(crate) struct Grid {
     pub(crate) size: (usize, usize),
     /// The first grid row in view.
     pub(crate) top: usize,
-    /// The thumbnails last asked for (asked again only when the page changes).
-    pub(crate) asked: Vec<PathBuf>,
+    /// The thumbnails last asked for, and their tile (asked again only when the page
+    /// changes).
+    pub(crate) asked: (Vec<PathBuf>, Tile),
 }
 
 impl App {
@@ -60,7 +61,7 @@ impl App {
             };
         }
         // New graphics: the thumbnails made for the old ones are gone.
-        self.grid.asked.clear();
+        self.grid.asked.0.clear();
         Vec::new()
     }
 
@@ -187,6 +188,9 @@ impl App {
     /// Keeps the grid's cursor row in view and asks for the thumbnails of the page in view
     /// (and of the next, so that paging on finds them made) when they change.
     pub(crate) fn thumbnails(&mut self) -> Vec<Command> {
+        if let Some((wanted, tile)) = self.overview_thumbnails() {
+            return self.ask_thumbnails(wanted, tile);
+        }
         let grid = self.grid.view == ImagesView::Grid
             && self.loading == Loading::Ready
             && matches!(
@@ -217,12 +221,17 @@ impl App {
             .flat_map(|&(start, len)| &items[start..start + len])
             .map(|&i| (self.collection.paths[i].clone(), self.collection.hashes[i]))
             .collect();
+        self.ask_thumbnails(wanted, GRID_TILE)
+    }
+
+    /// Asks for the thumbnails of `wanted` for `tile`, unless they are those asked last.
+    fn ask_thumbnails(&mut self, wanted: Vec<(PathBuf, [u8; 32])>, tile: Tile) -> Vec<Command> {
         let paths: Vec<PathBuf> = wanted.iter().map(|(p, _)| p.clone()).collect();
-        if paths == self.grid.asked || wanted.is_empty() {
+        if (paths == self.grid.asked.0 && tile == self.grid.asked.1) || wanted.is_empty() {
             return Vec::new();
         }
-        self.grid.asked = paths;
-        vec![Command::LoadThumbnails(wanted, GRID_TILE)]
+        self.grid.asked = (paths, tile);
+        vec![Command::LoadThumbnails(wanted, tile)]
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod loading;
 pub(crate) mod map;
 pub(crate) mod neighbours;
 pub(crate) mod outliers;
+pub(crate) mod overview;
 pub(crate) mod preview;
 pub(crate) mod prompt;
 pub(crate) mod status;
