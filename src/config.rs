@@ -64,6 +64,51 @@ pub struct ExploreSection {
     /// Colours: `auto` (the terminal's background decides when it tells), `dark` or `light`.
     /// `NO_COLOR` overrides it.
     pub theme: ThemeSetting,
+    /// The first screen: `auto` (the overview where the terminal draws images, else the
+    /// panes with a list), `overview`, `grid` or `list`.
+    pub view: ViewSetting,
+}
+
+/// `explore.view` and `--view`: the explorer's first screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ViewSetting {
+    /// The overview where the terminal draws images, else the panes with a list of names.
+    Auto,
+    /// Every cluster on one screen.
+    Overview,
+    /// The panes, the cluster as a grid of thumbnails.
+    Grid,
+    /// The panes, the cluster as a list of names.
+    List,
+}
+
+/// The values `explore.view` (and `--view`) accept.
+pub const VIEWS: [&str; 4] = ["auto", "overview", "grid", "list"];
+
+impl ViewSetting {
+    /// Parses a value of [`VIEWS`]; the error is the rule.
+    pub fn parse(text: &str) -> Result<ViewSetting, String> {
+        Ok(match text {
+            "auto" => ViewSetting::Auto,
+            "overview" => ViewSetting::Overview,
+            "grid" => ViewSetting::Grid,
+            "list" => ViewSetting::List,
+            other => {
+                return Err(format!(
+                    "expected one of {}, got {other:?}",
+                    VIEWS.join(", ")
+                ));
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for ViewSetting {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        ViewSetting::parse(&text)
+    }
 }
 
 /// `explore.protocol` and `--protocol`: how the explorer draws images.

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Some(Command::Man { command }) => run_man(command.as_deref()),
         Some(Command::Doctor) => run_doctor(g),
         None => match cli.dir {
-            Some(dir) => run_tui(&dir, g, cli.protocol),
+            Some(dir) => run_tui(&dir, g, cli.protocol, cli.view),
             None => Err(Error::bad_request(
                 "give a folder of images, e.g. `imgtui ~/Pictures` (see --help)",
             )),

@@ -8,7 +8,7 @@ use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand};
 use imgtui::ErrorKind::BadRequest;
 use imgtui::analysis::clustering::{KChoice, MapMethod, Method};
-use imgtui::config::{Config, ProtocolSetting};
+use imgtui::config::{Config, ProtocolSetting, ViewSetting};
 use imgtui::error::Result;
 use imgtui::export::Mode;
 use imgtui::{Error, Extractor, Session, Store, Summary};
@@ -31,6 +31,11 @@ pub(crate) struct Cli {
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(imgtui::config::PROTOCOLS)
         .try_map(|s| ProtocolSetting::parse(&s)))]
     pub(crate) protocol: Option<ProtocolSetting>,
+    /// The explorer's first screen: auto (the overview where the terminal draws images),
+    /// overview, grid, list [default: from the settings, auto].
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(imgtui::config::VIEWS)
+        .try_map(|s| ViewSetting::parse(&s)))]
+    pub(crate) view: Option<ViewSetting>,
     #[command(flatten)]
     pub(crate) globals: Globals,
 }

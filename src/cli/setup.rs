@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
-use imgtui::config::{Config, ProtocolSetting};
+use imgtui::config::{Config, ProtocolSetting, ViewSetting};
 use imgtui::error::Result;
 use imgtui::{Error, Store};
 
@@ -45,11 +45,13 @@ pub(crate) fn run_tui(
     dir: &Path,
     g: &Globals,
     protocol: Option<ProtocolSetting>,
+    view: Option<ViewSetting>,
 ) -> Result<ExitCode> {
     let session = g.open(dir)?;
     let protocol = protocol.unwrap_or(session.config().explore.protocol);
+    let view = view.unwrap_or(session.config().explore.view);
     let cancel = cancel_on_signals()?;
-    imgtui::tui::run(session, protocol, cancel)?;
+    imgtui::tui::run(session, protocol, view, cancel)?;
     Ok(ExitCode::SUCCESS)
 }
 

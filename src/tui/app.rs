@@ -326,16 +326,16 @@ impl App {
 
     /// A key, through the key table ([`keys::action`]) to the pane of the mode.
     pub(crate) fn key(&mut self, key: KeyEvent) -> Vec<Command> {
-        let mode = self.mode();
-        let action = keys::action(mode, key);
+        let mut mode = self.mode();
+        let mut action = keys::action(mode, key);
+        // Keys the map and the overview have no row for are the panes'.
+        if action.is_none() && matches!(mode, Mode::Map | Mode::Overview) {
+            mode = Mode::Panes;
+            action = keys::action(mode, key);
+        }
         match (mode, action) {
             (_, Some(Action::Quit)) => vec![Command::Quit],
             (Mode::Prompt, action) => self.prompt_key(action, key),
-            // Keys the map and the overview have no row for are the panes'.
-            (Mode::Map | Mode::Overview, None) => match keys::action(Mode::Panes, key) {
-                Some(action) => self.panes_key(action),
-                None => Vec::new(),
-            },
             (_, None) => Vec::new(),
             (Mode::Viewer, Some(Action::Close)) => {
                 self.overlay = Overlay::None;

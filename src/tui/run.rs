@@ -21,7 +21,7 @@ use super::view::{grid_size, map_size, view};
 use super::workers::Msg;
 use super::workers::commands::Workers;
 use super::workers::loader::spawn_loader;
-use crate::config::{ProtocolSetting, ThemeSetting};
+use crate::config::{ProtocolSetting, ThemeSetting, ViewSetting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::session::Session;
 
@@ -31,7 +31,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Runs the explorer until the user quits. The terminal (and any tmux option changed) is
 /// restored on return, on error, on panic and on SIGHUP/SIGTERM (see [`terminal::restore`]).
 ///
-/// `protocol` forces an image protocol; `Auto` asks the terminal which one it speaks (after
+/// `view` is the first screen ([`ViewSetting`]). `protocol` forces an image protocol; `Auto` asks the terminal which one it speaks (after
 /// the first frame, at most 1 s; keys typed meanwhile are handled as usual). Either way the
 /// cell size in pixels comes from the tty, else the terminal's answer, else the setting
 /// `explore.cell_size`, else a small guess, and is read again on every resize. Raising
@@ -39,7 +39,12 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 ///
 /// Fails with [`crate::ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and
 /// when the terminal cannot be set up.
-pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>) -> Result<()> {
+pub fn run(
+    session: Session,
+    protocol: ProtocolSetting,
+    view: ViewSetting,
+    cancel: Arc<AtomicBool>,
+) -> Result<()> {
     let protocol = forced(protocol);
     if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
         return Err(Error::bad_request(
@@ -48,6 +53,7 @@ pub fn run(session: Session, protocol: ProtocolSetting, cancel: Arc<AtomicBool>)
     }
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut app = new_app(&session);
+    app.start_with(view);
     let mouse = session.config().explore.mouse;
     let cell_setting = session.config().explore.cell_size.0;
     let dumb = terminal::environment().dumb;

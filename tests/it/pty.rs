@@ -49,7 +49,9 @@ impl Played {
             unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
         let child = Command::new(env!("CARGO_BIN_EXE_imgtui"))
             .arg(dir)
-            .args(["--features", "color", "--store"])
+            // The panes, not the overview a graphics terminal opens on: the keys typed are
+            // checked on the panes' filter and preview.
+            .args(["--view", "grid", "--features", "color", "--store"])
             .arg(store)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -735,3 +735,47 @@ fn doctor_writes_its_report_to_a_redirected_stdout() {
     assert!(!text.contains('\u{1b}'), "{text}");
     tmux(sock, &["kill-server"]);
 }
+
+/// `--view overview`: every cluster a row of thumbnails on the first screen (half blocks in
+/// tmux); the arrows walk it, Enter opens the cluster in the grid, w brings it back.
+#[test]
+fn the_explorer_starts_on_the_overview() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-overview";
+    start(
+        sock,
+        session,
+        None,
+        (120, 40),
+        &dir,
+        &store,
+        " --view overview --features pixels; echo exited $?; sleep 30",
+    );
+    let wait = |text: &str| wait_for(sock, session, text);
+    // Every cluster has its row (auto k finds 3 or 4 in the three families).
+    let rows = |s: &str| s.lines().filter(|l| l.starts_with("██ ")).count();
+    let s = wait_until(sock, session, "a row per cluster, thumbnails drawn", |s| {
+        rows(s) >= 3 && (s.contains('▀') || s.contains('▄'))
+    });
+    assert!(s.contains(" images"), "{s}");
+    assert!(s.contains("Enter opens the cluster"), "{s}");
+    tmux(
+        sock,
+        &["send-keys", "-t", session, "Down", "Right", "Enter"],
+    );
+    wait("cluster 2 ·");
+    tmux(sock, &["send-keys", "-t", session, "w"]);
+    wait_until(sock, session, "the overview again", |s| rows(s) >= 3);
+    tmux(sock, &["send-keys", "-t", session, "q"]);
+    wait("exited 0");
+    tmux(sock, &["kill-server"]);
+}

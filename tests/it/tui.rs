@@ -1782,3 +1782,26 @@ fn small_things_say_what_happened() {
     h.on(Event::ExportSuggested(offered.clone(), "other".into()));
     assert_eq!(*h.app.overlay(), Overlay::Export(format!("{offered}-2x")));
 }
+
+/// The map and the overview leave the keys they have no row for to the panes: q quits from
+/// either, and Space marks.
+#[test]
+fn keys_the_map_and_the_overview_leave_alone_work_as_on_the_panes() {
+    let mut h = Harness::new();
+    h.grid(120, 36);
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.focus(), Focus::Map);
+    assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);
+    let here = h.app.current().unwrap();
+    h.key(KeyCode::Char(' '));
+    assert!(h.app.is_marked(here));
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('w'));
+    assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);
+    let ctrl_c = h.on(Event::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(ctrl_c, vec![Command::Quit]);
+}

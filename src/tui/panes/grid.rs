@@ -53,6 +53,10 @@ impl App {
     /// make the grid the default view, unless the user chose one with `g`.
     pub(crate) fn on_graphics(&mut self, how: String, images: bool) -> Vec<Command> {
         self.look.graphics = how;
+        if self.overview.auto && images && !self.grid.chosen {
+            self.overview.auto = false;
+            self.overview.on = true;
+        }
         if !self.grid.chosen {
             self.grid.view = if images {
                 ImagesView::Grid
@@ -74,6 +78,7 @@ impl App {
     /// `g`: the grid or the list.
     pub(crate) fn toggle_view(&mut self) {
         self.grid.chosen = true;
+        self.overview.auto = false;
         self.grid.view = match self.grid.view {
             ImagesView::List => ImagesView::Grid,
             ImagesView::Grid => ImagesView::List,

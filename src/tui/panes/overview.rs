@@ -16,6 +16,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui_image::{Resize, StatefulImage};
 
 use super::grid::{GRID_TILE, ImagesView, Thumbnails, Tile};
+use crate::config::ViewSetting;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay, images};
 use crate::tui::keys::Action;
 
@@ -35,6 +36,9 @@ type Wanted = (PathBuf, [u8; 32]);
 pub(crate) struct Overview {
     /// The overview is shown instead of the panes.
     pub(crate) on: bool,
+    /// `explore.view = auto`: the overview comes on when the terminal turns out to draw
+    /// images, unless the user chose a view meanwhile (`w`, `g`).
+    pub(crate) auto: bool,
     /// The first cluster row in view.
     pub(crate) top: usize,
 }
@@ -107,8 +111,25 @@ impl App {
         row
     }
 
+    /// The first screen, as `explore.view` (or `--view`) says.
+    pub fn start_with(&mut self, view: ViewSetting) {
+        match view {
+            ViewSetting::Auto => self.overview.auto = true,
+            ViewSetting::Overview => self.overview.on = true,
+            ViewSetting::Grid | ViewSetting::List => {
+                self.grid.chosen = true;
+                self.grid.view = if view == ViewSetting::Grid {
+                    ImagesView::Grid
+                } else {
+                    ImagesView::List
+                };
+            }
+        }
+    }
+
     /// `w`: the overview on or off (off: the panes, the grid of the same cluster).
     pub(crate) fn toggle_overview(&mut self) -> Vec<Command> {
+        self.overview.auto = false;
         self.overview.on = !self.overview.on;
         if self.overview.on {
             self.focus = Focus::Images;

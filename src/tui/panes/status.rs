@@ -119,7 +119,9 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         }
         Loading::Failed(e) => format!("error: {e}"),
     };
-    let keys = if app.grid_shown() {
+    let keys = if app.overview.on {
+        "arrows move Enter opens the cluster w panes s similar e export ? help q quit"
+    } else if app.grid_shown() {
         "arrows move [ ] clusters g list s similar e export +/- k / filter ? help q quit"
     } else {
         "←→ clusters ↑↓ images g grid s similar e export +/- k / filter ? help q quit"
