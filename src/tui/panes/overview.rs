@@ -235,17 +235,22 @@ pub(crate) fn draw_overview(
         let here_row = c == app.browse.cluster;
         let row = app.overview_row(c, layout.per_row);
         let hidden = shown.len().saturating_sub(row.len());
-        let mut label = vec![
-            Line::from(vec![
-                Span::styled("██ ", Style::new().fg(theme.cluster(cl.number))),
-                Span::styled(format!("{} ", cl.number), Style::new().bold()),
-                Span::styled(images(shown.len()), theme.dim()),
-            ]),
-            Line::from(crate::text::middle_cut(
+        let mut label = vec![Line::from(vec![
+            Span::styled("██ ", Style::new().fg(theme.cluster(cl.number))),
+            Span::styled(format!("{} ", cl.number), Style::new().bold()),
+            Span::styled(images(shown.len()), theme.dim()),
+        ])];
+        // The name on the rows left (one kept for the count of those left out).
+        let room = usize::from(th.saturating_sub(2 + u16::from(hidden > 0))).max(1);
+        label.extend(
+            name_lines(
                 &crate::text::escape(&cl.name),
                 usize::from(LABEL_WIDTH - 1),
-            )),
-        ];
+                room,
+            )
+            .into_iter()
+            .map(Line::from),
+        );
         if hidden > 0 {
             label.push(Line::styled(format!("+{hidden} more"), theme.dim()));
         }
@@ -302,9 +307,50 @@ pub(crate) fn draw_overview(
     }
 }
 
+/// `name` in at most `rows` lines of `width` characters, broken at spaces; what does not fit
+/// is cut from the middle of the last line.
+fn name_lines(name: &str, width: usize, rows: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut words = name.split(' ').peekable();
+    while let Some(word) = words.next() {
+        let full = lines.len() == rows;
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ if full => {
+                // No row left: the rest joins the last line, cut in the middle.
+                let last = lines.last_mut().expect("rows ≥ 1");
+                let rest: Vec<&str> = std::iter::once(word).chain(words.by_ref()).collect();
+                *last = crate::text::middle_cut(&format!("{last} {}", rest.join(" ")), width);
+                break;
+            }
+            _ => lines.push(crate::text::middle_cut(word, width)),
+        }
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_wrap_at_spaces_and_are_cut_in_the_middle_when_they_do_not_fit() {
+        assert_eq!(
+            name_lines("chain mail · brain coral · wool", 19, 2),
+            ["chain mail · brain", "coral · wool"]
+        );
+        let one = name_lines("chain mail · brain coral · wool", 19, 1);
+        assert_eq!(one.len(), 1);
+        assert!(
+            one[0].starts_with("chain") && one[0].ends_with("wool"),
+            "{one:?}"
+        );
+        assert_eq!(one[0].chars().count(), 19);
+        assert_eq!(name_lines("", 19, 2), [""]);
+    }
 
     #[test]
     fn tiles_shrink_so_that_every_cluster_fits_then_rows_scroll() {
