@@ -65,7 +65,7 @@ pub struct ExploreSection {
     /// `NO_COLOR` overrides it.
     pub theme: ThemeSetting,
     /// The first screen: `auto` (the overview where the terminal draws images, else the
-    /// panes with a list), `overview`, `grid` or `list`.
+    /// panes with a list), `overview`, `grid`, `list` or `lattice`.
     pub view: ViewSetting,
 }
 
@@ -81,10 +81,12 @@ pub enum ViewSetting {
     Grid,
     /// The panes, the cluster as a list of names.
     List,
+    /// The whole collection as one grid, alike images together.
+    Lattice,
 }
 
 /// The values `explore.view` (and `--view`) accept.
-pub const VIEWS: [&str; 4] = ["auto", "overview", "grid", "list"];
+pub const VIEWS: [&str; 5] = ["auto", "overview", "grid", "list", "lattice"];
 
 impl ViewSetting {
     /// Parses a value of [`VIEWS`]; the error is the rule.
@@ -94,6 +96,7 @@ impl ViewSetting {
             "overview" => ViewSetting::Overview,
             "grid" => ViewSetting::Grid,
             "list" => ViewSetting::List,
+            "lattice" => ViewSetting::Lattice,
             other => {
                 return Err(format!(
                     "expected one of {}, got {other:?}",

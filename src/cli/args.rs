@@ -32,7 +32,7 @@ pub(crate) struct Cli {
         .try_map(|s| ProtocolSetting::parse(&s)))]
     pub(crate) protocol: Option<ProtocolSetting>,
     /// The explorer's first screen: auto (the overview where the terminal draws images),
-    /// overview, grid, list [default: from the settings, auto].
+    /// overview, grid, list, lattice [default: from the settings, auto].
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(imgtui::config::VIEWS)
         .try_map(|s| ViewSetting::parse(&s)))]
     pub(crate) view: Option<ViewSetting>,

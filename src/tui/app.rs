@@ -11,6 +11,7 @@ use super::keys::{self, Action, Mode};
 use super::panes::browse::Browse;
 use super::panes::duplicates::Duplicates;
 use super::panes::grid::Grid;
+use super::panes::lattice::Lattice;
 use super::panes::map::Map;
 use super::panes::neighbours::Neighbours;
 use super::panes::outliers::Outliers;
@@ -121,8 +122,8 @@ pub struct App {
     pub(crate) outliers: Outliers,
     /// Every cluster on one screen (`w`).
     pub(crate) overview: Overview,
-    /// The export under way, if any.
-    pub(crate) exporting: Option<Exporting>,
+    /// The whole collection as one grid, alike images together (`L`).
+    pub(crate) lattice: Lattice,
     /// Image the preview shows (or is loading).
     pub(crate) preview_path: Option<PathBuf>,
     /// How the screen looks: colours, and how images are drawn.
@@ -147,7 +148,7 @@ impl App {
             duplicates: Duplicates::default(),
             outliers: Outliers::default(),
             overview: Overview::default(),
-            exporting: None,
+            lattice: Lattice::default(),
             preview_path: None,
             look: Look::default(),
         }
@@ -242,6 +243,9 @@ impl App {
                 self.map.view.zoom_by(zoom);
             }
         }
+        if self.lattice.on {
+            self.lattice.lay_out(&clustering);
+        }
         self.clustering = Some(clustering);
         self.browse.cluster = self
             .browse
@@ -316,6 +320,7 @@ impl App {
             Overlay::Resolve => Mode::Resolve,
             Overlay::Outliers => Mode::Outliers,
             Overlay::Help(_) | Overlay::Preview | Overlay::Montage(_) => Mode::Viewer,
+            Overlay::None if self.lattice.on && self.loading == Loading::Ready => Mode::Lattice,
             Overlay::None if self.overview.on && self.loading == Loading::Ready => Mode::Overview,
             Overlay::None if self.focus == Focus::Map && self.loading == Loading::Ready => {
                 Mode::Map
@@ -329,7 +334,7 @@ impl App {
         let mut mode = self.mode();
         let mut action = keys::action(mode, key);
         // Keys the map and the overview have no row for are the panes'.
-        if action.is_none() && matches!(mode, Mode::Map | Mode::Overview) {
+        if action.is_none() && matches!(mode, Mode::Map | Mode::Overview | Mode::Lattice) {
             mode = Mode::Panes;
             action = keys::action(mode, key);
         }
@@ -350,6 +355,7 @@ impl App {
             (Mode::Outliers, Some(action)) => self.outliers_key(action),
             (Mode::Map, Some(action)) => self.map_key(action),
             (Mode::Overview, Some(action)) => self.overview_key(action),
+            (Mode::Lattice, Some(action)) => self.lattice_key(action),
             (_, Some(action)) => self.panes_key(action),
         }
     }
@@ -395,6 +401,7 @@ impl App {
             Action::FewerClusters => return self.change_k(-1),
             Action::ToggleView => self.toggle_view(),
             Action::Overview => return self.toggle_overview(),
+            Action::Lattice => return self.toggle_lattice(),
             Action::PreviousCluster => return self.move_cluster(-1),
             Action::NextCluster => return self.move_cluster(1),
             action if self.grid_shown() && self.focus != Focus::Clusters => {
@@ -418,7 +425,7 @@ impl App {
     /// Esc on the panes: stop the export under way, else leave the similar images, else
     /// clear the filter.
     fn back(&mut self) -> Vec<Command> {
-        if self.exporting.as_ref().is_some_and(|x| !x.stopping) {
+        if self.status.exporting.as_ref().is_some_and(|x| !x.stopping) {
             return self.stop_export();
         }
         if self.focus == Focus::Similar {

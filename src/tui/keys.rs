@@ -16,6 +16,9 @@ pub(crate) enum Mode {
     Map,
     /// The overview, every cluster on one screen (keys it has no row for go to the panes).
     Overview,
+    /// The lattice, the whole collection as one grid (keys it has no row for go to the
+    /// panes).
+    Lattice,
     /// The near-duplicate groups (`d`).
     Duplicates,
     /// The confirmation before near-duplicates go (`x` in the groups).
@@ -35,6 +38,7 @@ impl Mode {
             Mode::Anywhere | Mode::Panes => "",
             Mode::Map => "on the map",
             Mode::Overview => "overview",
+            Mode::Lattice => "lattice",
             Mode::Duplicates => "near-duplicates",
             Mode::Resolve => "resolving them",
             Mode::Outliers => "odd ones out",
@@ -68,6 +72,8 @@ pub(crate) enum Action {
     ToggleView,
     /// The overview on or off.
     Overview,
+    /// The lattice on or off.
+    Lattice,
     /// Enter in the overview: the cluster in the grid.
     OpenCluster,
     Similar,
@@ -221,6 +227,11 @@ pub(crate) const KEYS: &[Row] = &[
     ),
     row(
         Panes,
+        &[(char('L'), Lattice)],
+        "the whole collection as one grid, alike images together (the lattice)",
+    ),
+    row(
+        Panes,
         &[(char('s'), Similar)],
         "the images most similar to the current one",
     ),
@@ -328,6 +339,26 @@ pub(crate) const KEYS: &[Row] = &[
     row(
         Mode::Overview,
         &[(ESC, Close), (char('w'), Close)],
+        "back to the panes (other keys work as there)",
+    ),
+    row(Mode::Lattice, LIST_MOVES, "move to the next cell / a page"),
+    row(
+        Mode::Lattice,
+        &[
+            (char('+'), ZoomIn),
+            (char('='), ZoomIn),
+            (char('-'), ZoomOut),
+        ],
+        "larger / smaller tiles (down to a colour per image)",
+    ),
+    row(
+        Mode::Lattice,
+        &[(ENTER, OpenCluster)],
+        "open the image's cluster in the grid",
+    ),
+    row(
+        Mode::Lattice,
+        &[(ESC, Close), (char('L'), Close)],
         "back to the panes (other keys work as there)",
     ),
     row(Dups, LIST_MOVES, "move (in the grid: along, a row, a page)"),

@@ -115,7 +115,7 @@ impl App {
 
     /// The export under way, if any.
     pub fn exporting(&self) -> Option<&Exporting> {
-        self.exporting.as_ref()
+        self.status.exporting.as_ref()
     }
 
     /// The colours drawn with.

@@ -10,6 +10,7 @@ use super::panes::browse::draw_clusters;
 use super::panes::duplicates::{draw_duplicates, draw_resolve};
 use super::panes::grid::{draw_images, tiles_in};
 use super::panes::help::draw_help;
+use super::panes::lattice::draw_lattice;
 use super::panes::lists::list_areas;
 use super::panes::loading::{draw_empty, draw_loading};
 use super::panes::map::draw_map;
@@ -126,7 +127,8 @@ pub fn map_size(app: &App, area: Rect) -> (u16, u16) {
 /// What is at `(column, row)` of a screen of `area`, on the panes (not under a popup or a
 /// full-screen layer): for the event loop to turn a click into an [`super::app::Event`].
 pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<Hit> {
-    if app.loading != Loading::Ready || app.overlay != Overlay::None || app.overview.on {
+    let whole = app.overview.on || app.lattice.on;
+    if app.loading != Loading::Ready || app.overlay != Overlay::None || whole {
         return None;
     }
     let p = panes(app, area);
@@ -219,7 +221,9 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
     // Under a popup images are left out: terminal graphics would cover the popup.
     let popup = app.overlay != Overlay::None;
     let preview = if popup { None } else { preview };
-    if app.overview.on {
+    if app.lattice.on {
+        draw_lattice(frame, app, main, (!popup).then_some(thumbnails));
+    } else if app.overview.on {
         draw_overview(frame, app, main, (!popup).then_some(thumbnails));
     } else {
         draw_panes(frame, app, &p, preview, map, (!popup).then_some(thumbnails));

@@ -779,3 +779,43 @@ fn the_explorer_starts_on_the_overview() {
     wait("exited 0");
     tmux(sock, &["kill-server"]);
 }
+
+/// `--view lattice`: every image in its own cell of one grid (half blocks in tmux); Enter
+/// opens the image's cluster in the grid.
+#[test]
+fn the_explorer_starts_on_the_lattice() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-lattice";
+    start(
+        sock,
+        session,
+        None,
+        (120, 40),
+        &dir,
+        &store,
+        " --view lattice --features pixels; echo exited $?; sleep 30",
+    );
+    // 15 images in 5 × 3 framed cells, their thumbnails drawn.
+    let s = wait_until(sock, session, "15 cells, thumbnails drawn", |s| {
+        s.matches('┌').count() + s.matches('┏').count() == 15
+            && (s.contains('▀') || s.contains('▄'))
+    });
+    assert!(s.contains("+/- zoom"), "{s}");
+    tmux(sock, &["send-keys", "-t", session, "Right", "Enter"]);
+    // The panes: the images pane's title names the cluster.
+    wait_until(sock, session, "the cluster's grid", |s| {
+        s.contains("┐┌ cluster ")
+    });
+    tmux(sock, &["send-keys", "-t", session, "q"]);
+    wait_for(sock, session, "exited 0");
+    tmux(sock, &["kill-server"]);
+}

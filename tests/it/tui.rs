@@ -850,6 +850,53 @@ fn the_overview_shows_every_cluster_on_one_screen() {
     assert!(h.screen(120, 36).contains("clusters: 3 by kmeans"));
 }
 
+/// `L`: the whole collection as one grid, each image in its own cell, framed in its
+/// cluster's colour; the arrows walk the cells, `-` zooms out to a colour per image, Enter
+/// opens the image's cluster in the grid.
+#[test]
+fn the_lattice_shows_every_image_in_its_own_cell() {
+    let mut h = Harness::new();
+    h.grid(120, 36);
+    h.thumbnail_requests.clear();
+    h.key(KeyCode::Char('L'));
+    assert!(
+        h.app.message().starts_with("lattice"),
+        "{}",
+        h.app.message()
+    );
+    // 15 images in 5 × 3 cells of the grid's tiles: all in view, each thumbnail asked once.
+    assert_eq!(h.thumbnail_requests.len(), 1);
+    assert_eq!(h.thumbnail_requests[0].len(), 15);
+    let s = h.screen(120, 36);
+    golden("lattice", &s);
+    assert_eq!(s.matches('┏').count(), 1, "one cursor:\n{s}");
+    assert_eq!(s.matches('┌').count(), 14, "fourteen other tiles:\n{s}");
+    // Each family fills a patch of neighbouring cells: walking right from the first image
+    // stays in the lattice, and the cursor is a real image each step.
+    let start = h.app.current().unwrap();
+    h.key(KeyCode::Right);
+    let next = h.app.current().unwrap();
+    assert_ne!(start, next);
+    h.key(KeyCode::Left);
+    assert_eq!(h.app.current(), Some(start));
+    // Space marks here as in the grid.
+    h.key(KeyCode::Char(' '));
+    assert!(h.app.is_marked(start));
+    // Zoomed out to a colour per image: 15 cells, the cursor's drawn apart.
+    for _ in 0..3 {
+        h.key(KeyCode::Char('-'));
+    }
+    let s = h.screen(120, 36);
+    assert_eq!(s.matches("██").count(), 14, "{s}");
+    assert_eq!(s.matches("◆◆").count(), 1, "{s}");
+    // Enter: the image's cluster in the grid, the cursor on it.
+    let here = h.app.current().unwrap();
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.images_view(), ImagesView::Grid);
+    assert_eq!(h.app.current(), Some(here));
+    assert!(h.screen(120, 36).contains("clusters: 3 by kmeans"));
+}
+
 /// A cluster with more images than a row holds shows its most central ones, then its two
 /// farthest from the centre, marked "edge", and says how many are left out; the cursor
 /// walks onto the edge images.

@@ -172,7 +172,9 @@ impl App {
     /// file managers do, so that Space Space marks two images.
     pub(crate) fn mark_and_advance(&mut self) -> Vec<Command> {
         self.toggle_mark();
-        if self.overview.on {
+        if self.lattice.on {
+            self.lattice_key(crate::tui::keys::Action::Right)
+        } else if self.overview.on {
             self.overview_key(crate::tui::keys::Action::Right)
         } else if self.focus == Focus::Clusters {
             Vec::new()

@@ -10,7 +10,7 @@ use crate::tui::app::{App, Command, Overlay};
 impl App {
     /// `e`: the prompt, with the suggested folder (a fresh one is looked for on a worker).
     pub(crate) fn open_export(&mut self) -> Vec<Command> {
-        if self.exporting.is_some() {
+        if self.status.exporting.is_some() {
             self.say("an export is under way (Esc stops it)");
             return Vec::new();
         }
@@ -29,7 +29,7 @@ impl App {
             return Vec::new();
         }
         let files = self.export_files();
-        self.exporting = Some(Exporting {
+        self.status.exporting = Some(Exporting {
             target: target.clone(),
             done: 0,
             total: files.len(),
@@ -40,7 +40,7 @@ impl App {
 
     /// The export has copied `done` of its files.
     pub(crate) fn on_export_progress(&mut self, done: usize) -> Vec<Command> {
-        if let Some(x) = &mut self.exporting {
+        if let Some(x) = &mut self.status.exporting {
             x.done = done;
         }
         Vec::new()
@@ -48,7 +48,7 @@ impl App {
 
     /// Esc while exporting: it stops after the file in hand.
     pub(crate) fn stop_export(&mut self) -> Vec<Command> {
-        if let Some(x) = &mut self.exporting {
+        if let Some(x) = &mut self.status.exporting {
             x.stopping = true;
         }
         vec![Command::CancelExport]
@@ -67,7 +67,7 @@ impl App {
 
     /// The export ended, or was refused ([`crate::tui::app::Event::Exported`]).
     pub(crate) fn on_exported(&mut self, result: Result<ExportReport, Error>) -> Vec<Command> {
-        self.exporting = None;
+        self.status.exporting = None;
         self.say(match result {
             Ok(r) => export_message(&r),
             Err(e) if e.kind() == ErrorKind::BadRequest => format!("export refused: {e}"),

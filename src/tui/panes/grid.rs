@@ -193,7 +193,10 @@ impl App {
     /// Keeps the grid's cursor row in view and asks for the thumbnails of the page in view
     /// (and of the next, so that paging on finds them made) when they change.
     pub(crate) fn thumbnails(&mut self) -> Vec<Command> {
-        if let Some((wanted, tile)) = self.overview_thumbnails() {
+        if let Some((wanted, tile)) = self
+            .lattice_thumbnails()
+            .or_else(|| self.overview_thumbnails())
+        {
             return self.ask_thumbnails(wanted, tile);
         }
         let grid = self.grid.view == ImagesView::Grid
@@ -245,6 +248,9 @@ const THUMBNAILS_KEPT: usize = 600;
 
 /// A tile's inside, in cells (columns, rows): what a thumbnail is encoded for.
 pub type Tile = (u16, u16);
+
+/// A thumbnail to make: the image's path and content hash.
+pub(crate) type Wanted = (PathBuf, [u8; 32]);
 
 /// The thumbnails by image path and tile, each encoded for that tile (made on workers;
 /// drawing only copies them): [`GRID_TILE`] for the grid, smaller ones for the overview. The

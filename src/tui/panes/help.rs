@@ -25,7 +25,7 @@ fn help_lines(theme: Theme, graphics: &str) -> Vec<Line<'static>> {
     if !graphics.is_empty() {
         lines.push(line("images", graphics));
     }
-    for mode in [Mode::Panes, Mode::Map, Mode::Overview] {
+    for mode in [Mode::Panes, Mode::Map, Mode::Overview, Mode::Lattice] {
         if !mode.heading().is_empty() {
             lines.push(Line::styled(
                 format!("{:>KEY_WIDTH$}  {}", "", mode.heading()),

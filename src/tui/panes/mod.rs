@@ -8,6 +8,7 @@ pub(crate) mod edit;
 pub(crate) mod export;
 pub(crate) mod grid;
 pub(crate) mod help;
+pub(crate) mod lattice;
 pub(crate) mod lists;
 pub(crate) mod loading;
 pub(crate) mod map;

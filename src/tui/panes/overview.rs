@@ -6,8 +6,6 @@
 //! the grid. Tiles shrink (down to 6 × 3 cells) so that every cluster fits, and the rows
 //! scroll beyond that.
 
-use std::path::PathBuf;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -15,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui_image::{Resize, StatefulImage};
 
-use super::grid::{GRID_TILE, ImagesView, Thumbnails, Tile};
+use super::grid::{GRID_TILE, ImagesView, Thumbnails, Tile, Wanted};
 use crate::config::ViewSetting;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay, images};
 use crate::tui::keys::Action;
@@ -27,9 +25,6 @@ const TILE_ROWS_MIN: u16 = 3;
 /// The images farthest from the centre shown at a row's end, when the cluster has more than
 /// fit.
 const EDGE: usize = 2;
-
-/// A thumbnail to make: the image's path and content hash.
-type Wanted = (PathBuf, [u8; 32]);
 
 /// Whether the overview is on, and the first cluster row in view.
 #[derive(Debug, Default)]
@@ -116,6 +111,7 @@ impl App {
         match view {
             ViewSetting::Auto => self.overview.auto = true,
             ViewSetting::Overview => self.overview.on = true,
+            ViewSetting::Lattice => self.lattice.on = true,
             ViewSetting::Grid | ViewSetting::List => {
                 self.grid.chosen = true;
                 self.grid.view = if view == ViewSetting::Grid {
@@ -132,6 +128,7 @@ impl App {
         self.overview.auto = false;
         self.overview.on = !self.overview.on;
         if self.overview.on {
+            self.lattice.on = false;
             self.focus = Focus::Images;
             self.say("overview: arrows move, Enter opens the cluster in the grid, w or Esc leaves");
         } else {

@@ -43,6 +43,8 @@ pub(crate) struct Status {
     pub(crate) thumbnailing: Option<(usize, usize)>,
     /// How the folder is watched (once the loader has started watching).
     pub(crate) watching: Option<WatchMode>,
+    /// The export under way, if any.
+    pub(crate) exporting: Option<crate::tui::app::Exporting>,
 }
 
 impl Status {
@@ -70,7 +72,7 @@ impl App {
 
     /// The status line's account of background work: an export's progress, else `busy`.
     pub fn activity(&self) -> Option<String> {
-        match &self.exporting {
+        match &self.status.exporting {
             Some(x) if x.stopping => Some(format!(
                 "stopping the export after {}/{} files…",
                 x.done, x.total
@@ -119,7 +121,9 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         }
         Loading::Failed(e) => format!("error: {e}"),
     };
-    let keys = if app.overview.on {
+    let keys = if app.lattice.on {
+        "arrows move +/- zoom Enter opens the cluster L panes s similar e export ? help q quit"
+    } else if app.overview.on {
         "arrows move Enter opens the cluster w panes s similar e export ? help q quit"
     } else if app.grid_shown() {
         "arrows move [ ] clusters g list s similar e export +/- k / filter ? help q quit"
