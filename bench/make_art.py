@@ -23,6 +23,8 @@ def art(rng, size):
 
 
 def main():
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__.strip())
     out = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     size = int(sys.argv[3]) if len(sys.argv) > 3 else 1024
