@@ -460,22 +460,13 @@ pub(crate) fn draw_grid(
             let inside = tile_block.inner(tile);
             frame.render_widget(tile_block, tile);
             let path = &app.collection.paths[i];
-            match thumbnails
+            let made = thumbnails
                 .as_deref_mut()
-                .and_then(|t| t.get_mut(path, GRID_TILE))
-            {
-                Some(thumbnail) => frame.render_stateful_widget(
-                    StatefulImage::default().resize(Resize::Scale(None)),
-                    inside,
-                    thumbnail,
-                ),
-                None => frame.render_widget(
-                    Paragraph::new("\n\n…")
-                        .centered()
-                        .style(app.look.theme.dim()),
-                    inside,
-                ),
-            }
+                .and_then(|t| t.get_mut(path, GRID_TILE));
+            let waiting = Paragraph::new("\n\n…")
+                .centered()
+                .style(app.look.theme.dim());
+            draw_thumbnail(frame, made, inside, waiting);
         }
     }
 }
@@ -488,5 +479,22 @@ pub(crate) fn fate(app: &App, g: usize, i: usize) -> Span<'static> {
         Some(k) if k == i => Span::styled("keep ", app.look.theme.accent().bold()),
         Some(_) if app.goes(g, i) => Span::styled("  ✗  ", app.look.theme.notice()),
         Some(_) => Span::styled("  ·  ", app.look.theme.dim()),
+    }
+}
+
+/// Draws a tile's thumbnail inside its frame, or `waiting` until it is made.
+pub(crate) fn draw_thumbnail(
+    frame: &mut Frame,
+    made: Option<&mut StatefulProtocol>,
+    inside: Rect,
+    waiting: Paragraph,
+) {
+    match made {
+        Some(thumbnail) => frame.render_stateful_widget(
+            StatefulImage::default().resize(Resize::Scale(None)),
+            inside,
+            thumbnail,
+        ),
+        None => frame.render_widget(waiting, inside),
     }
 }

@@ -10,9 +10,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, BorderType, Paragraph};
-use ratatui_image::{Resize, StatefulImage};
 
-use super::grid::{ImagesView, Thumbnails, Tile, Wanted};
+use super::grid::{ImagesView, Thumbnails, Tile, Wanted, draw_thumbnail};
 use crate::session::Clustering;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay};
 use crate::tui::keys::Action;
@@ -247,17 +246,10 @@ pub(crate) fn draw_lattice(
             let inside = block.inner(at);
             frame.render_widget(block, at);
             let path = &app.collection.paths[i];
-            match thumbnails
+            let made = thumbnails
                 .as_deref_mut()
-                .and_then(|t| t.get_mut(path, tile))
-            {
-                Some(thumbnail) => frame.render_stateful_widget(
-                    StatefulImage::default().resize(Resize::Scale(None)),
-                    inside,
-                    thumbnail,
-                ),
-                None => frame.render_widget(Paragraph::new("…").style(theme.dim()), inside),
-            }
+                .and_then(|t| t.get_mut(path, tile));
+            draw_thumbnail(frame, made, inside, Paragraph::new("…").style(theme.dim()));
         }
     }
 }

@@ -11,9 +11,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
-use ratatui_image::{Resize, StatefulImage};
 
-use super::grid::{GRID_TILE, ImagesView, Thumbnails, Tile, Wanted};
+use super::grid::{GRID_TILE, ImagesView, Thumbnails, Tile, Wanted, draw_thumbnail};
 use crate::config::ViewSetting;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay, images};
 use crate::tui::keys::Action;
@@ -289,17 +288,10 @@ pub(crate) fn draw_overview(
             let inside = block.inner(tile);
             frame.render_widget(block, tile);
             let path = &app.collection.paths[i];
-            match thumbnails
+            let made = thumbnails
                 .as_deref_mut()
-                .and_then(|t| t.get_mut(path, layout.tile))
-            {
-                Some(thumbnail) => frame.render_stateful_widget(
-                    StatefulImage::default().resize(Resize::Scale(None)),
-                    inside,
-                    thumbnail,
-                ),
-                None => frame.render_widget(Paragraph::new("…").style(theme.dim()), inside),
-            }
+                .and_then(|t| t.get_mut(path, layout.tile));
+            draw_thumbnail(frame, made, inside, Paragraph::new("…").style(theme.dim()));
         }
     }
 }
