@@ -268,6 +268,10 @@ pub struct Clustering {
     pub distances: Vec<f32>,
     /// 2-D map position of each image (UMAP, PCA or t-SNE, as the request says).
     pub map: Vec<[f32; 2]>,
+    /// Each image's cell `[column, row]` of the lattice (see [`Clustering::lattice`]); empty
+    /// when not made (then the map's bisection stands in).
+    #[serde(default)]
+    pub lattice: Vec<[u32; 2]>,
     /// Projection that placed the map, to place new images.
     pub map_projection: Pca,
     /// Share of the variance the clustering space keeps.
@@ -317,6 +321,7 @@ pub fn of_too_few(c: &Collection, req: &Request, names: Option<&dyn Extractor>) 
         labels,
         distances: vec![0.0; c.len()],
         map: vec![[0.0, 0.0]; c.len()],
+        lattice: vec![[0, 0]; c.len()],
         map_projection: Pca {
             mean: vec![0.0; dims],
             components: Matrix::zeros(0, dims),
@@ -342,24 +347,44 @@ pub fn cluster(
     cluster_keeping_map(c, req, names, None)
 }
 
-/// [`cluster`], with the 2-D map given (row-aligned with `c`) instead of made: the map
-/// depends on the vectors, the map method and the seed, not on the clusters, so a refit
-/// with another k keeps it (a UMAP of 100,000 images takes about 40 s on 2 cores).
+/// A layout kept from an earlier fit of the same images (row-aligned with them): the map
+/// and, when it was saved, the lattice made from it.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    /// Each image's map position.
+    pub map: Vec<[f32; 2]>,
+    /// Each image's lattice cell; empty to make it again.
+    pub lattice: Vec<[u32; 2]>,
+}
+
+/// [`cluster`], with the 2-D map (and its lattice) given, row-aligned with `c`, instead of
+/// made: they depend on the vectors, the map method and the seed, not on the clusters, so a
+/// refit with another k keeps them (a UMAP of 100,000 images takes about 40 s on 2 cores).
+///
+/// The lattice is refined ([`super::lattice::lay_out`]) with the kNN graph that UMAP is
+/// fitted on (made for it with the other maps).
 ///
 /// Fails as [`cluster`] does.
 pub fn cluster_keeping_map(
     c: &Collection,
     req: &Request,
     names: Option<&dyn Extractor>,
-    map: Option<Vec<[f32; 2]>>,
+    kept: Option<Kept>,
 ) -> anyhow::Result<Clustering> {
     let n = c.len();
     crate::error::ensure_request!(n >= 2, "clustering needs at least 2 images, found {n}");
     let pca = Pca::fit(&c.vectors, req.dims.max(2), req.seed);
     let x = pca.project(&c.vectors);
     let explained = pca.explained(total_variance(&c.vectors));
-    let map = match (map, req.map) {
-        (Some(map), _) if map.len() == n => map,
+    let kept = kept.filter(|k| k.map.len() == n);
+    let umap_options = UmapOptions {
+        seed: req.seed,
+        ..UmapOptions::default()
+    };
+    let knn_graph = || super::umap::knn(c, &x, super::umap::others(n, &umap_options));
+    let mut knn = None;
+    let map = match (&kept, req.map) {
+        (Some(kept), _) => kept.map.clone(),
         // Two images span one axis: the map is then a line.
         (_, MapMethod::Pca) => (0..n)
             .map(|i| {
@@ -368,14 +393,10 @@ pub fn cluster_keeping_map(
             })
             .collect(),
         (_, MapMethod::Tsne) => super::tsne::tsne(&x)?,
-        (_, MapMethod::Umap) => super::umap::umap(
-            c,
-            &x,
-            &UmapOptions {
-                seed: req.seed,
-                ..UmapOptions::default()
-            },
-        ),
+        (_, MapMethod::Umap) => {
+            let graph = knn.insert(knn_graph());
+            super::umap::umap_of_knn(&x, graph, &umap_options)
+        }
     };
     // Identical files share a place: the saved clustering keeps one position per content,
     // so a copy shown elsewhere now would move on the next start.
@@ -385,6 +406,17 @@ pub fn cluster_keeping_map(
         let at = *first.entry(c.hashes[i]).or_insert(i);
         map[i] = map[at];
     }
+    let lattice = match kept {
+        Some(kept) if kept.lattice.len() == n => kept.lattice,
+        _ => {
+            let knn = knn.unwrap_or_else(knn_graph);
+            let graph: Vec<Vec<usize>> = knn
+                .iter()
+                .map(|row| row.iter().map(|nb| nb.index).collect())
+                .collect();
+            super::lattice::lay_out(&map, Some(&graph)).1
+        }
+    };
     let map_projection = Pca {
         mean: pca.mean.clone(),
         components: first_rows(&pca.components, 2),
@@ -532,6 +564,7 @@ pub fn cluster_keeping_map(
         labels,
         distances,
         map,
+        lattice,
         map_projection,
         explained,
         sweep,
@@ -799,15 +832,17 @@ impl Clustering {
             })
     }
 
-    /// The lattice of the map: each image's own cell `[column, row]` of a near-square grid
-    /// of `(columns, rows)` (row 0 at the top), neighbours on the map kept together (see
-    /// [`super::lattice`]). Computed from `map`, the same for the same map.
+    /// The lattice: each image's own cell `[column, row]` of a near-square grid of
+    /// `(columns, rows)` (row 0 at the top), laid out from the map and refined towards the
+    /// embedding's neighbours when the clustering was fitted (see [`super::lattice`]). When
+    /// images came or went since the fit, the map's bisection alone, until the next fit.
     pub fn lattice(&self) -> ((usize, usize), Vec<[u32; 2]>) {
-        let (columns, rows) = super::lattice::shape(self.map.len());
-        (
-            (columns, rows),
-            super::lattice::assign(&self.map, columns, rows),
-        )
+        let shape = super::lattice::shape(self.map.len());
+        if self.lattice.len() == self.map.len() {
+            (shape, self.lattice.clone())
+        } else {
+            super::lattice::lay_out(&self.map, None)
+        }
     }
 }
 

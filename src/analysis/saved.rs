@@ -11,8 +11,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, MapMethod, Method, MethodFrom, Request, cluster_keeping_map,
-    distance_to, nearest_cluster,
+    Cluster, Clustering, KChoice, Kept, MapMethod, Method, MethodFrom, Request,
+    cluster_keeping_map, distance_to, nearest_cluster,
 };
 use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
@@ -45,6 +45,11 @@ pub struct SavedClustering {
     /// cluster's centre): all the explorer needs to show a known image before the vectors
     /// are read.
     pub members: HashMap<String, (usize, [f32; 2], f32)>,
+    /// Hex content hash → the lattice cells of the images with that content, in the order
+    /// of their paths (identical files share a map position, not a cell). Empty in
+    /// clusterings saved before the lattice was saved.
+    #[serde(default)]
+    pub lattice: HashMap<String, Vec<[u32; 2]>>,
 }
 
 impl SavedClustering {
@@ -60,6 +65,12 @@ impl SavedClustering {
                 (hex(&c.hashes[i]), member)
             })
             .collect();
+        let mut lattice: HashMap<String, Vec<[u32; 2]>> = HashMap::new();
+        if clustering.lattice.len() == c.len() {
+            for (hash, &cell) in c.hashes.iter().zip(&clustering.lattice) {
+                lattice.entry(hex(hash)).or_default().push(cell);
+            }
+        }
         SavedClustering {
             request: clustering.request.clone(),
             k: clustering.k,
@@ -70,7 +81,31 @@ impl SavedClustering {
             explained: clustering.explained,
             sweep: clustering.sweep.clone(),
             members,
+            lattice,
         }
+    }
+
+    /// The saved lattice's cells row-aligned with `c`, when it was made for exactly the
+    /// images of `c` (the same contents, each as many times); else empty.
+    pub fn lattice_of(&self, c: &Collection) -> Vec<[u32; 2]> {
+        let total: usize = self.lattice.values().map(Vec::len).sum();
+        if total != c.len() {
+            return Vec::new();
+        }
+        let mut taken: HashMap<&str, usize> = HashMap::new();
+        let mut cells = Vec::with_capacity(c.len());
+        for hash in &c.hashes {
+            let Some((key, saved)) = self.lattice.get_key_value(&hex(hash)) else {
+                return Vec::new();
+            };
+            let next = taken.entry(key).or_default();
+            let Some(&cell) = saved.get(*next) else {
+                return Vec::new();
+            };
+            *next += 1;
+            cells.push(cell);
+        }
+        cells
     }
 
     /// The images of `c` this clustering has placed, as paths and hashes: enough to
@@ -122,6 +157,13 @@ impl SavedClustering {
                 map[i] = [placed.get(k, 0), placed.get(k, 1)];
             }
         }
+        // Images new since the fit leave the lattice to the map's bisection (see
+        // `Clustering::lattice`).
+        let lattice = if new.is_empty() {
+            self.lattice_of(c)
+        } else {
+            Vec::new()
+        };
         let mut clusters = self.clusters;
         for (id, cl) in clusters.iter_mut().enumerate() {
             cl.size = 0;
@@ -143,6 +185,7 @@ impl SavedClustering {
             labels,
             distances,
             map,
+            lattice,
             map_projection: self.map_projection,
             explained: self.explained,
             sweep: self.sweep,
@@ -319,20 +362,18 @@ pub fn fitted(
     }
     // The map does not depend on the clusters: a refit of the same images with the same map
     // method, seed and PCA keeps the saved one (`+` / `-` would otherwise redo a UMAP).
-    let kept_map = saved
+    let kept = saved
         .as_ref()
         .filter(|s| {
             !wanted.recluster
                 && same_images(s, c)
                 && (s.request.map, s.request.seed, s.request.dims) == (req.map, req.seed, req.dims)
         })
-        .map(|s| {
-            c.hashes
-                .iter()
-                .map(|h| s.members[&hex(h)].1)
-                .collect::<Vec<[f32; 2]>>()
+        .map(|s| Kept {
+            map: c.hashes.iter().map(|h| s.members[&hex(h)].1).collect(),
+            lattice: s.lattice_of(c),
         });
-    let mut clustering = cluster_keeping_map(c, &req, names, kept_map)?;
+    let mut clustering = cluster_keeping_map(c, &req, names, kept)?;
     clustering.method_from = method_from;
     // A given k skips the sweep, but the sweep does not depend on k: when only k changed
     // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.

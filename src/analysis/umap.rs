@@ -73,13 +73,31 @@ pub fn umap(c: &Collection, x: &Matrix, opts: &UmapOptions) -> Vec<[f32; 2]> {
         x.rows, n,
         "the PCA projection is row-aligned with the collection"
     );
+    let knn = if n < 3 {
+        Vec::new()
+    } else {
+        knn(c, x, others(n, opts))
+    };
+    umap_of_knn(x, &knn, opts)
+}
+
+/// How many others each image's neighbourhood holds in a UMAP fit of `n` images (n ≥ 2):
+/// `opts.neighbours − 1`, at most `n − 1`.
+pub fn others(n: usize, opts: &UmapOptions) -> usize {
+    opts.neighbours.max(2).min(n) - 1
+}
+
+/// [`umap`] from a kNN graph already made: `knn[i]` holds image i's [`others`] nearest by
+/// cosine distance, nearest first (as [`knn`] gives them), so that the graph can serve the
+/// lattice too. Panics when `knn` and `x` differ in rows (for 3 images or more).
+pub fn umap_of_knn(x: &Matrix, knn: &[Vec<Neighbour>], opts: &UmapOptions) -> Vec<[f32; 2]> {
+    let n = x.rows;
     let mut map = initial_layout(x, opts.seed);
     if n < 3 {
         return map;
     }
-    let others = opts.neighbours.max(2).min(n) - 1;
-    let knn = knn(c, x, others);
-    let graph = fuzzy_graph(&knn, opts.neighbours.max(2));
+    assert_eq!(knn.len(), n, "the kNN graph is row-aligned with the map");
+    let graph = fuzzy_graph(knn, opts.neighbours.max(2));
     let epochs = opts
         .epochs
         .unwrap_or(if n <= 10_000 { 500 } else { 200 })

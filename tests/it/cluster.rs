@@ -43,6 +43,22 @@ fn every_method_recovers_the_three_families() {
             cells[i]
         );
     }
+    // The lattice is saved with the clustering: reused as it is, and kept by a refit with
+    // another k (the same map).
+    let cells_of = |answer: &Clusters| -> Vec<(std::path::PathBuf, u32, u32)> {
+        let mut cells: Vec<_> = answer
+            .images
+            .iter()
+            .map(|i| (i.path.clone(), i.gx, i.gy))
+            .collect();
+        cells.sort();
+        cells
+    };
+    let again: Clusters = run_answer(&["cluster", d, "--k", "3"], &store);
+    assert_eq!(cells_of(&again), cells_of(&answer));
+    let refit: Clusters = run_answer(&["cluster", d, "--k", "4"], &store);
+    assert_eq!(refit.k, 4);
+    assert_eq!(cells_of(&refit), cells_of(&answer));
     // A t-SNE map: every image placed, not all at one point, and the clusters unchanged.
     let answer: Clusters = run_answer(&["cluster", d, "--k", "3", "--map", "tsne"], &store);
     assert_eq!(partition(&answer), clean_split());
