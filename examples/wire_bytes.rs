@@ -8,7 +8,10 @@
 //! - one cursor step within the page (only the frames of two tiles change);
 //! - the next page (PgDn);
 //! - the preview of one image in its pane (sent on each cursor step, as the preview follows);
-//! - the map as a picture, one redraw (walking the map sends one per step).
+//! - the map as a picture, one redraw (walking the map sends one per step);
+//! - the overview (`w`) and the lattice (`L`, at its first zoom and at 6 × 3 cells; Home puts
+//!   the cursor in the first column, so that → stays on the page): a first page, one cursor
+//!   step (→) and the next page (PgDn).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -79,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         "{:<11} {:>10} {:>8} {:>10} {:>9} {:>11}",
         "protocol", "new page", "step", "next page", "preview", "map picture"
     );
+    let mut views = Vec::new();
     for (protocol, zlib) in [
         (ProtocolType::Kitty, true),
         (ProtocolType::Kitty, false),
@@ -95,49 +99,39 @@ fn main() -> anyhow::Result<()> {
             (ProtocolType::Kitty, false) => "kitty raw".to_owned(),
             (p, _) => format!("{p:?}").to_lowercase(),
         };
-        let mut app = App::new(session.root().to_owned(), "bench".into());
-        let mut asked = app.on(Event::Loaded(c.clone(), Box::new(clustering.clone())));
-        asked.extend(app.on(Event::Graphics {
-            how: "bench".into(),
-            images: true,
-        }));
-        let area = Rect::new(0, 0, columns, rows);
-        let (gc, gr) = view::grid_size(&app, area);
-        asked.extend(app.on(Event::GridSize(gc, gr)));
-        let wire = Wire::default();
-        let mut terminal = Terminal::new(CrosstermBackend::new(wire.clone()))?;
-        terminal.resize(area)?;
-        let mut thumbnails = Thumbnails::default();
-        let mut draw = |app: &App, thumbnails: &mut Thumbnails, asked: Vec<Command>| {
-            for command in asked {
-                if let Command::LoadThumbnails(images, tile) = command {
-                    for (path, hash) in images {
-                        let t = session.thumbnail(&path, &hash).expect("a thumbnail");
-                        let size = Size::new(tile.0, tile.1);
-                        let encoded = graphics.encoded(DynamicImage::ImageRgb8(t), size);
-                        thumbnails.insert(path, tile, encoded);
-                    }
-                }
-            }
-            let pictures = Pictures {
-                preview: None,
-                map: None,
-                thumbnails,
-            };
-            terminal
-                .draw(|f| view::view(f, app, pictures))
-                .expect("drawn");
-            wire.take()
-        };
-        let key = |app: &mut App, code| app.on(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        // The screen's text first (thumbnails not made yet), then the page's images.
-        draw(&app, &mut thumbnails, Vec::new());
-        let page = draw(&app, &mut thumbnails, asked);
-        let asked = key(&mut app, KeyCode::Right);
-        let step = draw(&app, &mut thumbnails, asked);
-        let asked = key(&mut app, KeyCode::PageDown);
-        let next = draw(&app, &mut thumbnails, asked);
-
+        let grid = walk(&session, &graphics, &c, &clustering, (columns, rows), &[])?;
+        let (page, step, next) = (grid[0], grid[1], grid[2]);
+        let overview = walk(
+            &session,
+            &graphics,
+            &c,
+            &clustering,
+            (columns, rows),
+            &[KeyCode::Char('w')],
+        )?;
+        let lattice = walk(
+            &session,
+            &graphics,
+            &c,
+            &clustering,
+            (columns, rows),
+            &[KeyCode::Char('L'), KeyCode::Home],
+        )?;
+        let small = walk(
+            &session,
+            &graphics,
+            &c,
+            &clustering,
+            (columns, rows),
+            &[
+                KeyCode::Char('L'),
+                KeyCode::Char('-'),
+                KeyCode::Char('-'),
+                KeyCode::Home,
+            ],
+        )?;
+        views.push((name.clone(), overview, lattice, small));
+        let (app, _) = opened(&c, &clustering, (columns, rows), session.root(), &[])?;
         // The preview pane (a third of the width, 60 % of the top) and the map pane.
         let preview = one_image(&graphics, &app, &c, Size::new(columns * 28 / 100 - 2, 20))?;
         let map = map_picture(&graphics, &mut session, &app, columns, rows)?;
@@ -146,7 +140,95 @@ fn main() -> anyhow::Result<()> {
             name, page, step, next, preview, map
         );
     }
+    println!(
+        "\n{:<11} {:>14} {:>8} {:>10}   {:>14} {:>8} {:>10}   {:>14} {:>8}",
+        "protocol",
+        "overview page",
+        "step",
+        "next page",
+        "lattice page",
+        "step",
+        "next page",
+        "6×3 page",
+        "step"
+    );
+    for (name, o, l, s) in views {
+        println!(
+            "{name:<11} {:>14} {:>8} {:>10}   {:>14} {:>8} {:>10}   {:>14} {:>8}",
+            o[0], o[1], o[2], l[0], l[1], l[2], s[0], s[1]
+        );
+    }
     Ok(())
+}
+
+/// An explorer on `c` clustered as `clustering`, on a screen of `(columns, rows)` cells, with
+/// terminal images on, after `keys`: what it asked for on the way.
+fn opened(
+    c: &Arc<imgtui::Collection>,
+    clustering: &imgtui::analysis::clustering::Clustering,
+    (columns, rows): (u16, u16),
+    root: &std::path::Path,
+    keys: &[KeyCode],
+) -> anyhow::Result<(App, Vec<Command>)> {
+    let mut app = App::new(root.to_owned(), "bench".into());
+    let mut asked = app.on(Event::Loaded(c.clone(), Box::new(clustering.clone())));
+    asked.extend(app.on(Event::Graphics {
+        how: "bench".into(),
+        images: true,
+    }));
+    asked.extend(app.on(Event::ScreenSize(columns, rows)));
+    let (gc, gr) = view::grid_size(&app, Rect::new(0, 0, columns, rows));
+    asked.extend(app.on(Event::GridSize(gc, gr)));
+    for &code in keys {
+        asked.extend(app.on(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))));
+    }
+    Ok((app, asked))
+}
+
+/// Bytes of the frames of a view opened by `keys`: its first page (the screen's text first,
+/// then the page's thumbnails), one cursor step (→) and the next page (PgDn).
+fn walk(
+    session: &Session,
+    graphics: &Graphics,
+    c: &Arc<imgtui::Collection>,
+    clustering: &imgtui::analysis::clustering::Clustering,
+    (columns, rows): (u16, u16),
+    keys: &[KeyCode],
+) -> anyhow::Result<Vec<usize>> {
+    let (mut app, asked) = opened(c, clustering, (columns, rows), session.root(), keys)?;
+    let wire = Wire::default();
+    let mut terminal = Terminal::new(CrosstermBackend::new(wire.clone()))?;
+    terminal.resize(Rect::new(0, 0, columns, rows))?;
+    let mut thumbnails = Thumbnails::default();
+    let mut draw = |app: &App, thumbnails: &mut Thumbnails, asked: Vec<Command>| {
+        for command in asked {
+            if let Command::LoadThumbnails(images, tile) = command {
+                for (path, hash) in images {
+                    let t = session.thumbnail(&path, &hash).expect("a thumbnail");
+                    let size = Size::new(tile.0, tile.1);
+                    let encoded = graphics.encoded(DynamicImage::ImageRgb8(t), size);
+                    thumbnails.insert(path, tile, encoded);
+                }
+            }
+        }
+        let pictures = Pictures {
+            preview: None,
+            map: None,
+            thumbnails,
+        };
+        terminal
+            .draw(|f| view::view(f, app, pictures))
+            .expect("drawn");
+        wire.take()
+    };
+    let key = |app: &mut App, code| app.on(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    draw(&app, &mut thumbnails, Vec::new());
+    let page = draw(&app, &mut thumbnails, asked);
+    let asked = key(&mut app, KeyCode::Right);
+    let step = draw(&app, &mut thumbnails, asked);
+    let asked = key(&mut app, KeyCode::PageDown);
+    let next = draw(&app, &mut thumbnails, asked);
+    Ok(vec![page, step, next])
 }
 
 /// Bytes of one image drawn in a pane of `size` cells (the preview of the current image).

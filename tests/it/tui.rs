@@ -897,6 +897,36 @@ fn the_lattice_shows_every_image_in_its_own_cell() {
     assert!(h.screen(120, 36).contains("clusters: 3 by kmeans"));
 }
 
+/// On a screen smaller than the lattice, the view moves by whole pages: a cursor step on the
+/// page asks for no thumbnail (nothing in view moves, so nothing is sent again), and a step
+/// off it asks for the next page's.
+#[test]
+fn the_lattice_moves_by_pages() {
+    let mut h = Harness::new();
+    // 40 × 20 cells hold 2 × 2 tiles of 16 × 9 (the 5 × 3 lattice is three pages wide).
+    h.grid(40, 20);
+    h.key(KeyCode::Char('L'));
+    h.key(KeyCode::Home);
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    h.thumbnail_requests.clear();
+    h.key(KeyCode::Right);
+    assert!(h.thumbnail_requests.is_empty(), "a step on the page");
+    h.key(KeyCode::Right);
+    assert_eq!(h.thumbnail_requests.len(), 1, "a step off the page");
+    assert_eq!(
+        h.thumbnail_requests[0].len(),
+        4,
+        "the next page's 2 × 2 cells"
+    );
+    h.thumbnail_requests.clear();
+    h.key(KeyCode::Right);
+    assert!(h.thumbnail_requests.is_empty(), "a step on the new page");
+    h.key(KeyCode::Left);
+    h.key(KeyCode::Left);
+    assert_eq!(h.thumbnail_requests.len(), 1, "back to the first page");
+}
+
 /// A cluster with more images than a row holds shows its most central ones, then its two
 /// farthest from the centre, marked "edge", and says how many are left out; the cursor
 /// walks onto the edge images.

@@ -85,8 +85,11 @@ impl App {
         )
     }
 
-    /// The first (column, row) in view in `area`: the origin, moved just enough that the
-    /// cursor's cell shows.
+    /// The first (column, row) in view in `area`: the origin, or, when the cursor's cell is
+    /// out of view, the page that holds it (pages of the cells that fit, from the grid's
+    /// corner; the last page ends at the grid's edge). The view moves by whole pages, so that
+    /// a cursor step never shifts the images in view (each would be sent to the terminal
+    /// again).
     pub(crate) fn lattice_origin(&self, area: Rect) -> (usize, usize) {
         let (fit_c, fit_r) = self.lattice_fit(area);
         let [x, y] = self
@@ -94,14 +97,13 @@ impl App {
             .and_then(|i| self.lattice.of.get(i).copied())
             .unwrap_or_default();
         let keep = |origin: usize, at: usize, fit: usize, len: usize| {
-            let origin = if at < origin {
-                at
-            } else if at >= origin + fit {
-                at + 1 - fit
-            } else {
+            let last = len.saturating_sub(fit);
+            let origin = origin.min(last);
+            if (origin..origin + fit).contains(&at) {
                 origin
-            };
-            origin.min(len.saturating_sub(fit))
+            } else {
+                (at - at % fit).min(last)
+            }
         };
         let (o_c, o_r) = self.lattice.origin;
         (
