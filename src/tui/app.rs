@@ -492,6 +492,8 @@ impl App {
                 self.neighbours.cursor = i;
                 self.preview_command()
             }
+            Hit::Overview(cluster, image) => self.overview_click(cluster, image),
+            Hit::Lattice(column, row) => self.lattice_click(column, row),
             Hit::Map(at) => {
                 if self.focus != Focus::Map {
                     self.focus = Focus::Map;
@@ -510,7 +512,10 @@ impl App {
         if self.overlay != Overlay::None || self.loading != Loading::Ready {
             return Vec::new();
         }
+        let step = if by < 0 { Action::Up } else { Action::Down };
         match hit {
+            Hit::Overview(..) => self.overview_key(step),
+            Hit::Lattice(..) => self.lattice_key(step),
             Hit::Map(_) => {
                 self.map.view.zoom_by(if by < 0 { 1.5 } else { 1.0 / 1.5 });
                 Vec::new()

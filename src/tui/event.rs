@@ -115,6 +115,11 @@ pub enum Hit {
     Similar(Option<usize>),
     /// A place on the map, in map coordinates.
     Map([f32; 2]),
+    /// A row of the overview (an index in the clusters shown) and the tile there (an index
+    /// in the cluster's shown images), or its label.
+    Overview(usize, Option<usize>),
+    /// A cell of the lattice: `(column, row)` of its grid.
+    Lattice(usize, usize),
 }
 
 /// Something the event loop must do on the app's behalf (the app itself does no I/O). Each

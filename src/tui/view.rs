@@ -127,9 +127,14 @@ pub fn map_size(app: &App, area: Rect) -> (u16, u16) {
 /// What is at `(column, row)` of a screen of `area`, on the panes (not under a popup or a
 /// full-screen layer): for the event loop to turn a click into an [`super::app::Event`].
 pub fn hit(app: &App, area: Rect, column: u16, row: u16) -> Option<Hit> {
-    let whole = app.overview.on || app.lattice.on;
-    if app.loading != Loading::Ready || app.overlay != Overlay::None || whole {
+    if app.loading != Loading::Ready || app.overlay != Overlay::None {
         return None;
+    }
+    if app.lattice.on {
+        return app.lattice_hit(column, row);
+    }
+    if app.overview.on {
+        return app.overview_hit(column, row);
     }
     let p = panes(app, area);
     let at = ratatui::layout::Position::new(column, row);

@@ -1285,6 +1285,66 @@ fn clicks_select_clusters_tiles_and_map_places_and_the_wheel_scrolls_and_zooms()
 }
 
 #[test]
+fn clicks_and_the_wheel_work_in_the_overview_and_the_lattice() {
+    use imgtui::tui::app::Hit;
+    let mut h = Harness::new();
+    h.grid(160, 48);
+    let area = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let click = |h: &mut Harness, (x, y): (u16, u16)| {
+        let hit = view::hit(&h.app, area, x, y).expect("something is there");
+        h.on(Event::Click(hit));
+        h.on(Event::Idle);
+        hit
+    };
+    // The overview: three rows of 9 cells (a 20-cell label, then tiles 16 wide).
+    h.key(KeyCode::Char('w'));
+    h.screen(160, 48);
+    assert_eq!(
+        click(&mut h, (20 + 3 * 16 + 4, 9 + 4)),
+        Hit::Overview(1, Some(3))
+    );
+    assert_eq!((h.app.cluster(), h.app.image()), (1, 3));
+    assert_eq!(click(&mut h, (5, 18 + 2)), Hit::Overview(2, None));
+    assert_eq!((h.app.cluster(), h.app.image()), (2, 0));
+    h.on(Event::Wheel(Hit::Overview(0, None), -1));
+    assert_eq!(h.app.cluster(), 1);
+    // Past the last tile of a row, nothing.
+    assert_eq!(view::hit(&h.app, area, 20 + 6 * 16, 4), None);
+    // A click on the cursor's tile opens its cluster in the grid.
+    let here = h.app.current();
+    let hit = view::hit(&h.app, area, 20 + 4, 9 + 4).unwrap();
+    assert_eq!(hit, Hit::Overview(1, Some(0)));
+    h.on(Event::Click(hit));
+    assert!(
+        h.screen(160, 48).contains("cluster 2 · 5 images"),
+        "the grid"
+    );
+    assert_eq!(h.app.current(), here);
+
+    // The lattice: 5 × 3 cells of 16 × 9, all in view.
+    h.key(KeyCode::Char('L'));
+    h.screen(160, 48);
+    let before = h.app.current();
+    assert_eq!(click(&mut h, (2 * 16 + 4, 9 + 4)), Hit::Lattice(2, 1));
+    let there = h.app.current();
+    assert_ne!(there, before);
+    assert_eq!(
+        view::hit(&h.app, area, 5 * 16 + 4, 4),
+        None,
+        "right of the grid"
+    );
+    // The wheel walks the rows; a click on the cursor's cell opens its cluster.
+    h.on(Event::Wheel(Hit::Lattice(0, 0), 1));
+    assert_ne!(h.app.current(), there);
+    h.on(Event::Wheel(Hit::Lattice(0, 0), -1));
+    assert_eq!(h.app.current(), there);
+    click(&mut h, (2 * 16 + 4, 9 + 4));
+    assert_eq!(h.app.images_view(), ImagesView::Grid);
+    assert_eq!(h.app.current(), there);
+    assert!(h.screen(160, 48).contains("clusters: 3 by kmeans"));
+}
+
+#[test]
 fn space_marks_images_across_clusters_e_exports_them_and_y_copies_their_paths() {
     let mut h = Harness::new();
     let first = h.app.current().unwrap();

@@ -6,7 +6,7 @@
 //! in the grid.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::{Block, BorderType, Paragraph};
@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use super::grid::{ImagesView, Thumbnails, Tile, Wanted, draw_thumbnail};
 use crate::session::Clustering;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay};
+use crate::tui::event::Hit;
 use crate::tui::keys::Action;
 
 /// The zoom levels: a tile's inside in cells, framed; the last is a colour per cell.
@@ -174,6 +175,42 @@ impl App {
         if let Some(row) = self.lattice.at(c, r) {
             self.go_to(row);
         }
+        self.lattice.origin = self.lattice_origin(self.lattice_area());
+        self.cursor_moved()
+    }
+
+    /// The lattice cell at `(column, row)` of the screen, if one is drawn there.
+    pub(crate) fn lattice_hit(&self, column: u16, row: u16) -> Option<Hit> {
+        let area = self.lattice_area();
+        if !area.contains(Position::new(column, row)) {
+            return None;
+        }
+        let (fw, fh) = self.lattice.footprint();
+        let (fit_c, fit_r) = self.lattice_fit(area);
+        let (c, r) = (
+            usize::from((column - area.x) / fw),
+            usize::from((row - area.y) / fh),
+        );
+        if c >= fit_c || r >= fit_r {
+            return None;
+        }
+        let (o_c, o_r) = self.lattice_origin(area);
+        self.lattice
+            .at(o_c + c, o_r + r)
+            .map(|_| Hit::Lattice(o_c + c, o_r + r))
+    }
+
+    /// A click on the lattice: the cursor to that cell, or, on the cursor's own cell, its
+    /// cluster opened in the grid (as Enter).
+    pub(crate) fn lattice_click(&mut self, column: usize, row: usize) -> Vec<Command> {
+        let Some(i) = self.lattice.at(column, row) else {
+            return Vec::new();
+        };
+        if self.base() == Some(i) {
+            return self.lattice_key(Action::OpenCluster);
+        }
+        self.go_to(i);
+        self.focus = Focus::Images;
         self.lattice.origin = self.lattice_origin(self.lattice_area());
         self.cursor_moved()
     }

@@ -7,7 +7,7 @@
 //! scroll beyond that.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
@@ -15,6 +15,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use super::grid::{GRID_TILE, ImagesView, Thumbnails, Tile, Wanted, draw_thumbnail};
 use crate::config::ViewSetting;
 use crate::tui::app::{App, Command, Focus, Loading, Overlay, images};
+use crate::tui::event::Hit;
 use crate::tui::keys::Action;
 
 /// The columns of each row's label: colour, number, size, name.
@@ -184,6 +185,43 @@ impl App {
         }
         // The cursor's row stays in view.
         self.overview.top = self.overview_top(layout);
+        self.cursor_moved()
+    }
+
+    /// What is at `(column, row)` of the screen: a row's label or one of its tiles.
+    pub(crate) fn overview_hit(&self, column: u16, row: u16) -> Option<Hit> {
+        let area = self.overview_area();
+        let layout = self.overview_layout();
+        let (tw, th) = (layout.tile.0 + 2, layout.tile.1 + 2);
+        if !area.contains(Position::new(column, row)) {
+            return None;
+        }
+        let cluster = self.overview_top(layout) + usize::from((row - area.y) / th);
+        if cluster >= self.browse.shown.len() {
+            return None;
+        }
+        let Some(x) = (column - area.x).checked_sub(LABEL_WIDTH) else {
+            return Some(Hit::Overview(cluster, None));
+        };
+        let tiles = self.overview_row(cluster, layout.per_row);
+        let k = tiles.get(usize::from(x / tw)).map(|&(k, _)| k);
+        k.map(|k| Hit::Overview(cluster, Some(k)))
+    }
+
+    /// A click on the overview: the cursor to that tile (or to the row's first), or, on the
+    /// cursor's own tile, the cluster opened in the grid (as Enter).
+    pub(crate) fn overview_click(&mut self, cluster: usize, image: Option<usize>) -> Vec<Command> {
+        if cluster >= self.browse.shown.len() {
+            return Vec::new();
+        }
+        let image = image.unwrap_or(0);
+        if (cluster, image) == (self.browse.cluster, self.browse.image) {
+            return self.overview_key(Action::OpenCluster);
+        }
+        self.browse.cluster = cluster;
+        self.browse.image = image;
+        self.focus = Focus::Images;
+        self.overview.top = self.overview_top(self.overview_layout());
         self.cursor_moved()
     }
 
