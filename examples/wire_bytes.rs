@@ -25,9 +25,9 @@ use imgtui::tui::app::{App, Command, Event};
 use imgtui::tui::terminal::Graphics;
 use imgtui::tui::view::{self, Pictures, Thumbnails};
 use imgtui::{OnnxModel, Session};
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::{Rect, Size};
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use ratatui_image::{Resize, StatefulImage};
 
 /// A writer that keeps what it is given, shared with the counter.
@@ -197,8 +197,7 @@ fn walk(
 ) -> anyhow::Result<Vec<usize>> {
     let (mut app, asked) = opened(c, clustering, (columns, rows), session.root(), keys)?;
     let wire = Wire::default();
-    let mut terminal = Terminal::new(CrosstermBackend::new(wire.clone()))?;
-    terminal.resize(Rect::new(0, 0, columns, rows))?;
+    let mut terminal = fixed(&wire, Rect::new(0, 0, columns, rows));
     let mut thumbnails = Thumbnails::default();
     let mut draw = |app: &App, thumbnails: &mut Thumbnails, asked: Vec<Command>| {
         for command in asked {
@@ -291,10 +290,7 @@ fn map_picture(
 /// Bytes written to draw one encoded image on an otherwise unchanged screen of its size.
 fn draw_alone(mut protocol: ratatui_image::protocol::StatefulProtocol, size: Size) -> usize {
     let wire = Wire::default();
-    let mut terminal = Terminal::new(CrosstermBackend::new(wire.clone())).expect("terminal");
-    terminal
-        .resize(Rect::new(0, 0, size.width, size.height))
-        .expect("sized");
+    let mut terminal = fixed(&wire, Rect::new(0, 0, size.width, size.height));
     terminal.draw(|_| {}).expect("drawn");
     wire.take();
     terminal
@@ -307,4 +303,17 @@ fn draw_alone(mut protocol: ratatui_image::protocol::StatefulProtocol, size: Siz
         })
         .expect("drawn");
     wire.take()
+}
+
+/// A terminal of `area` writing to `wire`. Its size is fixed: a terminal made with
+/// `Terminal::new` asks the real one for its size on each draw (80 × 24 when there is none)
+/// and resizes to it.
+fn fixed(wire: &Wire, area: Rect) -> Terminal<CrosstermBackend<Wire>> {
+    Terminal::with_options(
+        CrosstermBackend::new(wire.clone()),
+        TerminalOptions {
+            viewport: Viewport::Fixed(area),
+        },
+    )
+    .expect("terminal")
 }
