@@ -287,11 +287,13 @@ pub const SIXEL_COLOURS: usize = 128;
 pub fn flat_palette(image: &DynamicImage) -> DynamicImage {
     let mut rgba = image.to_rgba8();
     let mut seen = std::collections::HashSet::new();
-    if rgba
-        .pixels()
-        .all(|p| seen.len() <= 256 && (seen.insert(p.0) || true))
-        && seen.len() <= 256
-    {
+    for p in rgba.pixels() {
+        seen.insert(p.0);
+        if seen.len() > 256 {
+            break;
+        }
+    }
+    if seen.len() <= 256 {
         return DynamicImage::ImageRgba8(rgba);
     }
     let quant = color_quant::NeuQuant::new(10, SIXEL_COLOURS, rgba.as_raw());
@@ -301,4 +303,49 @@ pub fn flat_palette(image: &DynamicImage) -> DynamicImage {
         p.0 = [palette[i], palette[i + 1], palette[i + 2], 255];
     }
     DynamicImage::ImageRgba8(rgba)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn colours(image: &DynamicImage) -> usize {
+        image
+            .to_rgba8()
+            .pixels()
+            .map(|p| p.0)
+            .collect::<HashSet<_>>()
+            .len()
+    }
+
+    #[test]
+    fn a_flat_palette_holds_at_most_its_colours_and_leaves_few_colours_alone() {
+        // A colour field of 64 × 64 distinct colours comes down to the palette, each pixel
+        // near its own colour.
+        let field = image::RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 4) as u8, ((x + y) * 2) as u8])
+        });
+        let field = DynamicImage::ImageRgb8(field);
+        assert_eq!(colours(&field), 4096);
+        let flat = flat_palette(&field);
+        assert!(colours(&flat) <= SIXEL_COLOURS);
+        let (a, b) = (field.to_rgba8(), flat.to_rgba8());
+        let error: f64 = a
+            .pixels()
+            .zip(b.pixels())
+            .map(|(p, q)| {
+                (0..3)
+                    .map(|c| (p[c] as f64 - q[c] as f64).abs())
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / (64.0 * 64.0 * 3.0);
+        assert!(error < 12.0, "mean error {error} per channel");
+        // 200 greys stay exactly as they are.
+        let greys = DynamicImage::ImageLuma8(image::GrayImage::from_fn(200, 10, |x, _| {
+            image::Luma([x as u8])
+        }));
+        assert_eq!(flat_palette(&greys).to_rgba8(), greys.to_rgba8());
+    }
 }
