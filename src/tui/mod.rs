@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod event;
+pub mod framing;
 pub(crate) mod keys;
 pub(crate) mod panes;
 pub mod picture;
