@@ -16,6 +16,7 @@ pub(crate) mod panes;
 pub mod picture;
 mod run;
 mod screen;
+pub mod slots;
 mod state;
 pub mod terminal;
 pub mod theme;
