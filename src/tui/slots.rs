@@ -7,9 +7,12 @@
 //! pairs of nearby slots and moving to nearby free ones while that brings the images nearer
 //! their places (a local search on the sum of squared distances, the cost of the optimal
 //! assignment, which keeps the order of the images of a pile as it spreads it). Empty parts of
-//! the map stay empty. When they do not fit, each slot shows one image of those whose place
-//! is in it (the current one first, then the current cluster's, then the nearest its centre)
-//! and the others are left out: zooming in shows them.
+//! the map stay empty while there is room. When they do not fit, as many representatives as
+//! there are slots are chosen, spread like the map's images (the images are split, along the
+//! wider side each time, into as many groups of about equal size as there are slots, and the
+//! one of each group nearest its middle stands for it, the current image and the current
+//! cluster's first), and placed so: every slot shows an image, a dense part of the map gets
+//! more slots than a sparse one, and zooming in shows the others.
 
 /// How far (in slots, each way) the local search looks for a better slot.
 const REACH: usize = 2;
@@ -18,11 +21,12 @@ const REACH: usize = 2;
 const ROUNDS: usize = 8;
 
 /// Each image's slot `[column, row]` in a grid of `columns × rows` (row 0 at the top), or
-/// `None` for one left out (only when there are more images than slots).
+/// `None` for one left out (only when there are more images than slots: then every slot is
+/// taken).
 ///
 /// `at` holds the images' places in the picture, 0..1 across and 0..1 up (outside is taken
-/// as the edge); `keep` ranks them for a slot that more than one falls in (higher kept; only
-/// used when they do not all fit). No two images get the same slot; deterministic.
+/// as the edge); `keep` ranks them for standing for a group (higher first; only used when
+/// they do not all fit). No two images get the same slot; deterministic.
 pub fn place(at: &[[f32; 2]], keep: &[u8], columns: usize, rows: usize) -> Vec<Option<[u32; 2]>> {
     let slots = columns * rows;
     let n = at.len();
@@ -44,40 +48,29 @@ pub fn place(at: &[[f32; 2]], keep: &[u8], columns: usize, rows: usize) -> Vec<O
             })
             .collect(),
     };
-    let mut holder: Vec<Option<u32>> = vec![None; slots];
+    let mut shown: Vec<usize> = (0..n).collect();
     if n > slots {
-        for i in 0..n {
-            let s = grid.home(i);
-            let better = match holder[s] {
-                None => true,
-                Some(j) => {
-                    let j = j as usize;
-                    (keep.get(i), grid.cost(j, s)) > (keep.get(j), grid.cost(i, s))
-                }
-            };
-            if better {
-                holder[s] = Some(i as u32);
-            }
-        }
-    } else {
-        let mut crowd = vec![0u32; slots];
-        for i in 0..n {
-            crowd[grid.home(i)] += 1;
-        }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| {
-            let (sa, sb) = (grid.home(a), grid.home(b));
-            crowd[sa]
-                .cmp(&crowd[sb])
-                .then(grid.cost(a, sa).total_cmp(&grid.cost(b, sb)))
-                .then(a.cmp(&b))
-        });
-        for i in order {
-            let s = grid.nearest_free(i, &holder);
-            holder[s] = Some(i as u32);
-        }
-        grid.improve(&mut holder);
+        let mut chosen = Vec::with_capacity(slots);
+        grid.represent(&mut shown, keep, slots, &mut chosen);
+        shown = chosen;
     }
+    let mut crowd = vec![0u32; slots];
+    for &i in &shown {
+        crowd[grid.home(i)] += 1;
+    }
+    shown.sort_by(|&a, &b| {
+        let (sa, sb) = (grid.home(a), grid.home(b));
+        crowd[sa]
+            .cmp(&crowd[sb])
+            .then(grid.cost(a, sa).total_cmp(&grid.cost(b, sb)))
+            .then(a.cmp(&b))
+    });
+    let mut holder: Vec<Option<u32>> = vec![None; slots];
+    for i in shown {
+        let s = grid.nearest_free(i, &holder);
+        holder[s] = Some(i as u32);
+    }
+    grid.improve(&mut holder);
     let mut slot = vec![None; n];
     for (s, h) in holder.iter().enumerate() {
         if let Some(i) = h {
@@ -109,6 +102,49 @@ impl Grid {
             (s / self.columns) as f32 + 0.5,
         );
         (x - c).powi(2) + (y - r).powi(2)
+    }
+
+    /// Chooses `groups` of the images `of` (at least as many) to stand for them all, into
+    /// `chosen`: splits them along the wider side of their extent into two sets sized in
+    /// proportion to halves of `groups`, down to one group, and keeps of each the image
+    /// ranked highest by `keep`, then nearest the group's mean place.
+    fn represent(&self, of: &mut [usize], keep: &[u8], groups: usize, chosen: &mut Vec<usize>) {
+        if groups == 0 || of.is_empty() {
+            return;
+        }
+        if groups == 1 {
+            let k = of.len() as f32;
+            let mean = of.iter().fold([0.0, 0.0], |[x, y], &i| {
+                [x + self.p[i][0] / k, y + self.p[i][1] / k]
+            });
+            let far =
+                |i: usize| (self.p[i][0] - mean[0]).powi(2) + (self.p[i][1] - mean[1]).powi(2);
+            let best = of.iter().copied().min_by(|&a, &b| {
+                keep.get(b)
+                    .cmp(&keep.get(a))
+                    .then(far(a).total_cmp(&far(b)))
+                    .then(a.cmp(&b))
+            });
+            chosen.extend(best);
+            return;
+        }
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for &i in of.iter() {
+            for axis in 0..2 {
+                lo[axis] = lo[axis].min(self.p[i][axis]);
+                hi[axis] = hi[axis].max(self.p[i][axis]);
+            }
+        }
+        let axis = usize::from(hi[1] - lo[1] > hi[0] - lo[0]);
+        let first = groups / 2;
+        let n = of.len();
+        let k = ((n * first + groups / 2) / groups).clamp(first, n - (groups - first));
+        of.select_nth_unstable_by(k, |&a, &b| {
+            self.p[a][axis].total_cmp(&self.p[b][axis]).then(a.cmp(&b))
+        });
+        let (a, b) = of.split_at_mut(k);
+        self.represent(a, keep, first, chosen);
+        self.represent(b, keep, groups - first, chosen);
     }
 
     /// The free slot nearest image `i`'s place (there is one), searched ring by ring around
@@ -299,25 +335,37 @@ mod tests {
     }
 
     #[test]
-    fn more_images_than_slots_show_one_a_slot_the_kept_first() {
+    fn more_images_than_slots_fill_every_slot_a_dense_part_taking_more() {
+        // 400 images in the left half, 100 in the right, and the current one: 10 × 5 slots.
         let mut s = 9;
         let mut at: Vec<[f32; 2]> = (0..500)
-            .map(|_| [uniform(&mut s), uniform(&mut s)])
+            .map(|i| {
+                let x = uniform(&mut s) / 2.0;
+                [if i < 400 { x } else { 0.5 + x }, uniform(&mut s)]
+            })
             .collect();
         let mut keep = vec![0u8; 500];
-        // The last image is the current one: shown, though not nearest its slot's centre.
-        at.push([0.51, 0.51]);
+        at.push([0.9, 0.9]);
         keep.push(2);
         let slots = place(&at, &keep, 10, 5);
         distinct(&slots, 10, 5);
-        let shown = slots.iter().flatten().count();
-        assert_eq!(shown, 50, "500 random places fill every slot");
-        assert!(slots[500].is_some());
-        // Each shown image is in its own place's slot.
+        assert_eq!(
+            slots.iter().flatten().count(),
+            50,
+            "every slot shows an image"
+        );
+        assert!(slots[500].is_some(), "the current image is one of them");
+        let left = slots[..400].iter().flatten().count();
+        assert!(
+            (38..=42).contains(&left),
+            "the dense half has 4 in 5: {left}"
+        );
+        // Each shown image lies within a few slots of its place, the left ones leftmost.
         for (i, slot) in slots.iter().enumerate() {
             if let Some(sl) = slot {
                 let [x, y] = centre(*sl, 10, 5);
-                assert!((x - at[i][0]).abs() <= 0.05 && (y - at[i][1]).abs() <= 0.1);
+                let d = ((x - at[i][0]) * 10.0).hypot((y - at[i][1]) * 5.0);
+                assert!(d < 3.5, "image {i} moved {d} slots");
             }
         }
         // Nothing to place on: all left out.
