@@ -102,6 +102,13 @@ pub enum Event {
     Click(Hit),
     /// The wheel turned over a pane: up (-1) or down (+1).
     Wheel(Hit, isize),
+    /// The map picture was drawn: how many images it shows, of how many in view.
+    MapDrawn {
+        /// The images shown, each in its own slot.
+        shown: usize,
+        /// The images in view ([`MapPicture::in_view`]).
+        of: usize,
+    },
 }
 
 /// What is under a screen position (the event loop asks the view, [`super::view::hit`]).
@@ -173,8 +180,9 @@ pub struct MapPicture {
     pub images: Vec<MapImage>,
     /// The pane's inside, in cells (columns, rows).
     pub cells: (u16, u16),
-    /// The view's zoom (tiles grow with it).
-    pub zoom: f32,
+    /// How many images are in view (`images` may hold fewer: see
+    /// [`MAP_PICTURE_MAX`](crate::tui::app::MAP_PICTURE_MAX)).
+    pub in_view: usize,
     /// The crosshair, in the picture (0..1, y up), when the map is walked.
     pub crosshair: Option<[f32; 2]>,
 }
@@ -194,4 +202,7 @@ pub struct MapImage {
     pub bright: bool,
     /// The current image (thick frame, on top).
     pub current: bool,
+    /// Its side beyond the map's frame, per axis (x, y): −1, 0 (inside) or 1; one beyond is
+    /// drawn at the edge, marked (see [`crate::tui::framing`]).
+    pub outside: [i8; 2],
 }
