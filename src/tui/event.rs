@@ -172,11 +172,13 @@ pub enum Command {
     Redo,
 }
 
-/// The map as one picture: each image's thumbnail at its map position, for the part of the
-/// map in view. Drawn on a worker by [`Command::DrawMap`].
+/// The map as one picture: the thumbnails of the part of the map in view, each in a slot
+/// near its map position ([`crate::tui::picture::compose`]). Drawn on a worker by
+/// [`Command::DrawMap`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapPicture {
-    /// The images to draw, in order (later ones on top).
+    /// The images in view (or an even share of them: see
+    /// [`MAP_PICTURE_MAX`](crate::tui::app::MAP_PICTURE_MAX)), the current one last.
     pub images: Vec<MapImage>,
     /// The pane's inside, in cells (columns, rows).
     pub cells: (u16, u16),
@@ -194,13 +196,13 @@ pub struct MapImage {
     pub path: PathBuf,
     /// Its content hash (thumbnails are kept by it).
     pub hash: [u8; 32],
-    /// Where it is in the picture: 0..1 across, 0..1 up.
+    /// Where it is in the picture: 0..1 across, 0..1 up (its thumbnail goes in a slot near).
     pub at: [f32; 2],
     /// Its cluster's number (for the frame's colour).
     pub cluster: usize,
     /// In the current cluster (bright frame) or not (dim).
     pub bright: bool,
-    /// The current image (thick frame, on top).
+    /// The current image (thick white frame, always shown).
     pub current: bool,
     /// Its side beyond the map's frame, per axis (x, y): −1, 0 (inside) or 1; one beyond is
     /// drawn at the edge, marked (see [`crate::tui::framing`]).
