@@ -272,7 +272,7 @@ fn map_picture(
     let Some(Command::DrawMap(request)) = asked.into_iter().last() else {
         anyhow::bail!("no map picture was asked for");
     };
-    let picture = imgtui::tui::picture::compose(
+    let (picture, _shown) = imgtui::tui::picture::compose(
         &request,
         imgtui::tui::picture::picture_size(&request, CELL),
         |image, side| {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
 
+use super::framing::frame;
 use super::keys::{self, Action, Mode};
 use super::panes::browse::Browse;
 use super::panes::duplicates::Duplicates;
@@ -177,6 +178,7 @@ impl App {
             Event::Graphics { how, images } => self.on_graphics(how, images),
             Event::GridSize(columns, rows) => self.on_grid_size(columns, rows),
             Event::MapSize(columns, rows) => self.on_map_size(columns, rows),
+            Event::MapDrawn { shown, of } => self.on_map_drawn(shown, of),
             Event::ScreenSize(columns, rows) => self.on_screen_size(columns, rows),
             Event::Background { light } => self.on_background(light),
             // The collection on its way in, and the live folder.
@@ -232,8 +234,9 @@ impl App {
     ) -> Vec<Command> {
         self.browse.members = members(&clustering);
         self.map.generation += 1;
-        // A new map (not the same map with images added) is seen whole again.
-        let whole = MapView::new(&clustering.map);
+        // A new map (not the same map with images added) is seen whole again, in its frame.
+        self.map.framed = frame(&clustering.map);
+        let whole = MapView::new(&self.map.framed.at);
         if whole.bounds != self.map.view.bounds {
             let zoom = self.map.view.zoom;
             let crosshair = self.map.view.crosshair;

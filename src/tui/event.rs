@@ -102,6 +102,13 @@ pub enum Event {
     Click(Hit),
     /// The wheel turned over a pane: up (-1) or down (+1).
     Wheel(Hit, isize),
+    /// The map picture was drawn: how many images it shows, of how many in view.
+    MapDrawn {
+        /// The images shown, each in its own slot.
+        shown: usize,
+        /// The images in view ([`MapPicture::in_view`]).
+        of: usize,
+    },
 }
 
 /// What is under a screen position (the event loop asks the view, [`super::view::hit`]).
@@ -170,16 +177,19 @@ pub enum Command {
     Redo,
 }
 
-/// The map as one picture: each image's thumbnail at its map position, for the part of the
-/// map in view. Drawn on a worker by [`Command::DrawMap`].
+/// The map as one picture: the thumbnails of the part of the map in view, each in a slot
+/// near its map position ([`crate::tui::picture::compose`]). Drawn on a worker by
+/// [`Command::DrawMap`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapPicture {
-    /// The images to draw, in order (later ones on top).
+    /// The images in view (or an even share of them: see
+    /// [`MAP_PICTURE_MAX`](crate::tui::app::MAP_PICTURE_MAX)), the current one last.
     pub images: Vec<MapImage>,
     /// The pane's inside, in cells (columns, rows).
     pub cells: (u16, u16),
-    /// The view's zoom (tiles grow with it).
-    pub zoom: f32,
+    /// How many images are in view (`images` may hold fewer: see
+    /// [`MAP_PICTURE_MAX`](crate::tui::app::MAP_PICTURE_MAX)).
+    pub in_view: usize,
     /// The crosshair, in the picture (0..1, y up), when the map is walked.
     pub crosshair: Option<[f32; 2]>,
 }
@@ -191,12 +201,15 @@ pub struct MapImage {
     pub path: PathBuf,
     /// Its content hash (thumbnails are kept by it).
     pub hash: [u8; 32],
-    /// Where it is in the picture: 0..1 across, 0..1 up.
+    /// Where it is in the picture: 0..1 across, 0..1 up (its thumbnail goes in a slot near).
     pub at: [f32; 2],
     /// Its cluster's number (for the frame's colour).
     pub cluster: usize,
     /// In the current cluster (bright frame) or not (dim).
     pub bright: bool,
-    /// The current image (thick frame, on top).
+    /// The current image (thick white frame, always shown).
     pub current: bool,
+    /// Its side beyond the map's frame, per axis (x, y): −1, 0 (inside) or 1; one beyond is
+    /// drawn at the edge, marked (see [`crate::tui::framing`]).
+    pub outside: [i8; 2],
 }

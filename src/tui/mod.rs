@@ -10,11 +10,13 @@
 
 pub mod app;
 pub mod event;
+pub mod framing;
 pub(crate) mod keys;
 pub(crate) mod panes;
 pub mod picture;
 mod run;
 mod screen;
+pub mod slots;
 mod state;
 pub mod terminal;
 pub mod theme;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::app::{App, Exporting, Focus, ImagesView, Loading, MapView, Overlay};
+use super::framing::Framed;
 use super::theme::Theme;
 use crate::session::Clustering;
 use crate::session::Collection;
@@ -106,6 +107,11 @@ impl App {
     /// The part of the map in view, and the crosshair.
     pub fn map_view(&self) -> &MapView {
         &self.map.view
+    }
+
+    /// The map's images where they are drawn, in its frame (the far ones at its edge).
+    pub fn map_places(&self) -> &Framed {
+        &self.map.framed
     }
 
     /// Whether the map is drawn as a picture of thumbnails.

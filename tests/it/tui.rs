@@ -81,6 +81,11 @@ impl Harness {
     fn with(root: &Path, near_copy: bool) -> Harness {
         let c = collection(root, near_copy);
         let clustering = clusters(&c, 3);
+        Harness::showing(root, c, clustering)
+    }
+
+    /// The explorer of `root` showing `c` clustered as `clustering`, cursor at rest.
+    fn showing(root: &Path, c: Collection, clustering: Clustering) -> Harness {
         let mut h = Harness {
             app: App::new(root.to_owned(), "synthetic".into()),
             previews: Vec::new(),
@@ -1210,7 +1215,8 @@ fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
     let Some(Command::DrawMap(zoomed)) = cmds.last() else {
         panic!("{cmds:?}");
     };
-    assert!((zoomed.zoom - 1.5).abs() < 1e-6);
+    assert!((h.app.map_view().zoom - 1.5).abs() < 1e-6);
+    assert_eq!(zoomed.in_view, zoomed.images.len());
     let [x0, y0, x1, y1] = h.app.map_view().window();
     let map = &h.app.clustering().as_ref().unwrap().map;
     let inside = map
@@ -1225,6 +1231,58 @@ fn p_draws_the_map_as_a_picture_of_the_images_in_view() {
         !h.key(KeyCode::Left)
             .iter()
             .any(|c| matches!(c, Command::DrawMap(_)))
+    );
+}
+
+#[test]
+fn an_image_far_off_is_drawn_at_the_map_edge_marked_and_the_crosshair_reaches_it() {
+    let root = Path::new("/art");
+    let c = collection(root, false);
+    let mut clustering = clusters(&c, 3);
+    // One image far to the right: framed by all, the others would share a 20th of the width.
+    let far = 6;
+    let xs = || clustering.map.iter().map(|p| p[0]);
+    let (left, right) = (xs().fold(f32::MAX, f32::min), xs().fold(f32::MIN, f32::max));
+    clustering.map[far][0] = right + 20.0 * (right - left);
+    let mut h = Harness::showing(root, c, clustering);
+    h.on(Event::MapSize(70, 18));
+    while h.app.focus() != Focus::Map {
+        h.key(KeyCode::Tab);
+    }
+    let places = h.app.map_places();
+    assert_eq!(places.beyond, 1);
+    assert_eq!(places.outside[far], [1, 0]);
+    let b = h.app.map_view().bounds;
+    assert!(
+        b[2] - b[0] < 1.1 * (right - left),
+        "framed by the rest: {b:?}"
+    );
+    let s = screen(&h.app, 160, 48);
+    golden("map-far", &s);
+    assert!(s.contains("1 far off: arrows at the edge"), "{s}");
+    assert!(
+        s.contains('→'),
+        "the far one is an arrow at the right edge:\n{s}"
+    );
+    // A click where it is drawn makes it current.
+    let at = places.at[far];
+    h.on(Event::Click(imgtui::tui::app::Hit::Map(at)));
+    assert_eq!(h.app.current(), Some(far));
+    // In the picture it lies at the right edge, marked.
+    let cmds = h.key(KeyCode::Char('p'));
+    let Some(Command::DrawMap(picture)) = cmds.last() else {
+        panic!("{cmds:?}");
+    };
+    let image = picture.images.iter().find(|i| i.current).unwrap();
+    assert_eq!(image.outside, [1, 0]);
+    assert!(image.at[0] > 0.99, "{:?}", image.at);
+    assert!(
+        picture
+            .images
+            .iter()
+            .filter(|i| i.outside != [0, 0])
+            .count()
+            == 1
     );
 }
 

@@ -1,5 +1,7 @@
 //! The map (UMAP or PCA in 2-D): walked with a crosshair (Tab to it), zoomed, and drawn as
-//! braille points or (`p`) as a picture of thumbnails made on a worker.
+//! braille points or (`p`) as a picture of thumbnails made on a worker, one image a slot.
+//! It is framed by the bulk of its images ([`crate::tui::framing`]): the few far off are
+//! drawn at the edge and marked (arrows in braille, an orange wedge in the picture).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -12,12 +14,15 @@ use ratatui_image::{Resize, StatefulImage};
 
 use crate::tui::app::{App, Command, Focus, Loading, Notice, Overlay};
 use crate::tui::event::{MapImage, MapPicture};
+use crate::tui::framing::Framed;
 use crate::tui::keys::Action;
 use crate::tui::widgets::pane;
 
-/// Most images on one map picture: beyond, the current cluster is drawn whole and the rest
-/// evenly thinned.
-pub const MAP_PICTURE_MAX: usize = 2000;
+/// Most images sent to the map painter for one picture, besides the current one:
+/// beyond, the current cluster is sent whole if it leaves the others half of them, and the
+/// rest evenly thinned. (The picture shows at most one image a slot, a few
+/// thousand at the smallest thumbnails; only those are loaded.)
+pub const MAP_PICTURE_MAX: usize = 20_000;
 
 /// The part of the map in view, and the crosshair, in map coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,6 +135,10 @@ pub(crate) struct Map {
     pub(crate) asked: Option<PictureKey>,
     /// Counts the clusterings shown (a new one draws the picture again).
     pub(crate) generation: u64,
+    /// The clustering's map in its frame: where each image is drawn, and which are far off.
+    pub(crate) framed: Framed,
+    /// The last picture drawn showed this many images of this many in view.
+    pub(crate) drawn: Option<(usize, usize)>,
 }
 
 impl Default for Map {
@@ -140,6 +149,8 @@ impl Default for Map {
             picture: false,
             asked: None,
             generation: 0,
+            framed: Framed::default(),
+            drawn: None,
         }
     }
 }
@@ -151,11 +162,15 @@ impl App {
         Vec::new()
     }
 
+    /// The map picture was drawn, showing `shown` of the `of` images in view.
+    pub(crate) fn on_map_drawn(&mut self, shown: usize, of: usize) -> Vec<Command> {
+        self.map.drawn = Some((shown, of));
+        Vec::new()
+    }
+
     /// Focus on the map: the crosshair starts on the current image.
     pub(crate) fn enter_map(&mut self) -> Vec<Command> {
-        let at = self
-            .base()
-            .and_then(|i| self.clustering.as_ref()?.map.get(i).copied());
+        let at = self.base().and_then(|i| self.map.framed.at.get(i).copied());
         if let Some(at) = at {
             self.map.view.put(at);
         }
@@ -206,9 +221,11 @@ impl App {
         }
     }
 
-    /// The image nearest to `at` on the map (among those shown, if a filter is on).
+    /// The image nearest to `at` on the map as drawn (among those shown, if a filter is on;
+    /// a far-off image where it is drawn, at the edge).
     pub(crate) fn nearest_on_map(&self, at: [f32; 2]) -> Option<usize> {
-        let map = &self.clustering.as_ref()?.map;
+        self.clustering.as_ref()?;
+        let map = &self.map.framed.at;
         // Distances in units of the view, so that x and y weigh alike.
         let (w, h) = self.map.view.span();
         self.browse
@@ -234,8 +251,10 @@ impl App {
             && self.map.cells.1 > 0;
         let Some(clustering) = self.clustering.as_ref().filter(|_| shown) else {
             self.map.asked = None;
+            self.map.drawn = None;
             return Vec::new();
         };
+        let framed = &self.map.framed;
         let key = (
             self.map.view,
             self.map.cells,
@@ -250,8 +269,16 @@ impl App {
         }
         self.map.asked = Some(key);
         let [x0, y0, x1, y1] = self.map.view.window();
-        let inside = |[x, y]: [f32; 2]| x >= x0 && x <= x1 && y >= y0 && y <= y1;
-        let place = |[x, y]: [f32; 2]| [(x - x0) / (x1 - x0), (y - y0) / (y1 - y0)];
+        // Up to rounding: the images on the map's edge are in the whole map's view.
+        let (ex, ey) = (1e-5 * (x1 - x0), 1e-5 * (y1 - y0));
+        let inside =
+            |[x, y]: [f32; 2]| x >= x0 - ex && x <= x1 + ex && y >= y0 - ey && y <= y1 + ey;
+        let place = |[x, y]: [f32; 2]| {
+            [
+                ((x - x0) / (x1 - x0)).clamp(0.0, 1.0),
+                ((y - y0) / (y1 - y0)).clamp(0.0, 1.0),
+            ]
+        };
         let current = self.current();
         let (mut bright, mut dim): (Vec<usize>, Vec<usize>) = self
             .browse
@@ -259,40 +286,56 @@ impl App {
             .iter()
             .flatten()
             .copied()
-            .filter(|&i| inside(clustering.map[i]) && Some(i) != current)
+            .filter(|&i| inside(framed.at[i]) && Some(i) != current)
             .partition(|&i| clustering.labels[i] == self.browse.cluster);
-        bright.truncate(MAP_PICTURE_MAX);
-        let room = MAP_PICTURE_MAX - bright.len();
-        if dim.len() > room {
-            let step = dim.len() as f64 / room.max(1) as f64;
-            dim = (0..room).map(|k| dim[(k as f64 * step) as usize]).collect();
-        }
+        let in_view =
+            bright.len() + dim.len() + current.is_some_and(|i| inside(framed.at[i])) as usize;
+        // The current cluster whole if it leaves the others half the room.
+        thin(
+            &mut bright,
+            MAP_PICTURE_MAX
+                .saturating_sub(dim.len())
+                .max(MAP_PICTURE_MAX / 2),
+        );
+        thin(&mut dim, MAP_PICTURE_MAX - bright.len());
         let image = |i: usize, current: bool| MapImage {
             path: self.collection.paths[i].clone(),
             hash: self.collection.hashes[i],
-            at: place(clustering.map[i]),
+            at: place(framed.at[i]),
             cluster: clustering.clusters[clustering.labels[i]].number,
             bright: clustering.labels[i] == self.browse.cluster,
             current,
+            outside: framed.outside[i],
         };
         let mut images: Vec<MapImage> = dim.into_iter().map(|i| image(i, false)).collect();
         images.extend(bright.into_iter().map(|i| image(i, false)));
         images.extend(
             current
-                .filter(|&i| inside(clustering.map[i]))
+                .filter(|&i| inside(framed.at[i]))
                 .map(|i| image(i, true)),
         );
         let picture = MapPicture {
             images,
             cells: self.map.cells,
-            zoom: self.map.view.zoom,
+            in_view,
             crosshair: (self.focus == Focus::Map).then(|| place(self.map.view.crosshair)),
         };
         vec![Command::DrawMap(picture)]
     }
 }
 
-/// The map: its points in braille, or (`p`) the picture of its thumbnails once drawn.
+/// Keeps at most `room` of `images`, evenly spread over them.
+fn thin(images: &mut Vec<usize>, room: usize) {
+    if images.len() > room {
+        let step = images.len() as f64 / room.max(1) as f64;
+        *images = (0..room)
+            .map(|k| images[(k as f64 * step) as usize])
+            .collect();
+    }
+}
+
+/// The map: its points in braille, or (`p`) the picture of its thumbnails once drawn. Images
+/// beyond the map's frame are drawn at its edge: in braille as an arrow pointing their way.
 pub(crate) fn draw_map(
     frame: &mut Frame,
     app: &App,
@@ -302,10 +345,16 @@ pub(crate) fn draw_map(
     let Some(clustering) = &app.clustering else {
         return;
     };
-    if clustering.map.is_empty() {
+    let framed = &app.map.framed;
+    if clustering.map.is_empty() || framed.at.len() != clustering.map.len() {
         return;
     }
     let view = app.map.view;
+    let far = match framed.beyond {
+        0 => String::new(),
+        n if app.map.picture => format!("· {n} far off: orange at the edge "),
+        n => format!("· {n} far off: arrows at the edge "),
+    };
     if app.map.picture
         && let Some(picture) = picture
     {
@@ -313,7 +362,15 @@ pub(crate) fn draw_map(
         if view.zoom > 1.0 {
             title += &format!("· zoom ×{:.1} ", view.zoom);
         }
+        match app.map.drawn {
+            Some((shown, of)) if shown < of => {
+                title += &format!("· {shown} of {of} shown, one a slot (+ for more) ")
+            }
+            Some((_, of)) => title += &format!("· {of} in view "),
+            None => {}
+        }
         title += "· p points ";
+        title += &far;
         let block = pane(app.look.theme, title, app.focus == Focus::Map);
         let inner = block.inner(area);
         frame.render_widget(block, area);
@@ -330,15 +387,28 @@ pub(crate) fn draw_map(
         .iter()
         .map(|cl| (app.look.theme.cluster(cl.number), Vec::new()))
         .collect();
-    for (i, &[x, y]) in clustering.map.iter().enumerate() {
-        layers[clustering.labels[i]].1.push((x as f64, y as f64));
-    }
     let selected = app.browse.cluster;
-    let marked: Vec<(f64, f64)> = (0..clustering.map.len())
+    let mut arrows: Vec<(f64, f64, &str, Color)> = Vec::new();
+    for (i, &[x, y]) in framed.at.iter().enumerate() {
+        let label = clustering.labels[i];
+        match arrow(framed.outside[i]) {
+            None => layers[label].1.push((x as f64, y as f64)),
+            Some(glyph) => {
+                let c = app.look.theme.cluster(clustering.clusters[label].number);
+                let c = if label == selected {
+                    c
+                } else {
+                    app.look.theme.faint(c)
+                };
+                arrows.push((x as f64, y as f64, glyph, c));
+            }
+        }
+    }
+    let marked: Vec<(f64, f64)> = (0..framed.at.len())
         .filter(|&i| app.is_marked(i))
-        .map(|i| (clustering.map[i][0] as f64, clustering.map[i][1] as f64))
+        .map(|i| (framed.at[i][0] as f64, framed.at[i][1] as f64))
         .collect();
-    let current = app.current().map(|i| clustering.map[i]);
+    let current = app.current().and_then(|i| framed.at.get(i).copied());
     let walking = app.focus == Focus::Map;
     let mut title = format!(" map ({}) ", clustering.request.map.name());
     if view.zoom > 1.0 {
@@ -347,6 +417,7 @@ pub(crate) fn draw_map(
     if walking {
         title += "· arrows walk, + / - zoom, p picture, Esc leaves ";
     }
+    title += &far;
     let crosshair = walking.then_some(view.crosshair);
     let canvas = Canvas::default()
         .block(pane(app.look.theme, title, walking))
@@ -376,6 +447,9 @@ pub(crate) fn draw_map(
                     color: app.look.theme.strong(),
                 });
             }
+            for &(x, y, glyph, c) in &arrows {
+                ctx.print(x, y, Span::styled(glyph, Style::new().fg(c)));
+            }
             if let Some([x, y]) = current {
                 ctx.layer();
                 ctx.print(
@@ -393,4 +467,20 @@ pub(crate) fn draw_map(
             }
         });
     frame.render_widget(canvas, area);
+}
+
+/// The arrow drawn, in braille, for an image beyond the map's frame on `side` (x, y; y up):
+/// it points the way the image lies; `None` for one inside.
+fn arrow(side: [i8; 2]) -> Option<&'static str> {
+    Some(match side {
+        [0, 0] => return None,
+        [1, 0] => "→",
+        [-1, 0] => "←",
+        [0, 1] => "↑",
+        [0, -1] => "↓",
+        [1, 1] => "↗",
+        [-1, 1] => "↖",
+        [1, -1] => "↘",
+        _ => "↙",
+    })
 }

@@ -9,7 +9,7 @@ use ratatui::layout::Size;
 
 use super::{Msg, spawn_latest};
 use crate::session::{DecodeOptions, Session};
-use crate::tui::app::MapPicture;
+use crate::tui::app::{Event, MapPicture};
 use crate::tui::picture;
 use crate::tui::terminal::Graphics;
 
@@ -72,7 +72,8 @@ const MAP_THUMBNAILS_KEPT: usize = 20_000;
 type MapRequest = (MapPicture, (u16, u16));
 
 /// Draws the map as a picture (the newest request; a newer one stops the one in hand at the
-/// next image) from the thumbnails, kept small in memory between pictures.
+/// next image) from the thumbnails, kept small in memory between pictures, and tells the app
+/// how many images it shows ([`Event::MapDrawn`]).
 pub(in crate::tui) fn spawn_map_painter(
     session: Session,
     tx: mpsc::Sender<Msg>,
@@ -86,13 +87,13 @@ pub(in crate::tui) fn spawn_map_painter(
             pending: None,
         };
         while let Some(request) = painter.next_request() {
-            let Some(pic) = painter.paint(request) else {
+            let of = request.0.in_view;
+            let Some((pic, shown)) = painter.paint(request) else {
                 continue;
             };
-            if tx
-                .send(Msg::MapPicture(DynamicImage::ImageRgb8(pic)))
-                .is_err()
-            {
+            let drawn = Event::MapDrawn { shown, of };
+            let picture = Msg::MapPicture(DynamicImage::ImageRgb8(pic));
+            if tx.send(picture).is_err() || tx.send(Msg::App(drawn)).is_err() {
                 break;
             }
         }
@@ -122,9 +123,9 @@ impl MapPainter {
         Some(request)
     }
 
-    /// The picture `request` asks for; `None` when a newer request came meanwhile (kept as
-    /// pending).
-    fn paint(&mut self, (p, cell): MapRequest) -> Option<RgbImage> {
+    /// The picture `request` asks for, and how many images it shows; `None` when a newer
+    /// request came meanwhile (kept as pending).
+    fn paint(&mut self, (p, cell): MapRequest) -> Option<(RgbImage, usize)> {
         let size = picture::picture_size(&p, cell);
         let pic = picture::compose(&p, size, |image, side| {
             if self.pending.is_some() {
