@@ -123,6 +123,7 @@ fn main() -> anyhow::Result<()> {
                 preview: None,
                 map: None,
                 thumbnails,
+                compare: Vec::new(),
             };
             terminal
                 .draw(|f| view::view(f, app, pictures))
