@@ -10,12 +10,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use ratatui::Frame;
-use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph, StatefulWidget, Wrap};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use ratatui_image::thread::ThreadProtocol;
-use ratatui_image::{Resize, StatefulImage};
+use ratatui_image::{Resize, ResizeEncodeRender};
 
 use super::preview::{draw_centred, fitted};
 use crate::session::{ImageFacts, Session};
@@ -570,13 +569,14 @@ fn draw_flicker(
         }
     }
     draw_picture(frame, app, shown, shown_picture, picture_area);
-    // The other one is encoded for the same place off screen, so that it shows at once.
+    // The other one is encoded for the same place meanwhile, so that it shows at once (only
+    // encoded: rendering it off screen would spend kitty's one transmission of it).
     if let Some(state) = hidden_picture {
+        let resize = Resize::Scale(None);
         let at = fitted(state, picture_area);
-        let mut scratch = Buffer::empty(at);
-        StatefulImage::default()
-            .resize(Resize::Scale(None))
-            .render(at, &mut scratch, state);
+        if let Some(size) = state.needs_resize(&resize, at.as_size()) {
+            state.resize_encode(&resize, size);
+        }
     }
     let mut lines = facts_lines(app, shown);
     lines.push(distance_line(app, 0, other));
