@@ -396,7 +396,7 @@ pub(crate) const KEYS: &[Row] = &[
     row(
         Dups,
         &[(char('C'), Compare)],
-        "compare the group side by side (its first 4)",
+        "compare the group side by side, its keeper first (at most 4)",
     ),
     row(
         Dups,

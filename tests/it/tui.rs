@@ -2114,12 +2114,28 @@ fn c_in_the_near_duplicates_compares_the_group_and_esc_returns_to_it() {
     assert_eq!(h.app.compared().len(), 4);
     assert_eq!(h.app.compared()[0], h.app.collection().paths[0]);
     assert!(
-        h.app
-            .message()
-            .contains("the first 4 of group 1's 6 images"),
+        h.app.message().contains("4 of group 1's 6 images"),
         "{}",
         h.app.message()
     );
     h.key(KeyCode::Char('q'));
     assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+    // Once the keeper is known it comes first, and the image under the cursor is in even
+    // when it is not among the first four.
+    h.on(Event::Keepers(vec![(Some(5), vec![100; 6])]));
+    for _ in 0..4 {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Char('C'));
+    let paths = &h.app.collection().paths;
+    let want = [&paths[5], &paths[0], &paths[1], &paths[4]];
+    assert_eq!(h.app.compared().iter().collect::<Vec<_>>(), want);
+    assert_eq!(h.app.compare_other(), 3);
+    assert!(
+        h.app
+            .message()
+            .contains("4 of group 1's 6 images, the keeper first"),
+        "{}",
+        h.app.message()
+    );
 }

@@ -96,8 +96,9 @@ impl App {
         Vec::new()
     }
 
-    /// `C` in the near-duplicates: the group under the cursor side by side (its first
-    /// [`COMPARE_MAX`]), the image under the cursor chosen.
+    /// `C` in the near-duplicates: the group under the cursor side by side, its keeper first
+    /// (distances are to it) and the image under the cursor chosen; of a group larger than
+    /// [`COMPARE_MAX`], those two and the first others.
     pub(crate) fn compare_group(&mut self) -> Vec<Command> {
         let Some((g, k)) = self.duplicate_at_cursor() else {
             return Vec::new();
@@ -106,20 +107,33 @@ impl App {
             Some(groups) => groups[g].clone(),
             None => return Vec::new(),
         };
-        let paths = group
-            .iter()
-            .take(COMPARE_MAX)
-            .map(|&i| self.collection.paths[i].clone())
-            .collect();
-        let other = if (1..COMPARE_MAX).contains(&k) { k } else { 1 };
-        let cut = (group.len() > COMPARE_MAX).then(|| {
-            format!(
-                "the first {COMPARE_MAX} of group {}'s {}",
+        let (here, keeper) = (group[k], self.keeper_of(g));
+        let mut rows: Vec<usize> = keeper.into_iter().collect();
+        rows.extend(group.iter().copied().filter(|&i| Some(i) != keeper));
+        if let Some(at) = rows.iter().position(|&i| i == here)
+            && at >= COMPARE_MAX
+        {
+            rows.swap(COMPARE_MAX - 1, at);
+        }
+        rows.truncate(COMPARE_MAX);
+        let other = rows.iter().position(|&i| i == here).filter(|&at| at > 0);
+        let mut note = Vec::new();
+        if group.len() > COMPARE_MAX {
+            note.push(format!(
+                "{COMPARE_MAX} of group {}'s {}",
                 g + 1,
                 images(group.len())
-            )
-        });
-        self.open_compare(paths, other, cut)
+            ));
+        }
+        if keeper.is_some() {
+            note.push("the keeper first".to_owned());
+        }
+        let paths = rows
+            .iter()
+            .map(|&i| self.collection.paths[i].clone())
+            .collect();
+        let note = (!note.is_empty()).then(|| note.join(", "));
+        self.open_compare(paths, other.unwrap_or(1), note)
     }
 
     /// Opens the compare view on `paths` (2 to 4), `other` chosen; `note` is said first.
