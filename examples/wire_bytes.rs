@@ -214,6 +214,7 @@ fn walk(
             preview: None,
             map: None,
             thumbnails,
+            compare: Vec::new(),
         };
         terminal
             .draw(|f| view::view(f, app, pictures))

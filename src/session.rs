@@ -42,7 +42,7 @@ use crate::store::{Hash, Store};
 
 mod jobs;
 
-pub use jobs::{Keeper, PREVIEW_SIDE};
+pub use jobs::{ImageFacts, Keeper, PREVIEW_SIDE};
 
 // The data the clients name, re-exported so that the explorer (which may import from the
 // engine only through this module, `python3 .ci/layers.py` checks it) names them here.

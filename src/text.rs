@@ -124,6 +124,32 @@ pub fn bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
+/// A time for people, to the minute, in UTC and said so: `2026-12-01 14:03 UTC` (times
+/// before 1970 as `before 1970`). The one time formatter of the explorer.
+pub fn time(t: std::time::SystemTime) -> String {
+    let Ok(since) = t.duration_since(std::time::UNIX_EPOCH) else {
+        return "before 1970".to_owned();
+    };
+    let secs = since.as_secs();
+    let (days, minutes) = (secs / 86_400, secs % 86_400 / 60);
+    // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar, in eras of
+    // 400 years from 0000-03-01).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +183,17 @@ mod tests {
             middle_cut("名前のとても長いファイル.png", 8),
             "名前のと…png"
         );
+    }
+
+    #[test]
+    fn times_are_shown_in_utc_to_the_minute() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs: u64| time(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01 00:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(at(1_795_694_580), "2026-11-26 12:03 UTC");
+        assert_eq!(at(4_107_542_399), "2100-02-28 23:59 UTC");
+        assert_eq!(time(UNIX_EPOCH - Duration::from_secs(1)), "before 1970");
     }
 
     #[test]

@@ -194,6 +194,50 @@ pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<DynamicImage, Decode
     }
 }
 
+/// The format of `bytes` as people name it ("PNG", "JPEG", "WebP", "JPEG XL", "SVG", "HEIF",
+/// "AVIF", "CR2 (RAW)"…), recognised by content as [`decode`] recognises it; `None` for what
+/// it does not recognise. Nothing is decoded.
+pub fn format_name(bytes: &[u8]) -> Option<String> {
+    if let Some(kind) = heif::kind(bytes) {
+        return Some(match kind {
+            heif::Kind::Heif => "HEIF".into(),
+            heif::Kind::Avif => "AVIF".into(),
+        });
+    }
+    if formats::is_jxl(bytes) {
+        return Some("JPEG XL".into());
+    }
+    if let Some(kind) = formats::raw_kind(bytes) {
+        return Some(format!("{kind} (RAW)"));
+    }
+    let format = image::guess_format(bytes).ok();
+    if format.is_none() && formats::is_svg(bytes) {
+        return Some("SVG".into());
+    }
+    if format.is_none() && tga_evidence(bytes).is_some() {
+        return Some("TGA".into());
+    }
+    Some(match format? {
+        ImageFormat::WebP => "WebP".into(),
+        ImageFormat::OpenExr => "OpenEXR".into(),
+        other => format!("{other:?}").to_uppercase(),
+    })
+}
+
+/// Width and height in pixels as the header of `bytes` says, for the formats `image` reads
+/// (PNG, JPEG, WebP, GIF, TIFF, BMP…), before any orientation is applied; `None` for the
+/// others and for a header that cannot be read. Nothing is decoded.
+pub fn header_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if heif::kind(bytes).is_some() || formats::raw_kind(bytes).is_some() {
+        return None;
+    }
+    ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
+}
+
 /// The most an ancillary PNG chunk (a colour profile) may inflate to: libpng's default
 /// limit for such chunks.
 pub const ANCILLARY_LIMIT: usize = 8 << 20;
@@ -634,6 +678,33 @@ fn composite(rgba: &[u8], background: [u8; 3]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_are_named_by_content_and_sizes_read_from_headers() {
+        let encoded = |format| {
+            let mut out = Cursor::new(Vec::new());
+            DynamicImage::ImageRgb8(RgbImage::new(30, 20))
+                .write_to(&mut out, format)
+                .unwrap();
+            out.into_inner()
+        };
+        let png = encoded(ImageFormat::Png);
+        assert_eq!(format_name(&png).as_deref(), Some("PNG"));
+        assert_eq!(header_size(&png), Some((30, 20)));
+        let jpeg = encoded(ImageFormat::Jpeg);
+        assert_eq!(format_name(&jpeg).as_deref(), Some("JPEG"));
+        assert_eq!(header_size(&jpeg), Some((30, 20)));
+        assert_eq!(
+            format_name(&encoded(ImageFormat::WebP)).as_deref(),
+            Some("WebP")
+        );
+        assert_eq!(format_name(b"\xFF\x0A rest").as_deref(), Some("JPEG XL"));
+        assert_eq!(header_size(b"\xFF\x0A rest"), None);
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>"#;
+        assert_eq!(format_name(svg).as_deref(), Some("SVG"));
+        assert_eq!(format_name(b"plain text, not an image"), None);
+        assert_eq!(header_size(b"plain text, not an image"), None);
+    }
 
     #[test]
     fn transparent_pixels_take_the_background() {

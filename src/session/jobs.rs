@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::time::SystemTime;
 
 use image::{DynamicImage, RgbImage};
 
@@ -16,7 +17,7 @@ use super::Session;
 use crate::analysis::neighbours::{APPROXIMATE_FROM, Neighbour, Select};
 use crate::analysis::outliers::OUTLIER_K;
 use crate::analysis::{duplicates, neighbours, outliers};
-use crate::collection::{Collection, Quantized};
+use crate::collection::{Collection, Quantized, dot};
 use crate::decode::DecodeOptions;
 use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
 use crate::error::{Error, Result};
@@ -27,6 +28,23 @@ use crate::montage::{MontageOptions, montage, save_in_folder, write_montage};
 /// file of the group cannot be read now) and each file's size in bytes, row-aligned with the
 /// group (empty when the keeper is `None`).
 pub type Keeper = (Option<usize>, Vec<u64>);
+
+/// What the explorer's compare view shows of a file beside its picture
+/// ([`Session::image_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFacts {
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its modification time.
+    pub modified: SystemTime,
+    /// Its format as people name it, recognised by content ("PNG", "JPEG XL", "CR2 (RAW)");
+    /// `None` when it is not recognised.
+    pub format: Option<String>,
+    /// Width and height in pixels, as stored (before any EXIF rotation); `None` where
+    /// neither the header nor a decode says (a camera RAW file, whose preview is smaller
+    /// than its sensor; an SVG, drawn at any size).
+    pub pixels: Option<(u32, u32)>,
+}
 
 /// The longest side, in pixels, of a decoded preview ([`Session::preview`]).
 pub const PREVIEW_SIDE: u32 = 1024;
@@ -234,11 +252,68 @@ impl Session {
         })
     }
 
+    /// The facts of the image at `path` ([`ImageFacts`]): size and time from its metadata,
+    /// the format from its content, the pixels from its header, or, for JPEG XL, HEIF and
+    /// AVIF, from decoding it with `options` (a session's [`Session::decode_options`]).
+    /// Needs no store, so a worker holds no connection.
+    ///
+    /// Fails when the file cannot be read.
+    pub fn image_facts(path: &Path, options: &DecodeOptions) -> Result<ImageFacts> {
+        let meta = std::fs::metadata(path)?;
+        let bytes = std::fs::read(path)?;
+        let format = crate::decode::format_name(&bytes);
+        let decodes = matches!(format.as_deref(), Some("JPEG XL" | "HEIF" | "AVIF"));
+        let pixels = crate::decode::header_size(&bytes).or_else(|| {
+            decodes
+                .then(|| crate::decode::decode(&bytes, options).ok())
+                .flatten()
+                .map(|img| (img.width(), img.height()))
+        });
+        Ok(ImageFacts {
+            bytes: meta.len(),
+            modified: meta.modified()?,
+            format,
+            pixels,
+        })
+    }
+
+    /// The cosine distance between rows `a` and `b` of `c` (0 for the same direction, up to
+    /// 2): one minus the dot product of their unit vectors, never below 0. Both must be rows
+    /// of `c`, and `c` must hold vectors.
+    pub fn cosine_distance(c: &Collection, a: usize, b: usize) -> f32 {
+        (1.0 - dot(c.row(a), c.row(b))).max(0.0)
+    }
+
     /// Folds the store's write-ahead log into the store file, so that the file alone holds
     /// everything (a backup, `imgtui store merge`): see [`crate::Store::checkpoint`].
     ///
     /// Fails when the store cannot be written.
     pub fn checkpoint(&self) -> Result<()> {
         Ok(self.store.checkpoint()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_facts_come_from_the_file_its_content_and_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("named.jpg");
+        RgbImage::new(40, 30)
+            .save_with_format(&path, image::ImageFormat::Png)
+            .unwrap();
+        let facts = Session::image_facts(&path, &DecodeOptions::default()).unwrap();
+        assert_eq!(
+            facts.format.as_deref(),
+            Some("PNG"),
+            "by content, not by name"
+        );
+        assert_eq!(facts.pixels, Some((40, 30)));
+        assert_eq!(facts.bytes, std::fs::metadata(&path).unwrap().len());
+        assert!(facts.modified > SystemTime::UNIX_EPOCH);
+        let gone = dir.path().join("gone.png");
+        assert!(Session::image_facts(&gone, &DecodeOptions::default()).is_err());
     }
 }

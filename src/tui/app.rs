@@ -10,6 +10,7 @@ use crossterm::event::KeyEvent;
 use super::framing::frame;
 use super::keys::{self, Action, Mode};
 use super::panes::browse::Browse;
+use super::panes::compare::Compare;
 use super::panes::duplicates::Duplicates;
 use super::panes::grid::Grid;
 use super::panes::lattice::Lattice;
@@ -25,6 +26,7 @@ use crate::session::{Clustering, members};
 
 pub use super::event::{Command, Event, Hit};
 pub use super::event::{MapImage, MapPicture};
+pub use super::panes::compare::COMPARE_MAX;
 pub use super::panes::duplicates::DUPLICATES_FOLDER;
 pub use super::panes::edit::Ask;
 pub use super::panes::export::Exporting;
@@ -70,6 +72,8 @@ pub enum Overlay {
     Resolve,
     /// The montage just saved to this file, full screen.
     Montage(PathBuf),
+    /// Two to four images side by side, or flickering at one place (`C`).
+    Compare,
 }
 
 /// Where the collection is on its way in.
@@ -125,6 +129,8 @@ pub struct App {
     pub(crate) overview: Overview,
     /// The whole collection as one grid, alike images together (`L`).
     pub(crate) lattice: Lattice,
+    /// Two to four images side by side (`C`).
+    pub(crate) compare: Compare,
     /// Image the preview shows (or is loading).
     pub(crate) preview_path: Option<PathBuf>,
     /// How the screen looks: colours, and how images are drawn.
@@ -150,6 +156,7 @@ impl App {
             outliers: Outliers::default(),
             overview: Overview::default(),
             lattice: Lattice::default(),
+            compare: Compare::default(),
             preview_path: None,
             look: Look::default(),
         }
@@ -171,7 +178,10 @@ impl App {
     pub(crate) fn update(&mut self, event: Event) -> Vec<Command> {
         match event {
             Event::Key(key) => self.key(key),
-            Event::Idle => self.cursor_rests(),
+            Event::Idle => {
+                self.compare_tick();
+                self.cursor_rests()
+            }
             Event::Click(hit) => self.click(hit),
             Event::Wheel(hit, by) => self.wheel(hit, by),
             // The screen.
@@ -200,6 +210,8 @@ impl App {
             Event::Resolved(result) => self.on_resolved(result),
             Event::Outliers(of, found) => self.on_outliers(of, found),
             Event::Montage(result) => self.on_montage(result),
+            Event::ImageFacts(facts) => self.on_image_facts(facts),
+            Event::PictureFailed(path, why) => self.on_picture_failed(path, why),
             Event::Copied(result) => self.on_copied(result),
             Event::ExportProgress(done) => self.on_export_progress(done),
             Event::ExportSuggested(suggested, fresh) => self.on_export_suggested(suggested, fresh),
@@ -322,6 +334,7 @@ impl App {
             Overlay::Duplicates => Mode::Duplicates,
             Overlay::Resolve => Mode::Resolve,
             Overlay::Outliers => Mode::Outliers,
+            Overlay::Compare => Mode::Compare,
             Overlay::Help(_) | Overlay::Preview | Overlay::Montage(_) => Mode::Viewer,
             Overlay::None if self.lattice.on && self.loading == Loading::Ready => Mode::Lattice,
             Overlay::None if self.overview.on && self.loading == Loading::Ready => Mode::Overview,
@@ -356,6 +369,7 @@ impl App {
             (Mode::Duplicates, Some(action)) => self.duplicates_key(action),
             (Mode::Resolve, Some(action)) => self.resolve_key(action),
             (Mode::Outliers, Some(action)) => self.outliers_key(action),
+            (Mode::Compare, Some(action)) => self.compare_key(action),
             (Mode::Map, Some(action)) => self.map_key(action),
             (Mode::Overview, Some(action)) => self.overview_key(action),
             (Mode::Lattice, Some(action)) => self.lattice_key(action),
@@ -381,6 +395,7 @@ impl App {
                 self.browse.selection.clear();
             }
             Action::CopyPaths => return self.copy_paths(),
+            Action::Compare => return self.compare_marked(),
             Action::Rename | Action::Merge | Action::Split | Action::MoveTo
                 if !self.has_vectors() =>
             {

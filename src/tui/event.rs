@@ -12,6 +12,7 @@ use crate::session::Clustering;
 use crate::session::Collection;
 use crate::session::Edit;
 use crate::session::ExportReport;
+use crate::session::ImageFacts;
 use crate::session::Neighbour;
 use crate::session::Progress;
 use crate::session::WatchMode;
@@ -62,6 +63,10 @@ pub enum Event {
     },
     /// A montage was saved to this file (it is ready to show), or why not.
     Montage(Result<PathBuf, Error>),
+    /// The facts of the images compared, each file's or why it could not be read.
+    ImageFacts(Vec<(PathBuf, Result<ImageFacts, String>)>),
+    /// An image compared could not be decoded: why.
+    PictureFailed(PathBuf, String),
     /// The export has copied `done` of its files.
     ExportProgress(usize),
     /// The export ended (finished, or stopped by Esc), or was refused.
@@ -137,6 +142,10 @@ pub enum Command {
     Quit,
     /// Decode this image for the preview (only the newest request is served).
     LoadPreview(PathBuf),
+    /// Read the facts of these images and decode them (as for the preview) for the compare
+    /// view; answered by [`Event::ImageFacts`], then each picture (or
+    /// [`Event::PictureFailed`]). A newer request replaces this one.
+    LoadCompare(Vec<PathBuf>),
     /// Find this many nearest neighbours of this collection row (only the newest request is
     /// served); answered by [`Event::Neighbours`].
     FindNeighbours(usize, usize),

@@ -25,6 +25,8 @@ pub(crate) enum Mode {
     Resolve,
     /// The odd ones out (`o`).
     Outliers,
+    /// Two to four images side by side (`C`).
+    Compare,
     /// A one-line prompt: the export folder, a cluster edit, the filter (other keys type).
     Prompt,
     /// A full-screen layer: the help, the preview, the montage.
@@ -42,6 +44,7 @@ impl Mode {
             Mode::Duplicates => "near-duplicates",
             Mode::Resolve => "resolving them",
             Mode::Outliers => "odd ones out",
+            Mode::Compare => "compare",
             Mode::Prompt => "in a prompt",
             Mode::Viewer => "help, preview",
         }
@@ -92,6 +95,13 @@ pub(crate) enum Action {
     Montage,
     Duplicates,
     Outliers,
+    /// Two to four images side by side: the marked ones, or a near-duplicate group.
+    Compare,
+    /// In the compare view: the first and the chosen image in turn at one place, or side by
+    /// side again.
+    Flicker,
+    /// In the compare view: the other of the two, now, by hand.
+    Flip,
     Filter,
     ZoomIn,
     ZoomOut,
@@ -252,6 +262,11 @@ pub(crate) const KEYS: &[Row] = &[
     ),
     row(
         Panes,
+        &[(char('C'), Compare)],
+        "compare the marked images (2 to 4) side by side",
+    ),
+    row(
+        Panes,
         &[(char('y'), CopyPaths)],
         "copy the marked paths (or this one) to the clipboard",
     ),
@@ -380,6 +395,11 @@ pub(crate) const KEYS: &[Row] = &[
     ),
     row(
         Dups,
+        &[(char('C'), Compare)],
+        "compare the group side by side, its keeper first (at most 4)",
+    ),
+    row(
+        Dups,
         &[(ESC, Close), (char('q'), Close), (char('d'), Close)],
         "back to the panes",
     ),
@@ -400,6 +420,31 @@ pub(crate) const KEYS: &[Row] = &[
         Odd,
         &[(ESC, Close), (char('q'), Close), (char('o'), Close)],
         "back to the panes",
+    ),
+    row(
+        Mode::Compare,
+        &[
+            (LEFT, Left),
+            (RIGHT, Right),
+            (char('h'), Left),
+            (char('l'), Right),
+        ],
+        "choose the image compared with the first (thick frame)",
+    ),
+    row(
+        Mode::Compare,
+        &[(char('f'), Flicker)],
+        "flicker: the first and the chosen image in turn at one place / side by side",
+    ),
+    row(
+        Mode::Compare,
+        &[(SPACE, Flip)],
+        "flip between the two by hand (the flicker holds)",
+    ),
+    row(
+        Mode::Compare,
+        &[(ESC, Close), (char('q'), Close), (char('C'), Close)],
+        "back to where it was opened",
     ),
     row(
         Prompt,

@@ -25,6 +25,13 @@ use crate::config::{ProtocolSetting, ThemeSetting, ViewSetting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::session::Session;
 
+/// What a change of clears the screen: the overlay, and the compare view's shape (flickering,
+/// its columns and rows).
+type Layout = (
+    std::mem::Discriminant<super::app::Overlay>,
+    Option<(bool, (u16, u16))>,
+);
+
 /// How long the terminal gets to answer the graphics query.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -132,8 +139,8 @@ struct Explorer {
     /// it did not know leaves no trace) and when the cell size changes (old images go).
     clear: bool,
     input: Reader,
-    /// The layout last drawn (which overlay).
-    layout_drawn: Option<std::mem::Discriminant<super::app::Overlay>>,
+    /// The layout last drawn: which overlay, and the compare view's shape.
+    layout_drawn: Option<Layout>,
     /// A failure of the loader, returned when the explorer ends.
     failure: Option<Error>,
 }
@@ -206,7 +213,10 @@ impl Explorer {
         // Graphics (sixel especially) stay on screen until every cell under them is
         // written again, which ratatui's diff does not do: when the screen changes from
         // one layout to another, clear it and draw it whole.
-        let layout = std::mem::discriminant(&self.app.overlay);
+        let layout = (
+            std::mem::discriminant(&self.app.overlay),
+            self.app.compare_shape(),
+        );
         if self.layout_drawn.is_some_and(|l| l != layout) || std::mem::take(&mut self.clear) {
             clear_all(terminal)?;
         }

@@ -1,6 +1,6 @@
-//! The images on screen: the protocol to draw with, the preview, the montage and the map
-//! picture (each resized and encoded on a worker of its own, never while drawing), the last
-//! decoded previews, and the grid's thumbnails.
+//! The images on screen: the protocol to draw with, the preview, the montage, the map
+//! picture and the images compared (each resized and encoded on a worker of its own, never
+//! while drawing), the last decoded previews, and the grid's thumbnails.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -36,6 +36,10 @@ pub(super) struct Screen {
     preview_generation: u64,
     montage_generation: u64,
     cache: VecDeque<(PathBuf, DynamicImage)>,
+    /// The images the compare view shows, decoded and encoded for it.
+    compare: Vec<Compared>,
+    /// The images the compare view asked for last.
+    compare_wanted: Vec<PathBuf>,
     /// The grid's thumbnails, for the graphics of `thumbnail_generation`.
     thumbnails: Thumbnails,
     thumbnail_generation: u64,
@@ -55,6 +59,8 @@ impl Screen {
             preview_generation: 0,
             montage_generation: 0,
             cache: VecDeque::new(),
+            compare: Vec::new(),
+            compare_wanted: Vec::new(),
             thumbnails: Thumbnails::default(),
             thumbnail_generation: 0,
             tx,
@@ -75,10 +81,20 @@ impl Screen {
                 _ => None,
             },
         };
+        let mut compare: Vec<Option<&mut ThreadProtocol>> = Vec::new();
+        if app.overlay == Overlay::Compare {
+            compare.resize_with(app.compare.paths.len(), || None);
+            for c in &mut self.compare {
+                if let Some(k) = app.compare.paths.iter().position(|p| *p == c.path) {
+                    compare[k] = Some(&mut c.protocol);
+                }
+            }
+        }
         Pictures {
             preview,
             map: self.map.as_mut(),
             thumbnails: &mut self.thumbnails,
+            compare,
         }
     }
 
@@ -106,15 +122,51 @@ impl Screen {
         self.preview = None;
     }
 
-    /// A preview decoded: kept in the cache, and shown if it is still `wanted`.
+    /// A preview decoded: kept in the cache, and shown if it is still `wanted` (as the
+    /// preview) or compared.
     pub fn decoded(&mut self, path: PathBuf, img: DynamicImage, wanted: Option<&PathBuf>) {
         if self.cache.len() == PREVIEW_CACHE {
             self.cache.pop_front();
+        }
+        if self.compare_wanted.contains(&path) && !self.compare.iter().any(|c| c.path == path) {
+            self.show_compared(path.clone(), img.clone());
         }
         self.cache.push_back((path.clone(), img));
         if wanted == Some(&path) {
             self.show_cached(&path);
         }
+    }
+
+    /// The compare view shows `paths` now: those decoded already (in the cache) are shown,
+    /// the others are returned, to be decoded.
+    pub fn compare(&mut self, paths: &[PathBuf]) -> Vec<PathBuf> {
+        self.compare.retain(|c| paths.contains(&c.path));
+        self.compare_wanted = paths.to_vec();
+        let mut missing = Vec::new();
+        for path in paths {
+            if self.compare.iter().any(|c| c.path == *path) {
+                continue;
+            }
+            match self.cache.iter().find(|(p, _)| p == path) {
+                Some((_, img)) => {
+                    let img = img.clone();
+                    self.show_compared(path.clone(), img);
+                }
+                None => missing.push(path.clone()),
+            }
+        }
+        missing
+    }
+
+    /// Shows `img` of `path` in the compare view.
+    fn show_compared(&mut self, path: PathBuf, image: DynamicImage) {
+        let (generation, protocol) = self.protocol(Shown::Compare, image.clone());
+        self.compare.push(Compared {
+            path,
+            image,
+            generation,
+            protocol,
+        });
     }
 
     /// Draws with `graphics` from now on; returns the event that tells the app.
@@ -123,9 +175,12 @@ impl Screen {
         // Thumbnails are encoded for one protocol and cell size: the app asks again.
         self.thumbnails.clear();
         self.thumbnail_generation += 1;
-        // Draw the shown preview again with the new protocol.
+        // Draw the shown preview and the images compared again with the new protocol.
         if let Some(path) = shown {
             self.show_cached(path);
+        }
+        for c in std::mem::take(&mut self.compare) {
+            self.show_compared(c.path, c.image);
         }
         Some(Event::Graphics {
             how: self.graphics.describe(),
@@ -155,6 +210,11 @@ impl Screen {
             }
             Shown::Montage if generation == self.montage_generation => self.montage.as_mut(),
             Shown::Map if generation == self.map_generation => self.map.as_mut(),
+            Shown::Compare => self
+                .compare
+                .iter_mut()
+                .find(|c| c.generation == generation)
+                .map(|c| &mut c.protocol),
             _ => None,
         };
         if let Some(state) = state {
@@ -194,6 +254,15 @@ impl Screen {
             generation: self.thumbnail_generation,
         })
     }
+}
+
+/// An image of the compare view: its decoded picture (kept to encode it again for new
+/// graphics) and its encoding.
+struct Compared {
+    path: PathBuf,
+    image: DynamicImage,
+    generation: u64,
+    protocol: ThreadProtocol,
 }
 
 /// Resizes and encodes one image for the terminal whenever its area changes (the newest

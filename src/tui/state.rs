@@ -79,6 +79,23 @@ impl App {
         &self.browse.selection
     }
 
+    /// The images the compare view shows (`C`), the first the one distances are to.
+    pub fn compared(&self) -> &[PathBuf] {
+        &self.compare.paths
+    }
+
+    /// The image compared with the first: an index in [`App::compared`].
+    pub fn compare_other(&self) -> usize {
+        self.compare.other
+    }
+
+    /// The image the flicker shows now (an index in [`App::compared`]), while it is on.
+    pub fn flicker_shows(&self) -> Option<usize> {
+        self.compare
+            .flicker
+            .map(|f| if f.other_shown { self.compare.other } else { 0 })
+    }
+
     /// The nearest neighbours of the image under the cursor, most similar first.
     pub fn neighbours(&self) -> &[Neighbour] {
         &self.neighbours.list

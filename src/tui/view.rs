@@ -7,6 +7,7 @@ use ratatui_image::thread::ThreadProtocol;
 
 use super::app::{App, Focus, GRID_TILE, Hit, ImagesView, Loading, Overlay, images};
 use super::panes::browse::draw_clusters;
+use super::panes::compare::draw_compare;
 use super::panes::duplicates::{draw_duplicates, draw_resolve};
 use super::panes::grid::{draw_images, tiles_in};
 use super::panes::help::draw_help;
@@ -32,6 +33,8 @@ pub struct Pictures<'a> {
     pub map: Option<&'a mut ThreadProtocol>,
     /// The grid's thumbnails.
     pub thumbnails: &'a mut Thumbnails,
+    /// The images compared, in the compare view's order, each once ready.
+    pub compare: Vec<Option<&'a mut ThreadProtocol>>,
 }
 
 /// Where the panes are on a screen of `area` (status line included).
@@ -198,6 +201,7 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
         preview,
         map,
         thumbnails,
+        mut compare,
     } = pictures;
     let area = frame.area();
     let p = panes(app, area);
@@ -221,6 +225,7 @@ pub fn view(frame: &mut Frame, app: &App, pictures: Pictures) {
             return draw_resolve(frame, app, area);
         }
         Overlay::Outliers => return draw_outliers(frame, app, preview, thumbnails, main),
+        Overlay::Compare => return draw_compare(frame, app, main, &mut compare),
         _ => {}
     }
     // Under a popup images are left out: terminal graphics would cover the popup.

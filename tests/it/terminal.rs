@@ -819,3 +819,80 @@ fn the_explorer_starts_on_the_lattice() {
     wait_for(sock, session, "exited 0");
     tmux(sock, &["kill-server"]);
 }
+
+/// The name on the compare view's frame of image `k` (1-based): `┌ k · name ─`.
+fn compared_name(screen: &str, k: usize) -> Option<String> {
+    let title = format!(" {k} · ");
+    screen.lines().find_map(|l| {
+        let at = l.find(&title)?;
+        Some(l[at + title.len()..].split(' ').next()?.to_owned())
+    })
+}
+
+/// The pixels `families` drew `name` with.
+fn family_size(name: &str) -> String {
+    let i: u32 = name[name.find('-').unwrap() + 1..name.find('.').unwrap()]
+        .parse()
+        .unwrap();
+    match crate::common::family(std::path::Path::new(name)) {
+        "disc" => format!("{}×96", 96 + i * 8),
+        "stripes" => "112×112".to_owned(),
+        _ => "120×120".to_owned(),
+    }
+}
+
+#[test]
+fn c_in_tmux_compares_two_marked_images_with_their_facts_and_distance() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-compare";
+    start(sock, session, None, (160, 48), &dir, &store, "; sleep 30");
+    let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
+    wait_for(sock, session, "clusters:");
+    wait_for(sock, session, "g grid");
+    keys("Space");
+    keys("Space");
+    wait_for(sock, session, "2 images marked");
+    keys("C");
+    // Both pictures' captions: pixels, format, bytes and time from the files, and the
+    // distance of the second to the first from the vectors.
+    let s = wait_until(sock, session, "the compare view", |s| {
+        s.matches(" · PNG · ").count() == 2 && s.contains("distance to 1: 0.")
+    });
+    let (first, second) = (compared_name(&s, 1).unwrap(), compared_name(&s, 2).unwrap());
+    assert_ne!(first, second);
+    for name in [&first, &second] {
+        let caption = format!("{} · PNG · ", family_size(name));
+        assert!(s.contains(&caption), "{caption} for {name}:\n{s}");
+    }
+    assert_eq!(s.matches("modified 20").count(), 2, "{s}");
+    assert!(s.contains("the first: distances are to it"), "{s}");
+    // Both pictures, in half blocks, each in its own panel.
+    let halves = |l: &str| l.chars().filter(|&c| c == '▀' || c == '▄').count();
+    wait_until(sock, session, "both pictures", |s| {
+        s.lines().any(|l| {
+            let middle = l.char_indices().nth(80).map_or(l.len(), |(at, _)| at);
+            halves(&l[..middle]) > 20 && halves(&l[middle..]) > 20
+        })
+    });
+    // f: one place, the two in turn; Esc: back to the panes.
+    keys("f");
+    wait_for(sock, session, "flickering 1 ⇄ 2");
+    let shown = |s: &str| s.contains(&format!("2 · {second}"));
+    wait_until(sock, session, "the second image in its turn", shown);
+    wait_until(sock, session, "the first image in its turn", |s| !shown(s));
+    keys("Escape");
+    wait_until(sock, session, "the panes again", |s| {
+        s.contains("clusters:") && !s.contains("flickering")
+    });
+    keys("q");
+    tmux(sock, &["kill-server"]);
+}

@@ -181,8 +181,50 @@ fn screen_with(app: &App, thumbnails: &mut Thumbnails, width: u16, height: u16) 
         preview: None,
         map: None,
         thumbnails,
+        compare: Vec::new(),
     };
     terminal.draw(|f| view(f, app, pictures)).unwrap();
+    text_of(&terminal, width, height)
+}
+
+/// The compare view with its pictures, drawn as the event loop draws them: half blocks, a
+/// gradient of its own colour for each image, encoded when a frame asks (as the encoders on
+/// workers do) and drawn by the next.
+fn compare_screen(app: &App, width: u16, height: u16) -> String {
+    use ratatui_image::thread::ThreadProtocol;
+    let graphics = Graphics::halfblocks("test");
+    let mut encoders = Vec::new();
+    let mut protocols: Vec<ThreadProtocol> = (0..app.compared().len())
+        .map(|k| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            encoders.push(rx);
+            let img = image::RgbImage::from_fn(64, 48, |x, y| {
+                image::Rgb([(k * 80) as u8, (x * 4) as u8, (y * 5) as u8])
+            });
+            let protocol = graphics.new_resize_protocol(image::DynamicImage::ImageRgb8(img));
+            ThreadProtocol::new(tx, Some(protocol))
+        })
+        .collect();
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    for _ in 0..2 {
+        let pictures = Pictures {
+            preview: None,
+            map: None,
+            thumbnails: &mut Thumbnails::default(),
+            compare: protocols.iter_mut().map(Some).collect(),
+        };
+        terminal.draw(|f| view(f, app, pictures)).unwrap();
+        for (protocol, rx) in protocols.iter_mut().zip(&encoders) {
+            while let Ok(request) = rx.try_recv() {
+                protocol.update_resized_protocol(request.resize_encode().unwrap());
+            }
+        }
+    }
+    text_of(&terminal, width, height)
+}
+
+/// The text on a test terminal, each line's trailing blanks left out.
+fn text_of(terminal: &Terminal<TestBackend>, width: u16, height: u16) -> String {
     let buffer = terminal.backend().buffer();
     (0..height)
         .map(|y| {
@@ -1488,6 +1530,7 @@ fn no_color_draws_no_colour_and_auto_follows_a_light_background() {
             preview: None,
             map: None,
             thumbnails: &mut Thumbnails::default(),
+            compare: Vec::new(),
         };
         terminal.draw(|f| view(f, app, pictures)).unwrap();
         let buffer = terminal.backend().buffer().clone();
@@ -1999,4 +2042,248 @@ fn keys_the_map_and_the_overview_leave_alone_work_as_on_the_panes() {
         KeyModifiers::CONTROL,
     )));
     assert_eq!(ctrl_c, vec![Command::Quit]);
+}
+
+/// The facts a worker would read of a `w` × `h` PNG of `bytes` bytes.
+fn png_facts(w: u32, h: u32, bytes: u64) -> Result<imgtui::session::ImageFacts, String> {
+    Ok(imgtui::session::ImageFacts {
+        bytes,
+        modified: std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_694_580),
+        format: Some("PNG".into()),
+        pixels: Some((w, h)),
+    })
+}
+
+#[test]
+fn c_compares_the_marked_images_side_by_side_and_f_flickers_two_of_them() {
+    let mut h = Harness::new();
+    h.key(KeyCode::Char('C'));
+    assert_eq!(*h.app.overlay(), Overlay::None);
+    assert!(
+        h.app.message().contains("mark 2 to 4 images"),
+        "{}",
+        h.app.message()
+    );
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('C'));
+    assert_eq!(*h.app.overlay(), Overlay::None);
+    assert!(
+        h.app.message().contains("1 image marked; mark 1 to 3 more"),
+        "{}",
+        h.app.message()
+    );
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char(' '));
+    // Three marked: side by side, in the collection's order, their facts and pictures asked
+    // for.
+    let cmds = h.key(KeyCode::Char('C'));
+    assert_eq!(*h.app.overlay(), Overlay::Compare);
+    let paths = h.app.compared().to_vec();
+    assert_eq!(paths.len(), 3);
+    let mut marked: Vec<PathBuf> = h.app.selection().iter().cloned().collect();
+    marked.sort();
+    assert_eq!(paths, marked);
+    assert_eq!(cmds, vec![Command::LoadCompare(paths.clone())]);
+    assert_eq!(h.app.compare_other(), 1);
+    h.on(Event::ImageFacts(vec![
+        (paths[0].clone(), png_facts(640, 480, 12_300)),
+        (paths[1].clone(), png_facts(640, 480, 9_870)),
+        (
+            paths[2].clone(),
+            Err("No such file or directory (os error 2)".into()),
+        ),
+    ]));
+    h.on(Event::PictureFailed(
+        paths[2].clone(),
+        "corrupt image: truncated".into(),
+    ));
+    let s = compare_screen(&h.app, 160, 48);
+    golden("compare", &s);
+    let c = h.app.collection().clone();
+    let row = |p: &PathBuf| c.paths.binary_search(p).unwrap();
+    let names: Vec<String> = paths.iter().map(|p| h.app.name(row(p))).collect();
+    let name = |k: usize| names[k].clone();
+    for k in 0..3 {
+        assert!(s.contains(&format!("{} · {}", k + 1, name(k))), "{s}");
+    }
+    assert!(s.contains("640×480 · PNG · 12.3 kB"), "{s}");
+    assert!(s.contains("640×480 · PNG · 9.9 kB"), "{s}");
+    assert!(s.contains("modified 2026-11-26 12:03 UTC"), "{s}");
+    assert!(s.contains("unreadable: No such file"), "{s}");
+    assert!(
+        s.contains("cannot be drawn: corrupt image: truncated"),
+        "{s}"
+    );
+    assert!(s.contains('▀') || s.contains('▄'), "pictures drawn:\n{s}");
+    // Each picture's distance to the first, and the table of every pair.
+    let d =
+        |a: usize, b: usize| imgtui::Session::cosine_distance(&c, row(&paths[a]), row(&paths[b]));
+    assert!(s.contains(&format!("distance to 1: {:.3}", d(0, 1))), "{s}");
+    assert!(s.contains(&format!("distance to 1: {:.3}", d(0, 2))), "{s}");
+    assert!(s.contains("cosine distances"), "{s}");
+    let table_row = format!(
+        "{:>4}{:>8}{:>8.3}{:>8.3}",
+        2,
+        format!("{:.3}", d(1, 0)),
+        "·",
+        d(1, 2)
+    );
+    assert!(s.contains(&table_row), "{table_row:?} in\n{s}");
+    // ← → choose the image compared with the first, round the others.
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.compare_other(), 2);
+    h.key(KeyCode::Right);
+    assert_eq!(h.app.compare_other(), 1);
+    h.key(KeyCode::Char('h'));
+    assert_eq!(h.app.compare_other(), 2);
+    h.key(KeyCode::Left);
+    // f: the first and the chosen one in turn at one place, on the idle ticks.
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.app.flicker_shows(), Some(0));
+    let s = compare_screen(&h.app, 160, 48);
+    assert!(
+        s.contains(&format!("flickering 1 ⇄ 2: 1 · {}", name(0))),
+        "{s}"
+    );
+    assert!(
+        !s.contains("cosine distances"),
+        "one picture at a time:\n{s}"
+    );
+    assert!(s.contains(&format!("distance to 1: {:.3}", d(0, 1))), "{s}");
+    let shows_after = |h: &mut Harness, ticks: usize| {
+        for _ in 0..ticks {
+            h.on(Event::Idle);
+        }
+        h.app.flicker_shows()
+    };
+    // (A key is followed by one idle tick: nine in all.)
+    assert_eq!(shows_after(&mut h, 8), Some(0));
+    assert_eq!(shows_after(&mut h, 1), Some(1));
+    let s = compare_screen(&h.app, 160, 48);
+    assert!(
+        s.contains(&format!("flickering 1 ⇄ 2: 2 · {}", name(1))),
+        "{s}"
+    );
+    assert_eq!(shows_after(&mut h, 10), Some(0));
+    // Space flips by hand, and the flicker holds.
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.app.flicker_shows(), Some(1));
+    assert_eq!(shows_after(&mut h, 30), Some(1));
+    assert!(compare_screen(&h.app, 160, 48).contains("flipped by hand 1 ⇄ 2"));
+    h.key(KeyCode::Char(' '));
+    assert_eq!(h.app.flicker_shows(), Some(0));
+    // f again: side by side; Esc: back to the panes, the marks kept.
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.app.flicker_shows(), None);
+    h.key(KeyCode::Esc);
+    assert_eq!(*h.app.overlay(), Overlay::None);
+    assert_eq!(h.app.selection().len(), 3);
+    assert_eq!(h.app.message(), "");
+    // More than four marked: it says how many to unmark.
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Char('C'));
+    assert_eq!(*h.app.overlay(), Overlay::None);
+    assert!(
+        h.app
+            .message()
+            .contains("5 images marked, at most 4 fit side by side; unmark 1"),
+        "{}",
+        h.app.message()
+    );
+}
+
+#[test]
+fn four_wide_images_are_compared_two_by_two_and_two_in_a_row() {
+    let mut h = Harness::new();
+    for _ in 0..4 {
+        h.key(KeyCode::Char(' '));
+    }
+    h.key(KeyCode::Char('C'));
+    let paths = h.app.compared().to_vec();
+    assert_eq!(paths.len(), 4);
+    // Until the facts say, pictures are taken as square: four in a row.
+    let title_rows = |s: &str| -> Vec<usize> {
+        (1..=4)
+            .map(|k| {
+                let title = |corner| format!("{corner} {k} · ");
+                s.lines()
+                    .position(|l| l.contains(&title('┌')) || l.contains(&title('┏')))
+                    .unwrap()
+            })
+            .collect()
+    };
+    let s = compare_screen(&h.app, 160, 48);
+    let rows = title_rows(&s);
+    assert!(rows.iter().all(|&r| r == rows[0]), "{rows:?}\n{s}");
+    h.on(Event::ImageFacts(
+        paths
+            .iter()
+            .map(|p| (p.clone(), png_facts(1920, 1080, 1_000)))
+            .collect(),
+    ));
+    let s = compare_screen(&h.app, 160, 48);
+    let rows = title_rows(&s);
+    assert!(
+        rows[0] == rows[1] && rows[2] == rows[3] && rows[2] > rows[0],
+        "{rows:?}\n{s}"
+    );
+}
+
+#[test]
+fn c_in_the_near_duplicates_compares_the_group_and_esc_returns_to_it() {
+    let mut h = Harness::with(Path::new("/art"), true);
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
+    h.on(Event::Duplicates(groups.clone()));
+    h.key(KeyCode::Char('d'));
+    h.key(KeyCode::Down);
+    let cmds = h.key(KeyCode::Char('C'));
+    assert_eq!(*h.app.overlay(), Overlay::Compare);
+    let group: Vec<PathBuf> = groups[0]
+        .iter()
+        .map(|&i| h.app.collection().paths[i].clone())
+        .collect();
+    assert_eq!(h.app.compared(), group.as_slice());
+    assert_eq!(cmds, vec![Command::LoadCompare(group)]);
+    assert_eq!(h.app.compare_other(), 1, "the image under the cursor");
+    let s = compare_screen(&h.app, 120, 36);
+    assert!(
+        s.contains("1 · disc-2-small.png") && s.contains("2 · disc-2.png"),
+        "{s}"
+    );
+    assert!(s.contains("distance to 1: 0.0"), "{s}");
+    h.key(KeyCode::Esc);
+    assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+    assert_eq!(h.app.current(), Some(groups[0][1]));
+    // A group larger than four: its first four, and the status line says so.
+    h.on(Event::Duplicates(vec![(0..6).collect()]));
+    h.key(KeyCode::Home);
+    h.key(KeyCode::Char('C'));
+    assert_eq!(h.app.compared().len(), 4);
+    assert_eq!(h.app.compared()[0], h.app.collection().paths[0]);
+    assert!(
+        h.app.message().contains("4 of group 1's 6 images"),
+        "{}",
+        h.app.message()
+    );
+    h.key(KeyCode::Char('q'));
+    assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+    // Once the keeper is known it comes first, and the image under the cursor is in even
+    // when it is not among the first four.
+    h.on(Event::Keepers(vec![(Some(5), vec![100; 6])]));
+    for _ in 0..4 {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Char('C'));
+    let paths = &h.app.collection().paths;
+    let want = [&paths[5], &paths[0], &paths[1], &paths[4]];
+    assert_eq!(h.app.compared().iter().collect::<Vec<_>>(), want);
+    assert_eq!(h.app.compare_other(), 3);
+    assert!(
+        h.app
+            .message()
+            .contains("4 of group 1's 6 images, the keeper first"),
+        "{}",
+        h.app.message()
+    );
 }

@@ -268,6 +268,7 @@ impl App {
                 self.duplicates.regroupings += 1;
                 vec![Command::FindDuplicates(self.duplicates.threshold)]
             }
+            Action::Compare => self.compare_group(),
             Action::Resolve => {
                 let (groups, _) = self.to_resolve();
                 if groups.is_empty() {

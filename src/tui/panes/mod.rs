@@ -3,6 +3,7 @@
 //! and routes events to them; [`super::view`] lays them out.
 
 pub(crate) mod browse;
+pub(crate) mod compare;
 pub(crate) mod duplicates;
 pub(crate) mod edit;
 pub(crate) mod export;

@@ -101,22 +101,33 @@ pub(crate) fn draw_full_preview(
 }
 
 /// `picture` scaled to fit `area` and centred in it ("…" until it is ready).
-fn draw_centred(frame: &mut Frame, picture: Option<&mut ThreadProtocol>, area: Rect, theme: Theme) {
+pub(crate) fn draw_centred(
+    frame: &mut Frame,
+    picture: Option<&mut ThreadProtocol>,
+    area: Rect,
+    theme: Theme,
+) {
     let Some(state) = picture else {
         frame.render_widget(Paragraph::new("…").style(theme.dim()), area);
         return;
     };
-    let fitted = state
+    let at = fitted(state, area);
+    frame.render_stateful_widget(
+        StatefulImage::default().resize(Resize::Scale(None)),
+        at,
+        state,
+    );
+}
+
+/// Where `picture`, scaled to fit `area`, is drawn centred in it (all of `area` while it is
+/// being encoded).
+pub(crate) fn fitted(picture: &ThreadProtocol, area: Rect) -> Rect {
+    picture
         .size_for(
             Resize::Scale(None),
             ratatui::layout::Size::new(area.width, area.height),
         )
-        .map_or(area, |size| centred(area, size.width, size.height));
-    frame.render_stateful_widget(
-        StatefulImage::default().resize(Resize::Scale(None)),
-        fitted,
-        state,
-    );
+        .map_or(area, |size| centred(area, size.width, size.height))
 }
 
 pub(crate) fn draw_montage(

@@ -10,7 +10,9 @@ use std::sync::mpsc;
 use super::Msg;
 use super::clusterer::{Job, spawn_clusterer};
 use super::files::{spawn_export, spawn_montage};
-use super::pictures::{ThumbnailRequest, spawn_map_painter, spawn_previewer, spawn_thumbnailer};
+use super::pictures::{
+    ThumbnailRequest, spawn_comparer, spawn_map_painter, spawn_previewer, spawn_thumbnailer,
+};
 use crate::error::Result;
 use crate::session::{Collection, KeepRule, Session};
 use crate::tui::app::{App, Command, Event, MapPicture};
@@ -24,6 +26,8 @@ pub(in crate::tui) struct Workers {
     session: Session,
     clusterer: mpsc::Sender<Job>,
     previews: mpsc::Sender<PathBuf>,
+    /// The compare view's facts and pictures: (the images, those to decode).
+    comparer: mpsc::Sender<(Vec<PathBuf>, Vec<PathBuf>)>,
     thumbnails: mpsc::Sender<ThumbnailRequest>,
     map_picture: mpsc::Sender<(MapPicture, (u16, u16))>,
     neighbours: mpsc::Sender<(Arc<Collection>, usize, usize)>,
@@ -45,6 +49,7 @@ impl Workers {
         Ok(Workers {
             clusterer: spawn_clusterer(session.reopen()?, tx.clone()),
             previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
+            comparer: spawn_comparer(session.decode_options().clone(), tx.clone()),
             thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
             map_picture: spawn_map_painter(session.reopen()?, tx.clone()),
             neighbours: spawn_neighbours(tx.clone()),
@@ -76,6 +81,10 @@ impl Workers {
                     screen.clear_preview();
                     let _ = self.previews.send(path);
                 }
+            }
+            Command::LoadCompare(paths) => {
+                let missing = screen.compare(&paths);
+                let _ = self.comparer.send((paths, missing));
             }
             Command::FindNeighbours(row, n) => drop(self.neighbours.send((c(), row, n))),
             Command::Export(files, target) => self.export(files, target),

@@ -54,6 +54,8 @@ pub(super) enum Shown {
     Preview,
     Montage,
     Map,
+    /// One of the images compared (told apart by its generation).
+    Compare,
 }
 
 /// A worker thread that serves only the newest request: requests that arrive while it is

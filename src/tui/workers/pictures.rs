@@ -1,4 +1,5 @@
-//! Pictures for the screen: previews, the grid's thumbnails and the map drawn as a picture.
+//! Pictures for the screen: previews, the images compared, the grid's thumbnails and the map
+//! drawn as a picture.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -163,4 +164,36 @@ pub(in crate::tui) fn spawn_previewer(
             Err(_) => true,
         },
     )
+}
+
+/// What the comparer is asked for: the images compared (their facts are read) and those of
+/// them to decode.
+type CompareRequest = (Vec<PathBuf>, Vec<PathBuf>);
+
+/// Reads the facts of the images compared (answered with [`Event::ImageFacts`]), then decodes
+/// those not decoded yet as the previewer does (each sent as a preview, or
+/// [`Event::PictureFailed`]); a newer request replaces one waiting.
+pub(in crate::tui) fn spawn_comparer(
+    decode: DecodeOptions,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<CompareRequest> {
+    spawn_latest(move |(all, missing): CompareRequest| {
+        let facts = all
+            .iter()
+            .map(|p| {
+                let f = Session::image_facts(p, &decode).map_err(|e| e.to_string());
+                (p.clone(), f)
+            })
+            .collect();
+        if tx.send(Event::ImageFacts(facts).into()).is_err() {
+            return false;
+        }
+        missing.into_iter().all(|path| {
+            let msg = match Session::preview(&path, &decode) {
+                Ok(img) => Msg::Preview(path, img),
+                Err(e) => Event::PictureFailed(path, e.to_string()).into(),
+            };
+            tx.send(msg).is_ok()
+        })
+    })
 }
