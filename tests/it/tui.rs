@@ -2149,7 +2149,10 @@ fn c_compares_the_marked_images_side_by_side_and_f_flickers_two_of_them() {
         !s.contains("cosine distances"),
         "one picture at a time:\n{s}"
     );
-    assert!(s.contains(&format!("distance to 1: {:.3}", d(0, 1))), "{s}");
+    assert!(
+        s.contains(&format!("distance 1 ⇄ 2: {:.3}", d(0, 1))),
+        "{s}"
+    );
     let shows_after = |h: &mut Harness, ticks: usize| {
         for _ in 0..ticks {
             h.on(Event::Idle);

@@ -593,7 +593,10 @@ fn draw_flicker(
         }
     }
     let mut lines = facts_lines(app, shown);
-    lines.push(distance_line(app, 0, other));
+    // The pair's distance, whichever of the two shows.
+    let mut pair = distance_line(app, 0, other);
+    pair.spans[0] = Span::styled(format!("distance 1 ⇄ {}: ", other + 1), theme.dim());
+    lines.push(pair);
     frame.render_widget(Paragraph::new(lines), caption);
 }
 
