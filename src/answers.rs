@@ -154,6 +154,22 @@ impl<W: Write> Csv<W> {
     }
 }
 
+/// Writes the vectors of `c` as CSV: a header `path,c0,c1,…`, then one row per image, its path
+/// then its unit vector's components (as exact as `f32` prints: each reads back to the same
+/// value). The extractor's original lengths are not written.
+///
+/// Fails when the writer fails.
+pub fn vectors_csv(c: &Collection, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = Csv::new(out);
+    let header = (0..c.dim()).map(|k| format!("c{k}"));
+    out.row(std::iter::once("path".to_owned()).chain(header))?;
+    for (i, p) in c.paths.iter().enumerate() {
+        let values = c.row(i).iter().map(f32::to_string);
+        out.row(std::iter::once(path_text(p)).chain(values))?;
+    }
+    Ok(())
+}
+
 /// A value rounded to 6 decimals, so JSON shows 0.122073 rather than 0.12207305431365967.
 fn rounded<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((*v as f64 * 1e6).round() / 1e6)
@@ -360,7 +376,7 @@ pub struct Duplicates {
     /// [`SCHEMA`].
     #[serde(with = "schema")]
     pub schema: (),
-    /// The keep rules, e.g. `largest,oldest`.
+    /// The keep rules, e.g. `best`.
     pub keep: String,
     /// The groups, largest first.
     pub groups: Vec<Group>,
@@ -980,7 +996,11 @@ impl std::fmt::Display for MergeReport {
             self.files_present,
             self.vector_conflicts.len(),
             self.file_conflicts.len()
-        )
+        )?;
+        match self.not_duplicates_added {
+            0 => Ok(()),
+            n => write!(f, ", {n} pairs marked not duplicates added"),
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub struct Config {
 pub struct DuplicatesSection {
     /// Cosine similarity (0..1) from which two images are near-duplicates.
     pub threshold: f32,
-    /// Keep rules for `dups --action`, e.g. `largest,oldest` ([`crate::dedupe::KeepRule`]).
+    /// Keep rules for `dups --action`, e.g. `best` ([`crate::dedupe::KeepRule`]).
     pub keep: String,
 }
 

@@ -17,17 +17,21 @@ use std::time::SystemTime;
 
 use crate::analysis::duplicates;
 use crate::collection::{Collection, Hash};
+pub use crate::decode::encoding::Encoding;
 use crate::error::{Error, Result};
 use crate::store::{JournalAction, JournalEntry, JournalState, Store};
 
-/// The keep rules unless told otherwise (setting `duplicates.keep`): the most pixels, then
-/// the oldest file.
-pub const DEFAULT_KEEP: &str = "largest,oldest";
+/// The keep rules unless told otherwise (setting `duplicates.keep`): [`KeepRule::Best`].
+pub const DEFAULT_KEEP: &str = "best";
 
 /// One rule for choosing the file to keep in a group of duplicates. Rules chain left to
 /// right, each breaking the ties of those before it; path order breaks the last tie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeepRule {
+    /// The best copy: the most pixels, then lossless over lossy, then the higher JPEG
+    /// quality (the less processed copy, see [`crate::decode::encoding::jpeg_quality`]),
+    /// then the earliest modification time (the original before its edits).
+    Best,
     /// The most pixels (width × height, from the image header), then the most bytes.
     Largest,
     /// The latest modification time.
@@ -44,9 +48,10 @@ pub enum KeepRule {
 impl std::str::FromStr for KeepRule {
     type Err = String;
 
-    /// `largest`, `newest`, `oldest`, `shortest-path` or `path:PREFIX`.
+    /// `best`, `largest`, `newest`, `oldest`, `shortest-path` or `path:PREFIX`.
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s.trim() {
+            "best" => Ok(KeepRule::Best),
             "largest" => Ok(KeepRule::Largest),
             "newest" => Ok(KeepRule::Newest),
             "oldest" => Ok(KeepRule::Oldest),
@@ -54,8 +59,8 @@ impl std::str::FromStr for KeepRule {
             other => match other.strip_prefix("path:") {
                 Some(prefix) if !prefix.is_empty() => Ok(KeepRule::Under(prefix.into())),
                 _ => Err(format!(
-                    "unknown keep rule {other:?}: largest, newest, oldest, shortest-path or \
-                     path:FOLDER, several joined by commas"
+                    "unknown keep rule {other:?}: best, largest, newest, oldest, shortest-path \
+                     or path:FOLDER, several joined by commas"
                 )),
             },
         }
@@ -65,6 +70,7 @@ impl std::str::FromStr for KeepRule {
 impl std::fmt::Display for KeepRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            KeepRule::Best => f.write_str("best"),
             KeepRule::Largest => f.write_str("largest"),
             KeepRule::Newest => f.write_str("newest"),
             KeepRule::Oldest => f.write_str("oldest"),
@@ -117,10 +123,12 @@ pub struct FileFacts {
     /// Width and height in pixels, from the image header (`None` where the header does not
     /// say, e.g. formats the `image` crate does not read).
     pub pixels: Option<(u32, u32)>,
+    /// How its pixels are stored (lossless, or lossy at what JPEG quality), from its header.
+    pub encoding: Encoding,
 }
 
 /// The facts of each file, in order: size and modification time from its metadata, pixels
-/// from its header only (nothing is decoded).
+/// and encoding from its header only (nothing is decoded).
 ///
 /// Each fails when its file cannot be read.
 pub fn file_facts(paths: &[PathBuf]) -> Vec<anyhow::Result<FileFacts>> {
@@ -134,6 +142,7 @@ pub fn file_facts(paths: &[PathBuf]) -> Vec<anyhow::Result<FileFacts>> {
                 bytes: meta.len(),
                 modified: meta.modified()?,
                 pixels: image::image_dimensions(path).ok(),
+                encoding: Encoding::of_file(path),
             })
         })
         .collect()
@@ -143,14 +152,31 @@ pub fn file_facts(paths: &[PathBuf]) -> Vec<anyhow::Result<FileFacts>> {
 /// next, and the last tie by path order, so there is exactly one. `group` must not be empty.
 pub fn keeper(group: &[FileFacts], rules: &[KeepRule]) -> usize {
     use std::cmp::Ordering as O;
+    let px = |f: &FileFacts| f.pixels.map_or(0, |(w, h)| u64::from(w) * u64::from(h));
     let better = |a: &FileFacts, b: &FileFacts| -> O {
         for rule in rules {
             let order = match rule {
-                KeepRule::Largest => {
-                    let px =
-                        |f: &FileFacts| f.pixels.map_or(0, |(w, h)| u64::from(w) * u64::from(h));
-                    px(b).cmp(&px(a)).then(b.bytes.cmp(&a.bytes))
+                KeepRule::Best => {
+                    // Lossless, then lossy, then unknown; two JPEGs by their quality.
+                    let quality = match (a.encoding, b.encoding) {
+                        (
+                            Encoding::Lossy { quality: Some(qa) },
+                            Encoding::Lossy { quality: Some(qb) },
+                        ) => qb.cmp(&qa),
+                        _ => O::Equal,
+                    };
+                    let lossless = |e: Encoding| match e {
+                        Encoding::Lossless => 2,
+                        Encoding::Lossy { .. } => 1,
+                        Encoding::Unknown => 0,
+                    };
+                    px(b)
+                        .cmp(&px(a))
+                        .then(lossless(b.encoding).cmp(&lossless(a.encoding)))
+                        .then(quality)
+                        .then(a.modified.cmp(&b.modified))
                 }
+                KeepRule::Largest => px(b).cmp(&px(a)).then(b.bytes.cmp(&a.bytes)),
                 KeepRule::Newest => b.modified.cmp(&a.modified),
                 KeepRule::Oldest => a.modified.cmp(&b.modified),
                 KeepRule::ShortestPath => a.path.as_os_str().len().cmp(&b.path.as_os_str().len()),
@@ -268,12 +294,18 @@ pub struct Member {
 }
 
 /// The near-duplicate groups of `c` at cosine similarity `threshold` (identical files are
-/// always grouped, at similarity 1), each with its files' facts. Files that cannot be read
-/// now are left out (and listed, with why); a group left with one file is dropped.
-pub fn groups(c: &Collection, threshold: f32) -> (Vec<Vec<Member>>, Vec<(PathBuf, String)>) {
+/// always grouped, at similarity 1), without the pairs of contents in `apart` (marked not
+/// duplicates, see [`duplicates::groups_apart`]), each with its files' facts. Files that
+/// cannot be read now are left out (and listed, with why); a group left with one file is
+/// dropped.
+pub fn groups(
+    c: &Collection,
+    threshold: f32,
+    apart: &std::collections::HashSet<(Hash, Hash)>,
+) -> (Vec<Vec<Member>>, Vec<(PathBuf, String)>) {
     let mut unreadable = Vec::new();
     let mut out = Vec::new();
-    for rows in duplicates::groups(c, threshold) {
+    for rows in duplicates::groups_apart(c, threshold, apart) {
         let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
         let mut members = Vec::new();
         for (facts, &i) in file_facts(&paths).into_iter().zip(&rows) {
@@ -970,6 +1002,7 @@ mod tests {
             bytes,
             modified: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 - age_s),
             pixels,
+            encoding: Encoding::Unknown,
         }
     }
 
@@ -998,6 +1031,7 @@ mod tests {
     #[test]
     fn rules_parse_and_print_back() {
         for text in [
+            "best",
             "largest",
             "newest",
             "oldest",
@@ -1039,6 +1073,77 @@ mod tests {
         assert_eq!(keeper(&g, &[Largest, Oldest]), 2);
         let same = [facts("/b.png", 1, 0, None), facts("/a.png", 1, 0, None)];
         assert_eq!(keeper(&same, &[Largest, Oldest]), 1, "path order last");
+    }
+
+    /// Writes `img` to `dir/name` (PNG, or JPEG at `quality`), `age_days` old.
+    fn drawn(
+        dir: &Path,
+        name: &str,
+        img: &image::RgbImage,
+        quality: Option<u8>,
+        age_days: u64,
+    ) -> PathBuf {
+        let path = dir.join(name);
+        match quality {
+            Some(q) => {
+                let mut out = Vec::new();
+                image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, q)
+                    .encode_image(img)
+                    .unwrap();
+                fs::write(&path, out).unwrap();
+            }
+            None => img.save(&path).unwrap(),
+        }
+        let t = SystemTime::now() - Duration::from_secs(age_days * 86_400);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+        path
+    }
+
+    #[test]
+    fn best_keeps_more_pixels_then_lossless_then_the_higher_quality_then_the_oldest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let img = image::RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x * y) % 251) as u8])
+        });
+        // Newest first, so that age never decides before the rule's earlier criteria.
+        let png = drawn(dir, "a.png", &img, None, 1);
+        let q95 = drawn(dir, "b.jpg", &img, Some(95), 2);
+        let q60 = drawn(dir, "c.jpg", &img, Some(60), 3);
+        let facts = |paths: &[&PathBuf]| -> Vec<FileFacts> {
+            let paths: Vec<PathBuf> = paths.iter().map(|p| (*p).clone()).collect();
+            file_facts(&paths).into_iter().map(Result::unwrap).collect()
+        };
+        let best = [KeepRule::Best];
+        let three = facts(&[&q60, &q95, &png]);
+        assert_eq!(three[2].encoding, Encoding::Lossless);
+        assert!(matches!(
+            three[1].encoding,
+            Encoding::Lossy { quality: Some(95) }
+        ));
+        assert_eq!(
+            keeper(&three, &best),
+            2,
+            "lossless over lossy at equal pixels"
+        );
+        assert_eq!(keeper(&three[..2], &best), 1, "q95 over q60");
+        // The old default kept the q60 copy here: it is the oldest, and equal in pixels.
+        assert_eq!(
+            keeper(&three[..2], &[KeepRule::Largest, KeepRule::Oldest]),
+            0
+        );
+        // More pixels beat a lossless copy.
+        let big = image::imageops::resize(&img, 192, 128, image::imageops::FilterType::Triangle);
+        let big_q60 = drawn(dir, "d.jpg", &big, Some(60), 0);
+        assert_eq!(keeper(&facts(&[&png, &big_q60]), &best), 1);
+        // Equal in every other way: the oldest.
+        let old = drawn(dir, "e.jpg", &img, Some(95), 30);
+        assert_eq!(keeper(&facts(&[&q95, &old]), &best), 1);
     }
 
     #[test]

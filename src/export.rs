@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+use crate::collection::Collection;
 use crate::error::{Error, ensure_request};
 
 /// How files get into the target folder.
@@ -299,9 +300,110 @@ pub fn folder_name(number: usize, name: &str) -> String {
     }
 }
 
+/// Creates `path` for writing, never replacing a file: a bad request naming it when it
+/// exists (or cannot be created).
+pub fn create_new(path: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            let why = if e.kind() == io::ErrorKind::AlreadyExists {
+                "already exists; choose another name".to_owned()
+            } else {
+                e.to_string()
+            };
+            Error::bad_request(format_args!("{}: {why}", crate::text::shown(path))).into()
+        })
+}
+
+/// `FILE.paths.txt`: where [`write_vectors_npy`] lists the rows' paths beside `FILE`.
+pub fn paths_file(npy: &Path) -> PathBuf {
+    let mut name = npy.as_os_str().to_owned();
+    name.push(".paths.txt");
+    PathBuf::from(name)
+}
+
+/// Writes the vectors of `c` to `npy` as a NumPy `.npy` v1.0 array of `f32`, shape
+/// `(len, dim)`, C order (see [`crate::collection::npy`]): the unit vectors the engine compares
+/// (cosine similarity is their dot product; the extractor's original lengths are not
+/// written). Beside it, [`paths_file`] holds each row's path, one a line, in the same order
+/// (the path's bytes as they are, so a UTF-8 name reads as text). Returns that file.
+///
+/// Fails with a bad request, writing nothing, when either file exists or a path holds a
+/// line break (it could not be one line of the list: `--format csv` quotes it); when a
+/// file cannot be written, what was made is removed.
+pub fn write_vectors_npy(c: &Collection, npy: &Path) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    if let Some(p) = c
+        .paths
+        .iter()
+        .find(|p| p.as_os_str().as_encoded_bytes().iter().any(|&b| b == b'\n' || b == b'\r'))
+    {
+        return Err(Error::bad_request(format_args!(
+            "{} has a line break in its name, so it cannot be a line of {}; rename it, or use \
+             --format csv",
+            crate::text::shown(p),
+            crate::text::shown(&paths_file(npy))
+        ))
+        .into());
+    }
+    let list = paths_file(npy);
+    for p in [npy, list.as_path()] {
+        ensure_request!(
+            p.symlink_metadata().is_err(),
+            "{} already exists; choose another name",
+            crate::text::shown(p)
+        );
+    }
+    let array = create_new(npy)?;
+    let mut made_list = false;
+    let mut written = || -> anyhow::Result<()> {
+        let mut out = io::BufWriter::new(array);
+        crate::collection::npy::write(&c.vectors, &mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        let mut out = io::BufWriter::new(create_new(&list)?);
+        made_list = true;
+        for p in &c.paths {
+            out.write_all(p.as_os_str().as_encoded_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(())
+    };
+    let written = written();
+    if written.is_err() {
+        let _ = std::fs::remove_file(npy);
+        if made_list {
+            let _ = std::fs::remove_file(&list);
+        }
+    }
+    written.map(|()| list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vectors_go_beside_their_paths_and_a_line_break_in_a_name_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = Collection::default();
+        c.push("/art/a.png".into(), [1; 32], &[0.6, 0.8], 2.0);
+        c.push("/art/b.png".into(), [2; 32], &[1.0, 0.0], 1.0);
+        let npy = tmp.path().join("v.npy");
+        let list = write_vectors_npy(&c, &npy).unwrap();
+        assert_eq!(list, tmp.path().join("v.npy.paths.txt"));
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), "/art/a.png\n/art/b.png\n");
+        let err = write_vectors_npy(&c, &npy).unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+
+        c.push("/art/two\nlines.png".into(), [3; 32], &[0.0, 1.0], 1.0);
+        let other = tmp.path().join("w.npy");
+        let err = write_vectors_npy(&c, &other).unwrap_err().to_string();
+        assert!(err.contains("line break"), "{err}");
+        assert!(!other.exists() && !paths_file(&other).exists());
+    }
 
     #[test]
     fn folder_names() {

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Some(Command::Neighbours(a)) => run_neighbours(a, g),
         Some(Command::Dups(a)) => run_dups(a, g),
         Some(Command::Outliers(a)) => run_outliers(a, g),
+        Some(Command::Vectors(a)) => run_vectors(a, g),
         Some(Command::Config) => run_config(g),
         Some(Command::Store(StoreCommand::Merge(a))) => run_merge(a),
         Some(Command::Completions { shell }) => {

@@ -42,7 +42,7 @@ use crate::store::{Hash, Store};
 
 mod jobs;
 
-pub use jobs::{ImageFacts, Keeper, PREVIEW_SIDE};
+pub use jobs::{ImageFacts, Keeper, NotDuplicates, PREVIEW_SIDE};
 
 // The data the clients name, re-exported so that the explorer (which may import from the
 // engine only through this module, `python3 .ci/layers.py` checks it) names them here.
@@ -609,7 +609,7 @@ impl Session {
         Ok(v)
     }
 
-    /// The keep rules `text` asks for (`largest,oldest`; the setting `duplicates.keep` when
+    /// The keep rules `text` asks for (`best`, `largest,oldest`; the setting `duplicates.keep` when
     /// `None`), `path:` prefixes made absolute against the folder.
     ///
     /// Fails with [`ErrorKind::BadRequest`] naming the rule that is wrong.
@@ -619,21 +619,67 @@ impl Session {
             .map_err(|rule| Error::bad_request(format_args!("--keep {text}: {rule}")))
     }
 
-    /// The plan for the near-duplicate groups of `c` at `threshold`: each group's keeper by
-    /// `rules`, and what `action` would do with the rest (see [`crate::dedupe::plan`]); also
-    /// the files that could not be read now, left out of it.
+    /// The plan for the near-duplicate groups of `c` at `threshold`, without the pairs marked
+    /// not duplicates: each group's keeper by `rules`, and what `action` would do with the
+    /// rest (see [`crate::dedupe::plan`]); also the files that could not be read now, left
+    /// out of it.
+    ///
+    /// Fails when the store cannot be read.
     pub fn dedupe_plan(
         &self,
         c: &Collection,
         threshold: f32,
         rules: &[crate::dedupe::KeepRule],
         action: &crate::dedupe::Action,
-    ) -> (crate::dedupe::Plan, Vec<(PathBuf, String)>) {
-        let (groups, unreadable) = crate::dedupe::groups(c, threshold);
-        (
+    ) -> Result<(crate::dedupe::Plan, Vec<(PathBuf, String)>)> {
+        let apart = self.not_duplicates()?;
+        let (groups, unreadable) = crate::dedupe::groups(c, threshold, &apart);
+        Ok((
             crate::dedupe::plan(&self.root, groups, rules, action),
             unreadable,
-        )
+        ))
+    }
+
+    /// Every pair of contents marked "not duplicates" in the store (whatever the folder:
+    /// a decision is about two contents), for [`Session::near_duplicates`].
+    ///
+    /// Fails when the store cannot be read.
+    pub fn not_duplicates(&self) -> Result<NotDuplicates> {
+        Ok(self.store.not_duplicates()?)
+    }
+
+    /// Marks each pair of images (rows of `c`) as not duplicates, by content, so that no
+    /// near-duplicate grouping joins them again directly (a third image alike to both still
+    /// links them). Returns how many pairs were not marked before. [`every_pair`] gives the
+    /// pairs of a group.
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] when there is no pair, or a pair is one image or
+    /// two exact copies (the same bytes are duplicates whatever is decided): nothing is marked
+    /// then; and when the store cannot be written.
+    pub fn mark_not_duplicates(&self, c: &Collection, pairs: &[(usize, usize)]) -> Result<usize> {
+        let hashes = decision_pairs(c, pairs)?;
+        if let Some(&(i, j)) = pairs.iter().find(|&&(i, j)| c.hashes[i] == c.hashes[j]) {
+            return Err(Error::bad_request(format_args!(
+                "{} and {} are exact copies (the same bytes): they cannot be marked not \
+                 duplicates",
+                crate::text::shown(&c.paths[i]),
+                crate::text::shown(&c.paths[j])
+            )));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        Ok(self.store.mark_not_duplicates(&hashes, now)?)
+    }
+
+    /// Takes back the "not duplicates" mark of each pair of images (rows of `c`); returns how
+    /// many were marked.
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] when there is no pair or a pair is one image, and
+    /// when the store cannot be written.
+    pub fn unmark_not_duplicates(&self, c: &Collection, pairs: &[(usize, usize)]) -> Result<usize> {
+        let hashes = decision_pairs(c, pairs)?;
+        Ok(self.store.unmark_not_duplicates(&hashes)?)
     }
 
     /// Carries out `plan` on this session's store ([`crate::dedupe::execute`]).
@@ -802,6 +848,28 @@ fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Has
     let img = crate::decode::decode_at_least(&bytes, decode, size)
         .with_context(|| crate::text::shown(path).to_string())?;
     Ok((hash, make_thumbnail(&img)))
+}
+
+
+/// Every pair `(i, j)` of `rows`, each once: what marking a group not duplicates marks.
+pub fn every_pair(rows: &[usize]) -> Vec<(usize, usize)> {
+    rows.iter()
+        .enumerate()
+        .flat_map(|(k, &i)| rows[k + 1..].iter().map(move |&j| (i, j)))
+        .collect()
+}
+
+/// The content hashes of each pair of rows; a bad request for no pair or a pair of one image.
+fn decision_pairs(c: &Collection, pairs: &[(usize, usize)]) -> Result<Vec<(Hash, Hash)>> {
+    if pairs.is_empty() || pairs.iter().any(|(i, j)| i == j) {
+        return Err(Error::bad_request(
+            "name two different images or more to mark them not duplicates of one another",
+        ));
+    }
+    Ok(pairs
+        .iter()
+        .map(|&(i, j)| (c.hashes[i], c.hashes[j]))
+        .collect())
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 //! never lengthens a difference, so a pair too far apart there is too far apart in full: the
 //! screen loses no pair, and every pair it passes is checked exactly.
 
+use std::collections::HashSet;
+
 use rayon::prelude::*;
 
-use crate::collection::Collection;
+use crate::collection::{Collection, Hash};
 
 use super::neighbours::for_each_block;
 use super::pca::Pca;
@@ -35,11 +37,25 @@ const SCREEN_DIMS: usize = 64;
 /// Groups of images whose vectors are at least `threshold` similar (directly or through a chain),
 /// largest group first, each sorted by row. Images without a near-duplicate are left out.
 pub fn groups(c: &Collection, threshold: f32) -> Vec<Vec<usize>> {
-    let pairs = if c.len() >= FILTER_FROM && threshold > 0.0 {
+    groups_apart(c, threshold, &HashSet::new())
+}
+
+/// [`groups`] without the pairs of contents in `apart` (content hashes, the smaller first:
+/// pairs the user marked "not duplicates"), which are dropped before the pairs are joined. Two
+/// images of a marked pair are still grouped when a third image is a near-duplicate of both;
+/// marking every pair of a group (what marking a group does) parts all of them.
+pub fn groups_apart(c: &Collection, threshold: f32, apart: &HashSet<(Hash, Hash)>) -> Vec<Vec<usize>> {
+    let mut pairs = if c.len() >= FILTER_FROM && threshold > 0.0 {
         screened_pairs(c, threshold)
     } else {
         all_pairs(c, threshold)
     };
+    if !apart.is_empty() {
+        pairs.retain(|&(i, j)| {
+            let (a, b) = (c.hashes[i], c.hashes[j]);
+            !apart.contains(&(a.min(b), a.max(b)))
+        });
+    }
     join(c.len(), pairs)
 }
 
@@ -164,6 +180,35 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn pairs_set_apart_are_not_joined_unless_a_third_image_links_them() {
+        let mut c = families();
+        // `families` gives every row one hash: give each its own.
+        for (i, h) in c.hashes.iter_mut().enumerate() {
+            h[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        }
+        let whole = groups(&c, 0.9);
+        let group = whole.iter().find(|g| g.len() >= 3).expect("a group of three");
+        let (a, b) = (group[0], group[1]);
+        let key = |i: usize, j: usize| {
+            let (x, y) = (c.hashes[i], c.hashes[j]);
+            (x.min(y), x.max(y))
+        };
+        // One pair marked: the group stays whole through its other members.
+        let one = groups_apart(&c, 0.9, &HashSet::from([key(a, b)]));
+        assert!(one.iter().any(|g| g.contains(&a) && g.contains(&b)));
+        // Every pair of `a` with the group marked: `a` leaves it, the rest stay together.
+        let all: HashSet<_> = group.iter().filter(|&&j| j != a).map(|&j| key(a, j)).collect();
+        let parted = groups_apart(&c, 0.9, &all);
+        assert!(parted.iter().all(|g| !g.contains(&a)), "{parted:?}");
+        // Other groups are untouched.
+        for g in whole.iter().filter(|g| !g.contains(&a)) {
+            assert!(parted.contains(g));
+        }
+        // Nothing marked: the same groups as before.
+        assert_eq!(groups_apart(&c, 0.9, &HashSet::new()), whole);
     }
 
     #[test]

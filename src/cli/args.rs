@@ -176,6 +176,9 @@ pub(crate) enum Command {
     /// Groups of exact and near-duplicate images under DIR, largest first, each with the file
     /// to keep; with --action, moves or trashes the others (journalled; --undo puts them back).
     Dups(DupsArgs),
+    /// The embeddings of the images under DIR, for scripts: CSV (path, then the components)
+    /// or a NumPy .npy file with the paths beside it. The unit vectors the engine compares.
+    Vectors(VectorsArgs),
     /// The images under DIR least like any other, most odd first (mean cosine distance to
     /// their 10 nearest neighbours).
     Outliers(OutliersArgs),
@@ -371,9 +374,10 @@ pub(crate) struct DupsArgs {
     /// [default: from the settings, 0.95].
     #[arg(long)]
     pub(crate) threshold: Option<f32>,
-    /// Which file of each group to keep: largest (pixels, then bytes), newest, oldest,
-    /// shortest-path or path:FOLDER, several joined by commas as tie-breakers
-    /// [default: from the settings, largest,oldest].
+    /// Which file of each group to keep: best (the most pixels, then lossless over lossy,
+    /// then the higher JPEG quality, then the oldest), largest (pixels, then bytes), newest,
+    /// oldest, shortest-path or path:FOLDER, several joined by commas as tie-breakers
+    /// [default: from the settings, best].
     #[arg(long, value_name = "RULES")]
     pub(crate) keep: Option<String>,
     /// What to do with the other files: report, move:FOLDER (outside DIR, keeping their
@@ -386,8 +390,39 @@ pub(crate) struct DupsArgs {
     /// Put back the files of the last move or trash in DIR.
     #[arg(long, conflicts_with_all = ["action", "dry_run", "keep"])]
     pub(crate) undo: bool,
+    /// Mark these images (two or more, joined by commas) not duplicates of one another: every
+    /// pair of them is remembered in the store by content and never grouped again. Then the
+    /// groups are reported. Exact copies (the same bytes) cannot be marked.
+    #[arg(long, value_name = "FILES", value_delimiter = ',', num_args = 1..,
+          conflicts_with_all = ["action", "dry_run", "undo", "undo_not_duplicates"])]
+    pub(crate) not_duplicates: Vec<PathBuf>,
+    /// Take back the "not duplicates" marks between these images (two or more, joined by
+    /// commas), then report the groups.
+    #[arg(long, value_name = "FILES", value_delimiter = ',', num_args = 1..,
+          conflicts_with_all = ["action", "dry_run", "undo"])]
+    pub(crate) undo_not_duplicates: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct VectorsArgs {
+    pub(crate) dir: PathBuf,
+    /// csv: a header `path,c0,c1,…`, then a row per image; npy: a NumPy .npy (v1.0) float32
+    /// array of shape (images, dimensions), C order, and FILE.paths.txt beside it, one path a
+    /// line in the rows' order (needs --out).
+    #[arg(long, value_enum, default_value_t = VectorFormat::Csv)]
+    pub(crate) format: VectorFormat,
+    /// The file to write (never overwritten) [default: csv on stdout].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// How `vectors` writes the embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum VectorFormat {
+    Csv,
+    Npy,
 }
 
 #[derive(clap::Args)]

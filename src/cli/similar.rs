@@ -1,7 +1,7 @@
-//! `imgtui similar`, `neighbours`, `outliers` and `dups` (and its actions).
+//! `imgtui similar`, `neighbours`, `outliers`, `vectors` and `dups` (and its actions).
 
-use std::io::IsTerminal;
-use std::path::Path;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
@@ -9,6 +9,7 @@ use imgtui::analysis::duplicates;
 use imgtui::answers::{self};
 use imgtui::dedupe::{Acted, Action, Outcome, Report, Status};
 use imgtui::error::Result;
+use imgtui::export::paths_file;
 use imgtui::session::{OUTLIER_K, Select};
 use imgtui::{Error, ErrorKind, Session};
 
@@ -95,7 +96,12 @@ pub(crate) fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
     let action = action.checked(session.root())?;
     let threshold = a.threshold.unwrap_or(session.config().duplicates.threshold);
     let c = session.images()?;
-    let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action);
+    for (files, mark) in [(&a.not_duplicates, true), (&a.undo_not_duplicates, false)] {
+        if !files.is_empty() {
+            decide(&session, &c, files, mark)?;
+        }
+    }
+    let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action)?;
     for (p, e) in &unreadable {
         say!("left out {}: {e}", imgtui::text::shown(p));
     }
@@ -117,6 +123,39 @@ pub(crate) fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     finish_actions(&report, a.format)
+}
+
+/// Marks `files` (images of `c`) not duplicates of one another, or takes the marks back,
+/// and says how many pairs changed on stderr.
+fn decide(session: &Session, c: &imgtui::Collection, files: &[PathBuf], mark: bool) -> Result<()> {
+    let rows = files
+        .iter()
+        .map(|f| {
+            let path = std::fs::canonicalize(f).map_err(|e| {
+                Error::with_kind(
+                    ErrorKind::MissingInput,
+                    anyhow::anyhow!("{}: {e}", imgtui::text::shown(f)),
+                )
+            })?;
+            c.paths.binary_search(&path).map_err(|_| {
+                Error::bad_request(format_args!(
+                    "{} is not an image of {}",
+                    imgtui::text::shown(f),
+                    imgtui::text::shown(session.root())
+                ))
+            })
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    let pairs = |n: usize| if n == 1 { "1 pair".to_owned() } else { format!("{n} pairs") };
+    let pairs = imgtui::session::every_pair(&rows);
+    if mark {
+        let added = session.mark_not_duplicates(c, &pairs)?;
+        say!("imgtui: {} newly marked not duplicates", pairs(added));
+    } else {
+        let removed = session.unmark_not_duplicates(c, &pairs)?;
+        say!("imgtui: {} no longer marked not duplicates", pairs(removed));
+    }
+    Ok(())
 }
 
 /// `moved`, `trashed`: what an action does to a file, for the per-file lines.
@@ -188,4 +227,54 @@ pub(crate) fn run_outliers(a: OutliersArgs, g: &Globals) -> Result<ExitCode> {
         a.format,
         "",
     )
+}
+
+pub(crate) fn run_vectors(a: VectorsArgs, g: &Globals) -> Result<ExitCode> {
+    if a.format == VectorFormat::Npy && a.out.is_none() {
+        return Err(Error::bad_request(
+            "--format npy writes a binary file and the paths beside it: pass --out FILE \
+             (csv can go to stdout)",
+        ));
+    }
+    if let Some(out) = &a.out {
+        let taken = [Some(out.clone()), (a.format == VectorFormat::Npy).then(|| paths_file(out))];
+        if let Some(p) = taken.iter().flatten().find(|p| p.symlink_metadata().is_ok()) {
+            return Err(Error::bad_request(format_args!(
+                "{} already exists; choose another name",
+                imgtui::text::shown(p)
+            )));
+        }
+    }
+    let session = g.ready(&a.dir)?;
+    let c = session.images()?;
+    match (a.format, &a.out) {
+        (VectorFormat::Npy, Some(out)) => {
+            let list = imgtui::export::write_vectors_npy(&c, out)?;
+            say!(
+                "{} vectors of {} dimensions in {}, their paths in {}",
+                c.len(),
+                c.dim(),
+                imgtui::text::shown(out),
+                imgtui::text::shown(&list)
+            );
+        }
+        (_, Some(out)) => {
+            let mut file = std::io::BufWriter::new(imgtui::export::create_new(out)?);
+            imgtui::answers::vectors_csv(&c, &mut file)?;
+            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        // On a terminal a person reads it: control characters in names shown escaped.
+        (_, None) if std::io::stdout().is_terminal() => {
+            let mut csv = Vec::new();
+            imgtui::answers::vectors_csv(&c, &mut csv)?;
+            let text = imgtui::text::escape_lines(&String::from_utf8_lossy(&csv));
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
+        (_, None) => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            imgtui::answers::vectors_csv(&c, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

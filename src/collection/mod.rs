@@ -5,6 +5,7 @@
 //! for approximate search; [`dot`] and [`matrix`] are the dot and matrix products.
 
 pub mod matrix;
+pub mod npy;
 
 use std::path::PathBuf;
 

@@ -8,6 +8,7 @@
 //! this build cannot decode ([`DecodeError::Unsupported`], e.g. an arithmetic-coded JPEG), so a
 //! user never has to guess whether their files are broken.
 
+pub mod encoding;
 mod formats;
 mod heif;
 pub mod thumbnail;

@@ -29,6 +29,10 @@ use crate::montage::{MontageOptions, montage, save_in_folder, write_montage};
 /// group (empty when the keeper is `None`).
 pub type Keeper = (Option<usize>, Vec<u64>);
 
+/// Pairs of contents marked "not duplicates" (content hashes, the smaller first), as
+/// [`Session::not_duplicates`] reads them.
+pub type NotDuplicates = std::collections::HashSet<(crate::collection::Hash, crate::collection::Hash)>;
+
 /// What the explorer's compare view shows of a file beside its picture
 /// ([`Session::image_facts`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,14 +96,16 @@ impl Session {
     }
 
     /// The near-duplicate groups of `c` at cosine similarity `threshold` (rows of `c`, each
-    /// group in row order), and each group's [`Keeper`] by `rules`. Files are looked at
-    /// (size, time, header) but not decoded.
+    /// group in row order) without the pairs marked not duplicates in `apart` (from
+    /// [`Session::not_duplicates`]), and each group's [`Keeper`] by `rules`. Files are looked
+    /// at (size, time, header) but not decoded.
     pub fn near_duplicates(
         c: &Collection,
         threshold: f32,
         rules: &[KeepRule],
+        apart: &NotDuplicates,
     ) -> (Vec<Vec<usize>>, Vec<Keeper>) {
-        let groups = duplicates::groups(c, threshold);
+        let groups = duplicates::groups_apart(c, threshold, apart);
         let keepers = groups
             .iter()
             .map(|group| {

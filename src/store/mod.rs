@@ -9,16 +9,21 @@
 //!   content's last vector.
 //! * `journal`: every file moved or trashed by `imgtui dups --action`, one row per file, so a batch
 //!   can be undone.
+//! * `not_duplicates`: pairs of contents the user marked "not duplicates", never grouped again
+//!   (see [`decisions`]).
 //!
 //! [`Store::merge`] joins stores made on several machines (`imgtui index --shard`): vectors,
-//! thumbnails and `files` rows, never the per-machine clusterings, edits and journal.
+//! thumbnails, `files` rows and the "not duplicates" marks, never the per-machine clusterings,
+//! edits and journal.
 //!
 //! One file a concern, each an `impl Store` block: `schema.rs` (what a file at the store's path
 //! is, the tables and their migration), `files.rs` (files and vectors, the collection of a
 //! folder), `thumbnails.rs`, `clusterings.rs` (saved clusterings and their edit logs),
-//! `journal.rs` (the files `dups --action` moved) and `merge.rs`.
+//! `journal.rs` (the files `dups --action` moved), `decisions.rs` (pairs marked not duplicates)
+//! and `merge.rs`.
 
 mod clusterings;
+pub mod decisions;
 mod files;
 mod journal;
 mod merge;

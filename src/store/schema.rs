@@ -204,6 +204,15 @@ impl Store {
                  state TEXT NOT NULL
              );
              CREATE INDEX IF NOT EXISTS journal_by_batch ON journal (root, batch);
+             -- Pairs of contents the user marked "not duplicates" (`dups --not-duplicates`,
+             -- the explorer's `n`), the smaller hash first; added within version 3 as
+             -- thumbnails were. Keyed by content, so a renamed or copied file keeps its mark.
+             CREATE TABLE IF NOT EXISTS not_duplicates (
+                 a BLOB NOT NULL,
+                 b BLOB NOT NULL,
+                 time_ns INTEGER NOT NULL,
+                 PRIMARY KEY (a, b)
+             ) WITHOUT ROWID;
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 3);",
         )?;
         let schema = "SELECT value FROM meta WHERE key = 'schema'";

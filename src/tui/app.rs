@@ -208,6 +208,7 @@ impl App {
             Event::Duplicates(groups) => self.on_duplicates(groups),
             Event::Keepers(keepers) => self.on_keepers(keepers),
             Event::Resolved(result) => self.on_resolved(result),
+            Event::Decided(mark, result) => self.on_decided(mark, result),
             Event::Outliers(of, found) => self.on_outliers(of, found),
             Event::Montage(result) => self.on_montage(result),
             Event::ImageFacts(facts) => self.on_image_facts(facts),

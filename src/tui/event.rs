@@ -48,6 +48,9 @@ pub enum Event {
     Keepers(Vec<(Option<usize>, Vec<u64>)>),
     /// Duplicates were moved or trashed (how it went, in one line), or why not.
     Resolved(Result<String, Error>),
+    /// Pairs were marked not duplicates (`true`) or their marks taken back: how many
+    /// changed, or why not.
+    Decided(bool, Result<usize, Error>),
     /// The odd ones out of this collection: (row, mean cosine distance to the 10 nearest),
     /// most odd first.
     Outliers(Arc<Collection>, Vec<(usize, f32)>),
@@ -180,6 +183,10 @@ pub enum Command {
     /// Keep the first file of each group and move (into this folder) or trash (`None`) the
     /// others; answered by [`Event::Resolved`].
     ResolveDuplicates(Vec<(PathBuf, Vec<PathBuf>)>, Option<PathBuf>),
+    /// Mark these pairs of images (rows) not duplicates (`true`) or take the marks back,
+    /// then find the groups again at this similarity; answered by [`Event::Decided`], then
+    /// as [`Command::FindDuplicates`] is.
+    NotDuplicates(Vec<(usize, usize)>, bool, f32),
     /// Undo the last edit; answered by [`Event::Edited`].
     Undo,
     /// Redo the last undone edit; answered by [`Event::Edited`].

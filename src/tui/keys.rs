@@ -110,6 +110,9 @@ pub(crate) enum Action {
     GoTo,
     Keep,
     Spare,
+    /// In the near-duplicates: the image under the cursor is not a duplicate of the rest of
+    /// its group (remembered in the store).
+    NotDuplicates,
     LowerThreshold,
     RaiseThreshold,
     Resolve,
@@ -382,6 +385,11 @@ pub(crate) const KEYS: &[Row] = &[
         Dups,
         &[(char('K'), Keep), (SPACE, Spare)],
         "keep this one instead / spare this copy",
+    ),
+    row(
+        Dups,
+        &[(char('n'), NotDuplicates), (char('u'), Undo)],
+        "not duplicates: part this image from its group, remembered / undo that",
     ),
     row(
         Dups,

@@ -147,3 +147,92 @@ fn a_closed_pipe_is_not_a_crash() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "{err}");
 }
+
+/// The header of a `.npy` v1.0 file, read here as NumPy's format description says (not by
+/// imgtui's writer): the shape, and the `f32` values that follow.
+fn read_npy(bytes: &[u8]) -> ((usize, usize), Vec<f32>) {
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00", "magic and version 1.0");
+    let len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
+    assert_eq!((10 + len) % 64, 0, "the data is aligned");
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(header.contains("'descr': '<f4'"), "{header}");
+    assert!(header.contains("'fortran_order': False"), "{header}");
+    let shape = header.split("'shape': (").nth(1).unwrap();
+    let shape: Vec<usize> = shape
+        .split(')')
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let values: Vec<f32> = bytes[10 + len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(values.len(), shape[0] * shape[1]);
+    ((shape[0], shape[1]), values)
+}
+
+#[test]
+fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("art");
+    let drawn = varied_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    index_json(&dir, &store);
+    let npy = tmp.path().join("v.npy");
+    let d = dir.to_str().unwrap();
+    let out = run(
+        &["vectors", d, "--format", "npy", "--out", npy.to_str().unwrap()],
+        &store,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let ((n, dim), values) = read_npy(&std::fs::read(&npy).unwrap());
+    assert_eq!(n, drawn.len());
+    let paths = std::fs::read_to_string(tmp.path().join("v.npy.paths.txt")).unwrap();
+    let paths: Vec<&str> = paths.lines().collect();
+    assert_eq!(paths.len(), n);
+    let row = |p: &str| {
+        let i = paths.iter().position(|q| *q == p).unwrap();
+        &values[i * dim..(i + 1) * dim]
+    };
+    for i in 0..n {
+        let v = &values[i * dim..(i + 1) * dim];
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "unit vectors: {norm}");
+    }
+    // Distances of the kNN graph are 1 − v·w of these vectors, row by row.
+    let graph: imgtui::answers::Neighbours = run_answer(&["neighbours", d, "--n", "3"], &store);
+    for node in &graph.images {
+        let v = row(node.path.to_str().unwrap());
+        for e in &node.neighbours {
+            let w = row(e.path.to_str().unwrap());
+            let dot: f32 = v.iter().zip(w).map(|(a, b)| a * b).sum();
+            assert!((1.0 - dot - e.distance).abs() < 1e-5, "{} vs {}", 1.0 - dot, e.distance);
+        }
+    }
+    // The CSV holds the same values, exactly, in the same order.
+    let csv = run(&["vectors", d], &store);
+    assert_eq!(csv.code, Some(0), "{}", csv.stderr);
+    let mut lines = csv.stdout.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("path,c0,c1,"), "{header}");
+    assert_eq!(header.split(',').count(), dim + 1);
+    for (i, line) in lines.enumerate() {
+        let mut fields = line.split(',');
+        assert_eq!(fields.next().unwrap(), paths[i]);
+        let parsed: Vec<f32> = fields.map(|f| f.parse().unwrap()).collect();
+        assert_eq!(parsed, &values[i * dim..(i + 1) * dim]);
+    }
+    // Nothing is overwritten; npy needs a file.
+    let again = run(
+        &["vectors", d, "--format", "npy", "--out", npy.to_str().unwrap()],
+        &store,
+    );
+    assert_eq!(again.code, Some(2), "{}", again.stderr);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    assert_eq!(again.stderr.trim().lines().count(), 1, "{}", again.stderr);
+    let bare = run(&["vectors", d, "--format", "npy"], &store);
+    assert_eq!(bare.code, Some(2), "{}", bare.stderr);
+    assert!(bare.stderr.contains("--out"), "{}", bare.stderr);
+}

@@ -80,7 +80,7 @@ fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
     // Reading the answer checks its schema is SCHEMA.
     let answer: Duplicates = dups(&dir, &store, &[]);
     assert_eq!(SCHEMA, 1);
-    assert_eq!(answer.keep, "largest,oldest");
+    assert_eq!(answer.keep, "best");
     let groups = &answer.groups;
     assert_eq!(groups.len(), 1, "{groups:?}");
     let g = &groups[0];
@@ -526,4 +526,93 @@ fn undoing_a_move_removes_the_folders_it_made_and_keeps_the_target() {
     assert_eq!(snapshot(&dir), before);
     assert!(out.is_dir(), "the target folder stays");
     assert_eq!(walk_folders(&out), Vec::<PathBuf>::new());
+}
+
+/// The names of each group's files, sorted, group by group.
+fn group_names(answer: &Duplicates) -> Vec<Vec<String>> {
+    answer
+        .groups
+        .iter()
+        .map(|g| {
+            let mut names: Vec<String> = g.paths.iter().map(|p| name(p).to_owned()).collect();
+            names.sort();
+            names
+        })
+        .collect()
+}
+
+#[test]
+fn pairs_marked_not_duplicates_stay_apart_across_renames_and_merges_until_taken_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    disc_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let at = |n: &str| dir.join(n).to_str().unwrap().to_owned();
+    let whole = ["disc-big.png", "disc-copy.jpg", "disc-twin.png", "disc.png"];
+    assert_eq!(group_names(&dups(&dir, &store, &[])), [whole]);
+
+    // Exact copies cannot be parted: exit 2, the two named, nothing marked.
+    let pair = format!("{},{}", at("disc.png"), at("keep/disc-twin.png"));
+    let out = run(&["dups", &at(""), "--not-duplicates", &pair], &store);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("exact copies"), "{}", out.stderr);
+    // One file is no pair; a file outside the collection is named.
+    let out = run(&["dups", &at(""), "--not-duplicates", &at("disc.png")], &store);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    let stray = tmp.path().join("stray.png");
+    std::fs::copy(dir.join("disc.png"), &stray).unwrap();
+    let two = format!("{},{}", at("disc.png"), stray.display());
+    let out = run(&["dups", &at(""), "--not-duplicates", &two], &store);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("is not an image of"), "{}", out.stderr);
+
+    // The JPEG is not a duplicate of the disc nor of the big disc: it leaves the group, and the
+    // disc's exact twin shares the disc's mark (it is the same content).
+    let three = format!(
+        "{},{},{}",
+        at("disc-copy.jpg"),
+        at("disc.png"),
+        at("disc-big.png")
+    );
+    let ran = run(&["dups", &at(""), "--not-duplicates", &three], &store);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("3 pairs newly marked not duplicates"),
+        "{}",
+        ran.stderr
+    );
+    let report: Duplicates = parse_answer(&ran.stdout);
+    assert!(
+        group_names(&report)
+            .iter()
+            .all(|g| !g.contains(&"disc-copy.jpg".to_owned())),
+        "{report:?}"
+    );
+    // Kept by content: a renamed copy stays apart.
+    std::fs::rename(dir.join("disc-copy.jpg"), dir.join("renamed.jpg")).unwrap();
+    let apart = |store: &Path| {
+        let names = group_names(&dups(&dir, store, &[]));
+        !names.iter().flatten().any(|n| n == "renamed.jpg")
+    };
+    assert!(apart(&store));
+    // A merged store carries the marks.
+    let merged = tmp.path().join("merged.sqlite");
+    let out = run(
+        &[
+            "store",
+            "merge",
+            merged.to_str().unwrap(),
+            store.to_str().unwrap(),
+        ],
+        &store,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("3 pairs marked not duplicates added"), "{}", out.stderr);
+    assert!(apart(&merged));
+    // Taken back: the copy joins its group again.
+    let back = format!("{},{},{}", at("renamed.jpg"), at("disc.png"), at("disc-big.png"));
+    let out = run(&["dups", &at(""), "--undo-not-duplicates", &back], &store);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("3 pairs no longer marked"), "{}", out.stderr);
+    assert!(!apart(&store));
 }

@@ -1,4 +1,5 @@
-//! Near-duplicate groups (`d`): browsing them, choosing the keepers, sparing copies,
+//! Near-duplicate groups (`d`): browsing them, choosing the keepers, sparing copies, parting
+//! an image that is not a duplicate (`n`, remembered in the store; `u` takes it back),
 //! changing the threshold (`<` `>`) and resolving them (`x`: move or trash the copies).
 
 use std::collections::HashSet;
@@ -40,8 +41,11 @@ pub(crate) struct Duplicates {
     pub(crate) threshold: f32,
     /// The last duplicates moved or trashed, said again with the folder change they cause.
     pub(crate) resolved: Option<String>,
-    /// Regroupings asked for by `<` / `>` and not yet answered.
+    /// Regroupings asked for by `<` / `>` / `n` / `u` and not yet answered.
     pub(crate) regroupings: usize,
+    /// The pairs parted by `n` in this session, latest last, for `u` to take back (paths,
+    /// so that they outlive a change of the collection's rows).
+    pub(crate) parted: Vec<Vec<(PathBuf, PathBuf)>>,
 }
 
 impl Default for Duplicates {
@@ -55,6 +59,7 @@ impl Default for Duplicates {
             threshold: crate::session::DUPLICATE_THRESHOLD,
             resolved: None,
             regroupings: 0,
+            parted: Vec::new(),
         }
     }
 }
@@ -93,6 +98,81 @@ impl App {
         };
         self.say(said);
         Vec::new()
+    }
+
+    /// Pairs were marked not duplicates, or their marks taken back ([`Event::Decided`]).
+    pub(crate) fn on_decided(&mut self, mark: bool, result: Result<usize, Error>) -> Vec<Command> {
+        match result {
+            Ok(_) if mark => self.say("marked not duplicates (kept in the store; u takes it back)"),
+            Ok(n) => self.say(format!(
+                "taken back: {} no longer marked not duplicates",
+                if n == 1 { "1 pair".to_owned() } else { format!("{n} pairs") }
+            )),
+            Err(e) => {
+                if mark {
+                    self.duplicates.parted.pop();
+                }
+                self.say(format!("nothing marked: {e}"));
+            }
+        }
+        Vec::new()
+    }
+
+    /// `n`: the image under the cursor is not a duplicate of the others of its group, but for
+    /// its exact copies (the same bytes), which cannot be parted.
+    fn part(&mut self) -> Vec<Command> {
+        let Some((g, k)) = self.duplicate_at_cursor() else {
+            return Vec::new();
+        };
+        let Some(group) = self.duplicates.groups.as_ref().map(|d| d[g].clone()) else {
+            return Vec::new();
+        };
+        let c = &self.collection;
+        let i = group[k];
+        let pairs: Vec<(usize, usize)> = group
+            .iter()
+            .filter(|&&j| j != i && c.hashes[j] != c.hashes[i])
+            .map(|&j| (i, j))
+            .collect();
+        if pairs.is_empty() {
+            self.say("exact copies (the same bytes) cannot be marked not duplicates");
+            return Vec::new();
+        }
+        let paths = pairs
+            .iter()
+            .map(|&(i, j)| (c.paths[i].clone(), c.paths[j].clone()))
+            .collect();
+        self.duplicates.parted.push(paths);
+        self.regroup();
+        vec![Command::NotDuplicates(pairs, true, self.duplicates.threshold)]
+    }
+
+    /// `u`: takes back the last `n` of this session.
+    fn unpart(&mut self) -> Vec<Command> {
+        let Some(paths) = self.duplicates.parted.pop() else {
+            self.say("nothing to undo: no image was parted here");
+            return Vec::new();
+        };
+        let row = |p: &PathBuf| self.collection.paths.binary_search(p).ok();
+        let pairs: Vec<(usize, usize)> = paths
+            .iter()
+            .filter_map(|(a, b)| Some((row(a)?, row(b)?)))
+            .collect();
+        if pairs.is_empty() {
+            self.say("nothing to undo: those images have left the collection");
+            return Vec::new();
+        }
+        self.regroup();
+        vec![Command::NotDuplicates(pairs, false, self.duplicates.threshold)]
+    }
+
+    /// Notes a regrouping asked for, shown as busy until it is answered.
+    fn regroup(&mut self) {
+        self.status.busy = Some(format!(
+            "grouping at similarity {:.2}…",
+            self.duplicates.threshold
+        ));
+        self.duplicates.regroupings += 1;
     }
 
     /// The actions of the confirmation ([`Overlay::Resolve`]): trash or move the copies
@@ -261,13 +341,11 @@ impl App {
                     .round()
                     .clamp(50.0, 100.0)
                     / 100.0;
-                self.status.busy = Some(format!(
-                    "grouping at similarity {:.2}…",
-                    self.duplicates.threshold
-                ));
-                self.duplicates.regroupings += 1;
+                self.regroup();
                 vec![Command::FindDuplicates(self.duplicates.threshold)]
             }
+            Action::NotDuplicates => self.part(),
+            Action::Undo => self.unpart(),
             Action::Compare => self.compare_group(),
             Action::Resolve => {
                 let (groups, _) = self.to_resolve();

@@ -97,6 +97,16 @@ impl Workers {
             Command::Recluster(k) => drop(self.clusterer.send(Job::Refit(k, c()))),
             Command::Edit(edit) => drop(self.clusterer.send(Job::Edit(edit, c()))),
             Command::FindDuplicates(threshold) => self.find_duplicates(c(), threshold),
+            Command::NotDuplicates(pairs, mark, threshold) => {
+                let c = c();
+                let decided = if mark {
+                    self.session.mark_not_duplicates(&c, &pairs)
+                } else {
+                    self.session.unmark_not_duplicates(&c, &pairs)
+                };
+                self.send(Event::Decided(mark, decided));
+                self.find_duplicates(c, threshold);
+            }
             Command::ResolveDuplicates(groups, folder) => {
                 let _ = self.clusterer.send(Job::Resolve(groups, folder, c()));
             }
@@ -143,8 +153,9 @@ impl Workers {
     /// [`Event::Keepers`]).
     fn find_duplicates(&self, c: Arc<Collection>, threshold: f32) {
         let (tx, rules) = (self.tx.clone(), self.keep.clone());
+        let apart = self.session.not_duplicates().unwrap_or_default();
         std::thread::spawn(move || {
-            let (groups, keepers) = Session::near_duplicates(&c, threshold, &rules);
+            let (groups, keepers) = Session::near_duplicates(&c, threshold, &rules, &apart);
             let _ = tx.send(Event::Duplicates(groups).into());
             let _ = tx.send(Event::Keepers(keepers).into());
         });

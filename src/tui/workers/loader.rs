@@ -133,7 +133,9 @@ impl Loader<'_> {
     /// finds the near-duplicates.
     fn prepare(&self, c: &Arc<Collection>) {
         Session::prepare_search(c);
-        let (groups, keepers) = Session::near_duplicates(c, self.threshold, &self.rules);
+        // A store that cannot be read now: grouped without the marks (the next load says why).
+        let apart = self.session.not_duplicates().unwrap_or_default();
+        let (groups, keepers) = Session::near_duplicates(c, self.threshold, &self.rules, &apart);
         self.send(Event::Duplicates(groups));
         self.send(Event::Keepers(keepers));
     }
