@@ -358,7 +358,7 @@ pub fn write_vectors_npy(c: &Collection, npy: &Path) -> anyhow::Result<PathBuf> 
     }
     let array = create_new(npy)?;
     let mut made_list = false;
-    let mut written = || -> anyhow::Result<()> {
+    let written = || -> anyhow::Result<()> {
         let mut out = io::BufWriter::new(array);
         crate::collection::npy::write(&c.vectors, &mut out)?;
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;

@@ -146,14 +146,14 @@ fn decide(session: &Session, c: &imgtui::Collection, files: &[PathBuf], mark: bo
             })
         })
         .collect::<Result<Vec<usize>>>()?;
-    let pairs = |n: usize| if n == 1 { "1 pair".to_owned() } else { format!("{n} pairs") };
+    let count = |n: usize| if n == 1 { "1 pair".to_owned() } else { format!("{n} pairs") };
     let pairs = imgtui::session::every_pair(&rows);
     if mark {
         let added = session.mark_not_duplicates(c, &pairs)?;
-        say!("imgtui: {} newly marked not duplicates", pairs(added));
+        say!("imgtui: {} newly marked not duplicates", count(added));
     } else {
         let removed = session.unmark_not_duplicates(c, &pairs)?;
-        say!("imgtui: {} no longer marked not duplicates", pairs(removed));
+        say!("imgtui: {} no longer marked not duplicates", count(removed));
     }
     Ok(())
 }

@@ -204,7 +204,7 @@ impl Store {
                  state TEXT NOT NULL
              );
              CREATE INDEX IF NOT EXISTS journal_by_batch ON journal (root, batch);
-             -- Pairs of contents the user marked "not duplicates" (`dups --not-duplicates`,
+             -- Pairs of contents the user marked not duplicates (`dups --not-duplicates`,
              -- the explorer's `n`), the smaller hash first; added within version 3 as
              -- thumbnails were. Keyed by content, so a renamed or copied file keeps its mark.
              CREATE TABLE IF NOT EXISTS not_duplicates (
