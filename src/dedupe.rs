@@ -1123,7 +1123,12 @@ mod tests {
         let three = facts(&[&q60, &q95, &png]);
         assert_eq!(three[2].encoding, Encoding::Lossless);
         assert!(
-            matches!(three[1].encoding, Encoding::Lossy { quality: Some(94..=96) }),
+            matches!(
+                three[1].encoding,
+                Encoding::Lossy {
+                    quality: Some(94..=96)
+                }
+            ),
             "{:?}",
             three[1].encoding
         );

@@ -335,11 +335,12 @@ pub fn paths_file(npy: &Path) -> PathBuf {
 /// file cannot be written, what was made is removed.
 pub fn write_vectors_npy(c: &Collection, npy: &Path) -> anyhow::Result<PathBuf> {
     use std::io::Write;
-    if let Some(p) = c
-        .paths
-        .iter()
-        .find(|p| p.as_os_str().as_encoded_bytes().iter().any(|&b| b == b'\n' || b == b'\r'))
-    {
+    if let Some(p) = c.paths.iter().find(|p| {
+        p.as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .any(|&b| b == b'\n' || b == b'\r')
+    }) {
         return Err(Error::bad_request(format_args!(
             "{} has a line break in its name, so it cannot be a line of {}; rename it, or use \
              --format csv",
@@ -394,7 +395,10 @@ mod tests {
         let npy = tmp.path().join("v.npy");
         let list = write_vectors_npy(&c, &npy).unwrap();
         assert_eq!(list, tmp.path().join("v.npy.paths.txt"));
-        assert_eq!(std::fs::read_to_string(&list).unwrap(), "/art/a.png\n/art/b.png\n");
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            "/art/a.png\n/art/b.png\n"
+        );
         let err = write_vectors_npy(&c, &npy).unwrap_err().to_string();
         assert!(err.contains("already exists"), "{err}");
 

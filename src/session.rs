@@ -850,7 +850,6 @@ fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Has
     Ok((hash, make_thumbnail(&img)))
 }
 
-
 /// Every pair `(i, j)` of `rows`, each once: what marking a group not duplicates marks.
 pub fn every_pair(rows: &[usize]) -> Vec<(usize, usize)> {
     rows.iter()

@@ -44,7 +44,11 @@ pub fn groups(c: &Collection, threshold: f32) -> Vec<Vec<usize>> {
 /// pairs the user marked "not duplicates"), which are dropped before the pairs are joined. Two
 /// images of a marked pair are still grouped when a third image is a near-duplicate of both;
 /// marking every pair of a group (what marking a group does) parts all of them.
-pub fn groups_apart(c: &Collection, threshold: f32, apart: &HashSet<(Hash, Hash)>) -> Vec<Vec<usize>> {
+pub fn groups_apart(
+    c: &Collection,
+    threshold: f32,
+    apart: &HashSet<(Hash, Hash)>,
+) -> Vec<Vec<usize>> {
     let mut pairs = if c.len() >= FILTER_FROM && threshold > 0.0 {
         screened_pairs(c, threshold)
     } else {
@@ -190,7 +194,10 @@ mod tests {
             h[..8].copy_from_slice(&(i as u64).to_le_bytes());
         }
         let whole = groups(&c, 0.9);
-        let group = whole.iter().find(|g| g.len() >= 3).expect("a group of three");
+        let group = whole
+            .iter()
+            .find(|g| g.len() >= 3)
+            .expect("a group of three");
         let (a, b) = (group[0], group[1]);
         let key = |i: usize, j: usize| {
             let (x, y) = (c.hashes[i], c.hashes[j]);
@@ -200,7 +207,11 @@ mod tests {
         let one = groups_apart(&c, 0.9, &HashSet::from([key(a, b)]));
         assert!(one.iter().any(|g| g.contains(&a) && g.contains(&b)));
         // Every pair of `a` with the group marked: `a` leaves it, the rest stay together.
-        let all: HashSet<_> = group.iter().filter(|&&j| j != a).map(|&j| key(a, j)).collect();
+        let all: HashSet<_> = group
+            .iter()
+            .filter(|&&j| j != a)
+            .map(|&j| key(a, j))
+            .collect();
         let parted = groups_apart(&c, 0.9, &all);
         assert!(parted.iter().all(|g| !g.contains(&a)), "{parted:?}");
         // Other groups are untouched.

@@ -146,7 +146,13 @@ fn decide(session: &Session, c: &imgtui::Collection, files: &[PathBuf], mark: bo
             })
         })
         .collect::<Result<Vec<usize>>>()?;
-    let count = |n: usize| if n == 1 { "1 pair".to_owned() } else { format!("{n} pairs") };
+    let count = |n: usize| {
+        if n == 1 {
+            "1 pair".to_owned()
+        } else {
+            format!("{n} pairs")
+        }
+    };
     let pairs = imgtui::session::every_pair(&rows);
     if mark {
         let added = session.mark_not_duplicates(c, &pairs)?;
@@ -237,8 +243,15 @@ pub(crate) fn run_vectors(a: VectorsArgs, g: &Globals) -> Result<ExitCode> {
         ));
     }
     if let Some(out) = &a.out {
-        let taken = [Some(out.clone()), (a.format == VectorFormat::Npy).then(|| paths_file(out))];
-        if let Some(p) = taken.iter().flatten().find(|p| p.symlink_metadata().is_ok()) {
+        let taken = [
+            Some(out.clone()),
+            (a.format == VectorFormat::Npy).then(|| paths_file(out)),
+        ];
+        if let Some(p) = taken
+            .iter()
+            .flatten()
+            .find(|p| p.symlink_metadata().is_ok())
+        {
             return Err(Error::bad_request(format_args!(
                 "{} already exists; choose another name",
                 imgtui::text::shown(p)
@@ -267,7 +280,8 @@ pub(crate) fn run_vectors(a: VectorsArgs, g: &Globals) -> Result<ExitCode> {
         (_, None) if std::io::stdout().is_terminal() => {
             let mut csv = Vec::new();
             imgtui::answers::vectors_csv(&c, &mut csv)?;
-            let text = imgtui::text::escape_lines(&String::from_utf8_lossy(&csv));
+            let csv = String::from_utf8_lossy(&csv);
+            let text = imgtui::text::escape_lines(&csv);
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
         (_, None) => {

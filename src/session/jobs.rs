@@ -31,7 +31,8 @@ pub type Keeper = (Option<usize>, Vec<u64>);
 
 /// Pairs of contents marked "not duplicates" (content hashes, the smaller first), as
 /// [`Session::not_duplicates`] reads them.
-pub type NotDuplicates = std::collections::HashSet<(crate::collection::Hash, crate::collection::Hash)>;
+pub type NotDuplicates =
+    std::collections::HashSet<(crate::collection::Hash, crate::collection::Hash)>;
 
 /// What the explorer's compare view shows of a file beside its picture
 /// ([`Session::image_facts`]).

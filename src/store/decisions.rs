@@ -18,7 +18,11 @@ impl Store {
     /// exact copies are duplicates whatever is decided.
     ///
     /// Fails when the store cannot be written (nothing is marked then).
-    pub fn mark_not_duplicates(&self, pairs: &[(Hash, Hash)], time_ns: i64) -> anyhow::Result<usize> {
+    pub fn mark_not_duplicates(
+        &self,
+        pairs: &[(Hash, Hash)],
+        time_ns: i64,
+    ) -> anyhow::Result<usize> {
         let tx = self.conn.unchecked_transaction()?;
         let mut added = 0;
         {
@@ -80,8 +84,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(&tmp.path().join("s.sqlite")).unwrap();
         let (a, b, c) = ([1; 32], [2; 32], [3; 32]);
-        assert_eq!(store.mark_not_duplicates(&[(b, a), (a, c), (a, a)], 5).unwrap(), 2);
-        assert_eq!(store.mark_not_duplicates(&[(a, b)], 6).unwrap(), 0, "already marked");
+        assert_eq!(
+            store
+                .mark_not_duplicates(&[(b, a), (a, c), (a, a)], 5)
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store.mark_not_duplicates(&[(a, b)], 6).unwrap(),
+            0,
+            "already marked"
+        );
         let marked = store.not_duplicates().unwrap();
         assert_eq!(marked, HashSet::from([(a, b), (a, c)]));
         assert_eq!(store.unmark_not_duplicates(&[(c, a), (b, c)]).unwrap(), 1);

@@ -183,7 +183,14 @@ fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
     let npy = tmp.path().join("v.npy");
     let d = dir.to_str().unwrap();
     let out = run(
-        &["vectors", d, "--format", "npy", "--out", npy.to_str().unwrap()],
+        &[
+            "vectors",
+            d,
+            "--format",
+            "npy",
+            "--out",
+            npy.to_str().unwrap(),
+        ],
         &store,
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -208,7 +215,12 @@ fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
         for e in &node.neighbours {
             let w = row(e.path.to_str().unwrap());
             let dot: f32 = v.iter().zip(w).map(|(a, b)| a * b).sum();
-            assert!((1.0 - dot - e.distance).abs() < 1e-5, "{} vs {}", 1.0 - dot, e.distance);
+            assert!(
+                (1.0 - dot - e.distance).abs() < 1e-5,
+                "{} vs {}",
+                1.0 - dot,
+                e.distance
+            );
         }
     }
     // The CSV holds the same values, exactly, in the same order.
@@ -226,7 +238,14 @@ fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
     }
     // Nothing is overwritten; npy needs a file.
     let again = run(
-        &["vectors", d, "--format", "npy", "--out", npy.to_str().unwrap()],
+        &[
+            "vectors",
+            d,
+            "--format",
+            "npy",
+            "--out",
+            npy.to_str().unwrap(),
+        ],
         &store,
     );
     assert_eq!(again.code, Some(2), "{}", again.stderr);

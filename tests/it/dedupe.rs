@@ -557,7 +557,10 @@ fn pairs_marked_not_duplicates_stay_apart_across_renames_and_merges_until_taken_
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("exact copies"), "{}", out.stderr);
     // One file is no pair; a file outside the collection is named.
-    let out = run(&["dups", &at(""), "--not-duplicates", &at("disc.png")], &store);
+    let out = run(
+        &["dups", &at(""), "--not-duplicates", &at("disc.png")],
+        &store,
+    );
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     let stray = tmp.path().join("stray.png");
     std::fs::copy(dir.join("disc.png"), &stray).unwrap();
@@ -607,12 +610,25 @@ fn pairs_marked_not_duplicates_stay_apart_across_renames_and_merges_until_taken_
         &store,
     );
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("3 pairs marked not duplicates added"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 pairs marked not duplicates added"),
+        "{}",
+        out.stderr
+    );
     assert!(apart(&merged));
     // Taken back: the copy joins its group again.
-    let back = format!("{},{},{}", at("renamed.jpg"), at("disc.png"), at("disc-big.png"));
+    let back = format!(
+        "{},{},{}",
+        at("renamed.jpg"),
+        at("disc.png"),
+        at("disc-big.png")
+    );
     let out = run(&["dups", &at(""), "--undo-not-duplicates", &back], &store);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("3 pairs no longer marked"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 pairs no longer marked"),
+        "{}",
+        out.stderr
+    );
     assert!(!apart(&store));
 }

@@ -106,7 +106,11 @@ impl App {
             Ok(_) if mark => self.say("marked not duplicates (kept in the store; u takes it back)"),
             Ok(n) => self.say(format!(
                 "taken back: {} no longer marked not duplicates",
-                if n == 1 { "1 pair".to_owned() } else { format!("{n} pairs") }
+                if n == 1 {
+                    "1 pair".to_owned()
+                } else {
+                    format!("{n} pairs")
+                }
             )),
             Err(e) => {
                 if mark {
@@ -144,7 +148,11 @@ impl App {
             .collect();
         self.duplicates.parted.push(paths);
         self.regroup();
-        vec![Command::NotDuplicates(pairs, true, self.duplicates.threshold)]
+        vec![Command::NotDuplicates(
+            pairs,
+            true,
+            self.duplicates.threshold,
+        )]
     }
 
     /// `u`: takes back the last `n` of this session.
@@ -163,7 +171,11 @@ impl App {
             return Vec::new();
         }
         self.regroup();
-        vec![Command::NotDuplicates(pairs, false, self.duplicates.threshold)]
+        vec![Command::NotDuplicates(
+            pairs,
+            false,
+            self.duplicates.threshold,
+        )]
     }
 
     /// Notes a regrouping asked for, shown as busy until it is answered.
