@@ -2290,3 +2290,67 @@ fn c_in_the_near_duplicates_compares_the_group_and_esc_returns_to_it() {
         h.app.message()
     );
 }
+
+#[test]
+fn n_parts_an_image_from_its_group_and_u_takes_it_back() {
+    let mut h = Harness::with(Path::new("/art"), true);
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
+    h.on(Event::Duplicates(groups.clone()));
+    h.key(KeyCode::Char('d'));
+    let here = h.app.current().unwrap();
+    let others: Vec<(usize, usize)> = groups[0]
+        .iter()
+        .filter(|&&j| j != here)
+        .map(|&j| (here, j))
+        .collect();
+    let asked = |cmds: Vec<Command>| {
+        cmds.into_iter()
+            .find(|c| matches!(c, Command::NotDuplicates(..)))
+    };
+    assert_eq!(
+        asked(h.key(KeyCode::Char('n'))),
+        Some(Command::NotDuplicates(
+            others.clone(),
+            true,
+            DUPLICATE_THRESHOLD
+        ))
+    );
+    h.on(Event::Decided(true, Ok(others.len())));
+    assert!(
+        h.app.message().contains("marked not duplicates"),
+        "{}",
+        h.app.message()
+    );
+    // Regrouped (say a third image still links them): u takes the marks back.
+    h.on(Event::Duplicates(groups.clone()));
+    assert_eq!(
+        asked(h.key(KeyCode::Char('u'))),
+        Some(Command::NotDuplicates(others, false, DUPLICATE_THRESHOLD))
+    );
+    h.on(Event::Decided(false, Ok(1)));
+    assert!(
+        h.app.message().contains("taken back"),
+        "{}",
+        h.app.message()
+    );
+    h.on(Event::Duplicates(groups));
+    assert_eq!(asked(h.key(KeyCode::Char('u'))), None);
+    assert!(
+        h.app.message().contains("nothing to undo"),
+        "{}",
+        h.app.message()
+    );
+    // A refusal (exact copies, a store that cannot be written) is said, and nothing is kept
+    // to undo.
+    h.key(KeyCode::Char('n'));
+    h.on(Event::Decided(
+        true,
+        Err(Error::bad_request("a and b are exact copies")),
+    ));
+    assert!(
+        h.app.message().contains("nothing marked"),
+        "{}",
+        h.app.message()
+    );
+    assert_eq!(asked(h.key(KeyCode::Char('u'))), None);
+}
