@@ -1873,7 +1873,7 @@ fn regrouping_near_duplicates_ends_its_status_and_the_preview_follows_the_cursor
 /// draws, every key is safe, and the cursor lands on what is there.
 #[test]
 fn the_explorer_follows_a_live_folder_through_0_1_and_2_images() {
-    use imgtui::analysis::clustering::of_too_few;
+    use imgtui::analysis::clustering::{Naming, of_too_few};
     let root = Path::new("/art");
     let full = collection(root, false);
     let first_n = |n: usize| {
@@ -1890,7 +1890,7 @@ fn the_explorer_follows_a_live_folder_through_0_1_and_2_images() {
     };
     let shown = |c: &Collection| {
         if c.len() < 2 {
-            of_too_few(c, &Request::default(), None)
+            of_too_few(c, &Request::default(), &Naming::default())
         } else {
             clusters(c, 1)
         }
