@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use imgtui::analysis::clustering::{Clustering, KChoice, Request, cluster};
+use imgtui::analysis::clustering::{Clustering, KChoice, Naming, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use imgtui::analysis::neighbours::{self, Select};
 use imgtui::tui::app::{App, Command, Event, Focus, ImagesView, Loading, Overlay};
@@ -57,7 +57,7 @@ fn clusters(c: &Collection, k: usize) -> Clustering {
         k: KChoice::Fixed(k),
         ..Default::default()
     };
-    cluster(c, &req, None).unwrap()
+    cluster(c, &req, &Naming::default()).unwrap()
 }
 
 /// The app and a stand-in for the event loop's workers: commands that compute (neighbours,
@@ -1873,7 +1873,7 @@ fn regrouping_near_duplicates_ends_its_status_and_the_preview_follows_the_cursor
 /// draws, every key is safe, and the cursor lands on what is there.
 #[test]
 fn the_explorer_follows_a_live_folder_through_0_1_and_2_images() {
-    use imgtui::analysis::clustering::{Naming, of_too_few};
+    use imgtui::analysis::clustering::of_too_few;
     let root = Path::new("/art");
     let full = collection(root, false);
     let first_n = |n: usize| {
