@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Instant;
 
-use imgtui::analysis::clustering::{Request, cluster};
+use imgtui::analysis::clustering::{Naming, Request, cluster};
 use imgtui::index::feature_id;
 use imgtui::{OnnxModel, Store};
 
@@ -34,7 +34,11 @@ fn main() -> anyhow::Result<()> {
     common::grow(&mut c, copies);
     println!("{} images × {} dims", c.len(), c.dim());
     let start = Instant::now();
-    let result = cluster(&c, &request, Some(&model))?;
+    let naming = Naming {
+        model: Some(&model),
+        pictures: Some(&store),
+    };
+    let result = cluster(&c, &request, &naming)?;
     let sweep = result.sweep.as_ref().expect("auto k sweeps");
     println!(
         "kmeans, k auto (sweep 2..={}), PCA to {} dims, names: {:.2} s",

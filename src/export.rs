@@ -416,6 +416,11 @@ mod tests {
             "03-jellyfish-coral-reef"
         );
         assert_eq!(folder_name(0, "unclustered"), "00-unclustered");
+        // Names by what is visible, and one told apart by a number.
+        assert_eq!(
+            folder_name(2, "dark blue · light grey · rings 2"),
+            "02-dark-blue-light-grey-rings-2"
+        );
         assert_eq!(folder_name(12, ""), "12");
     }
 

@@ -29,6 +29,7 @@ use anyhow::Context;
 use image::RgbImage;
 use rayon::prelude::*;
 
+use crate::analysis::clustering::Naming;
 use crate::analysis::curation::{self, Logged};
 use crate::analysis::saved::{SavedClustering, active_edits, fitted, load_or_fit};
 use crate::config::Config;
@@ -423,10 +424,18 @@ impl Session {
             return Ok(crate::analysis::clustering::of_too_few(
                 c,
                 &req,
-                Some(&*self.extractor),
+                &self.naming(),
             ));
         }
         Ok(self.clustering(c, &Wanted::default())?.0)
+    }
+
+    /// What names clusters: the extractor's classifier head and the store's thumbnails.
+    fn naming(&self) -> Naming<'_> {
+        Naming {
+            model: Some(&*self.extractor),
+            pictures: Some(&self.store),
+        }
     }
 
     /// The saved fitted clustering of `c` (fitted now if there is none), before the edits,
@@ -460,14 +469,7 @@ impl Session {
         let mut log = active_edits(&self.store, &self.root, &self.feature)?;
         let (shown, before) = curation::replay(fitted.clone(), c, &log);
         let next = curation::next_id(fitted.clusters.len(), &log);
-        let logged = curation::prepare(
-            edit,
-            &shown,
-            c,
-            &fitted.request,
-            Some(&*self.extractor),
-            next,
-        )?;
+        let logged = curation::prepare(edit, &shown, c, &fitted.request, &self.naming(), next)?;
         self.store
             .push_edit(&self.root, &self.feature, &logged, &self.author)?;
         log.push(logged);

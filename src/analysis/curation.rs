@@ -18,12 +18,11 @@ use pathfinding::matrix::Matrix as Weights;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, MapMethod, Method, Request, cluster, distance_to, mean_direction,
-    name_groups,
+    Cluster, Clustering, KChoice, MapMethod, Method, Naming, Request, cluster, distance_to,
+    mean_direction, name_groups, tell_apart,
 };
 use crate::collection::{Collection, hex};
 use crate::error::ensure_request;
-use crate::features::Extractor;
 
 /// An edit as a client asks for it. Clusters are indexes into [`Clustering::clusters`] of
 /// the clustering shown (not display numbers); images are content hashes.
@@ -282,6 +281,7 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
     });
     let mut index_of = HashMap::new();
     let mut clusters = Vec::with_capacity(order.len());
+    let mut user_named = Vec::with_capacity(order.len());
     let mut number = 0;
     for (index, (id, rows)) in order.iter().enumerate() {
         let i = info.remove(id).expect("every label has its cluster");
@@ -294,6 +294,7 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
         if !i.noise {
             number += 1;
         }
+        user_named.push(i.user.is_some());
         clusters.push(Cluster {
             number: if i.noise { 0 } else { number },
             size: rows.len(),
@@ -304,6 +305,8 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
             id: *id,
         });
     }
+    // Parts of splits and new clusters are named apart from each other, not from the rest.
+    tell_apart(&mut clusters, &user_named);
     let distances = (0..c.len())
         .map(|r| {
             if vectors && changed.contains(&labels[r]) {
@@ -341,7 +344,7 @@ pub fn prepare(
     shown: &Clustering,
     c: &Collection,
     request: &Request,
-    names: Option<&dyn Extractor>,
+    names: &Naming,
     next: usize,
 ) -> anyhow::Result<Logged> {
     let count = shown.clusters.len();
@@ -419,7 +422,7 @@ pub fn prepare(
                 map: MapMethod::Pca,
                 ..request.clone()
             };
-            let fit = cluster(&sub, &req, None)?;
+            let fit = cluster(&sub, &req, &Naming::default())?;
             ensure_request!(
                 fit.clusters.len() >= 2,
                 "cluster {} cannot be split: its images are alike",

@@ -10,6 +10,7 @@ pub mod gmm;
 pub mod kmeans;
 pub mod knee;
 pub mod lattice;
+pub mod looks;
 pub mod neighbours;
 pub mod outliers;
 pub mod pca;

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, Kept, MapMethod, Method, MethodFrom, Request,
+    Cluster, Clustering, KChoice, Kept, MapMethod, Method, MethodFrom, Naming, Request,
     cluster_keeping_map, distance_to, nearest_cluster,
 };
 use super::curation::{Logged, carry_over, replay};
@@ -266,9 +266,10 @@ fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
 }
 
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved, with the
-/// user's edits replayed on it (see [`super::curation`]). Returns it row-aligned with `c`,
-/// where it came from, and notes: edits that could not be carried over to a new fit, or
-/// not applied.
+/// user's edits replayed on it (see [`super::curation`]). A new fit's clusters are named by
+/// `names` (the extractor that made the vectors) and the store's thumbnails (see
+/// [`Naming`]). Returns it row-aligned with `c`, where it came from, and notes: edits that
+/// could not be carried over to a new fit, or not applied.
 ///
 /// Fails when the store cannot be read or written (a damaged store included) and as
 /// [`cluster`] does.
@@ -373,7 +374,11 @@ pub fn fitted(
             map: c.hashes.iter().map(|h| s.members[&hex(h)].1).collect(),
             lattice: s.lattice_of(c),
         });
-    let mut clustering = cluster_keeping_map(c, &req, names, kept)?;
+    let naming = Naming {
+        model: names,
+        pictures: Some(&*store),
+    };
+    let mut clustering = cluster_keeping_map(c, &req, &naming, kept)?;
     clustering.method_from = method_from;
     // A given k skips the sweep, but the sweep does not depend on k: when only k changed
     // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.

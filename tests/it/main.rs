@@ -20,6 +20,7 @@ mod hostile;
 mod index;
 mod map;
 mod model;
+mod names;
 mod pty;
 mod races;
 mod resume;

@@ -2,7 +2,7 @@
 //! images added later placed among their nearest mapped neighbours without refitting.
 
 use imgtui::Collection;
-use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Request, cluster};
+use imgtui::analysis::clustering::{Clustering, KChoice, MapMethod, Naming, Request, cluster};
 use imgtui::analysis::rng::Lcg;
 use imgtui::analysis::saved::SavedClustering;
 
@@ -45,7 +45,7 @@ fn fit(c: &Collection) -> Clustering {
         k: KChoice::Fixed(3),
         ..Request::default()
     };
-    cluster(c, &req, None).unwrap()
+    cluster(c, &req, &Naming::default()).unwrap()
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn the_default_map_is_umap_seeded_and_keeps_families_apart() {
             k: KChoice::Fixed(3),
             ..Request::default()
         },
-        None,
+        &Naming::default(),
     )
     .unwrap();
     assert_ne!(bits(&pca), bits(&first));

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use imgtui::analysis::clustering::{Clustering, KChoice, Request, cluster};
+use imgtui::analysis::clustering::{Clustering, KChoice, Naming, Request, cluster};
 use imgtui::analysis::duplicates::{self, DUPLICATE_THRESHOLD};
 use imgtui::analysis::neighbours::{self, Select};
 use imgtui::tui::app::{App, Command, Event, Focus, ImagesView, Loading, Overlay};
@@ -57,7 +57,7 @@ fn clusters(c: &Collection, k: usize) -> Clustering {
         k: KChoice::Fixed(k),
         ..Default::default()
     };
-    cluster(c, &req, None).unwrap()
+    cluster(c, &req, &Naming::default()).unwrap()
 }
 
 /// The app and a stand-in for the event loop's workers: commands that compute (neighbours,
@@ -1890,7 +1890,7 @@ fn the_explorer_follows_a_live_folder_through_0_1_and_2_images() {
     };
     let shown = |c: &Collection| {
         if c.len() < 2 {
-            of_too_few(c, &Request::default(), None)
+            of_too_few(c, &Request::default(), &Naming::default())
         } else {
             clusters(c, 1)
         }
