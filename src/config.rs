@@ -535,7 +535,7 @@ impl Config {
                 .map_err(|e: String| anyhow::anyhow!("cluster.k: {e}"))?;
         anyhow::ensure!(c.k_max >= 2, "cluster.k_max: at least 2");
         if c.eps != 0.0 {
-            // 0 means: from the knee of the k-distance curve.
+            // 0 means: chosen automatically (dbscan::choose_eps).
             crate::analysis::clustering::check_eps(c.eps)
                 .map_err(|rule| anyhow::anyhow!("cluster.eps: {rule}, or 0 for automatic"))?;
         }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::kmeans::{self, Start};
+use super::kmeans;
 use super::pca::{Pca, total_variance};
 use super::rng::Lcg;
 use super::sweep::{Sweep, SweepOptions, sweep};
@@ -61,8 +61,13 @@ impl Method {
     }
 }
 
-/// KMeans starts for the final fit (like scikit-learn's n_init = 10).
-const KMEANS_STARTS: u64 = 10;
+/// KMeans starts of the final fit for `n` images (clustered, or in the sample): 100,000 / n,
+/// from 10 (scikit-learn's n_init = 10) at 10,000 images and more up to 100 at 1,000 and
+/// fewer. Every start costs about the same multiple of n, so the final fit's time
+/// stays bounded, and small collections, where one bad start shows most, get the most.
+pub fn kmeans_starts(n: usize) -> u64 {
+    (100_000 / n.max(1)).clamp(10, 100) as u64
+}
 
 /// How the 2-D map is made.
 ///
@@ -139,7 +144,7 @@ pub struct Request {
     pub k: KChoice,
     /// Upper end of the k sweep.
     pub k_max: usize,
-    /// DBSCAN radius in cosine distance; `None` = the k-distance knee.
+    /// DBSCAN radius in cosine distance; `None` = chosen by [`dbscan::choose_eps`].
     pub eps: Option<f32>,
     /// DBSCAN: neighbours (counting the image itself) that make a core image.
     pub min_points: usize,
@@ -500,19 +505,15 @@ pub fn cluster_keeping_map(
             // Several k-means++ starts (and the sweep's warm-started fit) in the reduced
             // space, each finished with Lloyd steps on the full vectors, which recover what
             // the PCA cut away; the lowest full-space inertia wins.
-            let mut starts = Vec::new();
-            for run in 0..KMEANS_STARTS {
-                starts
-                    .push(kmeans::fit(&xs, k, Start::PlusPlus { runs: 1 }, req.seed + run)?.labels);
-            }
-            if let Some(warm) = fits.get(k.wrapping_sub(2)) {
-                starts.push(warm.labels.clone());
-            }
-            let best = starts
-                .iter()
-                .map(|labels| kmeans::refine(&units, labels, k, 50))
-                .min_by(|a, b| a.inertia().total_cmp(&b.inertia()))
-                .expect("at least one start");
+            let warm = fits.get(k.wrapping_sub(2)).map(|f| f.labels.as_slice());
+            let best = kmeans::best_of_starts(
+                &xs,
+                &units,
+                k,
+                kmeans_starts(xs.rows),
+                req.seed,
+                warm,
+            )?;
             let labels = match &sample {
                 // Every image joins the sample's nearest centre, then Lloyd steps on all.
                 Some(_) => {
@@ -526,22 +527,24 @@ pub fn cluster_keeping_map(
         Method::Gmm => gmm::gmm(&x, k, req.seed)?.into_iter().map(Some).collect(),
         Method::Agglomerative => agglomerative::ward(&x, k)?.into_iter().map(Some).collect(),
         Method::Dbscan => {
+            let mut auto_labels = None;
             let eps = match req.eps {
                 Some(e) => {
                     reason = format!("eps = {e} as asked, min_points = {}", req.min_points);
                     e
                 }
                 None => {
-                    let e = dbscan::suggest_eps(c, req.min_points);
-                    reason = format!(
-                        "eps = {e:.4}: the knee of the distances to each image's {}th nearest neighbour",
-                        req.min_points.saturating_sub(1).max(1)
-                    );
-                    e
+                    let chosen = dbscan::choose_eps(c, req.min_points, req.seed)?;
+                    reason = chosen.reason;
+                    auto_labels = Some(chosen.labels);
+                    chosen.eps
                 }
             };
             eps_used = Some(eps);
-            dbscan::dbscan(c, eps, req.min_points)?
+            match auto_labels {
+                Some(labels) => labels,
+                None => dbscan::dbscan(c, eps, req.min_points)?,
+            }
         }
     };
 

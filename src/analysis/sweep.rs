@@ -1,6 +1,9 @@
 //! Choosing k: KMeans for every k in 2..=k_max, scored by inertia, distortion, silhouette
 //! and the gap statistic, and the rule behind `--k auto`.
 //!
+//! The sweep ends at `k_max`, at most n / 3 (see [`k_limit`]); when the choice is its last k
+//! it goes on once, and the reason says plainly when the choice is still the end.
+//!
 //! Work is shared: each k starts from the k − 1 centres plus one k-means++ draw, the
 //! silhouette sample's distance matrix is computed once, and the gap statistic's reference
 //! sets are drawn once.
@@ -27,12 +30,15 @@ pub struct SweepRow {
     pub gap: f32,
     /// Standard error of the gap.
     pub gap_sd: f32,
+    /// Share of the images (0..1) in clusters of one or two members at this k.
+    #[serde(default)]
+    pub crumbs: f32,
 }
 
 /// The whole sweep and what it suggests.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Sweep {
-    /// One row per k, 2 to `k_max`.
+    /// One row per k swept, from 2 (see [`sweep`] for where it ends).
     pub rows: Vec<SweepRow>,
     /// Kneedle elbow of inertia.
     pub elbow: usize,
@@ -77,8 +83,27 @@ impl Default for SweepOptions {
     }
 }
 
+/// Clusters may average no fewer images than this: the sweep stops at k = n / 3, so a small
+/// collection is never split into pairs and singletons.
+pub const MIN_MEAN_SIZE: usize = 3;
+
+/// A k whose fit leaves more than this share of the images in clusters of one or two
+/// ("crumbs") is not chosen: a person sees such clusters as leftovers, not groups.
+pub const MAX_CRUMBS: f32 = 0.1;
+
+/// The largest k the sweep may reach for `n` images and `k_max` asked: `k_max`, but at most
+/// n / [`MIN_MEAN_SIZE`] and n − 1, and at least 2.
+pub fn k_limit(n: usize, k_max: usize) -> usize {
+    k_max.min(n / MIN_MEAN_SIZE).min(n.saturating_sub(1)).max(2)
+}
+
 /// Runs the sweep. `x` is the clustering space (PCA coordinates); `unit` holds the same
 /// images' unit vectors, for the cosine silhouette. Returns the sweep and each k's fit.
+///
+/// The sweep covers k = 2..=[`k_limit`]`(n, k_max)`. When the choice lands on its last k and
+/// the collection allows more (n / [`MIN_MEAN_SIZE`] is larger), the sweep goes on once, to
+/// twice that k, and chooses again; if the choice is still the last k, the reason says the
+/// sweep's end was reached. The reason only ever names k that were swept.
 ///
 /// Fails with a bad request for fewer than 3 images, and when a KMeans fit fails.
 pub fn sweep(
@@ -88,11 +113,11 @@ pub fn sweep(
 ) -> anyhow::Result<(Sweep, Vec<KMeansFit>)> {
     let n = x.rows;
     crate::error::ensure_request!(n >= 3, "choosing k needs at least 3 images, found {n}");
-    let k_max = opts.k_max.clamp(2, n - 1);
+    let mut k_max = k_limit(n, opts.k_max);
+    let most = k_limit(n, 2 * k_max);
     let mut rng = Lcg::new(opts.seed);
 
-    let fits = chain(x, k_max, opts.seed)?;
-
+    let mut main = Chain::new(opts.seed);
     let sample = rng.sample(n, opts.silhouette_sample);
     let sample_unit = unit.select(&sample);
     let distances = cosine_distances(&sample_unit);
@@ -100,56 +125,107 @@ pub fn sweep(
     // Gap statistic: the data sample and uniform sets in its bounding box.
     let gap_rows = rng.sample(n, opts.gap_sample);
     let gx = x.select(&gap_rows);
-    let data_w = log_inertias(&gx, k_max, opts.seed)?;
     let (lo, hi) = bounding_box(&gx);
-    let mut ref_w = Vec::new();
-    for b in 0..opts.references.max(1) {
-        let r = Matrix::from_fn(gx.rows, gx.cols, |_, j| {
-            lo[j] + rng.uniform() * (hi[j] - lo[j])
-        });
-        ref_w.push(log_inertias(&r, k_max, opts.seed + 1 + b as u64)?);
-    }
+    let mut refs: Vec<(Matrix, Chain)> = (0..opts.references.max(1))
+        .map(|b| {
+            let r = Matrix::from_fn(gx.rows, gx.cols, |_, j| {
+                lo[j] + rng.uniform() * (hi[j] - lo[j])
+            });
+            (r, Chain::new(opts.seed + 1 + b as u64))
+        })
+        .collect();
+    let mut data = Chain::new(opts.seed);
 
-    let mut rows = Vec::new();
-    for (i, fit) in fits.iter().enumerate() {
-        let k = i + 2;
-        let labels: Vec<usize> = sample.iter().map(|&s| fit.labels[s]).collect();
-        let refs: Vec<f64> = ref_w.iter().map(|w| w[i]).collect();
-        let mean = refs.iter().sum::<f64>() / refs.len() as f64;
-        let sd = (refs.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / refs.len() as f64).sqrt()
-            * (1.0 + 1.0 / refs.len() as f64).sqrt();
-        rows.push(SweepRow {
-            k,
-            inertia: fit.inertia(),
-            distortion: fit.distortion(),
-            silhouette: silhouette(&distances, &labels, k),
-            gap: (mean - data_w[i]) as f32,
-            gap_sd: sd as f32,
-        });
+    let mut rows: Vec<SweepRow> = Vec::new();
+    loop {
+        main.grow_to(x, k_max)?;
+        data.grow_to(&gx, k_max)?;
+        for (r, chain) in &mut refs {
+            chain.grow_to(r, k_max)?;
+        }
+        for k in rows.len() + 2..=k_max {
+            let i = k - 2;
+            let fit = &main.fits[i];
+            let labels: Vec<usize> = sample.iter().map(|&s| fit.labels[s]).collect();
+            let ref_w: Vec<f64> = refs.iter().map(|(_, c)| c.log_inertia(i)).collect();
+            let mean = ref_w.iter().sum::<f64>() / ref_w.len() as f64;
+            let sd = (ref_w.iter().map(|w| (w - mean).powi(2)).sum::<f64>()
+                / ref_w.len() as f64)
+                .sqrt()
+                * (1.0 + 1.0 / ref_w.len() as f64).sqrt();
+            rows.push(SweepRow {
+                k,
+                inertia: fit.inertia(),
+                distortion: fit.distortion(),
+                silhouette: silhouette(&distances, &labels, k),
+                gap: (mean - data.log_inertia(i)) as f32,
+                gap_sd: sd as f32,
+                crumbs: crumbs(&fit.labels, k),
+            });
+        }
+        let chosen = choose(&rows);
+        if chosen.chosen == k_max && k_max < most {
+            k_max = most;
+            continue;
+        }
+        let extended = k_max > k_limit(n, opts.k_max);
+        let more = k_max < k_limit(n, usize::MAX);
+        let sweep = chosen.finish(rows, extended, more, opts.k_max);
+        return Ok((
+            Sweep {
+                silhouette_sample: sample.len(),
+                gap_sample: gap_rows.len(),
+                ..sweep
+            },
+            main.fits,
+        ));
     }
-    let sweep = choose(rows, sample.len(), gap_rows.len());
-    Ok((sweep, fits))
 }
 
-/// Warm-started KMeans for k = 2..=k_max.
-fn chain(x: &Matrix, k_max: usize, seed: u64) -> anyhow::Result<Vec<KMeansFit>> {
-    let mut rng = Lcg::new(seed ^ 0x5eed);
-    let mut fits: Vec<KMeansFit> = Vec::new();
-    for k in 2..=k_max {
-        let fit = match fits.last() {
-            None => kmeans::fit(x, k, Start::PlusPlus { runs: 4 }, seed)?,
-            Some(prev) => kmeans::fit(x, k, Start::From(&kmeans::grow(x, prev, &mut rng)), seed)?,
-        };
-        fits.push(fit);
-    }
-    Ok(fits)
+/// Warm-started KMeans for k = 2, 3, …: each k starts from the k − 1 centres plus one
+/// k-means++ draw.
+struct Chain {
+    seed: u64,
+    rng: Lcg,
+    fits: Vec<KMeansFit>,
 }
 
-fn log_inertias(x: &Matrix, k_max: usize, seed: u64) -> anyhow::Result<Vec<f64>> {
-    Ok(chain(x, k_max, seed)?
-        .iter()
-        .map(|f| f.inertia().max(1e-30).ln())
-        .collect())
+impl Chain {
+    fn new(seed: u64) -> Chain {
+        Chain {
+            seed,
+            rng: Lcg::new(seed ^ 0x5eed),
+            fits: Vec::new(),
+        }
+    }
+
+    /// Fits every k up to `k_max` not fitted yet.
+    fn grow_to(&mut self, x: &Matrix, k_max: usize) -> anyhow::Result<()> {
+        for k in self.fits.len() + 2..=k_max {
+            let fit = match self.fits.last() {
+                None => kmeans::fit(x, k, Start::PlusPlus { runs: 4 }, self.seed)?,
+                Some(prev) => {
+                    let start = kmeans::grow(x, prev, &mut self.rng);
+                    kmeans::fit(x, k, Start::From(&start), self.seed)?
+                }
+            };
+            self.fits.push(fit);
+        }
+        Ok(())
+    }
+
+    /// ln of the inertia of the fit at index `i` (k = i + 2).
+    fn log_inertia(&self, i: usize) -> f64 {
+        self.fits[i].inertia().max(1e-30).ln()
+    }
+}
+
+/// Share of the rows whose cluster (of `k`) has one or two members.
+fn crumbs(labels: &[usize], k: usize) -> f32 {
+    let mut sizes = vec![0usize; k];
+    labels.iter().for_each(|&l| sizes[l] += 1);
+    let small = labels.iter().filter(|&&l| sizes[l] <= 2).count();
+    small as f32 / labels.len().max(1) as f32
 }
 
 fn bounding_box(x: &Matrix) -> (Vec<f32>, Vec<f32>) {
@@ -173,19 +249,29 @@ pub fn cosine_distances(unit: &Matrix) -> Matrix {
 
 /// Mean silhouette from a precomputed distance matrix (singletons score 0, as in scikit-learn).
 pub fn silhouette(distances: &Matrix, labels: &[usize], k: usize) -> f32 {
+    let labels: Vec<Option<usize>> = labels.iter().map(|&l| Some(l)).collect();
+    silhouette_with_noise(distances, &labels, k)
+}
+
+/// [`silhouette`] where `None` marks an unclustered image (DBSCAN's noise): it scores 0, counts
+/// in the mean, and is no cluster to the others. With fewer than two clusters every image
+/// scores 0.
+pub fn silhouette_with_noise(distances: &Matrix, labels: &[Option<usize>], k: usize) -> f32 {
     let n = labels.len();
     let mut sizes = vec![0usize; k];
-    labels.iter().for_each(|&l| sizes[l] += 1);
+    labels.iter().flatten().for_each(|&l| sizes[l] += 1);
     let mut total = 0f64;
     let mut sums = vec![0f64; k];
     for i in 0..n {
-        sums.iter_mut().for_each(|s| *s = 0.0);
-        for (j, &d) in distances.row(i).iter().enumerate() {
-            sums[labels[j]] += d as f64;
-        }
-        let own = labels[i];
+        let Some(own) = labels[i] else { continue };
         if sizes[own] <= 1 {
             continue;
+        }
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        for (j, &d) in distances.row(i).iter().enumerate() {
+            if let Some(l) = labels[j] {
+                sums[l] += d as f64;
+            }
         }
         let a = sums[own] / (sizes[own] - 1) as f64;
         let b = (0..k)
@@ -199,55 +285,138 @@ pub fn silhouette(distances: &Matrix, labels: &[usize], k: usize) -> f32 {
     (total / n.max(1) as f64) as f32
 }
 
-/// The `--k auto` rule: the silhouette peak among k from half to twice the inertia elbow.
-/// The elbow sets the scale of the structure and the silhouette picks the best split at
-/// that scale. Neither alone does well on image embeddings: silhouette alone often peaks
-/// at k = 2 (two halves of a collection are rarely what a person browsing wants), and the
-/// elbow alone is blunt on smooth inertia curves.
-fn choose(rows: Vec<SweepRow>, silhouette_sample: usize, gap_sample: usize) -> Sweep {
+/// The `--k auto` rule: the silhouette peak among k from half to twice the inertia elbow
+/// (within the k swept), leaving out any k whose fit puts more than [`MAX_CRUMBS`] of the
+/// images in clusters of one or two. The elbow sets the scale of the structure and the
+/// silhouette picks the best split at that scale. Neither alone does well on image
+/// embeddings: silhouette alone often peaks at k = 2 (two halves of a collection are rarely
+/// what a person browsing wants), and the elbow alone is blunt on smooth inertia curves. On a
+/// small collection both drift towards many tiny clusters (pairs of near-copies score well),
+/// which the crumbs rule and the sweep's end at n / [`MIN_MEAN_SIZE`] prevent.
+fn choose(rows: &[SweepRow]) -> Choice {
     let inertia: Vec<f32> = rows.iter().map(|r| r.inertia as f32).collect();
     let elbow = rows[elbow_of_decreasing(&inertia)].k;
-    let best = |lo: usize, hi: usize| {
+    let last = rows.last().expect("the sweep has rows").k;
+    let best = |ok: &dyn Fn(&SweepRow) -> bool| {
         rows.iter()
-            .filter(|r| (lo..=hi).contains(&r.k))
+            .filter(|r| ok(r))
             .fold(None::<&SweepRow>, |b, r| match b {
                 Some(b) if b.silhouette >= r.silhouette => Some(b),
                 _ => Some(r),
             })
-            .expect("the window holds the elbow")
+            .cloned()
     };
-    let silhouette_peak = best(0, usize::MAX).k;
-    let (lo, hi) = (elbow.div_ceil(2).max(2), 2 * elbow);
-    let pick = best(lo, hi);
+    let silhouette_peak = best(&|_| true).expect("the sweep has rows").k;
+    let (lo, hi) = (elbow.div_ceil(2).max(2), (2 * elbow).min(last));
+    let window = |r: &SweepRow| (lo..=hi).contains(&r.k);
+    let full = |r: &SweepRow| r.crumbs <= MAX_CRUMBS;
+    let (pick, whole) = match best(&|r| window(r) && full(r)) {
+        Some(p) => (p, false),
+        None => match best(&full) {
+            Some(p) => (p, true),
+            None => (best(&window).expect("the window holds the elbow"), false),
+        },
+    };
+    let left_out: Vec<usize> = rows
+        .iter()
+        .filter(|r| window(r) && !full(r))
+        .map(|r| r.k)
+        .collect();
     let gap_k = rows
         .windows(2)
         .find(|w| w[0].gap >= w[1].gap - w[1].gap_sd)
         .map(|w| w[0].k);
-    let mut reason = format!(
-        "k = {}: highest silhouette ({:.3}) for k in {lo}..={hi}, around the inertia elbow at k = {elbow}",
-        pick.k, pick.silhouette
-    );
-    if silhouette_peak != pick.k {
-        reason += &format!("; the overall silhouette peak is k = {silhouette_peak}");
-    }
-    match gap_k {
-        Some(g) => reason += &format!("; the gap statistic suggests k = {g}"),
-        None => reason += "; the gap statistic keeps rising (no k suggested)",
-    }
-    Sweep {
+    Choice {
         chosen: pick.k,
+        silhouette: pick.silhouette,
         elbow,
         silhouette_peak,
         gap_k,
-        reason,
-        rows,
-        silhouette_sample,
-        gap_sample,
+        window: (lo, hi),
+        whole,
+        left_out,
+    }
+}
+
+/// What [`choose`] found, before the reason is written.
+struct Choice {
+    chosen: usize,
+    silhouette: f32,
+    elbow: usize,
+    silhouette_peak: usize,
+    gap_k: Option<usize>,
+    window: (usize, usize),
+    /// Every k of the window had too many crumbs: the pick is from the whole sweep.
+    whole: bool,
+    /// k of the window left out for their crumbs.
+    left_out: Vec<usize>,
+}
+
+impl Choice {
+    /// The sweep with its reason. `extended`: the sweep went past `k_max` (asked); `more`:
+    /// the collection would allow a larger k than the sweep's last.
+    fn finish(self, rows: Vec<SweepRow>, extended: bool, more: bool, k_max: usize) -> Sweep {
+        let last = rows.last().expect("the sweep has rows").k;
+        let (lo, hi) = self.window;
+        let mut reason = if self.whole {
+            format!(
+                "k = {}: highest silhouette ({:.3}) of the k swept (2..={last}) that leave at most \
+                 {:.0} % of the images in clusters of one or two; every k in {lo}..={hi}, around \
+                 the inertia elbow at k = {}, leaves more",
+                self.chosen,
+                self.silhouette,
+                100.0 * MAX_CRUMBS,
+                self.elbow
+            )
+        } else {
+            format!(
+                "k = {}: highest silhouette ({:.3}) for k in {lo}..={hi}, around the inertia elbow \
+                 at k = {} (sweep 2..={last})",
+                self.chosen, self.silhouette, self.elbow
+            )
+        };
+        if !self.whole && !self.left_out.is_empty() {
+            let ks: Vec<String> = self.left_out.iter().map(|k| k.to_string()).collect();
+            reason += &format!(
+                "; left out for putting more than {:.0} % of the images in clusters of one or \
+                 two: k = {}",
+                100.0 * MAX_CRUMBS,
+                ks.join(", ")
+            );
+        }
+        if extended {
+            reason += &format!(
+                "; the sweep went on past cluster.k_max = {k_max}, where the best k had been its last"
+            );
+        }
+        if self.chosen == last && more {
+            reason += &format!(
+                "; k = {last} is the end of the sweep, so more clusters may fit better \
+                 (raise cluster.k_max or give --k)"
+            );
+        }
+        if self.silhouette_peak != self.chosen {
+            reason += &format!("; the overall silhouette peak is k = {}", self.silhouette_peak);
+        }
+        match self.gap_k {
+            Some(g) => reason += &format!("; the gap statistic suggests k = {g}"),
+            None => reason += "; the gap statistic keeps rising (no k suggested)",
+        }
+        Sweep {
+            chosen: self.chosen,
+            elbow: self.elbow,
+            silhouette_peak: self.silhouette_peak,
+            gap_k: self.gap_k,
+            reason,
+            rows,
+            silhouette_sample: 0,
+            gap_sample: 0,
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Four tight blobs in 3-D, on the unit sphere.
@@ -303,5 +472,92 @@ mod tests {
         let bad: Vec<usize> = (0..200).map(|i| i / 50).collect();
         assert!(silhouette(&d, &good, 4) > 0.9);
         assert!(silhouette(&d, &bad, 4).abs() < 0.1);
+    }
+
+    /// `groups` tight groups of `size` unit vectors in 24-D, rows interleaved.
+    pub(crate) fn groups(groups: usize, size: usize, spread: f32) -> Matrix {
+        let (dim, mut rng) = (24, Lcg::new(5));
+        let centres: Vec<Vec<f32>> = (0..groups)
+            .map(|_| (0..dim).map(|_| rng.normal()).collect())
+            .collect();
+        let mut x = Matrix::zeros(groups * size, dim);
+        for i in 0..groups * size {
+            let mut v: Vec<f32> = centres[i % groups]
+                .iter()
+                .map(|c| c + spread * rng.normal())
+                .collect();
+            crate::features::l2_normalize(&mut v);
+            x.row_mut(i).copy_from_slice(&v);
+        }
+        x
+    }
+
+    #[test]
+    fn a_best_k_at_the_end_goes_on_and_the_reason_names_only_k_swept() {
+        // Twelve groups, a sweep asked to stop at 5: it goes on once (to 10) and says that
+        // the choice is still its end.
+        let x = groups(12, 20, 0.1);
+        let opts = SweepOptions {
+            k_max: 5,
+            ..Default::default()
+        };
+        let (s, fits) = sweep(&x, &x, &opts).unwrap();
+        let last = s.rows.last().unwrap().k;
+        assert_eq!(last, 10, "{}", s.reason);
+        assert_eq!(fits.len(), s.rows.len());
+        assert_eq!(s.chosen, 10, "{}", s.reason);
+        assert!(s.reason.contains("went on past cluster.k_max = 5"), "{}", s.reason);
+        assert!(s.reason.contains("end of the sweep"), "{}", s.reason);
+        // Every range and k the reason names was swept.
+        for part in s.reason.split("..=").skip(1) {
+            let hi: usize = part
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap();
+            assert!(hi <= last, "{hi} > {last}: {}", s.reason);
+        }
+        // With room enough, the same groups are found and nothing is said of an end.
+        let (s, _) = sweep(&x, &x, &SweepOptions::default()).unwrap();
+        assert_eq!(s.chosen, 12, "{}", s.reason);
+        assert!(!s.reason.contains("end of the sweep"), "{}", s.reason);
+        assert!(!s.reason.contains("went on"), "{}", s.reason);
+    }
+
+    #[test]
+    fn a_small_collection_of_few_groups_gets_that_k_without_crumbs() {
+        // 30 images in 5 loose groups: the old rule chose far more clusters than that.
+        let x = groups(5, 6, 0.35);
+        let (s, fits) = sweep(&x, &x, &SweepOptions::default()).unwrap();
+        assert_eq!(s.rows.last().unwrap().k, 10, "the sweep ends at n / 3");
+        assert_eq!(s.chosen, 5, "{}", s.reason);
+        let labels = &fits[s.chosen - 2].labels;
+        for c in 0..s.chosen {
+            assert!(labels.iter().filter(|&&l| l == c).count() >= 3);
+        }
+        assert_eq!(s.rows[s.chosen - 2].crumbs, 0.0);
+    }
+
+    #[test]
+    fn crumbs_count_images_in_clusters_of_one_or_two() {
+        assert_eq!(crumbs(&[0, 0, 0, 1, 1, 2], 3), 0.5);
+        assert_eq!(crumbs(&[0, 0, 0, 1, 1, 1], 2), 0.0);
+        assert_eq!(k_limit(31, 30), 10);
+        assert_eq!(k_limit(400, 30), 30);
+        assert_eq!(k_limit(4, 30), 2);
+    }
+
+    #[test]
+    fn noise_scores_zero_in_the_silhouette() {
+        let x = blobs();
+        let d = cosine_distances(&x);
+        let good: Vec<Option<usize>> = (0..200).map(|i| Some(i % 4)).collect();
+        let half: Vec<Option<usize>> = (0..200).map(|i| (i < 100).then_some(i % 4)).collect();
+        let one: Vec<Option<usize>> = vec![Some(0); 200];
+        let full = silhouette_with_noise(&d, &good, 4);
+        assert!(full > 0.9);
+        assert!((silhouette_with_noise(&d, &half, 4) - full / 2.0).abs() < 0.02);
+        assert_eq!(silhouette_with_noise(&d, &one, 1), 0.0);
     }
 }

@@ -275,7 +275,7 @@ pub(crate) struct ClusterArgs {
     /// Number of clusters, or `auto` to choose it from the k sweep [default: auto].
     #[arg(long, value_parser = clap::value_parser!(KChoice))]
     pub(crate) k: Option<KChoice>,
-    /// DBSCAN radius in cosine distance [default: the knee of the k-distance curve].
+    /// DBSCAN radius in cosine distance [default: chosen by silhouette among radii up to the knee of the k-distance curve].
     #[arg(long)]
     pub(crate) eps: Option<f32>,
     /// How the 2-D map (x, y) is made: umap (neighbours stay neighbours), pca (fastest; far
