@@ -34,7 +34,7 @@ fn drawings(dir: &Path) {
         let period = 6.0 + i as f32;
         RgbImage::from_fn(128, 128, |x, y| {
             let r = (x as f32 - 63.5).hypot(y as f32 - 63.5);
-            Rgb(if (r / period) as u32 % 2 == 0 {
+            Rgb(if ((r / period) as u32).is_multiple_of(2) {
                 [2, 147, 134]
             } else {
                 [255, 235, 20]
