@@ -617,13 +617,25 @@ mod tests {
     #[test]
     fn each_structure_word_comes_out_for_the_drawing_it_describes() {
         let (w, k) = ([255, 255, 255], [0, 0, 0]);
-        let stripes = draw(|x, _| if (x as u32 / 8) % 2 == 0 { w } else { k });
+        let stripes = draw(|x, _| {
+            if (x as u32 / 8).is_multiple_of(2) {
+                w
+            } else {
+                k
+            }
+        });
         assert_eq!(word(&stripes), Structure::Stripes);
-        let diagonal = draw(|x, y| if ((x + y) as u32 / 10) % 2 == 0 { w } else { k });
+        let diagonal = draw(|x, y| {
+            if ((x + y) as u32 / 10).is_multiple_of(2) {
+                w
+            } else {
+                k
+            }
+        });
         assert_eq!(word(&diagonal), Structure::Stripes);
         let rings = draw(|x, y| {
             let r = (x - 63.5).hypot(y - 63.5);
-            if (r as u32 / 7) % 2 == 0 {
+            if (r as u32 / 7).is_multiple_of(2) {
                 [0, 128, 128]
             } else {
                 [255, 230, 0]
@@ -682,7 +694,7 @@ mod tests {
     fn the_words_are_colours_then_structure_then_spares() {
         let rings = draw(|x, y| {
             let r = (x - 63.5).hypot(y - 63.5);
-            if (r as u32 / 6) % 2 == 0 {
+            if (r as u32 / 6).is_multiple_of(2) {
                 [2, 147, 134]
             } else {
                 [194, 0, 120]
