@@ -506,14 +506,8 @@ pub fn cluster_keeping_map(
             // space, each finished with Lloyd steps on the full vectors, which recover what
             // the PCA cut away; the lowest full-space inertia wins.
             let warm = fits.get(k.wrapping_sub(2)).map(|f| f.labels.as_slice());
-            let best = kmeans::best_of_starts(
-                &xs,
-                &units,
-                k,
-                kmeans_starts(xs.rows),
-                req.seed,
-                warm,
-            )?;
+            let best =
+                kmeans::best_of_starts(&xs, &units, k, kmeans_starts(xs.rows), req.seed, warm)?;
             let labels = match &sample {
                 // Every image joins the sample's nearest centre, then Lloyd steps on all.
                 Some(_) => {

@@ -27,7 +27,9 @@ fn expand(neighbours: &[Vec<(u32, f32)>], eps: f32, min_points: usize) -> Vec<Op
     let n = neighbours.len();
     let within = |p: usize| neighbours[p].iter().filter(move |nb| nb.1 <= eps);
     // A point counts itself, as in scikit-learn's min_samples.
-    let core: Vec<bool> = (0..n).map(|i| within(i).count() + 1 >= min_points).collect();
+    let core: Vec<bool> = (0..n)
+        .map(|i| within(i).count() + 1 >= min_points)
+        .collect();
     let mut labels: Vec<Option<usize>> = vec![None; n];
     let mut next = 0;
     for start in 0..n {
@@ -144,7 +146,13 @@ pub fn choose_eps(c: &Collection, min_points: usize, seed: u64) -> anyhow::Resul
     let nth = min_points.saturating_sub(1).max(1);
     let knee = suggest_eps(c, min_points);
     let mut radii: Vec<f32> = (1..10)
-        .map(|q| kdist.get(q * kdist.len() / 10).copied().unwrap_or(knee).max(1e-4))
+        .map(|q| {
+            kdist
+                .get(q * kdist.len() / 10)
+                .copied()
+                .unwrap_or(knee)
+                .max(1e-4)
+        })
         .filter(|&e| e < knee)
         .chain([knee])
         .collect();
@@ -163,10 +171,13 @@ pub fn choose_eps(c: &Collection, min_points: usize, seed: u64) -> anyhow::Resul
         .collect();
     let (eps, score, labels) = scored
         .into_iter()
-        .fold(None::<(f32, f32, Vec<Option<usize>>)>, |best, s| match best {
-            Some(b) if b.1 >= s.1 => Some(b),
-            _ => Some(s),
-        })
+        .fold(
+            None::<(f32, f32, Vec<Option<usize>>)>,
+            |best, s| match best {
+                Some(b) if b.1 >= s.1 => Some(b),
+                _ => Some(s),
+            },
+        )
         .expect("the knee is a radius");
     let (eps, labels, reason) = if score > 0.0 {
         let reason = format!(
@@ -242,9 +253,16 @@ mod tests {
         for g in 0..4 {
             let first = chosen.labels[g];
             assert!(first.is_some());
-            let same = (g..160).step_by(4).filter(|&i| chosen.labels[i] == first).count();
+            let same = (g..160)
+                .step_by(4)
+                .filter(|&i| chosen.labels[i] == first)
+                .count();
             assert!(same >= 36, "group {g}: {same} of 40 together");
         }
-        assert_eq!(chosen.labels, choose_eps(&c, 5, 0).unwrap().labels, "seeded");
+        assert_eq!(
+            chosen.labels,
+            choose_eps(&c, 5, 0).unwrap().labels,
+            "seeded"
+        );
     }
 }

@@ -241,6 +241,9 @@ mod tests {
         // A warm start is one more candidate, and the answer is seeded.
         let warm = best_of_starts(&x, &full, 7, 3, 0, Some(&best.labels)).unwrap();
         assert!(warm.inertia() <= best.inertia() + 1e-9);
-        assert_eq!(best.labels, best_of_starts(&x, &full, 7, 12, 0, None).unwrap().labels);
+        assert_eq!(
+            best.labels,
+            best_of_starts(&x, &full, 7, 12, 0, None).unwrap().labels
+        );
     }
 }

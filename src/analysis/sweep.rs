@@ -149,8 +149,7 @@ pub fn sweep(
             let labels: Vec<usize> = sample.iter().map(|&s| fit.labels[s]).collect();
             let ref_w: Vec<f64> = refs.iter().map(|(_, c)| c.log_inertia(i)).collect();
             let mean = ref_w.iter().sum::<f64>() / ref_w.len() as f64;
-            let sd = (ref_w.iter().map(|w| (w - mean).powi(2)).sum::<f64>()
-                / ref_w.len() as f64)
+            let sd = (ref_w.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / ref_w.len() as f64)
                 .sqrt()
                 * (1.0 + 1.0 / ref_w.len() as f64).sqrt();
             rows.push(SweepRow {
@@ -396,7 +395,10 @@ impl Choice {
             );
         }
         if self.silhouette_peak != self.chosen {
-            reason += &format!("; the overall silhouette peak is k = {}", self.silhouette_peak);
+            reason += &format!(
+                "; the overall silhouette peak is k = {}",
+                self.silhouette_peak
+            );
         }
         match self.gap_k {
             Some(g) => reason += &format!("; the gap statistic suggests k = {g}"),
@@ -506,7 +508,11 @@ pub(crate) mod tests {
         assert_eq!(last, 10, "{}", s.reason);
         assert_eq!(fits.len(), s.rows.len());
         assert_eq!(s.chosen, 10, "{}", s.reason);
-        assert!(s.reason.contains("went on past cluster.k_max = 5"), "{}", s.reason);
+        assert!(
+            s.reason.contains("went on past cluster.k_max = 5"),
+            "{}",
+            s.reason
+        );
         assert!(s.reason.contains("end of the sweep"), "{}", s.reason);
         // Every range and k the reason names was swept.
         for part in s.reason.split("..=").skip(1) {
