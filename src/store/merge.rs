@@ -24,6 +24,9 @@ pub struct MergeReport {
     pub vectors_present: usize,
     /// Thumbnails new to the output (one per content hash).
     pub thumbnails_added: usize,
+    /// Pixel signatures new to the output (one per content hash).
+    #[serde(default)]
+    pub signatures_added: usize,
     /// `files` rows new to the output.
     pub files_added: usize,
     /// `files` rows the output already had with the same size, mtime and hash.
@@ -74,7 +77,8 @@ pub struct FileConflict {
 }
 
 impl Store {
-    /// Merges the stores at `inputs` into this one: vectors, thumbnails and `files` rows.
+    /// Merges the stores at `inputs` into this one: vectors, thumbnails, signatures and `files`
+    /// rows.
     /// Saved clusterings, their edits and the journal are one machine's state and are not
     /// merged. Each input is attached (SQLite `ATTACH`) and merged in one transaction, so an
     /// interrupted merge leaves whole inputs merged, and merging again is harmless.
@@ -162,6 +166,11 @@ impl Store {
         report.thumbnails_added += tx.execute(
             "INSERT OR IGNORE INTO main.thumbnails (hash, width, height, jpeg)
              SELECT hash, width, height, jpeg FROM input.thumbnails",
+            [],
+        )?;
+        report.signatures_added += tx.execute(
+            "INSERT OR IGNORE INTO main.signatures (hash, signature)
+             SELECT hash, signature FROM input.signatures",
             [],
         )?;
 
