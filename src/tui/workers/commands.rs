@@ -143,8 +143,10 @@ impl Workers {
     /// [`Event::Keepers`]).
     fn find_duplicates(&self, c: Arc<Collection>, threshold: f32) {
         let (tx, rules) = (self.tx.clone(), self.keep.clone());
+        // Without the store's signatures nothing is confirmed, and no group is offered.
+        let signatures = self.session.signatures(&c).unwrap_or_default();
         std::thread::spawn(move || {
-            let (groups, keepers) = Session::near_duplicates(&c, threshold, &rules);
+            let (groups, keepers) = Session::near_duplicates(&c, threshold, &signatures, &rules);
             let _ = tx.send(Event::Duplicates(groups).into());
             let _ = tx.send(Event::Keepers(keepers).into());
         });

@@ -133,7 +133,10 @@ impl Loader<'_> {
     /// finds the near-duplicates.
     fn prepare(&self, c: &Arc<Collection>) {
         Session::prepare_search(c);
-        let (groups, keepers) = Session::near_duplicates(c, self.threshold, &self.rules);
+        // Without the store's signatures nothing is confirmed, and no group is offered.
+        let signatures = self.session.signatures(c).unwrap_or_default();
+        let (groups, keepers) =
+            Session::near_duplicates(c, self.threshold, &signatures, &self.rules);
         self.send(Event::Duplicates(groups));
         self.send(Event::Keepers(keepers));
     }
