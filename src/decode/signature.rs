@@ -150,7 +150,9 @@ pub fn compare(a: &[u8], b: &[u8]) -> Option<Likeness> {
     if !is_valid(a) || !is_valid(b) {
         return None;
     }
-    let scale = |s: &[u8], k: usize| &s[1 + k * SCALE_BYTES..1 + (k + 1) * SCALE_BYTES];
+    fn scale(s: &[u8], k: usize) -> &[u8] {
+        &s[1 + k * SCALE_BYTES..1 + (k + 1) * SCALE_BYTES]
+    }
     let mut alignments = vec![(scale(a, 0), scale(b, 0))];
     for k in 1..SCALES.len() {
         alignments.push((scale(a, k), scale(b, 0)));
