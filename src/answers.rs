@@ -19,7 +19,7 @@ use crate::analysis::neighbours::Neighbour;
 use crate::analysis::saved::Origin;
 use crate::analysis::sweep::SweepRow;
 use crate::collection::Collection;
-use crate::dedupe::{Kind, Plan, Report, Status};
+use crate::dedupe::{Kind, Plan, Report, Status, Tier};
 use crate::export::ExportReport;
 use crate::index::Summary;
 use crate::store::MergeReport;
@@ -360,6 +360,12 @@ pub struct Group {
     pub paths: Vec<PathBuf>,
     /// `exact` when every file has the same content, else `near`.
     pub kind: Kind,
+    /// `exact` (the same bytes), `same-picture` (the pixels confirm it) or `similar` (alike to
+    /// the embedding only).
+    pub tier: Tier,
+    /// Whether an action acts on the group: exact and same-picture groups, similar ones only
+    /// with `--include-similar`.
+    pub acted: bool,
     /// The file kept by the keep rules.
     #[serde(
         serialize_with = "crate::serialize_path",
@@ -393,6 +399,8 @@ impl Duplicates {
                 group: g + 1,
                 paths: pg.members.iter().map(|m| m.facts.path.clone()).collect(),
                 kind: pg.kind(),
+                tier: pg.tier,
+                acted: pg.acted,
                 keeper: pg.members[pg.keeper].facts.path.clone(),
                 members: pg
                     .members
@@ -422,7 +430,9 @@ impl Duplicates {
 impl Answer for Duplicates {
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
         let mut out = Csv::new(out);
-        out.row(["group", "path", "kind", "keep", "bytes", "width", "height"])?;
+        out.row([
+            "group", "path", "kind", "keep", "bytes", "width", "height", "tier",
+        ])?;
         let or_empty = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
         for g in &self.groups {
             for m in &g.members {
@@ -434,6 +444,7 @@ impl Answer for Duplicates {
                     m.bytes.to_string(),
                     or_empty(m.width),
                     or_empty(m.height),
+                    g.tier.name().to_owned(),
                 ])?;
             }
         }

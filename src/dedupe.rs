@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
+use std::collections::{HashMap, HashSet};
+
 use crate::analysis::duplicates;
+pub use crate::analysis::duplicates::Tier;
 use crate::collection::{Collection, Hash};
 pub use crate::decode::encoding::Encoding;
 use crate::error::{Error, Result};
@@ -293,19 +296,46 @@ pub struct Member {
     pub hash: Hash,
 }
 
-/// The near-duplicate groups of `c` at cosine similarity `threshold` (identical files are
-/// always grouped, at similarity 1), without the pairs of contents in `apart` (marked not
-/// duplicates, see [`duplicates::groups_apart`]), each with its files' facts. Files that
-/// cannot be read now are left out (and listed, with why); a group left with one file is
-/// dropped.
+/// A group of [`groups`]: its files and how alike they are.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The files, in collection (path) order.
+    pub members: Vec<Member>,
+    /// Exact, same picture or similar ([`duplicates::tiered`]).
+    pub tier: Tier,
+    /// Whether an action acts on it: exact and same-picture groups, and similar ones only
+    /// when asked (`--include-similar`).
+    pub acted: bool,
+}
+
+/// What [`groups`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    /// The groups, exact and same picture first, then similar; largest first in each.
+    pub groups: Vec<Group>,
+    /// Files that could not be read now, with why: left out of their groups (a group left
+    /// with one file is dropped).
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// Pairs the pixels could not confirm for want of a signature
+    /// ([`duplicates::Tiered::unconfirmed`]).
+    pub unconfirmed: usize,
+}
+
+/// The near-duplicate groups of `c` in tiers ([`duplicates::tiered`]: candidates from the
+/// embedding, confirmed on the pixel `signatures` by content hash; similar at cosine
+/// `threshold`; without the pairs of contents in `apart`, marked not duplicates), each with its
+/// files' facts.
 pub fn groups(
     c: &Collection,
     threshold: f32,
-    apart: &std::collections::HashSet<(Hash, Hash)>,
-) -> (Vec<Vec<Member>>, Vec<(PathBuf, String)>) {
+    signatures: &HashMap<Hash, Vec<u8>>,
+    apart: &HashSet<(Hash, Hash)>,
+    include_similar: bool,
+) -> Found {
     let mut unreadable = Vec::new();
     let mut out = Vec::new();
-    for rows in duplicates::groups_apart(c, threshold, apart) {
+    let tiered = duplicates::tiered(c, threshold, signatures, apart, include_similar);
+    for duplicates::TieredGroup { rows, tier } in tiered.groups {
         let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
         let mut members = Vec::new();
         for (facts, &i) in file_facts(&paths).into_iter().zip(&rows) {
@@ -318,10 +348,20 @@ pub fn groups(
             }
         }
         if members.len() > 1 {
-            out.push(members);
+            out.push(Group {
+                members,
+                tier,
+                acted: include_similar || tier != Tier::Similar,
+            });
         }
     }
-    (out, unreadable)
+    unreadable.sort();
+    unreadable.dedup();
+    Found {
+        groups: out,
+        unreadable,
+        unconfirmed: tiered.unconfirmed,
+    }
 }
 
 /// A group with its keeper chosen.
@@ -333,6 +373,11 @@ pub struct PlannedGroup {
     pub kinds: Vec<Kind>,
     /// The index in `members` of the file kept.
     pub keeper: usize,
+    /// Exact, same picture or similar.
+    pub tier: Tier,
+    /// Whether the action acts on it (see [`Group::acted`]); a group not acted on has no
+    /// steps.
+    pub acted: bool,
 }
 
 impl PlannedGroup {
@@ -379,30 +424,54 @@ pub struct Plan {
 }
 
 /// Chooses the keeper of each group of files under `root` by `rules`, and the step for every
-/// other file that `action` asks for. The keeper never gets a step, so every group keeps one
-/// file.
-pub fn plan(root: &Path, groups: Vec<Vec<Member>>, rules: &[KeepRule], action: &Action) -> Plan {
+/// other file of an acted-on group ([`Group::acted`]) that `action` asks for. The keeper never
+/// gets a step, so every group keeps one file.
+pub fn plan(root: &Path, groups: Vec<Group>, rules: &[KeepRule], action: &Action) -> Plan {
     let chosen = groups
         .into_iter()
-        .map(|members| {
-            let facts: Vec<FileFacts> = members.iter().map(|m| m.facts.clone()).collect();
+        .map(|g| {
+            let facts: Vec<FileFacts> = g.members.iter().map(|m| m.facts.clone()).collect();
             let keep = keeper(&facts, rules);
-            (members, keep)
+            (g, keep)
         })
         .collect();
     Plan {
         rules: rules.to_vec(),
-        ..plan_chosen(root, chosen, action)
+        ..plan_groups(root, chosen, action)
     }
 }
 
-/// [`plan`] with each group's keeper chosen already (by the user in the explorer): groups as
-/// (members, index of the keeper in them). The plan's `rules` are empty. A keeper index out
-/// of range keeps the first member, so every group still keeps one file.
+/// [`plan`] with each group's keeper chosen already (by the user in the explorer, among
+/// groups it shows as exact or same picture): groups as (members, index of the keeper in
+/// them), each acted on. The plan's `rules` are empty. A keeper index out of range keeps the
+/// first member, so every group still keeps one file.
 pub fn plan_chosen(root: &Path, groups: Vec<(Vec<Member>, usize)>, action: &Action) -> Plan {
+    let groups = groups
+        .into_iter()
+        .map(|(members, keep)| {
+            let same = members.iter().all(|m| m.hash == members[0].hash);
+            let tier = if same { Tier::Exact } else { Tier::SamePicture };
+            let group = Group {
+                members,
+                tier,
+                acted: true,
+            };
+            (group, keep)
+        })
+        .collect();
+    plan_groups(root, groups, action)
+}
+
+/// The plan of groups with their keepers chosen.
+fn plan_groups(root: &Path, groups: Vec<(Group, usize)>, action: &Action) -> Plan {
     let mut planned = Vec::new();
     let mut steps = Vec::new();
-    for (g, (members, keep)) in groups.into_iter().enumerate() {
+    for (g, (group, keep)) in groups.into_iter().enumerate() {
+        let Group {
+            members,
+            tier,
+            acted,
+        } = group;
         let keep = if keep < members.len() { keep } else { 0 };
         let kinds = members
             .iter()
@@ -418,7 +487,7 @@ pub fn plan_chosen(root: &Path, groups: Vec<(Vec<Member>, usize)>, action: &Acti
         for (i, m) in members.iter().enumerate() {
             let to = match action {
                 Action::Report => continue,
-                _ if i == keep => continue,
+                _ if i == keep || !acted => continue,
                 Action::Move(folder) => {
                     let relative = m.facts.path.strip_prefix(root).unwrap_or(&m.facts.path);
                     let relative = relative.strip_prefix("/").unwrap_or(relative);
@@ -439,6 +508,8 @@ pub fn plan_chosen(root: &Path, groups: Vec<(Vec<Member>, usize)>, action: &Acti
             members,
             kinds,
             keeper: keep,
+            tier,
+            acted,
         });
     }
     Plan {
@@ -1153,7 +1224,11 @@ mod tests {
             facts: facts(p, 1, 0, None),
             hash: [7; 32],
         };
-        let groups = vec![vec![member("/art/x.png"), member("/art/y.png")]];
+        let groups = vec![Group {
+            members: vec![member("/art/x.png"), member("/art/y.png")],
+            tier: Tier::Exact,
+            acted: true,
+        }];
         let plan = plan(
             Path::new("/art"),
             groups,

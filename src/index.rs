@@ -1,7 +1,8 @@
 //! The indexing pipeline: scan → hash → decode → embed → store, in parallel, resumable.
 //!
 //! Worker threads read, hash, decode and embed files, and make each new content's thumbnail
-//! from the image decoded for the embedding; the calling thread writes their results to
+//! and pixel signature from the image decoded for the embedding (content indexed before
+//! signatures existed is decoded once more, for its signature alone); the calling thread writes their results to
 //! the store in batches. A batch is one transaction, so a crash loses at most the batch in flight
 //! and the next run carries on from there.
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::decode::signature::{self, GRID};
 use crate::decode::thumbnail::{THUMBNAIL_SIZE, encode_thumbnail, make_thumbnail};
 use crate::decode::{self, DecodeOptions};
 use crate::features::{Extractor, l2_normalize};
@@ -158,6 +160,10 @@ pub struct Summary {
     pub embedded: usize,
     /// Thumbnails made in this run (one per new content, when thumbnails are on).
     pub thumbnails: usize,
+    /// Pixel signatures made in this run: one per new content, and one per content indexed
+    /// before signatures were kept.
+    #[serde(default)]
+    pub signatures: usize,
     /// Files whose vector was already stored (unchanged, renamed or duplicate content).
     pub cached: usize,
     /// Files removed from the store because they are gone from disk.
@@ -243,12 +249,13 @@ pub fn index(
     store.remove_files(&gone)?;
 
     let stored = store.hashes_with_vectors(&feature)?;
+    let signed = store.hashes_with_signatures()?;
     // Files the store describes are not read; every other one is read and hashed (and
-    // embedded only if its content is new).
+    // embedded only if its content is new, decoded for its signature only if it has none).
     let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
         known
             .get(&f.path)
-            .is_some_and(|r| r.describes(f) && stored.contains(&r.hash))
+            .is_some_and(|r| r.describes(f) && stored.contains(&r.hash) && signed.contains(&r.hash))
     });
     let mut summary = Summary {
         root: root.clone(),
@@ -257,6 +264,7 @@ pub fn index(
         shard,
         embedded: 0,
         thumbnails: 0,
+        signatures: 0,
         cached: cached.len(),
         removed: gone.len(),
         changed: 0,
@@ -277,6 +285,8 @@ pub fn index(
         .build()?;
     // Content already claimed by a worker in this run, so duplicates are embedded once.
     let claimed = Mutex::new(stored);
+    // Content that has a signature, or whose signature a worker is making in this run.
+    let signed = Mutex::new(signed);
     // Content that has a thumbnail already (made for another feature, or by the explorer).
     let with_thumbnail = if opts.thumbnails && !todo.is_empty() {
         store.hashes_with_thumbnails()?
@@ -297,7 +307,8 @@ pub fn index(
                         if cancel.load(Ordering::Relaxed) {
                             return;
                         }
-                        let outcome = process(file, extractor, opts, &claimed, &with_thumbnail);
+                        let outcome =
+                            process(file, extractor, opts, &claimed, &signed, &with_thumbnail);
                         let changed = match &outcome {
                             Outcome::Embedded(u) | Outcome::Cached(u) => {
                                 recorded.get(u.file.path.as_path()) != Some(&u.hash)
@@ -377,10 +388,12 @@ fn write_results(
                 Outcome::Embedded(u) => {
                     summary.embedded += 1;
                     summary.thumbnails += usize::from(u.thumbnail.is_some());
+                    summary.signatures += usize::from(u.signature.is_some());
                     batch.push(u);
                 }
                 Outcome::Cached(u) => {
                     summary.cached += 1;
+                    summary.signatures += usize::from(u.signature.is_some());
                     batch.push(u);
                 }
                 Outcome::Skipped(s) => summary.skipped.push(s),
@@ -403,12 +416,14 @@ fn write_results(
 }
 
 /// Reads, hashes and (unless its content is already stored or claimed) embeds one file, and
-/// makes its thumbnail if asked and the content has none.
+/// makes its thumbnail if asked and the content has none, and its signature if the content
+/// has none.
 fn process(
     file: &FileEntry,
     extractor: &dyn Extractor,
     opts: &IndexOptions,
     claimed: &Mutex<HashSet<Hash>>,
+    signed: &Mutex<HashSet<Hash>>,
     with_thumbnail: &HashSet<Hash>,
 ) -> Outcome {
     let skip = |reason: String| {
@@ -436,26 +451,38 @@ fn process(
         return skip("empty file".into());
     }
     let hash: Hash = *blake3::hash(&bytes).as_bytes();
+    let unsigned = signed.lock().expect("poisoned").insert(hash);
     if !claimed.lock().expect("poisoned").insert(hash) {
+        // Embedded already: only a missing signature is made. A content that no longer
+        // decodes keeps its vector and stays unconfirmed.
+        let signature = unsigned
+            .then(|| decode::decode_at_least(&bytes, &opts.decode, (GRID as u32, GRID as u32)))
+            .and_then(Result::ok)
+            .map(|img| signature::signature(&img, opts.decode.background));
         return Outcome::Cached(FileUpdate {
             file,
             read_ns,
             hash,
             vector: None,
             thumbnail: None,
+            signature,
         });
     }
     let thumbnail = opts.thumbnails && !with_thumbnail.contains(&hash);
-    match embed_with_thumbnail(&bytes, extractor, &opts.decode, thumbnail) {
+    match embed_with_thumbnail(&bytes, extractor, &opts.decode, thumbnail, unsigned) {
         Ok(e) => Outcome::Embedded(FileUpdate {
             file,
             read_ns,
             hash,
             vector: Some((e.vector, e.norm)),
             thumbnail: e.thumbnail,
+            signature: e.signature,
         }),
         Err(reason) => {
             claimed.lock().expect("poisoned").remove(&hash);
+            if unsigned {
+                signed.lock().expect("poisoned").remove(&hash);
+            }
             skip(reason.to_string())
         }
     }
@@ -511,7 +538,7 @@ pub fn embed_bytes(
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
 ) -> Result<(Vec<f32>, f32), EmbedError> {
-    let e = embed_with_thumbnail(bytes, extractor, decode, false)?;
+    let e = embed_with_thumbnail(bytes, extractor, decode, false, false)?;
     Ok((e.vector, e.norm))
 }
 
@@ -523,16 +550,20 @@ struct Embedding {
     norm: f32,
     /// The JPEG thumbnail, when asked for.
     thumbnail: Option<Vec<u8>>,
+    /// The pixel signature, when asked for.
+    signature: Option<Vec<u8>>,
 }
 
-/// [`embed_bytes`], and with `thumbnail` the image's thumbnail as a JPEG, made from the same
-/// decoded image (decoded at least [`THUMBNAIL_SIZE`] a side, so a JPEG's scaled decoding
-/// never gives a thumbnail smaller than a full decoding would).
+/// [`embed_bytes`], and with `thumbnail` the image's thumbnail as a JPEG, with `signature` its
+/// pixel signature ([`signature::signature`]), both made from the same decoded image (decoded
+/// at least [`THUMBNAIL_SIZE`] a side, so a JPEG's scaled decoding never gives a thumbnail
+/// smaller than a full decoding would).
 fn embed_with_thumbnail(
     bytes: &[u8],
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
     thumbnail: bool,
+    signature: bool,
 ) -> Result<Embedding, EmbedError> {
     let (w, h) = extractor.input_size();
     let at_least = if thumbnail {
@@ -543,6 +574,7 @@ fn embed_with_thumbnail(
     let img = decode::decode_at_least(bytes, decode, at_least)?;
     let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());
     let thumbnail = thumbnail.then(|| encode_thumbnail(&make_thumbnail(&img)));
+    let signature = signature.then(|| signature::signature(&img, decode.background));
     drop(img);
     let mut v = extractor.extract(&rgb).map_err(EmbedError::Model)?;
     if v.iter().any(|x| !x.is_finite()) {
@@ -568,5 +600,6 @@ fn embed_with_thumbnail(
         vector: v,
         norm,
         thumbnail,
+        signature,
     })
 }

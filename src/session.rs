@@ -20,7 +20,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -621,24 +621,38 @@ impl Session {
             .map_err(|rule| Error::bad_request(format_args!("--keep {text}: {rule}")))
     }
 
-    /// The plan for the near-duplicate groups of `c` at `threshold`, without the pairs marked
-    /// not duplicates: each group's keeper by `rules`, and what `action` would do with the
-    /// rest (see [`crate::dedupe::plan`]); also the files that could not be read now, left
-    /// out of it.
+    /// The stored pixel signatures of `c`'s contents, by content hash (those that have one;
+    /// see [`crate::decode::signature`]).
     ///
-    /// Fails when the store cannot be read.
+    /// Fails when the store cannot be read or is damaged.
+    pub fn signatures(&self, c: &Collection) -> Result<HashMap<crate::collection::Hash, Vec<u8>>> {
+        Ok(self.store.signatures(&c.hashes)?)
+    }
+
+    /// The plan for the near-duplicate groups of `c` in tiers (exact, same picture, similar at
+    /// `threshold`; see [`crate::dedupe::groups`]): each group's keeper by `rules`, and what
+    /// `action` would do with the rest of the exact and same-picture groups, and of the
+    /// similar ones too with `include_similar` (see [`crate::dedupe::plan`]); also the files
+    /// that could not be read now, left out of it, and the pairs the pixels could not confirm.
+    /// Pairs marked not duplicates ([`Session::not_duplicates`]) are never grouped.
+    ///
+    /// Fails when the store cannot be read or is damaged.
     pub fn dedupe_plan(
         &self,
         c: &Collection,
         threshold: f32,
+        include_similar: bool,
         rules: &[crate::dedupe::KeepRule],
         action: &crate::dedupe::Action,
-    ) -> Result<(crate::dedupe::Plan, Vec<(PathBuf, String)>)> {
+    ) -> Result<(crate::dedupe::Plan, crate::dedupe::Found)> {
+        let signatures = self.signatures(c)?;
         let apart = self.not_duplicates()?;
-        let (groups, unreadable) = crate::dedupe::groups(c, threshold, &apart);
+        let mut found =
+            crate::dedupe::groups(c, threshold, &signatures, &apart, include_similar);
+        let groups = std::mem::take(&mut found.groups);
         Ok((
             crate::dedupe::plan(&self.root, groups, rules, action),
-            unreadable,
+            found,
         ))
     }
 

@@ -1,15 +1,21 @@
 //! Near-duplicate groups: pairs above a cosine similarity, joined into connected components.
 //!
+//! [`tiered`] sorts the pairs into tiers a person understands: **exact** (the same bytes),
+//! **same picture** (the embedding finds the pair, from the loose [`CANDIDATE_THRESHOLD`] on,
+//! and the pixel signatures of [`crate::decode::signature`] confirm it) and **similar** (alike
+//! to the embedding at the threshold asked for, not confirmed by the pixels).
+//!
 //! Comparing every pair of full vectors costs n² · dim; from [`FILTER_FROM`] images on, pairs
 //! are first screened in a 64-dimensional PCA projection. Projecting onto orthonormal axes
 //! never lengthens a difference, so a pair too far apart there is too far apart in full: the
 //! screen loses no pair, and every pair it passes is checked exactly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
 use crate::collection::{Collection, Hash};
+use crate::decode::signature;
 
 use super::neighbours::for_each_block;
 use super::pca::Pca;
@@ -27,6 +33,12 @@ pub fn check_threshold(threshold: f32) -> Result<f32, &'static str> {
         Err("a cosine similarity between 0 and 1")
     }
 }
+
+/// Cosine similarity from which pairs are checked on their pixels. Copies that a person calls
+/// the same picture (a 25 % resize, a JPEG at quality 50, a 92 % crop) fall to about 0.85 to
+/// the embedding; distinct pictures above it are refused by the pixel check
+/// (`bench/make_dup_set.py`, BENCHMARKS.md).
+pub const CANDIDATE_THRESHOLD: f32 = 0.80;
 
 /// Collections from this size on screen pairs in a PCA projection first.
 pub const FILTER_FROM: usize = 5_000;
@@ -49,18 +61,160 @@ pub fn groups_apart(
     threshold: f32,
     apart: &HashSet<(Hash, Hash)>,
 ) -> Vec<Vec<usize>> {
-    let mut pairs = if c.len() >= FILTER_FROM && threshold > 0.0 {
-        screened_pairs(c, threshold)
-    } else {
-        all_pairs(c, threshold)
-    };
+    let mut pairs = pairs(c, threshold);
+    keep_together(c, &mut pairs, apart);
+    join(c.len(), pairs)
+}
+
+/// Drops from `pairs` those whose contents are in `apart` (the smaller hash first).
+fn keep_together(c: &Collection, pairs: &mut Vec<(usize, usize)>, apart: &HashSet<(Hash, Hash)>) {
     if !apart.is_empty() {
         pairs.retain(|&(i, j)| {
             let (a, b) = (c.hashes[i], c.hashes[j]);
             !apart.contains(&(a.min(b), a.max(b)))
         });
     }
-    join(c.len(), pairs)
+}
+
+/// Every pair `(i, j)`, `i < j`, at least `threshold` similar (screened in a PCA projection
+/// from [`FILTER_FROM`] images on).
+pub fn pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
+    if c.len() >= FILTER_FROM && threshold > 0.0 {
+        screened_pairs(c, threshold)
+    } else {
+        all_pairs(c, threshold)
+    }
+}
+
+/// How alike the images of a pair or a group are.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tier {
+    /// The same bytes (blake3 hash).
+    Exact,
+    /// The same picture: the pixel signatures agree (a re-encode, resize, small crop or
+    /// small tone change).
+    SamePicture,
+    /// Alike to the embedding only: perhaps two pictures of one style.
+    Similar,
+}
+
+impl Tier {
+    /// `exact`, `same-picture` or `similar`, as JSON and CSV write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Exact => "exact",
+            Tier::SamePicture => "same-picture",
+            Tier::Similar => "similar",
+        }
+    }
+}
+
+/// A group of [`tiered`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TieredGroup {
+    /// Rows of the collection, ascending.
+    pub rows: Vec<usize>,
+    /// Exact when every image has the same content; same picture when the confirmed pairs
+    /// alone join them; else similar.
+    pub tier: Tier,
+}
+
+/// What [`tiered`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Tiered {
+    /// Exact and same-picture groups first, then similar ones; largest first within a tier.
+    pub groups: Vec<TieredGroup>,
+    /// Pairs alike to the embedding from [`CANDIDATE_THRESHOLD`] on that could not be checked
+    /// on their pixels, because an image of the pair has no signature (indexed before
+    /// signatures were kept: `imgtui index` makes them).
+    pub unconfirmed: usize,
+}
+
+/// The near-duplicate groups of `c` in tiers. Candidate pairs come from the embedding at
+/// cosine ≥ min(`threshold`, [`CANDIDATE_THRESHOLD`]); a pair is exact when its hashes are
+/// equal, same picture when the signatures (looked up by content hash in `signatures`) agree,
+/// and similar when it is at least `threshold` alike and not confirmed. Pairs of contents in
+/// `apart` (marked not duplicates, see [`groups_apart`]) are dropped first.
+///
+/// The exact and same-picture groups are the components of the confirmed pairs. With
+/// `include_similar` the similar pairs join them: each component of all pairs is one group,
+/// so no image is in two. Without it the components that similar pairs make are listed
+/// after them as similar groups, which may hold images of an exact or same-picture group.
+pub fn tiered(
+    c: &Collection,
+    threshold: f32,
+    signatures: &HashMap<Hash, Vec<u8>>,
+    apart: &HashSet<(Hash, Hash)>,
+    include_similar: bool,
+) -> Tiered {
+    let mut confirmed = Vec::new();
+    let mut similar = Vec::new();
+    let mut unconfirmed = 0;
+    let mut candidates = pairs(c, threshold.min(CANDIDATE_THRESHOLD));
+    keep_together(c, &mut candidates, apart);
+    for (i, j) in candidates {
+        let same = if c.hashes[i] == c.hashes[j] {
+            Some(true)
+        } else {
+            match (signatures.get(&c.hashes[i]), signatures.get(&c.hashes[j])) {
+                (Some(a), Some(b)) => signature::same_picture(a, b),
+                _ => None,
+            }
+        };
+        match same {
+            Some(true) => confirmed.push((i, j)),
+            _ if crate::collection::dot(c.row(i), c.row(j)) >= threshold => {
+                unconfirmed += usize::from(same.is_none());
+                similar.push((i, j));
+            }
+            None => unconfirmed += 1,
+            Some(false) => {}
+        }
+    }
+    let same_groups = join(c.len(), confirmed.clone());
+    let tier_of = |rows: &[usize]| {
+        if rows.iter().all(|&r| c.hashes[r] == c.hashes[rows[0]]) {
+            Tier::Exact
+        } else if same_groups.iter().any(|g| g == rows) {
+            Tier::SamePicture
+        } else {
+            Tier::Similar
+        }
+    };
+    let all = join(c.len(), confirmed.into_iter().chain(similar).collect());
+    let mut groups: Vec<TieredGroup> = if include_similar {
+        all.into_iter()
+            .map(|rows| TieredGroup {
+                tier: tier_of(&rows),
+                rows,
+            })
+            .collect()
+    } else {
+        let listed = same_groups.iter().map(|rows| TieredGroup {
+            tier: tier_of(rows),
+            rows: rows.clone(),
+        });
+        let alike = all.into_iter().filter_map(|rows| {
+            (tier_of(&rows) == Tier::Similar).then_some(TieredGroup {
+                tier: Tier::Similar,
+                rows,
+            })
+        });
+        listed.chain(alike).collect()
+    };
+    groups.sort_by(|a, b| {
+        (a.tier == Tier::Similar)
+            .cmp(&(b.tier == Tier::Similar))
+            .then(b.rows.len().cmp(&a.rows.len()))
+            .then(a.rows[0].cmp(&b.rows[0]))
+    });
+    Tiered {
+        groups,
+        unconfirmed,
+    }
 }
 
 /// Every pair `(i, j)`, `i < j`, at least `threshold` similar, by comparing all full vectors.

@@ -173,7 +173,7 @@ pub(crate) enum Command {
     /// machines (see `index --shard`).
     #[command(subcommand)]
     Store(StoreCommand),
-    /// Groups of exact and near-duplicate images under DIR, largest first, each with the file
+    /// Groups of duplicate images under DIR in tiers (exact, same picture, similar), each with the file
     /// to keep; with --action, moves or trashes the others (journalled; --undo puts them back).
     Dups(DupsArgs),
     /// The embeddings of the images under DIR, for scripts: CSV (path, then the components)
@@ -370,10 +370,14 @@ pub(crate) struct NeighboursArgs {
 #[derive(clap::Args)]
 pub(crate) struct DupsArgs {
     pub(crate) dir: PathBuf,
-    /// Cosine similarity (0..1) at or above which two images are near-duplicates
-    /// [default: from the settings, 0.95].
+    /// Cosine similarity (0..1) at or above which two images are similar, when their pixels
+    /// do not confirm them as the same picture [default: from the settings, 0.95].
     #[arg(long)]
     pub(crate) threshold: Option<f32>,
+    /// Act on similar groups too (alike to the embedding, not confirmed as the same picture
+    /// by their pixels): each group is then all the images linked by any tier.
+    #[arg(long)]
+    pub(crate) include_similar: bool,
     /// Which file of each group to keep: best (the most pixels, then lossless over lossy,
     /// then the higher JPEG quality, then the oldest), largest (pixels, then bytes), newest,
     /// oldest, shortest-path or path:FOLDER, several joined by commas as tie-breakers

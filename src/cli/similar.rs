@@ -101,9 +101,18 @@ pub(crate) fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
             decide(&session, &c, files, mark)?;
         }
     }
-    let (plan, unreadable) = session.dedupe_plan(&c, threshold, &rules, &action)?;
-    for (p, e) in &unreadable {
+    let (plan, found) = session.dedupe_plan(&c, threshold, a.include_similar, &rules, &action)?;
+    for (p, e) in &found.unreadable {
         say!("left out {}: {e}", imgtui::text::shown(p));
+    }
+    if found.unconfirmed > 0 {
+        say!(
+            "imgtui: {} pairs alike to the embedding could not be confirmed on their pixels \
+             (images indexed before pixel signatures were kept): they are listed as similar \
+             at most; `imgtui index {}` makes the signatures",
+            found.unconfirmed,
+            imgtui::text::shown(session.root())
+        );
     }
     if action == Action::Report {
         return print(&answers::Duplicates::new(&plan), a.format, "");

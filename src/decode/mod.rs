@@ -11,6 +11,7 @@
 pub mod encoding;
 mod formats;
 mod heif;
+pub mod signature;
 pub mod thumbnail;
 
 use std::io::Cursor;
@@ -617,10 +618,11 @@ pub fn resize_rgb_fit(
     fit: Fit,
 ) -> RgbImage {
     let bilinear = fir::ResizeAlg::Convolution(fir::FilterType::Bilinear);
-    resize_with(img, width, height, background, fit, bilinear)
+    resize_with(img, width, height, background, fit, bilinear, 1.0)
 }
 
-/// [`resize_rgb_fit`] with a choice of resizing algorithm.
+/// [`resize_rgb_fit`] with a choice of resizing algorithm, of the centre `fraction` (0..=1) of
+/// each side of the image (1: all of it).
 fn resize_with(
     img: &DynamicImage,
     width: u32,
@@ -628,6 +630,7 @@ fn resize_with(
     background: [u8; 3],
     fit: Fit,
     alg: fir::ResizeAlg,
+    fraction: f64,
 ) -> RgbImage {
     // 8-bit RGB and RGBA are read in place; other layouts are converted first.
     let converted: Vec<u8>;
@@ -649,6 +652,11 @@ fn resize_with(
     let mut options = fir::ResizeOptions::new().resize_alg(alg);
     if fit == Fit::Crop {
         options = options.fit_into_destination(Some((0.5, 0.5)));
+    }
+    if fraction < 1.0 {
+        let (w, h) = (f64::from(img.width()), f64::from(img.height()));
+        let (cw, ch) = (w * fraction, h * fraction);
+        options = options.crop((w - cw) / 2.0, (h - ch) / 2.0, cw, ch);
     }
     fir::Resizer::new()
         .resize(&src, &mut dst, &options)

@@ -49,7 +49,7 @@ pub fn make_thumbnail(img: &DynamicImage) -> RgbImage {
     } else {
         (w, h, fir::ResizeAlg::Nearest)
     };
-    super::resize_with(img, tw, th, BACKGROUND, super::Fit::Stretch, alg)
+    super::resize_with(img, tw, th, BACKGROUND, super::Fit::Stretch, alg, 1.0)
 }
 
 /// `t` as a baseline JPEG of quality [`QUALITY`]: about 1–8 KB for a 160 px thumbnail.

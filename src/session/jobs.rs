@@ -7,6 +7,7 @@
 //! associated functions that need no store connection, so that a worker thread of the
 //! explorer can ask them with nothing but the collection in hand.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
@@ -96,17 +97,25 @@ impl Session {
         outliers::outliers(c, OUTLIER_K)
     }
 
-    /// The near-duplicate groups of `c` at cosine similarity `threshold` (rows of `c`, each
-    /// group in row order) without the pairs marked not duplicates in `apart` (from
+    /// The exact and same-picture groups of `c` (rows of `c`, each group in row order:
+    /// candidates from the embedding confirmed on the pixel `signatures` by content hash, see
+    /// [`duplicates::tiered`]; pairs only similar at `threshold` are left out, so the
+    /// explorer never acts on them), without the pairs marked not duplicates in `apart` (from
     /// [`Session::not_duplicates`]), and each group's [`Keeper`] by `rules`. Files are looked
     /// at (size, time, header) but not decoded.
     pub fn near_duplicates(
         c: &Collection,
         threshold: f32,
+        signatures: &HashMap<crate::collection::Hash, Vec<u8>>,
         rules: &[KeepRule],
         apart: &NotDuplicates,
     ) -> (Vec<Vec<usize>>, Vec<Keeper>) {
-        let groups = duplicates::groups_apart(c, threshold, apart);
+        let groups: Vec<Vec<usize>> = duplicates::tiered(c, threshold, signatures, apart, false)
+            .groups
+            .into_iter()
+            .filter(|g| g.tier != duplicates::Tier::Similar)
+            .map(|g| g.rows)
+            .collect();
         let keepers = groups
             .iter()
             .map(|group| {

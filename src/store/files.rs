@@ -53,6 +53,8 @@ pub struct FileUpdate {
     pub vector: Option<(Vec<f32>, f32)>,
     /// The content's thumbnail as a JPEG, when one was made ([`crate::decode::thumbnail`]).
     pub thumbnail: Option<Vec<u8>>,
+    /// The content's pixel signature, when one was made ([`crate::decode::signature`]).
+    pub signature: Option<Vec<u8>>,
 }
 
 impl Store {
@@ -105,7 +107,7 @@ impl Store {
     }
 
     /// Writes a batch of updates in one transaction: all of it lands, or none. A thumbnail
-    /// for content that already has one is not written again.
+    /// or signature for content that already has one is not written again.
     ///
     /// # Errors
     /// A vector that is not a finite unit vector with a finite, positive length (a zero
@@ -143,6 +145,7 @@ impl Store {
                 "INSERT OR REPLACE INTO vectors (hash, feature, norm, vector) VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut thumbnail = tx.prepare_cached(INSERT_THUMBNAIL)?;
+            let mut signature = tx.prepare_cached(INSERT_SIGNATURE)?;
             for (u, size) in updates.iter().zip(&sizes) {
                 file.execute(params![
                     path_bytes(&u.file.path),
@@ -159,6 +162,9 @@ impl Store {
                 }
                 if let (Some(jpeg), Some((w, h))) = (&u.thumbnail, size) {
                     thumbnail.execute(params![&u.hash[..], w, h, jpeg])?;
+                }
+                if let Some(sig) = &u.signature {
+                    signature.execute(params![&u.hash[..], sig])?;
                 }
             }
         }
@@ -181,8 +187,9 @@ impl Store {
         Ok(())
     }
 
-    /// Drops vectors whose content no longer belongs to any known file, then thumbnails
-    /// whose content has no vector left, in one transaction. Returns how many vectors.
+    /// Drops vectors whose content no longer belongs to any known file, then thumbnails and
+    /// signatures whose content has no vector left, in one transaction. Returns how many
+    /// vectors.
     ///
     /// Fails when the store cannot be written.
     pub fn collect_garbage(&mut self) -> anyhow::Result<usize> {
@@ -193,6 +200,10 @@ impl Store {
         )?;
         tx.execute(
             "DELETE FROM thumbnails WHERE hash NOT IN (SELECT hash FROM vectors)",
+            [],
+        )?;
+        tx.execute(
+            "DELETE FROM signatures WHERE hash NOT IN (SELECT hash FROM vectors)",
             [],
         )?;
         tx.commit()?;

@@ -27,6 +27,9 @@ pub struct MergeReport {
     /// Pairs of contents marked "not duplicates" new to the output.
     #[serde(default)]
     pub not_duplicates_added: usize,
+    /// Pixel signatures new to the output (one per content hash).
+    #[serde(default)]
+    pub signatures_added: usize,
     /// `files` rows new to the output.
     pub files_added: usize,
     /// `files` rows the output already had with the same size, mtime and hash.
@@ -77,8 +80,9 @@ pub struct FileConflict {
 }
 
 impl Store {
-    /// Merges the stores at `inputs` into this one: vectors, thumbnails, `files` rows and the
-    /// pairs marked "not duplicates" (a decision about two contents holds on every machine).
+    /// Merges the stores at `inputs` into this one: vectors, thumbnails, signatures, `files`
+    /// rows and the pairs marked "not duplicates" (a decision about two contents holds on every
+    /// machine).
     /// Saved clusterings, their edits and the journal are one machine's state and are not
     /// merged. Each input is attached (SQLite `ATTACH`) and merged in one transaction, so an
     /// interrupted merge leaves whole inputs merged, and merging again is harmless.
@@ -171,6 +175,11 @@ impl Store {
         report.not_duplicates_added += tx.execute(
             "INSERT OR IGNORE INTO main.not_duplicates (a, b, time_ns)
              SELECT a, b, time_ns FROM input.not_duplicates",
+            [],
+        )?;
+        report.signatures_added += tx.execute(
+            "INSERT OR IGNORE INTO main.signatures (hash, signature)
+             SELECT hash, signature FROM input.signatures",
             [],
         )?;
 

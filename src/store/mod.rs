@@ -7,20 +7,22 @@
 //! * `thumbnails`: content hash → a small JPEG for the explorer's grid (see
 //!   [`crate::decode::thumbnail`]), one per content whatever the feature; dropped with the
 //!   content's last vector.
+//! * `signatures`: content hash → its pixel signature (see [`crate::decode::signature`]), which
+//!   confirms near-duplicates; dropped with the content's last vector.
 //! * `journal`: every file moved or trashed by `imgtui dups --action`, one row per file, so a batch
 //!   can be undone.
 //! * `not_duplicates`: pairs of contents the user marked "not duplicates", never grouped again
 //!   (see [`decisions`]).
 //!
 //! [`Store::merge`] joins stores made on several machines (`imgtui index --shard`): vectors,
-//! thumbnails, `files` rows and the "not duplicates" marks, never the per-machine clusterings,
-//! edits and journal.
+//! thumbnails, signatures, `files` rows and the "not duplicates" marks, never the per-machine
+//! clusterings, edits and journal.
 //!
 //! One file a concern, each an `impl Store` block: `schema.rs` (what a file at the store's path
 //! is, the tables and their migration), `files.rs` (files and vectors, the collection of a
-//! folder), `thumbnails.rs`, `clusterings.rs` (saved clusterings and their edit logs),
-//! `journal.rs` (the files `dups --action` moved), `decisions.rs` (pairs marked not duplicates)
-//! and `merge.rs`.
+//! folder), `thumbnails.rs` (and signatures), `clusterings.rs` (saved clusterings and their edit
+//! logs), `journal.rs` (the files `dups --action` moved), `decisions.rs` (pairs marked not
+//! duplicates) and `merge.rs`.
 
 mod clusterings;
 pub mod decisions;
@@ -190,6 +192,9 @@ impl Store {
 /// Keeps the first thumbnail of a content: it is the same picture whoever made it.
 const INSERT_THUMBNAIL: &str =
     "INSERT OR IGNORE INTO thumbnails (hash, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)";
+
+/// Keeps the first signature of a content.
+const INSERT_SIGNATURE: &str = "INSERT OR IGNORE INTO signatures (hash, signature) VALUES (?1, ?2)";
 
 /// The byte range of paths at or below `root`: `root` itself up to but excluding `root` + "0"
 /// ('0' follows '/'), so `/a/b` matches `/a/b/x.png` but not `/a/bc.png`.

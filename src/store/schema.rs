@@ -188,6 +188,12 @@ impl Store {
                  height INTEGER NOT NULL,
                  jpeg BLOB NOT NULL
              );
+             -- A content's pixel signature (decode::signature), added within version 3 as
+             -- thumbnails were: content indexed before gains one on the next index run.
+             CREATE TABLE IF NOT EXISTS signatures (
+                 hash BLOB PRIMARY KEY,
+                 signature BLOB NOT NULL
+             );
              -- Files moved or trashed by `dups --action`, added within version 3 as thumbnails
              -- were. A row is written as 'started' before the file is touched and set to
              -- 'done' after; 'undone' once put back.

@@ -25,6 +25,7 @@ fn update(path: &str, content: usize) -> FileUpdate {
         hash,
         vector: Some((unit(content), 2.0)),
         thumbnail: None,
+        signature: None,
     }
 }
 

@@ -1,6 +1,7 @@
-//! Thumbnails: one small JPEG per content, for the explorer's grid.
+//! Thumbnails (one small JPEG per content, for the explorer's grid) and pixel signatures (one
+//! per content, for confirming near-duplicates).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context;
 use rusqlite::{OptionalExtension, params};
@@ -78,5 +79,32 @@ impl Store {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         Ok((n as usize, bytes as u64))
+    }
+
+    /// The stored pixel signatures ([`crate::decode::signature`]) of those of `hashes` that
+    /// have one this version reads.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn signatures(&self, hashes: &[Hash]) -> anyhow::Result<HashMap<Hash, Vec<u8>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT signature FROM signatures WHERE hash = ?1")?;
+        let mut out = HashMap::with_capacity(hashes.len());
+        for h in hashes {
+            let sig: Option<Vec<u8>> = stmt.query_row([&h[..]], |r| r.get(0)).optional()?;
+            if let Some(sig) = sig.filter(|s| crate::decode::signature::is_valid(s)) {
+                out.insert(*h, sig);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The content hashes that have a pixel signature.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn hashes_with_signatures(&self) -> anyhow::Result<HashSet<Hash>> {
+        let mut stmt = self.conn.prepare_cached("SELECT hash FROM signatures")?;
+        let rows = stmt.query_map([], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::common::*;
 use imgtui::answers::{ACTIONS_SCHEMA, Actions, Duplicates, FileStatus, Outliers, SCHEMA};
-use imgtui::dedupe::Kind;
+use imgtui::dedupe::{Kind, Tier};
 
 /// Every file under `dir` (relative path → bytes).
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -91,6 +91,7 @@ fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
         ["disc-big.png", "disc-copy.jpg", "disc-twin.png", "disc.png"]
     );
     assert_eq!(g.kind, Kind::Near);
+    assert_eq!(g.tier, Tier::SamePicture);
     for m in &g.members {
         let expected = match name(&m.path) {
             "disc.png" | "disc-twin.png" => Kind::Exact,
@@ -130,7 +131,7 @@ fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
     let mut lines = csv.stdout.lines();
     assert_eq!(
         lines.next(),
-        Some("group,path,kind,keep,bytes,width,height")
+        Some("group,path,kind,keep,bytes,width,height,tier")
     );
     let twin = lines.find(|l| l.contains("disc-twin.png")).unwrap();
     assert!(twin.contains(",exact,false,"), "{twin}");
@@ -631,4 +632,136 @@ fn pairs_marked_not_duplicates_stay_apart_across_renames_and_merges_until_taken_
         out.stderr
     );
     assert!(!apart(&store));
+}
+
+/// Rings around (cx, cy), `freq` cycles across, shaded from colour `a` to colour `b`.
+fn rings(side: u32, (cx, cy): (f32, f32), freq: f32, a: [f32; 3], b: [f32; 3]) -> image::RgbImage {
+    image::RgbImage::from_fn(side, side, |x, y| {
+        let (u, v) = (x as f32 / side as f32 - cx, y as f32 / side as f32 - cy);
+        let t = 0.5 + 0.5 * ((u * u + v * v).sqrt() * freq * std::f32::consts::TAU).sin();
+        image::Rgb(std::array::from_fn(|c| (a[c] + (b[c] - a[c]) * t) as u8))
+    })
+}
+
+/// A ring picture with a copy per transformation a person calls the same picture (JPEG at
+/// quality 50, 25 % of the size, its centre 92 %, 8 % brighter), two pictures of its style
+/// (another palette; other parameters), and unrelated images. Returns the copies' names.
+fn rings_folder(dir: &Path) -> [&'static str; 4] {
+    varied_folder(dir);
+    let (navy, gold, red) = (
+        [20.0, 40.0, 90.0],
+        [230.0, 200.0, 60.0],
+        [200.0, 30.0, 30.0],
+    );
+    let art = rings(320, (0.4, 0.55), 6.0, navy, gold);
+    art.save(dir.join("rings.png")).unwrap();
+    let mut bytes = Vec::new();
+    jpeg_encoder::Encoder::new(&mut bytes, 50)
+        .encode(art.as_raw(), 320, 320, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    std::fs::write(dir.join("rings-q50.jpg"), bytes).unwrap();
+    let img = image::DynamicImage::ImageRgb8(art.clone());
+    img.resize_exact(80, 80, image::imageops::FilterType::Lanczos3)
+        .save(dir.join("rings-quarter.png"))
+        .unwrap();
+    img.crop_imm(13, 13, 294, 294)
+        .save(dir.join("rings-crop92.png"))
+        .unwrap();
+    image::RgbImage::from_fn(320, 320, |x, y| {
+        image::Rgb(
+            art.get_pixel(x, y)
+                .0
+                .map(|v| (f32::from(v) * 1.08).min(255.0) as u8),
+        )
+    })
+    .save(dir.join("rings-bright8.png"))
+    .unwrap();
+    rings(320, (0.4, 0.55), 6.0, navy, red)
+        .save(dir.join("sibling-palette.png"))
+        .unwrap();
+    rings(320, (0.6, 0.4), 9.0, navy, gold)
+        .save(dir.join("sibling-params.png"))
+        .unwrap();
+    [
+        "rings-q50.jpg",
+        "rings-quarter.png",
+        "rings-crop92.png",
+        "rings-bright8.png",
+    ]
+}
+
+#[test]
+fn copies_are_the_same_picture_and_pictures_of_one_style_never_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    let copies = rings_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    // A low threshold makes the siblings similar to the embedding.
+    let answer: Duplicates = dups(&dir, &store, &["--threshold", "0.5"]);
+    let names = |g: &imgtui::answers::Group| {
+        let mut n: Vec<String> = g.paths.iter().map(|p| name(p).to_owned()).collect();
+        n.sort();
+        n
+    };
+    let same: Vec<_> = answer
+        .groups
+        .iter()
+        .filter(|g| g.tier != Tier::Similar)
+        .collect();
+    assert_eq!(same.len(), 1, "{:?}", answer.groups);
+    let mut expected: Vec<String> = copies.iter().map(|c| c.to_string()).collect();
+    expected.push("rings.png".into());
+    expected.sort();
+    assert_eq!(names(same[0]), expected);
+    assert_eq!(same[0].tier, Tier::SamePicture);
+    assert!(same[0].acted);
+    for g in answer.groups.iter().filter(|g| g.tier == Tier::Similar) {
+        assert!(!g.acted, "{g:?}");
+    }
+    let similar: Vec<String> = answer
+        .groups
+        .iter()
+        .filter(|g| g.tier == Tier::Similar)
+        .flat_map(names)
+        .collect();
+    assert!(
+        similar.iter().any(|n| n.starts_with("sibling")),
+        "a sibling is similar: {:?}",
+        answer.groups
+    );
+
+    // A move takes the copies only; the siblings stay however alike they look.
+    let out = tmp.path().join("out");
+    let action = format!("move:{}", out.display());
+    let report: Actions = dups(&dir, &store, &["--threshold", "0.5", "--action", &action]);
+    let mut moved: Vec<&str> = report.files.iter().map(|f| name(&f.path)).collect();
+    moved.sort();
+    let mut kept_one: Vec<&str> = expected.iter().map(String::as_str).collect();
+    assert_eq!(moved.len(), copies.len(), "{report:?}");
+    kept_one.retain(|n| !moved.contains(n));
+    assert_eq!(kept_one.len(), 1, "one of the picture's files is kept");
+    assert!(dir.join("sibling-palette.png").exists());
+    assert!(dir.join("sibling-params.png").exists());
+    let _: Actions = dups(&dir, &store, &["--undo"]);
+
+    // Asked to, the similar ones are acted on too (a dry run changes nothing).
+    let plan: Actions = dups(
+        &dir,
+        &store,
+        &[
+            "--threshold",
+            "0.5",
+            "--include-similar",
+            "--action",
+            &action,
+            "--dry-run",
+        ],
+    );
+    assert!(
+        plan.files
+            .iter()
+            .any(|f| name(&f.path).starts_with("sibling")),
+        "{plan:?}"
+    );
+    assert!(dir.join("sibling-palette.png").exists());
 }
