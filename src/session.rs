@@ -647,8 +647,7 @@ impl Session {
     ) -> Result<(crate::dedupe::Plan, crate::dedupe::Found)> {
         let signatures = self.signatures(c)?;
         let apart = self.not_duplicates()?;
-        let mut found =
-            crate::dedupe::groups(c, threshold, &signatures, &apart, include_similar);
+        let mut found = crate::dedupe::groups(c, threshold, &signatures, &apart, include_similar);
         let groups = std::mem::take(&mut found.groups);
         Ok((
             crate::dedupe::plan(&self.root, groups, rules, action),
