@@ -236,7 +236,7 @@ mod tests {
     fn the_automatic_radius_keeps_separated_groups_apart() {
         // Four groups of 40 in 24-D and 12 scattered images: the radii near the knee join
         // groups, the chosen one must not.
-        let x = crate::analysis::sweep::tests::groups(4, 40, 0.25);
+        let x = crate::analysis::rng::groups(4, 40, 0.25);
         let mut rng = Lcg::new(9);
         let mut c = Collection::default();
         for i in 0..x.rows {

@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn restarts_never_end_above_a_single_run() {
         // Overlapping groups, where single starts land in different local optima.
-        let full = crate::analysis::sweep::tests::groups(9, 20, 0.6);
+        let full = crate::analysis::rng::groups(9, 20, 0.6);
         let pca = crate::analysis::pca::Pca::fit(&full, 6, 0);
         let x = pca.project(&full);
         let singles: Vec<f64> = (0..12)

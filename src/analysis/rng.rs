@@ -54,3 +54,22 @@ impl Lcg {
         chosen.into_iter().collect()
     }
 }
+
+/// Test data: `groups` tight groups of `size` unit vectors in 24-D, rows interleaved.
+#[cfg(test)]
+pub(crate) fn groups(groups: usize, size: usize, spread: f32) -> crate::collection::matrix::Matrix {
+    let (dim, mut rng) = (24, Lcg::new(5));
+    let centres: Vec<Vec<f32>> = (0..groups)
+        .map(|_| (0..dim).map(|_| rng.normal()).collect())
+        .collect();
+    let mut x = crate::collection::matrix::Matrix::zeros(groups * size, dim);
+    for i in 0..groups * size {
+        let mut v: Vec<f32> = centres[i % groups]
+            .iter()
+            .map(|c| c + spread * rng.normal())
+            .collect();
+        crate::features::l2_normalize(&mut v);
+        x.row_mut(i).copy_from_slice(&v);
+    }
+    x
+}

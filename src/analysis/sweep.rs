@@ -476,29 +476,11 @@ pub(crate) mod tests {
         assert!(silhouette(&d, &bad, 4).abs() < 0.1);
     }
 
-    /// `groups` tight groups of `size` unit vectors in 24-D, rows interleaved.
-    pub(crate) fn groups(groups: usize, size: usize, spread: f32) -> Matrix {
-        let (dim, mut rng) = (24, Lcg::new(5));
-        let centres: Vec<Vec<f32>> = (0..groups)
-            .map(|_| (0..dim).map(|_| rng.normal()).collect())
-            .collect();
-        let mut x = Matrix::zeros(groups * size, dim);
-        for i in 0..groups * size {
-            let mut v: Vec<f32> = centres[i % groups]
-                .iter()
-                .map(|c| c + spread * rng.normal())
-                .collect();
-            crate::features::l2_normalize(&mut v);
-            x.row_mut(i).copy_from_slice(&v);
-        }
-        x
-    }
-
     #[test]
     fn a_best_k_at_the_end_goes_on_and_the_reason_names_only_k_swept() {
         // Twelve groups, a sweep asked to stop at 5: it goes on once (to 10) and says that
         // the choice is still its end.
-        let x = groups(12, 20, 0.1);
+        let x = crate::analysis::rng::groups(12, 20, 0.1);
         let opts = SweepOptions {
             k_max: 5,
             ..Default::default()
@@ -534,7 +516,7 @@ pub(crate) mod tests {
     #[test]
     fn a_small_collection_of_few_groups_gets_that_k_without_crumbs() {
         // 30 images in 5 loose groups: the old rule chose far more clusters than that.
-        let x = groups(5, 6, 0.35);
+        let x = crate::analysis::rng::groups(5, 6, 0.35);
         let (s, fits) = sweep(&x, &x, &SweepOptions::default()).unwrap();
         assert_eq!(s.rows.last().unwrap().k, 10, "the sweep ends at n / 3");
         assert_eq!(s.chosen, 5, "{}", s.reason);
