@@ -801,7 +801,8 @@ fn distinct_names(mut named: Vec<(Vec<String>, Vec<String>)>) -> Vec<String> {
             let name = join(w);
             let mut shown = name.clone();
             let mut n = 2;
-            while !taken.insert(shown.clone()) {
+            // No words, no name: nothing to tell apart.
+            while !name.is_empty() && !taken.insert(shown.clone()) {
                 shown = format!("{name} {n}");
                 n += 1;
             }
@@ -819,7 +820,12 @@ pub(crate) fn tell_apart(clusters: &mut [Cluster], fixed: &[bool]) {
         .filter(|(_, f)| **f)
         .map(|(cl, _)| cl.name.clone())
         .collect();
-    for (cl, _) in clusters.iter_mut().zip(fixed).filter(|(_, f)| !**f) {
+    // A cluster without a name (no classifier head and no pictures) stays without one.
+    for (cl, _) in clusters
+        .iter_mut()
+        .zip(fixed)
+        .filter(|(cl, f)| !**f && !cl.name.is_empty())
+    {
         let base = cl.name.clone();
         let mut n = 2;
         while !taken.insert(cl.name.clone()) {

@@ -195,8 +195,10 @@ fn the_grid_in_tmux_moves_in_two_dimensions_and_shows_similar_images() {
     // tmux draws no images here: the list first, g for the grid (half blocks).
     wait_for(sock, session, "g grid");
     keys("g");
-    let s = wait_until(sock, session, "the grid", |s| cursor_tile(s).is_some());
-    assert!(s.contains('▀') || s.contains('▄'), "thumbnails:\n{s}");
+    // The grid is drawn at once; its thumbnails come from the store a moment later.
+    let s = wait_until(sock, session, "the grid's thumbnails", |s| {
+        cursor_tile(s).is_some() && (s.contains('▀') || s.contains('▄'))
+    });
     let first = cursor_tile(&s).unwrap();
     // → moves along the row; ↓ goes a row down (the cluster of 5 has 4 in the first row).
     keys("Right");
