@@ -1,9 +1,9 @@
 //! Near-duplicate groups: pairs above a cosine similarity, joined into connected components.
 //!
 //! [`tiered`] sorts the pairs into tiers a person understands: **exact** (the same bytes),
-//! **same picture** (the embedding finds the pair, from the loose [`CANDIDATE_THRESHOLD`] on,
-//! and the pixel signatures of [`crate::decode::signature`] confirm it) and **similar** (alike
-//! to the embedding at the threshold asked for, not confirmed by the pixels).
+//! **same picture** (the embedding finds the pair at the threshold asked for, and the pixel
+//! signatures of [`crate::decode::signature`] confirm it) and **similar** (alike to the
+//! embedding at that threshold, not confirmed by the pixels).
 //!
 //! Comparing every pair of full vectors costs n² · dim; from [`FILTER_FROM`] images on, pairs
 //! are first screened in a 64-dimensional PCA projection. Projecting onto orthonormal axes
@@ -34,11 +34,12 @@ pub fn check_threshold(threshold: f32) -> Result<f32, &'static str> {
     }
 }
 
-/// Cosine similarity from which pairs are checked on their pixels. Copies that a person calls
-/// the same picture (a 25 % resize, a JPEG at quality 50, a 92 % crop) fall to about 0.85 to
-/// the embedding; distinct pictures above it are refused by the pixel check
-/// (`bench/make_dup_set.py`, BENCHMARKS.md).
-pub const CANDIDATE_THRESHOLD: f32 = 0.80;
+/// The pixel check confirms only pairs the embedding finds at the threshold asked for, never
+/// a looser one. Copies a person calls the same picture fall lower (a JPEG at quality 50 to
+/// 0.73, a 25 % resize to 0.84 on `bench/make_dup_set.py`), but the signatures cannot tell
+/// distinct pictures of one kind apart below it: on 10,000 Fashion-MNIST images, candidates
+/// from 0.80 joined 6,889 images into "same picture" groups (at 0.95, 243 images are grouped
+/// at all). See BENCHMARKS.md, "Near-duplicates".
 
 /// Collections from this size on screen pairs in a PCA projection first.
 pub const FILTER_FROM: usize = 5_000;
@@ -127,16 +128,15 @@ pub struct TieredGroup {
 pub struct Tiered {
     /// Exact and same-picture groups first, then similar ones; largest first within a tier.
     pub groups: Vec<TieredGroup>,
-    /// Pairs alike to the embedding from [`CANDIDATE_THRESHOLD`] on that could not be checked
+    /// Pairs alike to the embedding at the threshold that could not be checked
     /// on their pixels, because an image of the pair has no signature (indexed before
     /// signatures were kept: `imgtui index` makes them).
     pub unconfirmed: usize,
 }
 
 /// The near-duplicate groups of `c` in tiers. Candidate pairs come from the embedding at
-/// cosine ≥ min(`threshold`, [`CANDIDATE_THRESHOLD`]); a pair is exact when its hashes are
-/// equal, same picture when the signatures (looked up by content hash in `signatures`) agree,
-/// and similar when it is at least `threshold` alike and not confirmed. Pairs of contents in
+/// cosine ≥ `threshold`; a pair is exact when its hashes are equal, same picture when the
+/// signatures (looked up by content hash in `signatures`) agree, and similar otherwise. Pairs of contents in
 /// `apart` (marked not duplicates, see [`groups_apart`]) are dropped first.
 ///
 /// The exact and same-picture groups are the components of the confirmed pairs. With
@@ -153,7 +153,7 @@ pub fn tiered(
     let mut confirmed = Vec::new();
     let mut similar = Vec::new();
     let mut unconfirmed = 0;
-    let mut candidates = pairs(c, threshold.min(CANDIDATE_THRESHOLD));
+    let mut candidates = pairs(c, threshold);
     keep_together(c, &mut candidates, apart);
     for (i, j) in candidates {
         let same = if c.hashes[i] == c.hashes[j] {
@@ -166,12 +166,10 @@ pub fn tiered(
         };
         match same {
             Some(true) => confirmed.push((i, j)),
-            _ if crate::collection::dot(c.row(i), c.row(j)) >= threshold => {
-                unconfirmed += usize::from(same.is_none());
+            other => {
+                unconfirmed += usize::from(other.is_none());
                 similar.push((i, j));
             }
-            None => unconfirmed += 1,
-            Some(false) => {}
         }
     }
     let same_groups = join(c.len(), confirmed.clone());

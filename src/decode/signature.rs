@@ -124,7 +124,8 @@ fn maps(rgb: &[u8]) -> Vec<u8> {
 /// How alike two images' pixels are at their best alignment (see the module's text).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Likeness {
-    /// NCC of the luminance and gradient maps, −1..=1 (1 where both are flat).
+    /// NCC of the luminance and gradient maps, −1..=1 (0 where either is flat: nothing to
+    /// confirm).
     pub structure: f32,
     /// RMS difference of the chroma maps, in 0..255 units.
     pub chroma: f32,
@@ -197,11 +198,11 @@ fn likeness(a: &[u8], b: &[u8]) -> Likeness {
     let ((ja, ma), (jb, mb)) = (joint(a), joint(b));
     let dot = |p: &[f32], q: &[f32]| p.iter().zip(q).map(|(x, y)| x * y).sum::<f32>();
     let (aa, bb) = (dot(&ja, &ja), dot(&jb, &jb));
-    // Maps flat to within a grey level on average have no structure to compare: alike when
-    // both are flat.
+    // Maps flat to within a grey level on average have no structure to compare, and nothing
+    // confirms them: two pictures of rings too fine for the cells are both flat here.
     let flat = |e: f32| e / ja.len() as f32 <= 1.0;
     let structure = if flat(aa) || flat(bb) {
-        if flat(aa) && flat(bb) { 1.0 } else { 0.0 }
+        0.0
     } else {
         dot(&ja, &jb) / (aa * bb).sqrt()
     };
