@@ -34,12 +34,12 @@ pub fn check_threshold(threshold: f32) -> Result<f32, &'static str> {
     }
 }
 
-/// The pixel check confirms only pairs the embedding finds at the threshold asked for, never
-/// a looser one. Copies a person calls the same picture fall lower (a JPEG at quality 50 to
-/// 0.73, a 25 % resize to 0.84 on `bench/make_dup_set.py`), but the signatures cannot tell
-/// distinct pictures of one kind apart below it: on 10,000 Fashion-MNIST images, candidates
-/// from 0.80 joined 6,889 images into "same picture" groups (at 0.95, 243 images are grouped
-/// at all). See BENCHMARKS.md, "Near-duplicates".
+// The pixel check confirms only pairs the embedding finds at the threshold asked for, never
+// a looser one. Copies a person calls the same picture fall lower (a JPEG at quality 50 to
+// 0.73, a 25 % resize to 0.84 on `bench/make_dup_set.py`), but the signatures cannot tell
+// distinct pictures of one kind apart below it: on 10,000 Fashion-MNIST images, candidates
+// from 0.80 joined 6,889 images into "same picture" groups (at 0.95, 243 images are grouped
+// at all). See BENCHMARKS.md, "Near-duplicates".
 
 /// Collections from this size on screen pairs in a PCA projection first.
 pub const FILTER_FROM: usize = 5_000;
