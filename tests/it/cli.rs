@@ -182,17 +182,20 @@ fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
     index_json(&dir, &store);
     let npy = tmp.path().join("v.npy");
     let d = dir.to_str().unwrap();
-    let out = run(
-        &[
-            "vectors",
-            d,
-            "--format",
-            "npy",
-            "--out",
-            npy.to_str().unwrap(),
-        ],
-        &store,
-    );
+    let write_npy = || {
+        run(
+            &[
+                "vectors",
+                d,
+                "--format",
+                "npy",
+                "--out",
+                npy.to_str().unwrap(),
+            ],
+            &store,
+        )
+    };
+    let out = write_npy();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let ((n, dim), values) = read_npy(&std::fs::read(&npy).unwrap());
     assert_eq!(n, drawn.len());
@@ -237,17 +240,7 @@ fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
         assert_eq!(parsed, &values[i * dim..(i + 1) * dim]);
     }
     // Nothing is overwritten; npy needs a file.
-    let again = run(
-        &[
-            "vectors",
-            d,
-            "--format",
-            "npy",
-            "--out",
-            npy.to_str().unwrap(),
-        ],
-        &store,
-    );
+    let again = write_npy();
     assert_eq!(again.code, Some(2), "{}", again.stderr);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
     assert_eq!(again.stderr.trim().lines().count(), 1, "{}", again.stderr);
