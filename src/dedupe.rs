@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::analysis::duplicates;
 pub use crate::analysis::duplicates::Tier;
@@ -322,19 +322,19 @@ pub struct Found {
 }
 
 /// The near-duplicate groups of `c` in tiers ([`duplicates::tiered`]: candidates from the
-/// embedding, confirmed on the pixel `signatures` by content hash; similar at cosine
-/// `threshold`; without the pairs of contents in `apart`, marked not duplicates), each with its
-/// files' facts.
+/// embedding, confirmed on the `pixels` by content hash; similar at cosine `threshold`;
+/// without the pairs of contents in `apart`, marked not duplicates), each with its files'
+/// facts.
 pub fn groups(
     c: &Collection,
     threshold: f32,
-    signatures: &HashMap<Hash, Vec<u8>>,
+    pixels: &duplicates::Pixels,
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
 ) -> Found {
     let mut unreadable = Vec::new();
     let mut out = Vec::new();
-    let tiered = duplicates::tiered(c, threshold, signatures, apart, include_similar);
+    let tiered = duplicates::tiered(c, threshold, pixels, apart, include_similar);
     for duplicates::TieredGroup { rows, tier } in tiered.groups {
         let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
         let mut members = Vec::new();

@@ -646,8 +646,12 @@ impl Session {
         action: &crate::dedupe::Action,
     ) -> Result<(crate::dedupe::Plan, crate::dedupe::Found)> {
         let signatures = self.signatures(c)?;
+        let pixels = crate::analysis::duplicates::Pixels {
+            signatures: &signatures,
+            pictures: &self.store,
+        };
         let apart = self.not_duplicates()?;
-        let mut found = crate::dedupe::groups(c, threshold, &signatures, &apart, include_similar);
+        let mut found = crate::dedupe::groups(c, threshold, &pixels, &apart, include_similar);
         let groups = std::mem::take(&mut found.groups);
         Ok((
             crate::dedupe::plan(&self.root, groups, rules, action),

@@ -1,9 +1,10 @@
 //! Near-duplicate groups: pairs above a cosine similarity, joined into connected components.
 //!
 //! [`tiered`] sorts the pairs into tiers a person understands: **exact** (the same bytes),
-//! **same picture** (the embedding finds the pair at the threshold asked for, and the pixel
-//! signatures of [`crate::decode::signature`] confirm it) and **similar** (alike to the
-//! embedding at that threshold, not confirmed by the pixels).
+//! **same picture** (the embedding finds the pair, loosely, and the pixels confirm it: the
+//! signatures of [`crate::decode::signature`], then a finer look at the thumbnails) and
+//! **similar** (alike to the embedding at the threshold asked for, not confirmed by the
+//! pixels).
 //!
 //! Comparing every pair of full vectors costs n² · dim; from [`FILTER_FROM`] images on, pairs
 //! are first screened in a 64-dimensional PCA projection. Projecting onto orthonormal axes
@@ -16,6 +17,8 @@ use rayon::prelude::*;
 
 use crate::collection::{Collection, Hash};
 use crate::decode::signature;
+
+use super::clustering::Pictures;
 
 use super::neighbours::for_each_block;
 use super::pca::Pca;
@@ -34,12 +37,16 @@ pub fn check_threshold(threshold: f32) -> Result<f32, &'static str> {
     }
 }
 
-// The pixel check confirms only pairs the embedding finds at the threshold asked for, never
-// a looser one. Copies a person calls the same picture fall lower (a JPEG at quality 50 to
-// 0.73, a 25 % resize to 0.84 on `bench/make_dup_set.py`), but the signatures cannot tell
-// distinct pictures of one kind apart below it: on 10,000 Fashion-MNIST images, candidates
-// from 0.80 joined 6,889 images into "same picture" groups (at 0.95, 243 images are grouped
-// at all). See BENCHMARKS.md, "Near-duplicates".
+/// Copies fall further from their original than the threshold (a JPEG at quality 50 to cosine
+/// 0.70, a 25 % resize to 0.80 on `bench/make_dup_set.py`), so [`tiered`] also offers the
+/// pixel check each image's [`LOOSE_NEIGHBOURS`] nearest down to this similarity. Those pairs
+/// are kept only when the pixels confirm them.
+pub const LOOSE_SIMILARITY: f32 = 0.70;
+
+/// How many nearest images of each image [`tiered`] checks down to [`LOOSE_SIMILARITY`]: a
+/// copy was among its original's 16 nearest (or linked to it through another copy) in all but
+/// one case in 384 on `bench/make_dup_set.py`, where each picture has eight copies.
+pub const LOOSE_NEIGHBOURS: usize = 16;
 
 /// Collections from this size on screen pairs in a PCA projection first.
 pub const FILTER_FROM: usize = 5_000;
@@ -134,9 +141,27 @@ pub struct Tiered {
     pub unconfirmed: usize,
 }
 
-/// The near-duplicate groups of `c` in tiers. Candidate pairs come from the embedding at
-/// cosine ≥ `threshold`; a pair is exact when its hashes are equal, same picture when the
-/// signatures (looked up by content hash in `signatures`) agree, and similar otherwise. Pairs of contents in
+/// What the pixel check of [`tiered`] reads, by content hash.
+pub struct Pixels<'a> {
+    /// Each content's signature ([`signature::signature`]); a pair with a content without one
+    /// is not confirmed.
+    pub signatures: &'a HashMap<Hash, Vec<u8>>,
+    /// Each content's picture (the store's thumbnail), for the finer check
+    /// ([`signature::fine_difference`]); a pair with a content without one is not confirmed.
+    pub pictures: &'a dyn Pictures,
+}
+
+/// How many fine maps (48 KB each, so about 50 MB) [`tiered`] keeps at once; past it the cache
+/// starts again, so memory stays bounded whatever the collection's size.
+const FINE_MAPS_KEPT: usize = 1024;
+
+/// The near-duplicate groups of `c` in tiers. Candidate pairs come from the embedding: every
+/// pair at cosine ≥ `threshold`, and each image's [`LOOSE_NEIGHBOURS`] nearest down to
+/// [`LOOSE_SIMILARITY`] (below `threshold` only). A pair is exact when its hashes are equal,
+/// and same picture when the [`Pixels`] confirm it: the signatures agree
+/// ([`signature::Likeness::agrees`]), then the fine maps of the thumbnails at the alignment the
+/// signatures chose differ by at most [`signature::MAX_FINE_DIFFERENCE`]. A pair at the
+/// threshold that is not confirmed is similar; a looser one is dropped. Pairs of contents in
 /// `apart` (marked not duplicates, see [`groups_apart`]) are dropped first.
 ///
 /// The exact and same-picture groups are the components of the confirmed pairs. With
@@ -146,30 +171,83 @@ pub struct Tiered {
 pub fn tiered(
     c: &Collection,
     threshold: f32,
-    signatures: &HashMap<Hash, Vec<u8>>,
+    pixels: &Pixels,
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
 ) -> Tiered {
+    let mut strong = pairs(c, threshold);
+    let mut loose = loose_pairs(c, threshold);
+    keep_together(c, &mut strong, apart);
+    keep_together(c, &mut loose, apart);
+    let candidates: Vec<((usize, usize), bool)> = strong
+        .into_iter()
+        .map(|p| (p, true))
+        .chain(loose.into_iter().map(|p| (p, false)))
+        .collect();
+    // The signatures first, in parallel; the thumbnails of the pairs they pass next.
+    let signed: Vec<Option<signature::Likeness>> = candidates
+        .par_iter()
+        .map(|&((i, j), _)| {
+            match (
+                pixels.signatures.get(&c.hashes[i]),
+                pixels.signatures.get(&c.hashes[j]),
+            ) {
+                (Some(a), Some(b)) => signature::compare(a, b),
+                _ => None,
+            }
+        })
+        .collect();
+    let mut maps: HashMap<(Hash, u64), Option<Vec<f32>>> = HashMap::new();
+    let mut fine_map = |hash: Hash, fraction: f64| -> Option<Vec<f32>> {
+        if maps.len() >= FINE_MAPS_KEPT {
+            maps.clear();
+        }
+        maps.entry((hash, fraction.to_bits()))
+            .or_insert_with(|| {
+                let picture = pixels.pictures.picture(&hash)?;
+                Some(signature::fine_map(&picture, fraction))
+            })
+            .clone()
+    };
     let mut confirmed = Vec::new();
     let mut similar = Vec::new();
     let mut unconfirmed = 0;
-    let mut candidates = pairs(c, threshold);
-    keep_together(c, &mut candidates, apart);
-    for (i, j) in candidates {
+    for (((i, j), at_threshold), likeness) in candidates.into_iter().zip(signed) {
         let same = if c.hashes[i] == c.hashes[j] {
             Some(true)
         } else {
-            match (signatures.get(&c.hashes[i]), signatures.get(&c.hashes[j])) {
-                (Some(a), Some(b)) => signature::same_picture(a, b),
-                _ => None,
+            match likeness {
+                Some(l) if l.agrees() => {
+                    // Flat signatures cannot tell the alignment: every one is looked at.
+                    let tries = if l.flat {
+                        &signature::ALIGNMENTS[..]
+                    } else {
+                        std::slice::from_ref(&l.fractions)
+                    };
+                    tries
+                        .iter()
+                        .map(|&(fa, fb)| {
+                            match (fine_map(c.hashes[i], fa), fine_map(c.hashes[j], fb)) {
+                                (Some(a), Some(b)) => {
+                                    Some(signature::fine_difference(&a, &b).unwrap_or(f32::MAX))
+                                }
+                                _ => None,
+                            }
+                        })
+                        .collect::<Option<Vec<f32>>>()
+                        .map(|d| d.into_iter().any(|d| d <= signature::MAX_FINE_DIFFERENCE))
+                }
+                Some(_) => Some(false),
+                None => None,
             }
         };
         match same {
             Some(true) => confirmed.push((i, j)),
-            other => {
+            other if at_threshold => {
                 unconfirmed += usize::from(other.is_none());
                 similar.push((i, j));
             }
+            _ => {}
         }
     }
     let same_groups = join(c.len(), confirmed.clone());
@@ -213,6 +291,36 @@ pub fn tiered(
         groups,
         unconfirmed,
     }
+}
+
+/// The pairs `(i, j)`, `i < j`, where `j` is one of the [`LOOSE_NEIGHBOURS`] nearest of `i` or
+/// `i` of `j`, at cosine ≥ [`LOOSE_SIMILARITY`] and under `threshold`: exact kNN below
+/// [`FILTER_FROM`] images, from there candidates in a PCA projection re-ranked exactly
+/// ([`super::umap::knn`]).
+fn loose_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
+    if threshold <= LOOSE_SIMILARITY || c.len() < 2 {
+        return Vec::new();
+    }
+    let knn = if c.len() < FILTER_FROM {
+        super::neighbours::knn_graph(c, LOOSE_NEIGHBOURS)
+    } else {
+        let x = Pca::fit(&c.vectors, SCREEN_DIMS, 0).project(&c.vectors);
+        super::umap::knn(c, &x, LOOSE_NEIGHBOURS)
+    };
+    let mut out: Vec<(usize, usize)> = knn
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, row)| {
+            row.into_iter().filter_map(move |n| {
+                let s = 1.0 - n.distance;
+                (n.index != i && (LOOSE_SIMILARITY..threshold).contains(&s))
+                    .then_some((i.min(n.index), i.max(n.index)))
+            })
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Every pair `(i, j)`, `i < j`, at least `threshold` similar, by comparing all full vectors.

@@ -13,10 +13,21 @@
 //! [`compare`] aligns the whole of one image with the whole or a centre crop of the other and
 //! takes the best alignment by the normalised cross-correlation (NCC, Pearson's r) of the Y
 //! and gradient maps, each with its mean removed, so a global gain and offset do not count.
-//! [`same_picture`] then asks for a high NCC, close chroma, and a small tone change. The
+//! [`Likeness::agrees`] then asks for a high NCC, close chroma, and a small tone change. The
 //! thresholds were chosen on `bench/make_dup_set.py` (see BENCHMARKS.md): copies scored
 //! NCC ≥ 0.85 and chroma RMS ≤ 5.3, distinct same-style pictures NCC ≤ 0.88 where their chroma
 //! was close, and chroma RMS ≥ 15 where their structure matched.
+//!
+//! Sixteen cells a side cannot tell two photos of one kind of thing apart (two sneakers of
+//! Fashion-MNIST reach an NCC of 0.98), so a pair the signatures pass is looked at once more,
+//! finer, on the stored thumbnails: [`fine_map`] resamples each, at the alignment the
+//! signatures chose (at each of [`ALIGNMENTS`] when the signatures are flat), to [`FINE`]² pixels of Y, Cb and Cr (a triangle filter over a
+//! sub-pixel crop box), and [`fine_difference`] fits the second to the first per channel by
+//! least squares (a gain and an offset: a tone change is not a difference) and takes the
+//! largest mean absolute residual over [`FINE_BLOCK`]² blocks. A copy differs everywhere a
+//! little; another photo differs somewhere a lot. On `bench/make_dup_set.py` copies scored at
+//! most 7 (a 92 % crop; re-encodes and resizes 1–3), distinct Fashion-MNIST photos that the
+//! signatures passed 19 and more, hence [`MAX_FINE_DIFFERENCE`].
 
 use fast_image_resize as fir;
 use image::DynamicImage;
@@ -52,6 +63,29 @@ pub const MAX_CHROMA: f32 = 8.0;
 
 /// Highest difference of mean luminance (0..255 units) for the same picture: about 10 %.
 pub const MAX_TONE: f32 = 25.0;
+
+/// The alignments [`compare`] tries, as (fraction of the first, fraction of the second): whole
+/// to whole, and the whole of each to the other's centre crops.
+pub const ALIGNMENTS: [(f64, f64); 5] = [
+    (1.0, 1.0),
+    (SCALES[1], 1.0),
+    (1.0, SCALES[1]),
+    (SCALES[2], 1.0),
+    (1.0, SCALES[2]),
+];
+
+/// Side of the maps [`fine_map`] makes, in pixels.
+pub const FINE: u32 = 64;
+
+/// Side of the blocks [`fine_difference`] averages the residual over, in pixels.
+pub const FINE_BLOCK: usize = 8;
+
+/// Highest [`fine_difference`] of the same picture, in 0..255 units.
+pub const MAX_FINE_DIFFERENCE: f32 = 12.0;
+
+/// A channel whose standard deviation is under this (0..255 units) is flat: fitted by an
+/// offset alone, and a map flat in every channel confirms nothing.
+const FLAT_STD: f32 = 2.0;
 
 /// The signature of an upright decoded image, [`SIGNATURE_BYTES`] long. Transparent pixels
 /// are composited onto `background`.
@@ -124,19 +158,30 @@ fn maps(rgb: &[u8]) -> Vec<u8> {
 /// How alike two images' pixels are at their best alignment (see the module's text).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Likeness {
-    /// NCC of the luminance and gradient maps, −1..=1 (0 where either is flat: nothing to
-    /// confirm).
+    /// NCC of the luminance and gradient maps, −1..=1 (0 where either is flat).
     pub structure: f32,
+    /// Both images' luminance and gradient maps are flat (within a grey level on average):
+    /// their structure is finer than the cells, or in colour alone, and only the fine check
+    /// can judge it.
+    pub flat: bool,
     /// RMS difference of the chroma maps, in 0..255 units.
     pub chroma: f32,
     /// Difference of mean luminance, in 0..255 units.
     pub tone: f32,
+    /// The centre fractions of each image ([`SCALES`]) that were aligned: one of
+    /// [`ALIGNMENTS`] (any of them when the maps are [`flat`](Self::flat)).
+    pub fractions: (f64, f64),
 }
 
 impl Likeness {
-    /// Whether this is the same picture: [`MIN_STRUCTURE`], [`MAX_CHROMA`], [`MAX_TONE`].
-    pub fn same_picture(&self) -> bool {
-        self.structure >= MIN_STRUCTURE && self.chroma <= MAX_CHROMA && self.tone <= MAX_TONE
+    /// Whether the signatures agree that this may be the same picture: the structure
+    /// correlates ([`MIN_STRUCTURE`]; or both are [`flat`](Self::flat)), the chroma is close
+    /// ([`MAX_CHROMA`]) and the tone too ([`MAX_TONE`]). Pictures the signatures agree on
+    /// are the same picture when their [`fine_difference`] is small as well.
+    pub fn agrees(&self) -> bool {
+        (self.structure >= MIN_STRUCTURE || self.flat)
+            && self.chroma <= MAX_CHROMA
+            && self.tone <= MAX_TONE
     }
 }
 
@@ -154,25 +199,24 @@ pub fn compare(a: &[u8], b: &[u8]) -> Option<Likeness> {
     fn scale(s: &[u8], k: usize) -> &[u8] {
         &s[1 + k * SCALE_BYTES..1 + (k + 1) * SCALE_BYTES]
     }
-    let mut alignments = vec![(scale(a, 0), scale(b, 0))];
-    for k in 1..SCALES.len() {
-        alignments.push((scale(a, k), scale(b, 0)));
-        alignments.push((scale(a, 0), scale(b, k)));
-    }
-    alignments
+    let index = |fraction: f64| SCALES.iter().position(|&f| f == fraction).unwrap_or(0);
+    ALIGNMENTS
         .into_iter()
-        .map(|(x, y)| likeness(x, y))
+        .map(|(x, y)| Likeness {
+            fractions: (x, y),
+            ..likeness(scale(a, index(x)), scale(b, index(y)))
+        })
         .max_by(|p, q| {
-            p.same_picture()
-                .cmp(&q.same_picture())
+            p.agrees()
+                .cmp(&q.agrees())
                 .then(p.structure.total_cmp(&q.structure))
         })
 }
 
-/// Whether two signatures show the same picture ([`compare`], then
-/// [`Likeness::same_picture`]); `None` when either is missing or invalid.
-pub fn same_picture(a: &[u8], b: &[u8]) -> Option<bool> {
-    compare(a, b).map(|l| l.same_picture())
+/// Whether two signatures agree ([`compare`], then [`Likeness::agrees`]); `None` when either
+/// is invalid.
+pub fn agree(a: &[u8], b: &[u8]) -> Option<bool> {
+    compare(a, b).map(|l| l.agrees())
 }
 
 /// The likeness of one scale's maps of two images.
@@ -198,8 +242,8 @@ fn likeness(a: &[u8], b: &[u8]) -> Likeness {
     let ((ja, ma), (jb, mb)) = (joint(a), joint(b));
     let dot = |p: &[f32], q: &[f32]| p.iter().zip(q).map(|(x, y)| x * y).sum::<f32>();
     let (aa, bb) = (dot(&ja, &ja), dot(&jb, &jb));
-    // Maps flat to within a grey level on average have no structure to compare, and nothing
-    // confirms them: two pictures of rings too fine for the cells are both flat here.
+    // Maps flat to within a grey level on average have no structure to compare: two pictures
+    // of rings too fine for the cells are both flat here.
     let flat = |e: f32| e / ja.len() as f32 <= 1.0;
     let structure = if flat(aa) || flat(bb) {
         0.0
@@ -214,9 +258,79 @@ fn likeness(a: &[u8], b: &[u8]) -> Likeness {
         .sum::<f32>();
     Likeness {
         structure,
+        flat: flat(aa) && flat(bb),
         chroma: (chroma / (2 * m) as f32).sqrt(),
         tone: (ma - mb).abs(),
+        fractions: (1.0, 1.0),
     }
+}
+
+/// The centre `fraction` (one of [`SCALES`]) of a picture, resampled to [`FINE`]² pixels
+/// and turned into Y, Cb and Cr planes (BT.601, 0..255 units), one after the other.
+pub fn fine_map(picture: &image::RgbImage, fraction: f64) -> Vec<f32> {
+    let img = DynamicImage::ImageRgb8(picture.clone());
+    let rgb = super::resize_with(
+        &img,
+        FINE,
+        FINE,
+        [0; 3],
+        super::Fit::Stretch,
+        fir::ResizeAlg::Convolution(fir::FilterType::Bilinear),
+        fraction,
+    );
+    let n = (FINE * FINE) as usize;
+    let mut out = vec![0f32; 3 * n];
+    for (i, px) in rgb.pixels().enumerate() {
+        let [r, g, b] = px.0.map(f32::from);
+        out[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+        out[n + i] = 128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b;
+        out[2 * n + i] = 128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b;
+    }
+    out
+}
+
+/// How far apart two [`fine_map`]s are, in 0..255 units: per channel the second is fitted
+/// to the first as `gain · a + offset` by least squares (by the offset alone where the
+/// first is flat), and the largest mean absolute residual of any [`FINE_BLOCK`]² block of any
+/// channel is returned. `None` when either map is flat in every channel (nothing to
+/// confirm) or the maps are not [`fine_map`]s.
+pub fn fine_difference(a: &[f32], b: &[f32]) -> Option<f32> {
+    let n = (FINE * FINE) as usize;
+    if a.len() != 3 * n || b.len() != 3 * n {
+        return None;
+    }
+    let stats = |v: &[f32]| {
+        let mean = v.iter().sum::<f32>() / v.len() as f32;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / v.len() as f32;
+        (mean, var)
+    };
+    let flat = |m: &[f32]| m.chunks(n).all(|c| stats(c).1.sqrt() < FLAT_STD);
+    if flat(a) || flat(b) {
+        return None;
+    }
+    let side = FINE as usize;
+    let blocks = side / FINE_BLOCK;
+    let mut worst = 0f32;
+    for (x, y) in a.chunks(n).zip(b.chunks(n)) {
+        let ((mx, vx), (my, _)) = (stats(x), stats(y));
+        let gain = if vx.sqrt() < FLAT_STD {
+            1.0
+        } else {
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| (p - mx) * (q - my))
+                .sum::<f32>()
+                / (vx * n as f32)
+        };
+        let mut sums = vec![0f32; blocks * blocks];
+        for (i, (p, q)) in x.iter().zip(y).enumerate() {
+            let (r, c) = (i / side, i % side);
+            sums[(r / FINE_BLOCK) * blocks + c / FINE_BLOCK] += (q - my - gain * (p - mx)).abs();
+        }
+        let area = (FINE_BLOCK * FINE_BLOCK) as f32;
+        worst = sums.iter().fold(worst, |w, s| w.max(s / area));
+    }
+    Some(worst)
 }
 
 #[cfg(test)]
@@ -247,14 +361,96 @@ mod tests {
         let cropped = img.crop_imm(10, 10, 236, 236);
         for (what, copy) in [("25 % size", small), ("92 % crop", cropped)] {
             let l = compare(&sig, &signature(&copy, [0; 3])).unwrap();
-            assert!(l.same_picture(), "{what}: {l:?}");
+            assert!(l.agrees(), "{what}: {l:?}");
         }
         let palette = rings(256, 0.4, 0.55, 9.0, dark, red);
         let params = rings(256, 0.6, 0.4, 13.0, dark, light);
         for (what, other) in [("other palette", palette), ("other parameters", params)] {
             let l = compare(&sig, &signature(&other, [0; 3])).unwrap();
-            assert!(!l.same_picture(), "{what}: {l:?}");
+            assert!(!l.agrees(), "{what}: {l:?}");
         }
-        assert_eq!(same_picture(&sig, &sig[1..]), None, "a short signature");
+        assert_eq!(agree(&sig, &sig[1..]), None, "a short signature");
+    }
+
+    /// The fine map of a picture as the store keeps it: a thumbnail, re-encoded as JPEG.
+    fn stored(img: &DynamicImage, fraction: f64) -> Vec<f32> {
+        let t = crate::decode::thumbnail::make_thumbnail(img);
+        let jpeg = crate::decode::thumbnail::encode_thumbnail(&t);
+        fine_map(
+            &crate::decode::thumbnail::decode_thumbnail(&jpeg).unwrap(),
+            fraction,
+        )
+    }
+
+    #[test]
+    fn the_fine_check_passes_copies_and_parts_a_picture_changed_in_one_place() {
+        let img = rings(
+            256,
+            0.4,
+            0.55,
+            5.0,
+            [20.0, 40.0, 90.0],
+            [230.0, 200.0, 60.0],
+        );
+        let original = stored(&img, 1.0);
+        let brighter = DynamicImage::ImageRgb8(RgbImage::from_fn(256, 256, |x, y| {
+            let Rgb(p) = *img.as_rgb8().unwrap().get_pixel(x, y);
+            Rgb(p.map(|v| (f32::from(v) * 1.08).min(255.0) as u8))
+        }));
+        let copies = [
+            (
+                "25 % size",
+                stored(
+                    &img.resize_exact(64, 64, image::imageops::FilterType::Lanczos3),
+                    1.0,
+                ),
+            ),
+            (
+                "92 % crop",
+                fine_map(&img.crop_imm(10, 10, 236, 236).to_rgb8(), 1.0),
+            ),
+            ("8 % brighter", stored(&brighter, 1.0)),
+        ];
+        for (what, copy) in copies {
+            let original = if what == "92 % crop" {
+                stored(&img, 236.0 / 256.0)
+            } else {
+                original.clone()
+            };
+            let d = fine_difference(&original, &copy).unwrap();
+            assert!(d <= MAX_FINE_DIFFERENCE, "{what}: {d}");
+        }
+        // Another photo of the same scene: one corner holds something else.
+        let mut changed = img.to_rgb8();
+        for (x, y, p) in changed.enumerate_pixels_mut() {
+            if x < 40 && y < 40 {
+                *p = Rgb([240, 240, 240]);
+            }
+        }
+        let changed = DynamicImage::ImageRgb8(changed);
+        let l = compare(&signature(&img, [0; 3]), &signature(&changed, [0; 3])).unwrap();
+        assert!(l.agrees(), "the signatures cannot see it: {l:?}");
+        let d = fine_difference(&original, &stored(&changed, 1.0)).unwrap();
+        assert!(d > MAX_FINE_DIFFERENCE, "the fine check does: {d}");
+        // Rings in two colours of one luminance: flat to the signatures, seen by the fine check.
+        let (purple, green) = ([140.0, 110.0, 230.0], [110.0, 160.0, 40.0]);
+        let art = rings(256, 0.5, 0.5, 12.0, purple, green);
+        let (sig, half) = (
+            signature(&art, [0; 3]),
+            art.resize_exact(128, 128, image::imageops::FilterType::Triangle),
+        );
+        let l = compare(&sig, &signature(&half, [0; 3])).unwrap();
+        assert!(l.flat && l.agrees(), "{l:?}");
+        let d = fine_difference(&stored(&art, 1.0), &stored(&half, 1.0)).unwrap();
+        assert!(d <= MAX_FINE_DIFFERENCE, "an isoluminant copy: {d}");
+        let other = rings(256, 0.3, 0.6, 15.0, purple, green);
+        let d = fine_difference(&stored(&art, 1.0), &stored(&other, 1.0)).unwrap();
+        assert!(d > MAX_FINE_DIFFERENCE, "another isoluminant picture: {d}");
+        let grey = DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 64, Rgb([90, 90, 90])));
+        assert_eq!(
+            fine_difference(&original, &stored(&grey, 1.0)),
+            None,
+            "flat"
+        );
     }
 }

@@ -7,7 +7,6 @@
 //! associated functions that need no store connection, so that a worker thread of the
 //! explorer can ask them with nothing but the collection in hand.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
@@ -98,19 +97,26 @@ impl Session {
     }
 
     /// The exact and same-picture groups of `c` (rows of `c`, each group in row order:
-    /// candidates from the embedding confirmed on the pixel `signatures` by content hash, see
-    /// [`duplicates::tiered`]; pairs only similar at `threshold` are left out, so the
-    /// explorer never acts on them), without the pairs marked not duplicates in `apart` (from
-    /// [`Session::not_duplicates`]), and each group's [`Keeper`] by `rules`. Files are looked
-    /// at (size, time, header) but not decoded.
+    /// candidates from the embedding confirmed on the pixels, the store's signatures and
+    /// thumbnails, see [`duplicates::tiered`]; pairs only similar at `threshold` are left out,
+    /// so the explorer never acts on them), without the pairs marked not duplicates in `apart`
+    /// (from [`Session::not_duplicates`]), and each group's [`Keeper`] by `rules`. Files are
+    /// looked at (size, time, header) but not decoded.
+    ///
+    /// A store that cannot be read confirms nothing: then only exact copies are grouped.
     pub fn near_duplicates(
+        &self,
         c: &Collection,
         threshold: f32,
-        signatures: &HashMap<crate::collection::Hash, Vec<u8>>,
         rules: &[KeepRule],
         apart: &NotDuplicates,
     ) -> (Vec<Vec<usize>>, Vec<Keeper>) {
-        let groups: Vec<Vec<usize>> = duplicates::tiered(c, threshold, signatures, apart, false)
+        let signatures = self.signatures(c).unwrap_or_default();
+        let pixels = duplicates::Pixels {
+            signatures: &signatures,
+            pictures: &self.store,
+        };
+        let groups: Vec<Vec<usize>> = duplicates::tiered(c, threshold, &pixels, apart, false)
             .groups
             .into_iter()
             .filter(|g| g.tier != duplicates::Tier::Similar)

@@ -645,7 +645,9 @@ fn rings(side: u32, (cx, cy): (f32, f32), freq: f32, a: [f32; 3], b: [f32; 3]) -
 
 /// A ring picture with a copy per transformation a person calls the same picture (JPEG at
 /// quality 50, 25 % of the size, its centre 92 %, 8 % brighter), two pictures of its style
-/// (another palette; other parameters), and unrelated images. Returns the copies' names.
+/// (another palette; other parameters), the picture with something else in one corner (as
+/// another photo of one scene: the signatures agree, the thumbnails do not), and unrelated
+/// images. Returns the copies' names.
 fn rings_folder(dir: &Path) -> [&'static str; 4] {
     varied_folder(dir);
     let (navy, gold, red) = (
@@ -682,6 +684,13 @@ fn rings_folder(dir: &Path) -> [&'static str; 4] {
     rings(320, (0.6, 0.4), 9.0, navy, gold)
         .save(dir.join("sibling-params.png"))
         .unwrap();
+    let mut patched = art.clone();
+    for (x, y, p) in patched.enumerate_pixels_mut() {
+        if x < 48 && y < 48 {
+            *p = image::Rgb([240, 240, 240]);
+        }
+    }
+    patched.save(dir.join("sibling-patched.png")).unwrap();
     [
         "rings-q50.jpg",
         "rings-quarter.png",
@@ -764,4 +773,27 @@ fn copies_are_the_same_picture_and_pictures_of_one_style_never_are() {
         "{plan:?}"
     );
     assert!(dir.join("sibling-palette.png").exists());
+}
+
+#[test]
+fn copies_far_from_their_original_to_the_embedding_are_found_at_the_default_threshold() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    let copies = rings_folder(&dir);
+    let store = tmp.path().join("s.sqlite");
+    let answer: Duplicates = dups(&dir, &store, &[]);
+    let same: Vec<Vec<String>> = answer
+        .groups
+        .iter()
+        .filter(|g| g.tier == Tier::SamePicture)
+        .map(|g| {
+            let mut n: Vec<String> = g.paths.iter().map(|p| name(p).to_owned()).collect();
+            n.sort();
+            n
+        })
+        .collect();
+    let mut expected: Vec<String> = copies.iter().map(|c| c.to_string()).collect();
+    expected.push("rings.png".into());
+    expected.sort();
+    assert_eq!(same, vec![expected], "{:?}", answer.groups);
 }

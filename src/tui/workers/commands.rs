@@ -154,11 +154,13 @@ impl Workers {
     fn find_duplicates(&self, c: Arc<Collection>, threshold: f32) {
         let (tx, rules) = (self.tx.clone(), self.keep.clone());
         let apart = self.session.not_duplicates().unwrap_or_default();
-        // Without the store's signatures nothing is confirmed, and no group is offered.
-        let signatures = self.session.signatures(&c).unwrap_or_default();
+        let reopener = self.session.reopener();
         std::thread::spawn(move || {
-            let (groups, keepers) =
-                Session::near_duplicates(&c, threshold, &signatures, &rules, &apart);
+            // Without the store's pixels nothing is confirmed, and no group is offered.
+            let (groups, keepers) = match reopener.open() {
+                Ok(session) => session.near_duplicates(&c, threshold, &rules, &apart),
+                Err(_) => (Vec::new(), Vec::new()),
+            };
             let _ = tx.send(Event::Duplicates(groups).into());
             let _ = tx.send(Event::Keepers(keepers).into());
         });

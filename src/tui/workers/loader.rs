@@ -134,11 +134,11 @@ impl Loader<'_> {
     fn prepare(&self, c: &Arc<Collection>) {
         Session::prepare_search(c);
         // A store that cannot be read now: grouped without the marks and, without the store's
-        // signatures, nothing is confirmed and no group is offered (the next load says why).
+        // pixels, nothing is confirmed and no group is offered (the next load says why).
         let apart = self.session.not_duplicates().unwrap_or_default();
-        let signatures = self.session.signatures(c).unwrap_or_default();
         let (groups, keepers) =
-            Session::near_duplicates(c, self.threshold, &signatures, &self.rules, &apart);
+            self.session
+                .near_duplicates(c, self.threshold, &self.rules, &apart);
         self.send(Event::Duplicates(groups));
         self.send(Event::Keepers(keepers));
     }
