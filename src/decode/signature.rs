@@ -111,48 +111,53 @@ pub fn signature(img: &DynamicImage, background: [u8; 3]) -> Vec<u8> {
 
 /// The four pooled maps of a [`GRID`]² RGB buffer, quantised as [`SIGNATURE_BYTES`] says.
 fn maps(rgb: &[u8]) -> Vec<u8> {
-    let n = GRID * GRID;
-    let (mut y, mut cb, mut cr) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-    for (i, px) in rgb.chunks_exact(3).enumerate() {
-        let (r, g, b) = (f32::from(px[0]), f32::from(px[1]), f32::from(px[2]));
-        y[i] = 0.299 * r + 0.587 * g + 0.114 * b;
-        cb[i] = -0.168_736 * r - 0.331_264 * g + 0.5 * b;
-        cr[i] = 0.5 * r - 0.418_688 * g - 0.081_312 * b;
-    }
-    // Central differences inside, one-sided at the borders (as numpy.gradient).
-    let diff = |at: &dyn Fn(usize) -> f32, i: usize| -> f32 {
-        match i {
-            0 => at(1) - at(0),
-            i if i == GRID - 1 => at(i) - at(i - 1),
-            i => (at(i + 1) - at(i - 1)) / 2.0,
-        }
-    };
-    let mut energy = vec![0f32; n];
-    for r in 0..GRID {
-        for c in 0..GRID {
-            let dx = diff(&|k| y[r * GRID + k], c);
-            let dy = diff(&|k| y[k * GRID + c], r);
-            energy[r * GRID + c] = dx.abs() + dy.abs();
-        }
-    }
     let per = GRID / CELLS;
-    let pool = |m: &[f32], scale: f32, offset: f32| -> Vec<u8> {
-        let mut cells = vec![0f32; CELLS * CELLS];
-        for r in 0..GRID {
-            for c in 0..GRID {
-                cells[(r / per) * CELLS + c / per] += m[r * GRID + c];
-            }
+    let cell = |r: usize, c: usize| (r / per) * CELLS + c / per;
+    // Cell sums of R, G, B (Y, Cb and Cr are linear in them, so their cell means follow),
+    // and each pixel's Y for the gradient.
+    let mut sums = vec![[0f32; 3]; CELLS * CELLS];
+    let mut y = vec![0f32; GRID * GRID];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        let [r, g, b] = [px[0], px[1], px[2]].map(f32::from);
+        let s = &mut sums[cell(i / GRID, i % GRID)];
+        s[0] += r;
+        s[1] += g;
+        s[2] += b;
+        y[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+    }
+    // |∂Y/∂x| + |∂Y/∂y|: central differences inside, one-sided at the borders (as
+    // numpy.gradient).
+    let diff = |prev: f32, next: f32, i: usize| {
+        if i == 0 || i == GRID - 1 {
+            next - prev
+        } else {
+            (next - prev) / 2.0
         }
-        let area = (per * per) as f32;
-        cells
-            .iter()
-            .map(|v| (v / area * scale + offset).round().clamp(0.0, 255.0) as u8)
-            .collect()
     };
-    let mut out = pool(&y, 1.0, 0.0);
-    out.extend(pool(&cb, 1.0, 128.0));
-    out.extend(pool(&cr, 1.0, 128.0));
-    out.extend(pool(&energy, 4.0, 0.0));
+    let mut energy = vec![0f32; CELLS * CELLS];
+    for r in 0..GRID {
+        let (up, down) = (r.saturating_sub(1), (r + 1).min(GRID - 1));
+        for c in 0..GRID {
+            let (left, right) = (c.saturating_sub(1), (c + 1).min(GRID - 1));
+            let dx = diff(y[r * GRID + left], y[r * GRID + right], c);
+            let dy = diff(y[up * GRID + c], y[down * GRID + c], r);
+            energy[cell(r, c)] += dx.abs() + dy.abs();
+        }
+    }
+    let area = (per * per) as f32;
+    let byte = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    let mean = |s: &[f32; 3], w: [f32; 3]| (w[0] * s[0] + w[1] * s[1] + w[2] * s[2]) / area;
+    let mut out = Vec::with_capacity(SCALE_BYTES);
+    out.extend(sums.iter().map(|s| byte(mean(s, [0.299, 0.587, 0.114]))));
+    out.extend(
+        sums.iter()
+            .map(|s| byte(mean(s, [-0.168_736, -0.331_264, 0.5]) + 128.0)),
+    );
+    out.extend(
+        sums.iter()
+            .map(|s| byte(mean(s, [0.5, -0.418_688, -0.081_312]) + 128.0)),
+    );
+    out.extend(energy.iter().map(|e| byte(e / area * 4.0)));
     out
 }
 
