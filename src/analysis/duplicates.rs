@@ -12,6 +12,7 @@
 //! screen loses no pair, and every pair it passes is checked exactly.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use rayon::prelude::*;
 
@@ -152,9 +153,9 @@ pub struct Pixels<'a> {
     pub pictures: &'a dyn Pictures,
 }
 
-/// How many fine maps (48 KB each, so about 50 MB) [`tiered`] keeps at once; past it the cache
-/// starts again, so memory stays bounded whatever the collection's size.
-const FINE_MAPS_KEPT: usize = 1024;
+/// How many fine maps (14 KB each, so about 60 MB) [`tiered`] keeps at once; past it the
+/// cache starts again, so memory stays bounded whatever the collection's size.
+const FINE_MAPS_KEPT: usize = 4096;
 
 /// The near-duplicate groups of `c` in tiers. Candidate pairs come from the embedding: every
 /// pair at cosine ≥ `threshold`, and each image's [`LOOSE_NEIGHBOURS`] nearest down to
@@ -198,15 +199,15 @@ pub fn tiered(
             }
         })
         .collect();
-    let mut maps: HashMap<(Hash, u64), Option<Vec<f32>>> = HashMap::new();
-    let mut fine_map = |hash: Hash, fraction: f64| -> Option<Vec<f32>> {
+    let mut maps: HashMap<(Hash, u64), Option<Rc<signature::FineMap>>> = HashMap::new();
+    let mut fine_map = |hash: Hash, fraction: f64| -> Option<Rc<signature::FineMap>> {
         if maps.len() >= FINE_MAPS_KEPT {
             maps.clear();
         }
         maps.entry((hash, fraction.to_bits()))
             .or_insert_with(|| {
                 let picture = pixels.pictures.picture(&hash)?;
-                Some(signature::fine_map(&picture, fraction))
+                Some(Rc::new(signature::fine_map(&picture, fraction)))
             })
             .clone()
     };
