@@ -2316,11 +2316,21 @@ fn n_parts_an_image_from_its_group_and_u_takes_it_back() {
         ))
     );
     h.on(Event::Decided(true, Ok(others.len())));
+    let name = h.app.collection().paths[here]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     assert!(
-        h.app.message().contains("marked not duplicates"),
-        "{}",
+        h.app.message().contains("marked not duplicates") && h.app.message().contains(&name),
+        "the message names the image: {}",
         h.app.message()
     );
+    // The regrouping sorts the group anew: the cursor stays on its image.
+    let mut moved = groups.clone();
+    moved[0].rotate_left(1);
+    h.on(Event::Duplicates(moved));
+    assert_eq!(h.app.current(), Some(here));
     // Regrouped (say a third image still links them): u takes the marks back.
     h.on(Event::Duplicates(groups.clone()));
     assert_eq!(

@@ -67,7 +67,26 @@ impl Default for Duplicates {
 impl App {
     /// Near-duplicate groups of the current collection have come ([`Event::Duplicates`]).
     pub(crate) fn on_duplicates(&mut self, groups: Vec<Vec<usize>>) -> Vec<Command> {
+        // A regrouping sorts the groups anew: the cursor stays on its image where it can.
+        let here = self
+            .duplicate_at_cursor()
+            .and_then(|(g, k)| Some(self.duplicates.groups.as_ref()?[g][k]))
+            .and_then(|i| self.collection.paths.get(i).cloned());
+        let at = here.and_then(|path| {
+            let i = self.collection.paths.binary_search(&path).ok()?;
+            let mut before = 0;
+            for group in &groups {
+                match group.iter().position(|&j| j == i) {
+                    Some(k) => return Some(before + k),
+                    None => before += group.len(),
+                }
+            }
+            None
+        });
         self.duplicates_found(groups);
+        if let Some(at) = at {
+            self.duplicates.cursor = at;
+        }
         if self.duplicates.regroupings > 0 {
             self.duplicates.regroupings -= 1;
             if self.duplicates.regroupings == 0 {
@@ -103,7 +122,24 @@ impl App {
     /// Pairs were marked not duplicates, or their marks taken back ([`Event::Decided`]).
     pub(crate) fn on_decided(&mut self, mark: bool, result: Result<usize, Error>) -> Vec<Command> {
         match result {
-            Ok(_) if mark => self.say("marked not duplicates (kept in the store; u takes it back)"),
+            Ok(_) if mark => {
+                let said = match self.duplicates.parted.last() {
+                    Some(pairs) if !pairs.is_empty() => {
+                        let name = pairs[0].0.file_name().unwrap_or_default();
+                        format!(
+                            "{} marked not duplicates of {} (with its exact copies, if any; \
+                             kept in the store; u takes it back)",
+                            crate::text::shown(std::path::Path::new(name)),
+                            match pairs.len() {
+                                1 => "1 other image".to_owned(),
+                                n => format!("{n} other images"),
+                            }
+                        )
+                    }
+                    _ => "marked not duplicates (kept in the store; u takes it back)".to_owned(),
+                };
+                self.say(said)
+            }
             Ok(n) => self.say(format!(
                 "taken back: {} no longer marked not duplicates",
                 if n == 1 {
