@@ -431,7 +431,7 @@ impl Answer for Duplicates {
     fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
         let mut out = Csv::new(out);
         out.row([
-            "group", "path", "kind", "keep", "bytes", "width", "height", "tier",
+            "group", "path", "kind", "keep", "bytes", "width", "height", "tier", "acted",
         ])?;
         let or_empty = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
         for g in &self.groups {
@@ -445,6 +445,7 @@ impl Answer for Duplicates {
                     or_empty(m.width),
                     or_empty(m.height),
                     g.tier.name().to_owned(),
+                    g.acted.to_string(),
                 ])?;
             }
         }

@@ -131,10 +131,11 @@ fn exact_and_near_copies_are_reported_apart_with_each_keep_rule() {
     let mut lines = csv.stdout.lines();
     assert_eq!(
         lines.next(),
-        Some("group,path,kind,keep,bytes,width,height,tier")
+        Some("group,path,kind,keep,bytes,width,height,tier,acted")
     );
     let twin = lines.find(|l| l.contains("disc-twin.png")).unwrap();
     assert!(twin.contains(",exact,false,"), "{twin}");
+    assert!(twin.ends_with(",true"), "acted on: {twin}");
 }
 
 #[test]
