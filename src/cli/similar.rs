@@ -143,7 +143,11 @@ fn decide(session: &Session, c: &imgtui::Collection, files: &[PathBuf], mark: bo
             let path = std::fs::canonicalize(f).map_err(|e| {
                 Error::with_kind(
                     ErrorKind::MissingInput,
-                    anyhow::anyhow!("{}: {e}", imgtui::text::shown(f)),
+                    anyhow::anyhow!(
+                        "{}: {e} (the FILES are split at commas: a file whose name holds one \
+                         can be parted with `n` in the explorer's near-duplicate view)",
+                        imgtui::text::shown(f)
+                    ),
                 )
             })?;
             c.paths.binary_search(&path).map_err(|_| {

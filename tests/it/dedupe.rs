@@ -570,6 +570,11 @@ fn pairs_marked_not_duplicates_stay_apart_across_renames_and_merges_until_taken_
     let out = run(&["dups", &at(""), "--not-duplicates", &two], &store);
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("is not an image of"), "{}", out.stderr);
+    // A name with a comma is split: the message says so.
+    let comma = format!("{},{}", at("disc.png"), at("disc, big.png"));
+    let out = run(&["dups", &at(""), "--not-duplicates", &comma], &store);
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("split at commas"), "{}", out.stderr);
 
     // The JPEG is not a duplicate of the disc nor of the big disc: it leaves the group, and the
     // disc's exact twin shares the disc's mark (it is the same content).
