@@ -1847,12 +1847,22 @@ fn regrouping_near_duplicates_ends_its_status_and_the_preview_follows_the_cursor
     let cmds = h.key(KeyCode::Char('<'));
     assert_eq!(cmds, vec![Command::FindDuplicates(0.94)]);
     assert!(h.app.activity().is_some_and(|s| s.contains("grouping")));
-    // The answer lists the group the other way round: the image under the cursor is another.
-    let cmds = h.on(Event::Duplicates(vec![vec![b, a]]));
-    assert_eq!(h.app.current(), Some(b));
+    // The answer lists the group the other way round: the cursor stays on its image.
+    h.on(Event::Duplicates(vec![vec![b, a]]));
+    assert_eq!(h.app.current(), Some(a));
+    h.key(KeyCode::Char('<'));
+    // The image under the cursor is in no group now: the cursor keeps its place, on another
+    // image, and the preview follows it.
+    let other = (0..h.app.collection().len())
+        .find(|&r| r != a && r != b)
+        .unwrap();
+    let cmds = h.on(Event::Duplicates(vec![vec![b, other]]));
+    assert_eq!(h.app.current(), Some(other));
     assert_eq!(
         cmds,
-        vec![Command::LoadPreview(h.app.collection().paths[b].clone())]
+        vec![Command::LoadPreview(
+            h.app.collection().paths[other].clone()
+        )]
     );
     assert_eq!(
         h.app.activity(),
