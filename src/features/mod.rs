@@ -8,6 +8,7 @@ mod direct_conv;
 pub use direct_conv::own_convolutions;
 #[cfg(target_arch = "x86_64")]
 mod depthwise;
+pub mod clip_tokenizer;
 mod descriptors;
 mod onnx;
 #[cfg(feature = "ort")]
