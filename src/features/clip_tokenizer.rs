@@ -21,9 +21,10 @@ use unicode_normalization::UnicodeNormalization;
 
 /// The number of merges CLIP reads from the vocabulary file (49152 − 256 − 2).
 const MERGES: usize = 49152 - 256 - 2;
-/// The pre-tokenizer of open_clip (OpenAI CLIP's, with open_clip's special-token names), case-insensitive as there.
-const PATTERN: &str =
-    r"(?i)<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+";
+/// The pre-tokenizer of open_clip (OpenAI CLIP's, with open_clip's special-token names). Python's
+/// `regex` runs it case-insensitively, where the letters and digits match as they are but U+0345
+/// (a combining mark that case-folds to ι) matches nothing and so is dropped: the same here.
+const PATTERN: &str = r"(?i:<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d)|\p{L}+|\p{N}|[^\s\p{L}\p{N}\x{345}]+";
 /// The context length of all OpenAI CLIP text encoders.
 pub const CONTEXT_LENGTH: usize = 77;
 
@@ -46,19 +47,15 @@ impl ClipTokenizer {
     ///
     /// Errors: the file is missing or not gzip/UTF-8, or holds fewer than 48894 merges of two symbols each.
     pub fn from_vocab_file(path: &Path) -> anyhow::Result<Self> {
-        let file = std::fs::File::open(path).with_context(|| {
-            format!(
-                "cannot open CLIP vocabulary {}",
-                crate::text::shown(&path.display().to_string())
-            )
-        })?;
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot open CLIP vocabulary {}", crate::text::shown(path)))?;
         let mut text = String::new();
         flate2::read::GzDecoder::new(file)
             .read_to_string(&mut text)
             .with_context(|| {
                 format!(
                     "{} is not a gzip-compressed CLIP vocabulary",
-                    crate::text::shown(&path.display().to_string())
+                    crate::text::shown(path)
                 )
             })?;
         Self::from_merges(&text)
@@ -67,9 +64,12 @@ impl ClipTokenizer {
     /// Builds the tokenizer from the merges file's text: a version line, then one merge a line
     /// ("a b"); the first 48894 merges are used, as in CLIP.
     pub fn from_merges(text: &str) -> anyhow::Result<Self> {
-        let symbols: Vec<char> = byte_symbols().to_vec();
-        let mut vocab: Vec<String> = symbols.iter().map(|c| c.to_string()).collect();
-        vocab.extend(symbols.iter().map(|c| format!("{c}</w>")));
+        let symbols = byte_symbols();
+        // CLIP's order: the bytes that stand for themselves, then the others (by their characters).
+        let mut order = symbols;
+        order.sort_by_key(|&c| (u32::from(c) >= 256, c));
+        let mut vocab: Vec<String> = order.iter().map(|c| c.to_string()).collect();
+        vocab.extend(order.iter().map(|c| format!("{c}</w>")));
         let mut pairs = Vec::with_capacity(MERGES);
         for (n, line) in text.split('\n').skip(1).take(MERGES).enumerate() {
             let mut parts = line.split_whitespace();
