@@ -4,7 +4,7 @@
 Writes one JSON object a line: {"text": ..., "ids": [77 ids], "ftfy_matters": bool}, where
 `ids` is what open_clip's `tokenize` (SimpleTokenizer, clean='lower', context length 77) returns
 and `ftfy_matters` says whether the ids change when ftfy.fix_text is left out of the cleaning
-(imgtui does ftfy's table fixes only: see src/features/clip_tokenizer.rs).
+(imgtui does ftfy's fixes but its mojibake repair: see src/features/clip_tokenizer.rs).
 
 open_clip's tokenizer imports torch only to build the output tensor; a numpy stand-in replaces it,
 so the reference needs ftfy, regex and numpy, and the unpacked open_clip_torch wheel:
@@ -12,7 +12,7 @@ so the reference needs ftfy, regex and numpy, and the unpacked open_clip_torch w
     python3 -m venv /tmp/ocvenv && /tmp/ocvenv/bin/pip install ftfy regex numpy
     /tmp/ocvenv/bin/pip download open_clip_torch==3.3.0 --no-deps -d /tmp/oc && (cd /tmp/oc && unzip -o -q *.whl)
     /tmp/ocvenv/bin/python bench/clip_tokenizer_check.py --open-clip /tmp/oc/open_clip --out /tmp/clip_ref.jsonl
-    cargo run --example clip_tokenizer_check -- /tmp/oc/open_clip/bpe_simple_vocab_16e6.txt.gz /tmp/clip_ref.jsonl
+    CLIP_TOKENIZER_RECORDS=/tmp/clip_ref.jsonl cargo test --lib clip_tokenizer -- --ignored --nocapture
 """
 import argparse
 import importlib.util
