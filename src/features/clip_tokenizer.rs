@@ -35,7 +35,7 @@ pub const CONTEXT_LENGTH: usize = 77;
 pub struct ClipTokenizer {
     /// A pair of adjacent symbol ids → (its merge rank, the id of the merged symbol).
     merges: HashMap<(u32, u32), (u32, u32)>,
-    /// Byte → id of its symbol, and of its symbol ending a word.
+    /// Byte → id of its symbol; the id of the symbol ending a word is 256 more.
     byte_ids: [u32; 256],
     pattern: Regex,
     sot: u32,
@@ -348,7 +348,7 @@ fn ftfy_unescape(text: &str) -> String {
 
 /// Python's `html.unescape`: named references of HTML5 (the legacy ones also without `;`, and the
 /// longest such prefix of an unknown name), decimal and hex references with its replacements.
-pub fn html_unescape(text: &str) -> String {
+fn html_unescape(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }

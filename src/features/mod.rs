@@ -6,9 +6,9 @@ mod by_scalar;
 mod direct_conv;
 #[cfg(target_arch = "x86_64")]
 pub use direct_conv::own_convolutions;
+pub mod clip_tokenizer;
 #[cfg(target_arch = "x86_64")]
 mod depthwise;
-pub mod clip_tokenizer;
 mod descriptors;
 mod onnx;
 #[cfg(feature = "ort")]
