@@ -6,6 +6,7 @@ mod by_scalar;
 mod direct_conv;
 #[cfg(target_arch = "x86_64")]
 pub use direct_conv::own_convolutions;
+pub mod clip_tokenizer;
 #[cfg(target_arch = "x86_64")]
 mod depthwise;
 mod descriptors;
