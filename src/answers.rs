@@ -249,6 +249,102 @@ impl Answer for Similar {
     }
 }
 
+/// One term of a search query as the user gave it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryTerm {
+    /// `+` (added) or `-` (taken away).
+    pub sign: char,
+    /// Words, embedded by the text encoder (absent for an image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// An image file, embedded by the image encoder (absent for words).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::serialize_optional_path",
+        deserialize_with = "crate::deserialize_optional_path"
+    )]
+    pub image: Option<PathBuf>,
+}
+
+/// One image found by a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    /// 1 for the most similar.
+    pub rank: usize,
+    /// The image.
+    #[serde(
+        serialize_with = "crate::serialize_path",
+        deserialize_with = "crate::deserialize_path"
+    )]
+    pub path: PathBuf,
+    /// Cosine similarity to the query (−1..1; a CLIP text query scores about 0.2–0.35 on the
+    /// images that fit it).
+    #[serde(serialize_with = "rounded")]
+    pub score: f32,
+}
+
+/// `imgtui search`: the collection ranked by likeness to a query of words and images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// [`SCHEMA`].
+    #[serde(with = "schema")]
+    pub schema: (),
+    /// The query's terms in order.
+    pub query: Vec<QueryTerm>,
+    /// Most similar first.
+    pub results: Vec<Scored>,
+}
+
+impl Search {
+    /// The answer for `terms` from `found` in `c` (cosine distances, as [`Session::search`]
+    /// gives them).
+    ///
+    /// [`Session::search`]: crate::Session::search
+    pub fn new(terms: &[crate::session::Signed], c: &Collection, found: &[Neighbour]) -> Self {
+        use crate::session::Term;
+        let query = terms
+            .iter()
+            .map(|t| QueryTerm {
+                sign: if t.minus { '-' } else { '+' },
+                text: match &t.term {
+                    Term::Text(words) => Some(words.clone()),
+                    Term::Image(_) => None,
+                },
+                image: match &t.term {
+                    Term::Image(path) => Some(path.clone()),
+                    Term::Text(_) => None,
+                },
+            })
+            .collect();
+        let results = found
+            .iter()
+            .enumerate()
+            .map(|(rank, x)| Scored {
+                rank: rank + 1,
+                path: c.paths[x.index].clone(),
+                score: 1.0 - x.distance,
+            })
+            .collect();
+        Search {
+            schema: (),
+            query,
+            results,
+        }
+    }
+}
+
+impl Answer for Search {
+    fn write_csv(&self, _: &str, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = Csv::new(out);
+        out.row(["rank", "path", "score"])?;
+        for r in &self.results {
+            out.row([r.rank.to_string(), path_text(&r.path), six(r.score)])?;
+        }
+        Ok(())
+    }
+}
+
 /// One image's neighbour in the kNN graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Edge {

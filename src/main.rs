@@ -25,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Index(a)) => run_index(a, g),
         Some(Command::Similar(a)) => run_similar(a, g),
+        Some(Command::Search(a)) => run_search(a, g),
         Some(Command::Cluster(a)) => run_cluster(a, g),
         Some(Command::Montage(a)) => run_montage(a, g),
         Some(Command::Export(a)) => run_export(a, g),

@@ -135,11 +135,17 @@ impl Globals {
     ) -> Result<(Session, Summary)> {
         let mut session = self.open(dir)?;
         let opts = tune(&session)?;
-        let cancel = cancel_on_signals()?;
-        let bar = progress_bar();
-        let summary = session.update_index_with(&opts, &bar.callback(), &cancel)?;
-        bar.0.finish_and_clear();
+        let summary = update_index(&mut session, &opts)?;
         Ok((session, summary))
+    }
+
+    /// [`Globals::ready`] for a session already open (checked before indexing starts).
+    pub(crate) fn ready_session(&self, session: &mut Session) -> Result<()> {
+        let opts = session.index_options();
+        if update_index(session, &opts)?.interrupted {
+            return Err(Error::interrupted());
+        }
+        Ok(())
     }
 
     /// [`Globals::indexed`] for commands that go on to answer: an interrupted run is an error.
@@ -152,12 +158,25 @@ impl Globals {
     }
 }
 
+/// Brings `session`'s index up to date, with a progress bar on a terminal; Ctrl-C stops it
+/// and keeps what was done.
+fn update_index(session: &mut Session, opts: &imgtui::IndexOptions) -> Result<Summary> {
+    let cancel = cancel_on_signals()?;
+    let bar = progress_bar();
+    let summary = session.update_index_with(opts, &bar.callback(), &cancel)?;
+    bar.0.finish_and_clear();
+    Ok(summary)
+}
+
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Embed every image under DIR into the feature store (only what changed since last time).
     Index(IndexArgs),
     /// The images most like IMAGE (which may be outside the collection), with cosine distances.
     Similar(SimilarArgs),
+    /// The images that fit a text query best, with a CLIP-type model (--model SPEC): "words",
+    /// or words and images joined by + and - ("a lighthouse" - "night" + ./dusk.png).
+    Search(SearchArgs),
     /// Clusters the images under DIR: each image's cluster, the clusters' sizes and names,
     /// and the k sweep. The clustering is saved and reused until a flag changes it.
     Cluster(ClusterArgs),
@@ -263,6 +282,22 @@ pub(crate) struct SimilarArgs {
     /// Every image within this cosine distance (0..2) instead of the N closest.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) radius: Option<f32>,
+    #[arg(long, value_enum, default_value_t)]
+    pub(crate) format: Format,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct SearchArgs {
+    /// The collection to search (indexed first with the model).
+    pub(crate) dir: PathBuf,
+    /// The query: words (quote them), or terms joined by + and -, each a word of its own; a
+    /// term that names an existing file is an image.
+    #[arg(required = true, num_args = 1.., value_name = "QUERY")]
+    pub(crate) query: Vec<String>,
+    /// How many images.
+    #[arg(long, default_value_t = 20,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub(crate) n: usize,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: Format,
 }

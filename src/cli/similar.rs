@@ -64,6 +64,22 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
     print(&answer, a.format, "")
 }
 
+pub(crate) fn run_search(a: SearchArgs, g: &Globals) -> Result<ExitCode> {
+    let terms = imgtui::session::Signed::parse(&a.query)
+        .map_err(|e| Error::bad_request(format_args!("search: {e}")))?;
+    let mut session = g.open(&a.dir)?;
+    // The model and every text term are checked before any indexing.
+    for t in &terms {
+        if let imgtui::session::Term::Text(words) = &t.term {
+            session.embed_text(words)?;
+        }
+    }
+    g.ready_session(&mut session)?;
+    let c = session.images()?;
+    let found = session.search(&c, &terms, a.n)?;
+    print(&answers::Search::new(&terms, &c, &found), a.format, "")
+}
+
 pub(crate) fn run_neighbours(a: NeighboursArgs, g: &Globals) -> Result<ExitCode> {
     let session = g.ready(&a.dir)?;
     let c = session.images()?;

@@ -14,9 +14,11 @@ mod onnx;
 #[cfg(feature = "ort")]
 mod onnxruntime;
 pub mod spec;
+mod text;
 
 pub use descriptors::{Colour, Hog, Pixels};
 pub use onnx::OnnxModel;
+pub use text::TextEncoder;
 
 use image::RgbImage;
 
@@ -48,6 +50,15 @@ pub trait Extractor: Send + Sync {
     /// of such vectors: the head is linear), one per class name.
     fn logits(&self, _embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
         anyhow::bail!("this extractor has no classifier head")
+    }
+
+    /// The text encoder that shares this extractor's space (a CLIP-type model's `[text]`),
+    /// loaded on first call; `Ok(None)` when it has none.
+    ///
+    /// Fails when the spec's text encoder cannot be loaded or disagrees with the image
+    /// encoder's dimension (see [`TextEncoder::load`]).
+    fn text_encoder(&self) -> anyhow::Result<Option<&TextEncoder>> {
+        Ok(None)
     }
 
     /// What runs it, for messages: "tract", or ONNX Runtime's version and device; `None` for

@@ -9,6 +9,7 @@ use image::RgbImage;
 use tract_onnx::prelude::*;
 
 use super::spec::ModelSpec;
+use super::text::TextEncoder;
 use super::{Extractor, Runtime};
 use crate::decode::Fit;
 
@@ -28,7 +29,8 @@ static EFFICIENTNET_LITE0_SPEC: &str = include_str!("../../config/models/efficie
 /// The 1000 ImageNet class names, in the order of the model's `logits` output.
 static IMAGENET_CLASSES: &str = include_str!("../../models/imagenet_classes.txt");
 
-type Plan = Arc<TypedRunnableModel>;
+/// An optimised tract plan, shared by threads.
+pub(super) type Plan = Arc<TypedRunnableModel>;
 
 /// An ONNX model described by a [`ModelSpec`], run by tract. One optimised plan is shared
 /// by all worker threads; each `run` is single-threaded, so throughput comes from running
@@ -41,6 +43,8 @@ pub struct OnnxModel {
     plan: OnceLock<Plan>,
     /// The classifier head alone (`embedding` → `logits`), for naming clusters.
     head: OnceLock<Plan>,
+    /// The spec's text encoder, loaded on first use (search by words).
+    text: OnceLock<TextEncoder>,
     classes: Vec<String>,
     /// Set by [`OnnxModel::on`] for ONNX Runtime; the embedding then runs there.
     #[cfg(feature = "ort")]
@@ -132,6 +136,7 @@ impl OnnxModel {
             onnx,
             plan: OnceLock::new(),
             head: OnceLock::new(),
+            text: OnceLock::new(),
             classes,
             #[cfg(feature = "ort")]
             ort: None,
@@ -169,9 +174,19 @@ impl OnnxModel {
         }
     }
 
-    /// Runs a blank image through the model (and its head) to prove the spec fits the graph.
+    /// Runs a blank image through the model (and its head) to prove the spec fits the graph,
+    /// and checks that a text encoder's files exist (it is loaded when a search needs it).
     fn check(&self) -> anyhow::Result<()> {
         check_declared_input(&self.onnx, &self.spec)?;
+        if let Some(text) = &self.spec.text {
+            for (key, file) in [("text.onnx", &text.onnx), ("text.vocabulary", &text.vocabulary)] {
+                ensure!(
+                    file.is_file(),
+                    "{key} = {}: no such file",
+                    crate::text::shown(file)
+                );
+            }
+        }
         let size = self.spec.size;
         let embedding = self.extract(&RgbImage::new(size, size))?;
         if let Some(logits) = &self.spec.logits {
@@ -194,7 +209,7 @@ impl OnnxModel {
             return Ok(plan);
         }
         let fact = f32::fact(self.spec.input_shape());
-        let plan = Self::plan(&self.onnx, &self.spec.input, fact, &self.spec.embedding)?;
+        let plan = plan(&self.onnx, &self.spec.input, fact, &self.spec.embedding)?;
         Ok(self.plan.get_or_init(|| plan))
     }
 
@@ -208,7 +223,7 @@ impl OnnxModel {
             .logits
             .as_deref()
             .context("the spec names no logits")?;
-        let plan = Self::plan(
+        let plan = plan(
             &self.onnx,
             &self.spec.embedding,
             f32::fact([1, dim]),
@@ -216,39 +231,39 @@ impl OnnxModel {
         )?;
         Ok(self.head.get_or_init(|| plan))
     }
+}
 
-    /// The graph from tensor `input` (of shape `fact`) to tensor `output`, optimised.
-    /// `input` may be any tensor: the graph is cut there, keeping only the nodes between.
-    fn plan(onnx: &[u8], input: &str, fact: TypedFact, output: &str) -> anyhow::Result<Plan> {
-        let onnx_fw = tract_onnx::onnx();
-        let mut proto = onnx_fw
-            .proto_model_for_read(&mut std::io::Cursor::new(onnx))
-            .context("reading the ONNX model")?;
-        let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
-        widen_float16(graph);
-        let is_graph_input = graph.input.iter().any(|i| i.name == input);
-        if !is_graph_input {
-            cut_graph(graph, input, output)?;
-        }
-        let mut model = onnx_fw.model_for_proto_model(&proto)?;
-        model
-            .set_input_names([input])
-            .with_context(|| format!("the model has no input named {input:?}"))?;
-        model.set_input_fact(0, fact.into())?;
-        model
-            .select_outputs_by_name([output])
-            .with_context(|| format!("the model has no output named {output:?}"))?;
-        // Depthwise convolutions run about 2.5× faster with channels last (EfficientNet-Lite0:
-        // 21.6 → 8.3 ms of a 46 ms frame); the moves between layers cancel out when decluttered.
-        let mut typed = model.into_typed()?.into_decluttered()?;
-        if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
-            nhwc.transform(&mut typed)?;
-        }
-        #[cfg(target_arch = "x86_64")]
-        super::direct_conv::own_convolutions(&mut typed)?;
-        let plan = typed.into_optimized()?.into_runnable()?;
-        Ok(plan)
+/// The graph from tensor `input` (of shape `fact`) to tensor `output`, optimised.
+/// `input` may be any tensor: the graph is cut there, keeping only the nodes between.
+pub(super) fn plan(onnx: &[u8], input: &str, fact: TypedFact, output: &str) -> anyhow::Result<Plan> {
+    let onnx_fw = tract_onnx::onnx();
+    let mut proto = onnx_fw
+        .proto_model_for_read(&mut std::io::Cursor::new(onnx))
+        .context("reading the ONNX model")?;
+    let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
+    widen_float16(graph);
+    let is_graph_input = graph.input.iter().any(|i| i.name == input);
+    if !is_graph_input {
+        cut_graph(graph, input, output)?;
     }
+    let mut model = onnx_fw.model_for_proto_model(&proto)?;
+    model
+        .set_input_names([input])
+        .with_context(|| format!("the model has no input named {input:?}"))?;
+    model.set_input_fact(0, fact.into())?;
+    model
+        .select_outputs_by_name([output])
+        .with_context(|| format!("the model has no output named {output:?}"))?;
+    // Depthwise convolutions run about 2.5× faster with channels last (EfficientNet-Lite0:
+    // 21.6 → 8.3 ms of a 46 ms frame); the moves between layers cancel out when decluttered.
+    let mut typed = model.into_typed()?.into_decluttered()?;
+    if let Some(nhwc) = tract_onnx::tract_core::transform::get_transform("conv_nhwc")? {
+        nhwc.transform(&mut typed)?;
+    }
+    #[cfg(target_arch = "x86_64")]
+    super::direct_conv::own_convolutions(&mut typed)?;
+    let plan = typed.into_optimized()?.into_runnable()?;
+    Ok(plan)
 }
 
 /// Widens the weights stored as float16 (ONNX data type 10) to float32 (1), in place, so that
@@ -488,6 +503,17 @@ impl Extractor for OnnxModel {
             return Some(ort.describe());
         }
         Some("tract".to_owned())
+    }
+
+    fn text_encoder(&self) -> anyhow::Result<Option<&TextEncoder>> {
+        let Some(spec) = &self.spec.text else {
+            return Ok(None);
+        };
+        if let Some(text) = self.text.get() {
+            return Ok(Some(text));
+        }
+        let text = TextEncoder::load(spec, self.dim())?;
+        Ok(Some(self.text.get_or_init(|| text)))
     }
 
     fn logits(&self, embedding: &[f32]) -> anyhow::Result<Vec<f32>> {

@@ -46,6 +46,33 @@ pub struct ModelSpec {
     /// How an image is fitted to `size × size`: stretched or centre-cropped.
     #[serde(default)]
     pub fit: Fit,
+    /// A text encoder into the same space (a CLIP-type model), for search by words (optional).
+    #[serde(default)]
+    pub text: Option<TextSpec>,
+}
+
+/// The `[text]` table of a spec: a text encoder whose vectors share the image model's space, as
+/// CLIP's do (Radford et al. 2021, "Learning Transferable Visual Models From Natural Language
+/// Supervision"), and the tokenizer that feeds it. Paths are relative to the spec file.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TextSpec {
+    /// The ONNX file of the text encoder.
+    pub onnx: PathBuf,
+    /// Name of its input: token ids, int64 [1, `context_length`].
+    pub input: String,
+    /// The tensor read as the text's vector, [1, D] with D the image embedding's length.
+    pub embedding: String,
+    /// CLIP's BPE vocabulary, `bpe_simple_vocab_16e6.txt.gz` (see
+    /// [`crate::features::clip_tokenizer`]).
+    pub vocabulary: PathBuf,
+    /// Tokens per text, start and end included (77 for every OpenAI CLIP).
+    #[serde(default = "context_length")]
+    pub context_length: usize,
+}
+
+fn context_length() -> usize {
+    super::clip_tokenizer::CONTEXT_LENGTH
 }
 
 /// Order of a 4-D image tensor's axes.
@@ -91,6 +118,8 @@ impl ModelSpec {
             Some("std: no channel may have 0")
         } else if spec.name.trim().is_empty() {
             Some("name: must not be empty")
+        } else if spec.text.as_ref().is_some_and(|t| t.context_length < 3) {
+            Some("text.context_length: at least 3 tokens (start, one word, end)")
         } else {
             None
         };
@@ -111,6 +140,10 @@ impl ModelSpec {
         let base = path.parent().unwrap_or(Path::new("."));
         spec.onnx = base.join(&spec.onnx);
         spec.classes = spec.classes.map(|c| base.join(c));
+        if let Some(text) = &mut spec.text {
+            text.onnx = base.join(&text.onnx);
+            text.vocabulary = base.join(&text.vocabulary);
+        }
         Ok(spec)
     }
 

@@ -1,0 +1,201 @@
+//! Search by words (and by images and words together) with a CLIP-type model, as rclip does:
+//! each term embedded and normalised, the terms added or subtracted, the sum normalised, and the
+//! collection ranked by cosine similarity to it.
+
+use std::path::PathBuf;
+
+use super::Session;
+use crate::analysis::neighbours::{Neighbour, Select};
+use crate::collection::Collection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::features::l2_normalize;
+
+/// What a user says when a search needs a text encoder the model does not have.
+pub const NO_TEXT_ENCODER: &str = "needs a model with a text encoder (a CLIP-type model): export \
+    one with `python models/export_clip.py --model ViT-B-32 --pretrained laion2b_s34b_b79k --out DIR` \
+    where the internet is reachable, then pass --model DIR/spec.toml (docs/guide/models.md, \
+    \"Search by words\")";
+
+/// One term of a query: words, or an image whose vector joins the query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    /// Words, embedded by the text encoder.
+    Text(String),
+    /// An image file, embedded by the image encoder (its stored vector when it is one of the
+    /// collection's images).
+    Image(PathBuf),
+}
+
+/// A term with its sign: `+` adds its direction to the query, `−` takes it away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signed {
+    /// Whether the term is taken away (`- TERM`).
+    pub minus: bool,
+    /// The term.
+    pub term: Term,
+}
+
+impl Signed {
+    /// Reads a query as rclip writes it: terms separated by `+` or `-` (each a word of its own),
+    /// the first term added. A term is an image when it names an existing file, else words.
+    ///
+    /// Errors: no term, a sign with no term after it, or two signs in a row.
+    pub fn parse(words: &[String]) -> std::result::Result<Vec<Signed>, String> {
+        let mut terms = Vec::new();
+        let mut minus = false;
+        // A term may follow (at the start, or after a sign); a sign was just read.
+        let (mut term_may_follow, mut sign_read) = (true, false);
+        for w in words {
+            match w.as_str() {
+                "+" | "-" if sign_read => {
+                    return Err(format!("two signs in a row before {w:?}"));
+                }
+                "+" | "-" => {
+                    minus = w == "-";
+                    (term_may_follow, sign_read) = (true, true);
+                }
+                _ if !term_may_follow => {
+                    return Err(format!(
+                        "{w:?} follows a term without + or -: quote words that belong together"
+                    ));
+                }
+                _ => {
+                    let path = PathBuf::from(w);
+                    let term = if path.is_file() {
+                        Term::Image(path)
+                    } else {
+                        Term::Text(w.clone())
+                    };
+                    terms.push(Signed { minus, term });
+                    minus = false;
+                    (term_may_follow, sign_read) = (false, false);
+                }
+            }
+        }
+        if terms.is_empty() {
+            return Err("the query is empty: give some words".into());
+        }
+        if sign_read {
+            return Err("the query ends with a sign: give a term after it".into());
+        }
+        Ok(terms)
+    }
+}
+
+impl Session {
+    /// The unit vector of `text` in the image model's space.
+    ///
+    /// Fails with [`ErrorKind::BadRequest`] when the model has no text encoder (saying how to
+    /// get one), when its text encoder cannot be loaded, and for an empty or over-long text.
+    pub fn embed_text(&self, text: &str) -> Result<Vec<f32>> {
+        let encoder = self
+            .extractor
+            .text_encoder()
+            .map_err(|e| Error::with_kind(ErrorKind::BadRequest, e))?
+            .ok_or_else(|| {
+                Error::bad_request(format_args!(
+                    "search by words {NO_TEXT_ENCODER}; the model {} has none",
+                    self.extractor.name()
+                ))
+            })?;
+        let mut v = encoder.embed(text).map_err(Error::bad_request)?;
+        l2_normalize(&mut v);
+        Ok(v)
+    }
+
+    /// The query vector of `terms` (unit length): each term's unit vector, added or
+    /// subtracted, the sum normalised. An image of `c` uses its stored vector.
+    ///
+    /// Fails as [`Session::embed_text`] for words, with [`ErrorKind::MissingInput`] for an image
+    /// that cannot be read, and with [`ErrorKind::BadRequest`] when the terms cancel out.
+    pub fn query_vector(&self, c: &Collection, terms: &[Signed]) -> Result<Vec<f32>> {
+        let mut sum = vec![0f32; c.dim()];
+        for t in terms {
+            let v = match &t.term {
+                Term::Text(words) => self.embed_text(words)?,
+                Term::Image(path) => {
+                    let own = std::fs::canonicalize(path)
+                        .ok()
+                        .and_then(|p| c.paths.binary_search(&p).ok());
+                    match own {
+                        Some(row) => c.row(row).to_vec(),
+                        None => {
+                            let bytes = std::fs::read(path).map_err(|e| {
+                                Error::with_kind(
+                                    ErrorKind::MissingInput,
+                                    anyhow::anyhow!("{}: {e}", crate::text::shown(path)),
+                                )
+                            })?;
+                            self.embed(&bytes).map_err(|e| {
+                                e.context(crate::text::shown(path).to_string())
+                            })?
+                        }
+                    }
+                }
+            };
+            if v.len() != sum.len() {
+                return Err(Error::bad_request(format_args!(
+                    "the query's vectors have {} numbers and the collection's {}",
+                    v.len(),
+                    sum.len()
+                )));
+            }
+            let sign = if t.minus { -1.0 } else { 1.0 };
+            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += sign * x);
+        }
+        if l2_normalize(&mut sum) < 1e-6 {
+            return Err(Error::bad_request(
+                "the query's terms cancel out: nothing is left to search for",
+            ));
+        }
+        Ok(sum)
+    }
+
+    /// The `n` images of `c` most like `terms` (see [`Session::query_vector`]), most similar
+    /// first, each with its cosine distance (1 − cosine similarity).
+    ///
+    /// Fails as [`Session::query_vector`].
+    pub fn search(&self, c: &Collection, terms: &[Signed], n: usize) -> Result<Vec<Neighbour>> {
+        let query = self.query_vector(c, terms)?;
+        Ok(Session::similar(c, &query, Select::Nearest(n), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn rclip_style_queries_parse_into_signed_terms() {
+        let q = Signed::parse(&words(&["blue waves", "-", "foam", "+", "night"])).unwrap();
+        let text = |minus, t: &str| Signed {
+            minus,
+            term: Term::Text(t.into()),
+        };
+        assert_eq!(
+            q,
+            vec![
+                text(false, "blue waves"),
+                text(true, "foam"),
+                text(false, "night")
+            ]
+        );
+        let file = std::env::temp_dir().join(format!("imgtui-query-{}.png", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        let q = Signed::parse(&words(&[file.to_str().unwrap(), "-", "red"])).unwrap();
+        assert_eq!(q[0].term, Term::Image(file.clone()));
+        std::fs::remove_file(&file).unwrap();
+        assert!(Signed::parse(&[]).is_err());
+        assert!(Signed::parse(&words(&["a", "b"])).is_err());
+        assert!(Signed::parse(&words(&["a", "-"])).is_err());
+        assert!(Signed::parse(&words(&["a", "-", "+", "b"])).is_err());
+        assert!(Signed::parse(&words(&["-", "+", "b"])).is_err());
+        // A query may start with a sign: "- red" is everything but red.
+        let q = Signed::parse(&words(&["-", "red"])).unwrap();
+        assert!(q[0].minus);
+    }
+}
