@@ -5,6 +5,7 @@
 mod analysis;
 mod bad_input;
 mod cli;
+mod clip;
 mod cluster;
 mod common;
 mod concurrent;
