@@ -179,7 +179,10 @@ impl OnnxModel {
     fn check(&self) -> anyhow::Result<()> {
         check_declared_input(&self.onnx, &self.spec)?;
         if let Some(text) = &self.spec.text {
-            for (key, file) in [("text.onnx", &text.onnx), ("text.vocabulary", &text.vocabulary)] {
+            for (key, file) in [
+                ("text.onnx", &text.onnx),
+                ("text.vocabulary", &text.vocabulary),
+            ] {
                 ensure!(
                     file.is_file(),
                     "{key} = {}: no such file",
@@ -235,7 +238,12 @@ impl OnnxModel {
 
 /// The graph from tensor `input` (of shape `fact`) to tensor `output`, optimised.
 /// `input` may be any tensor: the graph is cut there, keeping only the nodes between.
-pub(super) fn plan(onnx: &[u8], input: &str, fact: TypedFact, output: &str) -> anyhow::Result<Plan> {
+pub(super) fn plan(
+    onnx: &[u8],
+    input: &str,
+    fact: TypedFact,
+    output: &str,
+) -> anyhow::Result<Plan> {
     let onnx_fw = tract_onnx::onnx();
     let mut proto = onnx_fw
         .proto_model_for_read(&mut std::io::Cursor::new(onnx))

@@ -25,11 +25,10 @@ impl TextEncoder {
     /// graph has no such input or output, or the encoder's vectors are not `image_dim` long
     /// (the two encoders of a spec must share one space).
     pub fn load(spec: &TextSpec, image_dim: usize) -> anyhow::Result<TextEncoder> {
-        let tokenizer = ClipTokenizer::from_vocab_file(&spec.vocabulary)
-            .context("text.vocabulary")?;
-        let onnx = std::fs::read(&spec.onnx).with_context(|| {
-            format!("text.onnx = {}", crate::text::shown(&spec.onnx))
-        })?;
+        let tokenizer =
+            ClipTokenizer::from_vocab_file(&spec.vocabulary).context("text.vocabulary")?;
+        let onnx = std::fs::read(&spec.onnx)
+            .with_context(|| format!("text.onnx = {}", crate::text::shown(&spec.onnx)))?;
         let fact = i64::fact([1, spec.context_length]);
         let plan = plan(&onnx, &spec.input, fact, &spec.embedding).context("text.onnx")?;
         let mut encoder = TextEncoder {

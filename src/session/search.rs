@@ -82,6 +82,29 @@ impl Signed {
     }
 }
 
+/// The words of a query line, as a shell would give them to `imgtui search`: split at `+` and
+/// `-` that stand alone (blanks on both sides), the words between kept together as one term.
+/// `"blue waves - foam"` gives `["blue waves", "-", "foam"]`.
+pub fn split_query(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut term: Vec<&str> = Vec::new();
+    for word in line.split_whitespace() {
+        if word == "+" || word == "-" {
+            if !term.is_empty() {
+                out.push(term.join(" "));
+                term.clear();
+            }
+            out.push(word.to_owned());
+        } else {
+            term.push(word);
+        }
+    }
+    if !term.is_empty() {
+        out.push(term.join(" "));
+    }
+    out
+}
+
 impl Session {
     /// The unit vector of `text` in the image model's space.
     ///
@@ -126,9 +149,8 @@ impl Session {
                                     anyhow::anyhow!("{}: {e}", crate::text::shown(path)),
                                 )
                             })?;
-                            self.embed(&bytes).map_err(|e| {
-                                e.context(crate::text::shown(path).to_string())
-                            })?
+                            self.embed(&bytes)
+                                .map_err(|e| e.context(crate::text::shown(path).to_string()))?
                         }
                     }
                 }
@@ -167,6 +189,16 @@ mod tests {
 
     fn words(s: &[&str]) -> Vec<String> {
         s.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn a_query_line_splits_at_signs_that_stand_alone() {
+        assert_eq!(
+            split_query("  blue waves - foam +  a-b  night "),
+            words(&["blue waves", "-", "foam", "+", "a-b night"])
+        );
+        assert_eq!(split_query(""), Vec::<String>::new());
+        assert_eq!(split_query("- red"), words(&["-", "red"]));
     }
 
     #[test]

@@ -64,6 +64,8 @@ pub enum Overlay {
     Ask(Ask, String),
     /// The file-name filter is being typed (the text is `App::filter`).
     Filter,
+    /// A search by words is being typed (`t`).
+    Search(String),
     /// The near-duplicate groups, browsed with the cursor.
     Duplicates,
     /// The odd ones out, most odd first, browsed with the cursor.
@@ -210,6 +212,7 @@ impl App {
             Event::Resolved(result) => self.on_resolved(result),
             Event::Decided(mark, result) => self.on_decided(mark, result),
             Event::Outliers(of, found) => self.on_outliers(of, found),
+            Event::Searched { query, found, of } => self.on_searched(query, found, &of),
             Event::Montage(result) => self.on_montage(result),
             Event::ImageFacts(facts) => self.on_image_facts(facts),
             Event::PictureFailed(path, why) => self.on_picture_failed(path, why),
@@ -331,7 +334,9 @@ impl App {
     /// panes.
     fn mode(&self) -> Mode {
         match self.overlay {
-            Overlay::Export(_) | Overlay::Ask(..) | Overlay::Filter => Mode::Prompt,
+            Overlay::Export(_) | Overlay::Ask(..) | Overlay::Filter | Overlay::Search(_) => {
+                Mode::Prompt
+            }
             Overlay::Duplicates => Mode::Duplicates,
             Overlay::Resolve => Mode::Resolve,
             Overlay::Outliers => Mode::Outliers,
@@ -412,6 +417,7 @@ impl App {
             Action::Undo => return self.history(Command::Undo),
             Action::Redo => return self.history(Command::Redo),
             Action::Filter => self.overlay = Overlay::Filter,
+            Action::Search => return self.open_search(),
             Action::Duplicates => return self.open_duplicates(),
             Action::Outliers if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
             Action::Outliers => return self.find_outliers(),
@@ -450,6 +456,13 @@ impl App {
         if self.focus == Focus::Similar {
             self.focus = Focus::Images;
             self.say("");
+            if self.neighbours.query.is_some() {
+                // The search results leave; the neighbours of the image come back.
+                self.forget_neighbours();
+                let mut commands = self.cursor_rests();
+                commands.extend(self.preview_command());
+                return commands;
+            }
             return self.preview_command();
         }
         if !self.browse.filter.is_empty() {

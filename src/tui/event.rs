@@ -54,6 +54,15 @@ pub enum Event {
     /// The odd ones out of this collection: (row, mean cosine distance to the 10 nearest),
     /// most odd first.
     Outliers(Arc<Collection>, Vec<(usize, f32)>),
+    /// The images that fit a search by words best, or why there are none.
+    Searched {
+        /// The query as typed.
+        query: String,
+        /// Most similar first (rows of `of`), with cosine distances.
+        found: Result<Vec<Neighbour>, Error>,
+        /// The collection searched: an answer for one no longer on screen is dropped.
+        of: Arc<Collection>,
+    },
     /// The nearest neighbours of collection row `row`, most similar first.
     Neighbours {
         /// The image they belong to.
@@ -143,6 +152,9 @@ pub enum Hit {
 pub enum Command {
     /// End the explorer.
     Quit,
+    /// Search the collection for these words (rclip-style `+` / `-` terms), this many images;
+    /// answered by [`Event::Searched`].
+    Search(String, usize),
     /// Decode this image for the preview (only the newest request is served).
     LoadPreview(PathBuf),
     /// Read the facts of these images and decode them (as for the preview) for the compare

@@ -103,6 +103,8 @@ pub(crate) enum Action {
     /// In the compare view: the other of the two, now, by hand.
     Flip,
     Filter,
+    /// Search by words (a CLIP-type model).
+    Search,
     ZoomIn,
     ZoomOut,
     MapPicture,
@@ -310,6 +312,11 @@ pub(crate) const KEYS: &[Row] = &[
         "the odd ones out (least like any other)",
     ),
     row(Panes, &[(char('/'), Filter)], "filter by file name"),
+    row(
+        Panes,
+        &[(char('t'), Search)],
+        "search by words (a model with a text encoder, --model)",
+    ),
     row(
         Panes,
         &[(char('?'), Help), (char('q'), Quit)],

@@ -288,6 +288,14 @@ fn draw_popup(frame: &mut Frame, app: &App, area: Rect) {
             let (title, hint) = app.question(ask);
             draw_prompt(frame, app.look.theme, area, &title, text, &hint)
         }
+        Overlay::Search(text) => draw_prompt(
+            frame,
+            app.look.theme,
+            area,
+            "search by words",
+            text,
+            "Enter searches · words + words - words (a file's path is an image) · Esc cancels",
+        ),
         Overlay::Filter => draw_prompt(
             frame,
             app.look.theme,

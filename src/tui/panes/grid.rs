@@ -314,9 +314,12 @@ pub(crate) fn draw_images(
         return;
     };
     if app.grid_shown() && app.focus == Focus::Similar {
-        let title = match app.base() {
-            Some(i) => format!(" similar to {} (Esc returns) ", app.name(i)),
-            None => " similar (Esc returns) ".to_owned(),
+        let title = match (&app.neighbours.query, app.base()) {
+            (Some(query), _) => {
+                format!(" search: {} (Esc returns) ", crate::text::escape(query))
+            }
+            (None, Some(i)) => format!(" similar to {} (Esc returns) ", app.name(i)),
+            (None, None) => " similar (Esc returns) ".to_owned(),
         };
         return draw_grid(
             frame,

@@ -18,5 +18,6 @@ pub(crate) mod outliers;
 pub(crate) mod overview;
 pub(crate) mod preview;
 pub(crate) mod prompt;
+pub(crate) mod search;
 pub(crate) mod status;
 pub(crate) mod sweep;

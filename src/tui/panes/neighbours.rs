@@ -33,6 +33,8 @@ pub(crate) struct Neighbours {
     pub(crate) wanted: bool,
     /// Cursor in the similar images.
     pub(crate) cursor: usize,
+    /// The words `list` was found for, when it holds search results (`t`), not neighbours.
+    pub(crate) query: Option<String>,
 }
 
 impl Default for Neighbours {
@@ -44,6 +46,7 @@ impl Default for Neighbours {
             ready: false,
             wanted: false,
             cursor: 0,
+            query: None,
         }
     }
 }
@@ -74,6 +77,7 @@ impl App {
         self.neighbours.of = base;
         self.neighbours.list.clear();
         self.neighbours.ready = false;
+        self.neighbours.query = None;
         match base {
             Some(row) => vec![Command::FindNeighbours(row, self.neighbours.count)],
             None => {
@@ -102,6 +106,7 @@ impl App {
     }
 
     pub(crate) fn forget_neighbours(&mut self) {
+        self.neighbours.query = None;
         self.neighbours.list.clear();
         self.neighbours.of = None;
         self.neighbours.ready = false;
@@ -138,17 +143,25 @@ pub(crate) fn draw_neighbours(frame: &mut Frame, app: &App, area: Rect) {
             let mut spans = mark(app, n.index);
             spans.extend([
                 Span::styled("● ", Style::new().fg(app.look.theme.cluster(number))),
-                Span::styled(format!("{:.3} ", n.distance), app.look.theme.dim()),
+                // Search results show their cosine similarity (as `imgtui search` does),
+                // neighbours their distance.
+                Span::styled(
+                    match app.neighbours.query {
+                        Some(_) => format!("{:.3} ", 1.0 - n.distance),
+                        None => format!("{:.3} ", n.distance),
+                    },
+                    app.look.theme.dim(),
+                ),
                 Span::raw(app.name(n.index)),
             ]);
             ListItem::new(Line::from(spans))
         })
         .chain(waiting)
         .collect();
-    let title = if app.focus == Focus::Similar {
-        " similar (Esc returns) "
-    } else {
-        " nearest neighbours (s) "
+    let title = match (&app.neighbours.query, app.focus == Focus::Similar) {
+        (Some(query), _) => format!(" search: {} (Esc returns) ", crate::text::escape(query)),
+        (None, true) => " similar (Esc returns) ".to_owned(),
+        (None, false) => " nearest neighbours (s) ".to_owned(),
     };
     let list = List::new(items)
         .block(pane(app.look.theme, title, app.focus == Focus::Similar))

@@ -59,6 +59,10 @@ impl App {
                 self.answer(ask, &text)
             }
             (Some(Action::Confirm), Overlay::Filter) => self.keep_filter(),
+            (Some(Action::Confirm), Overlay::Search(text)) => {
+                let text = text.clone();
+                self.start_search(text)
+            }
             (Some(Action::Close), Overlay::Filter) => self.clear_filter(),
             (Some(Action::Close), _) => {
                 self.overlay = Overlay::None;
@@ -66,7 +70,7 @@ impl App {
             }
             (action, _) => {
                 let text = match &mut self.overlay {
-                    Overlay::Export(text) | Overlay::Ask(_, text) => text,
+                    Overlay::Export(text) | Overlay::Ask(_, text) | Overlay::Search(text) => text,
                     Overlay::Filter => &mut self.browse.filter,
                     _ => return Vec::new(),
                 };

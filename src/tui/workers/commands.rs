@@ -87,6 +87,7 @@ impl Workers {
                 let _ = self.comparer.send((paths, missing));
             }
             Command::FindNeighbours(row, n) => drop(self.neighbours.send((c(), row, n))),
+            Command::Search(query, n) => self.search(c(), query, n),
             Command::Export(files, target) => self.export(files, target),
             Command::CancelExport => self.export_cancel.store(true, Ordering::SeqCst),
             Command::FreshExportFolder(suggested) => {
@@ -163,6 +164,26 @@ impl Workers {
             };
             let _ = tx.send(Event::Duplicates(groups).into());
             let _ = tx.send(Event::Keepers(keepers).into());
+        });
+    }
+
+    /// Searches `c` for `query` on a thread of its own (the text encoder is loaded on first
+    /// use, shared by later searches), answered by [`Event::Searched`].
+    fn search(&self, c: Arc<Collection>, query: String, n: usize) {
+        let (tx, reopener) = (self.tx.clone(), self.session.reopener());
+        std::thread::spawn(move || {
+            let words: Vec<String> = crate::session::split_query(&query);
+            let found = crate::session::Signed::parse(&words)
+                .map_err(crate::error::Error::bad_request)
+                .and_then(|terms| reopener.open()?.search(&c, &terms, n));
+            let _ = tx.send(
+                Event::Searched {
+                    query,
+                    found,
+                    of: c,
+                }
+                .into(),
+            );
         });
     }
 
