@@ -898,3 +898,53 @@ fn c_in_tmux_compares_two_marked_images_with_their_facts_and_distance() {
     keys("q");
     tmux(sock, &["kill-server"]);
 }
+
+#[test]
+fn t_searches_by_words_with_a_clip_model_and_esc_brings_the_neighbours_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-search";
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures/clip-tiny/spec.toml");
+    let after = format!(" --model {}; echo exited $?; sleep 30", spec.display());
+    start(sock, session, None, (160, 48), &dir, &store, &after);
+    let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
+    let typed = |k: &str| tmux(sock, &["send-keys", "-l", "-t", session, k]);
+    wait_for(sock, session, "clusters:");
+    wait_until(sock, session, "the neighbours", |s| {
+        neighbour_rows(s).len() >= 5
+    });
+    keys("t");
+    wait_for(sock, session, "search by words");
+    typed("stripes - noise");
+    wait_for(sock, session, "stripes - noise▏");
+    keys("Enter");
+    let s = wait_for(sock, session, "search: stripes - noise (Esc returns)");
+    // Every image is ranked, by cosine similarity (as `imgtui search` gives it).
+    let scores: Vec<f32> = neighbour_rows(&s)
+        .iter()
+        .filter_map(|r| r.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    assert!(scores.len() >= 10, "{s}");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}\n{s}");
+    keys("Escape");
+    wait_for(sock, session, "nearest neighbours (s)");
+    // A query that cannot run says why on the status line and changes nothing.
+    keys("t");
+    wait_for(sock, session, "search by words");
+    keys("C-u");
+    typed("red - red");
+    keys("Enter");
+    wait_for(sock, session, "cancel out");
+    keys("q");
+    wait_for(sock, session, "exited 0");
+    tmux(sock, &["kill-server"]);
+}
