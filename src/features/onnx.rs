@@ -32,6 +32,15 @@ static IMAGENET_CLASSES: &str = include_str!("../../models/imagenet_classes.txt"
 /// An optimised tract plan, shared by threads.
 pub(super) type Plan = Arc<TypedRunnableModel>;
 
+/// The visual words a CLIP-type model (a spec with `[text]` and no `logits`) names clusters
+/// with, zero-shot: colours, patterns and media, one a line (`config/models/art-words.txt`).
+static ART_WORDS: &str = include_str!("../../config/models/art-words.txt");
+/// Each word is scored as "a picture of WORD" (CLIP's zero-shot prompts, after Radford et al.
+/// 2021, §3.1.4: a sentence scores better than a bare word).
+const ZERO_SHOT_PROMPT: &str = "a picture of ";
+/// CLIP's logit scale: the learned temperature, which training clamps at 100.
+const CLIP_LOGIT_SCALE: f32 = 100.0;
+
 /// An ONNX model described by a [`ModelSpec`], run by tract. One optimised plan is shared
 /// by all worker threads; each `run` is single-threaded, so throughput comes from running
 /// several at once.
@@ -45,6 +54,8 @@ pub struct OnnxModel {
     head: OnceLock<Plan>,
     /// The spec's text encoder, loaded on first use (search by words).
     text: OnceLock<TextEncoder>,
+    /// The unit vectors of [`ART_WORDS`] in their prompts, for naming clusters zero-shot.
+    words: OnceLock<Vec<Vec<f32>>>,
     classes: Vec<String>,
     /// Set by [`OnnxModel::on`] for ONNX Runtime; the embedding then runs there.
     #[cfg(feature = "ort")]
@@ -97,6 +108,10 @@ impl OnnxModel {
                 .lines()
                 .map(str::to_owned)
                 .collect(),
+            // A CLIP-type model without a classifier names clusters by visual words.
+            None if spec.text.is_some() && spec.logits.is_none() => {
+                ART_WORDS.lines().map(str::to_owned).collect()
+            }
             None => Vec::new(),
         };
         let model = Self::new(spec, Cow::Owned(onnx), classes);
@@ -137,6 +152,7 @@ impl OnnxModel {
             plan: OnceLock::new(),
             head: OnceLock::new(),
             text: OnceLock::new(),
+            words: OnceLock::new(),
             classes,
             #[cfg(feature = "ort")]
             ort: None,
@@ -454,6 +470,37 @@ fn cut_graph(
     Ok(())
 }
 
+impl OnnxModel {
+    /// See [`Extractor::logits`]: the zero-shot scores of the class names (the visual words).
+    fn zero_shot(&self, embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
+        use rayon::prelude::*;
+        let words = match self.words.get() {
+            Some(words) => words,
+            None => {
+                let text = self
+                    .text_encoder()?
+                    .context("the spec has no text encoder")?;
+                let words = self
+                    .classes
+                    .par_iter()
+                    .map(|w| {
+                        let mut v = text.embed(&format!("{ZERO_SHOT_PROMPT}{w}"))?;
+                        super::l2_normalize(&mut v);
+                        Ok(v)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                self.words.get_or_init(|| words)
+            }
+        };
+        let mut e = embedding.to_vec();
+        super::l2_normalize(&mut e);
+        Ok(words
+            .iter()
+            .map(|w| CLIP_LOGIT_SCALE * w.iter().zip(&e).map(|(a, b)| a * b).sum::<f32>())
+            .collect())
+    }
+}
+
 impl Extractor for OnnxModel {
     fn id(&self) -> &str {
         &self.id
@@ -524,7 +571,13 @@ impl Extractor for OnnxModel {
         Ok(Some(self.text.get_or_init(|| text)))
     }
 
+    /// With a classifier head, its logits. A CLIP-type model without one scores the visual
+    /// words zero-shot: 100 × the cosine of the embedding with each word's text vector, as CLIP
+    /// scores captions (the words are embedded on first call, on every core).
     fn logits(&self, embedding: &[f32]) -> anyhow::Result<Vec<f32>> {
+        if self.spec.logits.is_none() && self.spec.text.is_some() {
+            return self.zero_shot(embedding);
+        }
         let input = Tensor::from_shape(&[1, embedding.len()], embedding)?;
         let outputs = self.head(embedding.len())?.run(tvec!(input.into()))?;
         Ok(outputs[0]

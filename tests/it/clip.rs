@@ -42,7 +42,10 @@ fn drawn(k: u32) -> image::RgbImage {
 
 fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -79,8 +82,14 @@ fn collection(dir: &Path) {
     let images = [
         ("red.png", solid(96, 96, [220, 30, 30])),
         ("blue.png", solid(96, 96, [30, 40, 210])),
-        ("stripes.png", stripes(96, 96, 8, true, [0, 0, 0], [255, 255, 255])),
-        ("stripes2.png", stripes(96, 96, 12, false, [200, 200, 0], [0, 0, 90])),
+        (
+            "stripes.png",
+            stripes(96, 96, 8, true, [0, 0, 0], [255, 255, 255]),
+        ),
+        (
+            "stripes2.png",
+            stripes(96, 96, 12, false, [200, 200, 0], [0, 0, 90]),
+        ),
         ("board.png", checkerboard(96, 96, 12)),
         ("noise.png", noise(96, 96, 7)),
     ];
@@ -207,7 +216,12 @@ fn a_search_that_cannot_run_says_why_in_one_line_and_indexes_nothing() {
             "cancel out",
         ),
         (
-            vec!["red".as_ref(), "blue".as_ref(), "--model".as_ref(), spec.as_os_str()],
+            vec![
+                "red".as_ref(),
+                "blue".as_ref(),
+                "--model".as_ref(),
+                spec.as_os_str(),
+            ],
             "quote words that belong together",
         ),
     ];
@@ -221,7 +235,10 @@ fn a_search_that_cannot_run_says_why_in_one_line_and_indexes_nothing() {
     // Only "cancel out" got as far as indexing (its words are fine): the tiny model's
     // vectors are there, the built-in model's are not.
     let summary = index_json(&dir, &store);
-    assert_eq!(summary.embedded, 6, "nothing was indexed with the built-in model");
+    assert_eq!(
+        summary.embedded, 6,
+        "nothing was indexed with the built-in model"
+    );
 }
 
 #[test]
@@ -271,5 +288,35 @@ fn a_spec_with_a_broken_text_encoder_is_refused_in_one_line() {
         assert_eq!(ran.code, Some(2), "{}", ran.stderr);
         assert!(ran.stderr.contains(says), "{}", ran.stderr);
         assert_eq!(ran.stderr.trim().lines().count(), 1, "{}", ran.stderr);
+    }
+}
+
+#[test]
+fn a_clip_model_without_a_classifier_names_clusters_by_visual_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pics");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let spec = spec();
+    let answer: imgtui::answers::Clusters = run_answer(
+        &[
+            "cluster".as_ref(),
+            dir.as_os_str(),
+            "--k".as_ref(),
+            "3".as_ref(),
+            "--model".as_ref(),
+            spec.as_os_str(),
+        ],
+        &store,
+    );
+    let words: Vec<&str> = include_str!("../../config/models/art-words.txt")
+        .lines()
+        .collect();
+    assert_eq!(answer.clusters.len(), 3);
+    for c in &answer.clusters {
+        assert!(!c.classes.is_empty(), "{c:?}");
+        for class in &c.classes {
+            assert!(words.contains(&class.class.as_str()), "{class:?}");
+        }
     }
 }
