@@ -99,6 +99,12 @@ def build(model_name, pretrained, tiny, seed):
         name = "clip-tiny-random"
         tokenizer = open_clip.tokenizer.SimpleTokenizer()
     else:
+        config = open_clip.get_model_config(model_name)
+        if config is None:
+            sys.exit(f"open_clip knows no model {model_name!r}: see open_clip.list_models()")
+        if config.get("text_cfg", {}).get("hf_tokenizer_name"):
+            sys.exit(f"{model_name} uses the tokenizer {config['text_cfg']['hf_tokenizer_name']}; "
+                     "imgtui reads only CLIP's BPE vocabulary: choose a ViT-*, RN* or convnext_* model")
         model = open_clip.create_model(model_name, pretrained=pretrained)
         preprocess = model.visual.preprocess_cfg
         name = "clip-" + model_name.lower() + ("" if pretrained else "-random")

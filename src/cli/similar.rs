@@ -65,18 +65,21 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
 }
 
 pub(crate) fn run_search(a: SearchArgs, g: &Globals) -> Result<ExitCode> {
-    let terms = imgtui::session::Signed::parse(&a.query)
-        .map_err(|e| Error::bad_request(format_args!("search: {e}")))?;
     let mut session = g.open(&a.dir)?;
-    // The model and every text term are checked before any indexing.
-    for t in &terms {
-        if let imgtui::session::Term::Text(words) = &t.term {
-            session.embed_text(words)?;
-        }
+    if !session.searches_by_words() {
+        return Err(Error::bad_request(format_args!(
+            "search by words needs a CLIP-type model (a spec with a text encoder); {} has none: {}",
+            session.extractor().name(),
+            imgtui::session::NO_TEXT_ENCODER
+        )));
     }
+    let terms = imgtui::session::Signed::parse(&a.query, Some(session.root()))
+        .map_err(Error::bad_request)?;
+    // The whole query is embedded before any indexing: a mistake costs no time.
+    let query = session.query_vector(&terms)?;
     g.ready_session(&mut session)?;
     let c = session.images()?;
-    let found = session.search(&c, &terms, a.n)?;
+    let found = Session::search(&c, &query, a.n)?;
     print(&answers::Search::new(&terms, &c, &found), a.format, "")
 }
 

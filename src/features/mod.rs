@@ -61,6 +61,11 @@ pub trait Extractor: Send + Sync {
         Ok(None)
     }
 
+    /// Whether [`Extractor::text_encoder`] would give one, without loading it.
+    fn has_text_encoder(&self) -> bool {
+        false
+    }
+
     /// What runs it, for messages: "tract", or ONNX Runtime's version and device; `None` for
     /// the descriptors, which are plain code.
     fn runtime(&self) -> Option<String> {

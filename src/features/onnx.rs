@@ -560,6 +560,10 @@ impl Extractor for OnnxModel {
         Some("tract".to_owned())
     }
 
+    fn has_text_encoder(&self) -> bool {
+        self.spec.text.is_some()
+    }
+
     fn text_encoder(&self) -> anyhow::Result<Option<&TextEncoder>> {
         let Some(spec) = &self.spec.text else {
             return Ok(None);

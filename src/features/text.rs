@@ -30,7 +30,12 @@ impl TextEncoder {
         let onnx = std::fs::read(&spec.onnx)
             .with_context(|| format!("text.onnx = {}", crate::text::shown(&spec.onnx)))?;
         let fact = i64::fact([1, spec.context_length]);
-        let plan = plan(&onnx, &spec.input, fact, &spec.embedding).context("text.onnx")?;
+        let plan = plan(&onnx, &spec.input, fact, &spec.embedding).with_context(|| {
+            format!(
+                "text.onnx does not run on {} tokens (text.context_length; CLIP's is 77)",
+                spec.context_length
+            )
+        })?;
         let mut encoder = TextEncoder {
             tokenizer,
             plan,

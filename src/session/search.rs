@@ -2,7 +2,7 @@
 //! each term embedded and normalised, the terms added or subtracted, the sum normalised, and the
 //! collection ranked by cosine similarity to it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Session;
 use crate::analysis::neighbours::{Neighbour, Select};
@@ -10,11 +10,10 @@ use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::l2_normalize;
 
-/// What a user says when a search needs a text encoder the model does not have.
-pub const NO_TEXT_ENCODER: &str = "needs a model with a text encoder (a CLIP-type model): export \
-    one with `python models/export_clip.py --model ViT-B-32 --pretrained laion2b_s34b_b79k --out DIR` \
-    where the internet is reachable, then pass --model DIR/spec.toml (docs/guide/models.md, \
-    \"Search by words\")";
+/// How to get a model that searches by words, for the command line's message.
+pub const NO_TEXT_ENCODER: &str = "export one with `python models/export_clip.py --model ViT-B-32 \
+    --pretrained laion2b_s34b_b79k --out DIR` where the internet is reachable, then pass --model \
+    DIR/spec.toml (docs/guide/models.md, \"Search by words\")";
 
 /// One term of a query: words, or an image whose vector joins the query.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,16 +35,24 @@ pub struct Signed {
 }
 
 impl Signed {
-    /// Reads a query as rclip writes it: terms separated by `+` or `-` (each a word of its own),
-    /// the first term added. A term is an image when it names an existing file, else words.
+    /// Reads a query as rclip writes it: terms separated by `+` or `-` standing alone (each
+    /// argument is split at them too, as [`split_query`] does, so `"snow - rain"` quoted reads
+    /// as two terms), the first term added. A term is an image when it names an existing file
+    /// (relative to the working folder, else to `collection`); a term that looks like a path
+    /// (a `/`, or an image file's extension) and names none is an error; the rest are words.
     ///
-    /// Errors: no term, a sign with no term after it, or two signs in a row.
-    pub fn parse(words: &[String]) -> std::result::Result<Vec<Signed>, String> {
+    /// Errors: no term, a sign with no term after it, two signs in a row, two terms without a
+    /// sign, a path that names no file.
+    pub fn parse(
+        words: &[String],
+        collection: Option<&Path>,
+    ) -> std::result::Result<Vec<Signed>, String> {
+        let words: Vec<String> = words.iter().flat_map(|w| split_query(w)).collect();
         let mut terms = Vec::new();
         let mut minus = false;
         // A term may follow (at the start, or after a sign); a sign was just read.
         let (mut term_may_follow, mut sign_read) = (true, false);
-        for w in words {
+        for w in &words {
             match w.as_str() {
                 "+" | "-" if sign_read => {
                     return Err(format!("two signs in a row before {w:?}"));
@@ -61,8 +68,17 @@ impl Signed {
                 }
                 _ => {
                     let path = PathBuf::from(w);
+                    let inside = collection.map(|c| c.join(&path));
                     let term = if path.is_file() {
                         Term::Image(path)
+                    } else if let Some(inside) = inside.filter(|p| p.is_file()) {
+                        Term::Image(inside)
+                    } else if w.contains('/') || crate::scan::is_image_path(&path) {
+                        return Err(format!(
+                            "{}: no such image file (a term with a slash or an image file's \
+                             extension must name one)",
+                            crate::text::shown(&path)
+                        ));
                     } else {
                         Term::Text(w.clone())
                     };
@@ -106,10 +122,16 @@ pub fn split_query(line: &str) -> Vec<String> {
 }
 
 impl Session {
+    /// Whether the model has a text encoder (a CLIP-type spec's `[text]`), so that it can
+    /// search by words; nothing is loaded.
+    pub fn searches_by_words(&self) -> bool {
+        self.extractor.has_text_encoder()
+    }
+
     /// The unit vector of `text` in the image model's space.
     ///
-    /// Fails with [`ErrorKind::BadRequest`] when the model has no text encoder (saying how to
-    /// get one), when its text encoder cannot be loaded, and for an empty or over-long text.
+    /// Fails with [`ErrorKind::BadRequest`] when the model has no text encoder, when its text
+    /// encoder cannot be loaded, and for an empty or over-long text.
     pub fn embed_text(&self, text: &str) -> Result<Vec<f32>> {
         let encoder = self
             .extractor
@@ -117,7 +139,8 @@ impl Session {
             .map_err(|e| Error::with_kind(ErrorKind::BadRequest, e))?
             .ok_or_else(|| {
                 Error::bad_request(format_args!(
-                    "search by words {NO_TEXT_ENCODER}; the model {} has none",
+                    "search by words needs a CLIP-type model (a spec with a text encoder); {} \
+                     has none",
                     self.extractor.name()
                 ))
             })?;
@@ -127,39 +150,36 @@ impl Session {
     }
 
     /// The query vector of `terms` (unit length): each term's unit vector, added or
-    /// subtracted, the sum normalised. An image of `c` uses its stored vector.
+    /// subtracted, the sum normalised. Images are embedded from their files (as an indexed
+    /// image's stored vector was), so a query is checked whole before any indexing.
     ///
     /// Fails as [`Session::embed_text`] for words, with [`ErrorKind::MissingInput`] for an image
-    /// that cannot be read, and with [`ErrorKind::BadRequest`] when the terms cancel out.
-    pub fn query_vector(&self, c: &Collection, terms: &[Signed]) -> Result<Vec<f32>> {
-        let mut sum = vec![0f32; c.dim()];
+    /// that cannot be read, and with [`ErrorKind::BadRequest`] for one that cannot be decoded
+    /// and when the terms cancel out.
+    pub fn query_vector(&self, terms: &[Signed]) -> Result<Vec<f32>> {
+        let mut sum: Vec<f32> = Vec::new();
         for t in terms {
             let v = match &t.term {
                 Term::Text(words) => self.embed_text(words)?,
                 Term::Image(path) => {
-                    let own = std::fs::canonicalize(path)
-                        .ok()
-                        .and_then(|p| c.paths.binary_search(&p).ok());
-                    match own {
-                        Some(row) => c.row(row).to_vec(),
-                        None => {
-                            let bytes = std::fs::read(path).map_err(|e| {
-                                Error::with_kind(
-                                    ErrorKind::MissingInput,
-                                    anyhow::anyhow!("{}: {e}", crate::text::shown(path)),
-                                )
-                            })?;
-                            self.embed(&bytes)
-                                .map_err(|e| e.context(crate::text::shown(path).to_string()))?
-                        }
-                    }
+                    let bytes = std::fs::read(path).map_err(|e| {
+                        Error::with_kind(
+                            ErrorKind::MissingInput,
+                            anyhow::anyhow!("{}: {e}", crate::text::shown(path)),
+                        )
+                    })?;
+                    self.embed(&bytes)
+                        .map_err(|e| e.context(crate::text::shown(path).to_string()))?
                 }
             };
+            if sum.is_empty() {
+                sum = vec![0f32; v.len()];
+            }
             if v.len() != sum.len() {
                 return Err(Error::bad_request(format_args!(
-                    "the query's vectors have {} numbers and the collection's {}",
-                    v.len(),
-                    sum.len()
+                    "the query's terms give vectors of {} and {} numbers",
+                    sum.len(),
+                    v.len()
                 )));
             }
             let sign = if t.minus { -1.0 } else { 1.0 };
@@ -173,13 +193,19 @@ impl Session {
         Ok(sum)
     }
 
-    /// The `n` images of `c` most like `terms` (see [`Session::query_vector`]), most similar
+    /// The `n` images of `c` nearest `query` (from [`Session::query_vector`]), most similar
     /// first, each with its cosine distance (1 − cosine similarity).
     ///
-    /// Fails as [`Session::query_vector`].
-    pub fn search(&self, c: &Collection, terms: &[Signed], n: usize) -> Result<Vec<Neighbour>> {
-        let query = self.query_vector(c, terms)?;
-        Ok(Session::similar(c, &query, Select::Nearest(n), None))
+    /// Fails with [`ErrorKind::BadRequest`] when the query's length is not the collection's.
+    pub fn search(c: &Collection, query: &[f32], n: usize) -> Result<Vec<Neighbour>> {
+        if !c.is_empty() && query.len() != c.dim() {
+            return Err(Error::bad_request(format_args!(
+                "the query has {} numbers and the collection's vectors {}",
+                query.len(),
+                c.dim()
+            )));
+        }
+        Ok(Session::similar(c, query, Select::Nearest(n), None))
     }
 }
 
@@ -203,7 +229,7 @@ mod tests {
 
     #[test]
     fn rclip_style_queries_parse_into_signed_terms() {
-        let q = Signed::parse(&words(&["blue waves", "-", "foam", "+", "night"])).unwrap();
+        let q = Signed::parse(&words(&["blue waves", "-", "foam", "+", "night"]), None).unwrap();
         let text = |minus, t: &str| Signed {
             minus,
             term: Term::Text(t.into()),
@@ -218,16 +244,20 @@ mod tests {
         );
         let file = std::env::temp_dir().join(format!("imgtui-query-{}.png", std::process::id()));
         std::fs::write(&file, b"x").unwrap();
-        let q = Signed::parse(&words(&[file.to_str().unwrap(), "-", "red"])).unwrap();
+        let q = Signed::parse(&words(&[file.to_str().unwrap(), "-", "red"]), None).unwrap();
         assert_eq!(q[0].term, Term::Image(file.clone()));
         std::fs::remove_file(&file).unwrap();
-        assert!(Signed::parse(&[]).is_err());
-        assert!(Signed::parse(&words(&["a", "b"])).is_err());
-        assert!(Signed::parse(&words(&["a", "-"])).is_err());
-        assert!(Signed::parse(&words(&["a", "-", "+", "b"])).is_err());
-        assert!(Signed::parse(&words(&["-", "+", "b"])).is_err());
+        assert!(Signed::parse(&[], None).is_err());
+        assert!(Signed::parse(&words(&["a", "b"]), None).is_err());
+        assert!(Signed::parse(&words(&["a", "-"]), None).is_err());
+        assert!(Signed::parse(&words(&["a", "-", "+", "b"]), None).is_err());
+        assert!(Signed::parse(&words(&["-", "+", "b"]), None).is_err());
+        // Quoted, "a - b" is two terms; a path that names nothing is refused.
+        assert_eq!(Signed::parse(&words(&["a - b"]), None).unwrap().len(), 2);
+        assert!(Signed::parse(&words(&["/no/such.png"]), None).is_err());
+        assert!(Signed::parse(&words(&["nothing.jpg"]), None).is_err());
         // A query may start with a sign: "- red" is everything but red.
-        let q = Signed::parse(&words(&["-", "red"])).unwrap();
+        let q = Signed::parse(&words(&["-", "red"]), None).unwrap();
         assert!(q[0].minus);
     }
 }

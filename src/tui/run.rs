@@ -113,6 +113,7 @@ fn new_app(session: &Session) -> App {
     );
     let config = session.config();
     app.neighbours.count = config.explore.neighbours;
+    app.neighbours.searchable = session.searches_by_words();
     app.duplicates.threshold = config.duplicates.threshold;
     app.look.theme = Theme::from_setting(config.explore.theme, Theme::no_color_env());
     app.look.auto = config.explore.theme == ThemeSetting::Auto;

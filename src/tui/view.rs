@@ -294,7 +294,7 @@ fn draw_popup(frame: &mut Frame, app: &App, area: Rect) {
             area,
             "search by words",
             text,
-            "Enter searches · words + words - words (a file's path is an image) · Esc cancels",
+            "Enter searches · + and - join terms (a path is an image) · Esc cancels",
         ),
         Overlay::Filter => draw_prompt(
             frame,

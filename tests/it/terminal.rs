@@ -935,6 +935,9 @@ fn t_searches_by_words_with_a_clip_model_and_esc_brings_the_neighbours_back() {
         .collect();
     assert!(scores.len() >= 10, "{s}");
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}\n{s}");
+    // s on a result: that image's own similar images.
+    keys("s");
+    wait_for(sock, session, "similar (Esc returns)");
     keys("Escape");
     wait_for(sock, session, "nearest neighbours (s)");
     // A query that cannot run says why on the status line and changes nothing.
@@ -943,7 +946,13 @@ fn t_searches_by_words_with_a_clip_model_and_esc_brings_the_neighbours_back() {
     keys("C-u");
     typed("red - red");
     keys("Enter");
-    wait_for(sock, session, "cancel out");
+    // The query comes back to be mended.
+    let s = wait_for(sock, session, "cancel out");
+    assert!(s.contains("red - red▏"), "{s}");
+    keys("Escape");
+    wait_until(sock, session, "the query line closed", |s| {
+        !s.contains("search by words")
+    });
     keys("q");
     wait_for(sock, session, "exited 0");
     tmux(sock, &["kill-server"]);

@@ -35,6 +35,8 @@ pub(crate) struct Neighbours {
     pub(crate) cursor: usize,
     /// The words `list` was found for, when it holds search results (`t`), not neighbours.
     pub(crate) query: Option<String>,
+    /// Whether the model can search by words (it has a text encoder).
+    pub(crate) searchable: bool,
 }
 
 impl Default for Neighbours {
@@ -47,6 +49,7 @@ impl Default for Neighbours {
             wanted: false,
             cursor: 0,
             query: None,
+            searchable: false,
         }
     }
 }
@@ -114,6 +117,20 @@ impl App {
 
     /// `s`: browse the current image's neighbours (found first if they are not in yet).
     pub(crate) fn browse_similar(&mut self) -> Vec<Command> {
+        // On a search result: the result's own neighbours, from its place in its cluster.
+        if self.neighbours.query.is_some()
+            && self.focus == Focus::Similar
+            && let Some(row) = self.current()
+        {
+            self.forget_neighbours();
+            self.focus = Focus::Images;
+            self.go_to(row);
+            self.neighbours.wanted = true;
+            self.say("finding similar images…");
+            let mut commands = self.cursor_rests();
+            commands.extend(self.preview_command());
+            return commands;
+        }
         if !self.neighbours_current() {
             self.neighbours.wanted = true;
             self.say("finding similar images…");

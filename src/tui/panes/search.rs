@@ -15,6 +15,13 @@ pub const SEARCH_RESULTS: usize = 60;
 impl App {
     /// `t`: the query line (the last query, to edit).
     pub(crate) fn open_search(&mut self) -> Vec<Command> {
+        if !self.neighbours.searchable {
+            self.say(format!(
+                "t searches by words with a CLIP-type model; {} has none (docs/guide/models.md)",
+                self.status.model
+            ));
+            return Vec::new();
+        }
         if !self.has_vectors() {
             self.notify(Notice::WaitingForVectors);
             return Vec::new();
@@ -26,11 +33,11 @@ impl App {
 
     /// Enter in the query line: search for `text` on a worker.
     pub(crate) fn start_search(&mut self, text: String) -> Vec<Command> {
-        self.overlay = Overlay::None;
         if text.trim().is_empty() {
             self.say("the query is empty: type some words");
             return Vec::new();
         }
+        self.overlay = Overlay::None;
         self.say(format!("searching for {}…", crate::text::escape(&text)));
         vec![Command::Search(text, SEARCH_RESULTS)]
     }
@@ -53,8 +60,10 @@ impl App {
                 self.say("no images to search");
                 return Vec::new();
             }
+            // The query comes back to be mended, the reason on the status line.
             Err(e) => {
                 self.say(e.explained(None));
+                self.overlay = Overlay::Search(query);
                 return Vec::new();
             }
         };

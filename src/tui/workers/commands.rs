@@ -173,9 +173,11 @@ impl Workers {
         let (tx, reopener) = (self.tx.clone(), self.session.reopener());
         std::thread::spawn(move || {
             let words: Vec<String> = crate::session::split_query(&query);
-            let found = crate::session::Signed::parse(&words)
-                .map_err(crate::error::Error::bad_request)
-                .and_then(|terms| reopener.open()?.search(&c, &terms, n));
+            let found = reopener.open().and_then(|session| {
+                let terms = crate::session::Signed::parse(&words, Some(session.root()))
+                    .map_err(crate::error::Error::bad_request)?;
+                Session::search(&c, &session.query_vector(&terms)?, n)
+            });
             let _ = tx.send(
                 Event::Searched {
                     query,
