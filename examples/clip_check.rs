@@ -25,7 +25,10 @@ fn drawn(k: u32, size: u32) -> RgbImage {
 
 fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "vector lengths differ");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Milliseconds per image over `n` images on `threads` threads sharing one plan.
@@ -51,21 +54,35 @@ fn main() -> anyhow::Result<()> {
     let n: usize = args.get(1).map_or(Ok(16), |a| a.parse())?;
     let start = Instant::now();
     let model = OnnxModel::from_spec_file(&spec)?;
-    println!("image encoder loaded and checked in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "image encoder loaded and checked in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
     let start = Instant::now();
     let text = model
         .text_encoder()?
         .ok_or_else(|| anyhow::anyhow!("the spec has no [text] encoder"))?;
-    println!("text encoder loaded in {:.1} s", start.elapsed().as_secs_f64());
+    println!(
+        "text encoder loaded in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
 
     let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         spec.with_file_name("reference.json"),
     )?)?;
     let (size, _) = model.input_size();
     let mut worst = 0f32;
-    for (k, want) in reference["images"].as_array().into_iter().flatten().enumerate() {
+    for (k, want) in reference["images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let want: Vec<f32> = serde_json::from_value(want.clone())?;
-        worst = worst.max(largest_difference(&model.extract(&drawn(k as u32, size))?, &want));
+        worst = worst.max(largest_difference(
+            &model.extract(&drawn(k as u32, size))?,
+            &want,
+        ));
     }
     println!("image encoder: tract against torch, largest difference {worst:.2e}");
     let mut worst = 0f32;
