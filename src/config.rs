@@ -24,6 +24,9 @@ pub struct Config {
     pub features: String,
     /// What runs a model: `tract` or `onnxruntime` (see [`crate::features::Runtime`]).
     pub runtime: String,
+    /// In what way images are similar by default: a facet or a blend
+    /// ([`crate::features::Space`]).
+    pub facet: String,
     /// `[index]`: how indexing runs.
     pub index: IndexSection,
     /// `[watch]`.
@@ -385,6 +388,7 @@ impl Config {
         self.decode_options()?;
         crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
         self.runtime()?;
+        self.facet()?;
         self.cluster_options()?;
         crate::analysis::duplicates::check_threshold(self.duplicates.threshold)
             .map_err(|rule| anyhow::anyhow!("duplicates.threshold: {rule}"))?;
@@ -456,6 +460,15 @@ impl Config {
                 origins,
             },
         ))
+    }
+
+    /// In what way images are similar, as the setting `facet` says.
+    ///
+    /// Fails naming what is wrong with it (see [`crate::features::Space`]).
+    pub fn facet(&self) -> anyhow::Result<crate::features::Space> {
+        self.facet
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("facet: {e}"))
     }
 
     /// What runs a model, as the setting `runtime` says.

@@ -10,12 +10,14 @@ pub mod clip_tokenizer;
 #[cfg(target_arch = "x86_64")]
 mod depthwise;
 mod descriptors;
+mod facet;
 mod onnx;
 #[cfg(feature = "ort")]
 mod onnxruntime;
 pub mod spec;
 
 pub use descriptors::{Colour, Hog, Pixels};
+pub use facet::{FACETS, Facet, Space, facet_descriptors};
 pub use onnx::OnnxModel;
 
 use image::RgbImage;
