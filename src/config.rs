@@ -235,6 +235,8 @@ pub struct IndexSection {
     pub max_file_mib: u64,
     /// Whether indexing stores a thumbnail of each new image, for the explorer's grid.
     pub thumbnails: bool,
+    /// Whether indexing makes the colour and texture facets' vectors beside the model's.
+    pub facets: bool,
 }
 
 /// `[watch]` (see config/default.toml).
@@ -526,6 +528,7 @@ impl Config {
             batch_interval: Duration::from_millis(self.index.batch_interval_ms),
             max_file_bytes: self.index.max_file_mib << 20,
             thumbnails: self.index.thumbnails,
+            facets: self.index.facets,
             shard: None,
         })
     }

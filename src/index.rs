@@ -63,6 +63,10 @@ pub struct IndexOptions {
     pub max_file_bytes: u64,
     /// Whether new content gets a thumbnail ([`crate::decode::thumbnail`]) in the store.
     pub thumbnails: bool,
+    /// Whether content gets the vectors of the facets' descriptors
+    /// ([`crate::features::facet_descriptors`]) beside the extractor's, under their own
+    /// feature ids; content indexed without them gets them on the next run that makes them.
+    pub facets: bool,
     /// Only shard I of N (1 ≤ I ≤ N, see [`in_shard`]): the files of other shards are neither
     /// read, recorded nor removed. `None` takes every file.
     pub shard: Option<(u32, u32)>,
@@ -108,7 +112,8 @@ pub fn in_shard(root: &Path, path: &Path, shard: Option<(u32, u32)>) -> bool {
 }
 
 impl Default for IndexOptions {
-    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB, thumbnails on:
+    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB, thumbnails and
+    /// facets on:
     /// the values of `config/default.toml` (a test in `config` keeps the two the same).
     fn default() -> Self {
         IndexOptions {
@@ -118,6 +123,7 @@ impl Default for IndexOptions {
             batch_interval: Duration::from_millis(1000),
             max_file_bytes: 256 << 20,
             thumbnails: true,
+            facets: true,
             shard: None,
         }
     }
@@ -254,6 +260,7 @@ pub fn index(
     // The facets' descriptors, each under its own feature id (one the extractor itself
     // answers for is not made twice), and the content that has all their vectors.
     let facets: Vec<(&dyn Extractor, String)> = facet_descriptors()
+        .filter(|_| opts.facets)
         .map(|e| (e, feature_id(e, &opts.decode)))
         .filter(|(_, id)| *id != feature)
         .collect();

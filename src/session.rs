@@ -429,12 +429,6 @@ impl Session {
     /// them).
     pub fn images(&self) -> Result<Collection> {
         let c = self.collection()?;
-        if c.is_empty() {
-            return Err(Error::bad_request(format_args!(
-                "{}: no images to compare",
-                crate::text::shown(&self.root)
-            )));
-        }
         if self.space.single() != Some(Facet::Content) {
             let files = self.store.files(&self.root)?.len();
             if c.len() < files {
@@ -447,6 +441,12 @@ impl Session {
                     crate::text::shown(&self.root)
                 )));
             }
+        }
+        if c.is_empty() {
+            return Err(Error::bad_request(format_args!(
+                "{}: no images to compare",
+                crate::text::shown(&self.root)
+            )));
         }
         Ok(c)
     }

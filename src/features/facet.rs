@@ -2,7 +2,7 @@
 //! texture are descriptors computed at index time beside them, from the same decoded image,
 //! and stored under their own feature ids. A [`Space`] is one facet or a weighted blend.
 
-use super::{Colour, Extractor, Hog};
+use super::{Colour, Extractor, Texture};
 
 /// One way images are alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -11,7 +11,8 @@ pub enum Facet {
     Content,
     /// The palette: [`Colour`], a joint HSV histogram, square-rooted.
     Colour,
-    /// Edges and their directions: [`Hog`], grey levels only.
+    /// Edges, their directions and local patterns wherever they are: [`Texture`], grey
+    /// levels only.
     Texture,
 }
 
@@ -34,7 +35,7 @@ impl Facet {
         match self {
             Facet::Content => None,
             Facet::Colour => Some(&Colour),
-            Facet::Texture => Some(&Hog),
+            Facet::Texture => Some(&Texture),
         }
     }
 }

@@ -16,7 +16,7 @@ mod onnx;
 mod onnxruntime;
 pub mod spec;
 
-pub use descriptors::{Colour, Hog, Pixels};
+pub use descriptors::{Colour, Hog, Pixels, Texture};
 pub use facet::{FACETS, Facet, Space, facet_descriptors};
 pub use onnx::OnnxModel;
 
