@@ -34,7 +34,7 @@ pub struct Pixels;
 /// (cosine of square-rooted histograms is the Bhattacharyya coefficient). 128 numbers.
 pub struct Colour;
 
-/// Texture regardless of where it is and of colour: at three scales (the image at 96×96 grey,
+/// Texture regardless of where it is and of colour: at three scales (the image at 64×64 grey,
 /// then halved twice by 2×2 means), three histograms, each a distribution square-rooted (so
 /// each has length 1 and cosine is the Bhattacharyya coefficient, as for [`Colour`]):
 /// - local binary patterns, rotation-invariant and uniform (LBP^riu2, 8 neighbours at radius
@@ -164,7 +164,7 @@ impl Extractor for Pixels {
     }
 }
 
-const TEXTURE_SIDE: usize = 96;
+const TEXTURE_SIDE: usize = 64;
 const TEXTURE_SCALES: usize = 3;
 const LBP_BINS: usize = 10;
 const ORIENTATIONS: usize = 8;
@@ -241,9 +241,8 @@ fn texture_at(grey: &[f32], side: usize, out: &mut Vec<f32>) {
     for y in 1..side - 1 {
         for x in 1..side - 1 {
             let centre = at(x, y);
-            let bits = RING.map(|(dx, dy)| {
-                at(x.wrapping_add_signed(dx), y.wrapping_add_signed(dy)) >= centre
-            });
+            let bits = RING
+                .map(|(dx, dy)| at(x.wrapping_add_signed(dx), y.wrapping_add_signed(dy)) >= centre);
             let ones = bits.iter().filter(|&&b| b).count();
             let changes = (0..8).filter(|&i| bits[i] != bits[(i + 1) % 8]).count();
             // Uniform patterns (at most two changes) by their number of ones, the rest in one bin.
@@ -269,13 +268,10 @@ fn texture_at(grey: &[f32], side: usize, out: &mut Vec<f32>) {
     }
     for hist in [&lbp[..], &orientations[..], &magnitudes[..]] {
         let total: f32 = hist.iter().sum();
-        out.extend(hist.iter().map(|&c| {
-            if total > 0.0 {
-                (c / total).sqrt()
-            } else {
-                0.0
-            }
-        }));
+        out.extend(
+            hist.iter()
+                .map(|&c| if total > 0.0 { (c / total).sqrt() } else { 0.0 }),
+        );
     }
 }
 
@@ -426,28 +422,32 @@ mod tests {
         // Fine stripes on the left half or on the right half of a flat grey image: HOG tells
         // them apart by their place, texture sees the same stripes.
         let half = |left: bool| {
-            RgbImage::from_fn(96, 96, |x, _| {
-                let striped = (x < 48) == left;
-                image::Rgb(if striped && (x / 3) % 2 == 0 { [0; 3] } else { [160; 3] })
+            RgbImage::from_fn(64, 64, |x, _| {
+                let striped = (x < 32) == left;
+                image::Rgb(if striped && (x / 3) % 2 == 0 {
+                    [0; 3]
+                } else {
+                    [160; 3]
+                })
             })
         };
         let (a, b) = (half(true), half(false));
-        let texture = cosine_distance(
-            &Texture.extract(&a).unwrap(),
-            &Texture.extract(&b).unwrap(),
-        );
-        let small = |img: &RgbImage| image::imageops::resize(img, 64, 64, image::imageops::Triangle);
-        let hog = cosine_distance(
-            &Hog.extract(&small(&a)).unwrap(),
-            &Hog.extract(&small(&b)).unwrap(),
-        );
+        let texture = cosine_distance(&Texture.extract(&a).unwrap(), &Texture.extract(&b).unwrap());
+        let hog = cosine_distance(&Hog.extract(&a).unwrap(), &Hog.extract(&b).unwrap());
         assert!(texture < 0.02, "texture {texture}");
         assert!(hog > 5.0 * texture, "hog {hog}, texture {texture}");
         // Stripes and a checkerboard differ in texture.
-        let checks = RgbImage::from_fn(96, 96, |x, y| {
-            image::Rgb(if (x / 3 + y / 3) % 2 == 0 { [0; 3] } else { [160; 3] })
+        let checks = RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb(if (x / 3 + y / 3) % 2 == 0 {
+                [0; 3]
+            } else {
+                [160; 3]
+            })
         });
-        let d = cosine_distance(&Texture.extract(&a).unwrap(), &Texture.extract(&checks).unwrap());
+        let d = cosine_distance(
+            &Texture.extract(&a).unwrap(),
+            &Texture.extract(&checks).unwrap(),
+        );
         assert!(d > 0.05, "{d}");
         assert_eq!(Texture.extract(&a).unwrap().len(), Texture.dim());
     }
