@@ -678,7 +678,10 @@ fn embed_with_extras(
     let sizes = wanted.facets.iter().map(|(e, _)| e.input_size());
     let mut at_least = sizes.fold((w, h), |(w, h), (fw, fh)| (w.max(fw), h.max(fh)));
     if wanted.thumbnail {
-        at_least = (at_least.0.max(THUMBNAIL_SIZE), at_least.1.max(THUMBNAIL_SIZE));
+        at_least = (
+            at_least.0.max(THUMBNAIL_SIZE),
+            at_least.1.max(THUMBNAIL_SIZE),
+        );
     }
     let img = decode::decode_at_least(bytes, decode, at_least)?;
     let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());

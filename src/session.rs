@@ -969,7 +969,13 @@ fn blend(parts: &[(Collection, f32)]) -> Collection {
     };
     let rows: Vec<HashMap<&Path, usize>> = rest
         .iter()
-        .map(|(c, _)| c.paths.iter().enumerate().map(|(i, p)| (p.as_path(), i)).collect())
+        .map(|(c, _)| {
+            c.paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.as_path(), i))
+                .collect()
+        })
         .collect();
     let mut row = Vec::new();
     for (i, path) in first.paths.iter().enumerate() {

@@ -466,7 +466,8 @@ pub(crate) enum Table {
 #[derive(clap::Args)]
 pub(crate) struct FacetArg {
     /// In what way images are similar: content (the model's vectors), colour (the palette),
-    /// texture (edges and their directions), or a blend such as content:0.7,colour:0.3
+    /// texture (edges, their directions and fine patterns, wherever they are), or a blend such
+    /// as content:0.7,colour:0.3
     /// [default: from the settings, facet = "content"]. Each has its own vectors and its
     /// own saved clustering.
     #[arg(long, value_name = "FACET")]
@@ -483,7 +484,9 @@ impl FacetArg {
                 .map_err(|e: String| Error::bad_request(format_args!("--facet {text}: {e}")))?,
             None => {
                 let (config, _) = g.settings()?;
-                config.facet().map_err(|e| Error::with_kind(BadRequest, e))?
+                config
+                    .facet()
+                    .map_err(|e| Error::with_kind(BadRequest, e))?
             }
         };
         let mut session = g.ready(dir)?;

@@ -157,10 +157,20 @@ mod tests {
         assert_eq!(s.single(), Some(Facet::Colour));
         assert_eq!("color".parse::<Space>().unwrap(), s);
         let blend: Space = "content:3,colour:1".parse().unwrap();
-        assert_eq!(blend.parts(), &[(Facet::Content, 0.75), (Facet::Colour, 0.25)]);
+        assert_eq!(
+            blend.parts(),
+            &[(Facet::Content, 0.75), (Facet::Colour, 0.25)]
+        );
         assert_eq!(blend.to_string(), "content:0.75,colour:0.25");
         assert_eq!(blend.to_string().parse::<Space>().unwrap(), blend);
-        for bad in ["", "shape", "colour:0", "colour:-1", "colour:x", "colour,color"] {
+        for bad in [
+            "",
+            "shape",
+            "colour:0",
+            "colour:-1",
+            "colour:x",
+            "colour,color",
+        ] {
             assert!(bad.parse::<Space>().is_err(), "{bad}");
         }
     }

@@ -161,7 +161,10 @@ fn zero_and_non_finite_vectors_are_refused_at_write_time() {
         ..update("/a/faceted.png", 2)
     };
     let err = store.write("f", &[facet(vec![0.5; 6], 1.0)]).unwrap_err();
-    assert!(err.to_string().contains("the g vector of /a/faceted.png"), "{err}");
+    assert!(
+        err.to_string().contains("the g vector of /a/faceted.png"),
+        "{err}"
+    );
     store.write("f", &[facet(unit(3), 1.0)]).unwrap();
     assert_eq!(store.vector_count("f").unwrap(), 2);
     assert_eq!(store.vector_count("g").unwrap(), 1);

@@ -924,8 +924,9 @@ fn f_in_tmux_switches_the_facet_and_the_neighbours_follow() {
     for facet in ["colour", "texture"] {
         keys("f");
         let s = wait_until(sock, session, facet, |s| {
-            s.contains(&format!("similar by {facet}: neighbours, map and clusters follow"))
-                && neighbour_rows(s).len() >= 5
+            s.contains(&format!(
+                "similar by {facet}: neighbours, map and clusters follow"
+            )) && neighbour_rows(s).len() >= 5
                 && neighbour_rows(s) != by_content
         });
         assert!(s.contains("clusters:"), "{s}");

@@ -56,7 +56,9 @@ impl App {
         let next = (self.facets.pending.unwrap_or(self.facets.current) + 1) % n;
         self.facets.pending = Some(next);
         let space = self.facets.spaces[next].clone();
-        self.say(format!("similar by {space}: loading its vectors and clusters…"));
+        self.say(format!(
+            "similar by {space}: loading its vectors and clusters…"
+        ));
         vec![Command::SwitchFacet(next, space)]
     }
 

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use super::Msg;
 use crate::error::{Error, Result};
-use crate::session::{
-    Collection, KeepRule, Progress, Reopener, Session, Space, Summary, Watching,
-};
+use crate::session::{Collection, KeepRule, Progress, Reopener, Session, Space, Summary, Watching};
 use crate::tui::app::Event;
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
