@@ -303,7 +303,7 @@ pub(crate) const KEYS: &[Row] = &[
     row(
         Panes,
         &[(char('f'), Facet)],
-        "similar by content / colour / texture (and a blend setting): all panes follow",
+        "similar by content / colour / texture / the blend setting",
     ),
     row(
         Panes,
