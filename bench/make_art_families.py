@@ -2,7 +2,7 @@
 """Procedural art in eight families with random parameters and palettes, for judging how many
 clusters `--k auto` finds against how many a person sees.
 
-    python3 bench/make_art_families.py OUT_DIR [COUNT=400] [SIZE=256] [SEED=11]
+    python3 bench/make_art_families.py OUT_DIR [COUNT=400] [SIZE=256] [SEED=11] [PALETTES=random]
 
 Families: noise, marble, flow (flow-field streaks), cells (Voronoi), opart (high-contrast
 moiré and checkers), rings, attractor (Clifford attractor densities), mondrian (recursive
@@ -10,6 +10,11 @@ splits with black rules). Every image draws its own palette of 3–5 random colo
 parameters, so a family is a structure, not a look. Writes OUT_DIR/images/FAMILY-NNNN.png and
 OUT_DIR/labels.csv (filename,label = family); families take turns, so the first n images of
 the set hold every family about equally.
+
+With PALETTES=named, each image's palette is instead one of the eight fixed named palettes
+below, drawn at random (a family and a palette are independent), lightly jittered per image;
+OUT_DIR/palettes.csv then gives each image's palette (filename,palette), for judging whether
+a similarity shares palettes (bench/facets.py).
 """
 
 import os
@@ -25,8 +30,27 @@ rng = np.random.default_rng(int(sys.argv[4]) if len(sys.argv) > 4 else 11)
 y, x = np.mgrid[0:S, 0:S].astype(np.float32) / S
 
 
+NAMED = {
+    "sunset": ["#2b1055", "#d53369", "#f58e3b", "#ffd56b"],
+    "ocean": ["#03045e", "#0077b6", "#00b4d8", "#caf0f8"],
+    "forest": ["#1b2d1b", "#2d6a4f", "#74c69d", "#d8f3dc"],
+    "desert": ["#6b3e1e", "#c67c3d", "#e9c46a", "#f4e9cd"],
+    "neon": ["#0d0221", "#ff00a0", "#00f0ff", "#f9f871"],
+    "greys": ["#111111", "#555555", "#999999", "#eeeeee"],
+    "candy": ["#ffafcc", "#ffc8dd", "#cdb4db", "#a2d2ff"],
+    "rust": ["#250902", "#7f1d1d", "#c2410c", "#a8a29e"],
+}
+named = len(sys.argv) > 5 and sys.argv[5] == "named"
+drawn = []
+
+
 def palette():
-    return rng.uniform(0, 1, (rng.integers(3, 6), 3))
+    if not named:
+        return rng.uniform(0, 1, (rng.integers(3, 6), 3))
+    name = list(NAMED)[rng.integers(0, len(NAMED))]
+    drawn.append(name)
+    pal = np.array([[int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)] for h in NAMED[name]])
+    return np.clip(pal + rng.normal(0, 0.03, pal.shape), 0, 1)[rng.permutation(len(pal))]
 
 
 def colorize(t, pal):
@@ -150,3 +174,7 @@ for i in range(count):
     labels.append(f"{name},{fam.__name__}")
 with open(os.path.join(out, "labels.csv"), "w") as f:
     f.write("\n".join(labels) + "\n")
+if named:
+    with open(os.path.join(out, "palettes.csv"), "w") as f:
+        f.write("filename,palette\n")
+        f.writelines(f"{line.split(',')[0]},{p}\n" for line, p in zip(labels[1:], drawn))

@@ -133,7 +133,12 @@ fn main() -> anyhow::Result<()> {
         src.dim(),
         start.elapsed().as_secs_f64()
     );
-    let background = imgtui::decode::DecodeOptions::default().background;
+    let decode = imgtui::decode::DecodeOptions::default();
+    let background = decode.background;
+    // The facets' descriptors under their feature ids, as indexing makes them.
+    let facets: Vec<(&dyn imgtui::Extractor, String)> = imgtui::features::facet_descriptors()
+        .map(|e| (e, feature_id(e, &decode)))
+        .collect();
 
     let mut rng = Lcg::new(a.seed);
     let kinds: Vec<Kind> = (0..a.n)
@@ -183,26 +188,36 @@ fn main() -> anyhow::Result<()> {
     let read_ns = imgtui::scan::epoch_ns(std::time::SystemTime::now());
     for chunk in (0..a.n).collect::<Vec<_>>().chunks(5000) {
         // Reading, hashing and the signatures on every core; the vectors in order (one seed).
-        let read: Vec<(FileEntry, [u8; 32], Option<Vec<u8>>)> = chunk
+        type Read = (
+            FileEntry,
+            [u8; 32],
+            Option<Vec<u8>>,
+            Vec<(String, Vec<f32>, f32)>,
+        );
+        let read: Vec<Read> = chunk
             .par_iter()
             .map(|&i| -> anyhow::Result<_> {
                 let path = file_path(&images, i);
                 let bytes = std::fs::read(&path)?;
                 let hash = *blake3::hash(&bytes).as_bytes();
                 let file = FileEntry::new(path.clone(), &std::fs::metadata(&path)?);
-                // An exact copy's content has its signature already.
-                let signature = match kinds[i] {
-                    Kind::Exact { .. } => None,
-                    _ => Some(imgtui::decode::signature::signature(
-                        &image::load_from_memory(&bytes)?,
-                        background,
-                    )),
+                // An exact copy's content has its signature and facets already.
+                let (signature, facets) = match kinds[i] {
+                    Kind::Exact { .. } => (None, Vec::new()),
+                    _ => {
+                        let img = image::load_from_memory(&bytes)?;
+                        let sig = imgtui::decode::signature::signature(&img, background);
+                        (
+                            Some(sig),
+                            imgtui::index::facet_vectors(&img, &facets, &decode),
+                        )
+                    }
                 };
-                Ok((file, hash, signature))
+                Ok((file, hash, signature, facets))
             })
             .collect::<anyhow::Result<_>>()?;
         let mut updates = Vec::with_capacity(chunk.len());
-        for (&i, (file, hash, signature)) in chunk.iter().zip(read) {
+        for (&i, (file, hash, signature, facets)) in chunk.iter().zip(read) {
             let (vector, thumb_of) = match kinds[i] {
                 Kind::Exact { .. } => {
                     exact += 1;
@@ -239,6 +254,7 @@ fn main() -> anyhow::Result<()> {
                 vector,
                 thumbnail,
                 signature,
+                facets,
             });
         }
         store.write(&feature, &updates)?;

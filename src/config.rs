@@ -24,6 +24,9 @@ pub struct Config {
     pub features: String,
     /// What runs a model: `tract` or `onnxruntime` (see [`crate::features::Runtime`]).
     pub runtime: String,
+    /// In what way images are similar by default: a facet or a blend
+    /// ([`crate::features::Space`]).
+    pub facet: String,
     /// `[index]`: how indexing runs.
     pub index: IndexSection,
     /// `[watch]`.
@@ -232,6 +235,8 @@ pub struct IndexSection {
     pub max_file_mib: u64,
     /// Whether indexing stores a thumbnail of each new image, for the explorer's grid.
     pub thumbnails: bool,
+    /// Whether indexing makes the colour and texture facets' vectors beside the model's.
+    pub facets: bool,
 }
 
 /// `[watch]` (see config/default.toml).
@@ -385,6 +390,7 @@ impl Config {
         self.decode_options()?;
         crate::features::check(&self.features).map_err(|e| anyhow::anyhow!("features: {e}"))?;
         self.runtime()?;
+        self.facet()?;
         self.cluster_options()?;
         crate::analysis::duplicates::check_threshold(self.duplicates.threshold)
             .map_err(|rule| anyhow::anyhow!("duplicates.threshold: {rule}"))?;
@@ -458,6 +464,15 @@ impl Config {
         ))
     }
 
+    /// In what way images are similar, as the setting `facet` says.
+    ///
+    /// Fails naming what is wrong with it (see [`crate::features::Space`]).
+    pub fn facet(&self) -> anyhow::Result<crate::features::Space> {
+        self.facet
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("facet: {e}"))
+    }
+
     /// What runs a model, as the setting `runtime` says.
     ///
     /// Fails when it is not one of [`crate::features::RUNTIMES`].
@@ -513,6 +528,7 @@ impl Config {
             batch_interval: Duration::from_millis(self.index.batch_interval_ms),
             max_file_bytes: self.index.max_file_mib << 20,
             thumbnails: self.index.thumbnails,
+            facets: self.index.facets,
             shard: None,
         })
     }

@@ -1,8 +1,9 @@
 //! The indexing pipeline: scan → hash → decode → embed → store, in parallel, resumable.
 //!
-//! Worker threads read, hash, decode and embed files, and make each new content's thumbnail
-//! and pixel signature from the image decoded for the embedding (content indexed before
-//! signatures existed is decoded once more, for its signature alone); the calling thread writes their results to
+//! Worker threads read, hash, decode and embed files, and make each new content's thumbnail,
+//! pixel signature and facet descriptors ([`crate::features::Facet`]: colour, texture) from the
+//! image decoded for the embedding (content indexed before signatures or facets existed is
+//! decoded once more, for them alone); the calling thread writes their results to
 //! the store in batches. A batch is one transaction, so a crash loses at most the batch in flight
 //! and the next run carries on from there.
 
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::decode::signature::{self, GRID};
 use crate::decode::thumbnail::{THUMBNAIL_SIZE, encode_thumbnail, make_thumbnail};
 use crate::decode::{self, DecodeOptions};
-use crate::features::{Extractor, l2_normalize};
+use crate::features::{Extractor, facet_descriptors, l2_normalize};
 use crate::scan::{self, FileEntry, Skipped};
 use crate::store::{FileUpdate, Hash, Store};
 
@@ -62,6 +63,10 @@ pub struct IndexOptions {
     pub max_file_bytes: u64,
     /// Whether new content gets a thumbnail ([`crate::decode::thumbnail`]) in the store.
     pub thumbnails: bool,
+    /// Whether content gets the vectors of the facets' descriptors
+    /// ([`crate::features::facet_descriptors`]) beside the extractor's, under their own
+    /// feature ids; content indexed without them gets them on the next run that makes them.
+    pub facets: bool,
     /// Only shard I of N (1 ≤ I ≤ N, see [`in_shard`]): the files of other shards are neither
     /// read, recorded nor removed. `None` takes every file.
     pub shard: Option<(u32, u32)>,
@@ -107,7 +112,8 @@ pub fn in_shard(root: &Path, path: &Path, shard: Option<(u32, u32)>) -> bool {
 }
 
 impl Default for IndexOptions {
-    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB, thumbnails on:
+    /// One thread per core, batches of 64 files or 1 s, files up to 256 MiB, thumbnails and
+    /// facets on:
     /// the values of `config/default.toml` (a test in `config` keeps the two the same).
     fn default() -> Self {
         IndexOptions {
@@ -117,6 +123,7 @@ impl Default for IndexOptions {
             batch_interval: Duration::from_millis(1000),
             max_file_bytes: 256 << 20,
             thumbnails: true,
+            facets: true,
             shard: None,
         }
     }
@@ -250,12 +257,32 @@ pub fn index(
 
     let stored = store.hashes_with_vectors(&feature)?;
     let signed = store.hashes_with_signatures()?;
+    // The facets' descriptors, each under its own feature id (one the extractor itself
+    // answers for is not made twice), and the content that has all their vectors.
+    let facets: Vec<(&dyn Extractor, String)> = facet_descriptors()
+        .filter(|_| opts.facets)
+        .map(|e| (e, feature_id(e, &opts.decode)))
+        .filter(|(_, id)| *id != feature)
+        .collect();
+    let mut faceted: Option<HashSet<Hash>> = None;
+    for (_, id) in &facets {
+        let has = store.hashes_with_vectors(id)?;
+        faceted = Some(match faceted {
+            Some(before) => before.intersection(&has).copied().collect(),
+            None => has,
+        });
+    }
+    let faceted = faceted.unwrap_or_else(|| stored.clone());
     // Files the store describes are not read; every other one is read and hashed (and
-    // embedded only if its content is new, decoded for its signature only if it has none).
+    // embedded only if its content is new, decoded for its signature and facets only if it
+    // lacks them).
     let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
-        known
-            .get(&f.path)
-            .is_some_and(|r| r.describes(f) && stored.contains(&r.hash) && signed.contains(&r.hash))
+        known.get(&f.path).is_some_and(|r| {
+            r.describes(f)
+                && stored.contains(&r.hash)
+                && signed.contains(&r.hash)
+                && faceted.contains(&r.hash)
+        })
     });
     let mut summary = Summary {
         root: root.clone(),
@@ -287,6 +314,13 @@ pub fn index(
     let claimed = Mutex::new(stored);
     // Content that has a signature, or whose signature a worker is making in this run.
     let signed = Mutex::new(signed);
+    // Content that has its facet vectors, or whose facet vectors a worker is making.
+    let faceted = Mutex::new(faceted);
+    let extras = Extras {
+        signed: &signed,
+        faceted: &faceted,
+        facets: &facets,
+    };
     // Content that has a thumbnail already (made for another feature, or by the explorer).
     let with_thumbnail = if opts.thumbnails && !todo.is_empty() {
         store.hashes_with_thumbnails()?
@@ -308,7 +342,7 @@ pub fn index(
                             return;
                         }
                         let outcome =
-                            process(file, extractor, opts, &claimed, &signed, &with_thumbnail);
+                            process(file, extractor, opts, &claimed, &extras, &with_thumbnail);
                         let changed = match &outcome {
                             Outcome::Embedded(u) | Outcome::Cached(u) => {
                                 recorded.get(u.file.path.as_path()) != Some(&u.hash)
@@ -415,15 +449,25 @@ fn write_results(
     }
 }
 
+/// What a content gets beside its vector, and which content has it already.
+struct Extras<'a> {
+    /// Content with a signature, or whose signature a worker is making.
+    signed: &'a Mutex<HashSet<Hash>>,
+    /// Content with every facet vector, or whose facet vectors a worker is making.
+    faceted: &'a Mutex<HashSet<Hash>>,
+    /// The facets' descriptors and their feature ids.
+    facets: &'a [(&'a dyn Extractor, String)],
+}
+
 /// Reads, hashes and (unless its content is already stored or claimed) embeds one file, and
-/// makes its thumbnail if asked and the content has none, and its signature if the content
-/// has none.
+/// makes its thumbnail if asked and the content has none, and its signature and facet
+/// vectors if the content has none.
 fn process(
     file: &FileEntry,
     extractor: &dyn Extractor,
     opts: &IndexOptions,
     claimed: &Mutex<HashSet<Hash>>,
-    signed: &Mutex<HashSet<Hash>>,
+    extras: &Extras,
     with_thumbnail: &HashSet<Hash>,
 ) -> Outcome {
     let skip = |reason: String| {
@@ -451,14 +495,28 @@ fn process(
         return skip("empty file".into());
     }
     let hash: Hash = *blake3::hash(&bytes).as_bytes();
-    let unsigned = signed.lock().expect("poisoned").insert(hash);
+    let unsigned = extras.signed.lock().expect("poisoned").insert(hash);
+    let unfaceted = extras.faceted.lock().expect("poisoned").insert(hash);
+    let facets = if unfaceted { extras.facets } else { &[] };
     if !claimed.lock().expect("poisoned").insert(hash) {
-        // Embedded already: only a missing signature is made. A content that no longer
-        // decodes keeps its vector and stays unconfirmed.
-        let signature = unsigned
-            .then(|| decode::decode_at_least(&bytes, &opts.decode, (GRID as u32, GRID as u32)))
-            .and_then(Result::ok)
-            .map(|img| signature::signature(&img, opts.decode.background));
+        // Embedded already: only a missing signature and facet vectors are made. A content
+        // that no longer decodes keeps its vector and stays unconfirmed.
+        let side = extras
+            .facets
+            .iter()
+            .map(|(e, _)| e.input_size().0.max(e.input_size().1))
+            .fold(GRID as u32, u32::max);
+        let img = (unsigned || !facets.is_empty())
+            .then(|| decode::decode_at_least(&bytes, &opts.decode, (side, side)))
+            .and_then(Result::ok);
+        let signature = img
+            .as_ref()
+            .filter(|_| unsigned)
+            .map(|img| signature::signature(img, opts.decode.background));
+        let facets = img
+            .as_ref()
+            .map(|img| facet_vectors(img, facets, &opts.decode))
+            .unwrap_or_default();
         return Outcome::Cached(FileUpdate {
             file,
             read_ns,
@@ -466,10 +524,16 @@ fn process(
             vector: None,
             thumbnail: None,
             signature,
+            facets,
         });
     }
     let thumbnail = opts.thumbnails && !with_thumbnail.contains(&hash);
-    match embed_with_thumbnail(&bytes, extractor, &opts.decode, thumbnail, unsigned) {
+    let wanted = Wanted {
+        thumbnail,
+        signature: unsigned,
+        facets,
+    };
+    match embed_with_extras(&bytes, extractor, &opts.decode, &wanted) {
         Ok(e) => Outcome::Embedded(FileUpdate {
             file,
             read_ns,
@@ -477,15 +541,48 @@ fn process(
             vector: Some((e.vector, e.norm)),
             thumbnail: e.thumbnail,
             signature: e.signature,
+            facets: e.facets,
         }),
         Err(reason) => {
             claimed.lock().expect("poisoned").remove(&hash);
             if unsigned {
-                signed.lock().expect("poisoned").remove(&hash);
+                extras.signed.lock().expect("poisoned").remove(&hash);
+            }
+            if unfaceted {
+                extras.faceted.lock().expect("poisoned").remove(&hash);
             }
             skip(reason.to_string())
         }
     }
+}
+
+/// The unit vectors the descriptors of `facets` make of `img` (brought to each one's input
+/// size as for indexing), with their feature ids and lengths. A descriptor that fails or gives
+/// a vector without a direction is left out (the content is then read again next run).
+pub fn facet_vectors(
+    img: &image::DynamicImage,
+    facets: &[(&dyn Extractor, String)],
+    decode: &DecodeOptions,
+) -> Vec<(String, Vec<f32>, f32)> {
+    // The descriptors share an input size: the image is resized once for them.
+    let mut resized: Option<((u32, u32), decode::Fit, image::RgbImage)> = None;
+    let mut out = Vec::with_capacity(facets.len());
+    for (e, id) in facets {
+        let (size, fit) = (e.input_size(), e.fit());
+        if !matches!(&resized, Some((s, f, _)) if *s == size && *f == fit) {
+            let rgb = decode::resize_rgb_fit(img, size.0, size.1, decode.background, fit);
+            resized = Some((size, fit, rgb));
+        }
+        let Some((_, _, rgb)) = &resized else {
+            continue;
+        };
+        let Ok(mut v) = e.extract(rgb) else { continue };
+        let norm = l2_normalize(&mut v);
+        if norm > 0.0 && norm.is_finite() && v.iter().all(|x| x.is_finite()) {
+            out.push((id.clone(), v, norm));
+        }
+    }
+    out
 }
 
 /// Opens `path`, takes its metadata from the open file, then reads it: what is recorded
@@ -538,8 +635,19 @@ pub fn embed_bytes(
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
 ) -> Result<(Vec<f32>, f32), EmbedError> {
-    let e = embed_with_thumbnail(bytes, extractor, decode, false, false)?;
+    let e = embed_with_extras(bytes, extractor, decode, &Wanted::default())?;
     Ok((e.vector, e.norm))
+}
+
+/// What [`embed_with_extras`] makes beside the vector.
+#[derive(Default)]
+struct Wanted<'a> {
+    /// The thumbnail.
+    thumbnail: bool,
+    /// The pixel signature.
+    signature: bool,
+    /// The vectors of these descriptors, under these feature ids.
+    facets: &'a [(&'a dyn Extractor, String)],
 }
 
 /// What [`embed_with_thumbnail`] makes of an image.
@@ -552,29 +660,38 @@ struct Embedding {
     thumbnail: Option<Vec<u8>>,
     /// The pixel signature, when asked for.
     signature: Option<Vec<u8>>,
+    /// The facets' vectors asked for ([`facet_vectors`]).
+    facets: Vec<(String, Vec<f32>, f32)>,
 }
 
-/// [`embed_bytes`], and with `thumbnail` the image's thumbnail as a JPEG, with `signature` its
-/// pixel signature ([`signature::signature`]), both made from the same decoded image (decoded
-/// at least [`THUMBNAIL_SIZE`] a side, so a JPEG's scaled decoding never gives a thumbnail
-/// smaller than a full decoding would).
-fn embed_with_thumbnail(
+/// [`embed_bytes`], and as `wanted` asks the image's thumbnail as a JPEG, its pixel
+/// signature ([`signature::signature`]) and its facet vectors ([`facet_vectors`]), all made
+/// from the same decoded image (decoded at least [`THUMBNAIL_SIZE`] a side with a thumbnail,
+/// so a JPEG's scaled decoding never gives a thumbnail smaller than a full decoding would).
+fn embed_with_extras(
     bytes: &[u8],
     extractor: &dyn Extractor,
     decode: &DecodeOptions,
-    thumbnail: bool,
-    signature: bool,
+    wanted: &Wanted,
 ) -> Result<Embedding, EmbedError> {
     let (w, h) = extractor.input_size();
-    let at_least = if thumbnail {
-        (w.max(THUMBNAIL_SIZE), h.max(THUMBNAIL_SIZE))
-    } else {
-        (w, h)
-    };
+    let sizes = wanted.facets.iter().map(|(e, _)| e.input_size());
+    let mut at_least = sizes.fold((w, h), |(w, h), (fw, fh)| (w.max(fw), h.max(fh)));
+    if wanted.thumbnail {
+        at_least = (
+            at_least.0.max(THUMBNAIL_SIZE),
+            at_least.1.max(THUMBNAIL_SIZE),
+        );
+    }
     let img = decode::decode_at_least(bytes, decode, at_least)?;
     let rgb = decode::resize_rgb_fit(&img, w, h, decode.background, extractor.fit());
-    let thumbnail = thumbnail.then(|| encode_thumbnail(&make_thumbnail(&img)));
-    let signature = signature.then(|| signature::signature(&img, decode.background));
+    let thumbnail = wanted
+        .thumbnail
+        .then(|| encode_thumbnail(&make_thumbnail(&img)));
+    let signature = wanted
+        .signature
+        .then(|| signature::signature(&img, decode.background));
+    let facets = facet_vectors(&img, wanted.facets, decode);
     drop(img);
     let mut v = extractor.extract(&rgb).map_err(EmbedError::Model)?;
     if v.iter().any(|x| !x.is_finite()) {
@@ -601,5 +718,6 @@ fn embed_with_thumbnail(
         norm,
         thumbnail,
         signature,
+        facets,
     })
 }

@@ -59,6 +59,7 @@ pub use crate::collection::Collection;
 pub use crate::decode::DecodeOptions;
 pub use crate::dedupe::{Action, KeepRule, Plan, Report, Status};
 pub use crate::export::{ExportReport, Mode, folder_name};
+pub use crate::features::{FACETS, Facet, Space};
 pub use crate::index::{Progress, Summary};
 pub use crate::watch::WatchMode;
 
@@ -69,7 +70,10 @@ pub struct Session {
     extractor: Arc<dyn Extractor>,
     config: Config,
     decode: DecodeOptions,
+    /// The feature id of the vectors compared: the extractor's, a facet's, or a blend's.
     feature: String,
+    /// What "similar" means ([`Session::set_space`]).
+    space: Space,
     /// Who this session is in the edit log (see [`author_id`]), shared by its reopened copies.
     author: String,
 }
@@ -222,6 +226,7 @@ pub struct Reopener {
     config: Config,
     decode: DecodeOptions,
     feature: String,
+    space: Space,
     author: String,
 }
 
@@ -237,6 +242,7 @@ impl Reopener {
             config: self.config,
             decode: self.decode,
             feature: self.feature,
+            space: self.space,
             author: self.author,
         })
     }
@@ -269,6 +275,7 @@ impl Session {
             config,
             decode,
             feature,
+            space: Space::default(),
             author: author_id(),
         })
     }
@@ -290,6 +297,7 @@ impl Session {
             config: self.config.clone(),
             decode: self.decode.clone(),
             feature: self.feature.clone(),
+            space: self.space.clone(),
             author: self.author.clone(),
         }
     }
@@ -299,9 +307,51 @@ impl Session {
         &self.root
     }
 
-    /// The feature id the vectors are stored under (extractor + preprocessing).
+    /// The feature id of the vectors compared (extractor or facet descriptor, and
+    /// preprocessing; for a blend, its parts' ids and weights): vectors, saved clusterings and
+    /// edits are kept under it.
     pub fn feature(&self) -> &str {
         &self.feature
+    }
+
+    /// What "similar" means in this session: content (the extractor's vectors, the default),
+    /// a facet, or a blend.
+    pub fn space(&self) -> &Space {
+        &self.space
+    }
+
+    /// Compares images in `space` from now on: collections, neighbours, clusterings (saved
+    /// apart for each space, with their own edits) and embeddings of outside images all
+    /// follow. The vectors of colour and texture are made by every index run.
+    pub fn set_space(&mut self, space: Space) {
+        self.feature = match space.single() {
+            Some(facet) => self.facet_feature(facet),
+            None => {
+                let parts: Vec<String> = space
+                    .parts()
+                    .iter()
+                    .map(|&(facet, w)| format!("{w}*{}", self.facet_feature(facet)))
+                    .collect();
+                format!("blend({})", parts.join("+"))
+            }
+        };
+        self.space = space;
+    }
+
+    /// The feature id `facet`'s vectors are stored under.
+    fn facet_feature(&self, facet: Facet) -> String {
+        let extractor = facet.descriptor().unwrap_or(&*self.extractor);
+        crate::index::feature_id(extractor, &self.decode)
+    }
+
+    /// What makes `facet`'s vectors.
+    fn facet_extractor(&self, facet: Facet) -> &dyn Extractor {
+        facet.descriptor().unwrap_or(&*self.extractor)
+    }
+
+    /// The extractor whose classifier head names clusters: the model's, for content alone.
+    fn naming_model(&self) -> Option<&dyn Extractor> {
+        naming_model(&self.space, &*self.extractor)
     }
 
     /// The settings in effect.
@@ -372,13 +422,28 @@ impl Session {
     ///
     /// Fails when the store cannot be read or a vector is damaged.
     pub fn collection(&self) -> Result<Collection> {
-        Ok(self.store.collection(&self.root, &self.feature)?)
+        self.read_vectors(self.store.files(&self.root)?)
     }
 
     /// [`Session::collection`], for a question that needs images: fails with
-    /// [`ErrorKind::BadRequest`] when there are none.
+    /// [`ErrorKind::BadRequest`] when there are none, and when a facet's vectors are missing
+    /// for some of the folder's images (a store indexed before facets: `imgtui index` makes
+    /// them).
     pub fn images(&self) -> Result<Collection> {
         let c = self.collection()?;
+        if self.space.single() != Some(Facet::Content) {
+            let files = self.store.files(&self.root)?.len();
+            if c.len() < files {
+                return Err(Error::bad_request(format_args!(
+                    "{} of {files} images of {} have no {} vectors (indexed before facets \
+                     were kept): run `imgtui index {}` to make them",
+                    files - c.len(),
+                    crate::text::shown(&self.root),
+                    self.space,
+                    crate::text::shown(&self.root)
+                )));
+            }
+        }
         if c.is_empty() {
             return Err(Error::bad_request(format_args!(
                 "{}: no images to compare",
@@ -411,7 +476,7 @@ impl Session {
             c,
             &self.config.cluster_request(),
             wanted,
-            Some(&*self.extractor),
+            naming_model(&self.space, &*self.extractor),
         )?)
     }
 
@@ -435,7 +500,7 @@ impl Session {
     /// What names clusters: the extractor's classifier head and the store's thumbnails.
     fn naming(&self) -> Naming<'_> {
         Naming {
-            model: Some(&*self.extractor),
+            model: self.naming_model(),
             pictures: Some(&self.store),
         }
     }
@@ -450,7 +515,7 @@ impl Session {
             c,
             &self.config.cluster_request(),
             &Wanted::default(),
-            Some(&*self.extractor),
+            naming_model(&self.space, &*self.extractor),
         )?;
         Ok((clustering, notes))
     }
@@ -600,17 +665,37 @@ impl Session {
     ///
     /// Fails when the store cannot be read or a vector is damaged.
     pub fn read_vectors(&self, files: Collection) -> Result<Collection> {
-        Ok(self.store.with_vectors(files, &self.feature)?)
+        if self.space.single().is_some() {
+            return Ok(self.store.with_vectors(files, &self.feature)?);
+        }
+        let parts = self
+            .space
+            .parts()
+            .iter()
+            .map(|&(facet, w)| {
+                let c = self
+                    .store
+                    .with_vectors(files.clone(), &self.facet_feature(facet))?;
+                Ok((c, w.sqrt()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(blend(&parts))
     }
 
-    /// The unit vector of an image given as file bytes (one outside the collection, say).
+    /// The unit vector of an image given as file bytes (one outside the collection, say), in
+    /// the session's space.
     ///
     /// Fails with [`ErrorKind::BadRequest`] when the bytes are not an image this build
     /// decodes, and when the extractor fails.
     pub fn embed(&self, bytes: &[u8]) -> Result<Vec<f32>> {
-        let (v, _) = crate::index::embed_bytes(bytes, &*self.extractor, &self.decode)
-            .map_err(Error::bad_request)?;
-        Ok(v)
+        let mut blended = Vec::new();
+        for &(facet, w) in self.space.parts() {
+            let extractor = self.facet_extractor(facet);
+            let (v, _) = crate::index::embed_bytes(bytes, extractor, &self.decode)
+                .map_err(Error::bad_request)?;
+            blended.extend(v.iter().map(|x| x * w.sqrt()));
+        }
+        Ok(blended)
     }
 
     /// The keep rules `text` asks for (`best`, `largest,oldest`; the setting `duplicates.keep` when
@@ -869,6 +954,48 @@ fn thumbnail_of_file(path: &Path, decode: &DecodeOptions) -> anyhow::Result<(Has
     let img = crate::decode::decode_at_least(&bytes, decode, size)
         .with_context(|| crate::text::shown(path).to_string())?;
     Ok((hash, make_thumbnail(&img)))
+}
+
+/// `extractor`, whose classifier head names clusters, when `space` is content alone.
+fn naming_model<'a>(space: &Space, extractor: &'a dyn Extractor) -> Option<&'a dyn Extractor> {
+    (space.single() == Some(Facet::Content)).then_some(extractor)
+}
+
+/// The images every part has, each row the parts' unit vectors scaled by their factor and
+/// put end to end (unit length when the squared factors sum to 1: a blend's dot product is
+/// then the weighted mean of the parts' cosine similarities). Lengths are 1.
+fn blend(parts: &[(Collection, f32)]) -> Collection {
+    let mut out = Collection::default();
+    let Some(((first, _), rest)) = parts.split_first() else {
+        return out;
+    };
+    let rows: Vec<HashMap<&Path, usize>> = rest
+        .iter()
+        .map(|(c, _)| {
+            c.paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.as_path(), i))
+                .collect()
+        })
+        .collect();
+    let mut row = Vec::new();
+    for (i, path) in first.paths.iter().enumerate() {
+        let Some(others) = rows
+            .iter()
+            .map(|r| r.get(path.as_path()).copied())
+            .collect::<Option<Vec<usize>>>()
+        else {
+            continue;
+        };
+        row.clear();
+        row.extend(first.row(i).iter().map(|x| x * parts[0].1));
+        for ((c, factor), j) in rest.iter().zip(others) {
+            row.extend(c.row(j).iter().map(|x| x * factor));
+        }
+        out.push(path.clone(), first.hashes[i], &row, 1.0);
+    }
+    out
 }
 
 /// Every pair `(i, j)` of `rows`, each once: what marking a group not duplicates marks.

@@ -282,6 +282,8 @@ pub(crate) struct SimilarArgs {
     /// Every image within this cosine distance (0..2) instead of the N closest.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) radius: Option<f32>,
+    #[command(flatten)]
+    pub(crate) facet: FacetArg,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: Format,
 }
@@ -323,6 +325,8 @@ pub(crate) struct ClusterArgs {
     /// Fit again even if the saved clustering matches.
     #[arg(long)]
     pub(crate) recluster: bool,
+    #[command(flatten)]
+    pub(crate) facet: FacetArg,
     /// Name cluster C (its number as shown) TEXT instead of its generated name.
     #[arg(long = "name", value_name = "C=TEXT", group = "edit")]
     pub(crate) rename: Option<String>,
@@ -398,6 +402,8 @@ pub(crate) struct NeighboursArgs {
     #[arg(long, default_value_t = 5,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) n: usize,
+    #[command(flatten)]
+    pub(crate) facet: FacetArg,
     #[arg(long, value_enum, default_value_t)]
     pub(crate) format: Format,
 }
@@ -489,4 +495,37 @@ pub(crate) enum Table {
     Images,
     Clusters,
     Sweep,
+}
+
+/// `--facet`, on the commands that compare images.
+#[derive(clap::Args)]
+pub(crate) struct FacetArg {
+    /// In what way images are similar: content (the model's vectors), colour (the palette),
+    /// texture (edges, their directions and fine patterns, wherever they are), or a blend such
+    /// as content:0.7,colour:0.3
+    /// [default: from the settings, facet = "content"]. Each has its own vectors and its
+    /// own saved clustering.
+    #[arg(long, value_name = "FACET")]
+    pub(crate) facet: Option<String>,
+}
+
+impl FacetArg {
+    /// [`Globals::ready`], then the session compares in the space the flag (else the setting
+    /// `facet`) names.
+    pub(crate) fn ready(&self, g: &Globals, dir: &Path) -> Result<Session> {
+        let space = match &self.facet {
+            Some(text) => text
+                .parse()
+                .map_err(|e: String| Error::bad_request(format_args!("--facet {text}: {e}")))?,
+            None => {
+                let (config, _) = g.settings()?;
+                config
+                    .facet()
+                    .map_err(|e| Error::with_kind(BadRequest, e))?
+            }
+        };
+        let mut session = g.ready(dir)?;
+        session.set_space(space);
+        Ok(session)
+    }
 }

@@ -27,7 +27,7 @@ pub(crate) fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         map: a.map,
         recluster: a.recluster,
     };
-    let mut session = g.ready(&a.dir)?;
+    let mut session = a.facet.ready(g, &a.dir)?;
     let c = session.images()?;
     let (mut clustering, origin, mut notes) = session.clustering(&c, &wanted)?;
     // An edit is checked before anything is said, so a bad one is the only line on stderr.

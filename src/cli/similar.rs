@@ -50,7 +50,7 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
             dir
         }
     };
-    let session = g.ready(&dir)?;
+    let session = a.facet.ready(g, &dir)?;
     let c = session.images()?;
     let own_row = c.paths.iter().position(|p| *p == image);
     let query = match own_row {
@@ -84,7 +84,7 @@ pub(crate) fn run_search(a: SearchArgs, g: &Globals) -> Result<ExitCode> {
 }
 
 pub(crate) fn run_neighbours(a: NeighboursArgs, g: &Globals) -> Result<ExitCode> {
-    let session = g.ready(&a.dir)?;
+    let session = a.facet.ready(g, &a.dir)?;
     let c = session.images()?;
     let graph = Session::neighbour_graph(&c, a.n);
     print(&answers::Neighbours::new(&c, &graph), a.format, "")

@@ -1,4 +1,5 @@
-//! Classic descriptors that need no model file: HOG, raw pixels and colour histograms.
+//! Classic descriptors that need no model file: HOG, raw pixels, colour histograms and a
+//! texture signature.
 //! Each is fast, deterministic and versioned in its id, so a change of recipe never mixes
 //! old and new vectors in the store.
 //!
@@ -32,6 +33,20 @@ pub struct Pixels;
 /// A joint HSV histogram of a 64×64 image: 8 hues × 4 saturations × 4 values, square-rooted
 /// (cosine of square-rooted histograms is the Bhattacharyya coefficient). 128 numbers.
 pub struct Colour;
+
+/// Texture regardless of where it is and of colour: at three scales (the image at 64×64 grey,
+/// then halved twice by 2×2 means), three histograms, each a distribution square-rooted (so
+/// each has length 1 and cosine is the Bhattacharyya coefficient, as for [`Colour`]):
+/// - local binary patterns, rotation-invariant and uniform (LBP^riu2, 8 neighbours at radius
+///   1: Ojala, Pietikäinen & Mäenpää 2002), 10 bins;
+/// - gradient orientations, 8 unsigned bins (0..π, linearly interpolated), weighted by
+///   magnitude (all zero for a flat image);
+/// - gradient magnitudes (centred differences of grey in 0..1), 6 bins with edges 0.005,
+///   0.015, 0.04, 0.1, 0.25: how much edge, and how strong.
+///
+/// 3 × (10 + 8 + 6) = 72 numbers. Unlike [`Hog`], whose cells keep the layout, nothing here
+/// says where a texture is: stripes on the left and on the right are alike. Id `texture-v1`.
+pub struct Texture;
 
 const HOG_SIDE: u32 = 64;
 const CELL: usize = 8;
@@ -149,6 +164,117 @@ impl Extractor for Pixels {
     }
 }
 
+const TEXTURE_SIDE: usize = 64;
+const TEXTURE_SCALES: usize = 3;
+const LBP_BINS: usize = 10;
+const ORIENTATIONS: usize = 8;
+/// Upper edges of the gradient magnitude bins but the last.
+const MAGNITUDE_EDGES: [f32; 5] = [0.005, 0.015, 0.04, 0.1, 0.25];
+const TEXTURE_PART: usize = LBP_BINS + ORIENTATIONS + MAGNITUDE_EDGES.len() + 1;
+
+impl Extractor for Texture {
+    fn id(&self) -> &str {
+        "texture-v1"
+    }
+
+    fn name(&self) -> &str {
+        "texture"
+    }
+
+    fn dim(&self) -> usize {
+        TEXTURE_SCALES * TEXTURE_PART
+    }
+
+    fn input_size(&self) -> (u32, u32) {
+        (TEXTURE_SIDE as u32, TEXTURE_SIDE as u32)
+    }
+
+    fn extract(&self, img: &RgbImage) -> anyhow::Result<Vec<f32>> {
+        check_size(img, self.input_size())?;
+        let mut grey: Vec<f32> = img
+            .pixels()
+            .map(|p| (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) / 255.0)
+            .collect();
+        let mut side = TEXTURE_SIDE;
+        let mut out = Vec::with_capacity(self.dim());
+        for scale in 0..TEXTURE_SCALES {
+            if scale > 0 {
+                grey = halve(&grey, side);
+                side /= 2;
+            }
+            texture_at(&grey, side, &mut out);
+        }
+        Ok(out)
+    }
+}
+
+/// The image `grey` (`side` × `side`) at half the size, each pixel the mean of four.
+fn halve(grey: &[f32], side: usize) -> Vec<f32> {
+    let half = side / 2;
+    let mut out = Vec::with_capacity(half * half);
+    for y in 0..half {
+        for x in 0..half {
+            let at = |dx, dy| grey[(2 * y + dy) * side + 2 * x + dx];
+            out.push((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4.0);
+        }
+    }
+    out
+}
+
+/// Appends [`Texture`]'s three square-rooted histograms of one scale to `out`.
+fn texture_at(grey: &[f32], side: usize, out: &mut Vec<f32>) {
+    let at = |x: usize, y: usize| grey[y * side + x];
+    let mut lbp = [0f32; LBP_BINS];
+    let mut orientations = [0f32; ORIENTATIONS];
+    let mut magnitudes = [0f32; MAGNITUDE_EDGES.len() + 1];
+    // The 8 neighbours in circular order.
+    const RING: [(isize, isize); 8] = [
+        (1, 0),
+        (1, 1),
+        (0, 1),
+        (-1, 1),
+        (-1, 0),
+        (-1, -1),
+        (0, -1),
+        (1, -1),
+    ];
+    for y in 1..side - 1 {
+        for x in 1..side - 1 {
+            let centre = at(x, y);
+            let bits = RING
+                .map(|(dx, dy)| at(x.wrapping_add_signed(dx), y.wrapping_add_signed(dy)) >= centre);
+            let ones = bits.iter().filter(|&&b| b).count();
+            let changes = (0..8).filter(|&i| bits[i] != bits[(i + 1) % 8]).count();
+            // Uniform patterns (at most two changes) by their number of ones, the rest in one bin.
+            lbp[if changes <= 2 { ones } else { LBP_BINS - 1 }] += 1.0;
+            let gx = at(x + 1, y) - at(x - 1, y);
+            let gy = at(x, y + 1) - at(x, y - 1);
+            let magnitude = (gx * gx + gy * gy).sqrt();
+            let bin = MAGNITUDE_EDGES
+                .iter()
+                .position(|&edge| magnitude < edge)
+                .unwrap_or(MAGNITUDE_EDGES.len());
+            magnitudes[bin] += 1.0;
+            if magnitude > 0.0 {
+                let angle = gy.atan2(gx).rem_euclid(std::f32::consts::PI);
+                let pos = angle / std::f32::consts::PI * ORIENTATIONS as f32 - 0.5;
+                let lower = pos.floor();
+                let frac = pos - lower;
+                let b0 = (lower as isize).rem_euclid(ORIENTATIONS as isize) as usize;
+                orientations[b0] += magnitude * (1.0 - frac);
+                orientations[(b0 + 1) % ORIENTATIONS] += magnitude * frac;
+            }
+        }
+    }
+    for hist in [&lbp[..], &orientations[..], &magnitudes[..]] {
+        let total: f32 = hist.iter().sum();
+        out.extend(
+            hist.iter()
+                .map(|&c| if total > 0.0 { (c / total).sqrt() } else { 0.0 }),
+        );
+    }
+}
+
 const HUES: usize = 8;
 const SATURATIONS: usize = 4;
 const VALUES: usize = 4;
@@ -230,7 +356,7 @@ mod tests {
     fn flat_images_give_non_zero_vectors_that_tell_colours_apart() {
         let flat = |side: u32, rgb: [u8; 3]| RgbImage::from_pixel(side, side, image::Rgb(rgb));
         let colours = [[0, 0, 0], [255, 255, 255], [128, 128, 128], [220, 20, 20]];
-        let extractors: [&dyn Extractor; 3] = [&Hog, &Pixels, &Colour];
+        let extractors: [&dyn Extractor; 4] = [&Hog, &Pixels, &Colour, &Texture];
         for e in extractors {
             let (w, _) = e.input_size();
             let vectors: Vec<Vec<f32>> = colours
@@ -247,7 +373,7 @@ mod tests {
                 );
                 assert!(cosine_distance(v, v).abs() < 1e-6, "{} of {c:?}", e.id());
             }
-            if e.id() != Hog.id() {
+            if e.id() != Hog.id() && e.id() != Texture.id() {
                 // Colour-aware descriptors set flat images of different colours apart.
                 for i in 0..colours.len() {
                     for j in i + 1..colours.len() {
@@ -262,7 +388,7 @@ mod tests {
                     }
                 }
             } else {
-                // HOG sees no colour: every flat image is the same direction.
+                // HOG and texture see no colour: every flat image is the same direction.
                 for v in &vectors[1..] {
                     assert!(cosine_distance(&vectors[0], v).abs() < 1e-6);
                 }
@@ -289,6 +415,41 @@ mod tests {
         let tail: f32 = v[768..].iter().map(|x| x * x).sum();
         let all: f32 = v.iter().map(|x| x * x).sum();
         assert!(tail / all < 0.02, "{tail} of {all}");
+    }
+
+    #[test]
+    fn texture_does_not_say_where_a_texture_is() {
+        // Fine stripes on the left half or on the right half of a flat grey image: HOG tells
+        // them apart by their place, texture sees the same stripes.
+        let half = |left: bool| {
+            RgbImage::from_fn(64, 64, |x, _| {
+                let striped = (x < 32) == left;
+                image::Rgb(if striped && (x / 3) % 2 == 0 {
+                    [0; 3]
+                } else {
+                    [160; 3]
+                })
+            })
+        };
+        let (a, b) = (half(true), half(false));
+        let texture = cosine_distance(&Texture.extract(&a).unwrap(), &Texture.extract(&b).unwrap());
+        let hog = cosine_distance(&Hog.extract(&a).unwrap(), &Hog.extract(&b).unwrap());
+        assert!(texture < 0.02, "texture {texture}");
+        assert!(hog > 5.0 * texture, "hog {hog}, texture {texture}");
+        // Stripes and a checkerboard differ in texture.
+        let checks = RgbImage::from_fn(64, 64, |x, y| {
+            image::Rgb(if (x / 3 + y / 3) % 2 == 0 {
+                [0; 3]
+            } else {
+                [160; 3]
+            })
+        });
+        let d = cosine_distance(
+            &Texture.extract(&a).unwrap(),
+            &Texture.extract(&checks).unwrap(),
+        );
+        assert!(d > 0.05, "{d}");
+        assert_eq!(Texture.extract(&a).unwrap().len(), Texture.dim());
     }
 
     #[test]

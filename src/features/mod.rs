@@ -10,13 +10,15 @@ pub mod clip_tokenizer;
 #[cfg(target_arch = "x86_64")]
 mod depthwise;
 mod descriptors;
+mod facet;
 mod onnx;
 #[cfg(feature = "ort")]
 mod onnxruntime;
 pub mod spec;
 mod text;
 
-pub use descriptors::{Colour, Hog, Pixels};
+pub use descriptors::{Colour, Hog, Pixels, Texture};
+pub use facet::{FACETS, Facet, Space, facet_descriptors};
 pub use onnx::OnnxModel;
 pub use text::TextEncoder;
 

@@ -154,9 +154,16 @@ impl Session {
     /// image's stored vector was), so a query is checked whole before any indexing.
     ///
     /// Fails as [`Session::embed_text`] for words, with [`ErrorKind::MissingInput`] for an image
-    /// that cannot be read, and with [`ErrorKind::BadRequest`] for one that cannot be decoded
-    /// and when the terms cancel out.
+    /// that cannot be read, and with [`ErrorKind::BadRequest`] for one that cannot be decoded,
+    /// when the terms cancel out, and when the session compares by another facet than content.
     pub fn query_vector(&self, terms: &[Signed]) -> Result<Vec<f32>> {
+        if self.space().single() != Some(crate::features::Facet::Content) {
+            return Err(Error::bad_request(format_args!(
+                "search by words compares with the model's own vectors, and this view compares \
+                 by {}: switch back to content (f in the explorer, or leave out --facet)",
+                self.space()
+            )));
+        }
         let mut sum: Vec<f32> = Vec::new();
         for t in terms {
             let v = match &t.term {

@@ -55,6 +55,9 @@ pub struct FileUpdate {
     pub thumbnail: Option<Vec<u8>>,
     /// The content's pixel signature, when one was made ([`crate::decode::signature`]).
     pub signature: Option<Vec<u8>>,
+    /// More unit vectors of the content under other feature ids (the facets' descriptors,
+    /// [`crate::features::Facet`]): feature id, vector, length before normalising.
+    pub facets: Vec<(String, Vec<f32>, f32)>,
 }
 
 impl Store {
@@ -125,8 +128,10 @@ impl Store {
                 })?),
                 None => None,
             });
-            if let Some((v, norm)) = &u.vector {
-                check_vector(v, *norm).map_err(|why| {
+            let main = u.vector.as_ref().map(|(v, norm)| (feature, v, *norm));
+            let facets = u.facets.iter().map(|(f, v, norm)| (f.as_str(), v, *norm));
+            for (feature, v, norm) in main.into_iter().chain(facets) {
+                check_vector(v, norm).map_err(|why| {
                     anyhow::anyhow!(
                         "refusing to store the {feature} vector of {}: {why} (every stored \
                          vector is a finite unit vector with a finite, positive length)",
@@ -159,6 +164,9 @@ impl Store {
                 ])?;
                 if let Some((v, norm)) = &u.vector {
                     vector.execute(params![&u.hash[..], feature, norm, f32_bytes(v)])?;
+                }
+                for (facet, v, norm) in &u.facets {
+                    vector.execute(params![&u.hash[..], facet, norm, f32_bytes(v)])?;
                 }
                 if let (Some(jpeg), Some((w, h))) = (&u.thumbnail, size) {
                     thumbnail.execute(params![&u.hash[..], w, h, jpeg])?;

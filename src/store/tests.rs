@@ -26,6 +26,7 @@ fn update(path: &str, content: usize) -> FileUpdate {
         vector: Some((unit(content), 2.0)),
         thumbnail: None,
         signature: None,
+        facets: Vec::new(),
     }
 }
 
@@ -154,6 +155,19 @@ fn zero_and_non_finite_vectors_are_refused_at_write_time() {
     }
     store.write("f", &[update("/a/good.png", 1)]).unwrap();
     assert_eq!(store.vector_count("f").unwrap(), 1);
+    // A facet's vector is checked the same way, and stored under its own feature id.
+    let facet = |v: Vec<f32>, norm| FileUpdate {
+        facets: vec![("g".to_owned(), v, norm)],
+        ..update("/a/faceted.png", 2)
+    };
+    let err = store.write("f", &[facet(vec![0.5; 6], 1.0)]).unwrap_err();
+    assert!(
+        err.to_string().contains("the g vector of /a/faceted.png"),
+        "{err}"
+    );
+    store.write("f", &[facet(unit(3), 1.0)]).unwrap();
+    assert_eq!(store.vector_count("f").unwrap(), 2);
+    assert_eq!(store.vector_count("g").unwrap(), 1);
 }
 
 /// Thumbnails are written once per content, only as JPEGs, and go when their content's

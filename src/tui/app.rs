@@ -30,6 +30,7 @@ pub use super::panes::compare::COMPARE_MAX;
 pub use super::panes::duplicates::DUPLICATES_FOLDER;
 pub use super::panes::edit::Ask;
 pub use super::panes::export::Exporting;
+pub use super::panes::facets::Facets;
 pub use super::panes::grid::{GRID_TILE, ImagesView};
 pub use super::panes::map::{MAP_PICTURE_MAX, MAP_ZOOM_MAX, MapView};
 pub use super::panes::neighbours::NEIGHBOURS;
@@ -133,6 +134,8 @@ pub struct App {
     pub(crate) lattice: Lattice,
     /// Two to four images side by side (`C`).
     pub(crate) compare: Compare,
+    /// What images are compared by, and `f` cycling it.
+    pub(crate) facets: Facets,
     /// Image the preview shows (or is loading).
     pub(crate) preview_path: Option<PathBuf>,
     /// How the screen looks: colours, and how images are drawn.
@@ -159,6 +162,7 @@ impl App {
             overview: Overview::default(),
             lattice: Lattice::default(),
             compare: Compare::default(),
+            facets: Facets::default(),
             preview_path: None,
             look: Look::default(),
         }
@@ -206,6 +210,7 @@ impl App {
             Event::Reclustered(result) => self.on_reclustered(result),
             Event::Edited(result) => self.on_edited(result),
             Event::Notes(notes) => self.on_notes(notes),
+            Event::FacetSwitched(index, result) => self.on_facet_switched(index, result),
             Event::Neighbours { row, found, of } => self.on_neighbours(row, found, &of),
             Event::Duplicates(groups) => self.on_duplicates(groups),
             Event::Keepers(keepers) => self.on_keepers(keepers),
@@ -423,6 +428,7 @@ impl App {
             Action::Outliers => return self.find_outliers(),
             Action::Montage => return self.montage(),
             Action::MoreClusters => return self.change_k(1),
+            Action::Facet => return self.next_facet(),
             Action::FewerClusters => return self.change_k(-1),
             Action::ToggleView => self.toggle_view(),
             Action::Overview => return self.toggle_overview(),

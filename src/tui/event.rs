@@ -38,6 +38,10 @@ pub enum Event {
     Reclustered(Result<Box<Clustering>, Error>),
     /// What a refit could not carry over of the user's edits (names, merges, moves).
     Notes(Vec<String>),
+    /// The facet at this index of [`Facets::spaces`](crate::tui::app::Facets) is on
+    /// screen (its collection and clustering came in an [`Event::Loaded`] just before), or
+    /// why not.
+    FacetSwitched(usize, Result<(), Error>),
     /// An edit, an undo or a redo was applied: the clustering now, and what happened; or
     /// why not.
     Edited(Result<(Box<Clustering>, String), Error>),
@@ -174,6 +178,9 @@ pub enum Command {
     FreshExportFolder(String),
     /// Cluster again into this many clusters, in the background.
     Recluster(usize),
+    /// Compare by the facet at this index of the cycle, this space: its collection and
+    /// clustering, then [`Event::FacetSwitched`].
+    SwitchFacet(usize, crate::session::Space),
     /// Draw a contact sheet of these images and save it as `<name>.png` in `imgtui-montage/`.
     Montage(Vec<PathBuf>, String),
     /// Make the grid thumbnails of these images (path, content hash), those on the page in

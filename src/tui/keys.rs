@@ -92,6 +92,8 @@ pub(crate) enum Action {
     Redo,
     MoreClusters,
     FewerClusters,
+    /// The next facet: what images are compared by (content, colour, texture, a blend).
+    Facet,
     Montage,
     Duplicates,
     Outliers,
@@ -299,6 +301,11 @@ pub(crate) const KEYS: &[Row] = &[
             (char('-'), FewerClusters),
         ],
         "one cluster more / fewer (refitted in the background)",
+    ),
+    row(
+        Panes,
+        &[(char('f'), Facet)],
+        "similar by content / colour / texture / the blend setting",
     ),
     row(
         Panes,

@@ -4,16 +4,16 @@
 
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui_image::picker::ProtocolType;
 
-use super::app::{App, Command, Event};
+use super::app::{App, Command, Event, Facets};
 use super::screen::Screen;
 use super::terminal::{self, Graphics, Input, Probe, Reader, Tty, TtySize};
 use super::theme::Theme;
@@ -47,7 +47,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Fails with [`crate::ErrorKind::BadRequest`] when stdin or stdout is not a terminal, and
 /// when the terminal cannot be set up.
 pub fn run(
-    session: Session,
+    mut session: Session,
     protocol: ProtocolSetting,
     view: ViewSetting,
     cancel: Arc<AtomicBool>,
@@ -59,6 +59,12 @@ pub fn run(
         ));
     }
     let (tx, rx) = mpsc::channel::<Msg>();
+    let setting = session
+        .config()
+        .facet()
+        .map_err(|e| Error::with_kind(ErrorKind::BadRequest, e))?;
+    session.set_space(setting.clone());
+    let space = Arc::new(Mutex::new(setting));
     let mut app = new_app(&session);
     app.start_with(view);
     let mouse = session.config().explore.mouse;
@@ -66,7 +72,7 @@ pub fn run(
     let dumb = terminal::environment().dumb;
     let indexing = Arc::new(AtomicBool::new(false));
     let loader = session.reopener();
-    let workers = Workers::start(session, dumb, &tx)?;
+    let workers = Workers::start(session, space.clone(), dumb, &tx)?;
     let graphics = match protocol {
         Some(p) => Graphics::forced(p, cell_setting),
         None if dumb => Graphics::halfblocks("TERM names a terminal without images"),
@@ -77,7 +83,7 @@ pub fn run(
         images: graphics.draws_images(),
     });
     let screen = Screen::new(graphics, tx.clone());
-    spawn_loader(loader, cancel.clone(), indexing.clone(), tx);
+    spawn_loader(loader, space, cancel.clone(), indexing.clone(), tx);
 
     let mut terminal = terminal::enter()?;
     if mouse {
@@ -117,6 +123,7 @@ fn new_app(session: &Session) -> App {
     app.duplicates.threshold = config.duplicates.threshold;
     app.look.theme = Theme::from_setting(config.explore.theme, Theme::no_color_env());
     app.look.auto = config.explore.theme == ThemeSetting::Auto;
+    app.facets = Facets::new(session.space());
     app
 }
 

@@ -13,6 +13,7 @@ mod curation;
 mod damage;
 mod decode;
 mod dedupe;
+mod facets;
 mod features;
 mod formats;
 mod fuzz;

@@ -107,7 +107,8 @@ fn three_shards_merged_are_the_folder_indexed_in_one_go() {
     let merged = tmp.path().join("merged").join("store.sqlite");
     let report = merge(&merged, &stores);
     assert_eq!(SCHEMA, 1);
-    assert_eq!(report.vectors_added, 23, "{report:?}");
+    // Three vectors a content: the model's, and the colour and texture facets'.
+    assert_eq!(report.vectors_added, 3 * 23, "{report:?}");
     assert_eq!(report.thumbnails_added, 23, "{report:?}");
     assert_eq!(report.files_added, 23, "{report:?}");
     assert_eq!(report.vector_conflicts, []);
@@ -123,7 +124,7 @@ fn three_shards_merged_are_the_folder_indexed_in_one_go() {
     // Merging the same stores again adds nothing and finds everything there.
     let again = merge(&merged, &stores);
     assert_eq!(again.vectors_added, 0, "{again:?}");
-    assert_eq!(again.vectors_present, 23, "{again:?}");
+    assert_eq!(again.vectors_present, 3 * 23, "{again:?}");
     assert_eq!(again.files_present, 23, "{again:?}");
 }
 
@@ -284,8 +285,8 @@ fn a_merge_reports_a_path_recorded_with_another_mtime_and_keeps_the_newer() {
     assert_eq!(conflicts[0].path.as_os_str(), touched.as_os_str());
     assert_eq!(conflicts[0].input.as_os_str(), b.as_os_str());
     assert!(conflicts[0].kept_input);
-    // The same content: its vector is one, found in both.
-    assert_eq!(report.vectors_added, 23, "{report:?}");
+    // The same content: its vectors (the model's and two facets') are one, found in both.
+    assert_eq!(report.vectors_added, 3 * 23, "{report:?}");
     assert_eq!(report.vector_conflicts, []);
     let kept = Store::open(&out).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
     let newer = Store::open(&b).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;

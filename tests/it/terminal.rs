@@ -957,3 +957,44 @@ fn t_searches_by_words_with_a_clip_model_and_esc_brings_the_neighbours_back() {
     wait_for(sock, session, "exited 0");
     tmux(sock, &["kill-server"]);
 }
+
+#[test]
+fn f_in_tmux_switches_the_facet_and_the_neighbours_follow() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: skipping the terminal test");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    crate::common::families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let socket = tmp.path().join("tmux.sock");
+    let sock = socket.to_str().unwrap();
+    let session = "imgtui-facets";
+    start(sock, session, None, (120, 40), &dir, &store, "; sleep 30");
+    let keys = |k: &str| tmux(sock, &["send-keys", "-t", session, k]);
+    wait_for(sock, session, "clusters:");
+    let s = wait_until(sock, session, "neighbours", |s| {
+        neighbour_rows(s).len() >= 5
+    });
+    let by_content = neighbour_rows(&s);
+    // f: colour, then texture, then content again; each time the neighbours are found anew
+    // in that facet's space, for the image under the cursor.
+    for facet in ["colour", "texture"] {
+        keys("f");
+        let s = wait_until(sock, session, facet, |s| {
+            s.contains(&format!(
+                "similar by {facet}: neighbours, map and clusters follow"
+            )) && neighbour_rows(s).len() >= 5
+                && neighbour_rows(s) != by_content
+        });
+        assert!(s.contains("clusters:"), "{s}");
+    }
+    keys("f");
+    wait_until(sock, session, "the content neighbours again", |s| {
+        s.contains("similar by content: neighbours, map and clusters follow")
+            && neighbour_rows(s) == by_content
+    });
+    keys("q");
+    tmux(sock, &["kill-server"]);
+}

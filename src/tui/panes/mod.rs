@@ -7,6 +7,7 @@ pub(crate) mod compare;
 pub(crate) mod duplicates;
 pub(crate) mod edit;
 pub(crate) mod export;
+pub(crate) mod facets;
 pub(crate) mod grid;
 pub(crate) mod help;
 pub(crate) mod lattice;

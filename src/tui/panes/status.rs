@@ -131,7 +131,11 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
         "←→ clusters ↑↓ images g grid s similar e export +/- k / filter ? help q quit"
     };
     let text = if app.status.message.is_empty() {
-        format!(" {state} · {} · {keys}", app.status.model)
+        format!(
+            " {state} · {}{} · {keys}",
+            app.status.model,
+            app.facets.shown()
+        )
     } else {
         format!(" {state} · {}", app.status.message)
     };

@@ -1,16 +1,15 @@
-//! The clusterer: refits for `+` / `-`, edits, undos and redos, and moving or trashing
-//! near-duplicates, in order, on one session.
+//! The clusterer: refits for `+` / `-`, edits, undos and redos, facet switches (`f`), and
+//! moving or trashing near-duplicates, in order, on one session.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use super::Msg;
 use crate::error::Error;
 use crate::error::Result;
-use crate::session::{Action, Collection, Edit, KChoice, Session, Status, Wanted};
+use crate::session::{Action, Collection, Edit, KChoice, Session, Space, Status, Wanted};
 use crate::tui::app::{Event, images};
 
 /// What the clusterer does: a refit for `+` / `-`, or an edit of the clustering.
@@ -25,13 +24,17 @@ pub(in crate::tui) enum Job {
     Edit(Edit, Arc<Collection>),
     Undo(Arc<Collection>),
     Redo(Arc<Collection>),
+    /// Compare by this space from now on (the facet at this index of the app's cycle).
+    Facet(usize, Space),
 }
 
 /// Fits new clusterings for `+` / `-` and applies edits, undos and redos, in order, on one
 /// session (so the saved clustering and its edit log change one at a time). A refit waiting
-/// behind a newer refit is skipped: holding `+` fits once.
+/// behind a newer refit is skipped: holding `+` fits once. A facet switch that loads also
+/// sets `space`, which the loader follows.
 pub(in crate::tui) fn spawn_clusterer(
     mut session: Session,
+    space: Arc<Mutex<Space>>,
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::Sender<Job> {
     let (jobs, rx) = mpsc::channel::<Job>();
@@ -41,7 +44,7 @@ pub(in crate::tui) fn spawn_clusterer(
             if matches!(job, Job::Refit(..)) && queue.iter().any(|j| matches!(j, Job::Refit(..))) {
                 continue;
             }
-            let event = serve(&mut session, job, &tx);
+            let event = serve(&mut session, job, &space, &tx);
             if tx.send(event.into()).is_err() {
                 break;
             }
@@ -60,9 +63,9 @@ fn next_job(queue: &mut VecDeque<Job>, rx: &mpsc::Receiver<Job>) -> Option<Job> 
     queue.pop_front()
 }
 
-/// Does `job`; returns the event that tells the app how it went (a refit also sends its
-/// clustering before it).
-fn serve(session: &mut Session, job: Job, tx: &mpsc::Sender<Msg>) -> Event {
+/// Does `job`; returns the event that tells the app how it went (a refit or a facet switch
+/// also sends its clustering before it). `space` is the loader's, which a switch sets.
+fn serve(session: &mut Session, job: Job, space: &Mutex<Space>, tx: &mpsc::Sender<Msg>) -> Event {
     match job {
         Job::Refit(k, c) => {
             let wanted = Wanted {
@@ -96,6 +99,35 @@ fn serve(session: &mut Session, job: Job, tx: &mpsc::Sender<Msg>) -> Event {
             done.map(|(cl, what)| (Box::new(cl), what))
                 .ok_or_else(|| Error::bad_request("nothing to redo"))
         })),
+        Job::Facet(index, wanted) => switch(session, index, wanted, space, tx),
+    }
+}
+
+/// Compares by `wanted` from now on: sends its collection and clustering, and (when they
+/// load) sets `shared` for the loader; the session stays on its space when they do not.
+fn switch(
+    session: &mut Session,
+    index: usize,
+    wanted: Space,
+    shared: &Mutex<Space>,
+    tx: &mpsc::Sender<Msg>,
+) -> Event {
+    let before = session.space().clone();
+    session.set_space(wanted.clone());
+    let loaded = session.images().and_then(|c| {
+        let clustering = session.clustering_to_show(&c)?;
+        Ok((c, clustering))
+    });
+    match loaded {
+        Ok((c, clustering)) => {
+            *shared.lock().expect("the facet lock") = wanted;
+            let _ = tx.send(Event::Loaded(Arc::new(c), Box::new(clustering)).into());
+            Event::FacetSwitched(index, Ok(()))
+        }
+        Err(e) => {
+            session.set_space(before);
+            Event::FacetSwitched(index, Err(e))
+        }
     }
 }
 

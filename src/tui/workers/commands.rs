@@ -3,9 +3,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use super::Msg;
 use super::clusterer::{Job, spawn_clusterer};
@@ -14,7 +14,7 @@ use super::pictures::{
     ThumbnailRequest, spawn_comparer, spawn_map_painter, spawn_previewer, spawn_thumbnailer,
 };
 use crate::error::Result;
-use crate::session::{Collection, KeepRule, Session};
+use crate::session::{Collection, KeepRule, Session, Space};
 use crate::tui::app::{App, Command, Event, MapPicture};
 use crate::tui::screen::Screen;
 use crate::tui::terminal;
@@ -45,9 +45,15 @@ pub(in crate::tui) struct Workers {
 impl Workers {
     /// Starts the long-lived workers, each on a session of its own (`session` stays with the
     /// event loop).
-    pub fn start(session: Session, dumb: bool, tx: &mpsc::Sender<Msg>) -> Result<Workers> {
+    /// `space` is what the clusterer compares by, shared with the loader (`f` changes it).
+    pub fn start(
+        session: Session,
+        space: Arc<Mutex<Space>>,
+        dumb: bool,
+        tx: &mpsc::Sender<Msg>,
+    ) -> Result<Workers> {
         Ok(Workers {
-            clusterer: spawn_clusterer(session.reopen()?, tx.clone()),
+            clusterer: spawn_clusterer(session.reopen()?, space, tx.clone()),
             previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
             comparer: spawn_comparer(session.decode_options().clone(), tx.clone()),
             thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
@@ -96,6 +102,9 @@ impl Workers {
                 self.send(Event::ExportSuggested(suggested, fresh));
             }
             Command::Recluster(k) => drop(self.clusterer.send(Job::Refit(k, c()))),
+            Command::SwitchFacet(index, space) => {
+                drop(self.clusterer.send(Job::Facet(index, space)))
+            }
             Command::Edit(edit) => drop(self.clusterer.send(Job::Edit(edit, c()))),
             Command::FindDuplicates(threshold) => self.find_duplicates(c(), threshold),
             Command::NotDuplicates(pairs, mark, threshold) => {

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use super::Msg;
 use crate::error::{Error, Result};
-use crate::session::{Collection, KeepRule, Progress, Reopener, Session, Summary, Watching};
+use crate::session::{Collection, KeepRule, Progress, Reopener, Session, Space, Summary, Watching};
 use crate::tui::app::Event;
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
 /// assigns new images to the clusters (or fits them on a first run), and looks for
 /// near-duplicates. `indexing` is raised while the index is written (a quit then waits for
-/// the batch in hand to be committed).
+/// the batch in hand to be committed). Images that come later are shown in `space`, the
+/// facet `f` chose last.
 pub(in crate::tui) fn spawn_loader(
     session: Reopener,
+    space: Arc<Mutex<Space>>,
     cancel: Arc<AtomicBool>,
     indexing: Arc<AtomicBool>,
     tx: mpsc::Sender<Msg>,
@@ -28,6 +30,7 @@ pub(in crate::tui) fn spawn_loader(
                 cancel: &cancel,
                 indexing: &indexing,
                 tx: &tx,
+                space: &space,
                 threshold: 0.0,
                 rules,
             };
@@ -46,6 +49,8 @@ struct Loader<'a> {
     cancel: &'a AtomicBool,
     indexing: &'a AtomicBool,
     tx: &'a mpsc::Sender<Msg>,
+    /// What images are compared by (`f` changes it).
+    space: &'a Mutex<Space>,
     /// The near-duplicates' similarity and keep rules (settings `duplicates.*`).
     threshold: f32,
     rules: Vec<KeepRule>,
@@ -68,7 +73,7 @@ impl Loader<'_> {
         // The first pass sets what is skipped; later passes tell only what changes.
         let _ = watch.assess(&summary);
         if !shown_early || summary.changed_collection() {
-            let c = self.session.collection()?;
+            let c = self.collection()?;
             self.fit(c)?;
         }
         // A store made before thumbnails were kept gets them now, behind the screen (the
@@ -120,7 +125,7 @@ impl Loader<'_> {
                 continue;
             };
             if change.collection_changed() {
-                let c = self.session.collection()?;
+                let c = self.collection()?;
                 self.fit(c)?;
             }
             self.send(Event::FolderChanged(change));
@@ -141,6 +146,15 @@ impl Loader<'_> {
                 .near_duplicates(c, self.threshold, &self.rules, &apart);
         self.send(Event::Duplicates(groups));
         self.send(Event::Keepers(keepers));
+    }
+
+    /// The collection in the space `f` chose last.
+    fn collection(&mut self) -> Result<Collection> {
+        let space = self.space.lock().expect("the facet lock").clone();
+        if space != *self.session.space() {
+            self.session.set_space(space);
+        }
+        self.session.collection()
     }
 
     /// Shows the clustering of `c`; fewer than 2 images are shown as they are (the live
