@@ -11,6 +11,7 @@ pub mod clip_tokenizer;
 mod depthwise;
 mod descriptors;
 mod facet;
+mod graph;
 mod onnx;
 #[cfg(feature = "ort")]
 mod onnxruntime;

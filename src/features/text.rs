@@ -4,7 +4,7 @@ use anyhow::{Context, bail, ensure};
 use tract_onnx::prelude::*;
 
 use super::clip_tokenizer::ClipTokenizer;
-use super::onnx::{Plan, plan};
+use super::graph::{Plan, plan};
 use super::spec::TextSpec;
 
 /// The text half of a CLIP-type model (the `[text]` table of a spec): the BPE tokenizer and the
