@@ -164,7 +164,7 @@ fn main() -> anyhow::Result<()> {
         }
         i
     };
-    let bytes_of = |i: usize| match kinds[i] {
+    let bytes_of = |i: usize| match kinds[original(i)] {
         Kind::Near { of } => png(of, true),
         _ => png(original(i), false),
     };
