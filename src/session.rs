@@ -45,7 +45,7 @@ mod jobs;
 mod search;
 
 pub use jobs::{ImageFacts, Keeper, NotDuplicates, PREVIEW_SIDE};
-pub use search::{NO_TEXT_ENCODER, Signed, Term, split_query};
+pub use search::{NO_TEXT_ENCODER, Signed, Term};
 
 // The data the clients name, re-exported so that the explorer (which may import from the
 // engine only through this module, `python3 .ci/layers.py` checks it) names them here.

@@ -181,10 +181,12 @@ impl Workers {
     fn search(&self, c: Arc<Collection>, query: String, n: usize) {
         let (tx, reopener) = (self.tx.clone(), self.session.reopener());
         std::thread::spawn(move || {
-            let words: Vec<String> = crate::session::split_query(&query);
             let found = reopener.open().and_then(|session| {
-                let terms = crate::session::Signed::parse(&words, Some(session.root()))
-                    .map_err(crate::error::Error::bad_request)?;
+                let terms = crate::session::Signed::parse(
+                    std::slice::from_ref(&query),
+                    Some(session.root()),
+                )
+                .map_err(crate::error::Error::bad_request)?;
                 Session::search(&c, &session.query_vector(&terms)?, n)
             });
             let _ = tx.send(
