@@ -1,6 +1,8 @@
 //! Bytes the explorer writes to the terminal for the grid, the preview and the map picture,
 //! for each image protocol, on a real indexed folder:
-//! `cargo run --release --example wire_bytes -- STORE DIR [COLUMNS ROWS]` (default 160 × 48).
+//! `cargo run --release --example wire_bytes -- STORE DIR [COLUMNS ROWS] [--page-kb N]`
+//! (default 160 × 48, and `explore.page_kb` of the configuration; 0 sends every thumbnail at
+//! full detail).
 //!
 //! The screen is drawn by the explorer's own `view` into ratatui's crossterm backend writing
 //! to memory (cells 10 × 20 pixels), and the bytes of each frame are counted:
@@ -22,7 +24,7 @@ use imgtui::analysis::saved::Wanted;
 use imgtui::config::Config;
 use imgtui::tui::ProtocolType;
 use imgtui::tui::app::{App, Command, Event};
-use imgtui::tui::terminal::Graphics;
+use imgtui::tui::terminal::{Graphics, tile_budget};
 use imgtui::tui::view::{self, Pictures, Thumbnails};
 use imgtui::{OnnxModel, Session};
 use ratatui::backend::CrosstermBackend;
@@ -53,7 +55,14 @@ impl Wire {
 const CELL: (u16, u16) = (10, 20);
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let (config, _) = Config::load(None)?;
+    let mut page_kb = config.explore.page_kb;
+    if let Some(at) = args.iter().position(|a| a == "--page-kb") {
+        anyhow::ensure!(at + 1 < args.len(), "--page-kb needs a number");
+        page_kb = args[at + 1].parse()?;
+        args.drain(at..at + 2);
+    }
     anyhow::ensure!(
         args.len() >= 3,
         "usage: wire_bytes STORE DIR [COLUMNS ROWS]"
@@ -62,7 +71,6 @@ fn main() -> anyhow::Result<()> {
         (Some(c), Some(r)) => (c.parse()?, r.parse()?),
         _ => (160, 48),
     };
-    let (config, _) = Config::load(None)?;
     let mut session = Session::open(
         args[2].as_ref(),
         args[1].as_ref(),
@@ -73,11 +81,15 @@ fn main() -> anyhow::Result<()> {
     let (clustering, _, _) = session.clustering(&c, &Wanted::default())?;
     let c = Arc::new(c);
     println!(
-        "{} images, screen {columns}×{rows} cells of {}×{} px",
+        "{} images, screen {columns}×{rows} cells of {}×{} px, thumbnails within {page_kb} kB a page",
         c.len(),
         CELL.0,
         CELL.1
     );
+    let page = Page {
+        screen: (columns, rows),
+        bytes: page_kb * 1000,
+    };
     println!(
         "{:<11} {:>10} {:>8} {:>10} {:>9} {:>11}",
         "protocol", "new page", "step", "next page", "preview", "map picture"
@@ -99,14 +111,14 @@ fn main() -> anyhow::Result<()> {
             (ProtocolType::Kitty, false) => "kitty raw".to_owned(),
             (p, _) => format!("{p:?}").to_lowercase(),
         };
-        let grid = walk(&session, &graphics, &c, &clustering, (columns, rows), &[])?;
-        let (page, step, next) = (grid[0], grid[1], grid[2]);
+        let grid = walk(&session, &graphics, &c, &clustering, &page, &[])?;
+        let (first, step, next) = (grid[0], grid[1], grid[2]);
         let overview = walk(
             &session,
             &graphics,
             &c,
             &clustering,
-            (columns, rows),
+            &page,
             &[KeyCode::Char('w')],
         )?;
         let lattice = walk(
@@ -114,7 +126,7 @@ fn main() -> anyhow::Result<()> {
             &graphics,
             &c,
             &clustering,
-            (columns, rows),
+            &page,
             &[KeyCode::Char('L'), KeyCode::Home],
         )?;
         let small = walk(
@@ -122,7 +134,7 @@ fn main() -> anyhow::Result<()> {
             &graphics,
             &c,
             &clustering,
-            (columns, rows),
+            &page,
             &[
                 KeyCode::Char('L'),
                 KeyCode::Char('-'),
@@ -137,7 +149,7 @@ fn main() -> anyhow::Result<()> {
         let map = map_picture(&graphics, &mut session, &app, columns, rows)?;
         println!(
             "{:<11} {:>10} {:>8} {:>10} {:>9} {:>11}",
-            name, page, step, next, preview, map
+            name, first, step, next, preview, map
         );
     }
     println!(
@@ -159,6 +171,12 @@ fn main() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The screen's size in cells (columns, rows), and what a screen of thumbnails may cost.
+struct Page {
+    screen: (u16, u16),
+    bytes: usize,
 }
 
 /// An explorer on `c` clustered as `clustering`, on a screen of `(columns, rows)` cells, with
@@ -192,20 +210,22 @@ fn walk(
     graphics: &Graphics,
     c: &Arc<imgtui::Collection>,
     clustering: &imgtui::analysis::clustering::Clustering,
-    (columns, rows): (u16, u16),
+    page: &Page,
     keys: &[KeyCode],
 ) -> anyhow::Result<Vec<usize>> {
+    let (columns, rows) = page.screen;
     let (mut app, asked) = opened(c, clustering, (columns, rows), session.root(), keys)?;
     let wire = Wire::default();
     let mut terminal = fixed(&wire, Rect::new(0, 0, columns, rows));
     let mut thumbnails = Thumbnails::default();
     let mut draw = |app: &App, thumbnails: &mut Thumbnails, asked: Vec<Command>| {
         for command in asked {
-            if let Command::LoadThumbnails(images, tile) = command {
+            if let Command::LoadThumbnails(images, tile, per_page) = command {
                 for (path, hash) in images {
                     let t = session.thumbnail(&path, &hash).expect("a thumbnail");
                     let size = Size::new(tile.0, tile.1);
-                    let encoded = graphics.encoded(DynamicImage::ImageRgb8(t), size);
+                    let budget = tile_budget(page.bytes, per_page);
+                    let encoded = graphics.encoded_within(DynamicImage::ImageRgb8(t), size, budget);
                     thumbnails.insert(path, tile, encoded);
                 }
             }

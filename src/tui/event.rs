@@ -184,8 +184,9 @@ pub enum Command {
     /// Draw a contact sheet of these images and save it as `<name>.png` in `imgtui-montage/`.
     Montage(Vec<PathBuf>, String),
     /// Make the grid thumbnails of these images (path, content hash), those on the page in
-    /// view first; a newer request replaces this one.
-    LoadThumbnails(Vec<(PathBuf, [u8; 32])>, (u16, u16)),
+    /// view first, for tiles of this size (cells), this many on a full page (they share
+    /// `explore.page_kb`); a newer request replaces this one.
+    LoadThumbnails(Vec<(PathBuf, [u8; 32])>, (u16, u16), usize),
     /// Draw the map as a picture (a newer request replaces this one).
     DrawMap(MapPicture),
     /// Put this text (this many paths, one a line) on the clipboard with OSC 52; answered by

@@ -69,6 +69,7 @@ pub fn run(
     app.start_with(view);
     let mouse = session.config().explore.mouse;
     let cell_setting = session.config().explore.cell_size.0;
+    let page_bytes = session.config().explore.page_kb.saturating_mul(1000);
     let dumb = terminal::environment().dumb;
     let indexing = Arc::new(AtomicBool::new(false));
     let loader = session.reopener();
@@ -82,7 +83,7 @@ pub fn run(
         how: graphics.describe(),
         images: graphics.draws_images(),
     });
-    let screen = Screen::new(graphics, tx.clone());
+    let screen = Screen::new(graphics, page_bytes, tx.clone());
     spawn_loader(loader, space, cancel.clone(), indexing.clone(), tx);
 
     let mut terminal = terminal::enter()?;

@@ -12,7 +12,7 @@ use ratatui_image::thread::{ResizeRequest, ResizeResponse, ThreadProtocol};
 
 use super::app::{App, Event, Overlay};
 use super::panes::grid::Tile;
-use super::terminal::Graphics;
+use super::terminal::{Graphics, tile_budget};
 use super::view::{Pictures, Thumbnails};
 use super::workers::pictures::ThumbnailRequest;
 use super::workers::{Msg, Shown, spawn_latest};
@@ -43,12 +43,15 @@ pub(super) struct Screen {
     /// The grid's thumbnails, for the graphics of `thumbnail_generation`.
     thumbnails: Thumbnails,
     thumbnail_generation: u64,
+    /// `explore.page_kb` in bytes: what a screen full of thumbnails may cost (0: no limit).
+    page_bytes: usize,
     tx: mpsc::Sender<Msg>,
 }
 
 impl Screen {
-    /// A screen with no image yet, drawing with `graphics`; its encoders report on `tx`.
-    pub fn new(graphics: Graphics, tx: mpsc::Sender<Msg>) -> Screen {
+    /// A screen with no image yet, drawing with `graphics`, a screen full of thumbnails
+    /// costing at most about `page_bytes` (0: no limit); its encoders report on `tx`.
+    pub fn new(graphics: Graphics, page_bytes: usize, tx: mpsc::Sender<Msg>) -> Screen {
         Screen {
             graphics,
             preview: None,
@@ -62,6 +65,7 @@ impl Screen {
             compare: Vec::new(),
             compare_wanted: Vec::new(),
             thumbnails: Thumbnails::default(),
+            page_bytes,
             thumbnail_generation: 0,
             tx,
         }
@@ -237,11 +241,13 @@ impl Screen {
     }
 
     /// The request for those of `images` (path, content hash) that have no thumbnail for
-    /// `tile` yet, for the graphics in use; `None` when every one has.
+    /// `tile` yet, for the graphics in use, each costing at most its share of what a `page`
+    /// of that many thumbnails may cost; `None` when every one has.
     pub fn thumbnails_missing(
         &self,
         images: Vec<(PathBuf, [u8; 32])>,
         tile: Tile,
+        page: usize,
     ) -> Option<ThumbnailRequest> {
         let missing: Vec<_> = images
             .into_iter()
@@ -251,6 +257,7 @@ impl Screen {
             images: missing,
             tile,
             graphics: self.graphics.clone(),
+            budget: tile_budget(self.page_bytes, page),
             generation: self.thumbnail_generation,
         })
     }

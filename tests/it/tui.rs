@@ -116,7 +116,7 @@ impl Harness {
                     self.previews.push(p.clone());
                     left.push(Command::LoadPreview(p));
                 }
-                Command::LoadThumbnails(images, tile) => {
+                Command::LoadThumbnails(images, tile, _) => {
                     let graphics = Graphics::halfblocks("test");
                     for (path, hash) in &images {
                         let img = image::RgbImage::from_fn(32, 32, |_, y| {

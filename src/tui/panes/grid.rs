@@ -193,11 +193,11 @@ impl App {
     /// Keeps the grid's cursor row in view and asks for the thumbnails of the page in view
     /// (and of the next, so that paging on finds them made) when they change.
     pub(crate) fn thumbnails(&mut self) -> Vec<Command> {
-        if let Some((wanted, tile)) = self
+        if let Some((wanted, tile, page)) = self
             .lattice_thumbnails()
             .or_else(|| self.overview_thumbnails())
         {
-            return self.ask_thumbnails(wanted, tile);
+            return self.ask_thumbnails(wanted, tile, page);
         }
         let grid = self.grid.view == ImagesView::Grid
             && self.loading == Loading::Ready
@@ -229,17 +229,23 @@ impl App {
             .flat_map(|&(start, len)| &items[start..start + len])
             .map(|&i| (self.collection.paths[i].clone(), self.collection.hashes[i]))
             .collect();
-        self.ask_thumbnails(wanted, GRID_TILE)
+        self.ask_thumbnails(wanted, GRID_TILE, columns * page_rows)
     }
 
-    /// Asks for the thumbnails of `wanted` for `tile`, unless they are those asked last.
-    fn ask_thumbnails(&mut self, wanted: Vec<(PathBuf, [u8; 32])>, tile: Tile) -> Vec<Command> {
+    /// Asks for the thumbnails of `wanted` for `tile`, `page` of them on a full page, unless
+    /// they are those asked last.
+    fn ask_thumbnails(
+        &mut self,
+        wanted: Vec<(PathBuf, [u8; 32])>,
+        tile: Tile,
+        page: usize,
+    ) -> Vec<Command> {
         let paths: Vec<PathBuf> = wanted.iter().map(|(p, _)| p.clone()).collect();
         if (paths == self.grid.asked.0 && tile == self.grid.asked.1) || wanted.is_empty() {
             return Vec::new();
         }
         self.grid.asked = (paths, tile);
-        vec![Command::LoadThumbnails(wanted, tile)]
+        vec![Command::LoadThumbnails(wanted, tile, page)]
     }
 }
 

@@ -216,12 +216,12 @@ impl App {
     }
 
     /// The thumbnails of the cells in view (framed zooms only), for the zoom's tile.
-    pub(crate) fn lattice_thumbnails(&self) -> Option<(Vec<Wanted>, Tile)> {
+    pub(crate) fn lattice_thumbnails(&self) -> Option<(Vec<Wanted>, Tile, usize)> {
         if !self.lattice.on || self.loading != Loading::Ready || self.overlay != Overlay::None {
             return None;
         }
         if self.lattice.zoom + 1 == ZOOMS.len() {
-            return Some((Vec::new(), ZOOMS[self.lattice.zoom]));
+            return Some((Vec::new(), ZOOMS[self.lattice.zoom], 0));
         }
         let area = self.lattice_area();
         let (fit_c, fit_r) = self.lattice_fit(area);
@@ -231,7 +231,7 @@ impl App {
             .filter_map(|(c, r)| self.lattice.at(c, r))
             .map(|i| (self.collection.paths[i].clone(), self.collection.hashes[i]))
             .collect();
-        Some((wanted, ZOOMS[self.lattice.zoom]))
+        Some((wanted, ZOOMS[self.lattice.zoom], fit_c * fit_r))
     }
 }
 

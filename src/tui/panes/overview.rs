@@ -226,7 +226,7 @@ impl App {
     }
 
     /// The thumbnails of the rows in view (and of the next page), for the overview's tile.
-    pub(crate) fn overview_thumbnails(&self) -> Option<(Vec<Wanted>, Tile)> {
+    pub(crate) fn overview_thumbnails(&self) -> Option<(Vec<Wanted>, Tile, usize)> {
         if !self.overview.on || self.loading != Loading::Ready || self.overlay != Overlay::None {
             return None;
         }
@@ -243,7 +243,7 @@ impl App {
             })
             .map(|i| (self.collection.paths[i].clone(), self.collection.hashes[i]))
             .collect();
-        Some((wanted, layout.tile))
+        Some((wanted, layout.tile, layout.per_row * layout.rows))
     }
 }
 

@@ -131,6 +131,86 @@ impl Graphics {
         protocol
     }
 
+    /// A thumbnail for a tile of `size` cells that costs at most about `budget` bytes on the
+    /// wire, where `Some`: [`encoded`](Self::encoded) first; when that costs more, the
+    /// thumbnail is sent again with coarser detail, its pixels in `b × b` blocks (and, for
+    /// sixel, a palette of `SIXEL_COLOURS / b²` colours, at least [`COARSE_COLOURS`]). `b` is
+    /// first guessed as the square root of how far over the first cost was, then grown until
+    /// the cost fits, at most [`MAX_BLOCK`]. The image keeps its size on screen: kitty's
+    /// deflate and iTerm2's PNG store a repeated pixel and a repeated row for little, and
+    /// sixel's bands hold fewer colours. Kitty without deflate (`o=z`) sends every pixel raw
+    /// whatever its detail, and half blocks ignore the budget (a cell is two pixels).
+    ///
+    /// The cost is what the terminal is sent for the image: sixel's and iTerm2's sequence,
+    /// kitty's payload (deflated when the terminal inflates, in base64). On dense generative
+    /// art at 140 × 140 px (BENCHMARKS, "Bytes on the wire"), a thumbnail costs 77–89 kB at
+    /// full detail, 20–30 kB in 2 × 2 blocks, 9–13 kB in 4 × 4.
+    pub fn encoded_within(
+        &self,
+        image: DynamicImage,
+        size: ratatui::layout::Size,
+        budget: Option<usize>,
+    ) -> StatefulProtocol {
+        use ratatui_image::ResizeEncodeRender;
+        let raw_kitty = self.protocol == ProtocolType::Kitty && !self.kitty_zlib;
+        let Some(budget) = budget.filter(|_| self.draws_images() && !raw_kitty) else {
+            return self.encoded(image, size);
+        };
+        let (w, h) = (
+            u32::from(size.width) * u32::from(self.font.width),
+            u32::from(size.height) * u32::from(self.font.height),
+        );
+        let full = self.encoded(image.clone(), size);
+        // Kitty's payload is the image as ratatui-image sizes it (nearest neighbour).
+        let sent = || image.resize(w, h, image::imageops::FilterType::Nearest);
+        let cost = self.wire_cost(&full, sent);
+        if cost <= budget {
+            return full;
+        }
+        let fitted = image.resize(w, h, image::imageops::FilterType::Triangle);
+        // The cost falls by less than the block's area (PNG and deflate gain less on a
+        // smoothed thumbnail), so a block that guessed short grows until the cost fits.
+        let over = cost as f64 / budget.max(1) as f64;
+        let mut block = (over.sqrt().ceil() as u32).clamp(2, MAX_BLOCK);
+        loop {
+            let coarse = coarsened(&fitted, block, self.protocol == ProtocolType::Sixel);
+            let mut protocol = self.new_resize_protocol(coarse.clone());
+            protocol.resize_encode(&ratatui_image::Resize::Scale(None), size);
+            if block == MAX_BLOCK || self.wire_cost(&protocol, || coarse) <= budget {
+                return protocol;
+            }
+            block += 1;
+        }
+    }
+
+    /// Bytes the terminal is sent to show `protocol`, the encoding of the pixels `image`
+    /// gives (asked for kitty only).
+    fn wire_cost(
+        &self,
+        protocol: &StatefulProtocol,
+        image: impl FnOnce() -> DynamicImage,
+    ) -> usize {
+        match protocol.protocol_type() {
+            StatefulProtocolType::Sixel(s) => s.data.len(),
+            StatefulProtocolType::ITerm2(i) => i.data.len(),
+            StatefulProtocolType::Kitty(_) => {
+                // ratatui-image keeps the sequence private: the same payload, measured.
+                let raw = image().to_rgba8().into_raw();
+                let payload = if self.kitty_zlib {
+                    use std::io::Write;
+                    let mut z =
+                        flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+                    z.write_all(&raw).expect("writing into a Vec");
+                    z.finish().expect("writing into a Vec").len()
+                } else {
+                    raw.len()
+                };
+                payload.div_ceil(3) * 4
+            }
+            StatefulProtocolType::Halfblocks(_) => 0,
+        }
+    }
+
     /// The protocol images are drawn with.
     pub fn protocol_type(&self) -> ProtocolType {
         self.protocol
@@ -278,6 +358,39 @@ pub fn cell_size(
 /// colours look the same as 256 dithered ones on dense generative art.
 pub const SIXEL_COLOURS: usize = 128;
 
+/// A thumbnail's share of `page_bytes`, the cost of a page of `page` thumbnails: `None` for
+/// no limit (0 bytes, or no page).
+pub fn tile_budget(page_bytes: usize, page: usize) -> Option<usize> {
+    (page_bytes > 0 && page > 0).then(|| page_bytes / page)
+}
+
+/// The coarsest detail [`Graphics::encoded_within`] sends: pixels in blocks of this side.
+pub const MAX_BLOCK: u32 = 4;
+
+/// The fewest colours of a coarsened sixel thumbnail's palette.
+pub const COARSE_COLOURS: usize = 32;
+
+/// `image` at the same size with its detail in `block × block` squares: shrunk by `block`
+/// (triangle filter), for sixel reduced to a flat palette of `SIXEL_COLOURS / block²` colours
+/// (at least [`COARSE_COLOURS`]), then each pixel repeated over its square.
+pub fn coarsened(image: &DynamicImage, block: u32, sixel: bool) -> DynamicImage {
+    let (w, h) = (image.width(), image.height());
+    let small = image.resize_exact(
+        w.div_ceil(block),
+        h.div_ceil(block),
+        image::imageops::FilterType::Triangle,
+    );
+    let small = if sixel {
+        let colours = (SIXEL_COLOURS / (block * block) as usize).max(COARSE_COLOURS);
+        quantized(&small, colours, colours)
+    } else {
+        DynamicImage::ImageRgba8(small.to_rgba8())
+    };
+    let small = small.to_rgba8();
+    let big = image::RgbaImage::from_fn(w, h, |x, y| *small.get_pixel(x / block, y / block));
+    DynamicImage::ImageRgba8(big)
+}
+
 /// `image` with each pixel replaced by the nearest of a palette of [`SIXEL_COLOURS`] learnt
 /// from it by NeuQuant (Dekker, "Kohonen neural networks for optimal colour quantization",
 /// Network 1994; the `color_quant` crate), undithered, opaque.
@@ -285,6 +398,12 @@ pub const SIXEL_COLOURS: usize = 128;
 /// An image of at most 256 colours (grey ones, drawings) is left as it is: the encoder's
 /// palette holds it exactly, with no error to dither.
 pub fn flat_palette(image: &DynamicImage) -> DynamicImage {
+    quantized(image, SIXEL_COLOURS, 256)
+}
+
+/// [`flat_palette`] with a palette of `colours` (at most 256), leaving alone an image of at
+/// most `keep` colours.
+fn quantized(image: &DynamicImage, colours: usize, keep: usize) -> DynamicImage {
     let mut rgba = image.to_rgba8();
     let mut seen = std::collections::HashSet::new();
     for p in rgba.pixels() {
@@ -293,10 +412,10 @@ pub fn flat_palette(image: &DynamicImage) -> DynamicImage {
             break;
         }
     }
-    if seen.len() <= 256 {
+    if seen.len() <= keep {
         return DynamicImage::ImageRgba8(rgba);
     }
-    let quant = color_quant::NeuQuant::new(10, SIXEL_COLOURS, rgba.as_raw());
+    let quant = color_quant::NeuQuant::new(10, colours, rgba.as_raw());
     let palette = quant.color_map_rgba();
     for p in rgba.pixels_mut() {
         let i = quant.index_of(&p.0) * 4;
@@ -347,5 +466,73 @@ mod tests {
             image::Luma([x as u8])
         }));
         assert_eq!(flat_palette(&greys).to_rgba8(), greys.to_rgba8());
+    }
+
+    /// A dense colour field like generative art: three warped sines and a little noise.
+    fn art(side: u32) -> DynamicImage {
+        let mut seed = 7u32;
+        DynamicImage::ImageRgb8(image::RgbImage::from_fn(side, side, |x, y| {
+            let (x, y) = (x as f32 / side as f32, y as f32 / side as f32);
+            let mut p = [0u8; 3];
+            for (c, v) in p.iter_mut().enumerate() {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 24) as f32 / 255.0 * 0.1;
+                let warp = (9.0 * x + 3.0 * (7.0 * y + c as f32).cos()).sin();
+                let v01 = 0.45 + 0.45 * (warp * 3.0 + 11.0 * y + c as f32).sin() + noise;
+                *v = (v01.clamp(0.0, 1.0) * 255.0) as u8;
+            }
+            image::Rgb(p)
+        }))
+    }
+
+    fn sent(protocol: &StatefulProtocol) -> usize {
+        match protocol.protocol_type() {
+            StatefulProtocolType::Sixel(s) => s.data.len(),
+            StatefulProtocolType::ITerm2(i) => i.data.len(),
+            _ => unreachable!("sixel and iTerm2 keep their sequence readable"),
+        }
+    }
+
+    #[test]
+    fn coarsened_keeps_the_size_and_repeats_each_pixel_over_its_block() {
+        let image = art(45);
+        for block in 2..=MAX_BLOCK {
+            for sixel in [false, true] {
+                let coarse = coarsened(&image, block, sixel).to_rgba8();
+                assert_eq!(coarse.dimensions(), (45, 45));
+                for (x, y, p) in coarse.enumerate_pixels() {
+                    assert_eq!(p, coarse.get_pixel(x / block * block, y / block * block));
+                }
+                if sixel {
+                    let seen: HashSet<_> = coarse.pixels().map(|p| p.0).collect();
+                    assert!(seen.len() <= COARSE_COLOURS.max(SIXEL_COLOURS / 4));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_thumbnail_over_its_budget_is_sent_coarser_and_fits_it() {
+        let size = ratatui::layout::Size::new(14, 7);
+        for protocol in [ProtocolType::Sixel, ProtocolType::Iterm2] {
+            let graphics = Graphics::forced(protocol, Some((10, 20)));
+            let full = sent(&graphics.encoded(art(160), size));
+            assert_eq!(
+                sent(&graphics.encoded_within(art(160), size, None)),
+                full,
+                "{protocol:?}: no budget, full detail"
+            );
+            assert_eq!(
+                sent(&graphics.encoded_within(art(160), size, Some(full))),
+                full,
+                "{protocol:?}: within its budget, full detail"
+            );
+            let budget = full / 3;
+            let coarse = sent(&graphics.encoded_within(art(160), size, Some(budget)));
+            assert!(
+                coarse <= budget,
+                "{protocol:?}: {coarse} bytes for a budget of {budget} (full detail {full})"
+            );
+        }
     }
 }

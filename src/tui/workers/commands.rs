@@ -138,8 +138,8 @@ impl Workers {
                 let ((w, h), _) = screen.graphics().cell();
                 let _ = self.map_picture.send((request, (w, h)));
             }
-            Command::LoadThumbnails(images, tile) => {
-                if let Some(request) = screen.thumbnails_missing(images, tile) {
+            Command::LoadThumbnails(images, tile, page) => {
+                if let Some(request) = screen.thumbnails_missing(images, tile, page) {
                     let _ = self.thumbnails.send(request);
                 }
             }

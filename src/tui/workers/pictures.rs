@@ -21,6 +21,8 @@ pub(in crate::tui) struct ThumbnailRequest {
     /// The tile they are encoded for, in cells.
     pub tile: (u16, u16),
     pub graphics: Graphics,
+    /// The most bytes one thumbnail may cost on the wire ([`Graphics::encoded_within`]).
+    pub budget: Option<usize>,
     pub generation: u64,
 }
 
@@ -48,9 +50,11 @@ pub(in crate::tui) fn spawn_thumbnailer(
                         continue;
                     };
                     let (w, h) = request.tile;
-                    let encoded = request
-                        .graphics
-                        .encoded(DynamicImage::ImageRgb8(thumbnail), Size::new(w, h));
+                    let encoded = request.graphics.encoded_within(
+                        DynamicImage::ImageRgb8(thumbnail),
+                        Size::new(w, h),
+                        request.budget,
+                    );
                     let tile = request.tile;
                     if tx
                         .send(Msg::Thumbnail(path, tile, request.generation, encoded))
