@@ -133,18 +133,17 @@ impl Graphics {
 
     /// A thumbnail for a tile of `size` cells that costs at most about `budget` bytes on the
     /// wire, where `Some`: [`encoded`](Self::encoded) first; when that costs more, the
-    /// thumbnail is sent again with coarser detail, its pixels in `b × b` blocks (and, for
-    /// sixel, a palette of `SIXEL_COLOURS / b²` colours, at least [`COARSE_COLOURS`]). `b` is
+    /// thumbnail is sent again with coarser detail, its pixels in `b × b` blocks. `b` is
     /// first guessed as the square root of how far over the first cost was, then grown until
     /// the cost fits, at most [`MAX_BLOCK`]. The image keeps its size on screen: kitty's
     /// deflate and iTerm2's PNG store a repeated pixel and a repeated row for little, and
-    /// sixel's bands hold fewer colours. Kitty without deflate (`o=z`) sends every pixel raw
+    /// sixel's bands hold fewer colours each. Kitty without deflate (`o=z`) sends every pixel raw
     /// whatever its detail, and half blocks ignore the budget (a cell is two pixels).
     ///
     /// The cost is what the terminal is sent for the image: sixel's and iTerm2's sequence,
     /// kitty's payload (deflated when the terminal inflates, in base64). On dense generative
-    /// art at 140 × 140 px (BENCHMARKS, "Bytes on the wire"), a thumbnail costs 77–89 kB at
-    /// full detail, 20–30 kB in 2 × 2 blocks, 9–13 kB in 4 × 4.
+    /// art a 140 × 140 px thumbnail costs 77–89 kB at full detail and a third of that in 2 × 2
+    /// blocks (BENCHMARKS, "Bytes on the wire").
     pub fn encoded_within(
         &self,
         image: DynamicImage,
@@ -367,26 +366,27 @@ pub fn tile_budget(page_bytes: usize, page: usize) -> Option<usize> {
 /// The coarsest detail [`Graphics::encoded_within`] sends: pixels in blocks of this side.
 pub const MAX_BLOCK: u32 = 4;
 
-/// The fewest colours of a coarsened sixel thumbnail's palette.
-pub const COARSE_COLOURS: usize = 32;
-
 /// `image` at the same size with its detail in `block × block` squares: shrunk by `block`
-/// (triangle filter), for sixel reduced to a flat palette of `SIXEL_COLOURS / block²` colours
-/// (at least [`COARSE_COLOURS`]), then each pixel repeated over its square.
+/// (triangle filter), for sixel mapped to a flat palette of [`SIXEL_COLOURS`] learnt from the
+/// whole `image` (a palette learnt from the shrunk one, a few hundred pixels, washes the
+/// colours out), then each pixel repeated over its square.
 pub fn coarsened(image: &DynamicImage, block: u32, sixel: bool) -> DynamicImage {
     let (w, h) = (image.width(), image.height());
-    let small = image.resize_exact(
-        w.div_ceil(block),
-        h.div_ceil(block),
-        image::imageops::FilterType::Triangle,
-    );
+    let small = image
+        .resize_exact(
+            w.div_ceil(block),
+            h.div_ceil(block),
+            image::imageops::FilterType::Triangle,
+        )
+        .to_rgba8();
     let small = if sixel {
-        let colours = (SIXEL_COLOURS / (block * block) as usize).max(COARSE_COLOURS);
-        quantized(&small, colours, colours)
+        match Palette::learnt(image, SIXEL_COLOURS, 256) {
+            Some(palette) => palette.applied(small),
+            None => small,
+        }
     } else {
-        DynamicImage::ImageRgba8(small.to_rgba8())
+        small
     };
-    let small = small.to_rgba8();
     let big = image::RgbaImage::from_fn(w, h, |x, y| *small.get_pixel(x / block, y / block));
     DynamicImage::ImageRgba8(big)
 }
@@ -398,30 +398,51 @@ pub fn coarsened(image: &DynamicImage, block: u32, sixel: bool) -> DynamicImage 
 /// An image of at most 256 colours (grey ones, drawings) is left as it is: the encoder's
 /// palette holds it exactly, with no error to dither.
 pub fn flat_palette(image: &DynamicImage) -> DynamicImage {
-    quantized(image, SIXEL_COLOURS, 256)
+    let rgba = image.to_rgba8();
+    match Palette::learnt(image, SIXEL_COLOURS, 256) {
+        Some(palette) => DynamicImage::ImageRgba8(palette.applied(rgba)),
+        None => DynamicImage::ImageRgba8(rgba),
+    }
 }
 
-/// [`flat_palette`] with a palette of `colours` (at most 256), leaving alone an image of at
-/// most `keep` colours.
-fn quantized(image: &DynamicImage, colours: usize, keep: usize) -> DynamicImage {
-    let mut rgba = image.to_rgba8();
-    let mut seen = std::collections::HashSet::new();
-    for p in rgba.pixels() {
-        seen.insert(p.0);
-        if seen.len() > 256 {
-            break;
+/// A palette learnt by NeuQuant.
+struct Palette {
+    quant: color_quant::NeuQuant,
+    colours: Vec<u8>,
+}
+
+impl Palette {
+    /// A palette of `colours` (at most 256) learnt from `image`; `None` when `image` holds at
+    /// most `keep` colours (left as it is).
+    fn learnt(image: &DynamicImage, colours: usize, keep: usize) -> Option<Palette> {
+        let rgba = image.to_rgba8();
+        let mut seen = std::collections::HashSet::new();
+        for p in rgba.pixels() {
+            seen.insert(p.0);
+            if seen.len() > keep {
+                break;
+            }
         }
+        (seen.len() > keep).then(|| {
+            let quant = color_quant::NeuQuant::new(10, colours, rgba.as_raw());
+            let colours = quant.color_map_rgba();
+            Palette { quant, colours }
+        })
     }
-    if seen.len() <= keep {
-        return DynamicImage::ImageRgba8(rgba);
+
+    /// `image` with each pixel replaced by the nearest colour of the palette, opaque.
+    fn applied(&self, mut image: image::RgbaImage) -> image::RgbaImage {
+        for p in image.pixels_mut() {
+            let i = self.quant.index_of(&p.0) * 4;
+            p.0 = [
+                self.colours[i],
+                self.colours[i + 1],
+                self.colours[i + 2],
+                255,
+            ];
+        }
+        image
     }
-    let quant = color_quant::NeuQuant::new(10, colours, rgba.as_raw());
-    let palette = quant.color_map_rgba();
-    for p in rgba.pixels_mut() {
-        let i = quant.index_of(&p.0) * 4;
-        p.0 = [palette[i], palette[i + 1], palette[i + 2], 255];
-    }
-    DynamicImage::ImageRgba8(rgba)
 }
 
 #[cfg(test)]
@@ -505,7 +526,7 @@ mod tests {
                 }
                 if sixel {
                     let seen: HashSet<_> = coarse.pixels().map(|p| p.0).collect();
-                    assert!(seen.len() <= COARSE_COLOURS.max(SIXEL_COLOURS / 4));
+                    assert!(seen.len() <= SIXEL_COLOURS);
                 }
             }
         }
@@ -527,12 +548,15 @@ mod tests {
                 full,
                 "{protocol:?}: within its budget, full detail"
             );
-            let budget = full / 3;
+            let budget = full / 2;
             let coarse = sent(&graphics.encoded_within(art(160), size, Some(budget)));
             assert!(
                 coarse <= budget,
                 "{protocol:?}: {coarse} bytes for a budget of {budget} (full detail {full})"
             );
+            // Out of reach: the coarsest detail, no larger than the fit above.
+            let coarsest = sent(&graphics.encoded_within(art(160), size, Some(1)));
+            assert!(coarsest <= coarse, "{protocol:?}: {coarsest} > {coarse}");
         }
     }
 }
