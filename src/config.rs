@@ -71,8 +71,9 @@ pub struct ExploreSection {
     /// panes with a list), `overview`, `grid`, `list` or `lattice`.
     pub view: ViewSetting,
     /// About the most kilobytes (1,000 bytes) a screen full of thumbnails (the grid, the
-    /// overview, the lattice) costs on the wire in kitty, sixel or iTerm2: each tile gets its
-    /// share by area, and a thumbnail over it is sent with coarser detail. 0: no limit.
+    /// overview, the lattice) costs on the wire in kitty, sixel or iTerm2: the thumbnails of
+    /// a page share it equally, and one over its share is sent with coarser detail. 0: no
+    /// limit.
     pub page_kb: usize,
 }
 
