@@ -25,6 +25,8 @@ const ZOOMS: [Tile; 4] = [(14, 7), (10, 5), (6, 3), (2, 1)];
 pub(crate) struct Lattice {
     /// The lattice is shown instead of the panes.
     pub(crate) on: bool,
+    /// The lattice was opened from the overview: leaving it (`L`, Esc) goes back there.
+    pub(crate) from_overview: bool,
     /// The zoom level, an index in [`ZOOMS`] (0: the largest tiles).
     pub(crate) zoom: usize,
     /// The grid's (columns, rows).
@@ -113,10 +115,12 @@ impl App {
         )
     }
 
-    /// `L`: the lattice on or off.
+    /// `L`: the lattice on or off (off: back to the overview when it was opened from there,
+    /// else the panes).
     pub(crate) fn toggle_lattice(&mut self) -> Vec<Command> {
         self.lattice.on = !self.lattice.on;
         if self.lattice.on {
+            self.lattice.from_overview = self.overview.on;
             self.overview.on = false;
             self.overview.auto = false;
             if let Some(c) = &self.clustering {
@@ -124,6 +128,9 @@ impl App {
             }
             self.focus = Focus::Images;
             self.say("lattice: arrows move, + / - zoom, Enter opens the cluster, L or Esc leaves");
+        } else if std::mem::take(&mut self.lattice.from_overview) {
+            self.overview.on = true;
+            self.say("");
         } else {
             self.say("");
         }

@@ -36,6 +36,8 @@ pub(crate) struct Overview {
     pub(crate) auto: bool,
     /// The first cluster row in view.
     pub(crate) top: usize,
+    /// The overview was opened from the lattice: leaving it (`w`, Esc) goes back there.
+    pub(crate) from_lattice: bool,
 }
 
 /// Where the overview's tiles go in its area.
@@ -123,14 +125,19 @@ impl App {
         }
     }
 
-    /// `w`: the overview on or off (off: the panes, the grid of the same cluster).
+    /// `w`: the overview on or off (off: back to the lattice when it was opened from there,
+    /// else the panes, the grid of the same cluster).
     pub(crate) fn toggle_overview(&mut self) -> Vec<Command> {
         self.overview.auto = false;
         self.overview.on = !self.overview.on;
         if self.overview.on {
+            self.overview.from_lattice = self.lattice.on;
             self.lattice.on = false;
             self.focus = Focus::Images;
             self.say("overview: arrows move, Enter opens the cluster in the grid, w or Esc leaves");
+        } else if std::mem::take(&mut self.overview.from_lattice) {
+            self.lattice.on = true;
+            self.say("");
         } else {
             self.say("");
         }
@@ -394,5 +401,31 @@ mod tests {
         let thirty = Layout::of(area, 30);
         assert_eq!(thirty.tile, (6, 3));
         assert_eq!(thirty.rows, 9);
+    }
+
+    #[test]
+    fn leaving_the_overview_or_the_lattice_goes_back_to_the_view_it_was_opened_from() {
+        let mut app = App::new("/photos".into(), "test".into());
+        app.start_with(ViewSetting::Lattice);
+        app.toggle_overview();
+        assert!(app.overview.on && !app.lattice.on);
+        app.toggle_overview();
+        assert!(
+            app.lattice.on && !app.overview.on,
+            "w from the lattice's overview"
+        );
+        app.toggle_lattice();
+        assert!(!app.lattice.on && !app.overview.on, "L leaves to the panes");
+        // From the overview into the lattice and back; then out to the panes.
+        app.start_with(ViewSetting::Overview);
+        app.toggle_lattice();
+        assert!(app.lattice.on && !app.overview.on);
+        app.toggle_lattice();
+        assert!(
+            app.overview.on && !app.lattice.on,
+            "L from the overview's lattice"
+        );
+        app.toggle_overview();
+        assert!(!app.lattice.on && !app.overview.on, "w leaves to the panes");
     }
 }
