@@ -171,8 +171,12 @@ impl Graphics {
         // smoothed thumbnail), so a block that guessed short grows until the cost fits.
         let over = cost as f64 / budget.max(1) as f64;
         let mut block = (over.sqrt().ceil() as u32).clamp(2, MAX_BLOCK);
+        let palette = match self.protocol {
+            ProtocolType::Sixel => Palette::learnt(&fitted),
+            _ => None,
+        };
         loop {
-            let coarse = coarsened(&fitted, block, self.protocol == ProtocolType::Sixel);
+            let coarse = coarsened_with(&fitted, block, palette.as_ref());
             let mut protocol = self.new_resize_protocol(coarse.clone());
             protocol.resize_encode(&ratatui_image::Resize::Scale(None), size);
             if block == MAX_BLOCK || self.wire_cost(&protocol, || coarse) <= budget {
@@ -371,6 +375,12 @@ pub const MAX_BLOCK: u32 = 4;
 /// whole `image` (a palette learnt from the shrunk one, a few hundred pixels, washes the
 /// colours out), then each pixel repeated over its square.
 pub fn coarsened(image: &DynamicImage, block: u32, sixel: bool) -> DynamicImage {
+    let palette = if sixel { Palette::learnt(image) } else { None };
+    coarsened_with(image, block, palette.as_ref())
+}
+
+/// [`coarsened`], mapped to `palette` where given (learnt once for every block tried).
+fn coarsened_with(image: &DynamicImage, block: u32, palette: Option<&Palette>) -> DynamicImage {
     let (w, h) = (image.width(), image.height());
     let small = image
         .resize_exact(
@@ -379,13 +389,9 @@ pub fn coarsened(image: &DynamicImage, block: u32, sixel: bool) -> DynamicImage 
             image::imageops::FilterType::Triangle,
         )
         .to_rgba8();
-    let small = if sixel {
-        match Palette::learnt(image, SIXEL_COLOURS, 256) {
-            Some(palette) => palette.applied(small),
-            None => small,
-        }
-    } else {
-        small
+    let small = match palette {
+        Some(palette) => palette.applied(small),
+        None => small,
     };
     let big = image::RgbaImage::from_fn(w, h, |x, y| *small.get_pixel(x / block, y / block));
     DynamicImage::ImageRgba8(big)
@@ -399,22 +405,23 @@ pub fn coarsened(image: &DynamicImage, block: u32, sixel: bool) -> DynamicImage 
 /// palette holds it exactly, with no error to dither.
 pub fn flat_palette(image: &DynamicImage) -> DynamicImage {
     let rgba = image.to_rgba8();
-    match Palette::learnt(image, SIXEL_COLOURS, 256) {
+    match Palette::learnt(image) {
         Some(palette) => DynamicImage::ImageRgba8(palette.applied(rgba)),
         None => DynamicImage::ImageRgba8(rgba),
     }
 }
 
-/// A palette learnt by NeuQuant.
+/// A palette of [`SIXEL_COLOURS`] learnt by NeuQuant.
 struct Palette {
     quant: color_quant::NeuQuant,
     colours: Vec<u8>,
 }
 
 impl Palette {
-    /// A palette of `colours` (at most 256) learnt from `image`; `None` when `image` holds at
-    /// most `keep` colours (left as it is).
-    fn learnt(image: &DynamicImage, colours: usize, keep: usize) -> Option<Palette> {
+    /// The palette learnt from `image`; `None` when `image` holds at most 256 colours (the
+    /// encoder's palette holds them exactly).
+    fn learnt(image: &DynamicImage) -> Option<Palette> {
+        let keep = 256;
         let rgba = image.to_rgba8();
         let mut seen = std::collections::HashSet::new();
         for p in rgba.pixels() {
@@ -424,7 +431,7 @@ impl Palette {
             }
         }
         (seen.len() > keep).then(|| {
-            let quant = color_quant::NeuQuant::new(10, colours, rgba.as_raw());
+            let quant = color_quant::NeuQuant::new(10, SIXEL_COLOURS, rgba.as_raw());
             let colours = quant.color_map_rgba();
             Palette { quant, colours }
         })
