@@ -156,10 +156,11 @@ fn main() -> anyhow::Result<()> {
         println!("{bisected:<8} {knn:>7.3} {label:>9.3} {seconds:>9.3}");
         let start = Instant::now();
         let x = Pca::fit(&c.vectors, dims, seed).project(&c.vectors);
-        let graph: Vec<Vec<usize>> = umap::knn(&c, &x, umap::others(c.len(), &Default::default()))
-            .into_iter()
-            .map(|row| row.into_iter().map(|nb| nb.index).collect())
-            .collect();
+        let graph: Vec<Vec<usize>> =
+            umap::knn(&c, &x, umap::others(c.len(), &Default::default()), seed)
+                .into_iter()
+                .map(|row| row.into_iter().map(|nb| nb.index).collect())
+                .collect();
         let graph_seconds = start.elapsed().as_secs_f64();
         let start = Instant::now();
         let (_, cells) = lattice::lay_out(&map, Some(&graph));

@@ -385,7 +385,7 @@ pub fn cluster_keeping_map(
         seed: req.seed,
         ..UmapOptions::default()
     };
-    let knn_graph = || super::umap::knn(c, &x, super::umap::others(n, &umap_options));
+    let knn_graph = || super::umap::knn(c, &x, super::umap::others(n, &umap_options), req.seed);
     let mut knn = None;
     let map = match (&kept, req.map) {
         (Some(kept), _) => kept.map.clone(),

@@ -87,13 +87,56 @@ fn keep_together(c: &Collection, pairs: &mut Vec<(usize, usize)>, apart: &HashSe
 }
 
 /// Every pair `(i, j)`, `i < j`, at least `threshold` similar (screened in a PCA projection
-/// from [`FILTER_FROM`] images on).
+/// from [`FILTER_FROM`] images on). From [`GRAPH_FROM`] images on, the pairs among each
+/// image's [`LOOSE_NEIGHBOURS`] nearest instead ([`graph_pairs`]): the same groups wherever a
+/// group's members are linked through such pairs.
 pub fn pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
-    if c.len() >= FILTER_FROM && threshold > 0.0 {
+    if c.len() >= GRAPH_FROM && threshold > 0.0 {
+        let knn = neighbour_graph(c);
+        graph_pairs(&knn, threshold..=1.0)
+    } else if c.len() >= FILTER_FROM && threshold > 0.0 {
         screened_pairs(c, threshold)
     } else {
         all_pairs(c, threshold)
     }
+}
+
+/// Collections from this size on take their pairs from the approximate kNN graph
+/// ([`super::umap::knn`], NN-descent from [`super::umap::DESCENT_FROM`] on) instead of
+/// screening every pair: the screen's run of rows within reach grows with n, to all 10¹² pairs
+/// at a million images.
+pub const GRAPH_FROM: usize = super::umap::DESCENT_FROM;
+
+/// Each image's [`LOOSE_NEIGHBOURS`] nearest by cosine distance (candidates in a PCA
+/// projection, re-ranked exactly).
+fn neighbour_graph(c: &Collection) -> Vec<Vec<super::neighbours::Neighbour>> {
+    if c.len() < FILTER_FROM {
+        return super::neighbours::knn_graph(c, LOOSE_NEIGHBOURS);
+    }
+    let x = Pca::fit(&c.vectors, SCREEN_DIMS, 0).project(&c.vectors);
+    super::umap::knn(c, &x, LOOSE_NEIGHBOURS, 0)
+}
+
+/// The pairs `(i, j)`, `i < j`, where `j` is in `i`'s row of `knn` or `i` in `j`'s, whose
+/// cosine similarity lies in `similar`; sorted, each once.
+fn graph_pairs(
+    knn: &[Vec<super::neighbours::Neighbour>],
+    similar: std::ops::RangeInclusive<f32>,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = knn
+        .iter()
+        .enumerate()
+        .flat_map(|(i, row)| {
+            let similar = similar.clone();
+            row.iter().filter_map(move |n| {
+                (n.index != i && similar.contains(&(1.0 - n.distance)))
+                    .then_some((i.min(n.index), i.max(n.index)))
+            })
+        })
+        .collect();
+    out.par_sort_unstable();
+    out.dedup();
+    out
 }
 
 /// How alike the images of a pair or a group are.
@@ -177,8 +220,19 @@ pub fn tiered(
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
 ) -> Tiered {
-    let mut strong = pairs(c, threshold);
-    let mut loose = loose_pairs(c, threshold);
+    let (mut strong, mut loose) = if c.len() >= GRAPH_FROM && threshold > 0.0 {
+        // One graph gives both kinds of pair.
+        let knn = neighbour_graph(c);
+        let loose = if threshold > LOOSE_SIMILARITY {
+            let below = f32::from_bits(threshold.to_bits() - 1);
+            graph_pairs(&knn, LOOSE_SIMILARITY..=below)
+        } else {
+            Vec::new()
+        };
+        (graph_pairs(&knn, threshold..=1.0), loose)
+    } else {
+        (pairs(c, threshold), loose_pairs(c, threshold))
+    };
     keep_together(c, &mut strong, apart);
     keep_together(c, &mut loose, apart);
     let candidates: Vec<((usize, usize), bool)> = strong
@@ -303,26 +357,8 @@ fn loose_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
     if threshold <= LOOSE_SIMILARITY || c.len() < 2 {
         return Vec::new();
     }
-    let knn = if c.len() < FILTER_FROM {
-        super::neighbours::knn_graph(c, LOOSE_NEIGHBOURS)
-    } else {
-        let x = Pca::fit(&c.vectors, SCREEN_DIMS, 0).project(&c.vectors);
-        super::umap::knn(c, &x, LOOSE_NEIGHBOURS)
-    };
-    let mut out: Vec<(usize, usize)> = knn
-        .into_iter()
-        .enumerate()
-        .flat_map(|(i, row)| {
-            row.into_iter().filter_map(move |n| {
-                let s = 1.0 - n.distance;
-                (n.index != i && (LOOSE_SIMILARITY..threshold).contains(&s))
-                    .then_some((i.min(n.index), i.max(n.index)))
-            })
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let below = f32::from_bits(threshold.to_bits() - 1);
+    graph_pairs(&neighbour_graph(c), LOOSE_SIMILARITY..=below)
 }
 
 /// Every pair `(i, j)`, `i < j`, at least `threshold` similar, by comparing all full vectors.
@@ -494,6 +530,23 @@ mod tests {
             screened.sort();
             assert!(!exact.is_empty(), "threshold {threshold} has pairs");
             assert_eq!(screened, exact, "threshold {threshold}");
+        }
+    }
+
+    #[test]
+    fn pairs_from_the_knn_graph_make_the_groups_of_the_full_comparison() {
+        // Families of 8: every image's 7 alike are among its 16 nearest, so the graph's pairs
+        // at the threshold join the same groups as all pairs do, with NN-descent candidates.
+        let c = families();
+        let x = Pca::fit(&c.vectors, SCREEN_DIMS, 0).project(&c.vectors);
+        let descent = super::super::umap::Candidates::Descent { seed: 0 };
+        let knn = super::super::umap::knn_by(&c, &x, LOOSE_NEIGHBOURS, descent);
+        for threshold in [0.8, 0.9, 0.95] {
+            let from_graph = graph_pairs(&knn, threshold..=1.0);
+            assert!(from_graph.windows(2).all(|w| w[0] < w[1]), "sorted, once");
+            let all = all_pairs(&c, threshold);
+            assert!(from_graph.iter().all(|p| all.contains(p)));
+            assert_eq!(join(c.len(), from_graph), join(c.len(), all), "{threshold}");
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod knee;
 pub mod lattice;
 pub mod looks;
 pub mod neighbours;
+pub mod nn_descent;
 pub mod outliers;
 pub mod pca;
 pub mod rng;

@@ -55,6 +55,14 @@ impl Lcg {
     }
 }
 
+/// SplitMix64's finaliser: spreads nearby seeds (epoch, block, row) over unrelated streams.
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Test data: `groups` tight groups of `size` unit vectors in 24-D, rows interleaved.
 #[cfg(test)]
 pub(crate) fn groups(groups: usize, size: usize, spread: f32) -> crate::collection::matrix::Matrix {

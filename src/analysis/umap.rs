@@ -21,7 +21,7 @@
 use rayon::prelude::*;
 
 use super::neighbours::Neighbour;
-use super::rng::Lcg;
+use super::rng::{Lcg, mix};
 use crate::collection::matrix::Matrix;
 use crate::collection::{Collection, dot};
 
@@ -76,7 +76,7 @@ pub fn umap(c: &Collection, x: &Matrix, opts: &UmapOptions) -> Vec<[f32; 2]> {
     let knn = if n < 3 {
         Vec::new()
     } else {
-        knn(c, x, others(n, opts))
+        knn(c, x, others(n, opts), opts.seed)
     };
     umap_of_knn(x, &knn, opts)
 }
@@ -107,13 +107,51 @@ pub fn umap_of_knn(x: &Matrix, knn: &[Vec<Neighbour>], opts: &UmapOptions) -> Ve
     map
 }
 
+/// Collections from this size on find the kNN graph's candidates by NN-descent
+/// ([`super::nn_descent`]) instead of comparing every pair: at 50,000 images the exact
+/// candidates take about as long as NN-descent, and their cost grows as n².
+pub const DESCENT_FROM: usize = 50_000;
+
+/// How the candidates of the kNN graph are found in the PCA space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidates {
+    /// Every pair compared (blocked sgemm): n² products, exact.
+    Exact,
+    /// NN-descent from a random projection forest, seeded: about n·k² products, approximate.
+    Descent {
+        /// Seed of the forest and of the candidates' sampling.
+        seed: u64,
+    },
+}
+
+impl Candidates {
+    /// Exact below [`DESCENT_FROM`] images, NN-descent (with `seed`) from there on.
+    pub fn for_size(n: usize, seed: u64) -> Candidates {
+        if n < DESCENT_FROM {
+            Candidates::Exact
+        } else {
+            Candidates::Descent { seed }
+        }
+    }
+}
+
 /// The `others` nearest images of every image by cosine distance, nearest first (ties by row),
-/// leaving the image itself out: candidates by Euclidean distance in the PCA space `x`,
-/// re-ranked by the exact cosine distance of the unit vectors of `c`.
-pub fn knn(c: &Collection, x: &Matrix, others: usize) -> Vec<Vec<Neighbour>> {
+/// leaving the image itself out: candidates by Euclidean distance in the PCA space `x` (exact
+/// or by NN-descent as [`Candidates::for_size`] chooses), re-ranked by the exact cosine
+/// distance of the unit vectors of `c`. Deterministic for a given `seed`.
+pub fn knn(c: &Collection, x: &Matrix, others: usize, seed: u64) -> Vec<Vec<Neighbour>> {
+    knn_by(c, x, others, Candidates::for_size(c.len(), seed))
+}
+
+/// [`knn`] with the candidates found as `how` says (to compare the two ways).
+pub fn knn_by(c: &Collection, x: &Matrix, others: usize, how: Candidates) -> Vec<Vec<Neighbour>> {
     let n = c.len();
     let want = (others * CANDIDATES_PER_NEIGHBOUR).min(n.saturating_sub(1));
-    pca_candidates(x, want)
+    let candidates = match how {
+        Candidates::Exact => pca_candidates(x, want),
+        Candidates::Descent { seed } => super::nn_descent::knn_graph(x, want, seed),
+    };
+    candidates
         .into_par_iter()
         .enumerate()
         .map(|(i, candidates)| {
@@ -529,14 +567,6 @@ fn optimise(map: &mut [[f32; 2]], graph: &Graph, epochs: usize, a: f32, b: f32, 
     }
 }
 
-/// SplitMix64's finaliser: spreads nearby seeds (epoch, block) over unrelated streams.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -576,7 +606,7 @@ mod tests {
     #[test]
     fn the_knn_from_pca_candidates_is_the_exact_one() {
         let c = blobs(3, 60, 0.5);
-        let found = knn(&c, &pca(&c), 14);
+        let found = knn(&c, &pca(&c), 14, 0);
         let exact = knn_graph(&c, 14);
         let same: usize = found
             .iter()
@@ -600,9 +630,29 @@ mod tests {
     }
 
     #[test]
+    fn the_knn_from_nn_descent_candidates_is_nearly_the_exact_one() {
+        let c = blobs(6, 400, 0.5);
+        let x = pca(&c);
+        let exact = knn_by(&c, &x, 14, Candidates::Exact);
+        let found = knn_by(&c, &x, 14, Candidates::Descent { seed: 4 });
+        let same: usize = found
+            .iter()
+            .zip(&exact)
+            .map(|(f, e)| {
+                f.iter()
+                    .filter(|nb| e.iter().any(|x| x.index == nb.index))
+                    .count()
+            })
+            .sum();
+        let recall = same as f64 / (14.0 * 2400.0);
+        assert!(recall > 0.95, "recall@14 {recall}");
+        assert_eq!(found, knn_by(&c, &x, 14, Candidates::Descent { seed: 4 }));
+    }
+
+    #[test]
     fn the_fuzzy_graph_is_symmetric_with_memberships_up_to_1() {
         let c = blobs(3, 30, 0.5);
-        let knn = knn(&c, &pca(&c), 14);
+        let knn = knn(&c, &pca(&c), 14, 0);
         // Each image's directed memberships sum to log₂ 15.
         for (row, &(rho, sigma)) in knn.iter().zip(&smooth_distances(&knn, 15)) {
             let sum: f64 = row
