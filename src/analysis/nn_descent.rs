@@ -24,7 +24,8 @@ use rayon::prelude::*;
 use super::rng::{Lcg, mix};
 use crate::collection::matrix::Matrix;
 
-/// Most candidates per point and round, each of new and old (pynndescent caps at 60).
+/// Most candidates per point and round, each of new and old (pynndescent caps at 60; the
+/// join keeps one bit per candidate pair in a `u64`, so at most 32).
 pub const MAX_CANDIDATES: usize = 32;
 /// Rounds stop when fewer than this share of the n·k list entries changed (the paper's δ).
 pub const DELTA: f64 = 0.001;
@@ -34,7 +35,9 @@ pub const MAX_ROUNDS: usize = 12;
 pub const TREES: usize = 8;
 /// Points joined before their offers are applied (a fixed size, so the result does not
 /// depend on the threads).
-const BLOCK: usize = 8192;
+const BLOCK: usize = 4096;
+/// Points whose lists one task updates.
+const APPLY_ROWS: usize = 1024;
 /// An empty place in a list.
 const EMPTY: u32 = u32::MAX;
 
@@ -219,7 +222,7 @@ impl Lists {
             }
             start = end;
         }
-        self.par_chunks(1024).for_each(|(first, mut lists)| {
+        self.par_chunks(APPLY_ROWS).for_each(|(first, mut lists)| {
             for (r, list) in lists.iter_mut().enumerate() {
                 let i = first + r;
                 let (s, e) = leaf_of[i];
@@ -235,7 +238,7 @@ impl Lists {
     /// Fills the places left empty with random points (seeded by the point's row).
     fn fill_randomly(&mut self, x: &Matrix, seed: u64) {
         let n = x.rows;
-        self.par_chunks(1024).for_each(|(first, mut lists)| {
+        self.par_chunks(APPLY_ROWS).for_each(|(first, mut lists)| {
             for (r, list) in lists.iter_mut().enumerate() {
                 let i = first + r;
                 let mut rng = Lcg::new(mix(seed ^ i as u64));
@@ -256,7 +259,7 @@ impl Lists {
         let n = x.rows;
         let (new, old) = self.candidates(size, seed);
         // The sampled new neighbours are joined now: they are old from here on.
-        self.par_chunks(1024).for_each(|(first, mut lists)| {
+        self.par_chunks(APPLY_ROWS).for_each(|(first, mut lists)| {
             for (r, list) in lists.iter_mut().enumerate() {
                 let sampled = &new[(first + r) * size..(first + r + 1) * size];
                 for (f, id) in list.fresh.iter_mut().zip(list.ids.iter()) {
@@ -283,13 +286,27 @@ impl Lists {
                     lists.join(x, &ours(&new), &ours(&old))
                 })
                 .collect();
-            offers.par_sort_by_key(|o| o.0); // stable: the offers to one point stay in order
+            // The offers to each chunk of points, in the order they were made.
+            let chunks = n.div_ceil(APPLY_ROWS);
+            let mut starts = vec![0usize; chunks + 1];
+            for o in &offers {
+                starts[o.0 as usize / APPLY_ROWS + 1] += 1;
+            }
+            for b in 0..chunks {
+                starts[b + 1] += starts[b];
+            }
+            let mut at = starts.clone();
+            let mut bucketed = vec![(0u32, 0u32, 0f32); offers.len()];
+            for o in offers.drain(..) {
+                let b = o.0 as usize / APPLY_ROWS;
+                bucketed[at[b]] = o;
+                at[b] += 1;
+            }
             changed += self
-                .par_chunks(1024)
+                .par_chunks(APPLY_ROWS)
                 .map(|(first, mut lists)| {
-                    let from = offers.partition_point(|o| (o.0 as usize) < first);
-                    let to = offers.partition_point(|o| (o.0 as usize) < first + lists.len());
-                    offers[from..to]
+                    let b = first / APPLY_ROWS;
+                    bucketed[starts[b]..starts[b + 1]]
                         .iter()
                         .filter(|&&(i, j, d)| lists[i as usize - first].offer(j, d))
                         .count()
@@ -302,22 +319,50 @@ impl Lists {
     /// The offers from one point's candidates: every new–new and new–old pair nearer than the
     /// farthest either end holds, as (to, point, squared distance).
     fn join(&self, x: &Matrix, new: &[u32], old: &[u32]) -> Vec<(u32, u32, f32)> {
+        // The candidates' rows and farthest distances, side by side.
+        let d = x.cols;
+        let all: Vec<u32> = new.iter().chain(old).copied().collect();
+        let mut rows = Vec::with_capacity(all.len() * d);
+        for &j in &all {
+            rows.extend_from_slice(x.row(j as usize));
+        }
+        let worst: Vec<f32> = all.iter().map(|&j| self.worst(j as usize)).collect();
+        // Bit b of held[a]: candidate a's list holds candidate b already (no offer needed).
+        let mut by_row: Vec<(u32, u32)> = all
+            .iter()
+            .enumerate()
+            .map(|(a, &j)| (j, a as u32))
+            .collect();
+        by_row.sort_unstable();
+        let held: Vec<u64> = all
+            .iter()
+            .map(|&j| {
+                let list = &self.ids[j as usize * self.k..(j as usize + 1) * self.k];
+                let mut mask = 0u64;
+                for &m in list.iter().take_while(|&&m| m != EMPTY) {
+                    let from = by_row.partition_point(|o| o.0 < m);
+                    for o in by_row[from..].iter().take_while(|o| o.0 == m) {
+                        mask |= 1 << o.1;
+                    }
+                }
+                mask
+            })
+            .collect();
         let mut offers = Vec::new();
-        let mut pair = |p: u32, q: u32| {
-            if p == q {
-                return;
-            }
-            let d = squared(x.row(p as usize), x.row(q as usize));
-            if d < self.worst(p as usize) {
-                offers.push((p, q, d));
-            }
-            if d < self.worst(q as usize) {
-                offers.push((q, p, d));
-            }
-        };
-        for (a, &p) in new.iter().enumerate() {
-            for &q in new[a + 1..].iter().chain(old) {
-                pair(p, q);
+        for a in 0..new.len() {
+            let row_a = &rows[a * d..(a + 1) * d];
+            for b in a + 1..all.len() {
+                let (ab, ba) = (held[a] >> b & 1 == 1, held[b] >> a & 1 == 1);
+                if all[a] == all[b] || (ab && ba) {
+                    continue;
+                }
+                let dist = squared(row_a, &rows[b * d..(b + 1) * d]);
+                if !ab && dist < worst[a] {
+                    offers.push((all[a], all[b], dist));
+                }
+                if !ba && dist < worst[b] {
+                    offers.push((all[b], all[a], dist));
+                }
             }
         }
         offers
