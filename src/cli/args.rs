@@ -145,6 +145,7 @@ impl Globals {
         if update_index(session, &opts)?.interrupted {
             return Err(Error::interrupted());
         }
+        end_at_once_on_signal();
         Ok(())
     }
 
@@ -154,6 +155,7 @@ impl Globals {
         if summary.interrupted {
             return Err(Error::interrupted());
         }
+        end_at_once_on_signal();
         Ok(session)
     }
 }

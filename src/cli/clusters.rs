@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use imgtui::analysis::clustering::{Clustering, check_eps};
 use imgtui::analysis::curation::Edit;
@@ -224,14 +223,7 @@ pub(crate) fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
     let target =
         to.unwrap_or_else(|| PathBuf::from("imgtui-export").join(folder_name(cluster, name)));
     outside_unless(inside, &target, &session)?;
-    let report = session.export(
-        paths,
-        &target,
-        mode,
-        merge,
-        &|_| {},
-        &AtomicBool::new(false),
-    )?;
+    let report = session.export(paths, &target, mode, merge, &|_| {}, &*cancel_on_signals()?)?;
     if json {
         print(&answers::Exported::from(&report), Format::Json, "")?;
     }

@@ -43,19 +43,36 @@ pub(crate) fn print(answer: &impl Answer, format: Format, table: &str) -> Result
 
 /// A flag raised by Ctrl-C, SIGTERM or SIGHUP: the run stops and keeps what it has done.
 /// A second signal exits at once (committed batches are safe either way). The handler is
-/// installed once; later calls share its flag.
+/// installed once; later calls share its flag, and each call undoes [`end_at_once_on_signal`]:
+/// whoever asks for the flag checks it.
 pub(crate) fn cancel_on_signals() -> Result<Arc<AtomicBool>> {
     static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    AT_ONCE.store(false, Ordering::SeqCst);
     if let Some(flag) = FLAG.get() {
         return Ok(flag.clone());
     }
     let flag = Arc::new(AtomicBool::new(false));
     let handler_flag = flag.clone();
     ctrlc::set_handler(move || {
+        if AT_ONCE.load(Ordering::SeqCst) {
+            eprintln!("imgtui: interrupted; the index is saved, the answer was not finished");
+            std::process::exit(130);
+        }
         if handler_flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
     })
     .map_err(anyhow::Error::from)?;
     Ok(FLAG.get_or_init(|| flag).clone())
+}
+
+/// Whether a signal ends the process at once, see [`end_at_once_on_signal`].
+static AT_ONCE: AtomicBool = AtomicBool::new(false);
+
+/// From here on the first Ctrl-C, SIGTERM or SIGHUP ends the process at once (exit 130), for
+/// a command whose index is saved and which only works out its answer (a first fit, dups'
+/// groups, a query): nothing is lost, and no long computation has to reach a point where it
+/// checks a flag. A later [`cancel_on_signals`] (a file action, the explorer) stops this.
+pub(crate) fn end_at_once_on_signal() {
+    AT_ONCE.store(true, Ordering::SeqCst);
 }
