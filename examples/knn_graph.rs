@@ -4,7 +4,7 @@
 //!     cargo run --release --example knn_graph -- STORE DIR [COPIES] [--exact]
 //!
 //! DIR must have been indexed into STORE with the built-in model; COPIES > 1 grows the
-//! collection with jittered copies. Prints the time of the PCA projection (32 dimensions, as
+//! collection with jittered copies, and the variable `LIMIT=N` keeps only its first N images. Prints the time of the PCA projection (32 dimensions, as
 //! the clustering makes it) and of the 14-nearest graph from NN-descent candidates, and its
 //! recall@14 against the true cosine kNN of 300 rows found by brute force. With `--exact`, the
 //! same for the exact candidates (every pair in the PCA space: n², hours at a million).
