@@ -46,8 +46,9 @@ const EMPTY: u32 = u32::MAX;
 ///
 /// Recall against the exact graph is typically 0.9–1.0 on embeddings projected to 32–64
 /// dimensions (the unit tests check ≥ 0.9 on drawn clusters; BENCHMARKS gives the figures at
-/// 100,000 and 1,000,000 images). Time grows about as n·k²; memory is about
-/// n·(9k + 16·[`MAX_CANDIDATES`]) bytes beside `x`.
+/// 100,000 and 1,000,000 images). Time grows about as n·k²; memory is about n·(9k + 24c)
+/// bytes beside `x`, with c = min(k, [`MAX_CANDIDATES`]) (the lists, then each round's
+/// candidates and their priorities).
 pub fn knn_graph(x: &Matrix, k: usize, seed: u64) -> Vec<Vec<u32>> {
     let n = x.rows;
     let k = k.min(n.saturating_sub(1));
