@@ -613,20 +613,25 @@ mod tests {
         assert!((b - 0.895).abs() < 0.01, "b = {b}");
     }
 
-    #[test]
-    fn the_knn_from_pca_candidates_is_the_exact_one() {
-        let c = blobs(3, 60, 0.5);
-        let found = knn(&c, &pca(&c), 14, 0);
-        let exact = knn_graph(&c, 14);
-        let same: usize = found
+    /// How many neighbours of `found` are also in the same row of `exact`.
+    fn shared(found: &[Vec<Neighbour>], exact: &[Vec<Neighbour>]) -> usize {
+        found
             .iter()
-            .zip(&exact)
+            .zip(exact)
             .map(|(f, e)| {
                 f.iter()
                     .filter(|nb| e.iter().any(|x| x.index == nb.index))
                     .count()
             })
-            .sum();
+            .sum()
+    }
+
+    #[test]
+    fn the_knn_from_pca_candidates_is_the_exact_one() {
+        let c = blobs(3, 60, 0.5);
+        let found = knn(&c, &pca(&c), 14, 0);
+        let exact = knn_graph(&c, 14);
+        let same = shared(&found, &exact);
         assert!(
             same as f64 / (14.0 * 180.0) > 0.99,
             "{same} of {}",
@@ -645,15 +650,7 @@ mod tests {
         let x = pca(&c);
         let exact = knn_by(&c, &x, 14, Candidates::Exact);
         let found = knn_by(&c, &x, 14, Candidates::Descent { seed: 4 });
-        let same: usize = found
-            .iter()
-            .zip(&exact)
-            .map(|(f, e)| {
-                f.iter()
-                    .filter(|nb| e.iter().any(|x| x.index == nb.index))
-                    .count()
-            })
-            .sum();
+        let same = shared(&found, &exact);
         let recall = same as f64 / (14.0 * 2400.0);
         assert!(recall > 0.95, "recall@14 {recall}");
         assert_eq!(found, knn_by(&c, &x, 14, Candidates::Descent { seed: 4 }));
