@@ -384,6 +384,8 @@ pub(crate) struct ExportArgs {
     /// Target folder [default: ./imgtui-export/NN-name].
     #[arg(long)]
     pub(crate) to: Option<PathBuf>,
+    /// How each file is exported: copy, symlink (a link to the original) or hardlink (same
+    /// filesystem only).
     #[arg(long, default_value = "copy", value_parser = clap::value_parser!(Mode))]
     pub(crate) mode: Mode,
     /// Add to a target folder that already has files (names taken get a suffix).
