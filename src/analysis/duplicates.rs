@@ -223,13 +223,10 @@ pub fn tiered(
     let (mut strong, mut loose) = if c.len() >= GRAPH_FROM && threshold > 0.0 {
         // One graph gives both kinds of pair.
         let knn = neighbour_graph(c);
-        let loose = if threshold > LOOSE_SIMILARITY {
-            let below = f32::from_bits(threshold.to_bits() - 1);
-            graph_pairs(&knn, LOOSE_SIMILARITY..=below)
-        } else {
-            Vec::new()
-        };
-        (graph_pairs(&knn, threshold..=1.0), loose)
+        (
+            graph_pairs(&knn, threshold..=1.0),
+            loose_of(&knn, threshold),
+        )
     } else {
         (pairs(c, threshold), loose_pairs(c, threshold))
     };
@@ -357,8 +354,17 @@ fn loose_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usize)> {
     if threshold <= LOOSE_SIMILARITY || c.len() < 2 {
         return Vec::new();
     }
+    loose_of(&neighbour_graph(c), threshold)
+}
+
+/// The pairs of `knn` at cosine ≥ [`LOOSE_SIMILARITY`] and under `threshold` (none when the
+/// threshold is not above it).
+fn loose_of(knn: &[Vec<super::neighbours::Neighbour>], threshold: f32) -> Vec<(usize, usize)> {
+    if threshold <= LOOSE_SIMILARITY {
+        return Vec::new();
+    }
     let below = f32::from_bits(threshold.to_bits() - 1);
-    graph_pairs(&neighbour_graph(c), LOOSE_SIMILARITY..=below)
+    graph_pairs(knn, LOOSE_SIMILARITY..=below)
 }
 
 /// Every pair `(i, j)`, `i < j`, at least `threshold` similar, by comparing all full vectors.
