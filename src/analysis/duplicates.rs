@@ -209,9 +209,11 @@ const FINE_MAPS_KEPT: usize = 4096;
 /// threshold that is not confirmed is similar; a looser one is dropped. Pairs of contents in
 /// `apart` (marked not duplicates, see [`groups_apart`]) are dropped first.
 ///
-/// The exact and same-picture groups are the components of the confirmed pairs. With
-/// `include_similar` the similar pairs join them: each component of all pairs is one group,
-/// so no image is in two. Without it the components that similar pairs make are listed
+/// The exact and same-picture groups are cliques of the confirmed pairs ([`cliques`]): every
+/// two images of such a group were confirmed against each other, so whichever is kept, each
+/// other one is the same picture as it. A chain (smooth gradients each a shade from the next)
+/// is not one group. With `include_similar` the similar pairs join them: each component of
+/// all pairs is one group, so no image is in two. Without it the components that similar pairs make are listed
 /// after them as similar groups, which may hold images of an exact or same-picture group.
 pub fn tiered(
     c: &Collection,
@@ -303,7 +305,7 @@ pub fn tiered(
             _ => {}
         }
     }
-    let same_groups = join(c.len(), confirmed.clone());
+    let same_groups = cliques(c, &confirmed);
     let tier_of = |rows: &[usize]| {
         if rows.iter().all(|&r| c.hashes[r] == c.hashes[rows[0]]) {
             Tier::Exact
@@ -442,6 +444,95 @@ pub(crate) fn screened_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usiz
         .collect()
 }
 
+/// Groups of rows in which every two are the same picture, from the pairs confirmed so:
+/// rows of one content (hash) are one vertex, and each confirmed pair of two contents an
+/// edge. In each connected component the vertex with the most edges starts a group; the
+/// others join it, most edges first (then lowest row), when each is confirmed with every
+/// member; what is left of the component is grouped the same way. This greedy clique cover
+/// keeps a group to pictures that are each alike, where union-find chains them. Groups of one
+/// vertex are kept only when it holds several rows (exact copies). Largest group first, each
+/// sorted by row.
+fn cliques(c: &Collection, confirmed: &[(usize, usize)]) -> Vec<Vec<usize>> {
+    let mut vertex_of: HashMap<Hash, usize> = HashMap::new();
+    let mut rows_of: Vec<Vec<usize>> = Vec::new();
+    let vertex: Vec<usize> = c
+        .hashes
+        .iter()
+        .enumerate()
+        .map(|(row, h)| {
+            let v = *vertex_of.entry(*h).or_insert_with(|| {
+                rows_of.push(Vec::new());
+                rows_of.len() - 1
+            });
+            rows_of[v].push(row);
+            v
+        })
+        .collect();
+    let mut edges: Vec<(usize, usize)> = confirmed
+        .iter()
+        .map(|&(i, j)| (vertex[i].min(vertex[j]), vertex[i].max(vertex[j])))
+        .filter(|(a, b)| a != b)
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    let mut adjacent = vec![Vec::new(); rows_of.len()];
+    for &(a, b) in &edges {
+        adjacent[a].push(b);
+        adjacent[b].push(a);
+    }
+    let linked = |a: usize, b: usize| edges.binary_search(&(a.min(b), a.max(b))).is_ok();
+    let mut groups = Vec::new();
+    let mut left = vec![false; rows_of.len()];
+    for component in join(rows_of.len(), edges.clone()) {
+        for &v in &component {
+            left[v] = true;
+        }
+        let mut remaining = component;
+        while !remaining.is_empty() {
+            let degree = |v: usize| adjacent[v].iter().filter(|&&u| left[u]).count();
+            let start = *remaining
+                .iter()
+                .max_by_key(|&&v| (degree(v), std::cmp::Reverse(v)))
+                .expect("not empty");
+            let mut joining: Vec<usize> = adjacent[start]
+                .iter()
+                .copied()
+                .filter(|&u| left[u])
+                .collect();
+            joining.sort_by_key(|&u| (std::cmp::Reverse(degree(u)), u));
+            let mut clique = vec![start];
+            for u in joining {
+                if clique.iter().all(|&w| linked(u, w)) {
+                    clique.push(u);
+                }
+            }
+            for &v in &clique {
+                left[v] = false;
+            }
+            remaining.retain(|&v| left[v]);
+            groups.push(clique);
+        }
+    }
+    // Vertices with no edge, kept when they hold exact copies.
+    let grouped: HashSet<usize> = groups.iter().flatten().copied().collect();
+    groups.extend(
+        (0..rows_of.len())
+            .filter(|v| !grouped.contains(v))
+            .map(|v| vec![v]),
+    );
+    let mut out: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|clique| {
+            let mut rows: Vec<usize> = clique.iter().flat_map(|&v| rows_of[v].clone()).collect();
+            rows.sort_unstable();
+            rows
+        })
+        .filter(|rows| rows.len() > 1)
+        .collect();
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    out
+}
+
 /// Connected components of the pairs with more than one member.
 fn join(n: usize, pairs: Vec<(usize, usize)>) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..n).collect();
@@ -524,6 +615,48 @@ mod tests {
         }
         // Nothing marked: the same groups as before.
         assert_eq!(groups_apart(&c, 0.9, &HashSet::new()), whole);
+    }
+
+    #[test]
+    fn a_chain_of_confirmed_pairs_is_not_one_group_but_a_clique_is() {
+        let mut c = Collection::default();
+        for i in 0..12u8 {
+            // Rows 10 and 11 are exact copies of row 9.
+            let mut hash = [0; 32];
+            hash[0] = i.min(9);
+            c.push(format!("{i}.png").into(), hash, &[1.0, 0.0], 1.0);
+        }
+        // A chain 0–1–2–3–4, each a shade from the next; 5, 6, 7, 8 each confirmed with the
+        // others; 9 with its copies 10, 11 and nothing else.
+        let mut confirmed = vec![(0, 1), (1, 2), (2, 3), (3, 4)];
+        for i in 5..9 {
+            for j in i + 1..9 {
+                confirmed.push((i, j));
+            }
+        }
+        confirmed.extend([(9, 10), (10, 11), (9, 11)]);
+        let groups = cliques(&c, &confirmed);
+        assert_eq!(groups[0], vec![5, 6, 7, 8]);
+        assert!(groups.contains(&vec![9, 10, 11]), "{groups:?}");
+        for g in &groups {
+            for (k, &i) in g.iter().enumerate() {
+                for &j in &g[k + 1..] {
+                    let confirmed_pair = confirmed.contains(&(i, j)) || c.hashes[i] == c.hashes[j];
+                    assert!(confirmed_pair, "{i} and {j} in {g:?} were never confirmed");
+                }
+            }
+        }
+        let chained: Vec<&Vec<usize>> = groups.iter().filter(|g| g[0] < 5).collect();
+        assert!(chained.iter().all(|g| g.len() == 2), "{chained:?}");
+        assert_eq!(chained.len(), 2, "{chained:?}");
+        // With every pair of the chain confirmed, it is one group.
+        let mut all = confirmed.clone();
+        for i in 0..5 {
+            for j in i + 1..5 {
+                all.push((i, j));
+            }
+        }
+        assert!(cliques(&c, &all).contains(&vec![0, 1, 2, 3, 4]));
     }
 
     #[test]
