@@ -133,17 +133,24 @@ pub fn fresh_target(root: &Path, suggestion: &Path) -> PathBuf {
         }
         _ => suggestion.to_path_buf(),
     };
+    fresh(&placed)
+}
+
+/// `folder` when it does not exist or is an empty folder; else the first of `folder-2`,
+/// `folder-3`… that does not hold files (an export into a folder that does is refused
+/// without merge).
+pub fn fresh(folder: &Path) -> PathBuf {
     let taken = |p: &Path| std::fs::read_dir(p).map_or(p.exists(), |mut d| d.next().is_some());
-    if !taken(&placed) {
-        return placed;
+    if !taken(folder) {
+        return folder.to_path_buf();
     }
-    let name = placed
+    let name = folder
         .file_name()
         .unwrap_or_default()
         .to_string_lossy()
         .into_owned();
     (2..)
-        .map(|n| placed.with_file_name(format!("{name}-{n}")))
+        .map(|n| folder.with_file_name(format!("{name}-{n}")))
         .find(|p| !taken(p))
         .expect("some name is free")
 }

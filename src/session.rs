@@ -430,19 +430,22 @@ impl Session {
     /// for some of the folder's images (a store indexed before facets: `imgtui index` makes
     /// them).
     pub fn images(&self) -> Result<Collection> {
-        let c = self.collection()?;
-        if self.space.single() != Some(Facet::Content) {
-            let files = self.store.files(&self.root)?.len();
-            if c.len() < files {
-                return Err(Error::bad_request(format_args!(
-                    "{} of {files} images of {} have no {} vectors (indexed before facets \
-                     were kept): run `imgtui index {}` to make them",
-                    files - c.len(),
-                    crate::text::shown(&self.root),
-                    self.space,
-                    crate::text::shown(&self.root)
-                )));
-            }
+        self.images_of(self.store.files(&self.root)?)
+    }
+
+    /// [`Session::images`] of `files`, the folder's files as the store lists them.
+    fn images_of(&self, files: Collection) -> Result<Collection> {
+        let listed = files.len();
+        let c = self.read_vectors(files)?;
+        if self.space.single() != Some(Facet::Content) && c.len() < listed {
+            return Err(Error::bad_request(format_args!(
+                "{} of {listed} images of {} have no {} vectors (indexed before facets \
+                 were kept): run `imgtui index {}` to make them",
+                listed - c.len(),
+                crate::text::shown(&self.root),
+                self.space,
+                crate::text::shown(&self.root)
+            )));
         }
         if c.is_empty() {
             return Err(Error::bad_request(format_args!(
@@ -478,6 +481,37 @@ impl Session {
             wanted,
             naming_model(&self.space, &*self.extractor),
         )?)
+    }
+
+    /// The folder's images and their clustering for `wanted`, as [`Session::images`] and
+    /// [`Session::clustering`] give them, but reading no vector when the saved clustering
+    /// answers without them ([`crate::analysis::saved::without_vectors`]: no refit, no image
+    /// added since, no edit but names). The collection is then paths and hashes alone
+    /// (`dim() == 0`). What a plain `imgtui cluster`, montage and export need: at a million
+    /// images the vectors are 5 GB.
+    ///
+    /// Fails as [`Session::images`] and [`Session::clustering`] do.
+    pub fn clustered_images(
+        &mut self,
+        wanted: &Wanted,
+    ) -> Result<(Collection, Clustering, Origin, Vec<String>)> {
+        let files = self.store.files(&self.root)?;
+        let defaults = self.config.cluster_request();
+        let warm = crate::analysis::saved::without_vectors(
+            &self.store,
+            &self.root,
+            &self.feature,
+            &files,
+            &defaults,
+            wanted,
+        )?;
+        if let Some(clustering) = warm {
+            let origin = Origin::Saved { new_images: 0 };
+            return Ok((files, clustering, origin, Vec::new()));
+        }
+        let c = self.images_of(files)?;
+        let (clustering, origin, notes) = self.clustering(&c, wanted)?;
+        Ok((c, clustering, origin, notes))
     }
 
     /// What the explorer shows for `c`: [`Session::clustering`], or for a folder of fewer than
@@ -621,8 +655,7 @@ impl Session {
     /// Fails with [`ErrorKind::BadRequest`] for a cluster number that does not exist or an
     /// empty folder, and as [`Session::clustering`] does.
     pub fn cluster_files(&mut self, number: Option<usize>) -> Result<ClusterFiles> {
-        let c = self.images()?;
-        let (clustering, origin, _) = self.clustering(&c, &Wanted::default())?;
+        let (c, clustering, origin, _) = self.clustered_images(&Wanted::default())?;
         let indices = match number {
             Some(n) => vec![clustering.index_of(n)?],
             None => (0..clustering.clusters.len()).collect(),

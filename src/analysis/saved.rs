@@ -318,44 +318,7 @@ pub fn fitted(
     names: Option<&dyn Extractor>,
 ) -> anyhow::Result<(Clustering, Origin, Vec<String>)> {
     let mut saved: Option<SavedClustering> = store.load_clustering(root, feature)?;
-    let base = saved.as_ref().map_or(defaults, |s| &s.request);
-    let mut req = base.clone();
-    let method_from = if wanted.method.is_some() {
-        MethodFrom::Asked
-    } else if base.method != defaults.method
-        && !(wanted.k.is_some() && base.method == Method::Dbscan)
-    {
-        MethodFrom::Saved
-    } else {
-        MethodFrom::Settings
-    };
-    if let Some(m) = wanted.method {
-        if m != req.method {
-            req.eps = None;
-        }
-        req.method = m;
-    }
-    if let Some(k) = wanted.k {
-        req.k = k;
-        // A number of clusters asked of a saved DBSCAN (which finds its own) means a method
-        // that takes one: the configured one, else KMeans.
-        if wanted.method.is_none() && req.method == Method::Dbscan {
-            req.method = match defaults.method {
-                Method::Dbscan => Method::Kmeans,
-                m => m,
-            };
-            req.eps = None;
-        }
-    }
-    if wanted.eps.is_some() {
-        req.eps = wanted.eps;
-    }
-    if let Some(seed) = wanted.seed {
-        req.seed = seed;
-    }
-    if let Some(map) = wanted.map {
-        req.map = map;
-    }
+    let (req, method_from) = requested(saved.as_ref(), defaults, wanted);
     if let Some(s) = saved.take_if(|s| !wanted.recluster && s.request == req) {
         let (mut clustering, new_images) = s.apply(c);
         clustering.method_from = method_from;
@@ -427,4 +390,88 @@ pub fn fitted(
     };
     store.save_clustering_with_edits(root, feature, &new, &kept)?;
     Ok((clustering, Origin::Fitted, notes))
+}
+
+/// The saved clustering of `root` under `feature` with the edits in effect replayed, as
+/// [`load_or_fit`] gives it, when that needs no vector: the saved clustering answers
+/// `wanted` (no refit), it [knows](SavedClustering::known) every image of `files` (paths and
+/// hashes, as [`Store::files`] gives them), and the edits only name clusters (a merge, split
+/// or move recomputes centres and distances from the vectors). `None` otherwise, and for no
+/// image. What a warm `imgtui cluster`, montage or export at a million images answers from,
+/// without reading 5 GB of vectors.
+///
+/// Fails when the store cannot be read or is damaged.
+pub fn without_vectors(
+    store: &Store,
+    root: &Path,
+    feature: &str,
+    files: &Collection,
+    defaults: &Request,
+    wanted: &Wanted,
+) -> anyhow::Result<Option<Clustering>> {
+    if files.is_empty() || wanted.recluster {
+        return Ok(None);
+    }
+    let Some(saved) = store.load_clustering(root, feature)? else {
+        return Ok(None);
+    };
+    let (req, method_from) = requested(Some(&saved), defaults, wanted);
+    if saved.request != req || saved.known(files).len() != files.len() {
+        return Ok(None);
+    }
+    let log = active_edits(store, root, feature)?;
+    if !log.iter().all(|e| matches!(e, Logged::Name { .. })) {
+        return Ok(None);
+    }
+    let (mut clustering, _) = saved.apply(files);
+    clustering.method_from = method_from;
+    Ok(Some(replay(clustering, files, &log).0))
+}
+
+/// The request `wanted` makes on top of the saved request (or `defaults` when none is saved),
+/// and where its method came from.
+fn requested(
+    saved: Option<&SavedClustering>,
+    defaults: &Request,
+    wanted: &Wanted,
+) -> (Request, MethodFrom) {
+    let base = saved.map_or(defaults, |s| &s.request);
+    let mut req = base.clone();
+    let method_from = if wanted.method.is_some() {
+        MethodFrom::Asked
+    } else if base.method != defaults.method
+        && !(wanted.k.is_some() && base.method == Method::Dbscan)
+    {
+        MethodFrom::Saved
+    } else {
+        MethodFrom::Settings
+    };
+    if let Some(m) = wanted.method {
+        if m != req.method {
+            req.eps = None;
+        }
+        req.method = m;
+    }
+    if let Some(k) = wanted.k {
+        req.k = k;
+        // A number of clusters asked of a saved DBSCAN (which finds its own) means a method
+        // that takes one: the configured one, else KMeans.
+        if wanted.method.is_none() && req.method == Method::Dbscan {
+            req.method = match defaults.method {
+                Method::Dbscan => Method::Kmeans,
+                m => m,
+            };
+            req.eps = None;
+        }
+    }
+    if wanted.eps.is_some() {
+        req.eps = wanted.eps;
+    }
+    if let Some(seed) = wanted.seed {
+        req.seed = seed;
+    }
+    if let Some(map) = wanted.map {
+        req.map = map;
+    }
+    (req, method_from)
 }

@@ -27,8 +27,16 @@ pub(crate) fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         recluster: a.recluster,
     };
     let mut session = a.facet.ready(g, &a.dir)?;
-    let c = session.images()?;
-    let (mut clustering, origin, mut notes) = session.clustering(&c, &wanted)?;
+    let edits = a.undo || a.redo || a.rename.is_some() || a.merge.is_some();
+    let edits = edits || a.split.is_some() || a.move_to.is_some();
+    // A plain question is answered from the saved clustering without the vectors when it can.
+    let (c, mut clustering, origin, mut notes) = if edits {
+        let c = session.images()?;
+        let (clustering, origin, notes) = session.clustering(&c, &wanted)?;
+        (c, clustering, origin, notes)
+    } else {
+        session.clustered_images(&wanted)?
+    };
     // An edit is checked before anything is said, so a bad one is the only line on stderr.
     if a.undo || a.redo {
         let done = match a.undo {
@@ -193,14 +201,18 @@ pub(crate) fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
         paths.truncate(max.max(1));
         let cl = &files.clustering.clusters[index];
         let file = match (&out, cluster) {
-            (Some(o), Some(_)) => o.clone(),
-            _ => {
-                std::fs::create_dir_all(&folder)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", imgtui::text::shown(&folder)))?;
-                folder.join(format!("{}.png", folder_name(cl.number, &cl.name)))
+            (Some(o), Some(_)) => {
+                session.write_montage(&paths, o, Some(size))?;
+                o.clone()
             }
+            // A sheet of that name already there stays; this one is "NN-name (2).png".
+            _ => session.save_montage_in(
+                &paths,
+                &folder,
+                &folder_name(cl.number, &cl.name),
+                Some(size),
+            )?,
         };
-        session.write_montage(&paths, &file, Some(size))?;
         println!("{}", imgtui::text::shown(&file));
     }
     Ok(ExitCode::SUCCESS)
@@ -220,8 +232,15 @@ pub(crate) fn run_export(a: ExportArgs, g: &Globals) -> Result<ExitCode> {
     let files = cluster_files(&mut session, Some(cluster))?;
     let (index, paths) = &files.clusters[0];
     let name = &files.clustering.clusters[*index].name;
-    let target =
-        to.unwrap_or_else(|| PathBuf::from("imgtui-export").join(folder_name(cluster, name)));
+    // The default folder is made fresh (`-2`, `-3`…) when it holds files, unless merging.
+    let target = to.unwrap_or_else(|| {
+        let default = PathBuf::from("imgtui-export").join(folder_name(cluster, name));
+        if merge {
+            default
+        } else {
+            imgtui::export::fresh(&default)
+        }
+    });
     outside_unless(inside, &target, &session)?;
     let report = session.export(paths, &target, mode, merge, &|_| {}, &*cancel_on_signals()?)?;
     if json {

@@ -244,6 +244,24 @@ impl Session {
             .map_err(|e| Error::with_kind(crate::ErrorKind::BadRequest, e))
     }
 
+    /// Draws a contact sheet of `files` (thumbnails `thumb` pixels square, 160 for `None`) and
+    /// saves it as `<stem>.png` in `folder` (made if needed), or as `<stem> (2).png`… when
+    /// that name is taken: nothing is replaced. Returns the file written.
+    ///
+    /// Fails with [`crate::ErrorKind::BadRequest`] when the folder or the file cannot be
+    /// written (the message says which).
+    pub fn save_montage_in(
+        &self,
+        files: &[PathBuf],
+        folder: &Path,
+        stem: &str,
+        thumb: Option<u32>,
+    ) -> Result<PathBuf> {
+        let sheet = montage(files, &self.montage_options(thumb));
+        save_in_folder(&sheet, folder, stem)
+            .map_err(|e| Error::with_kind(crate::ErrorKind::BadRequest, e))
+    }
+
     /// Draws a contact sheet of `files` and saves it as `<stem>.png` (or `<stem> (2).png`…)
     /// in `imgtui-montage/`, in the working folder or, when that is inside the collection,
     /// beside the collection. Returns the file written and the sheet.

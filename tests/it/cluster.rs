@@ -336,6 +336,51 @@ fn export_copies_a_cluster_and_never_overwrites() {
         std::fs::read(dir.join("disc-0.png")).unwrap()
     );
 
+    // Without --to, a second export of the cluster goes to a fresh folder ("-2"), and the
+    // first is left as it was; --merge joins the first.
+    let export_here = |extra: &[&str]| {
+        let out = imgtui()
+            .current_dir(tmp.path())
+            .args(["export", d, "--cluster", &disc_cluster])
+            .args(extra)
+            .arg("--store")
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    export_here(&[]);
+    let exported = tmp.path().join("imgtui-export");
+    let folders = || {
+        let mut f: Vec<String> = std::fs::read_dir(&exported)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        f.sort();
+        f
+    };
+    let first = folders();
+    assert_eq!(first.len(), 1, "{first:?}");
+    std::fs::write(exported.join(&first[0]).join("note.txt"), b"mine").unwrap();
+    export_here(&[]);
+    assert_eq!(folders(), [first[0].clone(), format!("{}-2", first[0])]);
+    assert_eq!(
+        std::fs::read_dir(exported.join(format!("{}-2", first[0])))
+            .unwrap()
+            .count(),
+        5
+    );
+    assert_eq!(
+        std::fs::read(exported.join(&first[0]).join("note.txt")).unwrap(),
+        b"mine"
+    );
+    export_here(&["--merge"]);
+    assert_eq!(folders().len(), 2, "--merge makes no third folder");
+
     // No such cluster: a one-line usage error.
     let out = imgtui()
         .args(["export", d, "--cluster", "9", "--to", t])
@@ -383,7 +428,8 @@ fn montage_draws_one_sheet_per_cluster() {
         assert_eq!(img.width(), 6 + 3 * 70);
         assert_eq!(img.height(), 6 + 2 * (64 + 12 + 6));
     }
-    // An existing sheet is not overwritten.
+    // An existing sheet is never replaced: a second run saves "NN-name (2).png" beside it.
+    let before: Vec<Vec<u8>> = written.iter().map(|s| std::fs::read(s).unwrap()).collect();
     let again = imgtui()
         .args([
             "montage",
@@ -397,7 +443,22 @@ fn montage_draws_one_sheet_per_cluster() {
         .arg(&store)
         .output()
         .unwrap();
-    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let second: Vec<&str> = std::str::from_utf8(&again.stdout)
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(second.len(), 3);
+    for (first, next) in written.iter().zip(&second) {
+        assert_eq!(*next, first.replace(".png", " (2).png"));
+        assert!(image::open(next).is_ok());
+    }
+    let after: Vec<Vec<u8>> = written.iter().map(|s| std::fs::read(s).unwrap()).collect();
+    assert_eq!(after, before, "the first sheets are untouched");
     // One cluster's sheet to a file that exists: refused in words, the file untouched.
     let mine = tmp.path().join("mine.png");
     std::fs::write(&mine, b"the user's").unwrap();
@@ -749,4 +810,63 @@ fn the_method_and_where_it_came_from_are_named() {
         "{}",
         again.stderr
     );
+}
+
+#[test]
+fn a_saved_clustering_answers_without_reading_a_vector() {
+    use imgtui::analysis::clustering::KChoice;
+    use imgtui::analysis::curation::Edit;
+    use imgtui::analysis::saved::Wanted;
+    use std::sync::atomic::AtomicBool;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let mut session = pixels_session(&dir, &store);
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let three = Wanted {
+        k: Some(KChoice::Fixed(3)),
+        ..Default::default()
+    };
+    session.clustering(&c, &three).unwrap();
+    let (named, _) = session
+        .edit(
+            &c,
+            Edit::Name {
+                cluster: 0,
+                name: "first".to_owned(),
+            },
+        )
+        .unwrap();
+    let (full, full_origin, _) = session.clustering(&c, &Wanted::default()).unwrap();
+    assert_eq!(full.labels, named.labels);
+
+    // With the vectors gone from the store, the warm answer is the same: none was read.
+    rusqlite::Connection::open(&store)
+        .unwrap()
+        .execute("DELETE FROM vectors", [])
+        .unwrap();
+    let (files, warm, origin, notes) = session.clustered_images(&Wanted::default()).unwrap();
+    assert_eq!(files.dim(), 0, "paths and hashes alone");
+    assert_eq!(files.paths, c.paths);
+    assert_eq!(origin, full_origin);
+    assert!(notes.is_empty());
+    assert_eq!(warm.labels, full.labels);
+    assert_eq!(warm.map, full.map);
+    assert_eq!(warm.distances, full.distances);
+    assert_eq!(warm.lattice, full.lattice);
+    let names = |cl: &imgtui::analysis::clustering::Clustering| -> Vec<String> {
+        cl.clusters.iter().map(|c| c.name.clone()).collect()
+    };
+    assert_eq!(names(&warm), names(&full));
+    assert_eq!(warm.clusters[0].name, "first");
+    // Another k needs a fit, so the vectors: there are none now.
+    let two = Wanted {
+        k: Some(KChoice::Fixed(2)),
+        ..Default::default()
+    };
+    assert!(session.clustered_images(&two).is_err());
 }
