@@ -36,7 +36,16 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
             // IMAGE's folder, but only one indexed before: indexing a folder (exports,
             // montages, screenshots and all) is for --in or `imgtui index` to ask for.
             let dir = image.parent().map(Path::to_owned).unwrap_or_default();
-            if !g.open(&dir)?.was_indexed()? {
+            let session = g.open(&dir)?;
+            if !session.was_indexed()? {
+                // An image that cannot be decoded is the first thing to say: its folder may
+                // hold no image that could be indexed either.
+                if let Err(e) = imgtui::decode::decode(&bytes, session.decode_options()) {
+                    return Err(Error::bad_request(format_args!(
+                        "{}: {e}",
+                        imgtui::text::shown(&image)
+                    )));
+                }
                 return Err(Error::bad_request(format_args!(
                     "{} (the image's folder) is not indexed yet; name the collection to search \
                      with --in DIR (it is indexed first), or run `imgtui index DIR`",

@@ -186,4 +186,18 @@ fn similar_without_in_names_its_folder_and_never_indexes_one_unasked() {
     );
     let answer: Similar = parse_answer(&ran.stdout);
     assert!(answer.in_collection);
+
+    // A damaged image in a folder where nothing could be indexed: the image is what is wrong.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(bad.join("a.png"), b"not a picture").unwrap();
+    index_json(&bad, &store);
+    let ran = run(&["similar".as_ref(), bad.join("a.png").as_os_str()], &store);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("a.png: not a recognised image format"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("not indexed"), "{}", ran.stderr);
 }
