@@ -54,6 +54,11 @@ pub struct ImageFacts {
 /// The longest side, in pixels, of a decoded preview ([`Session::preview`]).
 pub const PREVIEW_SIDE: u32 = 1024;
 
+/// Collections from this size on are searched for near-duplicates in the explorer only when
+/// asked ([`Session::duplicates_at_start`]): the size from which `dups` takes its pairs from
+/// a kNN graph.
+pub const DUPLICATES_AT_START_BELOW: usize = crate::analysis::duplicates::GRAPH_FROM;
+
 impl Session {
     /// The images of `c` nearest to the unit vector `query` (of `c`'s dimension), most
     /// similar first, as `select` asks (the nearest n, or all within a cosine distance);
@@ -88,6 +93,14 @@ impl Session {
         if c.len() >= APPROXIMATE_FROM {
             c.quantized.get_or_init(|| Quantized::new(c));
         }
+    }
+
+    /// Whether the explorer looks for the near-duplicates of `c` as soon as its vectors are
+    /// in: below [`DUPLICATES_AT_START_BELOW`] images. Above it, `d` asks: the search reads
+    /// every image's pixel signature, and at a million images takes minutes and gigabytes
+    /// (BENCHMARKS.md), which a start should not cost.
+    pub fn duplicates_at_start(c: &Collection) -> bool {
+        c.len() < DUPLICATES_AT_START_BELOW
     }
 
     /// The odd ones out of `c`: every row with its mean cosine distance to its

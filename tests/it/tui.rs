@@ -2374,3 +2374,50 @@ fn n_parts_an_image_from_its_group_and_u_takes_it_back() {
     );
     assert_eq!(asked(h.key(KeyCode::Char('u'))), None);
 }
+
+/// From `DUPLICATES_AT_START_BELOW` images the explorer looks for near-duplicates only when
+/// `d` asks (at a million images the search takes minutes): `d` starts it once, the status
+/// line says so while it runs, then what was found, and `d` shows the groups.
+#[test]
+fn a_large_collection_is_searched_for_near_duplicates_when_d_asks() {
+    use imgtui::session::DUPLICATES_AT_START_BELOW;
+    let root = Path::new("/art");
+    let small = collection(root, false);
+    let fitted = clusters(&small, 3);
+    let n = DUPLICATES_AT_START_BELOW;
+    let mut c = Collection::default();
+    for i in 0..n {
+        let mut hash = [0; 32];
+        hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        let j = i % small.len();
+        c.push(root.join(format!("{i:06}.png")), hash, small.row(j), 1.0);
+    }
+    let mut clustering = fitted.clone();
+    clustering.labels = (0..n).map(|i| fitted.labels[i % small.len()]).collect();
+    clustering.map = (0..n).map(|i| fitted.map[i % small.len()]).collect();
+    clustering.distances = (0..n).map(|i| fitted.distances[i % small.len()]).collect();
+    clustering.lattice = Vec::new();
+    for (k, cl) in clustering.clusters.iter_mut().enumerate() {
+        cl.size = clustering.labels.iter().filter(|&&l| l == k).count();
+    }
+    let mut h = Harness::showing(root, c, clustering);
+    let cmds = h.key(KeyCode::Char('d'));
+    assert_eq!(cmds, vec![Command::FindDuplicates(DUPLICATE_THRESHOLD)]);
+    let busy = h.app.activity().unwrap_or_default();
+    assert!(
+        busy.contains("looking for near-duplicates among 50000 images"),
+        "{busy}"
+    );
+    // A second `d` while it runs asks nothing more.
+    assert!(h.key(KeyCode::Char('d')).is_empty());
+    assert_eq!(*h.app.overlay(), Overlay::None);
+    h.on(Event::Duplicates(vec![vec![0, 15], vec![1, 16, 31]]));
+    assert_eq!(h.app.activity(), None);
+    let said = screen(&h.app, 120, 36);
+    assert!(
+        said.contains("2 near-duplicate groups found; d shows them"),
+        "{said}"
+    );
+    h.key(KeyCode::Char('d'));
+    assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+}

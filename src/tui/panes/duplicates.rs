@@ -15,7 +15,8 @@ use ratatui_image::thread::ThreadProtocol;
 use super::grid::{Thumbnails, fate};
 use super::lists::{ListScreen, draw_list_screen};
 use crate::error::Error;
-use crate::tui::app::{App, Command, Overlay, images};
+use crate::session::Session;
+use crate::tui::app::{App, Command, Notice, Overlay, images};
 use crate::tui::keys::Action;
 use crate::tui::widgets::{centred, pane};
 
@@ -83,6 +84,7 @@ impl App {
             }
             None
         });
+        let found = groups.len();
         self.duplicates_found(groups);
         if let Some(at) = at {
             self.duplicates.cursor = at;
@@ -91,6 +93,13 @@ impl App {
             self.duplicates.regroupings -= 1;
             if self.duplicates.regroupings == 0 {
                 self.status.busy = None;
+                // The search `d` asked for in a large collection, answered elsewhere.
+                if self.overlay != Overlay::Duplicates {
+                    self.say(match found {
+                        0 => "no near-duplicates in this collection".to_owned(),
+                        n => format!("{n} near-duplicate groups found; d shows them"),
+                    });
+                }
             }
         }
         // The image under the cursor may be another one now: the preview follows.
@@ -327,6 +336,19 @@ impl App {
 
     pub(crate) fn open_duplicates(&mut self) -> Vec<Command> {
         match &self.duplicates.groups {
+            None if Session::duplicates_at_start(&self.collection) => {
+                self.say("still looking for near-duplicates…")
+            }
+            None if !self.has_vectors() => self.notify(Notice::WaitingForVectors),
+            None if self.duplicates.regroupings == 0 => {
+                self.status.busy = Some(format!(
+                    "looking for near-duplicates among {} images (minutes at a million); \
+                     d shows them once found…",
+                    self.collection.len()
+                ));
+                self.duplicates.regroupings += 1;
+                return vec![Command::FindDuplicates(self.duplicates.threshold)];
+            }
             None => self.say("still looking for near-duplicates…"),
             Some(groups) if groups.is_empty() => self.say("no near-duplicates in this collection"),
             Some(_) => {

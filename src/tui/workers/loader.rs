@@ -135,9 +135,13 @@ impl Loader<'_> {
 
     /// With the vectors read: makes what neighbour and near-duplicate searches need (while
     /// the user looks at the clusters, so that neighbour searches do not pause for it), and
-    /// finds the near-duplicates.
+    /// finds the near-duplicates, in a collection small enough
+    /// ([`Session::duplicates_at_start`]; a larger one is searched when `d` asks).
     fn prepare(&self, c: &Arc<Collection>) {
         Session::prepare_search(c);
+        if !Session::duplicates_at_start(c) {
+            return;
+        }
         // A store that cannot be read now: grouped without the marks and, without the store's
         // pixels, nothing is confirmed and no group is offered (the next load says why).
         let apart = self.session.not_duplicates().unwrap_or_default();
