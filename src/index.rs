@@ -7,13 +7,14 @@
 //! the store in batches. A batch is one transaction, so a crash loses at most the batch in flight
 //! and the next run carries on from there.
 
-use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::decode::signature::{self, GRID};
@@ -21,7 +22,7 @@ use crate::decode::thumbnail::{THUMBNAIL_SIZE, encode_thumbnail, make_thumbnail}
 use crate::decode::{self, DecodeOptions};
 use crate::features::{Extractor, facet_descriptors, l2_normalize};
 use crate::scan::{self, FileEntry, Skipped};
-use crate::store::{FileUpdate, Hash, Store};
+use crate::store::{FileRecord, FileUpdate, Hash, Hashes, Store};
 
 /// Most worker threads an indexing run takes: each holds a decoded image and the model's
 /// buffers, and beyond a few per core they only add memory.
@@ -245,13 +246,19 @@ pub fn index(
     });
 
     // Files of other shards are another machine's: not known here, so never removed.
-    let mut known = store.files_under(&root)?;
-    known.retain(|p, _| in_shard(&root, p, opts.shard));
-    let on_disk: HashSet<&Path> = walk.files.iter().map(|f| f.path.as_path()).collect();
-    let gone: Vec<PathBuf> = known
-        .keys()
-        .filter(|p| !on_disk.contains(p.as_path()))
-        .cloned()
+    let mut stored_files = store.files_under(&root)?;
+    stored_files.retain(|(p, _)| in_shard(&root, p, opts.shard));
+    // Keyed by the paths' bytes: hashing a `Path` parses its components, which at a million
+    // files cost more than the rest of a re-index that finds nothing to do.
+    let known: FxHashMap<&OsStr, &FileRecord> = stored_files
+        .iter()
+        .map(|(p, r)| (p.as_os_str(), r))
+        .collect();
+    let on_disk: FxHashSet<&OsStr> = walk.files.iter().map(|f| f.path.as_os_str()).collect();
+    let gone: Vec<PathBuf> = stored_files
+        .iter()
+        .filter(|(p, _)| !on_disk.contains(p.as_os_str()))
+        .map(|(p, _)| p.clone())
         .collect();
     store.remove_files(&gone)?;
 
@@ -264,7 +271,7 @@ pub fn index(
         .map(|e| (e, feature_id(e, &opts.decode)))
         .filter(|(_, id)| *id != feature)
         .collect();
-    let mut faceted: Option<HashSet<Hash>> = None;
+    let mut faceted: Option<Hashes> = None;
     for (_, id) in &facets {
         let has = store.hashes_with_vectors(id)?;
         faceted = Some(match faceted {
@@ -277,7 +284,7 @@ pub fn index(
     // embedded only if its content is new, decoded for its signature and facets only if it
     // lacks them).
     let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
-        known.get(&f.path).is_some_and(|r| {
+        known.get(f.path.as_os_str()).is_some_and(|r| {
             r.describes(f)
                 && stored.contains(&r.hash)
                 && signed.contains(&r.hash)
@@ -325,9 +332,9 @@ pub fn index(
     let with_thumbnail = if opts.thumbnails && !todo.is_empty() {
         store.hashes_with_thumbnails()?
     } else {
-        HashSet::new()
+        Hashes::default()
     };
-    let recorded: HashMap<&Path, Hash> = known.iter().map(|(p, r)| (p.as_path(), r.hash)).collect();
+    let recorded: FxHashMap<&OsStr, Hash> = known.iter().map(|(&p, r)| (p, r.hash)).collect();
     // Each outcome travels with whether it changes the path's recorded content.
     let (tx, rx) = crossbeam_channel::bounded::<(Outcome, bool)>(threads * 4);
 
@@ -345,7 +352,7 @@ pub fn index(
                             process(file, extractor, opts, &claimed, &extras, &with_thumbnail);
                         let changed = match &outcome {
                             Outcome::Embedded(u) | Outcome::Cached(u) => {
-                                recorded.get(u.file.path.as_path()) != Some(&u.hash)
+                                recorded.get(u.file.path.as_os_str()) != Some(&u.hash)
                             }
                             Outcome::Skipped(_) => false,
                         };
@@ -369,7 +376,7 @@ pub fn index(
     let unusable: Vec<PathBuf> = summary
         .skipped
         .iter()
-        .filter(|s| recorded.contains_key(s.path.as_path()))
+        .filter(|s| recorded.contains_key(s.path.as_os_str()))
         .map(|s| s.path.clone())
         .collect();
     store.remove_files(&unusable)?;
@@ -452,9 +459,9 @@ fn write_results(
 /// What a content gets beside its vector, and which content has it already.
 struct Extras<'a> {
     /// Content with a signature, or whose signature a worker is making.
-    signed: &'a Mutex<HashSet<Hash>>,
+    signed: &'a Mutex<Hashes>,
     /// Content with every facet vector, or whose facet vectors a worker is making.
-    faceted: &'a Mutex<HashSet<Hash>>,
+    faceted: &'a Mutex<Hashes>,
     /// The facets' descriptors and their feature ids.
     facets: &'a [(&'a dyn Extractor, String)],
 }
@@ -466,9 +473,9 @@ fn process(
     file: &FileEntry,
     extractor: &dyn Extractor,
     opts: &IndexOptions,
-    claimed: &Mutex<HashSet<Hash>>,
+    claimed: &Mutex<Hashes>,
     extras: &Extras,
-    with_thumbnail: &HashSet<Hash>,
+    with_thumbnail: &Hashes,
 ) -> Outcome {
     let skip = |reason: String| {
         Outcome::Skipped(Skipped {

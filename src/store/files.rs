@@ -1,7 +1,7 @@
 //! Files and their vectors: what was read of each file, the unit vectors by content, and a
 //! folder's collection.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -72,10 +72,10 @@ impl Store {
         Ok(stmt.exists(params![lo, hi])?)
     }
 
-    /// Every `files` row at or below `root`.
+    /// Every `files` row at or below `root`, in the store's (byte) order of paths.
     ///
     /// Fails when the store cannot be read or is damaged.
-    pub fn files_under(&self, root: &Path) -> anyhow::Result<HashMap<PathBuf, FileRecord>> {
+    pub fn files_under(&self, root: &Path) -> anyhow::Result<Vec<(PathBuf, FileRecord)>> {
         let (lo, hi) = prefix_range(root);
         let mut stmt = self.conn.prepare_cached(
             "SELECT path, size, mtime_ns, hash, ctime_ns, ino, dev, read_ns FROM files
@@ -101,7 +101,7 @@ impl Store {
     /// The content hashes that already have a vector for `feature`.
     ///
     /// Fails when the store cannot be read or is damaged.
-    pub fn hashes_with_vectors(&self, feature: &str) -> anyhow::Result<HashSet<Hash>> {
+    pub fn hashes_with_vectors(&self, feature: &str) -> anyhow::Result<Hashes> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT hash FROM vectors WHERE feature = ?1")?;

@@ -1,7 +1,7 @@
 //! Thumbnails (one small JPEG per content, for the explorer's grid) and pixel signatures (one
 //! per content, for confirming near-duplicates).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::Context;
 use rusqlite::{OptionalExtension, params};
@@ -63,7 +63,7 @@ impl Store {
     /// The content hashes that have a thumbnail.
     ///
     /// Fails when the store cannot be read or is damaged.
-    pub fn hashes_with_thumbnails(&self) -> anyhow::Result<HashSet<Hash>> {
+    pub fn hashes_with_thumbnails(&self) -> anyhow::Result<Hashes> {
         let mut stmt = self.conn.prepare_cached("SELECT hash FROM thumbnails")?;
         let rows = stmt.query_map([], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -102,7 +102,7 @@ impl Store {
     /// The content hashes that have a pixel signature.
     ///
     /// Fails when the store cannot be read or is damaged.
-    pub fn hashes_with_signatures(&self) -> anyhow::Result<HashSet<Hash>> {
+    pub fn hashes_with_signatures(&self) -> anyhow::Result<Hashes> {
         let mut stmt = self.conn.prepare_cached("SELECT hash FROM signatures")?;
         let rows = stmt.query_map([], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)

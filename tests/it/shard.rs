@@ -32,8 +32,15 @@ fn recorded(store: &Path, dir: &Path) -> BTreeSet<PathBuf> {
         .unwrap()
         .files_under(dir)
         .unwrap()
-        .into_keys()
+        .into_iter()
+        .map(|(p, _)| p)
         .collect()
+}
+
+/// The modification time `store` records for `file`, in the folder `dir`.
+fn recorded_mtime(store: &Path, dir: &Path, file: &Path) -> i64 {
+    let files = Store::open(store).unwrap().files_under(dir).unwrap();
+    files.iter().find(|(p, _)| p == file).unwrap().1.mtime_ns
 }
 
 /// `imgtui store merge OUT IN... --format json` (reading it checks its schema is SCHEMA).
@@ -288,8 +295,8 @@ fn a_merge_reports_a_path_recorded_with_another_mtime_and_keeps_the_newer() {
     // The same content: its vectors (the model's and two facets') are one, found in both.
     assert_eq!(report.vectors_added, 3 * 23, "{report:?}");
     assert_eq!(report.vector_conflicts, []);
-    let kept = Store::open(&out).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
-    let newer = Store::open(&b).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
+    let kept = recorded_mtime(&out, &dir, &touched);
+    let newer = recorded_mtime(&b, &dir, &touched);
     assert_eq!(kept, newer);
 
     // Merged the other way round, the newer record already there stays; the line says so.
@@ -316,7 +323,7 @@ fn a_merge_reports_a_path_recorded_with_another_mtime_and_keeps_the_newer() {
         "{}",
         ran.stderr
     );
-    let kept = Store::open(&other).unwrap().files_under(&dir).unwrap()[&touched].mtime_ns;
+    let kept = recorded_mtime(&other, &dir, &touched);
     assert_eq!(kept, newer);
 
     // A missing input is one line, exit 2, and the output is left as it was.
