@@ -18,9 +18,13 @@ use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
-use crate::collection::{Collection, hex};
+use crate::collection::{Collection, HexHash, hex};
 use crate::features::Extractor;
 use crate::store::Store;
+
+/// A map keyed by hex content hash, hashed with FxHash (rustc-hash): a warm start looks up
+/// each of a million images in it.
+pub type ByHash<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
 
 /// A clustering without its row alignment: each image's label and map position by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,12 +48,12 @@ pub struct SavedClustering {
     /// Hex content hash → (index into `clusters`, map position, cosine distance to the
     /// cluster's centre): all the explorer needs to show a known image before the vectors
     /// are read.
-    pub members: HashMap<String, (usize, [f32; 2], f32)>,
+    pub members: ByHash<(usize, [f32; 2], f32)>,
     /// Hex content hash → the lattice cells of the images with that content, in the order
     /// of their paths (identical files share a map position, not a cell). Empty in
     /// clusterings saved before the lattice was saved.
     #[serde(default)]
-    pub lattice: HashMap<String, Vec<[u32; 2]>>,
+    pub lattice: ByHash<Vec<[u32; 2]>>,
 }
 
 impl SavedClustering {
@@ -65,7 +69,7 @@ impl SavedClustering {
                 (hex(&c.hashes[i]), member)
             })
             .collect();
-        let mut lattice: HashMap<String, Vec<[u32; 2]>> = HashMap::new();
+        let mut lattice: ByHash<Vec<[u32; 2]>> = ByHash::default();
         if clustering.lattice.len() == c.len() {
             for (hash, &cell) in c.hashes.iter().zip(&clustering.lattice) {
                 lattice.entry(hex(hash)).or_default().push(cell);
@@ -92,10 +96,10 @@ impl SavedClustering {
         if total != c.len() {
             return Vec::new();
         }
-        let mut taken: HashMap<&str, usize> = HashMap::new();
+        let mut taken: HashMap<&str, usize, rustc_hash::FxBuildHasher> = HashMap::default();
         let mut cells = Vec::with_capacity(c.len());
         for hash in &c.hashes {
-            let Some((key, saved)) = self.lattice.get_key_value(&hex(hash)) else {
+            let Some((key, saved)) = self.lattice.get_key_value(HexHash::of(hash).as_str()) else {
                 return Vec::new();
             };
             let next = taken.entry(key).or_default();
@@ -113,7 +117,8 @@ impl SavedClustering {
     pub fn known(&self, c: &Collection) -> Collection {
         let mut known = Collection::default();
         for (path, hash) in c.paths.iter().zip(&c.hashes) {
-            if matches!(self.members.get(&hex(hash)), Some(m) if m.0 < self.clusters.len()) {
+            let member = self.members.get(HexHash::of(hash).as_str());
+            if matches!(member, Some(m) if m.0 < self.clusters.len()) {
                 known.paths.push(path.clone());
                 known.hashes.push(*hash);
             }
@@ -132,7 +137,7 @@ impl SavedClustering {
         let mut distances = Vec::with_capacity(c.len());
         let mut new = Vec::new();
         for i in 0..c.len() {
-            match self.members.get(&hex(&c.hashes[i])) {
+            match self.members.get(HexHash::of(&c.hashes[i]).as_str()) {
                 Some(&(label, xy, distance)) if label < self.clusters.len() => {
                     labels.push(label);
                     map.push(xy);
@@ -262,7 +267,7 @@ fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
     distinct.len() == saved.members.len()
         && distinct
             .iter()
-            .all(|h| saved.members.contains_key(&hex(*h)))
+            .all(|h| saved.members.contains_key(HexHash::of(h).as_str()))
 }
 
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved, with the
@@ -334,7 +339,11 @@ pub fn fitted(
                 && (s.request.map, s.request.seed, s.request.dims) == (req.map, req.seed, req.dims)
         })
         .map(|s| Kept {
-            map: c.hashes.iter().map(|h| s.members[&hex(h)].1).collect(),
+            map: c
+                .hashes
+                .iter()
+                .map(|h| s.members[HexHash::of(h).as_str()].1)
+                .collect(),
             lattice: s.lattice_of(c),
         });
     let naming = Naming {

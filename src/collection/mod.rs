@@ -28,6 +28,28 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// A content hash in lowercase hex, as [`hex`] writes it, on the stack: for looking up
+/// maps keyed by hex hashes a million times without allocating each key.
+pub struct HexHash([u8; 64]);
+
+impl HexHash {
+    /// The hex digits of `hash`.
+    pub fn of(hash: &Hash) -> HexHash {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(hash) {
+            pair[0] = DIGITS[(b >> 4) as usize];
+            pair[1] = DIGITS[(b & 15) as usize];
+        }
+        HexHash(out)
+    }
+
+    /// The digits as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
 /// Rows handled per task in the parallel loops.
 const CHUNK: usize = 512;
 
