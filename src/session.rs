@@ -31,7 +31,7 @@ use rayon::prelude::*;
 
 use crate::analysis::clustering::Naming;
 use crate::analysis::curation::{self, Logged};
-use crate::analysis::saved::{SavedClustering, active_edits, fitted, load_or_fit};
+use crate::analysis::saved::{FitWith, SavedClustering, active_edits, fitted, load_or_fit};
 use crate::config::Config;
 use crate::decode::thumbnail::{
     THUMBNAIL_SIZE, decode_thumbnail, encode_thumbnail, make_thumbnail,
@@ -49,7 +49,7 @@ pub use search::{NO_TEXT_ENCODER, Signed, Term};
 
 // The data the clients name, re-exported so that the explorer (which may import from the
 // engine only through this module, `python3 .ci/layers.py` checks it) names them here.
-pub use crate::analysis::clustering::{Clustering, KChoice, Method, members};
+pub use crate::analysis::clustering::{Clustering, FitStage, KChoice, Method, members};
 pub use crate::analysis::curation::Edit;
 pub use crate::analysis::duplicates::DUPLICATE_THRESHOLD;
 pub use crate::analysis::neighbours::{Neighbour, Select};
@@ -472,6 +472,24 @@ impl Session {
         c: &Collection,
         wanted: &Wanted,
     ) -> Result<(Clustering, Origin, Vec<String>)> {
+        self.clustering_reporting(c, wanted, &|_| {})
+    }
+
+    /// [`Session::clustering`], telling `progress` each stage of a new fit as it starts
+    /// (minutes at a million images: the explorer and `imgtui cluster` on a terminal show
+    /// them).
+    ///
+    /// Fails as [`Session::clustering`] does.
+    pub fn clustering_reporting(
+        &mut self,
+        c: &Collection,
+        wanted: &Wanted,
+        progress: &dyn Fn(FitStage),
+    ) -> Result<(Clustering, Origin, Vec<String>)> {
+        let fit = FitWith {
+            names: naming_model(&self.space, &*self.extractor),
+            progress,
+        };
         Ok(load_or_fit(
             &mut self.store,
             &self.root,
@@ -479,7 +497,7 @@ impl Session {
             c,
             &self.config.cluster_request(),
             wanted,
-            naming_model(&self.space, &*self.extractor),
+            &fit,
         )?)
     }
 
@@ -494,6 +512,7 @@ impl Session {
     pub fn clustered_images(
         &mut self,
         wanted: &Wanted,
+        progress: &dyn Fn(FitStage),
     ) -> Result<(Collection, Clustering, Origin, Vec<String>)> {
         let files = self.store.files(&self.root)?;
         let defaults = self.config.cluster_request();
@@ -510,7 +529,7 @@ impl Session {
             return Ok((files, clustering, origin, Vec::new()));
         }
         let c = self.images_of(files)?;
-        let (clustering, origin, notes) = self.clustering(&c, wanted)?;
+        let (clustering, origin, notes) = self.clustering_reporting(&c, wanted, progress)?;
         Ok((c, clustering, origin, notes))
     }
 
@@ -518,8 +537,14 @@ impl Session {
     /// 2 images (which no method clusters) no cluster or the one image alone, not saved
     /// ([`crate::analysis::clustering::of_too_few`]).
     ///
+    /// `progress` hears each stage of a new fit as it starts.
+    ///
     /// Fails as [`Session::clustering`] does.
-    pub fn clustering_to_show(&mut self, c: &Collection) -> Result<Clustering> {
+    pub fn clustering_to_show(
+        &mut self,
+        c: &Collection,
+        progress: &dyn Fn(FitStage),
+    ) -> Result<Clustering> {
         if c.len() < 2 {
             let req = self.config.cluster_request();
             return Ok(crate::analysis::clustering::of_too_few(
@@ -528,7 +553,9 @@ impl Session {
                 &self.naming(),
             ));
         }
-        Ok(self.clustering(c, &Wanted::default())?.0)
+        Ok(self
+            .clustering_reporting(c, &Wanted::default(), progress)?
+            .0)
     }
 
     /// What names clusters: the extractor's classifier head and the store's thumbnails.
@@ -549,7 +576,7 @@ impl Session {
             c,
             &self.config.cluster_request(),
             &Wanted::default(),
-            naming_model(&self.space, &*self.extractor),
+            &FitWith::quiet(naming_model(&self.space, &*self.extractor)),
         )?;
         Ok((clustering, notes))
     }
@@ -655,7 +682,7 @@ impl Session {
     /// Fails with [`ErrorKind::BadRequest`] for a cluster number that does not exist or an
     /// empty folder, and as [`Session::clustering`] does.
     pub fn cluster_files(&mut self, number: Option<usize>) -> Result<ClusterFiles> {
-        let (c, clustering, origin, _) = self.clustered_images(&Wanted::default())?;
+        let (c, clustering, origin, _) = self.clustered_images(&Wanted::default(), &|_| {})?;
         let indices = match number {
             Some(n) => vec![clustering.index_of(n)?],
             None => (0..clustering.clusters.len()).collect(),

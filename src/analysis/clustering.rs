@@ -342,13 +342,60 @@ pub fn of_too_few(c: &Collection, req: &Request, names: &Naming) -> Clustering {
     }
 }
 
+/// A step of a fit, in the order [`cluster_keeping_map`] takes them, for a caller to show
+/// while a large collection is fitted (minutes at a million images).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FitStage {
+    /// The PCA of the vectors of this many images.
+    Projecting {
+        /// Images fitted.
+        images: usize,
+    },
+    /// Each image's nearest, the kNN graph the map and the lattice are made from.
+    Neighbours,
+    /// UMAP's epochs: `done` of `total`.
+    Mapping {
+        /// Epochs done.
+        done: usize,
+        /// Epochs in all.
+        total: usize,
+    },
+    /// Laying the map out on the lattice.
+    Lattice,
+    /// Choosing k: the sweep of inertia and silhouette.
+    ChoosingK,
+    /// Fitting the clusters with the chosen k (or eps).
+    Assigning,
+    /// Naming the clusters.
+    Naming,
+}
+
+impl std::fmt::Display for FitStage {
+    /// What the stage does, for a status line: "laying out the map (UMAP epoch 37 of 100)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FitStage::Projecting { images } => {
+                write!(f, "projecting the vectors of {images} images (PCA)")
+            }
+            FitStage::Neighbours => write!(f, "finding each image's nearest (kNN graph)"),
+            FitStage::Mapping { done, total } => {
+                write!(f, "laying out the map (UMAP epoch {done} of {total})")
+            }
+            FitStage::Lattice => write!(f, "placing the images on the lattice"),
+            FitStage::ChoosingK => write!(f, "choosing k (inertia and silhouette sweep)"),
+            FitStage::Assigning => write!(f, "assigning the images to clusters"),
+            FitStage::Naming => write!(f, "naming the clusters"),
+        }
+    }
+}
+
 /// Clusters `c` as `req` asks; `names` names the clusters (see [`Naming`]).
 ///
 /// Fails with a bad request when the collection has fewer than 2 images, `k` is larger than
 /// it, DBSCAN's eps puts too many pairs within reach, or Ward gets too many images; and when a
 /// Gaussian mixture or t-SNE does not converge.
 pub fn cluster(c: &Collection, req: &Request, names: &Naming) -> anyhow::Result<Clustering> {
-    cluster_keeping_map(c, req, names, None)
+    cluster_keeping_map(c, req, names, None, &|_| {})
 }
 
 /// A layout kept from an earlier fit of the same images (row-aligned with them): the map
@@ -368,15 +415,19 @@ pub struct Kept {
 /// The lattice is refined ([`super::lattice::lay_out`]) with the kNN graph that UMAP is
 /// fitted on (made for it with the other maps).
 ///
+/// `progress` hears each [`FitStage`] as it starts (and each UMAP epoch), on this thread.
+///
 /// Fails as [`cluster`] does.
 pub fn cluster_keeping_map(
     c: &Collection,
     req: &Request,
     names: &Naming,
     kept: Option<Kept>,
+    progress: &dyn Fn(FitStage),
 ) -> anyhow::Result<Clustering> {
     let n = c.len();
     crate::error::ensure_request!(n >= 2, "clustering needs at least 2 images, found {n}");
+    progress(FitStage::Projecting { images: n });
     let pca = Pca::fit(&c.vectors, req.dims.max(2), req.seed);
     let x = pca.project(&c.vectors);
     let explained = pca.explained(total_variance(&c.vectors));
@@ -385,7 +436,10 @@ pub fn cluster_keeping_map(
         seed: req.seed,
         ..UmapOptions::default()
     };
-    let knn_graph = || super::umap::knn(c, &x, super::umap::others(n, &umap_options), req.seed);
+    let knn_graph = || {
+        progress(FitStage::Neighbours);
+        super::umap::knn(c, &x, super::umap::others(n, &umap_options), req.seed)
+    };
     let mut knn = None;
     let map = match (&kept, req.map) {
         (Some(kept), _) => kept.map.clone(),
@@ -399,7 +453,8 @@ pub fn cluster_keeping_map(
         (_, MapMethod::Tsne) => super::tsne::tsne(&x)?,
         (_, MapMethod::Umap) => {
             let graph = knn.insert(knn_graph());
-            super::umap::umap_of_knn(&x, graph, &umap_options)
+            let epoch = |done, total| progress(FitStage::Mapping { done, total });
+            super::umap::umap_of_knn_reporting(&x, graph, &umap_options, &epoch)
         }
     };
     // Identical files share a place: the saved clustering keeps one position per content,
@@ -414,6 +469,7 @@ pub fn cluster_keeping_map(
         Some(kept) if kept.lattice.len() == n => kept.lattice,
         _ => {
             let knn = knn.unwrap_or_else(knn_graph);
+            progress(FitStage::Lattice);
             let graph: Vec<Vec<usize>> = knn
                 .iter()
                 .map(|row| row.iter().map(|nb| nb.index).collect())
@@ -442,6 +498,7 @@ pub fn cluster_keeping_map(
     let one_vector = (1..n).all(|i| c.row(i) == c.row(0));
     let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan && !one_vector;
     let (sweep, fits) = if needs_sweep && n >= 3 {
+        progress(FitStage::ChoosingK);
         let opts = SweepOptions {
             k_max: req.k_max,
             seed: req.seed,
@@ -499,6 +556,7 @@ pub fn cluster_keeping_map(
         }
     }
 
+    progress(FitStage::Assigning);
     let mut eps_used = None;
     let raw: Vec<Option<usize>> = match req.method {
         Method::Kmeans => {
@@ -542,6 +600,7 @@ pub fn cluster_keeping_map(
         }
     };
 
+    progress(FitStage::Naming);
     let (clusters, labels) = number_by_size(c, &raw, names);
     let distances = distances_to_centroids(c, &clusters, &labels);
     let found = clusters.iter().filter(|c| !c.is_noise()).count();

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::clustering::{
-    Cluster, Clustering, KChoice, Kept, MapMethod, Method, MethodFrom, Naming, Request,
+    Cluster, Clustering, FitStage, KChoice, Kept, MapMethod, Method, MethodFrom, Naming, Request,
     cluster_keeping_map, distance_to, nearest_cluster,
 };
 use super::curation::{Logged, carry_over, replay};
@@ -232,6 +232,26 @@ fn place_by_neighbours(c: &Collection, new: &[usize], map: &mut [[f32; 2]]) {
     }
 }
 
+/// What a new fit needs besides the images and the request.
+#[derive(Clone, Copy)]
+pub struct FitWith<'a> {
+    /// The extractor that made the vectors, whose classes name the clusters ([`Naming`]).
+    pub names: Option<&'a dyn Extractor>,
+    /// Hears each stage of a new fit as it starts ([`FitStage`]); a saved clustering that
+    /// answers says nothing.
+    pub progress: &'a dyn Fn(FitStage),
+}
+
+impl<'a> FitWith<'a> {
+    /// Names by `names`, progress heard by nobody.
+    pub fn quiet(names: Option<&'a dyn Extractor>) -> FitWith<'a> {
+        FitWith {
+            names,
+            progress: &|_| {},
+        }
+    }
+}
+
 /// What the user asked for on top of the saved (or default) request.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
@@ -285,9 +305,9 @@ pub fn load_or_fit(
     c: &Collection,
     defaults: &Request,
     wanted: &Wanted,
-    names: Option<&dyn Extractor>,
+    fit: &FitWith,
 ) -> anyhow::Result<(Clustering, Origin, Vec<String>)> {
-    let (fitted, origin, mut notes) = fitted(store, root, feature, c, defaults, wanted, names)?;
+    let (fitted, origin, mut notes) = fitted(store, root, feature, c, defaults, wanted, fit)?;
     let log = active_edits(store, root, feature)?;
     let (clustering, more) = replay(fitted, c, &log);
     notes.extend(more);
@@ -320,7 +340,7 @@ pub fn fitted(
     c: &Collection,
     defaults: &Request,
     wanted: &Wanted,
-    names: Option<&dyn Extractor>,
+    fit: &FitWith,
 ) -> anyhow::Result<(Clustering, Origin, Vec<String>)> {
     let mut saved: Option<SavedClustering> = store.load_clustering(root, feature)?;
     let (req, method_from) = requested(saved.as_ref(), defaults, wanted);
@@ -347,10 +367,10 @@ pub fn fitted(
             lattice: s.lattice_of(c),
         });
     let naming = Naming {
-        model: names,
+        model: fit.names,
         pictures: Some(&*store),
     };
-    let mut clustering = cluster_keeping_map(c, &req, &naming, kept)?;
+    let mut clustering = cluster_keeping_map(c, &req, &naming, kept, fit.progress)?;
     clustering.method_from = method_from;
     // A given k skips the sweep, but the sweep does not depend on k: when only k changed
     // (`+` / `-` in the explorer) and the images are the same, keep the saved curves.

@@ -104,6 +104,16 @@ pub fn others(n: usize, opts: &UmapOptions) -> usize {
 /// cosine distance, nearest first (as [`knn`] gives them), so that the graph can serve the
 /// lattice too. Panics when `knn` and `x` differ in rows (for 3 images or more).
 pub fn umap_of_knn(x: &Matrix, knn: &[Vec<Neighbour>], opts: &UmapOptions) -> Vec<[f32; 2]> {
+    umap_of_knn_reporting(x, knn, opts, &|_, _| {})
+}
+
+/// [`umap_of_knn`], telling `epoch` (done, total) after each optimisation epoch.
+pub fn umap_of_knn_reporting(
+    x: &Matrix,
+    knn: &[Vec<Neighbour>],
+    opts: &UmapOptions,
+    epoch: &dyn Fn(usize, usize),
+) -> Vec<[f32; 2]> {
     let n = x.rows;
     let mut map = initial_layout(x, opts.seed);
     if n < 3 {
@@ -113,7 +123,7 @@ pub fn umap_of_knn(x: &Matrix, knn: &[Vec<Neighbour>], opts: &UmapOptions) -> Ve
     let graph = fuzzy_graph(knn, opts.neighbours.max(2));
     let epochs = opts.epochs.unwrap_or(default_epochs(n)).max(1);
     let (a, b) = fit_ab(opts.spread, opts.min_dist);
-    optimise(&mut map, &graph, epochs, a, b, opts);
+    optimise(&mut map, &graph, (epochs, epoch), (a, b), opts);
     map
 }
 
@@ -481,7 +491,15 @@ const CLIP: f32 = 4.0;
 const GAMMA: f32 = 1.0;
 
 /// Stochastic gradient descent of the fuzzy cross-entropy between `graph` and the map.
-fn optimise(map: &mut [[f32; 2]], graph: &Graph, epochs: usize, a: f32, b: f32, o: &UmapOptions) {
+/// UMAP's stochastic gradient descent: `epochs` (how many, and what hears each one done), and
+/// the curve's `(a, b)`.
+fn optimise(
+    map: &mut [[f32; 2]],
+    graph: &Graph,
+    (epochs, done): (usize, &dyn Fn(usize, usize)),
+    (a, b): (f32, f32),
+    o: &UmapOptions,
+) {
     let n = map.len();
     let max_w = graph.weights.iter().copied().fold(0f32, f32::max);
     // Edges too weak to be sampled once in all the epochs are left out.
@@ -574,6 +592,7 @@ fn optimise(map: &mut [[f32; 2]], graph: &Graph, epochs: usize, a: f32, b: f32, 
                     }
                 }
             });
+        done(epoch + 1, epochs);
     }
 }
 

@@ -1,9 +1,10 @@
 //! `imgtui cluster` (and its edits), `montage` and `export`.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use imgtui::analysis::clustering::{Clustering, check_eps};
+use imgtui::analysis::clustering::{Clustering, FitStage, check_eps};
 use imgtui::analysis::curation::Edit;
 use imgtui::analysis::saved::{Origin, Wanted};
 use imgtui::answers::{self};
@@ -35,7 +36,7 @@ pub(crate) fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         let (clustering, origin, notes) = session.clustering(&c, &wanted)?;
         (c, clustering, origin, notes)
     } else {
-        session.clustered_images(&wanted)?
+        session.clustered_images(&wanted, &fit_progress())?
     };
     // An edit is checked before anything is said, so a bad one is the only line on stderr.
     if a.undo || a.redo {
@@ -65,6 +66,33 @@ pub(crate) fn run_cluster(a: ClusterArgs, g: &Globals) -> Result<ExitCode> {
         Table::Sweep => "sweep",
     };
     print(&answer, a.format, table)
+}
+
+/// Fits of this many images or more tell their stages on a terminal: smaller ones take
+/// seconds.
+const TOLD_FROM: usize = 10_000;
+
+/// What tells each stage of a new fit of [`TOLD_FROM`] images or more on stderr, when it is
+/// a terminal (the first fit of a million images takes minutes); UMAP's epochs are one stage.
+fn fit_progress() -> impl Fn(FitStage) {
+    let on_terminal = std::io::stderr().is_terminal();
+    let told = std::cell::Cell::new(false);
+    let last = std::cell::Cell::new(None);
+    move |stage: FitStage| {
+        if let FitStage::Projecting { images } = stage {
+            told.set(on_terminal && images >= TOLD_FROM);
+        }
+        let kind = std::mem::discriminant(&stage);
+        if told.get() && last.replace(Some(kind)) != Some(kind) {
+            let what = match stage {
+                FitStage::Mapping { total, .. } => {
+                    format!("laying out the map (UMAP, {total} epochs)")
+                }
+                other => other.to_string(),
+            };
+            say!("imgtui: fitting: {what}…");
+        }
+    }
 }
 
 /// The edit that `--name`, `--merge`, `--split` or `--move` asks of `clustering` of `c`, if any.

@@ -22,7 +22,7 @@ pub(crate) use super::panes::status::Notice;
 use super::panes::status::Status;
 use super::theme::{Look, Theme};
 use crate::session::Collection;
-use crate::session::{Clustering, members};
+use crate::session::{Clustering, FitStage, members};
 
 pub use super::event::{Command, Event, Hit};
 pub use super::event::{MapImage, MapPicture};
@@ -91,8 +91,8 @@ pub enum Loading {
         /// Images to embed.
         total: usize,
     },
-    /// Fitting the clustering.
-    Clustering,
+    /// Fitting the clustering, at this stage once a new fit has told it.
+    Clustering(Option<FitStage>),
     /// The clusters are on screen.
     Ready,
     /// Loading stopped, and why.
@@ -200,6 +200,7 @@ impl App {
             // The collection on its way in, and the live folder.
             Event::Progress(progress) => self.on_progress(progress),
             Event::Clustering => self.on_clustering(),
+            Event::Fitting(stage) => self.on_fitting(stage),
             Event::Loaded(collection, clustering) => self.loaded(collection, *clustering),
             Event::Vectors(collection) => self.vectors_read(collection),
             Event::LoadFailed(why) => self.load_failed(why),

@@ -8,7 +8,6 @@ use crossterm::event::KeyEvent;
 
 use crate::error::Error;
 use crate::session::Change;
-use crate::session::Clustering;
 use crate::session::Collection;
 use crate::session::Edit;
 use crate::session::ExportReport;
@@ -16,6 +15,7 @@ use crate::session::ImageFacts;
 use crate::session::Neighbour;
 use crate::session::Progress;
 use crate::session::WatchMode;
+use crate::session::{Clustering, FitStage};
 
 /// Everything that happens to the explorer: the user's keys, and what the workers report.
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub enum Event {
     Progress(Progress),
     /// Indexing is done and the clustering is being brought up to date.
     Clustering,
+    /// A new fit of the clustering has reached this stage.
+    Fitting(FitStage),
     /// A collection and its clustering (at start, or with new images).
     Loaded(Arc<Collection>, Box<Clustering>),
     /// The vectors of the collection on screen (shown with paths only until now).

@@ -849,7 +849,9 @@ fn a_saved_clustering_answers_without_reading_a_vector() {
         .unwrap()
         .execute("DELETE FROM vectors", [])
         .unwrap();
-    let (files, warm, origin, notes) = session.clustered_images(&Wanted::default()).unwrap();
+    let (files, warm, origin, notes) = session
+        .clustered_images(&Wanted::default(), &|_| {})
+        .unwrap();
     assert_eq!(files.dim(), 0, "paths and hashes alone");
     assert_eq!(files.paths, c.paths);
     assert_eq!(origin, full_origin);
@@ -868,5 +870,62 @@ fn a_saved_clustering_answers_without_reading_a_vector() {
         k: Some(KChoice::Fixed(2)),
         ..Default::default()
     };
-    assert!(session.clustered_images(&two).is_err());
+    assert!(session.clustered_images(&two, &|_| {}).is_err());
+}
+
+#[test]
+fn a_new_fit_tells_its_stages_in_order_and_a_saved_one_none() {
+    use imgtui::session::FitStage;
+    use std::cell::RefCell;
+    use std::sync::atomic::AtomicBool;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let mut session = pixels_session(&dir, &store);
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let heard = RefCell::new(Vec::new());
+    let wanted = imgtui::analysis::saved::Wanted::default();
+    session
+        .clustering_reporting(&c, &wanted, &|s| heard.borrow_mut().push(s))
+        .unwrap();
+    let heard = heard.into_inner();
+    let epochs: Vec<(usize, usize)> = heard
+        .iter()
+        .filter_map(|s| match s {
+            FitStage::Mapping { done, total } => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    let total = epochs[0].1;
+    assert_eq!(epochs, (1..=total).map(|d| (d, total)).collect::<Vec<_>>());
+    let mut stages: Vec<FitStage> = heard
+        .into_iter()
+        .filter(|s| !matches!(s, FitStage::Mapping { .. }))
+        .collect();
+    stages.dedup();
+    assert_eq!(
+        stages,
+        [
+            FitStage::Projecting { images: c.len() },
+            FitStage::Neighbours,
+            FitStage::Lattice,
+            FitStage::ChoosingK,
+            FitStage::Assigning,
+            FitStage::Naming
+        ]
+    );
+    assert_eq!(
+        FitStage::Mapping { done: 3, total: 9 }.to_string(),
+        "laying out the map (UMAP epoch 3 of 9)"
+    );
+    // The saved clustering answers next time: no fit, nothing to tell.
+    let quiet = RefCell::new(0);
+    session
+        .clustering_reporting(&c, &wanted, &|_| *quiet.borrow_mut() += 1)
+        .unwrap();
+    assert_eq!(quiet.into_inner(), 0);
 }

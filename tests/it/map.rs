@@ -137,7 +137,7 @@ fn a_new_image_lands_beside_its_nearest_mapped_neighbours() {
 
 #[test]
 fn a_refit_with_another_k_keeps_the_map() {
-    use imgtui::analysis::saved::{Wanted, load_or_fit};
+    use imgtui::analysis::saved::{FitWith, Wanted, load_or_fit};
     let dir = tempfile::tempdir().unwrap();
     let mut store = imgtui::Store::open(&dir.path().join("s.sqlite")).unwrap();
     let c = three_families();
@@ -147,9 +147,17 @@ fn a_refit_with_another_k_keeps_the_map() {
             k: Some(KChoice::Fixed(k)),
             ..Wanted::default()
         };
-        load_or_fit(store, root, "test", &c, &Request::default(), &wanted, None)
-            .unwrap()
-            .0
+        load_or_fit(
+            store,
+            root,
+            "test",
+            &c,
+            &Request::default(),
+            &wanted,
+            &FitWith::quiet(None),
+        )
+        .unwrap()
+        .0
     };
     let three = fit_k(&mut store, 3);
     let four = fit_k(&mut store, 4);
@@ -167,7 +175,7 @@ fn a_refit_with_another_k_keeps_the_map() {
         &c,
         &Request::default(),
         &wanted,
-        None,
+        &FitWith::quiet(None),
     )
     .unwrap()
     .0;

@@ -580,7 +580,24 @@ fn loading_screen_shows_progress_then_the_clusters() {
     let key = |code| Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
     assert!(app.on(key(KeyCode::Down)).is_empty());
     app.on(Event::Clustering);
-    assert_eq!(*app.loading(), Loading::Clustering);
+    assert_eq!(*app.loading(), Loading::Clustering(None));
+    // A first fit tells its stages: the gauge names each, UMAP's epochs one by one.
+    use imgtui::session::FitStage;
+    app.on(Event::Fitting(FitStage::Neighbours));
+    let s = screen(&app, 80, 20);
+    assert!(
+        s.contains("clustering: finding each image's nearest (kNN graph)…"),
+        "{s}"
+    );
+    app.on(Event::Fitting(FitStage::Mapping {
+        done: 50,
+        total: 100,
+    }));
+    let s = screen(&app, 80, 20);
+    assert!(
+        s.contains("clustering: laying out the map (UMAP epoch 50 of 100)…"),
+        "{s}"
+    );
     let c = collection(Path::new("/photos"), false);
     let clustering = clusters(&c, 3);
     app.on(Event::Loaded(Arc::new(c), Box::new(clustering)));

@@ -12,7 +12,7 @@ use crate::session::Change;
 use crate::session::Clustering;
 use crate::session::Collection;
 use crate::session::Progress;
-use crate::session::WatchMode;
+use crate::session::{FitStage, WatchMode};
 use crate::tui::app::{App, Command, Loading, Notice, Overlay};
 use crate::tui::widgets::pane;
 
@@ -73,7 +73,16 @@ impl App {
     pub(crate) fn on_clustering(&mut self) -> Vec<Command> {
         match self.loading {
             Loading::Ready => self.status.indexing = None,
-            _ => self.loading = Loading::Clustering,
+            _ => self.loading = Loading::Clustering(None),
+        }
+        Vec::new()
+    }
+
+    /// A new fit has reached `stage`: the gauge says which (the first fit of a large
+    /// collection takes minutes).
+    pub(crate) fn on_fitting(&mut self, stage: FitStage) -> Vec<Command> {
+        if self.loading != Loading::Ready {
+            self.loading = Loading::Clustering(Some(stage));
         }
         Vec::new()
     }
@@ -175,7 +184,14 @@ pub(crate) fn draw_loading(frame: &mut Frame, app: &App, area: Rect) {
             *done as f64 / *total as f64,
             format!("embedding {done} of {total} images"),
         ),
-        Loading::Clustering => (1.0, "clustering…".to_owned()),
+        Loading::Clustering(None) => (1.0, "clustering…".to_owned()),
+        Loading::Clustering(Some(stage)) => {
+            let done = match stage {
+                FitStage::Mapping { done, total } => *done as f64 / (*total).max(1) as f64,
+                _ => 1.0,
+            };
+            (done, format!("clustering: {stage}…"))
+        }
         Loading::Failed(e) => (0.0, e.clone()),
         _ => (0.0, "looking for images…".to_owned()),
     };

@@ -93,7 +93,8 @@ pub(crate) fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let state = match &app.loading {
         Loading::Scanning => "scanning…".to_owned(),
         Loading::Embedding { done, total } => format!("embedding {done}/{total}"),
-        Loading::Clustering => "clustering…".to_owned(),
+        Loading::Clustering(None) => "clustering…".to_owned(),
+        Loading::Clustering(Some(stage)) => format!("clustering: {stage}…"),
         Loading::Ready => {
             let mut s = images(app.collection.len());
             if let Some(c) = &app.clustering {

@@ -115,7 +115,7 @@ fn switch(
     let before = session.space().clone();
     session.set_space(wanted.clone());
     let loaded = session.images().and_then(|c| {
-        let clustering = session.clustering_to_show(&c)?;
+        let clustering = session.clustering_to_show(&c, &|_| {})?;
         Ok((c, clustering))
     });
     match loaded {

@@ -164,7 +164,14 @@ impl Loader<'_> {
     /// Shows the clustering of `c`; fewer than 2 images are shown as they are (the live
     /// folder may bring more).
     fn fit(&mut self, c: Collection) -> Result<()> {
-        let clustering = self.session.clustering_to_show(&c)?;
+        let tx = Mutex::new(self.tx.clone());
+        let progress = |stage| {
+            let _ = tx
+                .lock()
+                .expect("progress lock")
+                .send(Event::Fitting(stage).into());
+        };
+        let clustering = self.session.clustering_to_show(&c, &progress)?;
         let c = Arc::new(c);
         self.send(Event::Loaded(c.clone(), Box::new(clustering)));
         self.prepare(&c);
