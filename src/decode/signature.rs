@@ -23,8 +23,10 @@
 //! finer, on the stored thumbnails: [`fine_map`] resamples each, at the alignment the
 //! signatures chose (at each of [`ALIGNMENTS`] when the signatures are flat), to [`FINE`]²
 //! pixels of Y, Cb and Cr (a triangle filter over a sub-pixel crop box), and
-//! [`fine_difference`] maps the first onto the second's values by rank per channel (a tone
-//! change, even one that clips, is not a difference) and takes the largest mean absolute
+//! [`fine_difference`] maps the first's luminance onto the second's values by rank (a tone
+//! change, even one that clips, is not a difference) and moves its chroma by the difference of
+//! the means (a colour cast is not a difference; a shape recoloured on flat-colour art is:
+//! ranks would map one flat colour onto any other), and takes the largest mean absolute
 //! residual over [`FINE_BLOCK`]² blocks (maps are kept as bytes with their histograms, so a
 //! pair costs no sort). A copy differs everywhere a little; another picture differs somewhere
 //! a lot. Measured with `bench/fine_check.py` (a numpy model of both steps): copies of
@@ -359,9 +361,26 @@ fn matching(from: &[u16; 256], to: &[u16; 256]) -> [f32; 256] {
     out
 }
 
-/// How far apart two [`FineMap`]s are, in 0..255 units: per channel the first is mapped
+/// Each value of a plane moved by the difference of the two planes' means (histograms of
+/// [`FINE`]² pixels each).
+fn shifted(from: &[u16; 256], to: &[u16; 256]) -> [f32; 256] {
+    let mean = |h: &[u16; 256]| {
+        let sum: f64 = h
+            .iter()
+            .enumerate()
+            .map(|(v, &n)| v as f64 * f64::from(n))
+            .sum();
+        sum / f64::from(FINE * FINE)
+    };
+    let shift = (mean(to) - mean(from)) as f32;
+    std::array::from_fn(|v| v as f32 + shift)
+}
+
+/// How far apart two [`FineMap`]s are, in 0..255 units: the first's luminance is mapped
 /// onto the second's values by rank (histogram matching, [`matching`]: any global monotone
-/// tone change, clipping included, is not a difference), and the largest mean absolute
+/// tone change, clipping included, is not a difference), its chroma moved by the difference
+/// of the means (a global colour cast is not a difference, a shape recoloured is), and the
+/// largest mean absolute
 /// residual of any [`FINE_BLOCK`]² block of any channel is returned. `None` when either map
 /// is flat in every channel: nothing to confirm.
 pub fn fine_difference(a: &FineMap, b: &FineMap) -> Option<f32> {
@@ -374,7 +393,13 @@ pub fn fine_difference(a: &FineMap, b: &FineMap) -> Option<f32> {
     let mut worst = 0f32;
     let mut sums = vec![0f32; blocks * blocks];
     for c in 0..3 {
-        let to = matching(&a.histograms[c], &b.histograms[c]);
+        // Luminance by rank: any tone curve. Chroma by a global shift only (a white balance):
+        // rank matching would also take a recoloured shape for the same picture, as flat
+        // colours map onto any others of the same order.
+        let to = match c {
+            0 => matching(&a.histograms[c], &b.histograms[c]),
+            _ => shifted(&a.histograms[c], &b.histograms[c]),
+        };
         let plane = c * n..(c + 1) * n;
         sums.fill(0.0);
         for (i, (&p, &q)) in a.planes[plane.clone()]
@@ -439,6 +464,37 @@ mod tests {
             &crate::decode::thumbnail::decode_thumbnail(&jpeg).unwrap(),
             fraction,
         )
+    }
+
+    #[test]
+    fn a_shape_recoloured_on_a_flat_background_is_another_picture_and_a_colour_cast_is_not() {
+        let disc = |fill: [u8; 3], background: [u8; 3]| {
+            DynamicImage::ImageRgb8(RgbImage::from_fn(256, 256, |x, y| {
+                let (dx, dy) = (x as f32 - 128.0, y as f32 - 128.0);
+                Rgb(if dx * dx + dy * dy < 70.0 * 70.0 {
+                    fill
+                } else {
+                    background
+                })
+            }))
+        };
+        let navy = [20, 20, 40];
+        let amber = disc([229, 161, 29], navy);
+        let difference = |other: &DynamicImage| {
+            fine_difference(&stored(&amber, 1.0), &stored(other, 1.0)).unwrap()
+        };
+        // Yellow and red-orange discs: ranks alone would map one flat colour onto the other.
+        for fill in [[229, 197, 29], [229, 89, 29]] {
+            let d = difference(&disc(fill, navy));
+            assert!(d > MAX_FINE_DIFFERENCE, "{fill:?}: {d}");
+        }
+        // A colour cast over the whole picture, and a brighter copy, are the same picture.
+        let cast = |c: [u8; 3]| [c[0].saturating_add(6), c[1], c[2].saturating_sub(6)];
+        let d = difference(&disc(cast([229, 161, 29]), cast(navy)));
+        assert!(d <= MAX_FINE_DIFFERENCE, "a colour cast: {d}");
+        let brighter = |c: [u8; 3]| c.map(|v| (f32::from(v) * 1.08).min(255.0) as u8);
+        let d = difference(&disc(brighter([229, 161, 29]), brighter(navy)));
+        assert!(d <= MAX_FINE_DIFFERENCE, "8 % brighter: {d}");
     }
 
     #[test]
