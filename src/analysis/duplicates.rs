@@ -264,6 +264,28 @@ pub fn tiered(
             })
             .clone()
     };
+    // Whether rows i and j are the same picture by the fine check, given their signatures'
+    // likeness; `None` when a picture is missing.
+    let mut fine_check = |i: usize, j: usize, l: signature::Likeness| -> Option<bool> {
+        // Flat signatures cannot tell the alignment: every one is looked at.
+        let tries = if l.flat {
+            &signature::ALIGNMENTS[..]
+        } else {
+            std::slice::from_ref(&l.fractions)
+        };
+        tries
+            .iter()
+            .map(
+                |&(fa, fb)| match (fine_map(c.hashes[i], fa), fine_map(c.hashes[j], fb)) {
+                    (Some(a), Some(b)) => {
+                        Some(signature::fine_difference(&a, &b).unwrap_or(f32::MAX))
+                    }
+                    _ => None,
+                },
+            )
+            .collect::<Option<Vec<f32>>>()
+            .map(|d| d.into_iter().any(|d| d <= signature::MAX_FINE_DIFFERENCE))
+    };
     let mut confirmed = Vec::new();
     let mut similar = Vec::new();
     let mut unconfirmed = 0;
@@ -272,26 +294,7 @@ pub fn tiered(
             Some(true)
         } else {
             match likeness {
-                Some(l) if l.agrees() => {
-                    // Flat signatures cannot tell the alignment: every one is looked at.
-                    let tries = if l.flat {
-                        &signature::ALIGNMENTS[..]
-                    } else {
-                        std::slice::from_ref(&l.fractions)
-                    };
-                    tries
-                        .iter()
-                        .map(|&(fa, fb)| {
-                            match (fine_map(c.hashes[i], fa), fine_map(c.hashes[j], fb)) {
-                                (Some(a), Some(b)) => {
-                                    Some(signature::fine_difference(&a, &b).unwrap_or(f32::MAX))
-                                }
-                                _ => None,
-                            }
-                        })
-                        .collect::<Option<Vec<f32>>>()
-                        .map(|d| d.into_iter().any(|d| d <= signature::MAX_FINE_DIFFERENCE))
-                }
+                Some(l) if l.agrees() => fine_check(i, j, l),
                 Some(_) => Some(false),
                 None => None,
             }
@@ -305,7 +308,26 @@ pub fn tiered(
             _ => {}
         }
     }
-    let same_groups = cliques(c, &confirmed);
+    // A pair of one component the embedding did not offer (a 25 % copy outside its
+    // original's nearest, joined through another copy) is checked when a group needs it.
+    let apart_pair = |i: usize, j: usize| {
+        let (x, y) = (c.hashes[i], c.hashes[j]);
+        apart.contains(&(x.min(y), x.max(y)))
+    };
+    let mut check = |i: usize, j: usize| -> bool {
+        if apart_pair(i, j) {
+            return false;
+        }
+        let likeness = match (
+            pixels.signatures.get(&c.hashes[i]),
+            pixels.signatures.get(&c.hashes[j]),
+        ) {
+            (Some(a), Some(b)) => signature::compare(a, b),
+            _ => None,
+        };
+        matches!(likeness, Some(l) if l.agrees() && fine_check(i, j, l) == Some(true))
+    };
+    let same_groups = cliques(c, &confirmed, &mut check);
     let tier_of = |rows: &[usize]| {
         if rows.iter().all(|&r| c.hashes[r] == c.hashes[rows[0]]) {
             Tier::Exact
@@ -447,12 +469,17 @@ pub(crate) fn screened_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usiz
 /// Groups of rows in which every two are the same picture, from the pairs confirmed so:
 /// rows of one content (hash) are one vertex, and each confirmed pair of two contents an
 /// edge. In each connected component the vertex with the most edges starts a group; the
-/// others join it, most edges first (then lowest row), when each is confirmed with every
-/// member; what is left of the component is grouped the same way. This greedy clique cover
+/// others join it, most edges first (then lowest row), when each is the same picture as
+/// every member: confirmed already, or by `check` (rows i, j) for a pair the candidates
+/// missed; what is left of the component is grouped the same way. This greedy clique cover
 /// keeps a group to pictures that are each alike, where union-find chains them. Groups of one
 /// vertex are kept only when it holds several rows (exact copies). Largest group first, each
 /// sorted by row.
-fn cliques(c: &Collection, confirmed: &[(usize, usize)]) -> Vec<Vec<usize>> {
+fn cliques(
+    c: &Collection,
+    confirmed: &[(usize, usize)],
+    check: &mut dyn FnMut(usize, usize) -> bool,
+) -> Vec<Vec<usize>> {
     let mut vertex_of: HashMap<Hash, usize> = HashMap::new();
     let mut rows_of: Vec<Vec<usize>> = Vec::new();
     let vertex: Vec<usize> = c
@@ -480,7 +507,14 @@ fn cliques(c: &Collection, confirmed: &[(usize, usize)]) -> Vec<Vec<usize>> {
         adjacent[a].push(b);
         adjacent[b].push(a);
     }
-    let linked = |a: usize, b: usize| edges.binary_search(&(a.min(b), a.max(b))).is_ok();
+    let mut checked: HashMap<(usize, usize), bool> = HashMap::new();
+    let mut linked = |a: usize, b: usize| {
+        let key = (a.min(b), a.max(b));
+        edges.binary_search(&key).is_ok()
+            || *checked
+                .entry(key)
+                .or_insert_with(|| check(rows_of[a][0], rows_of[b][0]))
+    };
     let mut groups = Vec::new();
     let mut left = vec![false; rows_of.len()];
     for component in join(rows_of.len(), edges.clone()) {
@@ -635,7 +669,7 @@ mod tests {
             }
         }
         confirmed.extend([(9, 10), (10, 11), (9, 11)]);
-        let groups = cliques(&c, &confirmed);
+        let groups = cliques(&c, &confirmed, &mut |_, _| false);
         assert_eq!(groups[0], vec![5, 6, 7, 8]);
         assert!(groups.contains(&vec![9, 10, 11]), "{groups:?}");
         for g in &groups {
@@ -656,7 +690,16 @@ mod tests {
                 all.push((i, j));
             }
         }
-        assert!(cliques(&c, &all).contains(&vec![0, 1, 2, 3, 4]));
+        assert!(cliques(&c, &all, &mut |_, _| false).contains(&vec![0, 1, 2, 3, 4]));
+        // A pair the candidates missed, checked when a group needs it: 0–2 is the same
+        // picture, so 0 joins 1 and 2.
+        let mut asked = Vec::new();
+        let groups = cliques(&c, &confirmed, &mut |i, j| {
+            asked.push((i.min(j), i.max(j)));
+            (i.min(j), i.max(j)) == (0, 2)
+        });
+        assert!(groups.contains(&vec![0, 1, 2]), "{groups:?}");
+        assert!(asked.contains(&(0, 2)), "{asked:?}");
     }
 
     #[test]
