@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use notify_debouncer_mini::notify::{RecommendedWatcher, RecursiveMode};
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::event::{MetadataKind, ModifyKind};
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 /// How a folder is to be watched (the settings' `[watch]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub struct FolderWatch {
     ticks: mpsc::Receiver<()>,
     mode: WatchMode,
     /// Keeps the watcher alive (dropping it stops the events).
-    _events: Option<Debouncer<RecommendedWatcher>>,
+    _events: Option<RecommendedWatcher>,
 }
 
 impl FolderWatch {
@@ -90,12 +90,25 @@ impl FolderWatch {
                 _events: None,
             };
         }
-        let events_tx = tx.clone();
-        let handler = move |result: DebounceEventResult| {
+        // Relevant events go to a debouncing thread, which ticks once they have been quiet
+        // for `debounce`; it ends when the watcher (the events' sender) is dropped.
+        let (events_tx, events) = mpsc::channel::<()>();
+        let handler = move |result: notify::Result<notify::Event>| {
             let relevant = match result {
-                Ok(events) => events
+                // Opening or reading a file or a folder changes nothing, and the scans and
+                // previews do it all the time: counted, they made the explorer rescan its
+                // folder without end (every 0.4 s; at a million images, both cores).
+                Ok(e) if matches!(e.kind, EventKind::Access(_)) => false,
+                Ok(e)
+                    if e.kind
+                        == EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)) =>
+                {
+                    false
+                }
+                Ok(e) => e
+                    .paths
                     .iter()
-                    .any(|e| crate::scan::is_image_path(&e.path) || e.path.is_dir()),
+                    .any(|p| crate::scan::is_image_path(p) || p.is_dir()),
                 // An overflowed queue or a lost watch: rescan to be sure.
                 Err(_) => true,
             };
@@ -103,9 +116,19 @@ impl FolderWatch {
                 let _ = events_tx.send(());
             }
         };
-        let watched = new_debouncer(options.debounce, handler).and_then(|mut d| {
-            d.watcher().watch(root, RecursiveMode::Recursive)?;
-            Ok(d)
+        let ticks_tx = tx.clone();
+        let debounce = options.debounce;
+        std::thread::spawn(move || {
+            while events.recv().is_ok() {
+                while events.recv_timeout(debounce).is_ok() {}
+                if ticks_tx.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        let watched = notify::recommended_watcher(handler).and_then(|mut w| {
+            w.watch(root, RecursiveMode::Recursive)?;
+            Ok(w)
         });
         match watched {
             Ok(debouncer) => {
@@ -230,6 +253,27 @@ mod tests {
         assert!(
             watch.wait(Duration::from_secs(20)),
             "no tick for an added image"
+        );
+        // Reading the folder and its images (a scan, a preview) is no change.
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b.png"), b"y").unwrap();
+        assert!(
+            watch.wait(Duration::from_secs(20)),
+            "no tick for a new folder"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        while watch.wait(Duration::from_millis(300)) {}
+        for _ in 0..3 {
+            for entry in walkdir::WalkDir::new(dir.path()) {
+                let entry = entry.unwrap();
+                if entry.file_type().is_file() {
+                    std::fs::read(entry.path()).unwrap();
+                }
+            }
+        }
+        assert!(
+            !watch.wait(Duration::from_millis(500)),
+            "a tick for reading the folder"
         );
     }
 
