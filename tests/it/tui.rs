@@ -2418,6 +2418,23 @@ fn a_large_collection_is_searched_for_near_duplicates_when_d_asks() {
         cl.size = clustering.labels.iter().filter(|&&l| l == k).count();
     }
     let mut h = Harness::showing(root, c, clustering);
+    // The images list makes only its rows on screen: the cursor's, 100 rows down, shows.
+    let name_of = |h: &Harness, row: usize| {
+        let path = &h.app.collection().paths[row];
+        path.file_name().unwrap().to_string_lossy().into_owned()
+    };
+    let first = name_of(&h, h.app.current().unwrap());
+    assert!(screen(&h.app, 120, 36).contains(&first));
+    for _ in 0..100 {
+        h.on(Event::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)));
+    }
+    h.on(Event::Idle);
+    let last = name_of(&h, h.app.current().unwrap());
+    let s = screen(&h.app, 120, 36);
+    assert!(s.contains(&last), "{last} on screen: {s}");
+    let top_row = s.lines().nth(1).unwrap_or_default();
+    assert!(!top_row.contains(&first), "{first} scrolled away: {s}");
+    h.key(KeyCode::Home);
     let cmds = h.key(KeyCode::Char('d'));
     assert_eq!(cmds, vec![Command::FindDuplicates(DUPLICATE_THRESHOLD)]);
     let busy = h.app.activity().unwrap_or_default();

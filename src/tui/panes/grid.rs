@@ -335,7 +335,12 @@ pub(crate) fn draw_images(
             thumbnails,
         );
     }
-    let items: Vec<ListItem> = shown
+    // Only the rows on screen are made (a cluster can hold 200,000 images): the window a
+    // list scrolled from the top shows, the cursor on its last row once past the first page.
+    let rows = usize::from(area.height.saturating_sub(2)).max(1);
+    let selected = app.browse.image.min(shown.len().saturating_sub(1));
+    let first = selected.saturating_sub(rows - 1);
+    let items: Vec<ListItem> = shown[first.min(shown.len())..(first + rows).min(shown.len())]
         .iter()
         .map(|&i| {
             let twin = match app.duplicates.of.get(i).copied().flatten() {
@@ -380,7 +385,7 @@ pub(crate) fn draw_images(
     let list = List::new(items)
         .block(block)
         .highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut state = ListState::default().with_selected(Some(app.browse.image));
+    let mut state = ListState::default().with_selected(Some(selected - first));
     frame.render_stateful_widget(list, area, &mut state);
 }
 
