@@ -198,8 +198,17 @@ impl Explorer {
     /// Draws, reads and dispatches until the user quits, the terminal closes or a signal
     /// comes.
     fn run(&mut self, terminal: &mut Tty) -> Result<()> {
+        // A frame is drawn after anything but an idle tick (any tick while the compare view
+        // flickers), and at least once a second: at a million images a frame (the map's
+        // points) costs tens of milliseconds, which 20 idle frames a second turned into a
+        // fifth of a core doing nothing.
+        let mut changed = true;
+        let mut drawn = std::time::Instant::now();
         loop {
-            self.draw(terminal)?;
+            if changed || drawn.elapsed() >= Duration::from_secs(1) {
+                self.draw(terminal)?;
+                drawn = std::time::Instant::now();
+            }
             // Ctrl-C from outside, SIGTERM, or SIGHUP (the SSH connection dropped).
             if self.cancel.load(Ordering::SeqCst) {
                 return Ok(());
@@ -211,7 +220,10 @@ impl Explorer {
             }
             self.probe_timed_out(&mut events);
             self.drain(&mut events);
-            if self.dispatch(events).is_break() {
+            changed = events.iter().any(|e| !matches!(e, Event::Idle));
+            let (flow, commands) = self.dispatch(events);
+            changed |= commands || self.app.animating();
+            if flow.is_break() {
                 return Ok(());
             }
         }
@@ -384,17 +396,20 @@ impl Explorer {
         }
     }
 
-    /// Gives the app its events and the workers its commands; breaks on quit.
-    fn dispatch(&mut self, events: Vec<Event>) -> ControlFlow<()> {
+    /// Gives the app its events and the workers its commands; breaks on quit. Also says
+    /// whether any command came of them (the screen may then change without another event).
+    fn dispatch(&mut self, events: Vec<Event>) -> (ControlFlow<()>, bool) {
+        let mut commands = false;
         for event in events {
             for command in self.app.on(event) {
                 if command == Command::Quit {
-                    return ControlFlow::Break(());
+                    return (ControlFlow::Break(()), true);
                 }
+                commands = true;
                 self.workers.execute(command, &self.app, &mut self.screen);
             }
         }
-        ControlFlow::Continue(())
+        (ControlFlow::Continue(()), commands)
     }
 
     /// After the loop (the terminal given back): lets indexing commit the batch in hand and

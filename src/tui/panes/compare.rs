@@ -74,6 +74,12 @@ pub(crate) struct Flicker {
 }
 
 impl App {
+    /// Whether the screen changes on idle ticks alone (the compare view flickering), so the
+    /// event loop draws every tick.
+    pub fn animating(&self) -> bool {
+        self.compare.flicker.as_ref().is_some_and(|f| !f.held)
+    }
+
     /// `C` on the panes: the marked images side by side, when there are 2 to 4.
     pub(crate) fn compare_marked(&mut self) -> Vec<Command> {
         let marked: Vec<PathBuf> = self
