@@ -30,6 +30,13 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
     };
     let bytes = std::fs::read(image).map_err(missing)?;
     let image = std::fs::canonicalize(image).map_err(missing)?;
+    if bytes.is_empty() {
+        // As indexing says it.
+        return Err(Error::bad_request(format_args!(
+            "{}: empty file",
+            imgtui::text::shown(&image)
+        )));
+    }
     let dir = match a.dir {
         Some(dir) => dir,
         None => {

@@ -200,4 +200,9 @@ fn similar_without_in_names_its_folder_and_never_indexes_one_unasked() {
         ran.stderr
     );
     assert!(!ran.stderr.contains("not indexed"), "{}", ran.stderr);
+    // An empty file is called what indexing calls it.
+    std::fs::write(bad.join("b.png"), b"").unwrap();
+    let ran = run(&["similar".as_ref(), bad.join("b.png").as_os_str()], &store);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("b.png: empty file"), "{}", ran.stderr);
 }
