@@ -87,7 +87,8 @@ pub fn export_with(
         let empty = std::fs::read_dir(target)?.next().is_none();
         ensure_request!(
             empty || merge,
-            "{} already exists and is not empty; choose another folder or merge into it",
+            "{} already exists and is not empty; choose another folder, or merge into it \
+             (--merge: identical files are skipped, others get a new name)",
             crate::text::shown(target)
         );
     }

@@ -311,7 +311,11 @@ fn export_copies_a_cluster_and_never_overwrites() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("not empty") && said.contains("--merge"),
+        "{said}"
+    );
     assert_eq!(std::fs::read(target.join("disc-0.png")).unwrap(), b"mine");
 
     // Merging keeps the user's file, adds the image under a new name, skips identical ones.
