@@ -1759,7 +1759,7 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     let (keeper, copy) = (groups[0][1], groups[0][0]);
     assert_eq!(h.app.keeper_of(0), Some(keeper));
     let s = screen(&h.app, 120, 36);
-    assert!(s.contains("near-duplicates at ≥ 0.95"), "{s}");
+    assert!(s.contains("near-duplicates, threshold 0.95"), "{s}");
     let line = |s: &str, name: &str| {
         s.lines()
             .find(|l| l.starts_with("│  ●") && l.contains(&format!(" {name}")))

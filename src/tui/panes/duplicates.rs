@@ -493,11 +493,11 @@ pub(crate) fn draw_duplicates(
     }
     let title = match groups.len() {
         1 => format!(
-            " near-duplicates at ≥ {:.2}: 1 group (Esc returns) ",
+            " near-duplicates, threshold {:.2}: 1 group (Esc returns) ",
             app.duplicates.threshold
         ),
         n => format!(
-            " near-duplicates at ≥ {:.2}: {n} groups (Esc returns) ",
+            " near-duplicates, threshold {:.2}: {n} groups (Esc returns) ",
             app.duplicates.threshold
         ),
     };
