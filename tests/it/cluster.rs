@@ -821,16 +821,9 @@ fn a_saved_clustering_answers_without_reading_a_vector() {
     use imgtui::analysis::clustering::KChoice;
     use imgtui::analysis::curation::Edit;
     use imgtui::analysis::saved::Wanted;
-    use std::sync::atomic::AtomicBool;
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    families(&dir);
     let store = tmp.path().join("store.sqlite");
-    let mut session = pixels_session(&dir, &store);
-    session
-        .update_index(&|_| {}, &AtomicBool::new(false))
-        .unwrap();
-    let c = session.images().unwrap();
+    let (mut session, c) = indexed_families(tmp.path());
     let three = Wanted {
         k: Some(KChoice::Fixed(3)),
         ..Default::default()
@@ -881,16 +874,8 @@ fn a_saved_clustering_answers_without_reading_a_vector() {
 fn a_new_fit_tells_its_stages_in_order_and_a_saved_one_none() {
     use imgtui::session::FitStage;
     use std::cell::RefCell;
-    use std::sync::atomic::AtomicBool;
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    families(&dir);
-    let store = tmp.path().join("store.sqlite");
-    let mut session = pixels_session(&dir, &store);
-    session
-        .update_index(&|_| {}, &AtomicBool::new(false))
-        .unwrap();
-    let c = session.images().unwrap();
+    let (mut session, c) = indexed_families(tmp.path());
     let heard = RefCell::new(Vec::new());
     let wanted = imgtui::analysis::saved::Wanted::default();
     session

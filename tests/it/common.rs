@@ -376,6 +376,19 @@ pub fn damage_table(store: &Path, table: &str) {
     std::fs::write(store, bytes).unwrap();
 }
 
+/// The drawn [`families`] in `root/images`, indexed by a [`pixels_session`] into
+/// `root/store.sqlite`: the session and its images.
+pub fn indexed_families(root: &Path) -> (imgtui::Session, imgtui::Collection) {
+    let dir = root.join("images");
+    families(&dir);
+    let mut session = pixels_session(&dir, &root.join("store.sqlite"));
+    session
+        .update_index(&|_| {}, &std::sync::atomic::AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    (session, c)
+}
+
 /// A library session on `dir` in `store` with the default settings and the `pixels`
 /// descriptor (no model: fast), not yet indexed.
 pub fn pixels_session(dir: &Path, store: &Path) -> imgtui::Session {

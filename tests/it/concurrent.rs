@@ -59,17 +59,10 @@ fn an_open_store_keeps_its_writes_while_other_processes_come_and_go() {
     use imgtui::analysis::clustering::KChoice;
     use imgtui::analysis::curation::Edit;
     use imgtui::analysis::saved::Wanted;
-    use std::sync::atomic::AtomicBool;
 
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    families(&dir);
-    let store = tmp.path().join("store.sqlite");
-    let mut session = pixels_session(&dir, &store);
-    session
-        .update_index(&|_| {}, &AtomicBool::new(false))
-        .unwrap();
-    let c = session.images().unwrap();
+    let (dir, store) = (tmp.path().join("images"), tmp.path().join("store.sqlite"));
+    let (mut session, c) = indexed_families(tmp.path());
     let three = Wanted {
         k: Some(KChoice::Fixed(3)),
         ..Default::default()

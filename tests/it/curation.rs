@@ -426,17 +426,10 @@ fn undo_leaves_the_edits_of_another_open_explorer_alone() {
     use imgtui::analysis::clustering::KChoice;
     use imgtui::analysis::curation::Edit;
     use imgtui::analysis::saved::Wanted;
-    use std::sync::atomic::AtomicBool;
 
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("images");
-    families(&dir);
     let store = tmp.path().join("store.sqlite");
-    let mut session = pixels_session(&dir, &store);
-    session
-        .update_index(&|_| {}, &AtomicBool::new(false))
-        .unwrap();
-    let c = session.images().unwrap();
+    let (mut session, c) = indexed_families(tmp.path());
     let three = Wanted {
         k: Some(KChoice::Fixed(3)),
         ..Default::default()
