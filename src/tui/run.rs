@@ -199,15 +199,16 @@ impl Explorer {
     /// comes.
     fn run(&mut self, terminal: &mut Tty) -> Result<()> {
         // A frame is drawn after anything but an idle tick (any tick while the compare view
-        // flickers), and at least once a second: at a million images a frame (the map's
-        // points) costs tens of milliseconds, which 20 idle frames a second turned into a
-        // fifth of a core doing nothing.
+        // flickers), on a resize, and at least once a second: at a million images a frame
+        // (the map's points) costs tens of milliseconds, which 20 idle frames a second turned
+        // into a fifth of a core doing nothing.
         let mut changed = true;
-        let mut drawn = std::time::Instant::now();
+        let mut drawn = (std::time::Instant::now(), terminal.size()?);
         loop {
-            if changed || drawn.elapsed() >= Duration::from_secs(1) {
+            let size = terminal.size()?;
+            if changed || size != drawn.1 || drawn.0.elapsed() >= Duration::from_secs(1) {
                 self.draw(terminal)?;
-                drawn = std::time::Instant::now();
+                drawn = (std::time::Instant::now(), size);
             }
             // Ctrl-C from outside, SIGTERM, or SIGHUP (the SSH connection dropped).
             if self.cancel.load(Ordering::SeqCst) {
