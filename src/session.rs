@@ -506,7 +506,7 @@ impl Session {
     /// answers without them ([`crate::analysis::saved::without_vectors`]: no refit, no image
     /// added since, no edit but names). The collection is then paths and hashes alone
     /// (`dim() == 0`). What a plain `imgtui cluster`, montage and export need: at a million
-    /// images the vectors are 5 GB.
+    /// images the vectors are 5 GB. `progress` hears each stage of a new fit, if one is made.
     ///
     /// Fails as [`Session::images`] and [`Session::clustering`] do.
     pub fn clustered_images(
