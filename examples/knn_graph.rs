@@ -41,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(limit) = limit.filter(|&l| l < c.len()) {
         let mut first = imgtui::Collection::default();
         for i in 0..limit {
-            first.push(c.paths[i].clone(), c.hashes[i], c.row(i), c.norms[i]);
+            first.push(c.paths[i].clone(), c.hashes[i], &c.row(i), c.norms[i]);
         }
         c = first;
     }
@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
     let rows: Vec<usize> = (0..SAMPLED).map(|q| q * 7919 % c.len()).collect();
     let truth: Vec<Vec<Neighbour>> = rows
         .iter()
-        .map(|&i| exact_query(&c, c.row(i), Select::Nearest(others), Some(i)))
+        .map(|&i| exact_query(&c, &c.row(i), Select::Nearest(others), Some(i)))
         .collect();
     let recall = |graph: &[Vec<Neighbour>]| {
         let hits: usize = rows

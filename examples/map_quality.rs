@@ -208,7 +208,7 @@ fn embedding_neighbours(c: &Collection, rows: &[usize]) -> Vec<Vec<usize>> {
     }
     rows.iter()
         .map(|&i| {
-            exact_query(c, c.row(i), Select::Nearest(K), Some(i))
+            exact_query(c, &c.row(i), Select::Nearest(K), Some(i))
                 .into_iter()
                 .map(|nb| nb.index)
                 .collect()
@@ -246,22 +246,8 @@ fn measures(
 
 /// The unit vectors as a NumPy `.npy` file of float32, `n × d`.
 fn write_npy(path: &str, c: &Collection) -> anyhow::Result<()> {
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-        c.len(),
-        c.dim()
-    );
-    // Magic (6) + version (2) + length (2) + header + newline, padded to a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    for v in &c.vectors.data {
-        bytes.extend(v.to_le_bytes());
-    }
-    std::fs::write(path, bytes)?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    imgtui::collection::npy::write(&c.vectors, &mut out)?;
+    std::io::Write::flush(&mut out)?;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Query speed of exact neighbour search over a stored collection.
+//! Query speed of neighbour search over a stored collection: exact (every row) and through
+//! the IVF index (the saved one, else one trained here and timed), with recall@10.
 //!
 //!     cargo run --release --example neighbours_speed -- STORE.sqlite DIR [QUERIES] [COPIES]
 //!
@@ -10,7 +11,7 @@ mod common;
 
 use std::time::Instant;
 
-use imgtui::analysis::neighbours::{Select, exact_query, knn_graph, query};
+use imgtui::analysis::neighbours::{Select, exact_query, knn_graph, query, through_index};
 use imgtui::index::feature_id;
 use imgtui::{OnnxModel, Store};
 
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     common::grow(&mut c, copies);
     println!("{} images × {} dims", c.len(), c.dim());
 
-    let rows: Vec<usize> = (0..queries).map(|q| q * 7919 % c.len()).collect();
+    let rows: Vec<usize> = rows_of_queries(&c, queries).collect();
     let time = |f: &dyn Fn(usize) -> Vec<imgtui::analysis::neighbours::Neighbour>| {
         let start = Instant::now();
         let answers: Vec<_> = rows.iter().map(|&i| f(i)).collect();
@@ -47,15 +48,65 @@ fn main() -> anyhow::Result<()> {
             answers,
         )
     };
-    // The first query builds the 8-bit copy (for large collections): time it apart.
-    let start = Instant::now();
-    query(&c, c.row(0), Select::Nearest(10), Some(0));
+    let (now, peak) = common::memory_mb();
     println!(
-        "first query (builds the 8-bit copy if used): {:.1} ms",
-        start.elapsed().as_secs_f64() * 1000.0
+        "vectors in memory: {:.0} MB (half precision); process {now:.0} MB, peak {peak:.0} MB",
+        c.vectors.bytes() as f64 / 1e6
     );
-    let (fast, answers) = time(&|i| query(&c, c.row(i), Select::Nearest(10), Some(i)));
-    let (slow, truth) = time(&|i| exact_query(&c, c.row(i), Select::Nearest(10), Some(i)));
+    let start = Instant::now();
+    let saved = match store.load_ivf(&root, &feature, &c)? {
+        Some((index, _)) if copies <= 1 => Some(index),
+        _ => None,
+    };
+    let index = match saved {
+        Some(index) => {
+            println!("saved index read in {:.2} s", start.elapsed().as_secs_f64());
+            index
+        }
+        None => {
+            let index = imgtui::collection::ivf::Ivf::train(&c.vectors);
+            println!("index trained in {:.2} s", start.elapsed().as_secs_f64());
+            index
+        }
+    };
+    println!(
+        "{} cells, {} probed per query",
+        index.cells(),
+        index.probes()
+    );
+    let scanned: usize = rows_of_queries(&c, queries)
+        .map(|i| index.candidates(&c.row(i), index.probes()).len())
+        .sum();
+    println!(
+        "rows scanned per query: {:.0} of {}",
+        scanned as f64 / queries as f64,
+        c.len()
+    );
+    for probes in [4, 8, 16, 24, 32, 48] {
+        let probing = index.clone().with_probes(probes);
+        let start = Instant::now();
+        let answers: Vec<_> = rows
+            .iter()
+            .map(|&i| through_index(&c, &probing, &c.row(i), 10, Some(i)))
+            .collect();
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / queries as f64;
+        let truth: Vec<_> = rows
+            .iter()
+            .map(|&i| exact_query(&c, &c.row(i), Select::Nearest(10), Some(i)))
+            .collect();
+        let found: usize = answers
+            .iter()
+            .zip(&truth)
+            .map(|(a, t)| a.iter().filter(|x| t.contains(x)).count())
+            .sum();
+        println!(
+            "  {probes:>2} cells probed: {ms:6.2} ms per query, recall@10 {:.4}",
+            found as f64 / (10 * queries) as f64
+        );
+    }
+    let _ = c.index.set(index);
+    let (fast, answers) = time(&|i| query(&c, &c.row(i), Select::Nearest(10), Some(i)));
+    let (slow, truth) = time(&|i| exact_query(&c, &c.row(i), Select::Nearest(10), Some(i)));
     let found: usize = answers
         .iter()
         .zip(&truth)
@@ -66,7 +117,7 @@ fn main() -> anyhow::Result<()> {
         })
         .sum();
     println!(
-        "{queries} queries, 10 nearest: {fast:.2} ms per query (exact search: {slow:.2} ms); recall@10 {:.4}",
+        "{queries} queries, 10 nearest: {fast:.2} ms per query through the index (exact search: {slow:.2} ms); recall@10 {:.4}",
         found as f64 / (10 * queries) as f64
     );
 
@@ -81,4 +132,9 @@ fn main() -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The rows queried: spread over the collection.
+fn rows_of_queries(c: &imgtui::Collection, queries: usize) -> impl Iterator<Item = usize> + '_ {
+    (0..queries).map(move |q| q * 7919 % c.len())
 }

@@ -229,7 +229,7 @@ fn main() -> anyhow::Result<()> {
                     (Some((v, src.norms[of])), Some(of))
                 }
                 Kind::Sibling { base } => {
-                    let v = jitter(src.row(base), a.noise, &mut rng);
+                    let v = jitter(&src.row(base), a.noise, &mut rng);
                     if i < m {
                         vectors.push(v.clone());
                     }

@@ -5,8 +5,6 @@
 
 use std::time::Instant;
 
-use imgtui::analysis::neighbours::APPROXIMATE_FROM;
-use imgtui::collection::Quantized;
 use imgtui::index::feature_id;
 use imgtui::{OnnxModel, Store};
 
@@ -43,9 +41,11 @@ fn main() -> anyhow::Result<()> {
     );
     let c = store.with_vectors(files, &feature)?;
     lap(&format!("read {} vectors", c.len()));
-    if c.len() >= APPROXIMATE_FROM {
-        c.quantized.get_or_init(|| Quantized::new(&c));
-        lap("8-bit copy for neighbours");
+    if let Some((index, unseen)) = store.load_ivf(&root, &feature, &c)? {
+        lap(&format!(
+            "saved neighbour index ({} cells, {unseen} images new to it)",
+            index.cells()
+        ));
     }
     println!(
         "{:<28} {:7.1} ms ({} clusters)",

@@ -164,7 +164,7 @@ pub fn vectors_csv(c: &Collection, out: &mut dyn Write) -> std::io::Result<()> {
     let header = (0..c.dim()).map(|k| format!("c{k}"));
     out.row(std::iter::once("path".to_owned()).chain(header))?;
     for (i, p) in c.paths.iter().enumerate() {
-        let values = c.row(i).iter().map(f32::to_string);
+        let values = c.row(i).into_iter().map(|v| v.to_string());
         out.row(std::iter::once(path_text(p)).chain(values))?;
     }
     Ok(())
@@ -1193,12 +1193,18 @@ mod tests {
     #[test]
     fn json_and_csv_come_from_the_same_value() {
         let mut c = Collection::default();
-        for (i, v) in [[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]].iter().enumerate() {
+        // Components exact in half precision, as the collection keeps them.
+        let rows = [
+            [1.0, 0.0, 0.0, 0.0],
+            [0.5, 0.5, 0.5, 0.5],
+            [0.0, 1.0, 0.0, 0.0],
+        ];
+        for (i, v) in rows.iter().enumerate() {
             c.push(format!("/art/{i}.png").into(), [i as u8; 32], v, 1.0);
         }
         let found = crate::analysis::neighbours::query(
             &c,
-            c.row(0),
+            &c.row(0),
             crate::analysis::neighbours::Select::Nearest(2),
             Some(0),
         );
@@ -1208,13 +1214,13 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(json["schema"], SCHEMA);
         assert_eq!(json["neighbours"][0]["path"], "/art/1.png");
-        assert_eq!(json["neighbours"][0]["distance"], 0.4);
+        assert_eq!(json["neighbours"][0]["distance"], 0.5);
         assert_eq!(json["neighbours"][1]["rank"], 2);
         let mut csv = Vec::new();
         answer.write_csv("rows", &mut csv).unwrap();
         assert_eq!(
             String::from_utf8(csv).unwrap(),
-            "rank,path,distance\n1,/art/1.png,0.400000\n2,/art/2.png,1.000000\n"
+            "rank,path,distance\n1,/art/1.png,0.500000\n2,/art/2.png,1.000000\n"
         );
     }
 

@@ -230,6 +230,8 @@ pub const PROTOCOLS: [&str; 5] = ["auto", "kitty", "sixel", "iterm2", "halfblock
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndexSection {
+    /// Folders of at least this many images get a neighbour index; 0 for none.
+    pub neighbour_index_from: usize,
     /// Worker threads; 0 for one per core plus one.
     pub threads: usize,
     /// Files written per transaction.

@@ -17,3 +17,17 @@ pub fn grow(c: &mut Collection, copies: usize) {
         }
     }
 }
+
+/// This process's resident memory now and at its peak, in MB (Linux; zeros elsewhere).
+#[allow(dead_code)]
+pub fn memory_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

@@ -315,7 +315,7 @@ pub fn of_too_few(c: &Collection, req: &Request, names: &Naming) -> Clustering {
     debug_assert!(c.len() < 2);
     let raw = vec![Some(0); c.len()];
     let (clusters, labels) = number_by_size(c, &raw, names);
-    let dims = c.vectors.cols;
+    let dims = c.dim();
     Clustering {
         method_from: MethodFrom::default(),
         request: req.clone(),
@@ -487,15 +487,12 @@ pub fn cluster_keeping_map(
     // cost grows with n, and a sample of 20,000 images already shows the structure.
     let sample = (n > req.sample.max(100)).then(|| Lcg::new(req.seed ^ 0x5a).sample(n, req.sample));
     let (xs, units) = match &sample {
-        Some(rows) => (
-            Cow::Owned(x.select(rows)),
-            Cow::Owned(c.vectors.select(rows)),
-        ),
-        None => (Cow::Borrowed(&x), Cow::Borrowed(&c.vectors)),
+        Some(rows) => (Cow::Owned(x.select(rows)), c.vectors.select(rows)),
+        None => (Cow::Borrowed(&x), c.vectors.to_matrix()),
     };
 
     // Copies of one picture: there is nothing to choose k from (every score is 0/0 or 0).
-    let one_vector = (1..n).all(|i| c.row(i) == c.row(0));
+    let one_vector = (1..n).all(|i| c.vectors.half_row(i) == c.vectors.half_row(0));
     let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan && !one_vector;
     let (sweep, fits) = if needs_sweep && n >= 3 {
         progress(FitStage::ChoosingK);
@@ -813,7 +810,7 @@ fn central_pictures(
     let centre = mean_direction(c, members);
     let mut order: Vec<(f32, usize)> = members
         .iter()
-        .map(|&i| (crate::collection::dot(c.row(i), &centre), i))
+        .map(|&i| (c.vectors.dot(i, &centre), i))
         .collect();
     order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut seen = std::collections::HashSet::new();
@@ -1015,7 +1012,7 @@ pub(crate) fn distances_to_centroids(
     use rayon::prelude::*;
     (0..c.len())
         .into_par_iter()
-        .map(|i| distance_to(&clusters[labels[i]], c.row(i)))
+        .map(|i| distance_to(&clusters[labels[i]], &c.row(i)))
         .collect()
 }
 

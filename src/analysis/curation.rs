@@ -164,7 +164,7 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
     if log.is_empty() {
         return (fitted, Vec::new());
     }
-    let vectors = c.dim() > 0 && c.vectors.rows == c.len();
+    let vectors = c.dim() > 0 && c.vectors.rows() == c.len();
     let mut rows_of: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, h) in c.hashes.iter().enumerate() {
         rows_of.entry(hex(h)).or_default().push(i);
@@ -227,8 +227,8 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
                         Some(&id) => id,
                         None if vectors => {
                             let nearest = parts.iter().min_by(|a, b| {
-                                let da = crate::collection::dot(c.row(i), &a.centroid);
-                                let db = crate::collection::dot(c.row(i), &b.centroid);
+                                let da = c.vectors.dot(i, &a.centroid);
+                                let db = c.vectors.dot(i, &b.centroid);
                                 db.total_cmp(&da)
                             });
                             nearest.expect("parts is not empty").id
@@ -310,7 +310,7 @@ pub fn replay(fitted: Clustering, c: &Collection, log: &[Logged]) -> (Clustering
     let distances = (0..c.len())
         .map(|r| {
             if vectors && changed.contains(&labels[r]) {
-                distance_to(&clusters[index_of[&labels[r]]], c.row(r))
+                distance_to(&clusters[index_of[&labels[r]]], &c.row(r))
             } else {
                 fitted.distances[r]
             }
@@ -405,7 +405,7 @@ pub fn prepare(
             }
             let mut sub = Collection::default();
             for &i in &rows {
-                sub.push(c.paths[i].clone(), c.hashes[i], c.row(i), c.norms[i]);
+                sub.push(c.paths[i].clone(), c.hashes[i], &c.row(i), c.norms[i]);
             }
             let k = match k {
                 Some(k) => KChoice::Fixed(k),

@@ -454,7 +454,7 @@ pub(crate) fn screened_pairs(c: &Collection, threshold: f32) -> Vec<(usize, usiz
                     let j = first + jj;
                     if j > i && squares[i] + squares[j] - 2.0 * dot <= reach2 {
                         let (a, b) = (order[i], order[j]);
-                        if crate::collection::dot(c.row(a), c.row(b)) >= threshold {
+                        if c.vectors.dot_rows(a, b) >= threshold {
                             pairs.push((a.min(b), a.max(b)));
                         }
                     }

@@ -7,7 +7,7 @@ use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
 
 use super::rng::Lcg;
-use crate::collection::matrix::Matrix;
+use crate::collection::matrix::{Matrix, Rows};
 
 /// A fitted KMeans: centres, each row's centre and its squared distance to it.
 #[derive(Debug, Clone)]
@@ -139,24 +139,29 @@ pub fn grow(x: &Matrix, fit: &KMeansFit, rng: &mut Lcg) -> Matrix {
 /// reduced space): centres are the members' means, and each row moves to its nearest
 /// centre, found with one matrix product per iteration. Stops when no label changes.
 /// Returns the refined fit; `k` clusters, empty ones keep their old centre.
-pub fn refine(x: &Matrix, labels: &[usize], k: usize, max_iterations: usize) -> KMeansFit {
-    let (n, d) = (x.rows, x.cols);
+pub fn refine(
+    x: &(impl Rows + ?Sized),
+    labels: &[usize],
+    k: usize,
+    max_iterations: usize,
+) -> KMeansFit {
+    let (n, d) = x.shape();
     let mut labels = labels.to_vec();
     let mut centroids = Matrix::zeros(k, d);
     let mut sq_distances = vec![0f32; n];
-    let row_sq: Vec<f32> = (0..n)
-        .map(|i| x.row(i).iter().map(|v| v * v).sum())
-        .collect();
+    let row_sq = squared_norms(x);
     for _ in 0..max_iterations.max(1) {
         let mut sums = Matrix::zeros(k, d);
         let mut counts = vec![0usize; k];
-        for (i, &l) in labels.iter().enumerate() {
-            counts[l] += 1;
-            sums.row_mut(l)
-                .iter_mut()
-                .zip(x.row(i))
-                .for_each(|(s, v)| *s += v);
-        }
+        x.for_each_block(|first, block| {
+            for (row, &l) in block.chunks_exact(d.max(1)).zip(&labels[first..]) {
+                counts[l] += 1;
+                sums.row_mut(l)
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(s, v)| *s += v);
+            }
+        });
         for (c, &count) in counts.iter().enumerate() {
             if count > 0 {
                 let inv = 1.0 / count as f32;
@@ -177,18 +182,31 @@ pub fn refine(x: &Matrix, labels: &[usize], k: usize, max_iterations: usize) -> 
 }
 
 /// Each row's nearest centre.
-pub fn nearest(x: &Matrix, centroids: &Matrix) -> Vec<usize> {
-    let row_sq: Vec<f32> = (0..x.rows)
-        .map(|i| x.row(i).iter().map(|v| v * v).sum())
-        .collect();
-    let mut labels = vec![0; x.rows];
-    assign(x, &row_sq, centroids, &mut labels, &mut vec![0.0; x.rows]);
+pub fn nearest(x: &(impl Rows + ?Sized), centroids: &Matrix) -> Vec<usize> {
+    let row_sq = squared_norms(x);
+    let n = x.shape().0;
+    let mut labels = vec![0; n];
+    assign(x, &row_sq, centroids, &mut labels, &mut vec![0.0; n]);
     labels
+}
+
+/// Each row's squared length.
+fn squared_norms(x: &(impl Rows + ?Sized)) -> Vec<f32> {
+    let d = x.shape().1.max(1);
+    let mut out = Vec::with_capacity(x.shape().0);
+    x.for_each_block(|_, block| {
+        out.extend(
+            block
+                .chunks_exact(d)
+                .map(|r| r.iter().map(|v| v * v).sum::<f32>()),
+        )
+    });
+    out
 }
 
 /// Moves each row to its nearest centre (one matrix product); says whether a label changed.
 fn assign(
-    x: &Matrix,
+    x: &(impl Rows + ?Sized),
     row_sq: &[f32],
     centroids: &Matrix,
     labels: &mut [usize],
@@ -199,7 +217,7 @@ fn assign(
         .collect();
     let dots = crate::collection::matrix::matmul(x, &centroids.transposed());
     let mut changed = false;
-    for i in 0..x.rows {
+    for i in 0..x.shape().0 {
         let (best, dist) = (0..centroids.rows)
             .map(|c| {
                 (

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::rng::Lcg;
-use crate::collection::matrix::{Matrix, matmul, matmul_tn};
+use crate::collection::matrix::{Matrix, Rows, matmul, matmul_tn};
 
 /// A fitted projection: `coords = (x − mean) · componentsᵀ`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,15 +28,17 @@ const POWER_ITERATIONS: usize = 3;
 impl Pca {
     /// Fits `dims` components to the rows of `x`; `seed` fixes the random start, so the same
     /// data give the same axes (signs are fixed too: each axis's largest loading is positive).
-    pub fn fit(x: &Matrix, dims: usize, seed: u64) -> Pca {
-        let (n, d) = (x.rows, x.cols);
-        let mut mean = vec![0f32; d];
-        for i in 0..n {
-            for (m, v) in mean.iter_mut().zip(x.row(i)) {
-                *m += v;
+    pub fn fit(x: &(impl Rows + ?Sized), dims: usize, seed: u64) -> Pca {
+        let (n, d) = x.shape();
+        let mut sum = vec![0f64; d];
+        x.for_each_block(|_, block| {
+            for row in block.chunks_exact(d.max(1)) {
+                for (m, &v) in sum.iter_mut().zip(row) {
+                    *m += v as f64;
+                }
             }
-        }
-        mean.iter_mut().for_each(|m| *m /= n.max(1) as f32);
+        });
+        let mean: Vec<f32> = sum.iter().map(|m| (m / n.max(1) as f64) as f32).collect();
         let dims = dims.min(d).min(n.saturating_sub(1)).max(1);
         let r = (dims + OVERSAMPLE).min(d).min(n);
 
@@ -89,7 +91,7 @@ impl Pca {
     }
 
     /// Projects rows of `x` (same width as the fit) to `rows × dims` coordinates.
-    pub fn project(&self, x: &Matrix) -> Matrix {
+    pub fn project(&self, x: &(impl Rows + ?Sized)) -> Matrix {
         centred_times(x, &self.mean, &self.components.transposed())
     }
 
@@ -107,22 +109,25 @@ impl Pca {
 }
 
 /// Total variance (sum over columns) of the rows of `x`.
-pub fn total_variance(x: &Matrix) -> f32 {
-    let n = x.rows.max(2);
-    let mut mean = vec![0f64; x.cols];
+pub fn total_variance(x: &(impl Rows + ?Sized)) -> f32 {
+    let (rows, cols) = x.shape();
+    let n = rows.max(2);
+    let mut mean = vec![0f64; cols];
     let mut sq = 0f64;
-    for i in 0..x.rows {
-        for (m, &v) in mean.iter_mut().zip(x.row(i)) {
-            *m += v as f64;
-            sq += (v as f64) * (v as f64);
+    x.for_each_block(|_, block| {
+        for row in block.chunks_exact(cols.max(1)) {
+            for (m, &v) in mean.iter_mut().zip(row) {
+                *m += v as f64;
+                sq += (v as f64) * (v as f64);
+            }
         }
-    }
-    let mean_sq: f64 = mean.iter().map(|m| (m / n as f64).powi(2)).sum::<f64>() * x.rows as f64;
+    });
+    let mean_sq: f64 = mean.iter().map(|m| (m / n as f64).powi(2)).sum::<f64>() * rows as f64;
     ((sq - mean_sq) / (n - 1) as f64) as f32
 }
 
 /// (X − 1·meanᵀ)·M without forming the centred X.
-fn centred_times(x: &Matrix, mean: &[f32], m: &Matrix) -> Matrix {
+fn centred_times(x: &(impl Rows + ?Sized), mean: &[f32], m: &Matrix) -> Matrix {
     let mut out = matmul(x, m);
     let shift = matmul(&Matrix::from_vec(1, mean.len(), mean.to_vec()), m);
     for i in 0..out.rows {
@@ -134,7 +139,7 @@ fn centred_times(x: &Matrix, mean: &[f32], m: &Matrix) -> Matrix {
 }
 
 /// (X − 1·meanᵀ)ᵀ·Y without forming the centred X.
-fn centred_transpose_times(x: &Matrix, mean: &[f32], y: &Matrix) -> Matrix {
+fn centred_transpose_times(x: &(impl Rows + ?Sized), mean: &[f32], y: &Matrix) -> Matrix {
     let mut out = matmul_tn(x, y);
     let mut col_sums = vec![0f32; y.cols];
     for i in 0..y.rows {

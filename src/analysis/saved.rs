@@ -144,8 +144,8 @@ impl SavedClustering {
                     distances.push(distance);
                 }
                 _ => {
-                    let (label, distance) = nearest_cluster(&self.clusters, c.row(i))
-                        .unwrap_or_else(|| (0, distance_to(&self.clusters[0], c.row(i))));
+                    let (label, distance) = nearest_cluster(&self.clusters, &c.row(i))
+                        .unwrap_or_else(|| (0, distance_to(&self.clusters[0], &c.row(i))));
                     labels.push(label);
                     map.push([0.0, 0.0]);
                     distances.push(distance);
@@ -210,7 +210,7 @@ fn place_by_neighbours(c: &Collection, new: &[usize], map: &mut [[f32; 2]]) {
     let mut is_new = vec![false; c.len()];
     new.iter().for_each(|&i| is_new[i] = true);
     for &i in new {
-        let sims = similarities(c, c.row(i));
+        let sims = similarities(c, &c.row(i));
         let mut mapped: Vec<usize> = (0..c.len()).filter(|&j| !is_new[j]).collect();
         let order = |a: &usize, b: &usize| sims[*b].total_cmp(&sims[*a]).then(a.cmp(b));
         if mapped.len() > PLACED_AMONG {

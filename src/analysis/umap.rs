@@ -179,7 +179,7 @@ pub fn knn_by(c: &Collection, x: &Matrix, others: usize, how: Candidates) -> Vec
                 .into_iter()
                 .map(|j| Neighbour {
                     index: j as usize,
-                    distance: (1.0 - dot(c.row(i), c.row(j as usize))).max(0.0),
+                    distance: (1.0 - c.vectors.dot_rows(i, j as usize)).max(0.0),
                 })
                 .collect();
             row.sort_by(|p, q| {
@@ -756,7 +756,7 @@ mod tests {
             let rows: Vec<usize> = (0..n).collect();
             let mut small = Collection::default();
             for &i in &rows {
-                small.push(format!("{i}.png").into(), [0; 32], c.row(i), 1.0);
+                small.push(format!("{i}.png").into(), [0; 32], &c.row(i), 1.0);
             }
             let x = Pca::fit(&small.vectors, 32, 0).project(&small.vectors);
             let map = umap(&small, &x, &UmapOptions::default());
@@ -766,7 +766,7 @@ mod tests {
         // Copies of one picture: spread out, not all on one point, and finite.
         let mut copies = Collection::default();
         for i in 0..30 {
-            copies.push(format!("{i}.png").into(), [0; 32], c.row(0), 1.0);
+            copies.push(format!("{i}.png").into(), [0; 32], &c.row(0), 1.0);
         }
         let x = Pca::fit(&copies.vectors, 32, 0).project(&copies.vectors);
         let map = umap(&copies, &x, &UmapOptions::default());

@@ -60,6 +60,13 @@ pub(crate) fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
         }
     }
     say!("{summary}");
+    if let Some(index) = session.refresh_search_index(&summary)? {
+        say!(
+            "imgtui: neighbour index saved: {} cells, a search scans {}",
+            index.cells(),
+            index.probes()
+        );
+    }
     Ok(if summary.interrupted {
         ExitCode::from(130)
     } else {

@@ -70,11 +70,13 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
     let c = session.images()?;
     let own_row = c.paths.iter().position(|p| *p == image);
     let query = match own_row {
-        Some(i) => c.row(i).to_vec(),
+        Some(i) => c.row(i),
         None => session
             .embed(&bytes)
             .map_err(|e| e.context(imgtui::text::shown(&image).to_string()))?,
     };
+    // One query: a saved neighbour index helps; training one would not.
+    session.use_saved_search_index(&c);
     let found = Session::similar(&c, &query, select, own_row);
     let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
     print(&answer, a.format, "")

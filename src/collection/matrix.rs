@@ -1,5 +1,8 @@
 //! A plain row-major f32 matrix and the two products the analysis needs, on sgemm,
-//! split across threads by rows.
+//! split across threads by rows. The left operand of a product is any [`Rows`]: a
+//! [`Matrix`], or the collection's half-precision vectors widened a block at a time.
+
+use std::borrow::Cow;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -68,27 +71,59 @@ impl Matrix {
     }
 }
 
+/// Rows of f32 read a block at a time: what the products take as their left operand, so
+/// that a matrix stored narrower is widened one block at a time, never whole.
+pub trait Rows: Sync {
+    /// `(rows, cols)`.
+    fn shape(&self) -> (usize, usize);
+
+    /// Rows `first..first + rows`, row-major (borrowed when stored as f32).
+    fn block(&self, first: usize, rows: usize) -> Cow<'_, [f32]>;
+
+    /// Calls `f(first_row, block)` for consecutive blocks of at most [`BLOCK`] rows, in
+    /// order, one at a time.
+    fn for_each_block(&self, mut f: impl FnMut(usize, &[f32])) {
+        let n = self.shape().0;
+        for first in (0..n).step_by(BLOCK) {
+            f(first, &self.block(first, BLOCK.min(n - first)));
+        }
+    }
+}
+
+impl Rows for Matrix {
+    fn shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    fn block(&self, first: usize, rows: usize) -> Cow<'_, [f32]> {
+        Cow::Borrowed(&self.data[first * self.cols..(first + rows) * self.cols])
+    }
+}
+
 /// Rows per parallel task.
-const BLOCK: usize = 1024;
+pub const BLOCK: usize = 1024;
 
 /// A·B.
-pub fn matmul(a: &Matrix, b: &Matrix) -> Matrix {
-    assert_eq!(a.cols, b.rows, "matmul shapes");
-    let mut out = Matrix::zeros(a.rows, b.cols);
+pub fn matmul(a: &(impl Rows + ?Sized), b: &Matrix) -> Matrix {
+    let (rows, cols) = a.shape();
+    assert_eq!(cols, b.rows, "matmul shapes");
+    let mut out = Matrix::zeros(rows, b.cols);
     if b.cols == 0 {
         return out;
     }
     out.data
         .par_chunks_mut(BLOCK * b.cols)
-        .zip(a.data.par_chunks(BLOCK * a.cols.max(1)))
-        .for_each(|(o, a_rows)| {
+        .enumerate()
+        .for_each(|(blk, o)| {
+            let first = blk * BLOCK;
             let rows = o.len() / b.cols;
+            let a_rows = a.block(first, rows);
             gemm(
                 rows,
-                a.cols,
+                cols,
                 b.cols,
-                a_rows,
-                (a.cols, 1),
+                &a_rows,
+                (cols, 1),
                 &b.data,
                 (b.cols, 1),
                 o,
@@ -98,18 +133,19 @@ pub fn matmul(a: &Matrix, b: &Matrix) -> Matrix {
 }
 
 /// Aᵀ·B, summing per-block partial products so that neither matrix is transposed.
-pub fn matmul_tn(a: &Matrix, b: &Matrix) -> Matrix {
-    assert_eq!(a.rows, b.rows, "matmul_tn shapes");
-    let (m, n) = (a.cols, b.cols);
-    let parts: Vec<Vec<f32>> = (0..a.rows.div_ceil(BLOCK))
+pub fn matmul_tn(a: &(impl Rows + ?Sized), b: &Matrix) -> Matrix {
+    let (rows, m) = a.shape();
+    assert_eq!(rows, b.rows, "matmul_tn shapes");
+    let n = b.cols;
+    let parts: Vec<Vec<f32>> = (0..rows.div_ceil(BLOCK))
         .into_par_iter()
         .map(|blk| {
             let first = blk * BLOCK;
-            let k = BLOCK.min(a.rows - first);
+            let k = BLOCK.min(rows - first);
             let mut o = vec![0f32; m * n];
-            let a_rows = &a.data[first * m..(first + k) * m];
+            let a_rows = a.block(first, k);
             let b_rows = &b.data[first * n..(first + k) * n];
-            gemm(m, k, n, a_rows, (1, m), b_rows, (n, 1), &mut o);
+            gemm(m, k, n, &a_rows, (1, m), b_rows, (n, 1), &mut o);
             o
         })
         .collect();

@@ -7,20 +7,18 @@
 
 use std::io::{self, Write};
 
-use super::matrix::Matrix;
+use super::matrix::Rows;
 
 /// The first bytes of every `.npy` file.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
 /// Writes `m` as a `.npy` v1.0 array of little-endian `f32` (`<f4`), shape `(rows, cols)`,
-/// C order.
+/// C order (the collection's half-precision vectors widened).
 ///
 /// Fails when the writer fails.
-pub fn write(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
-    let dict = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {}), }}",
-        m.rows, m.cols
-    );
+pub fn write(m: &(impl Rows + ?Sized), out: &mut dyn Write) -> io::Result<()> {
+    let (rows, cols) = m.shape();
+    let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // magic (6) + version (2) + length (2) + dict + padding + '\n', a multiple of 64.
     let unpadded = MAGIC.len() + 4 + dict.len() + 1;
     let header_len = dict.len() + 1 + unpadded.next_multiple_of(64) - unpadded;
@@ -30,11 +28,14 @@ pub fn write(m: &Matrix, out: &mut dyn Write) -> io::Result<()> {
     let len = u16::try_from(header_len).expect("a short header");
     out.write_all(&len.to_le_bytes())?;
     out.write_all(header.as_bytes())?;
-    let mut bytes = Vec::with_capacity(m.data.len() * 4);
-    for v in &m.data {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    out.write_all(&bytes)
+    let mut result = Ok(());
+    m.for_each_block(|_, block| {
+        if result.is_ok() {
+            let bytes: Vec<u8> = block.iter().flat_map(|v| v.to_le_bytes()).collect();
+            result = out.write_all(&bytes);
+        }
+    });
+    result
 }
 
 #[cfg(test)]
@@ -43,7 +44,7 @@ mod tests {
 
     #[test]
     fn the_header_is_numpys_and_the_data_starts_at_a_multiple_of_64() {
-        let m = Matrix {
+        let m = crate::collection::matrix::Matrix {
             rows: 2,
             cols: 3,
             data: vec![1.0, -2.5, 0.25, 3.0, 4.0, 5.5],

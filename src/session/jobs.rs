@@ -14,10 +14,11 @@ use std::time::SystemTime;
 use image::{DynamicImage, RgbImage};
 
 use super::Session;
-use crate::analysis::neighbours::{APPROXIMATE_FROM, Neighbour, Select};
+use crate::analysis::neighbours::{Neighbour, Select};
 use crate::analysis::outliers::OUTLIER_K;
 use crate::analysis::{duplicates, neighbours, outliers};
-use crate::collection::{Collection, Quantized, dot};
+use crate::collection::Collection;
+use crate::collection::ivf::{self, Ivf};
 use crate::decode::DecodeOptions;
 use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
 use crate::error::{Error, Result};
@@ -62,9 +63,8 @@ pub const DUPLICATES_AT_START_BELOW: usize = crate::analysis::duplicates::GRAPH_
 impl Session {
     /// The images of `c` nearest to the unit vector `query` (of `c`'s dimension), most
     /// similar first, as `select` asks (the nearest n, or all within a cosine distance);
-    /// `own_row`, the query's own row in `c` if it is one, is left out. From
-    /// [`APPROXIMATE_FROM`] images the nearest n are found in the 8-bit copy and re-ranked
-    /// exactly.
+    /// `own_row`, the query's own row in `c` if it is one, is left out. Once `c` has its
+    /// neighbour index ([`Session::prepare_search`]) the nearest n are found through it.
     pub fn similar(
         c: &Collection,
         query: &[f32],
@@ -77,7 +77,7 @@ impl Session {
     /// The `n` images of `c` nearest to the image at `row` (not itself), most similar first
     /// ([`Session::similar`]). `row` must be a row of `c`.
     pub fn neighbours_of(c: &Collection, row: usize, n: usize) -> Vec<Neighbour> {
-        Self::similar(c, c.row(row), Select::Nearest(n), Some(row))
+        Self::similar(c, &c.row(row), Select::Nearest(n), Some(row))
     }
 
     /// The `n` nearest neighbours of every image of `c`, row by row
@@ -86,12 +86,67 @@ impl Session {
         neighbours::knn_graph(c, n)
     }
 
-    /// Makes, once, what neighbour searches of a large `c` need (the 8-bit copy, from
-    /// [`APPROXIMATE_FROM`] images), so that the first search does not pause for it; a
-    /// search that comes first waits for it.
-    pub fn prepare_search(c: &Collection) {
-        if c.len() >= APPROXIMATE_FROM {
-            c.quantized.get_or_init(|| Quantized::new(c));
+    /// Gives a large `c` (from `index.neighbour_index_from` images, 50,000 unless
+    /// configured; the collection of this session's folder) its neighbour index, once: the saved one, fitted to the images
+    /// that came and went since, or a new one, trained (about a minute at a million images)
+    /// and saved. A saved index is saved again when it had not seen 1 % of the images, and
+    /// trained again when the folder grew so that its cells hold 4 times the rows they were
+    /// made for. Searches that come meanwhile scan every row. A store that cannot be read or
+    /// written costs only the saving: the index is made in memory.
+    pub fn prepare_search(&self, c: &Collection) {
+        if !self.wants_search_index(c.len()) || c.index.get().is_some() {
+            return;
+        }
+        let saved = self
+            .store
+            .load_ivf(&self.root, &self.feature, c)
+            .ok()
+            .flatten();
+        let (index, save) = match saved {
+            Some((index, _)) if ivf::cells_for(c.len()) > 2 * index.cells() => {
+                (Ivf::train(&c.vectors), true)
+            }
+            Some((index, unseen)) => (index, unseen * 100 >= c.len()),
+            None => (Ivf::train(&c.vectors), true),
+        };
+        if save {
+            let _ = self.store.save_ivf(&self.root, &self.feature, c, &index);
+        }
+        let _ = c.index.set(index);
+    }
+
+    /// Whether a folder of `images` images gets a neighbour index.
+    fn wants_search_index(&self, images: usize) -> bool {
+        let from = self.config.index.neighbour_index_from;
+        from > 0 && images >= from
+    }
+
+    /// After `summary`'s index run of this session's folder: makes or updates its saved
+    /// neighbour index ([`Session::prepare_search`]) when the folder is large enough and
+    /// has none, or images came, changed or went; returns the index made, if any (a run
+    /// that changed nothing reads no vector). Fails when the vectors cannot be read.
+    pub fn refresh_search_index(&self, summary: &crate::index::Summary) -> Result<Option<Ivf>> {
+        if summary.interrupted || summary.shard.is_some() || !self.wants_search_index(summary.found)
+        {
+            return Ok(None);
+        }
+        let changed = summary.embedded + summary.changed + summary.removed > 0;
+        if !changed && self.store.has_ivf(&self.root, &self.feature)? {
+            return Ok(None);
+        }
+        let c = self.collection()?;
+        self.prepare_search(&c);
+        Ok(c.index.into_inner())
+    }
+
+    /// Gives a large `c` the saved neighbour index of this session's folder, if there is
+    /// one ([`Session::prepare_search`] without training or saving): what one query needs.
+    pub fn use_saved_search_index(&self, c: &Collection) {
+        if !self.wants_search_index(c.len()) || c.index.get().is_some() {
+            return;
+        }
+        if let Ok(Some((index, _))) = self.store.load_ivf(&self.root, &self.feature, c) {
+            let _ = c.index.set(index);
         }
     }
 
@@ -334,7 +389,7 @@ impl Session {
     /// 2): one minus the dot product of their unit vectors, never below 0. Both must be rows
     /// of `c`, and `c` must hold vectors.
     pub fn cosine_distance(c: &Collection, a: usize, b: usize) -> f32 {
-        (1.0 - dot(c.row(a), c.row(b))).max(0.0)
+        (1.0 - c.vectors.dot_rows(a, b)).max(0.0)
     }
 
     /// Folds the store's write-ahead log into the store file, so that the file alone holds

@@ -280,20 +280,23 @@ impl Store {
         }
         let mut found = vec![false; n];
         c.norms = vec![0.0; n];
+        let mut wide = Vec::new();
         let mut fill = |i: usize, norm: f64, bytes: &[u8]| -> anyhow::Result<()> {
             let m = &mut c.vectors;
-            if m.cols == 0 {
+            if m.cols() == 0 {
                 // Sized once: growing by doubling would briefly hold 1.5× the matrix.
-                *m = Matrix::zeros(n, bytes.len() / 4);
+                *m = Vectors::zeros(n, bytes.len() / 4);
             }
-            let dim = m.cols;
-            let row = &mut m.data[i * dim..(i + 1) * dim];
-            for (x, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
-                *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
+            let dim = m.cols();
+            wide.clear();
+            wide.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
             // Every vector was written with unit length (`write` checks): anything else was
             // damaged on disk and must not be used.
-            let square = crate::collection::dot(row, row);
+            let square = crate::collection::dot(&wide, &wide);
             if bytes.len() != dim * 4 || (square - 1.0).abs() >= 1e-3 || square.is_nan() {
                 return Err(Error::damaged_store(format_args!(
                     "the vector of {} is not as written",
@@ -301,11 +304,12 @@ impl Store {
                 ))
                 .into());
             }
+            m.set_row(i, &wide);
             c.norms[i] = norm as f32;
             found[i] = true;
             let mut j = next[i];
             while j != usize::MAX {
-                m.data.copy_within(i * dim..(i + 1) * dim, j * dim);
+                m.copy_row(i, j);
                 c.norms[j] = norm as f32;
                 found[j] = true;
                 j = next[j];
@@ -342,13 +346,10 @@ impl Store {
             }
         }
         // Files without a vector of this feature (never embedded by it) are left out.
-        let dim = c.vectors.cols;
         let mut kept = 0;
         for (i, _) in found.iter().enumerate().filter(|(_, f)| **f) {
             if kept != i {
-                c.vectors
-                    .data
-                    .copy_within(i * dim..(i + 1) * dim, kept * dim);
+                c.vectors.copy_row(i, kept);
                 c.paths.swap(kept, i);
                 c.hashes[kept] = c.hashes[i];
                 c.norms[kept] = c.norms[i];
@@ -358,8 +359,7 @@ impl Store {
         c.paths.truncate(kept);
         c.hashes.truncate(kept);
         c.norms.truncate(kept);
-        c.vectors.data.truncate(kept * dim);
-        c.vectors.rows = kept;
+        c.vectors.truncate(kept);
         Ok(c)
     }
 }

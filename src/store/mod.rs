@@ -27,6 +27,7 @@
 mod clusterings;
 pub mod decisions;
 mod files;
+mod ivf;
 mod journal;
 mod merge;
 mod schema;
@@ -44,8 +45,8 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::Connection;
 
+use crate::collection::Vectors;
 use crate::collection::hex;
-use crate::collection::matrix::Matrix;
 pub use crate::collection::{Collection, Hash};
 
 /// A set of content hashes. They are BLAKE3 digests, uniform already, so FxHash (rustc-hash)

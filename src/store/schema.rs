@@ -219,6 +219,18 @@ impl Store {
                  time_ns INTEGER NOT NULL,
                  PRIMARY KEY (a, b)
              ) WITHOUT ROWID;
+             -- The neighbour index (IVF) of a folder under a feature id: `cells × dim`
+             -- f32 centroids, and each image's cell as 32-byte hash + u32, added within
+             -- version 3 as thumbnails were; it is made again when missing.
+             CREATE TABLE IF NOT EXISTS neighbour_index (
+                 root BLOB NOT NULL,
+                 feature TEXT NOT NULL,
+                 cells INTEGER NOT NULL,
+                 dim INTEGER NOT NULL,
+                 centroids BLOB NOT NULL,
+                 members BLOB NOT NULL,
+                 PRIMARY KEY (root, feature)
+             );
              INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 3);",
         )?;
         let schema = "SELECT value FROM meta WHERE key = 'schema'";

@@ -209,7 +209,8 @@ fn vectors_are_written_as_npy_and_csv_and_match_the_neighbours() {
     for i in 0..n {
         let v = &values[i * dim..(i + 1) * dim];
         let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-4, "unit vectors: {norm}");
+        // Unit vectors, within half precision's rounding (the collection keeps f16).
+        assert!((norm - 1.0).abs() < 1e-3, "unit vectors: {norm}");
     }
     // Distances of the kNN graph are 1 − v·w of these vectors, row by row.
     let graph: imgtui::answers::Neighbours = run_answer(&["neighbours", d, "--n", "3"], &store);

@@ -52,20 +52,21 @@ fn vectors_are_unit_length_and_tell_kinds_apart() {
     assert_eq!(c.len(), 9);
     assert_eq!(c.dim(), 1280);
     for i in 0..c.len() {
-        let len = cosine(c.row(i), c.row(i)).sqrt();
-        assert!((len - 1.0).abs() < 1e-4, "row {i} has length {len}");
+        let len = cosine(&c.row(i), &c.row(i)).sqrt();
+        // Unit length, within half precision's rounding (the collection keeps f16).
+        assert!((len - 1.0).abs() < 1e-3, "row {i} has length {len}");
         assert!(c.norms[i] > 0.0);
     }
     let at = |name: &str| c.paths.iter().position(|p| p.ends_with(name)).unwrap();
     let red = at("solid-red.png");
     let nearest = (0..c.len())
         .filter(|&j| j != red)
-        .max_by(|&a, &b| cosine(c.row(red), c.row(a)).total_cmp(&cosine(c.row(red), c.row(b))))
+        .max_by(|&a, &b| cosine(&c.row(red), &c.row(a)).total_cmp(&cosine(&c.row(red), &c.row(b))))
         .unwrap();
     assert!(c.paths[nearest].ends_with("solid-red-2.png"));
     assert!(
-        cosine(c.row(red), c.row(at("solid-red-2.png")))
-            > cosine(c.row(red), c.row(at("noise-1.png")))
+        cosine(&c.row(red), &c.row(at("solid-red-2.png")))
+            > cosine(&c.row(red), &c.row(at("noise-1.png")))
     );
 }
 
@@ -216,7 +217,7 @@ fn transparent_images_are_composited_onto_the_background() {
     let summary = run(&dir, &mut store);
     let c = store.collection(&dir, &summary.feature).unwrap();
     assert_eq!(c.len(), 2);
-    assert!(cosine(c.row(0), c.row(1)) > 0.9999);
+    assert!(cosine(&c.row(0), &c.row(1)) > 0.9999);
 }
 
 #[test]

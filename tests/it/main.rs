@@ -26,6 +26,7 @@ mod names;
 mod pty;
 mod races;
 mod resume;
+mod search_index;
 mod settings;
 mod shard;
 mod spec;

@@ -110,7 +110,7 @@ fn a_new_image_lands_beside_its_nearest_mapped_neighbours() {
     assert_eq!(placed.map[..new], fitted.map[..]);
     // The new one sits at the similarity-weighted mean of its 5 nearest mapped images.
     let sims: Vec<f32> = (0..new)
-        .map(|j| imgtui::collection::dot(c.row(new), c.row(j)))
+        .map(|j| imgtui::collection::dot(&c.row(new), &c.row(j)))
         .collect();
     let mut order: Vec<usize> = (0..new).collect();
     order.sort_by(|&a, &b| sims[b].total_cmp(&sims[a]));

@@ -109,7 +109,7 @@ impl Harness {
             match command {
                 Command::FindNeighbours(row, n) => {
                     let c = self.app.collection().clone();
-                    let found = neighbours::query(&c, c.row(row), Select::Nearest(n), Some(row));
+                    let found = neighbours::query(&c, &c.row(row), Select::Nearest(n), Some(row));
                     left.extend(self.on(Event::Neighbours { row, found, of: c }));
                 }
                 Command::LoadPreview(p) => {
@@ -336,7 +336,7 @@ fn neighbours_are_asked_for_once_the_cursor_rests_and_stale_answers_are_dropped(
     });
     assert!(!h.app.neighbours_current());
     let c = h.app.collection().clone();
-    let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
+    let found = neighbours::query(&c, &c.row(here), Select::Nearest(12), Some(here));
     // An answer from a collection no longer on screen is dropped too.
     let older = Arc::new(collection(Path::new("/art"), false));
     h.app.on(Event::Neighbours {
@@ -395,7 +395,7 @@ fn s_before_the_neighbours_are_in_browses_them_when_they_arrive() {
     assert_eq!(h.app.focus(), Focus::Images);
     assert_eq!(h.app.message(), "finding similar images…");
     let c = h.app.collection().clone();
-    let found = neighbours::query(&c, c.row(here), Select::Nearest(12), Some(here));
+    let found = neighbours::query(&c, &c.row(here), Select::Nearest(12), Some(here));
     let nearest = found[0].index;
     let cmds = h.app.on(Event::Neighbours {
         row: here,
@@ -1909,7 +1909,7 @@ fn the_explorer_follows_a_live_folder_through_0_1_and_2_images() {
             c.push(
                 full.paths[i].clone(),
                 full.hashes[i],
-                full.row(i),
+                &full.row(i),
                 full.norms[i],
             );
         }
@@ -2407,7 +2407,7 @@ fn a_large_collection_is_searched_for_near_duplicates_when_d_asks() {
         let mut hash = [0; 32];
         hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let j = i % small.len();
-        c.push(root.join(format!("{i:06}.png")), hash, small.row(j), 1.0);
+        c.push(root.join(format!("{i:06}.png")), hash, &small.row(j), 1.0);
     }
     let mut clustering = fitted.clone();
     clustering.labels = (0..n).map(|i| fitted.labels[i % small.len()]).collect();

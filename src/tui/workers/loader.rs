@@ -138,7 +138,7 @@ impl Loader<'_> {
     /// finds the near-duplicates, in a collection small enough
     /// ([`Session::duplicates_at_start`]; a larger one is searched when `d` asks).
     fn prepare(&self, c: &Arc<Collection>) {
-        Session::prepare_search(c);
+        self.session.prepare_search(c);
         if !Session::duplicates_at_start(c) {
             return;
         }
