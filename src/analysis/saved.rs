@@ -18,13 +18,13 @@ use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
-use crate::collection::{Collection, HexHash, hex};
+use crate::collection::{Collection, HashKey, hex};
 use crate::features::Extractor;
 use crate::store::Store;
 
-/// A map keyed by hex content hash, hashed with FxHash (rustc-hash): a warm start looks up
-/// each of a million images in it.
-pub type ByHash<V> = HashMap<String, V, rustc_hash::FxBuildHasher>;
+/// A map keyed by content hash (written as hex in JSON), hashed with FxHash (rustc-hash): a
+/// warm start looks up each of a million images in it.
+pub type ByHash<V> = HashMap<HashKey, V, rustc_hash::FxBuildHasher>;
 
 /// A clustering without its row alignment: each image's label and map position by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,13 +66,13 @@ impl SavedClustering {
                     clustering.map[i],
                     clustering.distances[i],
                 );
-                (hex(&c.hashes[i]), member)
+                (HashKey(c.hashes[i]), member)
             })
             .collect();
         let mut lattice: ByHash<Vec<[u32; 2]>> = ByHash::default();
         if clustering.lattice.len() == c.len() {
             for (hash, &cell) in c.hashes.iter().zip(&clustering.lattice) {
-                lattice.entry(hex(hash)).or_default().push(cell);
+                lattice.entry(HashKey(*hash)).or_default().push(cell);
             }
         }
         SavedClustering {
@@ -96,10 +96,10 @@ impl SavedClustering {
         if total != c.len() {
             return Vec::new();
         }
-        let mut taken: HashMap<&str, usize, rustc_hash::FxBuildHasher> = HashMap::default();
+        let mut taken: HashMap<&HashKey, usize, rustc_hash::FxBuildHasher> = HashMap::default();
         let mut cells = Vec::with_capacity(c.len());
         for hash in &c.hashes {
-            let Some((key, saved)) = self.lattice.get_key_value(HexHash::of(hash).as_str()) else {
+            let Some((key, saved)) = self.lattice.get_key_value(&HashKey(*hash)) else {
                 return Vec::new();
             };
             let next = taken.entry(key).or_default();
@@ -117,7 +117,7 @@ impl SavedClustering {
     pub fn known(&self, c: &Collection) -> Collection {
         let mut known = Collection::default();
         for (path, hash) in c.paths.iter().zip(&c.hashes) {
-            let member = self.members.get(HexHash::of(hash).as_str());
+            let member = self.members.get(&HashKey(*hash));
             if matches!(member, Some(m) if m.0 < self.clusters.len()) {
                 known.paths.push(path.clone());
                 known.hashes.push(*hash);
@@ -137,7 +137,7 @@ impl SavedClustering {
         let mut distances = Vec::with_capacity(c.len());
         let mut new = Vec::new();
         for i in 0..c.len() {
-            match self.members.get(HexHash::of(&c.hashes[i]).as_str()) {
+            match self.members.get(&HashKey(c.hashes[i])) {
                 Some(&(label, xy, distance)) if label < self.clusters.len() => {
                     labels.push(label);
                     map.push(xy);
@@ -287,7 +287,7 @@ fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
     distinct.len() == saved.members.len()
         && distinct
             .iter()
-            .all(|h| saved.members.contains_key(HexHash::of(h).as_str()))
+            .all(|h| saved.members.contains_key(&HashKey(**h)))
 }
 
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved, with the
@@ -359,11 +359,7 @@ pub fn fitted(
                 && (s.request.map, s.request.seed, s.request.dims) == (req.map, req.seed, req.dims)
         })
         .map(|s| Kept {
-            map: c
-                .hashes
-                .iter()
-                .map(|h| s.members[HexHash::of(h).as_str()].1)
-                .collect(),
+            map: c.hashes.iter().map(|h| s.members[&HashKey(*h)].1).collect(),
             lattice: s.lattice_of(c),
         });
     let naming = Naming {
@@ -394,7 +390,7 @@ pub fn fitted(
     let (kept, notes) = match &saved {
         Some(old) => {
             let labels = |s: &SavedClustering| -> HashMap<String, usize> {
-                s.members.iter().map(|(h, m)| (h.clone(), m.0)).collect()
+                s.members.iter().map(|(h, m)| (hex(&h.0), m.0)).collect()
             };
             carry_over(
                 log,

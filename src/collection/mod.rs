@@ -51,6 +51,67 @@ impl HexHash {
     }
 }
 
+/// A content hash as a map key that is written as lowercase hex (as [`hex`] gives it) and
+/// read back from it: saved clusterings key their members so in JSON, while a warm start
+/// looks up a million of them by the 32 bytes, without making a string for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HashKey(pub Hash);
+
+impl serde::Serialize for HashKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(HexHash::of(&self.0).as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HashKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<HashKey, D::Error> {
+        struct Hex;
+        impl serde::de::Visitor<'_> for Hex {
+            type Value = HashKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a content hash in 64 hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HashKey, E> {
+                parse_hex(v.as_bytes())
+                    .map(HashKey)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_str(Hex)
+    }
+}
+
+/// The 32 bytes that 64 hex digits (either case) write; `None` for anything else.
+fn parse_hex(digits: &[u8]) -> Option<Hash> {
+    // 0..=15 for a hex digit, 255 for any other byte.
+    const VALUE: [u8; 256] = {
+        let mut t = [255u8; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            t[b'A' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (h, l) = (VALUE[pair[0] as usize], VALUE[pair[1] as usize]);
+        bad |= (h | l) & 0xf0;
+        *o = h << 4 | (l & 15);
+    }
+    (bad == 0).then_some(out)
+}
+
 /// The vectors of one folder under one feature id, as one contiguous row-major matrix.
 #[derive(Debug, Clone, Default)]
 pub struct Collection {
@@ -123,4 +184,25 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_key_is_written_as_hex_and_read_back() {
+        let mut hash = [0u8; 32];
+        hash.iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = (i * 37) as u8);
+        let json = serde_json::to_string(&HashKey(hash)).unwrap();
+        assert_eq!(json, format!("\"{}\"", hex(&hash)));
+        let back: HashKey = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, HashKey(hash));
+        assert_eq!(parse_hex(hex(&hash).to_uppercase().as_bytes()), Some(hash));
+        for bad in ["\"00\"", &json.replace('a', "g"), &json.replace('0', " ")] {
+            assert!(serde_json::from_str::<HashKey>(bad).is_err(), "{bad}");
+        }
+    }
 }
