@@ -44,7 +44,9 @@ use crate::store::{Hash, Store};
 mod jobs;
 mod search;
 
-pub use jobs::{DUPLICATES_AT_START_BELOW, ImageFacts, Keeper, NotDuplicates, PREVIEW_SIDE};
+pub use jobs::{
+    DUPLICATES_AT_START_BELOW, FoundSimilar, ImageFacts, Keeper, NotDuplicates, PREVIEW_SIDE,
+};
 pub use search::{NO_TEXT_ENCODER, Signed, Term};
 
 // The data the clients name, re-exported so that the explorer (which may import from the

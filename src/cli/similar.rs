@@ -67,6 +67,17 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
         }
     };
     let session = a.facet.ready(g, &dir)?;
+    if let Select::Nearest(n) = select
+        && let Some(found) = session.similar_through_saved_index(&image, &bytes, n)?
+    {
+        let answer = answers::Similar::new(
+            image,
+            found.own_row.is_some(),
+            &found.images,
+            &found.neighbours,
+        );
+        return print(&answer, a.format, "");
+    }
     let c = session.images()?;
     let own_row = c.paths.iter().position(|p| *p == image);
     let query = match own_row {
@@ -75,8 +86,6 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
             .embed(&bytes)
             .map_err(|e| e.context(imgtui::text::shown(&image).to_string()))?,
     };
-    // One query: a saved neighbour index helps; training one would not.
-    session.use_saved_search_index(&c);
     let found = Session::similar(&c, &query, select, own_row);
     let answer = answers::Similar::new(image, own_row.is_some(), &c, &found);
     print(&answer, a.format, "")

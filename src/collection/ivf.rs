@@ -159,19 +159,28 @@ impl Ivf {
     /// The rows in the `probes` cells whose centroids are nearest to `query` (unit length),
     /// unordered.
     pub fn candidates(&self, query: &[f32], probes: usize) -> Vec<u32> {
-        let mut scored: Vec<(f32, usize)> = (0..self.cells())
-            .map(|c| (super::dot(self.centroids.row(c), query), c))
-            .collect();
-        let probes = probes.min(scored.len());
-        if probes == 0 {
-            return Vec::new();
-        }
-        scored.select_nth_unstable_by(probes - 1, |a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        scored[..probes]
-            .iter()
-            .flat_map(|&(_, c)| self.lists[c].iter().copied())
+        nearest_centroids(&self.centroids, query, probes)
+            .into_iter()
+            .flat_map(|c| self.lists[c].iter().copied())
             .collect()
     }
+}
+
+/// The `probes` rows of `centroids` (unit rows) nearest to `query` by cosine, nearest first
+/// (ties to the lower row).
+pub fn nearest_centroids(centroids: &Matrix, query: &[f32], probes: usize) -> Vec<usize> {
+    let mut scored: Vec<(f32, usize)> = (0..centroids.rows)
+        .map(|c| (super::dot(centroids.row(c), query), c))
+        .collect();
+    let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    let probes = probes.min(scored.len());
+    if probes == 0 {
+        return Vec::new();
+    }
+    scored.select_nth_unstable_by(probes - 1, order);
+    scored.truncate(probes);
+    scored.sort_by(order);
+    scored.into_iter().map(|(_, c)| c).collect()
 }
 
 /// Cells a query scans of `cells`: 1 in 16, never fewer than 12. On Fashion-MNIST's

@@ -76,6 +76,25 @@ impl Store {
         feature: &str,
         c: &Collection,
     ) -> anyhow::Result<Option<(Ivf, usize)>> {
+        let Some((centroids, cell_of)) = self.ivf_parts(root, feature)? else {
+            return Ok(None);
+        };
+        let unseen = c
+            .hashes
+            .iter()
+            .filter(|h| !cell_of.contains_key(*h))
+            .count();
+        Ok(Ivf::restore(c, centroids, &cell_of).map(|ivf| (ivf, unseen)))
+    }
+
+    /// The saved index of `root` under `feature` as it was saved: its `cells × dim` unit
+    /// centroids and each image's cell by content hash; `None` when there is none or its
+    /// bytes are damaged. Fails when the store cannot be read.
+    pub fn ivf_parts(
+        &self,
+        root: &Path,
+        feature: &str,
+    ) -> anyhow::Result<Option<(Matrix, FxHashMap<Hash, u32>)>> {
         let row: Option<(i64, i64, Vec<u8>, Vec<u8>)> = self
             .conn
             .query_row(
@@ -100,13 +119,12 @@ impl Store {
         cell_of.reserve(members.len() / MEMBER);
         for m in members.chunks_exact(MEMBER) {
             let hash: Hash = m[..32].try_into().expect("32 bytes");
-            cell_of.insert(hash, u32::from_le_bytes([m[32], m[33], m[34], m[35]]));
+            let cell = u32::from_le_bytes([m[32], m[33], m[34], m[35]]);
+            if cell as usize >= cells {
+                return Ok(None);
+            }
+            cell_of.insert(hash, cell);
         }
-        let unseen = c
-            .hashes
-            .iter()
-            .filter(|h| !cell_of.contains_key(*h))
-            .count();
-        Ok(Ivf::restore(c, Matrix::from_vec(cells, dim, data), &cell_of).map(|ivf| (ivf, unseen)))
+        Ok(Some((Matrix::from_vec(cells, dim, data), cell_of)))
     }
 }

@@ -137,4 +137,32 @@ fn the_neighbour_index_is_saved_kept_in_step_and_survives_kill_9() {
     assert_eq!(c.len(), 1320);
     assert_eq!(c.index.get().unwrap().cells(), 20);
     assert!(recall(&c) >= 0.95);
+
+    // `similar` reads only the probed cells' vectors: the same answers as the index in
+    // memory gives, with exact distances, the query left out.
+    for i in [0, 333, 1000] {
+        let path = c.paths[i].clone();
+        let args = [
+            "--config".as_ref(),
+            settings.as_os_str(),
+            "--features".as_ref(),
+            "pixels".as_ref(),
+            "similar".as_ref(),
+            path.as_os_str(),
+            "--n".as_ref(),
+            "5".as_ref(),
+        ];
+        let answer: imgtui::answers::Similar = run_answer(&args, &store);
+        let want = query(&c, &c.row(i), Select::Nearest(5), Some(i));
+        let got: Vec<(std::path::PathBuf, f32)> = answer
+            .neighbours
+            .iter()
+            .map(|nb| (nb.path.clone(), nb.distance))
+            .collect();
+        assert_eq!(got.len(), 5);
+        for (nb, (path, distance)) in want.iter().zip(&got) {
+            assert_eq!(&c.paths[nb.index], path);
+            assert!((nb.distance - distance).abs() < 1e-5);
+        }
+    }
 }
