@@ -83,7 +83,8 @@ pub fn query(
 }
 
 /// The `n` nearest to `query` among the rows in `ivf`'s probed cells, closest first,
-/// leaving out row `exclude`. `ivf` must index `c`'s rows.
+/// leaving out row `exclude`; by every row when those cells hold fewer than `n + 1`. `ivf`
+/// must index `c`'s rows.
 pub fn through_index(
     c: &Collection,
     ivf: &Ivf,
@@ -92,6 +93,10 @@ pub fn through_index(
     exclude: Option<usize>,
 ) -> Vec<Neighbour> {
     let mut rows = ivf.candidates(query, ivf.probes());
+    // The probed cells cannot give n: every row is searched (a long list is asked for).
+    if rows.len() < n.saturating_add(1) {
+        return exact_query(c, query, Select::Nearest(n), exclude);
+    }
     // In row order, the scan reads memory forward as an exact scan does.
     rows.sort_unstable();
     let mut sims = vec![0f32; rows.len()];
@@ -295,6 +300,12 @@ mod tests {
         }
         let recall = found as f64 / 400.0;
         assert!(recall >= 0.95, "recall@10 {recall}");
+        // More than the probed cells hold: every row is searched, and n are given.
+        let long = query(&c, &c.row(0), Select::Nearest(15_000), Some(0));
+        assert_eq!(
+            long,
+            exact_query(&c, &c.row(0), Select::Nearest(15_000), Some(0))
+        );
         // A collection that is not the one indexed (a row more) is searched exactly.
         let mut more = c.clone();
         more.push("extra.png".into(), [1; 32], &c.row(5), 1.0);

@@ -62,7 +62,7 @@ pub(crate) fn run_index(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
     say!("{summary}");
     if let Some(index) = session.refresh_search_index(&summary)? {
         say!(
-            "imgtui: neighbour index saved: {} cells, a search scans {}",
+            "imgtui: neighbour index saved: {} cells of similar images, a search reads {}",
             index.cells(),
             index.probes()
         );

@@ -132,8 +132,9 @@ impl Session {
     /// index. What one `similar` needs at a million images: a tenth of the vectors.
     ///
     /// Returns the [`FoundSimilar`]; `None` when the folder
-    /// is below the index's threshold, has no saved index (or one of another width), or 1 %
-    /// of its images are new to it: the caller then reads every vector. Fails when the
+    /// is below the index's threshold, has no saved index (or one of another width), 1 % of
+    /// its images are new to it, or the probed cells hold fewer than `n` images: the caller
+    /// then reads every vector. Fails when the
     /// store cannot be read, or the bytes cannot be embedded.
     pub fn similar_through_saved_index(
         &self,
@@ -180,6 +181,9 @@ impl Session {
         let rows: Vec<usize> = (0..files.len())
             .filter(|&i| Some(i) == own || cell[i].is_none_or(|c| probed[c as usize]))
             .collect();
+        if rows.len() < n.saturating_add(1) {
+            return Ok(None); // a longer list than the probed cells hold: every vector
+        }
         let read = self.read_vectors(subset(&rows))?;
         let own_row = own.and_then(|i| read.paths.iter().position(|p| *p == files.paths[i]));
         let neighbours = neighbours::exact_query(&read, &query, Select::Nearest(n), own_row);

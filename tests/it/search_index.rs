@@ -86,7 +86,10 @@ fn the_neighbour_index_is_saved_kept_in_step_and_survives_kill_9() {
     // From it: made and saved, and it finds what an exact search finds.
     draw(&dir, 60, 240);
     let said = index(&store);
-    assert!(said.contains("neighbour index saved: 4 cells"), "{said}");
+    assert!(
+        said.contains("neighbour index saved: 4 cells of similar images"),
+        "{said}"
+    );
     let c = with_saved_index(&dir, &store);
     assert_eq!(c.len(), 300);
     let first = recall(&c);
