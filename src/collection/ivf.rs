@@ -37,8 +37,9 @@ impl Ivf {
     /// cell), spherical k-means on an evenly spaced sample, then every row joins its nearest
     /// centroid. Deterministic: the same rows give the same index.
     ///
-    /// Cost: the assignment is one `n × dim × cells` product (about a minute for a million
-    /// 1280-wide rows on two cores); training is a few percent of that.
+    /// Cost: the assignment is one `n × dim × cells` product, a block of rows at a time, and
+    /// training a few such products on the sample: 9–13 s for a million 1280-wide rows on
+    /// two cores (BENCHMARKS).
     pub fn train(v: &Vectors) -> Ivf {
         let n = v.rows();
         let cells = cells_for(n);
