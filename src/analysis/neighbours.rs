@@ -127,6 +127,16 @@ pub fn exact_query(
     pick(&sims, select, exclude)
 }
 
+/// Distances under this are the rounding of a dot product of 1280 f32 products (an image
+/// and an identical file give 1 ± 1e-7): they read as 0, so that `--radius 0` finds copies.
+const ROUNDING: f32 = 1e-6;
+
+/// The cosine distance of a cosine similarity `s`: `1 − s`, in 0..=2, 0 up to [`ROUNDING`].
+fn distance(s: f32) -> f32 {
+    let d = 1.0 - s;
+    if d < ROUNDING { 0.0 } else { d }
+}
+
 /// Chooses neighbours from a row of similarities, closest first (ties by row order).
 fn pick(sims: &[f32], select: Select, exclude: Option<usize>) -> Vec<Neighbour> {
     let mut all: Vec<Neighbour> = sims
@@ -135,7 +145,7 @@ fn pick(sims: &[f32], select: Select, exclude: Option<usize>) -> Vec<Neighbour> 
         .filter(|(i, _)| Some(*i) != exclude)
         .map(|(index, &s)| Neighbour {
             index,
-            distance: (1.0 - s).max(0.0),
+            distance: distance(s),
         })
         .collect();
     let order = |a: &Neighbour, b: &Neighbour| {
@@ -300,6 +310,15 @@ mod tests {
         }
         let recall = found as f64 / 400.0;
         assert!(recall >= 0.95, "recall@10 {recall}");
+        // The query's own vector is at distance 0, not a rounding above it.
+        let itself = exact_query(&c, &c.row(7), Select::Within(0.0), None);
+        assert_eq!(
+            itself
+                .iter()
+                .map(|x| (x.index, x.distance))
+                .collect::<Vec<_>>(),
+            [(7, 0.0)]
+        );
         // More than the probed cells hold: every row is searched, and n are given.
         let long = query(&c, &c.row(0), Select::Nearest(15_000), Some(0));
         assert_eq!(
