@@ -3,6 +3,13 @@
 reference (PIL + onnxruntime + scikit-learn), on the same images, in one run.
 
     bench/growth.py [ROOT] [--python-max N] [--sizes 1k,10k,100k]
+    bench/growth.py [ROOT] --harness FROM.sqlite:FROM_DIR [--sizes 1k,10k,100k,1m]
+
+With --harness the sets are made by examples/scale_store.rs from an indexed folder (FROM_DIR
+in the store FROM.sqlite: real embeddings, jittered, with copies; see its doc) as
+ROOT/harness/SIZE, unless there already: nothing is embedded, so 1,000,000 images take
+minutes, not days. Those runs leave out cold indexing and the Python reference, and add what
+each figure costs per image, the warm `cluster` and one `similar` as a process.
 
 ROOT is where bench/datasets.sh put the sets (default /tmp/imgsets): ROOT/scale/SIZE/images.
 Each set gets its own store, ROOT/scale/SIZE/store.sqlite. Cold indexing starts from an empty
@@ -69,7 +76,10 @@ def main():
     ap.add_argument("root", nargs="?", default="/tmp/imgsets")
     ap.add_argument("--python-max", type=int, default=10_000)
     ap.add_argument("--sizes", default="1k,10k,100k")
+    ap.add_argument("--harness", help="FROM.sqlite:FROM_DIR: sets made by scale_store")
     a = ap.parse_args()
+    if a.harness:
+        return harness(a)
     venv_python = os.path.join(HERE, ".venv", "bin", "python")
     python = venv_python if os.path.exists(venv_python) else sys.executable
     run(["cargo", "build", "--release", "--locked", "--bins", "--examples"], cwd=os.path.join(HERE, ".."))
@@ -111,21 +121,7 @@ def main():
         r["matrix_mb"] = n * 1280 * 4 / 2**20
         _, r["dups"], _ = timed([BIN, "dups", images, "--format", "json"] + st)
 
-        nb = run([os.path.join(EXAMPLES, "neighbours_speed"), store, images, "200"]).stdout
-        m = re.search(r"([\d.]+) ms per query \(exact search: ([\d.]+) ms\); recall@10 ([\d.]+)", nb)
-        r["query"], r["exact"], r["recall"] = float(m.group(1)), float(m.group(2)), float(m.group(3))
-
-        steps = run([os.path.join(EXAMPLES, "warm_load"), store, images]).stdout
-        # The clusters are shown from the paths and the saved clustering; the vectors are
-        # read after, and the 8-bit copy is made from them (at 100k only).
-        r["load"] = float(re.search(r"clusters ready\s+([\d.]+) ms", steps).group(1))
-        r["vectors"] = float(re.search(r"read \d+ vectors\s+([\d.]+) ms", steps).group(1))
-        copy = re.search(r"8-bit copy for neighbours\s+([\d.]+) ms", steps)
-        r["copy"] = float(copy.group(1)) if copy else None
-        tui = run([os.path.join(HERE, "warm_start.sh"), images, "5", "--store", store]).stdout
-        cells = [line.split("|") for line in tui.splitlines() if re.match(r"\| \d", line)]
-        r["first_frame"] = statistics.median(int(c[2]) for c in cells)
-        r["on_screen"] = statistics.median(int(c[3]) for c in cells)
+        neighbours_and_warm_start(r, images, store)
 
     def line(name, f):
         cells = []
@@ -155,8 +151,98 @@ def main():
     line("warm start: clusters on screen (ms)", lambda r: f"{r['on_screen']:.0f}")
     line("… of which reading the paths and the saved clustering (ms)", lambda r: f"{r['load']:.0f}")
     line("vectors, read after the clusters are shown (ms)", lambda r: f"{r['vectors']:.0f}")
-    line("8-bit copy for neighbours, made after the clusters are shown (ms)",
-         lambda r: f"{r['copy']:.0f}" if r["copy"] else "— (exact search)")
+    line("saved neighbour index, read after the vectors (ms)",
+         lambda r: f"{r['index']:.0f}" if r["index"] else "— (exact search)")
+
+
+def neighbours_and_warm_start(r, images, store):
+    """Query time and recall (neighbours_speed), the warm start's steps (warm_load) and the
+    explorer's first frame and clusters on screen in tmux (warm_start.sh), into `r`."""
+    nb = run([os.path.join(EXAMPLES, "neighbours_speed"), store, images, "200"]).stdout
+    m = re.search(r"([\d.]+) ms per query through the index \(exact search: ([\d.]+) ms\); "
+                  r"recall@10 ([\d.]+)", nb)
+    r["query"], r["exact"], r["recall"] = float(m.group(1)), float(m.group(2)), float(m.group(3))
+    r["rows_read"] = int(re.search(r"rows scanned per query: (\d+)", nb).group(1))
+    steps = run([os.path.join(EXAMPLES, "warm_load"), store, images]).stdout
+    # The clusters are shown from the paths and the saved clustering; the vectors are read
+    # after, then the saved neighbour index (from 50,000 images).
+    r["load"] = float(re.search(r"clusters ready\s+([\d.]+) ms", steps).group(1))
+    r["vectors"] = float(re.search(r"read \d+ vectors\s+([\d.]+) ms", steps).group(1))
+    index = re.search(r"saved neighbour index .*?\s+([\d.]+) ms", steps)
+    r["index"] = float(index.group(1)) if index else None
+    tui = run([os.path.join(HERE, "warm_start.sh"), images, "3", "--store", store]).stdout
+    cells = [line.split("|") for line in tui.splitlines() if re.match(r"\| \d", line)]
+    r["first_frame"] = statistics.median(int(c[2]) for c in cells)
+    r["on_screen"] = statistics.median(int(c[3]) for c in cells)
+
+
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+
+
+def harness(a):
+    """The growth table on sets made by scale_store (see the module's doc)."""
+    run(["cargo", "build", "--release", "--locked", "--bins", "--examples"], cwd=os.path.join(HERE, ".."))
+    from_store, from_dir = a.harness.split(":", 1)
+    sizes = a.sizes.split(",")
+    rows = {}
+    for size in sizes:
+        n = SIZES[size]
+        base = os.path.join(a.root, "harness", size)
+        if not os.path.exists(os.path.join(base, "store.sqlite")):
+            run([os.path.join(EXAMPLES, "scale_store"), "--n", str(n), "--out", base,
+                 "--from", from_store, "--from-dir", from_dir])
+        images = os.path.realpath(os.path.join(base, "images"))
+        store = os.path.join(base, "store.sqlite")
+        st = ["--store", store]
+        r = rows.setdefault(size, {"n": n})
+        print(f"{size}: {n} images", file=sys.stderr)
+        # The first run after the set is made may make the neighbour index; the second is
+        # the one timed.
+        run([BIN, "index", images] + st)
+        _, r["warm_index"], r["index_rss"] = timed([BIN, "index", images] + st)
+        _, r["fit"], r["fit_rss"] = timed([BIN, "cluster", images, "--recluster", "--format", "csv",
+                                           "--table", "clusters"] + st)
+        _, r["cluster"], r["cluster_rss"] = timed([BIN, "cluster", images, "--format", "csv",
+                                                   "--table", "clusters"] + st)
+        _, r["dups"], r["dups_rss"] = timed([BIN, "dups", images, "--format", "csv"] + st)
+        first = sorted(os.listdir(images))[0]
+        query = os.path.join(images, first)
+        if os.path.isdir(query):
+            query = os.path.join(query, sorted(os.listdir(query))[0])
+        _, r["similar"], r["similar_rss"] = timed([BIN, "similar", query, "--in", images,
+                                                   "--n", "10", "--format", "csv"] + st)
+        neighbours_and_warm_start(r, images, store)
+        r["store_kb"] = os.path.getsize(store) / 1024 / n
+
+    def line(name, f):
+        print(f"| {name} | " + " | ".join(f(rows[s]) for s in sizes) + " |")
+
+    def seconds(key, rss=None):
+        # "s (µs an image); MB (KB an image)"
+        def cell(r):
+            out = f"{r[key]:.2f} s ({r[key] / r['n'] * 1e6:.0f} µs)"
+            if rss:
+                out += f"; {r[rss]:.0f} MB ({r[rss] * 1024 / r['n']:.1f} KB)"
+            return out
+        return cell
+
+    print(f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}; each cell: the figure "
+          "(what it costs per image)\n")
+    print("| | " + " | ".join(f"{rows[s]['n']:,} images" for s in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    line("re-index, nothing changed", seconds("warm_index", "index_rss"))
+    line("first fit (k sweep, UMAP, lattice, names)", seconds("fit", "fit_rss"))
+    line("warm `cluster`", seconds("cluster", "cluster_rss"))
+    line("`dups`", seconds("dups", "dups_rss"))
+    line("`similar` as a process", seconds("similar", "similar_rss"))
+    line("10 nearest, per query (ms)", lambda r: f"{r['query']:.2f} ({r['rows_read']:,} rows read)")
+    line("… exact search (ms)", lambda r: f"{r['exact']:.2f}")
+    line("recall@10", lambda r: f"{r['recall']:.4f}")
+    line("explorer: clusters on screen (ms)", lambda r: f"{r['on_screen']:.0f}")
+    line("… of which the paths and the saved clustering (ms)", lambda r: f"{r['load']:.0f}")
+    line("vectors, read after the clusters are shown (ms)", lambda r: f"{r['vectors']:.0f}")
+    line("saved neighbour index (ms)", lambda r: f"{r['index']:.0f}" if r["index"] else "— (exact)")
+    line("store (KB an image)", lambda r: f"{r['store_kb']:.1f}")
 
 
 if __name__ == "__main__":
