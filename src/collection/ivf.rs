@@ -103,9 +103,11 @@ impl Ivf {
                 }
             }
         }
-        if !new.is_empty() {
-            let joined = nearest_cells(&c.vectors.select(&new), &centroids);
-            for (&i, cell) in new.iter().zip(joined) {
+        // A block at a time: a folder whose images were all replaced would otherwise widen
+        // every vector at once.
+        for rows in new.chunks(BLOCK) {
+            let joined = nearest_cells(&c.vectors.select(rows), &centroids);
+            for (&i, cell) in rows.iter().zip(joined) {
                 assignment[i] = cell;
             }
         }

@@ -101,10 +101,10 @@ impl Session {
     /// configured; the collection of this session's folder) its neighbour index, once: the
     /// saved one, fitted to the images that came and went since, or a new one, trained
     /// (9–13 s at a million images on two cores) and saved. A saved index is saved again when
-    /// it had not seen 1 % of the images, and trained again when the folder grew so that its
-    /// cells hold 4 times the rows they were made for. Searches that come meanwhile scan every
-    /// row. A store that cannot be read or written costs only the saving: the index is made in
-    /// memory.
+    /// it had not seen 1 % of the images, and trained again when it had not seen half of them
+    /// or the folder grew so that its cells hold 4 times the rows they were made for. Searches
+    /// that come meanwhile scan every row. A store that cannot be read or written costs only
+    /// the saving: the index is made in memory.
     pub fn prepare_search(&self, c: &Collection) {
         if !self.wants_search_index(c.len()) || c.index.get().is_some() {
             return;
@@ -115,7 +115,10 @@ impl Session {
             .ok()
             .flatten();
         let (index, save) = match saved {
-            Some((index, _)) if ivf::cells_for(c.len()) > 2 * index.cells() => {
+            // Grown fourfold, or mostly new images: cells made for other pictures.
+            Some((index, unseen))
+                if ivf::cells_for(c.len()) > 2 * index.cells() || unseen * 2 > c.len() =>
+            {
                 (Ivf::train(&c.vectors), true)
             }
             Some((index, unseen)) => (index, unseen * 100 >= c.len()),
