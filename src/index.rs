@@ -22,6 +22,7 @@ use crate::decode::thumbnail::{THUMBNAIL_SIZE, encode_thumbnail, make_thumbnail}
 use crate::decode::{self, DecodeOptions};
 use crate::features::{Extractor, facet_descriptors, l2_normalize};
 use crate::scan::{self, FileEntry, Skipped};
+use crate::store::HAS_SIGNATURE;
 use crate::store::{FileRecord, FileUpdate, Hash, Hashes, Store};
 
 /// Most worker threads an indexing run takes: each holds a decoded image and the model's
@@ -262,35 +263,46 @@ pub fn index(
         .collect();
     store.remove_files(&gone)?;
 
-    let stored = store.hashes_with_vectors(&feature)?;
-    let signed = store.hashes_with_signatures()?;
     // The facets' descriptors, each under its own feature id (one the extractor itself
-    // answers for is not made twice), and the content that has all their vectors.
+    // answers for is not made twice).
     let facets: Vec<(&dyn Extractor, String)> = facet_descriptors()
         .filter(|_| opts.facets)
         .map(|e| (e, feature_id(e, &opts.decode)))
         .filter(|(_, id)| *id != feature)
         .collect();
-    let mut faceted: Option<Hashes> = None;
-    for (_, id) in &facets {
-        let has = store.hashes_with_vectors(id)?;
-        faceted = Some(match faceted {
-            Some(before) => before.intersection(&has).copied().collect(),
-            None => has,
-        });
-    }
-    let faceted = faceted.unwrap_or_else(|| stored.clone());
+    // What each content has: bit 0 its vector, bits 1.. its facets' vectors, and a signature.
+    let features: Vec<&str> = std::iter::once(feature.as_str())
+        .chain(facets.iter().map(|(_, id)| id.as_str()))
+        .collect();
+    let held = store.content_held(&features)?;
+    let facet_bits = ((1u32 << features.len()) - 1) & !1;
+    let complete = 1 | facet_bits | HAS_SIGNATURE;
     // Files the store describes are not read; every other one is read and hashed (and
     // embedded only if its content is new, decoded for its signature and facets only if it
     // lacks them).
     let (cached, todo): (Vec<&FileEntry>, Vec<&FileEntry>) = walk.files.iter().partition(|f| {
         known.get(f.path.as_os_str()).is_some_and(|r| {
-            r.describes(f)
-                && stored.contains(&r.hash)
-                && signed.contains(&r.hash)
-                && faceted.contains(&r.hash)
+            r.describes(f) && held.get(&r.hash).is_some_and(|m| m & complete == complete)
         })
     });
+    // The content with a vector, a signature, and every facet's vector: wanted only when
+    // there is work to do.
+    let with = |bits: u32| -> Hashes {
+        match todo.is_empty() {
+            true => Hashes::default(),
+            false => held
+                .iter()
+                .filter(|(_, m)| *m & bits == bits)
+                .map(|(h, _)| *h)
+                .collect(),
+        }
+    };
+    let faceted = with(match facets.is_empty() {
+        true => 1,
+        false => facet_bits,
+    });
+    let (stored, signed) = (with(1), with(HAS_SIGNATURE));
+    drop(held);
     let mut summary = Summary {
         root: root.clone(),
         feature: feature.clone(),

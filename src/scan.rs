@@ -1,6 +1,8 @@
 //! Walking a folder for image files.
 
-use std::fs::Metadata;
+use std::fs::{DirEntry, Metadata};
+
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -149,64 +151,206 @@ pub fn resolve_root(root: &Path) -> Result<PathBuf, ScanError> {
     Ok(canonical)
 }
 
-/// Walks `root` recursively (following symlinks, skipping hidden entries) for image files.
+/// Walks `root` recursively (following symlinks, skipping hidden entries) for image files,
+/// in the order of a depth-first walk with each folder's entries sorted by name (so by path).
+///
+/// A folder's files are looked up in parallel (rayon), each relative to its open folder
+/// (`statx` on the folder's descriptor, not the whole path), and folders are walked in
+/// parallel: a million files in 1,000 folders take 1.0 s on 2 cores, where a serial walk
+/// that looked up each path took 2.4 s (BENCHMARKS, "The re-index walk").
+///
+/// A symlink to a folder is walked unless it would list images twice: a link to one of its
+/// own ancestors is a "symlink loop", a link into the collection or to a folder that holds
+/// it is skipped with that reason.
 pub fn scan(root: &Path) -> Scan {
-    let mut out = Scan::default();
-    let mut walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
-    while let Some(entry) = walker.next() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(err) => {
-                let path = err.path().unwrap_or(root).to_owned();
-                let reason = match (err.loop_ancestor(), err.io_error()) {
-                    (Some(_), _) => "symlink loop".to_owned(),
-                    (None, Some(io)) => io.to_string(),
-                    (None, None) => err.to_string(),
-                };
-                out.skipped.push(Skipped { path, reason });
-                continue;
+    let ancestors: Vec<FolderId> = std::fs::metadata(root)
+        .map(|m| vec![folder_id(&m)])
+        .unwrap_or_default();
+    Walk {
+        real_root: &real_root,
+    }
+    .folder(root, &ancestors)
+}
+
+/// A folder's device and inode: what tells a symlink that leads back to an ancestor.
+type FolderId = (u64, u64);
+
+#[cfg(unix)]
+fn folder_id(meta: &Metadata) -> FolderId {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn folder_id(_: &Metadata) -> FolderId {
+    (0, 0)
+}
+
+/// One walk: what every folder's entries are checked against.
+struct Walk<'a> {
+    /// The collection's folder, free of symlinks.
+    real_root: &'a Path,
+}
+
+/// What one entry of a folder adds to the walk.
+enum Found {
+    File(FileEntry),
+    Skipped(Skipped),
+    Folder(Scan),
+}
+
+fn skipped(path: PathBuf, reason: impl Into<String>) -> Option<Found> {
+    Some(Found::Skipped(Skipped {
+        path,
+        reason: reason.into(),
+    }))
+}
+
+impl Walk<'_> {
+    /// The images under `dir`, whose chain of folders from the root is `ancestors`.
+    fn folder(&self, dir: &Path, ancestors: &[FolderId]) -> Scan {
+        let mut out = Scan::default();
+        let read = match std::fs::read_dir(dir) {
+            Ok(read) => read,
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    path: dir.to_owned(),
+                    reason: e.to_string(),
+                });
+                return out;
             }
         };
-        if entry.depth() > 0 && entry.path_is_symlink() && entry.file_type().is_dir() {
-            // A link to a folder of the collection, or to one that holds it, would list the
-            // same images twice under other names: walk each folder once, by its real path.
-            let target = std::fs::canonicalize(entry.path()).unwrap_or_default();
-            let reason = if target.starts_with(&real_root) {
-                Some("symlink to a folder already in the collection")
-            } else if real_root.starts_with(&target) {
-                Some("symlink to a folder that holds the collection")
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                walker.skip_current_dir();
-                out.skipped.push(Skipped {
-                    path: entry.into_path(),
-                    reason: reason.into(),
-                });
-                continue;
+        let mut entries = Vec::new();
+        for entry in read {
+            match entry {
+                Ok(entry) => {
+                    let name = entry.file_name();
+                    if !name.as_encoded_bytes().starts_with(b".") {
+                        entries.push((name, entry));
+                    }
+                }
+                Err(e) => out.skipped.push(Skipped {
+                    path: dir.to_owned(),
+                    reason: e.to_string(),
+                }),
             }
         }
-        if entry.file_type().is_dir() || !is_image_path(entry.path()) {
-            continue;
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let found: Vec<Option<Found>> = entries
+            .into_par_iter()
+            .with_min_len(256)
+            .map(|(name, entry)| self.entry(dir.join(name), &entry, ancestors))
+            .collect();
+        for found in found.into_iter().flatten() {
+            match found {
+                Found::File(f) => out.files.push(f),
+                Found::Skipped(s) => out.skipped.push(s),
+                Found::Folder(inner) => {
+                    out.files.extend(inner.files);
+                    out.skipped.extend(inner.skipped);
+                }
+            }
         }
-        let path = entry.into_path();
-        match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => out.files.push(FileEntry::new(path, &meta)),
-            Ok(_) => out.skipped.push(Skipped {
-                path,
-                reason: "not a regular file".into(),
-            }),
-            Err(e) => out.skipped.push(Skipped {
-                path,
-                reason: e.to_string(),
-            }),
+        out
+    }
+
+    /// What the entry `entry` at `path` adds: an image file, a reason it is left out, a
+    /// folder's images, or nothing (a file that is not an image).
+    fn entry(&self, path: PathBuf, entry: &DirEntry, ancestors: &[FolderId]) -> Option<Found> {
+        let kind = match entry.file_type() {
+            Ok(kind) => kind,
+            Err(e) => return skipped(path, e.to_string()),
+        };
+        if kind.is_symlink() {
+            // Followed: the link's target decides what it is.
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) => return skipped(path, e.to_string()),
+            };
+            if !meta.is_dir() {
+                return file(path, &meta);
+            }
+            let id = folder_id(&meta);
+            if ancestors.contains(&id) {
+                return skipped(path, "symlink loop");
+            }
+            // A link to a folder of the collection, or to one that holds it, would list the
+            // same images twice under other names: walk each folder once, by its real path.
+            let target = std::fs::canonicalize(&path).unwrap_or_default();
+            if target.starts_with(self.real_root) {
+                return skipped(path, "symlink to a folder already in the collection");
+            }
+            if self.real_root.starts_with(&target) {
+                return skipped(path, "symlink to a folder that holds the collection");
+            }
+            return Some(Found::Folder(
+                self.folder(&path, &[ancestors, &[id]].concat()),
+            ));
+        }
+        if kind.is_dir() {
+            let inner = match entry.metadata() {
+                Ok(meta) => [ancestors, &[folder_id(&meta)]].concat(),
+                Err(_) => ancestors.to_vec(),
+            };
+            return Some(Found::Folder(self.folder(&path, &inner)));
+        }
+        if !is_image_path(&path) {
+            return None;
+        }
+        // Not a link, so the entry's own status is the file's.
+        match entry.metadata() {
+            Ok(meta) => file(path, &meta),
+            Err(e) => skipped(path, e.to_string()),
         }
     }
-    out
+}
+
+/// An image-named entry whose (followed) status is `meta`: a file, or not a regular one.
+fn file(path: PathBuf, meta: &Metadata) -> Option<Found> {
+    if !is_image_path(&path) {
+        return None;
+    }
+    match meta.is_file() {
+        true => Some(Found::File(FileEntry::new(path, meta))),
+        false => skipped(path, "not a regular file"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parallel walk lists what a serial depth-first walk sorted by name lists, in path
+    /// order, with hidden entries and non-images left out, across many folders and files.
+    #[test]
+    fn the_walk_is_in_path_order_and_finds_every_image() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        let mut expected = Vec::new();
+        // Names that sort differently as bytes of the whole path and as path components.
+        for folder in ["a", "a-b", "a.b", "b/c", "b/c d", "Z", "b/c/e"] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+            for i in 0..300 {
+                let path = root.join(folder).join(format!("img{i:03}.png"));
+                std::fs::write(&path, b"x").unwrap();
+                expected.push(path);
+            }
+            std::fs::write(root.join(folder).join("notes.txt"), b"x").unwrap();
+            std::fs::write(root.join(folder).join(".hidden.png"), b"x").unwrap();
+        }
+        for name in ["a.png", "a-.png", "b.PNG"] {
+            std::fs::write(root.join(name), b"x").unwrap();
+            expected.push(root.join(name));
+        }
+        std::fs::create_dir(root.join(".cache")).unwrap();
+        std::fs::write(root.join(".cache/x.png"), b"x").unwrap();
+        expected.sort();
+
+        let found = scan(&root);
+        assert!(found.skipped.is_empty(), "{:?}", found.skipped);
+        let paths: Vec<PathBuf> = found.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(paths, expected);
+        assert!(found.files.iter().all(|f| f.size == 1 && f.ino != 0));
+    }
 }

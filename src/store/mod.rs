@@ -236,11 +236,35 @@ fn path_from_bytes(b: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&b).into_owned())
 }
 
-fn hash_from(b: Vec<u8>) -> Hash {
+/// The hashes a query's first column holds, read in place (no allocation per row: a
+/// re-index of a million files asks this four times).
+fn hash_set(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> anyhow::Result<Hashes> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut out = Hashes::default();
+    while let Some(row) = rows.next()? {
+        out.insert(hash_of(row.get_ref(0)?.as_blob()?));
+    }
+    Ok(out)
+}
+
+/// The bit of [`Store::content_held`]'s masks that says a pixel signature is stored.
+pub const HAS_SIGNATURE: u32 = 1 << 31;
+
+/// A stored hash's bytes as a [`Hash`] (zero-padded, cut at 32 bytes).
+fn hash_of(b: &[u8]) -> Hash {
     let mut h = [0u8; 32];
     let n = b.len().min(32);
     h[..n].copy_from_slice(&b[..n]);
     h
+}
+
+fn hash_from(b: Vec<u8>) -> Hash {
+    hash_of(&b)
 }
 
 /// Why `unit` (with its original length `norm`) may not be stored, if it may not.

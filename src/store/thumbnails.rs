@@ -64,9 +64,7 @@ impl Store {
     ///
     /// Fails when the store cannot be read or is damaged.
     pub fn hashes_with_thumbnails(&self) -> anyhow::Result<Hashes> {
-        let mut stmt = self.conn.prepare_cached("SELECT hash FROM thumbnails")?;
-        let rows = stmt.query_map([], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        hash_set(&self.conn, "SELECT hash FROM thumbnails", [])
     }
 
     /// How many thumbnails are stored, and their JPEGs' bytes in all.
@@ -103,8 +101,6 @@ impl Store {
     ///
     /// Fails when the store cannot be read or is damaged.
     pub fn hashes_with_signatures(&self) -> anyhow::Result<Hashes> {
-        let mut stmt = self.conn.prepare_cached("SELECT hash FROM signatures")?;
-        let rows = stmt.query_map([], |r| Ok(hash_from(r.get::<_, Vec<u8>>(0)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        hash_set(&self.conn, "SELECT hash FROM signatures", [])
     }
 }
