@@ -321,20 +321,20 @@ pub struct Found {
     pub unconfirmed: usize,
 }
 
-/// The near-duplicate groups of `c` in tiers ([`duplicates::tiered`]: candidates from the
-/// embedding, confirmed on the `pixels` by content hash; similar at cosine `threshold`;
+/// The near-duplicate groups of `c` in tiers ([`duplicates::tiered`]: the embedding's
+/// `candidates` ([`duplicates::candidates`]), confirmed on the `pixels` by content hash;
 /// without the pairs of contents in `apart`, marked not duplicates), each with its files'
-/// facts.
+/// facts. Reads `c`'s paths and hashes, not its vectors.
 pub fn groups(
     c: &Collection,
-    threshold: f32,
+    candidates: duplicates::Candidates,
     pixels: &duplicates::Pixels,
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
 ) -> Found {
     let mut unreadable = Vec::new();
     let mut out = Vec::new();
-    let tiered = duplicates::tiered(c, threshold, pixels, apart, include_similar);
+    let tiered = duplicates::tiered(c, candidates, pixels, apart, include_similar);
     for duplicates::TieredGroup { rows, tier } in tiered.groups {
         let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
         let mut members = Vec::new();

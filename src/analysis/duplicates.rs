@@ -200,9 +200,52 @@ pub struct Pixels<'a> {
 /// cache starts again, so memory stays bounded whatever the collection's size.
 const FINE_MAPS_KEPT: usize = 4096;
 
-/// The near-duplicate groups of `c` in tiers. Candidate pairs come from the embedding: every
-/// pair at cosine ≥ `threshold`, and each image's [`LOOSE_NEIGHBOURS`] nearest down to
-/// [`LOOSE_SIMILARITY`] (below `threshold` only). A pair is exact when its hashes are equal,
+/// The pairs of rows `(i, j)`, `i < j`, that the embedding proposes as near-duplicates, each
+/// list sorted, each pair once: what [`tiered`] checks on the pixels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Every pair at cosine ≥ the threshold.
+    pub strong: Vec<(usize, usize)>,
+    /// Pairs among each image's [`LOOSE_NEIGHBOURS`] nearest, down to [`LOOSE_SIMILARITY`],
+    /// below the threshold only.
+    pub loose: Vec<(usize, usize)>,
+}
+
+impl Candidates {
+    /// The content hashes of the rows in some pair, sorted, each once: whose pixel
+    /// signatures [`tiered`] reads.
+    pub fn hashes(&self, c: &Collection) -> Vec<Hash> {
+        let mut out: Vec<Hash> = self
+            .strong
+            .iter()
+            .chain(&self.loose)
+            .flat_map(|&(i, j)| [c.hashes[i], c.hashes[j]])
+            .collect();
+        out.par_sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The candidate pairs of `c` at `threshold` (cosine similarity): every pair at least that
+/// similar, and each image's [`LOOSE_NEIGHBOURS`] nearest down to [`LOOSE_SIMILARITY`]. The
+/// only step of the near-duplicate search that reads the vectors; from [`GRAPH_FROM`]
+/// images on both come from one approximate kNN graph.
+pub fn candidates(c: &Collection, threshold: f32) -> Candidates {
+    let (strong, loose) = if c.len() >= GRAPH_FROM && threshold > 0.0 {
+        let knn = neighbour_graph(c);
+        (
+            graph_pairs(&knn, threshold..=1.0),
+            loose_of(&knn, threshold),
+        )
+    } else {
+        (pairs(c, threshold), loose_pairs(c, threshold))
+    };
+    Candidates { strong, loose }
+}
+
+/// The near-duplicate groups of `c` in tiers, from the embedding's [`Candidates`] (see
+/// [`candidates`]): only `c.hashes` are read, so the vectors may be gone by now. A pair is exact when its hashes are equal,
 /// and same picture when the [`Pixels`] confirm it: the signatures agree
 /// ([`signature::Likeness::agrees`]), then the fine maps of the thumbnails at the alignment the
 /// signatures chose differ by at most [`signature::MAX_FINE_DIFFERENCE`]. A pair at the
@@ -217,21 +260,15 @@ const FINE_MAPS_KEPT: usize = 4096;
 /// after them as similar groups, which may hold images of an exact or same-picture group.
 pub fn tiered(
     c: &Collection,
-    threshold: f32,
+    candidates: Candidates,
     pixels: &Pixels,
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
 ) -> Tiered {
-    let (mut strong, mut loose) = if c.len() >= GRAPH_FROM && threshold > 0.0 {
-        // One graph gives both kinds of pair.
-        let knn = neighbour_graph(c);
-        (
-            graph_pairs(&knn, threshold..=1.0),
-            loose_of(&knn, threshold),
-        )
-    } else {
-        (pairs(c, threshold), loose_pairs(c, threshold))
-    };
+    let Candidates {
+        mut strong,
+        mut loose,
+    } = candidates;
     keep_together(c, &mut strong, apart);
     keep_together(c, &mut loose, apart);
     let candidates: Vec<((usize, usize), bool)> = strong

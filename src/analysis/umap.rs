@@ -171,6 +171,7 @@ pub fn knn_by(c: &Collection, x: &Matrix, others: usize, how: Candidates) -> Vec
         Candidates::Exact => pca_candidates(x, want),
         Candidates::Descent { seed } => super::nn_descent::knn_graph(x, want, seed),
     };
+    super::give_back_freed_memory();
     candidates
         .into_par_iter()
         .enumerate()
@@ -188,6 +189,9 @@ pub fn knn_by(c: &Collection, x: &Matrix, others: usize, how: Candidates) -> Vec
                     .then(p.index.cmp(&q.index))
             });
             row.truncate(others);
+            // The graph lives through UMAP and the lattice: 15 neighbours, not the 45
+            // candidates' room (at a million images, 264 MB instead of 744 MB).
+            row.shrink_to_fit();
             row
         })
         .collect()

@@ -147,7 +147,7 @@ pub(crate) fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
             decide(&session, &c, files, mark)?;
         }
     }
-    let (plan, found) = session.dedupe_plan(&c, threshold, a.include_similar, &rules, &action)?;
+    let (plan, found) = session.dedupe_plan(c, threshold, a.include_similar, &rules, &action)?;
     for (p, e) in &found.unreadable {
         say!("left out {}: {e}", imgtui::text::shown(p));
     }

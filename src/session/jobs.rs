@@ -261,12 +261,13 @@ impl Session {
         rules: &[KeepRule],
         apart: &NotDuplicates,
     ) -> (Vec<Vec<usize>>, Vec<Keeper>) {
-        let signatures = self.signatures(c).unwrap_or_default();
+        let candidates = duplicates::candidates(c, threshold);
+        let signatures = self.signatures(&candidates.hashes(c)).unwrap_or_default();
         let pixels = duplicates::Pixels {
             signatures: &signatures,
             pictures: &self.store,
         };
-        let groups: Vec<Vec<usize>> = duplicates::tiered(c, threshold, &pixels, apart, false)
+        let groups: Vec<Vec<usize>> = duplicates::tiered(c, candidates, &pixels, apart, false)
             .groups
             .into_iter()
             .filter(|g| g.tier != duplicates::Tier::Similar)
