@@ -768,4 +768,27 @@ mod tests {
             assert_eq!(join(c.len(), from_graph), join(c.len(), all), "{threshold}");
         }
     }
+
+    /// The candidates are found on the vectors alone, and name the contents whose signatures
+    /// the pixel check needs: each content of a pair, once, and no other.
+    #[test]
+    fn candidates_name_each_paired_content_once() {
+        let mut c = families();
+        for (i, h) in c.hashes.iter_mut().enumerate() {
+            h[..8].copy_from_slice(&((i / 2) as u64).to_be_bytes());
+        }
+        let found = candidates(&c, 0.95);
+        assert!(!found.strong.is_empty() && !found.loose.is_empty());
+        assert!(found.strong.iter().all(|p| !found.loose.contains(p)));
+        let mut paired: Vec<Hash> = found
+            .strong
+            .iter()
+            .chain(&found.loose)
+            .flat_map(|&(i, j)| [c.hashes[i], c.hashes[j]])
+            .collect();
+        paired.sort();
+        paired.dedup();
+        assert_eq!(found.hashes(&c), paired);
+        assert!(paired.len() < c.len(), "rows of one hash share it");
+    }
 }
