@@ -196,6 +196,9 @@ pub struct Pixels<'a> {
     pub pictures: &'a dyn Pictures,
 }
 
+/// How many candidate pairs [`tiered`] compares on their signatures at once.
+const SIGNED_CHUNK: usize = 1 << 16;
+
 /// How many fine maps (14 KB each, so about 60 MB) [`tiered`] keeps at once; past it the
 /// cache starts again, so memory stays bounded whatever the collection's size.
 const FINE_MAPS_KEPT: usize = 4096;
@@ -271,24 +274,13 @@ pub fn tiered(
     } = candidates;
     keep_together(c, &mut strong, apart);
     keep_together(c, &mut loose, apart);
-    let candidates: Vec<((usize, usize), bool)> = strong
-        .into_iter()
-        .map(|p| (p, true))
-        .chain(loose.into_iter().map(|p| (p, false)))
-        .collect();
-    // The signatures first, in parallel; the thumbnails of the pairs they pass next.
-    let signed: Vec<Option<signature::Likeness>> = candidates
-        .par_iter()
-        .map(|&((i, j), _)| {
-            match (
-                pixels.signatures.get(&c.hashes[i]),
-                pixels.signatures.get(&c.hashes[j]),
-            ) {
-                (Some(a), Some(b)) => signature::compare(a, b),
-                _ => None,
-            }
-        })
-        .collect();
+    let likeness = |i: usize, j: usize| match (
+        pixels.signatures.get(&c.hashes[i]),
+        pixels.signatures.get(&c.hashes[j]),
+    ) {
+        (Some(a), Some(b)) => signature::compare(a, b),
+        _ => None,
+    };
     let mut maps: HashMap<(Hash, u64), Option<Rc<signature::FineMap>>> = HashMap::new();
     let mut fine_map = |hash: Hash, fraction: f64| -> Option<Rc<signature::FineMap>> {
         if maps.len() >= FINE_MAPS_KEPT {
@@ -326,25 +318,35 @@ pub fn tiered(
     let mut confirmed = Vec::new();
     let mut similar = Vec::new();
     let mut unconfirmed = 0;
-    for (((i, j), at_threshold), likeness) in candidates.into_iter().zip(signed) {
-        let same = if c.hashes[i] == c.hashes[j] {
-            Some(true)
-        } else {
-            match likeness {
-                Some(l) if l.agrees() => fine_check(i, j, l),
-                Some(_) => Some(false),
-                None => None,
+    // The signatures of a chunk of pairs first, in parallel; the thumbnails of the pairs they
+    // pass next. By chunks, so that a million images' ten million pairs never hold a
+    // likeness each (0.4 GB) beside the signatures.
+    for (pairs, at_threshold) in [(&strong, true), (&loose, false)] {
+        for chunk in pairs.chunks(SIGNED_CHUNK) {
+            let signed: Vec<Option<signature::Likeness>> =
+                chunk.par_iter().map(|&(i, j)| likeness(i, j)).collect();
+            for (&(i, j), likeness) in chunk.iter().zip(signed) {
+                let same = if c.hashes[i] == c.hashes[j] {
+                    Some(true)
+                } else {
+                    match likeness {
+                        Some(l) if l.agrees() => fine_check(i, j, l),
+                        Some(_) => Some(false),
+                        None => None,
+                    }
+                };
+                match same {
+                    Some(true) => confirmed.push((i, j)),
+                    other if at_threshold => {
+                        unconfirmed += usize::from(other.is_none());
+                        similar.push((i, j));
+                    }
+                    _ => {}
+                }
             }
-        };
-        match same {
-            Some(true) => confirmed.push((i, j)),
-            other if at_threshold => {
-                unconfirmed += usize::from(other.is_none());
-                similar.push((i, j));
-            }
-            _ => {}
         }
     }
+    drop((strong, loose));
     // A pair of one component the embedding did not offer (a 25 % copy outside its
     // original's nearest, joined through another copy) is checked when a group needs it.
     let apart_pair = |i: usize, j: usize| {
@@ -355,14 +357,7 @@ pub fn tiered(
         if apart_pair(i, j) {
             return false;
         }
-        let likeness = match (
-            pixels.signatures.get(&c.hashes[i]),
-            pixels.signatures.get(&c.hashes[j]),
-        ) {
-            (Some(a), Some(b)) => signature::compare(a, b),
-            _ => None,
-        };
-        matches!(likeness, Some(l) if l.agrees() && fine_check(i, j, l) == Some(true))
+        matches!(likeness(i, j), Some(l) if l.agrees() && fine_check(i, j, l) == Some(true))
     };
     let same_groups = cliques(c, &confirmed, &mut check);
     let tier_of = |rows: &[usize]| {
