@@ -321,6 +321,46 @@ pub struct Found {
     pub unconfirmed: usize,
 }
 
+/// `rows` (of `paths`, ascending) with each file that several of them reach kept once: a
+/// symlink to another member, or two links to one folder, name one file, not copies, and
+/// acting on one path would take the other's file with it. Of a file's paths the real one
+/// (its own canonical path) is kept, else the first; a path that cannot be looked at stays
+/// (its group reports it unreadable).
+pub fn one_path_per_file(paths: &[PathBuf], rows: Vec<usize>) -> Vec<usize> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let real = |r: usize| fs::canonicalize(&paths[r]).is_ok_and(|p| p == paths[r]);
+        let mut at: std::collections::HashMap<(u64, u64), usize> = Default::default();
+        let mut out: Vec<usize> = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Ok(meta) = fs::metadata(&paths[r]) else {
+                out.push(r);
+                continue;
+            };
+            match at.entry((meta.dev(), meta.ino())) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let k = *e.get();
+                    if !real(out[k]) && real(r) {
+                        out[k] = r;
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(out.len());
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = paths;
+        rows
+    }
+}
+
 /// The near-duplicate groups of `c` in tiers ([`duplicates::tiered`]: the embedding's
 /// `candidates` ([`duplicates::candidates`]), confirmed on the `pixels` by content hash;
 /// without the pairs of contents in `apart`, marked not duplicates), each with its files'
@@ -336,6 +376,7 @@ pub fn groups(
     let mut out = Vec::new();
     let tiered = duplicates::tiered(c, candidates, pixels, apart, include_similar);
     for duplicates::TieredGroup { rows, tier } in tiered.groups {
+        let rows = one_path_per_file(&c.paths, rows);
         let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
         let mut members = Vec::new();
         for (facts, &i) in file_facts(&paths).into_iter().zip(&rows) {

@@ -152,7 +152,7 @@ pub fn resolve_root(root: &Path) -> Result<PathBuf, ScanError> {
 }
 
 /// Walks `root` recursively (following symlinks, skipping hidden entries) for image files,
-/// in the order of a depth-first walk with each folder's entries sorted by name (so by path).
+/// in path order (each folder's entries sorted by name, depth first).
 ///
 /// A folder's files are looked up in parallel (rayon), each relative to its open folder
 /// (`statx` on the folder's descriptor, not the whole path), and folders are walked in
@@ -161,19 +161,54 @@ pub fn resolve_root(root: &Path) -> Result<PathBuf, ScanError> {
 ///
 /// A symlink to a folder is walked unless it would list images twice: a link to one of its
 /// own ancestors is a "symlink loop", a link into the collection or to a folder that holds
-/// it is skipped with that reason.
+/// it is skipped with that reason, and so is a link to a folder already walked through
+/// another link. Links to folders are followed after the walk of the folder itself, one at a
+/// time in path order (then the links found through them), so which of two links to one
+/// folder is walked does not depend on timing, and no folder is walked twice however the
+/// links cross (walking each route would list an image once for every path to it: 2ⁿ for n
+/// folders each linked twice from the one before).
 pub fn scan(root: &Path) -> Scan {
     let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     let ancestors: Vec<FolderId> = std::fs::metadata(root)
         .map(|m| vec![folder_id(&m)])
         .unwrap_or_default();
-    Walk {
+    let mut visited: std::collections::HashSet<FolderId> = Default::default();
+    let mut walked = Walk {
         real_root: &real_root,
+        visited: &visited,
     }
-    .folder(root, &ancestors)
+    .folder(root, &ancestors);
+    let mut out = std::mem::take(&mut walked.scan);
+    let mut links = std::collections::VecDeque::from(std::mem::take(&mut walked.links));
+    visited.extend(walked.folders);
+    let followed = !links.is_empty();
+    while let Some(link) = links.pop_front() {
+        if visited.contains(&link.id) {
+            out.skipped.push(Skipped {
+                path: link.path,
+                reason: "symlink to a folder already walked through another link".into(),
+            });
+            continue;
+        }
+        let mut walked = Walk {
+            real_root: &real_root,
+            visited: &visited,
+        }
+        .folder(&link.path, &link.ancestors);
+        out.files.append(&mut walked.scan.files);
+        out.skipped.append(&mut walked.scan.skipped);
+        links.extend(walked.links);
+        visited.extend(walked.folders);
+    }
+    if followed {
+        out.files.sort_by(|a, b| a.path.cmp(&b.path));
+        out.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    out
 }
 
-/// A folder's device and inode: what tells a symlink that leads back to an ancestor.
+/// A folder's device and inode: what tells a symlink that leads back to an ancestor, and a
+/// folder reached a second time.
 type FolderId = (u64, u64);
 
 #[cfg(unix)]
@@ -182,22 +217,46 @@ fn folder_id(meta: &Metadata) -> FolderId {
     (meta.dev(), meta.ino())
 }
 
+/// Without inodes every folder is its own: links are followed as the walk finds them, with
+/// no test for loops or second routes.
 #[cfg(not(unix))]
 fn folder_id(_: &Metadata) -> FolderId {
-    (0, 0)
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    (0, NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
-/// One walk: what every folder's entries are checked against.
+/// One walk of a folder tree, without following links to folders.
 struct Walk<'a> {
     /// The collection's folder, free of symlinks.
     real_root: &'a Path,
+    /// The folders walked before this walk: met again (through a link), they are skipped.
+    visited: &'a std::collections::HashSet<FolderId>,
+}
+
+/// A symlink to a folder, to follow once the walk that found it is done.
+struct Link {
+    path: PathBuf,
+    /// The folder it leads to.
+    id: FolderId,
+    /// The chain of folders from the root to it, the target included.
+    ancestors: Vec<FolderId>,
+}
+
+/// What a walk found: the images, the links to folders it did not follow, and the folders
+/// it walked.
+#[derive(Default)]
+struct Walked {
+    scan: Scan,
+    links: Vec<Link>,
+    folders: Vec<FolderId>,
 }
 
 /// What one entry of a folder adds to the walk.
 enum Found {
     File(FileEntry),
     Skipped(Skipped),
-    Folder(Scan),
+    Folder(Walked),
+    Link(Link),
 }
 
 fn skipped(path: PathBuf, reason: impl Into<String>) -> Option<Found> {
@@ -208,13 +267,15 @@ fn skipped(path: PathBuf, reason: impl Into<String>) -> Option<Found> {
 }
 
 impl Walk<'_> {
-    /// The images under `dir`, whose chain of folders from the root is `ancestors`.
-    fn folder(&self, dir: &Path, ancestors: &[FolderId]) -> Scan {
-        let mut out = Scan::default();
+    /// The images under `dir`, whose chain of folders from the root (`dir`'s own included)
+    /// is `ancestors`.
+    fn folder(&self, dir: &Path, ancestors: &[FolderId]) -> Walked {
+        let mut out = Walked::default();
+        out.folders.extend(ancestors.last());
         let read = match std::fs::read_dir(dir) {
             Ok(read) => read,
             Err(e) => {
-                out.skipped.push(Skipped {
+                out.scan.skipped.push(Skipped {
                     path: dir.to_owned(),
                     reason: e.to_string(),
                 });
@@ -230,7 +291,7 @@ impl Walk<'_> {
                         entries.push((name, entry));
                     }
                 }
-                Err(e) => out.skipped.push(Skipped {
+                Err(e) => out.scan.skipped.push(Skipped {
                     path: dir.to_owned(),
                     reason: e.to_string(),
                 }),
@@ -244,19 +305,23 @@ impl Walk<'_> {
             .collect();
         for found in found.into_iter().flatten() {
             match found {
-                Found::File(f) => out.files.push(f),
-                Found::Skipped(s) => out.skipped.push(s),
+                Found::File(f) => out.scan.files.push(f),
+                Found::Skipped(s) => out.scan.skipped.push(s),
                 Found::Folder(inner) => {
-                    out.files.extend(inner.files);
-                    out.skipped.extend(inner.skipped);
+                    out.scan.files.extend(inner.scan.files);
+                    out.scan.skipped.extend(inner.scan.skipped);
+                    out.links.extend(inner.links);
+                    out.folders.extend(inner.folders);
                 }
+                Found::Link(link) => out.links.push(link),
             }
         }
         out
     }
 
     /// What the entry `entry` at `path` adds: an image file, a reason it is left out, a
-    /// folder's images, or nothing (a file that is not an image).
+    /// folder's images, a link to a folder to follow later, or nothing (a file that is not
+    /// an image).
     fn entry(&self, path: PathBuf, entry: &DirEntry, ancestors: &[FolderId]) -> Option<Found> {
         let kind = match entry.file_type() {
             Ok(kind) => kind,
@@ -284,13 +349,22 @@ impl Walk<'_> {
             if self.real_root.starts_with(&target) {
                 return skipped(path, "symlink to a folder that holds the collection");
             }
-            return Some(Found::Folder(
-                self.folder(&path, &[ancestors, &[id]].concat()),
-            ));
+            return Some(Found::Link(Link {
+                path,
+                id,
+                ancestors: [ancestors, &[id]].concat(),
+            }));
         }
         if kind.is_dir() {
             let inner = match entry.metadata() {
-                Ok(meta) => [ancestors, &[folder_id(&meta)]].concat(),
+                Ok(meta) => {
+                    let id = folder_id(&meta);
+                    if self.visited.contains(&id) {
+                        // Inside a folder reached through a link, one walked through another.
+                        return skipped(path, "folder already walked through another link");
+                    }
+                    [ancestors, &[id]].concat()
+                }
                 Err(_) => ancestors.to_vec(),
             };
             return Some(Found::Folder(self.folder(&path, &inner)));
@@ -352,5 +426,43 @@ mod tests {
         let paths: Vec<PathBuf> = found.files.iter().map(|f| f.path.clone()).collect();
         assert_eq!(paths, expected);
         assert!(found.files.iter().all(|f| f.size == 1 && f.ino != 0));
+    }
+
+    /// Links that cross (each folder linked twice from the one before) and two links to one
+    /// folder list each image once, whichever route, the same on every run.
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_reached_by_several_links_is_walked_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        for i in 0..12 {
+            let level = outside.join(format!("L{i}"));
+            std::fs::create_dir_all(&level).unwrap();
+            std::fs::write(level.join(format!("img{i}.png")), b"x").unwrap();
+            if i > 0 {
+                let before = outside.join(format!("L{}", i - 1));
+                std::os::unix::fs::symlink(&level, before.join("a")).unwrap();
+                std::os::unix::fs::symlink(&level, before.join("b")).unwrap();
+            }
+        }
+        std::os::unix::fs::symlink(outside.join("L0"), root.join("start")).unwrap();
+        std::os::unix::fs::symlink(outside.join("L0"), root.join("again")).unwrap();
+        std::fs::write(root.join("own.png"), b"x").unwrap();
+
+        let found = scan(&root);
+        let paths: Vec<PathBuf> = found.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(paths.len(), 13, "{paths:?}");
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted, "path order");
+        assert_eq!(paths[0], root.join("again/a/a/a/a/a/a/a/a/a/a/a/img11.png"));
+        // The second link to L0 and every second route are skipped, with their reason.
+        assert!(found.skipped.iter().any(|s| s.path == root.join("start")
+            && s.reason == "symlink to a folder already walked through another link"));
+        assert_eq!(found.skipped.len(), 12, "{:?}", found.skipped);
+        let again: Vec<PathBuf> = scan(&root).files.into_iter().map(|f| f.path).collect();
+        assert_eq!(again, paths, "the same on every run");
     }
 }

@@ -271,7 +271,8 @@ impl Session {
             .groups
             .into_iter()
             .filter(|g| g.tier != duplicates::Tier::Similar)
-            .map(|g| g.rows)
+            .map(|g| crate::dedupe::one_path_per_file(&c.paths, g.rows))
+            .filter(|rows| rows.len() > 1)
             .collect();
         let keepers = groups
             .iter()

@@ -803,3 +803,55 @@ fn copies_far_from_their_original_to_the_embedding_are_found_at_the_default_thre
     expected.sort();
     assert_eq!(same, vec![expected], "{:?}", answer.groups);
 }
+
+/// A file reached by two paths (a symlink to it, two links to one folder) is one file, not
+/// two copies: `dups` groups them never, so no action moves the real file away from its link
+/// (which would then point nowhere) or reaches outside the folder through a link.
+#[cfg(unix)]
+#[test]
+fn one_file_reached_by_two_paths_is_not_a_duplicate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    std::os::unix::fs::symlink(dir.join("solid-red.png"), dir.join("best.png")).unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    rings(
+        96,
+        (0.3, 0.6),
+        6.0,
+        [230.0, 200.0, 20.0],
+        [20.0, 40.0, 150.0],
+    )
+    .save(outside.join("o.png"))
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("ext1")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("ext2")).unwrap();
+    let store = tmp.path().join("s.sqlite");
+    let answer: Duplicates = dups(&dir, &store, &["--include-similar"]);
+    for group in &answer.groups {
+        let names: Vec<&str> = group.paths.iter().map(|p| name(p)).collect();
+        assert!(!names.contains(&"best.png"), "{names:?}");
+        assert!(
+            names.iter().filter(|n| **n == "o.png").count() <= 1,
+            "{names:?}"
+        );
+    }
+    let before = (snapshot(&dir), snapshot(&outside));
+    let out = tmp.path().join("dups-out");
+    let target = format!("move:{}", out.display());
+    let ran = run(
+        &["dups", dir.to_str().unwrap(), "--action", &target],
+        &store,
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    // solid-red.png is where it was, and its link still reaches it.
+    assert!(std::fs::read(dir.join("best.png")).is_ok());
+    assert!(dir.join("solid-red.png").is_file());
+    assert_eq!(
+        before.1,
+        snapshot(&outside),
+        "nothing outside the folder moved"
+    );
+    assert_eq!(before.0.len(), snapshot(&dir).len());
+}
