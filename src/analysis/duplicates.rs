@@ -319,8 +319,8 @@ pub fn tiered(
     let mut similar = Vec::new();
     let mut unconfirmed = 0;
     // The signatures of a chunk of pairs first, in parallel; the thumbnails of the pairs they
-    // pass next. By chunks, so that a million images' ten million pairs never hold a
-    // likeness each (0.4 GB) beside the signatures.
+    // pass next. By chunks, so that the pairs (up to 16 an image) never hold a likeness
+    // each (32 bytes) beside the signatures.
     for (pairs, at_threshold) in [(&strong, true), (&loose, false)] {
         for chunk in pairs.chunks(SIGNED_CHUNK) {
             let signed: Vec<Option<signature::Likeness>> =
