@@ -385,10 +385,13 @@ pub fn index(
     write_result?;
     // A file that was an image and no longer is one (overwritten with other content,
     // emptied, unreadable) drops out: its old vector must not answer for it.
+    // (One the walk left out, a FIFO or a broken link now, went with the files gone.)
     let unusable: Vec<PathBuf> = summary
         .skipped
         .iter()
-        .filter(|s| recorded.contains_key(s.path.as_os_str()))
+        .filter(|s| {
+            recorded.contains_key(s.path.as_os_str()) && on_disk.contains(s.path.as_os_str())
+        })
         .map(|s| s.path.clone())
         .collect();
     store.remove_files(&unusable)?;

@@ -328,10 +328,12 @@ impl Walk<'_> {
             Err(e) => return skipped(path, e.to_string()),
         };
         if kind.is_symlink() {
-            // Followed: the link's target decides what it is.
+            // Followed: the link's target decides what it is. A broken one is an image left
+            // out only if its name says it is one.
             let meta = match std::fs::metadata(&path) {
                 Ok(meta) => meta,
-                Err(e) => return skipped(path, e.to_string()),
+                Err(_) if !is_image_path(&path) => return None,
+                Err(e) => return skipped(path, format!("broken symlink: {e}")),
             };
             if !meta.is_dir() {
                 return file(path, &meta);
@@ -343,8 +345,17 @@ impl Walk<'_> {
             // A link to a folder of the collection, or to one that holds it, would list the
             // same images twice under other names: walk each folder once, by its real path.
             let target = std::fs::canonicalize(&path).unwrap_or_default();
-            if target.starts_with(self.real_root) {
-                return skipped(path, "symlink to a folder already in the collection");
+            if let Ok(inside) = target.strip_prefix(self.real_root) {
+                let hidden = inside
+                    .components()
+                    .any(|c| c.as_os_str().as_encoded_bytes().starts_with(b"."));
+                return match hidden {
+                    true => skipped(
+                        path,
+                        "symlink to a hidden folder (hidden folders are left out)",
+                    ),
+                    false => skipped(path, "symlink to a folder already in the collection"),
+                };
             }
             if self.real_root.starts_with(&target) {
                 return skipped(path, "symlink to a folder that holds the collection");
@@ -464,5 +475,43 @@ mod tests {
         assert_eq!(found.skipped.len(), 12, "{:?}", found.skipped);
         let again: Vec<PathBuf> = scan(&root).files.into_iter().map(|f| f.path).collect();
         assert_eq!(again, paths, "the same on every run");
+    }
+
+    /// A link to a hidden folder says so; a broken link is mentioned only when its name is an
+    /// image's, and then as a broken link.
+    #[cfg(unix)]
+    #[test]
+    fn links_to_hidden_folders_and_broken_links_get_true_reasons() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join(".hidden")).unwrap();
+        std::fs::write(root.join(".hidden/x.png"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join(".hidden"), root.join("vis")).unwrap();
+        std::os::unix::fs::symlink(root.join("nowhere.png"), root.join("gone.png")).unwrap();
+        std::os::unix::fs::symlink(root.join("nowhere"), root.join("notes")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop-b"), root.join("loop-a")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop-a"), root.join("loop-b")).unwrap();
+        let found = scan(&root);
+        assert!(found.files.is_empty(), "{:?}", found.files);
+        let reasons: Vec<(&str, &str)> = found
+            .skipped
+            .iter()
+            .map(|s| {
+                (
+                    s.path.file_name().unwrap().to_str().unwrap(),
+                    s.reason.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert_eq!(reasons[0].0, "gone.png");
+        assert!(reasons[0].1.starts_with("broken symlink: "), "{reasons:?}");
+        assert_eq!(
+            reasons[1],
+            (
+                "vis",
+                "symlink to a hidden folder (hidden folders are left out)"
+            )
+        );
     }
 }

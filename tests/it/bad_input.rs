@@ -344,7 +344,10 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Expect)> {
     expect.push((fifo, Skipped("not a regular file")));
     let dangling = dir.join("dangling.png");
     std::os::unix::fs::symlink(dir.join("nowhere.png"), &dangling).unwrap();
-    expect.push((dangling, Skipped("No such file or directory")));
+    expect.push((
+        dangling,
+        Skipped("broken symlink: No such file or directory"),
+    ));
     let link = dir.join("link-to-plain.png");
     std::os::unix::fs::symlink(dir.join("plain.png"), &link).unwrap();
     expect.push((link, Indexed));

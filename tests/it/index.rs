@@ -553,3 +553,28 @@ fn an_image_overwritten_with_junk_drops_out() {
             .all(|p| !p.ends_with("disc.png") && !p.ends_with("checker.png"))
     );
 }
+
+/// An indexed image that became a FIFO (or a broken link) is removed once, and said so once.
+#[cfg(unix)]
+#[test]
+fn an_image_that_became_a_fifo_is_removed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let store = tmp.path().join("store.sqlite");
+    let first = index_json(&dir, &store);
+    let fifo = dir.join("solid-red.png");
+    std::fs::remove_file(&fifo).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let second = index_json(&dir, &store);
+    assert_eq!(second.found, first.found - 1);
+    assert_eq!(second.removed, 1, "{second:?}");
+    assert_eq!(second.skipped.len(), 1);
+    assert_eq!(second.skipped[0].reason, "not a regular file");
+}
