@@ -334,13 +334,7 @@ fn corpus(dir: &Path) -> Vec<(PathBuf, Expect)> {
     }
     // Not regular files, links and folders.
     let fifo = dir.join("pipe.png");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     expect.push((fifo, Skipped("not a regular file")));
     let dangling = dir.join("dangling.png");
     std::os::unix::fs::symlink(dir.join("nowhere.png"), &dangling).unwrap();

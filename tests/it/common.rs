@@ -26,6 +26,12 @@ impl Lcg {
     }
 }
 
+/// Makes a FIFO (named pipe) at `path` with `mkfifo`.
+pub fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 pub fn solid(w: u32, h: u32, rgb: [u8; 3]) -> RgbImage {
     RgbImage::from_pixel(w, h, Rgb(rgb))
 }

@@ -565,13 +565,7 @@ fn an_image_that_became_a_fifo_is_removed_once() {
     let first = index_json(&dir, &store);
     let fifo = dir.join("solid-red.png");
     std::fs::remove_file(&fifo).unwrap();
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let second = index_json(&dir, &store);
     assert_eq!(second.found, first.found - 1);
     assert_eq!(second.removed, 1, "{second:?}");
