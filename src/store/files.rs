@@ -147,17 +147,6 @@ impl Store {
         Ok(held)
     }
 
-    /// The content hashes that already have a vector for `feature`.
-    ///
-    /// Fails when the store cannot be read or is damaged.
-    pub fn hashes_with_vectors(&self, feature: &str) -> anyhow::Result<Hashes> {
-        hash_set(
-            &self.conn,
-            "SELECT hash FROM vectors WHERE feature = ?1",
-            [feature],
-        )
-    }
-
     /// Writes a batch of updates in one transaction: all of it lands, or none. A thumbnail
     /// or signature for content that already has one is not written again.
     ///

@@ -96,11 +96,4 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// The content hashes that have a pixel signature.
-    ///
-    /// Fails when the store cannot be read or is damaged.
-    pub fn hashes_with_signatures(&self) -> anyhow::Result<Hashes> {
-        hash_set(&self.conn, "SELECT hash FROM signatures", [])
-    }
 }
