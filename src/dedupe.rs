@@ -365,16 +365,18 @@ pub fn one_path_per_file(paths: &[PathBuf], rows: Vec<usize>) -> Vec<usize> {
 /// `candidates` ([`duplicates::candidates`]), confirmed on the `pixels` by content hash;
 /// without the pairs of contents in `apart`, marked not duplicates), each with its files'
 /// facts. Reads `c`'s paths and hashes, not its vectors.
+///
+/// Fails when the signatures cannot be read.
 pub fn groups(
     c: &Collection,
     candidates: duplicates::Candidates,
     pixels: &duplicates::Pixels,
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
-) -> Found {
+) -> anyhow::Result<Found> {
     let mut unreadable = Vec::new();
     let mut out = Vec::new();
-    let tiered = duplicates::tiered(c, candidates, pixels, apart, include_similar);
+    let tiered = duplicates::tiered(c, candidates, pixels, apart, include_similar)?;
     for duplicates::TieredGroup { rows, tier } in tiered.groups {
         let rows = one_path_per_file(&c.paths, rows);
         let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
@@ -398,11 +400,11 @@ pub fn groups(
     }
     unreadable.sort();
     unreadable.dedup();
-    Found {
+    Ok(Found {
         groups: out,
         unreadable,
         unconfirmed: tiered.unconfirmed,
-    }
+    })
 }
 
 /// A group with its keeper chosen.

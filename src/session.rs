@@ -770,16 +770,6 @@ impl Session {
             .map_err(|rule| Error::bad_request(format_args!("--keep {text}: {rule}")))
     }
 
-    /// The stored pixel signatures of the contents `hashes`, by content hash (those that have
-    /// one; see [`crate::decode::signature`]).
-    ///
-    /// Fails when the store cannot be read or is damaged.
-    pub fn signatures(
-        &self,
-        hashes: &[crate::collection::Hash],
-    ) -> Result<HashMap<crate::collection::Hash, Vec<u8>>> {
-        Ok(self.store.signatures(hashes)?)
-    }
 
     /// The plan for the near-duplicate groups of `c` in tiers (exact, same picture, similar at
     /// `threshold`; see [`crate::dedupe::groups`]): each group's keeper by `rules`, and what
@@ -789,8 +779,9 @@ impl Session {
     /// Pairs marked not duplicates ([`Session::not_duplicates`]) are never grouped.
     ///
     /// Takes the collection: its vectors are let go once the candidate pairs are found, before
-    /// the candidates' pixel signatures are read (at a million images the two would need
-    /// 5.7 GB together; 3 KB of signature and 2.6 KB of vector an image).
+    /// the candidates' pixel signatures are read, a block of contents at a time (see
+    /// [`crate::analysis::duplicates::tiered`]; 2.6 KB of vector and 3 KB of signature an
+    /// image: at a million images both at once would need 5.7 GB).
     ///
     /// Fails when the store cannot be read or is damaged.
     pub fn dedupe_plan(
@@ -805,13 +796,12 @@ impl Session {
         c.vectors = Default::default();
         c.index = Default::default();
         crate::analysis::give_back_freed_memory();
-        let signatures = self.signatures(&candidates.hashes(&c))?;
         let pixels = crate::analysis::duplicates::Pixels {
-            signatures: &signatures,
+            signatures: &self.store,
             pictures: &self.store,
         };
         let apart = self.not_duplicates()?;
-        let mut found = crate::dedupe::groups(&c, candidates, &pixels, &apart, include_similar);
+        let mut found = crate::dedupe::groups(&c, candidates, &pixels, &apart, include_similar)?;
         let groups = std::mem::take(&mut found.groups);
         Ok((
             crate::dedupe::plan(&self.root, groups, rules, action),

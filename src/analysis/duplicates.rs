@@ -188,13 +188,51 @@ pub struct Tiered {
 
 /// What the pixel check of [`tiered`] reads, by content hash.
 pub struct Pixels<'a> {
-    /// Each content's signature ([`signature::signature`]); a pair with a content without one
-    /// is not confirmed.
-    pub signatures: &'a HashMap<Hash, Vec<u8>>,
+    /// The contents' signatures ([`signature::signature`]), read a block of contents at a
+    /// time; a pair with a content without one is not confirmed.
+    pub signatures: &'a dyn Signatures,
     /// Each content's picture (the store's thumbnail), for the finer check
     /// ([`signature::fine_difference`]); a pair with a content without one is not confirmed.
     pub pictures: &'a dyn Pictures,
 }
+
+/// Gives contents' pixel signatures to [`tiered`], a block of contents at a time.
+pub trait Signatures {
+    /// The valid signatures ([`signature::is_valid`]) of those of `hashes` that have one, by
+    /// content hash.
+    ///
+    /// Fails when they cannot be read.
+    fn read(&self, hashes: &[Hash]) -> anyhow::Result<HashMap<Hash, Vec<u8>>>;
+}
+
+/// The store's signatures, as [`Store::signatures`](crate::store::Store::signatures) reads them.
+impl Signatures for crate::store::Store {
+    fn read(&self, hashes: &[Hash]) -> anyhow::Result<HashMap<Hash, Vec<u8>>> {
+        self.signatures(hashes)
+    }
+}
+
+/// Any function from hashes to signatures, such as a reader that gives nothing when the
+/// store cannot be read.
+impl<F> Signatures for F
+where
+    F: Fn(&[Hash]) -> anyhow::Result<HashMap<Hash, Vec<u8>>>,
+{
+    fn read(&self, hashes: &[Hash]) -> anyhow::Result<HashMap<Hash, Vec<u8>>> {
+        self(hashes)
+    }
+}
+
+/// How many contents' signatures [`tiered`] reads at once (3 KB each, so about 0.8 GB): the
+/// candidates' contents are cut into blocks of this many, in hash order, and the pairs are
+/// checked a pair of blocks at a time, so at most two blocks are held whatever the
+/// collection's size (at a million images, four blocks and ten block reads instead of
+/// 2.9 GiB at once).
+const SIGNATURE_BLOCK: usize = 1 << 18;
+
+/// How many signatures the check of pairs the embedding did not offer ([`cliques`]) keeps
+/// read at once (about 12 MB); past it the cache starts again.
+const SIGNATURES_KEPT: usize = 4096;
 
 /// How many candidate pairs [`tiered`] compares on their signatures at once.
 const SIGNED_CHUNK: usize = 1 << 16;
@@ -214,20 +252,17 @@ pub struct Candidates {
     pub loose: Vec<(usize, usize)>,
 }
 
-impl Candidates {
-    /// The content hashes of the rows in some pair, sorted, each once: whose pixel
-    /// signatures [`tiered`] reads.
-    pub fn hashes(&self, c: &Collection) -> Vec<Hash> {
-        let mut out: Vec<Hash> = self
-            .strong
-            .iter()
-            .chain(&self.loose)
-            .flat_map(|&(i, j)| [c.hashes[i], c.hashes[j]])
-            .collect();
-        out.par_sort_unstable();
-        out.dedup();
-        out
-    }
+/// The content hashes of the rows in some pair of `strong` or `loose`, sorted, each once:
+/// whose pixel signatures [`tiered`] reads.
+fn contents_of(c: &Collection, strong: &[(usize, usize)], loose: &[(usize, usize)]) -> Vec<Hash> {
+    let mut out: Vec<Hash> = strong
+        .iter()
+        .chain(loose)
+        .flat_map(|&(i, j)| [c.hashes[i], c.hashes[j]])
+        .collect();
+    out.par_sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The candidate pairs of `c` at `threshold` (cosine similarity): every pair at least that
@@ -248,38 +283,79 @@ pub fn candidates(c: &Collection, threshold: f32) -> Candidates {
 }
 
 /// The near-duplicate groups of `c` in tiers, from the embedding's [`Candidates`] (see
-/// [`candidates`]): only `c.hashes` are read, so the vectors may be gone by now. A pair is exact when its hashes are equal,
-/// and same picture when the [`Pixels`] confirm it: the signatures agree
-/// ([`signature::Likeness::agrees`]), then the fine maps of the thumbnails at the alignment the
-/// signatures chose differ by at most [`signature::MAX_FINE_DIFFERENCE`]. A pair at the
-/// threshold that is not confirmed is similar; a looser one is dropped. Pairs of contents in
-/// `apart` (marked not duplicates, see [`groups_apart`]) are dropped first.
+/// [`candidates`]): only `c.hashes` are read, so the vectors may be gone by now. A pair is
+/// exact when its hashes are equal, and same picture when the [`Pixels`] confirm it: the
+/// signatures agree ([`signature::Likeness::agrees`]), then the fine maps of the thumbnails at
+/// the alignment the signatures chose differ by at most [`signature::MAX_FINE_DIFFERENCE`]. A
+/// pair at the threshold that is not confirmed is similar; a looser one is dropped. Pairs of
+/// contents in `apart` (marked not duplicates, see [`groups_apart`]) are dropped first.
+///
+/// The signatures are read [`SIGNATURE_BLOCK`] contents at a time (in hash order), and each
+/// pair is compared while the blocks of both its contents are held: at most two blocks,
+/// about 1.6 GB, whatever the collection's size.
 ///
 /// The exact and same-picture groups are cliques of the confirmed pairs ([`cliques`]): every
 /// two images of such a group were confirmed against each other, so whichever is kept, each
 /// other one is the same picture as it. A chain (smooth gradients each a shade from the next)
 /// is not one group. With `include_similar` the similar pairs join them: each component of
-/// all pairs is one group, so no image is in two. Without it the components that similar pairs make are listed
-/// after them as similar groups, which may hold images of an exact or same-picture group.
+/// all pairs is one group, so no image is in two. Without it the components that similar
+/// pairs make are listed after them as similar groups, which may hold images of an exact or
+/// same-picture group.
+///
+/// Fails when the signatures cannot be read.
 pub fn tiered(
     c: &Collection,
     candidates: Candidates,
     pixels: &Pixels,
     apart: &HashSet<(Hash, Hash)>,
     include_similar: bool,
-) -> Tiered {
+) -> anyhow::Result<Tiered> {
+    tiered_in_blocks(
+        c,
+        candidates,
+        pixels,
+        apart,
+        include_similar,
+        SIGNATURE_BLOCK,
+    )
+}
+
+/// [`tiered`], reading the signatures `block` contents at a time.
+fn tiered_in_blocks(
+    c: &Collection,
+    candidates: Candidates,
+    pixels: &Pixels,
+    apart: &HashSet<(Hash, Hash)>,
+    include_similar: bool,
+    block: usize,
+) -> anyhow::Result<Tiered> {
     let Candidates {
         mut strong,
         mut loose,
     } = candidates;
     keep_together(c, &mut strong, apart);
     keep_together(c, &mut loose, apart);
-    let likeness = |i: usize, j: usize| match (
-        pixels.signatures.get(&c.hashes[i]),
-        pixels.signatures.get(&c.hashes[j]),
-    ) {
-        (Some(a), Some(b)) => signature::compare(a, b),
-        _ => None,
+    let hashes = contents_of(c, &strong, &loose);
+    let blocks = hashes.len().div_ceil(block);
+    // The block of each row's content (rows in no pair are in none), and the pairs of blocks
+    // that some pair of rows spans.
+    let block_of: Vec<usize> = c
+        .hashes
+        .par_iter()
+        .map(|h| hashes.binary_search(h).map_or(usize::MAX, |at| at / block))
+        .collect();
+    let spanned = |&(i, j): &(usize, usize)| {
+        let (x, y) = (block_of[i], block_of[j]);
+        (x.min(y), x.max(y))
+    };
+    let mut spans = vec![false; blocks * blocks];
+    for pair in strong.iter().chain(&loose) {
+        let (x, y) = spanned(pair);
+        spans[x * blocks + y] = true;
+    }
+    let read_block = |b: usize| {
+        let end = ((b + 1) * block).min(hashes.len());
+        pixels.signatures.read(&hashes[b * block..end])
     };
     let mut maps: HashMap<(Hash, u64), Option<Rc<signature::FineMap>>> = HashMap::new();
     let mut fine_map = |hash: Hash, fraction: f64| -> Option<Rc<signature::FineMap>> {
@@ -318,48 +394,108 @@ pub fn tiered(
     let mut confirmed = Vec::new();
     let mut similar = Vec::new();
     let mut unconfirmed = 0;
-    // The signatures of a chunk of pairs first, in parallel; the thumbnails of the pairs they
-    // pass next. By chunks, so that the pairs (up to 16 an image) never hold a likeness
-    // each (32 bytes) beside the signatures.
-    for (pairs, at_threshold) in [(&strong, true), (&loose, false)] {
-        for chunk in pairs.chunks(SIGNED_CHUNK) {
-            let signed: Vec<Option<signature::Likeness>> =
-                chunk.par_iter().map(|&(i, j)| likeness(i, j)).collect();
-            for (&(i, j), likeness) in chunk.iter().zip(signed) {
-                let same = if c.hashes[i] == c.hashes[j] {
-                    Some(true)
-                } else {
-                    match likeness {
-                        Some(l) if l.agrees() => fine_check(i, j, l),
-                        Some(_) => Some(false),
-                        None => None,
+    // The pairs whose signatures agree, by their place in `strong` then `loose`, for the fine
+    // check once the signatures are let go.
+    let mut agreeing: Vec<(usize, signature::Likeness)> = Vec::new();
+    for a in 0..blocks {
+        let first = read_block(a)?;
+        for b in a..blocks {
+            if !spans[a * blocks + b] {
+                continue;
+            }
+            let second = if b == a { None } else { Some(read_block(b)?) };
+            let held = |h: &Hash| first.get(h).or_else(|| second.as_ref()?.get(h));
+            let likeness = |i: usize, j: usize| match (held(&c.hashes[i]), held(&c.hashes[j])) {
+                (Some(x), Some(y)) => signature::compare(x, y),
+                _ => None,
+            };
+            for (pairs, at_threshold, offset) in [(&strong, true, 0), (&loose, false, strong.len())]
+            {
+                // By chunks, so that the pairs (up to 16 an image) never hold a likeness each
+                // (40 bytes) beside the signatures.
+                for (k, chunk) in pairs.chunks(SIGNED_CHUNK).enumerate() {
+                    let signed: Vec<(usize, Option<signature::Likeness>)> = chunk
+                        .par_iter()
+                        .enumerate()
+                        .filter(|(_, pair)| spanned(pair) == (a, b))
+                        .map(|(at, &(i, j))| (offset + k * SIGNED_CHUNK + at, likeness(i, j)))
+                        .collect();
+                    for (place, likeness) in signed {
+                        let (i, j) = pairs[place - offset];
+                        match likeness {
+                            _ if c.hashes[i] == c.hashes[j] => confirmed.push((i, j)),
+                            Some(l) if l.agrees() => agreeing.push((place, l)),
+                            other if at_threshold => {
+                                unconfirmed += usize::from(other.is_none());
+                                similar.push((i, j));
+                            }
+                            _ => {}
+                        }
                     }
-                };
-                match same {
-                    Some(true) => confirmed.push((i, j)),
-                    other if at_threshold => {
-                        unconfirmed += usize::from(other.is_none());
-                        similar.push((i, j));
-                    }
-                    _ => {}
                 }
             }
         }
     }
-    drop((strong, loose));
+    agreeing.sort_unstable_by_key(|&(place, _)| place);
+    for (place, l) in agreeing {
+        let ((i, j), at_threshold) = match place.checked_sub(strong.len()) {
+            None => (strong[place], true),
+            Some(at) => (loose[at], false),
+        };
+        match fine_check(i, j, l) {
+            Some(true) => confirmed.push((i, j)),
+            other if at_threshold => {
+                unconfirmed += usize::from(other.is_none());
+                similar.push((i, j));
+            }
+            _ => {}
+        }
+    }
+    drop((strong, loose, block_of));
     // A pair of one component the embedding did not offer (a 25 % copy outside its
-    // original's nearest, joined through another copy) is checked when a group needs it.
+    // original's nearest, joined through another copy) is checked when a group needs it, on
+    // signatures read then (a component at a time, so a few are kept).
     let apart_pair = |i: usize, j: usize| {
         let (x, y) = (c.hashes[i], c.hashes[j]);
         apart.contains(&(x.min(y), x.max(y)))
     };
+    let mut kept: HashMap<Hash, Option<Vec<u8>>> = HashMap::new();
+    let mut failed: Option<anyhow::Error> = None;
     let mut check = |i: usize, j: usize| -> bool {
-        if apart_pair(i, j) {
+        if failed.is_some() || apart_pair(i, j) {
             return false;
         }
-        matches!(likeness(i, j), Some(l) if l.agrees() && fine_check(i, j, l) == Some(true))
+        let (x, y) = (c.hashes[i], c.hashes[j]);
+        if kept.len() + 2 > SIGNATURES_KEPT {
+            kept.clear();
+        }
+        let missing: Vec<Hash> = [x, y]
+            .into_iter()
+            .filter(|h| !kept.contains_key(h))
+            .collect();
+        if !missing.is_empty() {
+            match pixels.signatures.read(&missing) {
+                Ok(mut read) => {
+                    for h in missing {
+                        kept.insert(h, read.remove(&h));
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    return false;
+                }
+            }
+        }
+        let likeness = match (&kept[&x], &kept[&y]) {
+            (Some(a), Some(b)) => signature::compare(a, b),
+            _ => None,
+        };
+        matches!(likeness, Some(l) if l.agrees() && fine_check(i, j, l) == Some(true))
     };
     let same_groups = cliques(c, &confirmed, &mut check);
+    if let Some(e) = failed {
+        return Err(e);
+    }
     let tier_of = |rows: &[usize]| {
         if rows.iter().all(|&r| c.hashes[r] == c.hashes[rows[0]]) {
             Tier::Exact
@@ -396,10 +532,10 @@ pub fn tiered(
             .then(b.rows.len().cmp(&a.rows.len()))
             .then(a.rows[0].cmp(&b.rows[0]))
     });
-    Tiered {
+    Ok(Tiered {
         groups,
         unconfirmed,
-    }
+    })
 }
 
 /// The pairs `(i, j)`, `i < j`, where `j` is one of the [`LOOSE_NEIGHBOURS`] nearest of `i` or
@@ -783,7 +919,112 @@ mod tests {
             .collect();
         paired.sort();
         paired.dedup();
-        assert_eq!(found.hashes(&c), paired);
+        assert_eq!(contents_of(&c, &found.strong, &found.loose), paired);
         assert!(paired.len() < c.len(), "rows of one hash share it");
+    }
+
+    /// Rings for member `m` of family `family`: members 0 to 3 are one picture, each a shade
+    /// brighter than the one before; the others are each another picture in the same colours.
+    fn drawn(family: usize, m: usize) -> image::RgbImage {
+        let (cx, cy) = (
+            0.3 + 0.4 * (family % 7) as f32 / 7.0,
+            0.3 + 0.4 * (family % 5) as f32 / 5.0,
+        );
+        let freq = 4.0 + (family % 9) as f32 + 3.0 * m.saturating_sub(3) as f32;
+        let gain = 1.0 + 0.02 * m.min(3) as f32;
+        let (a, b) = ([20.0, 40.0 + family as f32, 90.0], [230.0, 200.0, 60.0]);
+        image::RgbImage::from_fn(128, 128, |x, y| {
+            let (u, v) = (x as f32 / 128.0 - cx, y as f32 / 128.0 - cy);
+            let t = 0.5 + 0.5 * ((u * u + v * v).sqrt() * freq * std::f32::consts::TAU).sin();
+            image::Rgb(std::array::from_fn(|k| {
+                ((a[k] + (b[k] - a[k]) * t) * gain).min(255.0) as u8
+            }))
+        })
+    }
+
+    struct Drawn(HashMap<Hash, image::RgbImage>);
+
+    impl Pictures for Drawn {
+        fn picture(&self, hash: &[u8; 32]) -> Option<image::RgbImage> {
+            self.0.get(hash).cloned()
+        }
+    }
+
+    /// Reading the signatures a few contents at a time, a pair of blocks held at once, gives
+    /// the groups that reading them all at once gives: exact, same-picture and similar ones,
+    /// and the pairs that could not be confirmed.
+    #[test]
+    fn signatures_read_in_blocks_give_the_groups_read_all_at_once() {
+        let mut c = families();
+        let (mut pictures, mut signatures) = (HashMap::new(), HashMap::new());
+        for row in 0..c.len() {
+            let (family, m) = (row / 8, row % 8);
+            // Members 4 and 5 of every tenth family are the same bytes.
+            let (id, m) = if family % 10 == 0 && m == 5 {
+                (row - 1, 4)
+            } else {
+                (row, m)
+            };
+            c.hashes[row][..8].copy_from_slice(&(id as u64).to_be_bytes());
+            let picture = drawn(family, m);
+            // One content has no signature: its pairs cannot be confirmed.
+            if row != 8 * 3 + 2 {
+                let sig = signature::signature(&image::DynamicImage::from(picture.clone()), [0; 3]);
+                signatures.insert(c.hashes[row], sig);
+            }
+            pictures.insert(c.hashes[row], picture);
+        }
+        let pictures = Drawn(pictures);
+        let largest = std::cell::Cell::new(0);
+        let read = |hashes: &[Hash]| -> anyhow::Result<HashMap<Hash, Vec<u8>>> {
+            largest.set(largest.get().max(hashes.len()));
+            Ok(hashes
+                .iter()
+                .filter_map(|h| Some((*h, signatures.get(h)?.clone())))
+                .collect())
+        };
+        let pixels = Pixels {
+            signatures: &read,
+            pictures: &pictures,
+        };
+        let apart = HashSet::new();
+        let at_once = tiered(&c, candidates(&c, 0.95), &pixels, &apart, false).unwrap();
+        let contents = {
+            let found = candidates(&c, 0.95);
+            contents_of(&c, &found.strong, &found.loose).len()
+        };
+        assert_eq!(largest.get(), contents, "one read of every paired content");
+        for tier in [Tier::Exact, Tier::SamePicture, Tier::Similar] {
+            assert!(at_once.groups.iter().any(|g| g.tier == tier), "{tier:?}");
+        }
+        assert!(at_once.unconfirmed > 0);
+        for block in [1, 7, 100] {
+            largest.set(0);
+            let in_blocks =
+                tiered_in_blocks(&c, candidates(&c, 0.95), &pixels, &apart, false, block).unwrap();
+            assert!(
+                largest.get() <= block.max(2),
+                "{block}: read {}",
+                largest.get()
+            );
+            assert_eq!(in_blocks.groups, at_once.groups, "{block}");
+            assert_eq!(in_blocks.unconfirmed, at_once.unconfirmed, "{block}");
+        }
+    }
+
+    /// A store that fails while the signatures are read fails the grouping: no group is
+    /// given as if its pixels had been checked.
+    #[test]
+    fn signatures_that_cannot_be_read_fail_the_grouping() {
+        let c = families();
+        let fail = |_: &[Hash]| -> anyhow::Result<HashMap<Hash, Vec<u8>>> {
+            anyhow::bail!("the store is damaged")
+        };
+        let pixels = Pixels {
+            signatures: &fail,
+            pictures: &Drawn(HashMap::new()),
+        };
+        let e = tiered(&c, candidates(&c, 0.95), &pixels, &HashSet::new(), false).unwrap_err();
+        assert_eq!(e.to_string(), "the store is damaged");
     }
 }

@@ -153,6 +153,33 @@ struct List<'a> {
     fresh: &'a mut [bool],
 }
 
+/// The lists of a run of points, borrowed: [`Part::list`] lends one at a time.
+struct Part<'a> {
+    /// The row of the run's first point.
+    first: usize,
+    k: usize,
+    ids: &'a mut [u32],
+    dists: &'a mut [f32],
+    fresh: &'a mut [bool],
+}
+
+impl Part<'_> {
+    /// How many points the run holds.
+    fn len(&self) -> usize {
+        self.ids.len() / self.k
+    }
+
+    /// The list of the run's `r`-th point.
+    fn list(&mut self, r: usize) -> List<'_> {
+        let at = r * self.k..(r + 1) * self.k;
+        List {
+            ids: &mut self.ids[at.clone()],
+            dists: &mut self.dists[at.clone()],
+            fresh: &mut self.fresh[at],
+        }
+    }
+}
+
 impl List<'_> {
     /// Takes `j` at squared distance `d` when it is nearer than the farthest held (ties by
     /// row) and not held yet; true when it entered.
@@ -186,25 +213,21 @@ impl Lists {
         }
     }
 
-    /// The lists of `rows` points at a time, each with its first point's row, in parallel.
-    fn par_chunks(
-        &mut self,
-        rows: usize,
-    ) -> impl IndexedParallelIterator<Item = (usize, Vec<List<'_>>)> {
+    /// The lists of `rows` points at a time, each part with its first point's row, in
+    /// parallel.
+    fn par_chunks(&mut self, rows: usize) -> impl IndexedParallelIterator<Item = Part<'_>> {
         let k = self.k;
         self.ids
             .par_chunks_mut(rows * k)
             .zip(self.dists.par_chunks_mut(rows * k))
             .zip(self.fresh.par_chunks_mut(rows * k))
             .enumerate()
-            .map(move |(chunk, ((ids, dists), fresh))| {
-                let lists = ids
-                    .chunks_mut(k)
-                    .zip(dists.chunks_mut(k))
-                    .zip(fresh.chunks_mut(k))
-                    .map(|((ids, dists), fresh)| List { ids, dists, fresh })
-                    .collect();
-                (chunk * rows, lists)
+            .map(move |(chunk, ((ids, dists), fresh))| Part {
+                first: chunk * rows,
+                k,
+                ids,
+                dists,
+                fresh,
             })
     }
 
@@ -223,9 +246,10 @@ impl Lists {
             }
             start = end;
         }
-        self.par_chunks(APPLY_ROWS).for_each(|(first, mut lists)| {
-            for (r, list) in lists.iter_mut().enumerate() {
-                let i = first + r;
+        self.par_chunks(APPLY_ROWS).for_each(|mut part| {
+            for r in 0..part.len() {
+                let i = part.first + r;
+                let mut list = part.list(r);
                 let (s, e) = leaf_of[i];
                 for &j in &order[s as usize..e as usize] {
                     if j as usize != i {
@@ -239,9 +263,10 @@ impl Lists {
     /// Fills the places left empty with random points (seeded by the point's row).
     fn fill_randomly(&mut self, x: &Matrix, seed: u64) {
         let n = x.rows;
-        self.par_chunks(APPLY_ROWS).for_each(|(first, mut lists)| {
-            for (r, list) in lists.iter_mut().enumerate() {
-                let i = first + r;
+        self.par_chunks(APPLY_ROWS).for_each(|mut part| {
+            for r in 0..part.len() {
+                let i = part.first + r;
+                let mut list = part.list(r);
                 let mut rng = Lcg::new(mix(seed ^ i as u64));
                 let mut tries = 4 * list.ids.len();
                 while list.ids.contains(&EMPTY) && tries > 0 {
@@ -260,9 +285,11 @@ impl Lists {
         let n = x.rows;
         let (new, old) = self.candidates(size, seed);
         // The sampled new neighbours are joined now: they are old from here on.
-        self.par_chunks(APPLY_ROWS).for_each(|(first, mut lists)| {
-            for (r, list) in lists.iter_mut().enumerate() {
-                let sampled = &new[(first + r) * size..(first + r + 1) * size];
+        self.par_chunks(APPLY_ROWS).for_each(|mut part| {
+            for r in 0..part.len() {
+                let i = part.first + r;
+                let list = part.list(r);
+                let sampled = &new[i * size..(i + 1) * size];
                 for (f, id) in list.fresh.iter_mut().zip(list.ids.iter()) {
                     if *f && sampled.contains(id) {
                         *f = false;
@@ -274,9 +301,10 @@ impl Lists {
         for first in (0..n).step_by(BLOCK) {
             let end = (first + BLOCK).min(n);
             let lists = &*self;
-            let mut offers: Vec<(u32, u32, f32)> = (first..end)
+            // Each point's offers apart, so they are bucketed with no second copy of them all.
+            let mut offers: Vec<Vec<(u32, u32, f32)>> = (first..end)
                 .into_par_iter()
-                .flat_map_iter(|i| {
+                .map(|i| {
                     let ours = |c: &[u32]| -> Vec<u32> {
                         c[i * size..(i + 1) * size]
                             .iter()
@@ -284,32 +312,38 @@ impl Lists {
                             .filter(|&j| j != EMPTY)
                             .collect()
                     };
-                    lists.join(x, &ours(&new), &ours(&old))
+                    let mut offers = lists.join(x, &ours(&new), &ours(&old));
+                    offers.shrink_to_fit();
+                    offers
                 })
                 .collect();
             // The offers to each chunk of points, in the order they were made.
             let chunks = n.div_ceil(APPLY_ROWS);
             let mut starts = vec![0usize; chunks + 1];
-            for o in &offers {
+            for o in offers.iter().flatten() {
                 starts[o.0 as usize / APPLY_ROWS + 1] += 1;
             }
             for b in 0..chunks {
                 starts[b + 1] += starts[b];
             }
             let mut at = starts.clone();
-            let mut bucketed = vec![(0u32, 0u32, 0f32); offers.len()];
-            for o in offers.drain(..) {
-                let b = o.0 as usize / APPLY_ROWS;
-                bucketed[at[b]] = o;
-                at[b] += 1;
+            let mut bucketed = vec![(0u32, 0u32, 0f32); starts[chunks]];
+            for point in &mut offers {
+                for o in std::mem::take(point) {
+                    let b = o.0 as usize / APPLY_ROWS;
+                    bucketed[at[b]] = o;
+                    at[b] += 1;
+                }
             }
+            drop(offers);
             changed += self
                 .par_chunks(APPLY_ROWS)
-                .map(|(first, mut lists)| {
-                    let b = first / APPLY_ROWS;
+                .map(|mut part| {
+                    let b = part.first / APPLY_ROWS;
+                    let first = part.first;
                     bucketed[starts[b]..starts[b + 1]]
                         .iter()
-                        .filter(|&&(i, j, d)| lists[i as usize - first].offer(j, d))
+                        .filter(|&&(i, j, d)| part.list(i as usize - first).offer(j, d))
                         .count()
                 })
                 .sum::<usize>();
