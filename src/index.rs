@@ -184,6 +184,10 @@ pub struct Summary {
     pub skipped: Vec<Skipped>,
     /// Whether the run was stopped before it finished.
     pub interrupted: bool,
+    /// The symlinks to folders the walk followed ([`scan::Scan::linked`]), for a watch of the
+    /// folder to watch too; not part of the JSON summary.
+    #[serde(skip)]
+    pub linked: Vec<PathBuf>,
     /// Wall time of the run, in seconds.
     pub seconds: f64,
     /// Embedded images per second.
@@ -316,6 +320,7 @@ pub fn index(
         changed: 0,
         skipped: walk.skipped,
         interrupted: false,
+        linked: walk.linked,
         seconds: 0.0,
         images_per_second: 0.0,
     };

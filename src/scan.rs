@@ -111,6 +111,9 @@ pub struct Scan {
     pub files: Vec<FileEntry>,
     /// Entries that looked like images but could not be used.
     pub skipped: Vec<Skipped>,
+    /// The symlinks to folders that were walked (their paths under the root), in the order
+    /// they were followed: what a watch of the folder must watch besides it.
+    pub linked: Vec<PathBuf>,
 }
 
 /// Why a folder cannot be scanned at all.
@@ -149,6 +152,37 @@ pub fn resolve_root(root: &Path) -> Result<PathBuf, ScanError> {
         std::fs::canonicalize(root).map_err(|e| ScanError::Unreadable(root.to_owned(), e))?;
     std::fs::read_dir(&canonical).map_err(|e| ScanError::Unreadable(root.to_owned(), e))?;
     Ok(canonical)
+}
+
+/// The paths a walk may have given the file the user names `path`, the most literal first:
+/// for each folder above it from the farthest, that folder's canonical path joined with the
+/// rest as written, and last the file's canonical path. A walk keeps the names of the links
+/// it goes through (`col/linked/a.png` where `linked` leads elsewhere, `col/best.png` linking
+/// to `col/photos/cat.png`), so the canonical path alone does not find such a file in a
+/// collection, or finds it under another name. Relative paths are taken from the working
+/// folder. Empty when `path` cannot be read.
+pub fn paths_as_walked(path: &Path) -> Vec<PathBuf> {
+    let Ok(canonical) = std::fs::canonicalize(path) else {
+        return Vec::new();
+    };
+    let mut out = vec![canonical];
+    let Ok(absolute) = std::path::absolute(path) else {
+        return out;
+    };
+    let mut rest = Vec::new();
+    let mut folder = absolute.as_path();
+    while let (Some(name), Some(parent)) = (folder.file_name(), folder.parent()) {
+        rest.push(name);
+        folder = parent;
+        if let Ok(real) = std::fs::canonicalize(folder) {
+            let spelt = rest.iter().rev().fold(real, |p, name| p.join(name));
+            if !out.contains(&spelt) {
+                out.push(spelt);
+            }
+        }
+    }
+    out.reverse();
+    out
 }
 
 /// Walks `root` recursively (following symlinks, skipping hidden entries) for image files,
@@ -195,6 +229,7 @@ pub fn scan(root: &Path) -> Scan {
             visited: &visited,
         }
         .folder(&link.path, &link.ancestors);
+        out.linked.push(link.path);
         out.files.append(&mut walked.scan.files);
         out.skipped.append(&mut walked.scan.skipped);
         links.extend(walked.links);
@@ -475,6 +510,44 @@ mod tests {
         assert_eq!(found.skipped.len(), 12, "{:?}", found.skipped);
         let again: Vec<PathBuf> = scan(&root).files.into_iter().map(|f| f.path).collect();
         assert_eq!(again, paths, "the same on every run");
+    }
+
+    /// The paths the walk gives files reached through symlinks are among the spellings of
+    /// the user's path, however the user names the file, and the walk names the folders it
+    /// reached through links.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_reached_through_a_link_is_found_by_the_path_the_walk_gave_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = tmp.path().canonicalize().unwrap();
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("photos")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("far.png"), b"x").unwrap();
+        std::fs::write(root.join("photos/cat.png"), b"x").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("linked")).unwrap();
+        std::os::unix::fs::symlink(root.join("photos/cat.png"), root.join("best.png")).unwrap();
+        let walked = scan(&root);
+        assert_eq!(walked.linked, vec![root.join("linked")]);
+        let paths: Vec<PathBuf> = walked.files.into_iter().map(|f| f.path).collect();
+        for named in [
+            root.join("linked/far.png"),
+            root.join("best.png"),
+            root.join("photos/cat.png"),
+            root.join("photos/../best.png"),
+        ] {
+            let spellings = paths_as_walked(&named);
+            assert!(
+                spellings.iter().any(|s| paths.contains(s)),
+                "{named:?}: {spellings:?} among {paths:?}"
+            );
+        }
+        // The path as written comes before the canonical one.
+        let best = paths_as_walked(&root.join("best.png"));
+        let first = best.iter().find(|s| paths.contains(s));
+        assert_eq!(first, Some(&root.join("best.png")));
+        assert_eq!(best.last(), Some(&root.join("photos/cat.png")));
+        assert!(paths_as_walked(&root.join("gone.png")).is_empty());
     }
 
     /// A link to a hidden folder says so; a broken link is mentioned only when its name is an

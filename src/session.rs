@@ -183,7 +183,11 @@ impl Watching {
     /// What an indexing pass of the folder changed, or `None` when nothing worth telling did:
     /// no image added, changed or removed, and the same files skipped as before. An
     /// interrupted pass changes nothing here (its files are looked at again next time).
+    ///
+    /// The folders the pass reached through symlinks are watched from now on too (see
+    /// [`crate::watch::FolderWatch::follow`]).
     pub fn assess(&mut self, summary: &Summary) -> Option<Change> {
+        self.watch.follow(&summary.linked);
         let now: HashSet<PathBuf> = summary.skipped.iter().map(|s| s.path.clone()).collect();
         let change = Change {
             changed: summary.changed.max(summary.embedded),
@@ -769,7 +773,6 @@ impl Session {
         crate::dedupe::KeepRule::parse_list(text, &self.root)
             .map_err(|rule| Error::bad_request(format_args!("--keep {text}: {rule}")))
     }
-
 
     /// The plan for the near-duplicate groups of `c` in tiers (exact, same picture, similar at
     /// `threshold`; see [`crate::dedupe::groups`]): each group's keeper by `rules`, and what

@@ -8,13 +8,18 @@
 //! wakes it. Where events fall short — inotify's limit on watched folders reached, a platform
 //! without them, or a network file system, where changes made on other machines send none —
 //! it also ticks every `rescan_every`, and says why.
+//!
+//! Symlinks are not followed by the watch itself (a link to `/` would have it watch the whole
+//! file system): the folders the walk reached through links ([`crate::scan::Scan::linked`])
+//! are watched once the walk names them ([`FolderWatch::follow`]).
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use notify::event::{MetadataKind, ModifyKind};
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{Config, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 
 /// How a folder is to be watched (the settings' `[watch]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,8 +62,25 @@ impl std::fmt::Display for WatchMode {
 pub struct FolderWatch {
     ticks: mpsc::Receiver<()>,
     mode: WatchMode,
-    /// Keeps the watcher alive (dropping it stops the events).
-    _events: Option<RecommendedWatcher>,
+    /// The watcher (dropping it stops the events), when file events are used.
+    events: Option<RecommendedWatcher>,
+    /// Where the rescans' ticks go, for a rescan started later.
+    rescans: mpsc::Sender<()>,
+    rescan_every: Duration,
+    /// The links to folders watched besides the folder.
+    followed: HashSet<PathBuf>,
+}
+
+/// Ticks into `tx` every `every`, until the receiver is gone.
+fn rescan_every(tx: mpsc::Sender<()>, every: Duration) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 impl FolderWatch {
@@ -69,26 +91,21 @@ impl FolderWatch {
     /// every error, and [`FolderWatch::mode`] says which it is.
     pub fn start(root: &Path, options: &WatchOptions) -> FolderWatch {
         let (tx, ticks) = mpsc::channel();
+        let every = options.rescan_every;
         let rescan = |why: String| {
-            let tx = tx.clone();
-            let every = options.rescan_every;
-            std::thread::spawn(move || {
-                loop {
-                    std::thread::sleep(every);
-                    if tx.send(()).is_err() {
-                        break;
-                    }
-                }
-            });
+            rescan_every(tx.clone(), every);
             WatchMode::Polling { every, why }
         };
+        let watch = |mode: WatchMode, events: Option<RecommendedWatcher>| FolderWatch {
+            ticks,
+            mode,
+            events,
+            rescans: tx.clone(),
+            rescan_every: every,
+            followed: HashSet::new(),
+        };
         if !options.events {
-            let mode = rescan("watch.mode = \"rescan\"".to_owned());
-            return FolderWatch {
-                ticks,
-                mode,
-                _events: None,
-            };
+            return watch(rescan("watch.mode = \"rescan\"".to_owned()), None);
         }
         // Relevant events go to a debouncing thread, which ticks once they have been quiet
         // for `debounce`; it ends when the watcher (the events' sender) is dropped.
@@ -126,31 +143,62 @@ impl FolderWatch {
                 }
             }
         });
-        let watched = notify::recommended_watcher(handler).and_then(|mut w| {
+        let config = Config::default().with_follow_symlinks(false);
+        let watched = RecommendedWatcher::new(handler, config).and_then(|mut w| {
             w.watch(root, RecursiveMode::Recursive)?;
             Ok(w)
         });
         match watched {
-            Ok(debouncer) => {
+            Ok(watcher) => {
                 // Local changes still come as events; those made elsewhere only by rescans.
                 let mode = match network_file_system(root) {
                     Some(fs) => rescan(format!("{fs}: other machines' changes send no events")),
                     None => WatchMode::Events,
                 };
-                FolderWatch {
-                    ticks,
-                    mode,
-                    _events: Some(debouncer),
-                }
+                watch(mode, Some(watcher))
             }
-            Err(e) => {
-                let mode = rescan(format!("no file events: {e}"));
-                FolderWatch {
-                    ticks,
-                    mode,
-                    _events: None,
-                }
+            Err(e) => watch(rescan(format!("no file events: {e}")), None),
+        }
+    }
+
+    /// Watches besides the folder those of `links` (symlinks to folders the walk followed,
+    /// see [`crate::scan::Scan::linked`]) not watched yet, each with what is below it (links
+    /// there are not followed: the walk names those it follows). A link whose folder cannot
+    /// be watched, or is on a network file system, turns rescans on, and [`FolderWatch::mode`]
+    /// says so.
+    pub fn follow(&mut self, links: &[PathBuf]) {
+        let Some(events) = self.events.as_mut() else {
+            return;
+        };
+        let mut why = None;
+        for link in links {
+            if !self.followed.insert(link.clone()) {
+                continue;
             }
+            // The folder it leads to: watched through the link, the folder itself would not
+            // be (the watch's walk takes a link it starts from as a link, not a folder).
+            let watched = std::fs::canonicalize(link)
+                .map_err(notify::Error::io)
+                .and_then(|folder| events.watch(&folder, RecursiveMode::Recursive));
+            if let Err(e) = watched {
+                why.get_or_insert_with(|| {
+                    format!("no file events in {}: {e}", crate::text::shown(link))
+                });
+            } else if let Some(fs) = network_file_system(link) {
+                why.get_or_insert_with(|| {
+                    format!(
+                        "{} is on {fs}: other machines' changes send no events",
+                        crate::text::shown(link)
+                    )
+                });
+            }
+        }
+        if let (Some(why), WatchMode::Events) = (why, &self.mode) {
+            rescan_every(self.rescans.clone(), self.rescan_every);
+            self.mode = WatchMode::Polling {
+                every: self.rescan_every,
+                why,
+            };
         }
     }
 
@@ -308,5 +356,45 @@ mod tests {
         };
         assert!(why.starts_with("no file events: "), "{why}");
         assert!(watch.wait(Duration::from_secs(20)));
+    }
+
+    /// A link to a folder is not followed by the watch on its own (a link to `/` would watch
+    /// the whole file system), only once the walk names it.
+    #[cfg(unix)]
+    #[test]
+    fn linked_folders_are_watched_once_the_walk_names_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, outside) = (dir.path().join("root"), dir.path().join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(outside.join("deeper")).unwrap();
+        if network_file_system(dir.path()).is_some() {
+            return;
+        }
+        let link = root.join("linked");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let options = WatchOptions {
+            debounce: Duration::from_millis(50),
+            rescan_every: Duration::from_secs(3600),
+            events: true,
+        };
+        let mut watch = FolderWatch::start(&root, &options);
+        std::fs::write(outside.join("deeper/a.png"), b"x").unwrap();
+        assert!(
+            !watch.wait(Duration::from_millis(700)),
+            "a tick through a link the walk has not named"
+        );
+        let walked = crate::scan::scan(&root);
+        assert_eq!(walked.linked, vec![link]);
+        watch.follow(&walked.linked);
+        assert_eq!(watch.mode(), &WatchMode::Events);
+        for added in ["b.png", "deeper/c.png"] {
+            std::fs::write(outside.join(added), b"y").unwrap();
+            assert!(
+                watch.wait(Duration::from_secs(20)),
+                "no tick for {added} added in a linked folder"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+            while watch.wait(Duration::from_millis(300)) {}
+        }
     }
 }

@@ -161,9 +161,13 @@ pub(crate) fn edit_of(
             "new" => None,
             n => Some(number("--move", n)?),
         };
-        let full = std::fs::canonicalize(path)
+        std::fs::metadata(path)
             .map_err(|e| Error::bad_request(format_args!("--move {path}: {e}")))?;
-        let row = c.paths.iter().position(|p| *p == full).ok_or_else(|| {
+        let spellings = imgtui::scan::paths_as_walked(Path::new(path));
+        let row = spellings
+            .iter()
+            .find_map(|spelt| c.paths.iter().position(|p| p == spelt));
+        let row = row.ok_or_else(|| {
             Error::bad_request(format_args!("--move {path}: not an image of this folder"))
         })?;
         return Ok(Some(Edit::Move {

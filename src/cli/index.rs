@@ -97,7 +97,11 @@ pub(crate) fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
         let summary = session.update_index_with(&opts, &|_| {}, &cancel)?;
         // The explorer's rule: a pass is told when images came, changed or went, or a file
         // began or stopped being skipped (and the first pass always).
+        let mode = watch.mode().clone();
         let change = watch.assess(&summary);
+        if *watch.mode() != mode {
+            say!("imgtui: now {}", watch.mode());
+        }
         if first || change.is_some() || summary.interrupted {
             if a.json {
                 print(&summary, Format::Json, "")?;

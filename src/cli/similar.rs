@@ -67,9 +67,14 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
         }
     };
     let session = a.facet.ready(g, &dir)?;
+    // The collection names an image reached through a symlink by the link's path.
+    let spellings = imgtui::scan::paths_as_walked(&a.image);
     if let Select::Nearest(n) = select
-        && let Some(found) = session.similar_through_saved_index(&image, &bytes, n)?
+        && let Some(found) = session.similar_through_saved_index(&spellings, &bytes, n)?
     {
+        let image = found
+            .own_row
+            .map_or(image, |row| found.images.paths[row].clone());
         let answer = answers::Similar::new(
             image,
             found.own_row.is_some(),
@@ -79,7 +84,10 @@ pub(crate) fn run_similar(a: SimilarArgs, g: &Globals) -> Result<ExitCode> {
         return print(&answer, a.format, "");
     }
     let c = session.images()?;
-    let own_row = c.paths.iter().position(|p| *p == image);
+    let own_row = spellings
+        .iter()
+        .find_map(|spelt| c.paths.iter().position(|p| p == spelt));
+    let image = own_row.map_or(image, |row| c.paths[row].clone());
     let query = match own_row {
         Some(i) => c.row(i),
         None => session
@@ -186,7 +194,7 @@ fn decide(session: &Session, c: &imgtui::Collection, files: &[PathBuf], mark: bo
     let rows = files
         .iter()
         .map(|f| {
-            let path = std::fs::canonicalize(f).map_err(|e| {
+            std::fs::metadata(f).map_err(|e| {
                 Error::with_kind(
                     ErrorKind::MissingInput,
                     anyhow::anyhow!(
@@ -196,13 +204,17 @@ fn decide(session: &Session, c: &imgtui::Collection, files: &[PathBuf], mark: bo
                     ),
                 )
             })?;
-            c.paths.binary_search(&path).map_err(|_| {
-                Error::bad_request(format_args!(
-                    "{} is not an image of {}",
-                    imgtui::text::shown(f),
-                    imgtui::text::shown(session.root())
-                ))
-            })
+            let spellings = imgtui::scan::paths_as_walked(f);
+            spellings
+                .iter()
+                .find_map(|spelt| c.paths.binary_search(spelt).ok())
+                .ok_or_else(|| {
+                    Error::bad_request(format_args!(
+                        "{} is not an image of {}",
+                        imgtui::text::shown(f),
+                        imgtui::text::shown(session.root())
+                    ))
+                })
         })
         .collect::<Result<Vec<usize>>>()?;
     let count = |n: usize| {

@@ -131,7 +131,8 @@ impl Session {
     }
 
     /// The `n` images of this session's folder nearest to `image` (a file of the folder, or
-    /// outside it: then `bytes` are embedded), reading only the vectors the saved neighbour
+    /// outside it: then `bytes` are embedded; given as the paths a walk may have named it,
+    /// [`crate::scan::paths_as_walked`]), reading only the vectors the saved neighbour
     /// index points at: the probed cells', the query's own and those of images new to the
     /// index. What one `similar` needs at a million images: a tenth of the vectors.
     ///
@@ -141,7 +142,7 @@ impl Session {
     /// the store cannot be read, or the bytes cannot be embedded.
     pub fn similar_through_saved_index(
         &self,
-        image: &std::path::Path,
+        image: &[PathBuf],
         bytes: &[u8],
         n: usize,
     ) -> Result<Option<FoundSimilar>> {
@@ -166,7 +167,9 @@ impl Session {
             hashes: rows.iter().map(|&i| files.hashes[i]).collect(),
             ..Collection::default()
         };
-        let own = files.paths.iter().position(|p| p == image);
+        let own = image
+            .iter()
+            .find_map(|spelt| files.paths.iter().position(|p| p == spelt));
         let query = match own {
             Some(i) => match self.read_vectors(subset(&[i]))? {
                 one if one.len() == 1 => one.row(0),

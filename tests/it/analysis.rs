@@ -159,6 +159,47 @@ fn bad_requests_are_clear_errors() {
     }
 }
 
+/// An image the walk reached through a symlink (a linked folder, a link to another image) is
+/// one of the collection's by the path the walk gave it: `similar` on it leaves it out of its
+/// own neighbours, and names it as the collection does (the other path of a linked file is
+/// another entry of the collection, the same picture).
+#[cfg(unix)]
+#[test]
+fn similar_finds_a_query_reached_through_a_symlink_in_the_collection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().canonicalize().unwrap();
+    let (dir, outside) = (base.join("images"), base.join("outside"));
+    varied_folder(&dir);
+    std::fs::create_dir(&outside).unwrap();
+    solid(90, 90, [200, 40, 40])
+        .save(outside.join("far-red.png"))
+        .unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("linked")).unwrap();
+    std::os::unix::fs::symlink(dir.join("solid-red.png"), dir.join("best.png")).unwrap();
+    let store = base.join("store.sqlite");
+    index_json(&dir, &store);
+    for query in [dir.join("linked/far-red.png"), dir.join("best.png")] {
+        let answer: Similar = run_answer(
+            &[
+                "similar",
+                query.to_str().unwrap(),
+                "--in",
+                dir.to_str().unwrap(),
+                "--n",
+                "3",
+            ],
+            &store,
+        );
+        assert!(answer.in_collection, "{query:?}");
+        assert_eq!(answer.query, query);
+        assert!(
+            answer.neighbours.iter().all(|n| n.path != query),
+            "{query:?} is not its own neighbour: {:?}",
+            answer.neighbours
+        );
+    }
+}
+
 /// `similar IMAGE` without `--in` searches the image's folder only if it was indexed before,
 /// and says which folder it searches; a new folder is not indexed unasked.
 #[test]

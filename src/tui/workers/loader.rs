@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::Msg;
 use crate::error::{Error, Result};
-use crate::session::{Collection, KeepRule, Progress, Reopener, Session, Space, Summary, Watching};
+use crate::session::{
+    Change, Collection, KeepRule, Progress, Reopener, Session, Space, Summary, Watching,
+};
 use crate::tui::app::Event;
 
 /// Shows the saved clustering at once if there is one, then brings the index up to date,
@@ -71,7 +73,7 @@ impl Loader<'_> {
             return Err(Error::interrupted());
         }
         // The first pass sets what is skipped; later passes tell only what changes.
-        let _ = watch.assess(&summary);
+        let _ = self.assess(&mut watch, &summary);
         if !shown_early || summary.changed_collection() {
             let c = self.collection()?;
             self.fit(c)?;
@@ -110,6 +112,17 @@ impl Loader<'_> {
         Ok(true)
     }
 
+    /// What a pass changed ([`Watching::assess`]); the screen hears when the folders it
+    /// reached through symlinks changed how the folder is watched.
+    fn assess(&self, watch: &mut Watching, summary: &Summary) -> Option<Change> {
+        let before = watch.mode().clone();
+        let change = watch.assess(summary);
+        if *watch.mode() != before {
+            self.send(Event::Watching(watch.mode().clone()));
+        }
+        change
+    }
+
     /// The live folder: each change is indexed, new images join the nearest cluster of the
     /// saved clustering, deleted ones drop out; the screen keeps its cursor.
     fn follow(&mut self, watch: &mut Watching) -> Result<()> {
@@ -121,7 +134,7 @@ impl Loader<'_> {
             if summary.interrupted {
                 break;
             }
-            let Some(change) = watch.assess(&summary) else {
+            let Some(change) = self.assess(watch, &summary) else {
                 continue;
             };
             if change.collection_changed() {
