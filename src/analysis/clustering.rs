@@ -440,7 +440,18 @@ pub fn cluster_keeping_map(
         progress(FitStage::Neighbours);
         super::umap::knn(c, &x, super::umap::others(n, &umap_options), req.seed)
     };
-    let mut knn = None;
+    // What the lattice needs of the kNN graph, taken before UMAP lets the graph go.
+    let nearest = |knn: &[Vec<super::neighbours::Neighbour>]| -> Vec<Vec<usize>> {
+        knn.iter()
+            .map(|row| {
+                row.iter()
+                    .take(super::lattice::NEIGHBOURS)
+                    .map(|nb| nb.index)
+                    .collect()
+            })
+            .collect()
+    };
+    let mut lattice_graph = None;
     let map = match (&kept, req.map) {
         (Some(kept), _) => kept.map.clone(),
         // Two images span one axis: the map is then a line.
@@ -452,7 +463,8 @@ pub fn cluster_keeping_map(
             .collect(),
         (_, MapMethod::Tsne) => super::tsne::tsne(&x)?,
         (_, MapMethod::Umap) => {
-            let graph = knn.insert(knn_graph());
+            let graph = knn_graph();
+            lattice_graph = Some(nearest(&graph));
             let epoch = |done, total| progress(FitStage::Mapping { done, total });
             super::umap::umap_of_knn_reporting(&x, graph, &umap_options, &epoch)
         }
@@ -468,12 +480,8 @@ pub fn cluster_keeping_map(
     let lattice = match kept {
         Some(kept) if kept.lattice.len() == n => kept.lattice,
         _ => {
-            let knn = knn.unwrap_or_else(knn_graph);
+            let graph = lattice_graph.unwrap_or_else(|| nearest(&knn_graph()));
             progress(FitStage::Lattice);
-            let graph: Vec<Vec<usize>> = knn
-                .iter()
-                .map(|row| row.iter().map(|nb| nb.index).collect())
-                .collect();
             super::lattice::lay_out(&map, Some(&graph)).1
         }
     };

@@ -36,10 +36,16 @@ pub fn lay_out(map: &[[f32; 2]], graph: Option<&[Vec<usize>]>) -> ((usize, usize
     let (columns, rows) = shape(map.len());
     let mut cells = assign(map, columns, rows);
     if let Some(graph) = graph {
-        let nearest: Vec<Vec<usize>> = graph
-            .iter()
-            .map(|row| row.iter().copied().take(NEIGHBOURS).collect())
-            .collect();
+        let nearest: std::borrow::Cow<[Vec<usize>]> =
+            if graph.iter().all(|row| row.len() <= NEIGHBOURS) {
+                graph.into()
+            } else {
+                graph
+                    .iter()
+                    .map(|row| row.iter().copied().take(NEIGHBOURS).collect())
+                    .collect::<Vec<_>>()
+                    .into()
+            };
         refine(&mut cells, columns, rows, &nearest, PASSES);
     }
     ((columns, rows), cells)

@@ -40,17 +40,23 @@ const BLOCK: usize = 4096;
 const APPLY_ROWS: usize = 1024;
 /// An empty place in a list.
 const EMPTY: u32 = u32::MAX;
+/// The bit of a list's entry that marks it new (not joined yet): the flags ride in the rows'
+/// top bit instead of an array of their own (45 MB at a million points and 45 neighbours).
+const FRESH: u32 = 1 << 31;
+/// The bits of a list's entry that hold the row.
+const ROW: u32 = !FRESH;
 
 /// The approximate `k` nearest of every row of `x` (`n × d`) by Euclidean distance, nearest
 /// first (ties by row), the row itself left out: `n` lists of `min(k, n − 1)` rows.
 ///
 /// Recall against the exact graph is typically 0.9–1.0 on embeddings projected to 32–64
 /// dimensions (the unit tests check ≥ 0.9 on drawn clusters; BENCHMARKS gives the figures at
-/// 100,000 and 1,000,000 images). Time grows about as n·k²; memory is about n·(9k + 24c)
+/// 100,000 and 1,000,000 images). Time grows about as n·k²; memory is about n·(8k + 24c)
 /// bytes beside `x`, with c = min(k, [`MAX_CANDIDATES`]) (the lists, then each round's
-/// candidates and their priorities).
+/// candidates and their priorities). Panics from 2³¹ − 1 rows on (rows are 31 bits).
 pub fn knn_graph(x: &Matrix, k: usize, seed: u64) -> Vec<Vec<u32>> {
     let n = x.rows;
+    assert!(n < ROW as usize, "NN-descent numbers rows in 31 bits");
     let k = k.min(n.saturating_sub(1));
     if k == 0 {
         return vec![Vec::new(); n];
@@ -137,20 +143,18 @@ fn rp_tree(x: &Matrix, leaf: usize, seed: u64) -> (Vec<u32>, Vec<usize>) {
     (order, ends)
 }
 
-/// Every point's list: `k` places of (row, squared distance, new?), sorted by distance then
-/// row, empty places (row [`EMPTY`], distance ∞) last.
+/// Every point's list: `k` places of (row, with [`FRESH`] while new; squared distance),
+/// sorted by distance then row, empty places (row [`EMPTY`], distance ∞) last.
 struct Lists {
     k: usize,
     ids: Vec<u32>,
     dists: Vec<f32>,
-    fresh: Vec<bool>,
 }
 
 /// One point's list, borrowed.
 struct List<'a> {
     ids: &'a mut [u32],
     dists: &'a mut [f32],
-    fresh: &'a mut [bool],
 }
 
 /// The lists of a run of points, borrowed: [`Part::list`] lends one at a time.
@@ -160,7 +164,6 @@ struct Part<'a> {
     k: usize,
     ids: &'a mut [u32],
     dists: &'a mut [f32],
-    fresh: &'a mut [bool],
 }
 
 impl Part<'_> {
@@ -174,8 +177,7 @@ impl Part<'_> {
         let at = r * self.k..(r + 1) * self.k;
         List {
             ids: &mut self.ids[at.clone()],
-            dists: &mut self.dists[at.clone()],
-            fresh: &mut self.fresh[at],
+            dists: &mut self.dists[at],
         }
     }
 }
@@ -185,8 +187,8 @@ impl List<'_> {
     /// row) and not held yet; true when it entered.
     fn offer(&mut self, j: u32, d: f32) -> bool {
         let last = self.ids.len() - 1;
-        let before = |p: usize| self.dists[p] > d || (self.dists[p] == d && self.ids[p] > j);
-        if !before(last) || self.ids.contains(&j) {
+        let before = |p: usize| self.dists[p] > d || (self.dists[p] == d && self.ids[p] & ROW > j);
+        if !before(last) || self.ids.iter().any(|&m| m & ROW == j) {
             return false;
         }
         let mut at = last;
@@ -195,10 +197,8 @@ impl List<'_> {
         }
         self.ids.copy_within(at..last, at + 1);
         self.dists.copy_within(at..last, at + 1);
-        self.fresh.copy_within(at..last, at + 1);
-        self.ids[at] = j;
+        self.ids[at] = j | FRESH;
         self.dists[at] = d;
-        self.fresh[at] = true;
         true
     }
 }
@@ -209,7 +209,6 @@ impl Lists {
             k,
             ids: vec![EMPTY; n * k],
             dists: vec![f32::INFINITY; n * k],
-            fresh: vec![false; n * k],
         }
     }
 
@@ -220,14 +219,12 @@ impl Lists {
         self.ids
             .par_chunks_mut(rows * k)
             .zip(self.dists.par_chunks_mut(rows * k))
-            .zip(self.fresh.par_chunks_mut(rows * k))
             .enumerate()
-            .map(move |(chunk, ((ids, dists), fresh))| Part {
+            .map(move |(chunk, (ids, dists))| Part {
                 first: chunk * rows,
                 k,
                 ids,
                 dists,
-                fresh,
             })
     }
 
@@ -290,9 +287,9 @@ impl Lists {
                 let i = part.first + r;
                 let list = part.list(r);
                 let sampled = &new[i * size..(i + 1) * size];
-                for (f, id) in list.fresh.iter_mut().zip(list.ids.iter()) {
-                    if *f && sampled.contains(id) {
-                        *f = false;
+                for id in list.ids.iter_mut() {
+                    if *id != EMPTY && *id & FRESH != 0 && sampled.contains(&(*id & ROW)) {
+                        *id &= ROW;
                     }
                 }
             }
@@ -301,10 +298,9 @@ impl Lists {
         for first in (0..n).step_by(BLOCK) {
             let end = (first + BLOCK).min(n);
             let lists = &*self;
-            // Each point's offers apart, so they are bucketed with no second copy of them all.
-            let mut offers: Vec<Vec<(u32, u32, f32)>> = (first..end)
+            let mut offers: Vec<(u32, u32, f32)> = (first..end)
                 .into_par_iter()
-                .map(|i| {
+                .flat_map_iter(|i| {
                     let ours = |c: &[u32]| -> Vec<u32> {
                         c[i * size..(i + 1) * size]
                             .iter()
@@ -312,30 +308,25 @@ impl Lists {
                             .filter(|&j| j != EMPTY)
                             .collect()
                     };
-                    let mut offers = lists.join(x, &ours(&new), &ours(&old));
-                    offers.shrink_to_fit();
-                    offers
+                    lists.join(x, &ours(&new), &ours(&old))
                 })
                 .collect();
             // The offers to each chunk of points, in the order they were made.
             let chunks = n.div_ceil(APPLY_ROWS);
             let mut starts = vec![0usize; chunks + 1];
-            for o in offers.iter().flatten() {
+            for o in &offers {
                 starts[o.0 as usize / APPLY_ROWS + 1] += 1;
             }
             for b in 0..chunks {
                 starts[b + 1] += starts[b];
             }
             let mut at = starts.clone();
-            let mut bucketed = vec![(0u32, 0u32, 0f32); starts[chunks]];
-            for point in &mut offers {
-                for o in std::mem::take(point) {
-                    let b = o.0 as usize / APPLY_ROWS;
-                    bucketed[at[b]] = o;
-                    at[b] += 1;
-                }
+            let mut bucketed = vec![(0u32, 0u32, 0f32); offers.len()];
+            for o in offers.drain(..) {
+                let b = o.0 as usize / APPLY_ROWS;
+                bucketed[at[b]] = o;
+                at[b] += 1;
             }
-            drop(offers);
             changed += self
                 .par_chunks(APPLY_ROWS)
                 .map(|mut part| {
@@ -374,7 +365,7 @@ impl Lists {
             .map(|&j| {
                 let list = &self.ids[j as usize * self.k..(j as usize + 1) * self.k];
                 let mut mask = 0u64;
-                for &m in list.iter().take_while(|&&m| m != EMPTY) {
+                for m in list.iter().take_while(|&&m| m != EMPTY).map(|&m| m & ROW) {
                     let from = by_row.partition_point(|o| o.0 < m);
                     for o in by_row[from..].iter().take_while(|o| o.0 == m) {
                         mask |= 1 << o.1;
@@ -439,7 +430,7 @@ impl Lists {
                         if j == EMPTY {
                             continue;
                         }
-                        let fresh = self.fresh[i * k + s];
+                        let (j, fresh) = (j & ROW, j & FRESH != 0);
                         let (lo, hi) = ((i as u64).min(j as u64), (i as u64).max(j as u64));
                         let p = mix(seed ^ mix(lo << 32 | hi));
                         if (first..last).contains(&i) {
@@ -456,10 +447,15 @@ impl Lists {
 
     /// The lists as rows, nearest first, without empty places.
     fn into_rows(self) -> Vec<Vec<u32>> {
-        // The distances and flags (5 of every 9 bytes) go before the rows are made.
+        // The distances (half of every 8 bytes) go before the rows are made.
         let Lists { k, ids, .. } = self;
         ids.chunks(k)
-            .map(|row| row.iter().copied().filter(|&j| j != EMPTY).collect())
+            .map(|row| {
+                row.iter()
+                    .filter(|&&j| j != EMPTY)
+                    .map(|&j| j & ROW)
+                    .collect()
+            })
             .collect()
     }
 }

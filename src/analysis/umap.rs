@@ -79,7 +79,7 @@ pub fn umap(c: &Collection, x: &Matrix, opts: &UmapOptions) -> Vec<[f32; 2]> {
     } else {
         knn(c, x, others(n, opts), opts.seed)
     };
-    umap_of_knn(x, &knn, opts)
+    umap_of_knn(x, knn, opts)
 }
 
 /// Optimisation epochs for `n` images: umap-learn's 500 up to 10,000 and 200 above, then
@@ -102,15 +102,17 @@ pub fn others(n: usize, opts: &UmapOptions) -> usize {
 
 /// [`umap`] from a kNN graph already made: `knn[i]` holds image i's [`others`] nearest by
 /// cosine distance, nearest first (as [`knn`] gives them), so that the graph can serve the
-/// lattice too. Panics when `knn` and `x` differ in rows (for 3 images or more).
-pub fn umap_of_knn(x: &Matrix, knn: &[Vec<Neighbour>], opts: &UmapOptions) -> Vec<[f32; 2]> {
+/// lattice too (take what it needs first: the graph is let go once the fuzzy graph is made,
+/// 264 MB at a million images). Panics when `knn` and `x` differ in rows (for 3 images or
+/// more).
+pub fn umap_of_knn(x: &Matrix, knn: Vec<Vec<Neighbour>>, opts: &UmapOptions) -> Vec<[f32; 2]> {
     umap_of_knn_reporting(x, knn, opts, &|_, _| {})
 }
 
 /// [`umap_of_knn`], telling `epoch` (done, total) after each optimisation epoch.
 pub fn umap_of_knn_reporting(
     x: &Matrix,
-    knn: &[Vec<Neighbour>],
+    knn: Vec<Vec<Neighbour>>,
     opts: &UmapOptions,
     epoch: &dyn Fn(usize, usize),
 ) -> Vec<[f32; 2]> {
@@ -120,10 +122,11 @@ pub fn umap_of_knn_reporting(
         return map;
     }
     assert_eq!(knn.len(), n, "the kNN graph is row-aligned with the map");
-    let graph = fuzzy_graph(knn, opts.neighbours.max(2));
+    let graph = fuzzy_graph(&knn, opts.neighbours.max(2));
+    drop(knn);
     let epochs = opts.epochs.unwrap_or(default_epochs(n)).max(1);
     let (a, b) = fit_ab(opts.spread, opts.min_dist);
-    optimise(&mut map, &graph, (epochs, epoch), (a, b), opts);
+    optimise(&mut map, graph, (epochs, epoch), (a, b), opts);
     map
 }
 
@@ -524,25 +527,28 @@ const GAMMA: f32 = 1.0;
 /// the curve's `(a, b)`.
 fn optimise(
     map: &mut [[f32; 2]],
-    graph: &Graph,
+    graph: Graph,
     (epochs, done): (usize, &dyn Fn(usize, usize)),
     (a, b): (f32, f32),
     o: &UmapOptions,
 ) {
     let n = map.len();
     let max_w = graph.weights.iter().copied().fold(0f32, f32::max);
-    // Edges too weak to be sampled once in all the epochs are left out.
-    let every: Vec<f32> = graph
-        .weights
-        .iter()
-        .map(|&w| {
-            if w >= max_w / epochs as f32 {
-                max_w / w
-            } else {
-                f32::INFINITY
-            }
-        })
-        .collect();
+    // Each edge's sampling period in epochs, made in place of its weight (a second array
+    // was 120 MB at a million images). Edges too weak to be sampled once in all the epochs
+    // are left out.
+    let Graph {
+        offsets,
+        tails,
+        weights: mut every,
+    } = graph;
+    for w in &mut every {
+        *w = if *w >= max_w / epochs as f32 {
+            max_w / *w
+        } else {
+            f32::INFINITY
+        };
+    }
     let negative_rate = o.negative_rate as f32;
     let len = block_len(n);
     // Per edge: the epoch of its next sample, and of its next negative samples.
@@ -552,7 +558,7 @@ fn optimise(
     for block in 0..n.div_ceil(len) {
         let first = block * len;
         let last = (first + len).min(n);
-        let (mine, tail) = rest.split_at_mut(graph.offsets[last] - graph.offsets[first]);
+        let (mine, tail) = rest.split_at_mut(offsets[last] - offsets[first]);
         next_blocks.push(mine);
         rest = tail;
     }
@@ -572,14 +578,14 @@ fn optimise(
                         before[j]
                     }
                 };
-                let base = graph.offsets[first];
+                let base = offsets[first];
                 for i in first..first + own.len() {
-                    for e in graph.offsets[i]..graph.offsets[i + 1] {
+                    for e in offsets[i]..offsets[i + 1] {
                         let next = &mut next[e - base];
                         if next.0 > epoch as f32 {
                             continue;
                         }
-                        let j = graph.tails[e] as usize;
+                        let j = tails[e] as usize;
                         let (yi, yj) = (own[i - first], position(own, j));
                         let d2 = (yi[0] - yj[0]).powi(2) + (yi[1] - yj[1]).powi(2);
                         let coefficient = if d2 > 0.0 {
