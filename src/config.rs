@@ -453,7 +453,7 @@ impl Config {
                 .span()
                 .and_then(|span| key_at(&merged, span.start).1)
                 .unwrap_or_default();
-            let message = e.message().trim().replace('\n', " ");
+            let message = plain_types(&e.message().trim().replace('\n', " "));
             anyhow::anyhow!("{origin}{}, key {key}: {message}", locate(&text, &key))
         })?;
         config.check().map_err(|e| {
@@ -642,6 +642,40 @@ fn parse_colour(s: &str) -> anyhow::Result<[u8; 3]> {
     Ok([byte(0), byte(2), byte(4)])
 }
 
+/// A deserialiser's message with Rust's type names in words: `expected usize` reads
+/// `expected a whole number (0 or more)`.
+fn plain_types(message: &str) -> String {
+    const WORDS: [(&str, &str); 12] = [
+        ("usize", "a whole number (0 or more)"),
+        ("u64", "a whole number (0 or more)"),
+        ("u32", "a whole number (0 or more)"),
+        ("u16", "a whole number (0 or more)"),
+        ("u8", "a whole number (0 or more)"),
+        ("isize", "a whole number"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("i16", "a whole number"),
+        ("i8", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let mut out = message.to_owned();
+    for (rust, words) in WORDS {
+        let from = format!("expected {rust}");
+        let mut at = 0;
+        while let Some(found) = out[at..].find(&from).map(|i| i + at) {
+            let end = found + from.len();
+            if out[end..].starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+                at = end;
+                continue;
+            }
+            out.replace_range(found..end, &format!("expected {words}"));
+            at = found + "expected ".len() + words.len();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -713,6 +747,16 @@ mod tests {
                 "FILE, line 3, key cluster.k_max: ",
             ),
             ("[cluster]\nk = \"lots\"\n", "FILE, line 2, key cluster.k: "),
+            (
+                "[index]\nbatch = \"x\"\n",
+                "FILE, line 2, key index.batch: invalid type: string \"x\", expected a whole \
+                 number (0 or more)",
+            ),
+            (
+                "[index]\nbatch = -3\n",
+                "FILE, line 2, key index.batch: invalid value: integer `-3`, expected a whole \
+                 number (0 or more)",
+            ),
             (
                 "[decode]\nbackground = \"white\"\n",
                 "FILE, line 2, key decode.background",
