@@ -295,7 +295,8 @@ pub struct DecodeSection {
 pub struct ClusterSection {
     /// kmeans, dbscan, gmm or agglomerative.
     pub method: String,
-    /// `auto` or a number of clusters.
+    /// `auto` or a number of clusters (written `k = 8` or `k = "8"`).
+    #[serde(deserialize_with = "text_or_number")]
     pub k: String,
     /// Upper end of the k sweep.
     pub k_max: usize,
@@ -385,7 +386,11 @@ impl Config {
     fn check(&self) -> anyhow::Result<()> {
         crate::index::check_threads(self.index.threads)
             .map_err(|rule| anyhow::anyhow!("index.threads: {rule}"))?;
-        anyhow::ensure!(self.index.batch >= 1, "index.batch: at least 1");
+        anyhow::ensure!(
+            (1..=MAX_BATCH).contains(&self.index.batch),
+            "index.batch: from 1 to {MAX_BATCH} files, got {}",
+            self.index.batch
+        );
         anyhow::ensure!(
             self.watch.rescan_seconds >= 1,
             "watch.rescan_seconds: at least 1, got 0"
@@ -642,6 +647,27 @@ fn parse_colour(s: &str) -> anyhow::Result<[u8; 3]> {
     Ok([byte(0), byte(2), byte(4)])
 }
 
+/// Most files [`IndexSection::batch`] may write per transaction: a batch is held in memory
+/// (vectors, thumbnails, signatures: about 20 KB a file) until it is written.
+pub const MAX_BATCH: usize = 100_000;
+
+/// A setting written as text or as a number (`k = 8`, `k = "auto"`), kept as text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        Number(u64),
+    }
+    match Either::deserialize(d) {
+        Ok(Either::Text(text)) => Ok(text),
+        Ok(Either::Number(n)) => Ok(n.to_string()),
+        Err(_) => Err(serde::de::Error::custom(
+            "expected \"auto\" or a number of clusters",
+        )),
+    }
+}
+
 /// A deserialiser's message with Rust's type names in words: `expected usize` reads
 /// `expected a whole number (0 or more)`.
 fn plain_types(message: &str) -> String {
@@ -735,6 +761,20 @@ mod tests {
         );
     }
 
+    /// `k` is written as a number or as text; either way it means the same.
+    #[test]
+    fn k_may_be_a_number_or_text() {
+        for text in ["[cluster]\nk = 8\n", "[cluster]\nk = \"8\"\n"] {
+            let (config, _) = load(text).unwrap();
+            assert_eq!(config.cluster.k, "8", "{text}");
+        }
+        let err = format!("{:#}", load("[cluster]\nk = 2.5\n").unwrap_err());
+        assert!(
+            err.starts_with("FILE, line 2, key cluster.k: expected \"auto\" or a number"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn bad_user_files_name_the_line_and_key() {
         let cases = [
@@ -751,6 +791,10 @@ mod tests {
                 "[index]\nbatch = \"x\"\n",
                 "FILE, line 2, key index.batch: invalid type: string \"x\", expected a whole \
                  number (0 or more)",
+            ),
+            (
+                "[index]\nbatch = 1000000000000\n",
+                "FILE, line 2, key index.batch: from 1 to 100000 files, got 1000000000000",
             ),
             (
                 "[index]\nbatch = -3\n",

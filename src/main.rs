@@ -3,10 +3,17 @@
 
 /// `eprintln!` for people: the line is written with its control characters made visible
 /// (line breaks kept), so nothing a file name holds can drive the terminal.
+/// A line on stderr, control characters escaped; a stderr that is gone (a reader such as
+/// `tee` stopped by the same Ctrl-C) is not an error worth a panic.
 macro_rules! say {
-    ($($arg:tt)*) => {
-        eprintln!("{}", imgtui::text::escape_lines(&format!($($arg)*)))
-    };
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            imgtui::text::escape_lines(&format!($($arg)*))
+        );
+    }};
 }
 
 mod cli;

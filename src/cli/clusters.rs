@@ -245,7 +245,8 @@ pub(crate) fn run_montage(a: MontageArgs, g: &Globals) -> Result<ExitCode> {
                 Some(size),
             )?,
         };
-        println!("{}", imgtui::text::shown(&file));
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), "{}", imgtui::text::shown(&file))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -111,7 +111,9 @@ pub(crate) fn run_index_watch(a: IndexArgs, g: &Globals) -> Result<ExitCode> {
                         say!("skipped {}: {}", imgtui::text::shown(&s.path), s.reason);
                     }
                 }
-                println!("{summary}");
+                // A reader that stopped (`| head -1`) ends watching as Ctrl-C does: exit 0.
+                use std::io::Write as _;
+                writeln!(std::io::stdout(), "{summary}")?;
             }
         }
         first = false;
