@@ -241,9 +241,11 @@ impl Action {
     /// The action with a move's folder made absolute (against the working folder, through
     /// its nearest existing ancestor's real path).
     ///
-    /// Fails with a bad request when the folder is inside `root` (the moved files would
-    /// join the collection), and when the working folder cannot be read.
-    pub fn checked(self, root: &Path) -> Result<Action> {
+    /// Fails with a bad request when the folder is inside `root`, or inside a folder the
+    /// collection reaches through one of the symlinks `linked` (see
+    /// [`crate::scan::Scan::linked`]): the moved files would join the collection; and when
+    /// the working folder cannot be read.
+    pub fn checked(self, root: &Path, linked: &[PathBuf]) -> Result<Action> {
         let Action::Move(folder) = self else {
             return Ok(self);
         };
@@ -256,9 +258,16 @@ impl Action {
         let resolved = fs::canonicalize(existing)
             .unwrap_or_else(|_| existing.to_path_buf())
             .join(rest);
-        if resolved.starts_with(root) {
+        let through = linked
+            .iter()
+            .find(|link| fs::canonicalize(link).is_ok_and(|real| resolved.starts_with(real)));
+        if resolved.starts_with(root) || through.is_some() {
+            let link = through.map_or(String::new(), |link| {
+                format!(" (through the link {})", crate::text::shown(link))
+            });
             return Err(Error::bad_request(format_args!(
-                "--action move:{}: the folder is inside the collection {}; choose one outside it",
+                "--action move:{}: the folder is inside the collection {}{link}; choose one \
+                 outside it",
                 crate::text::shown(&folder),
                 crate::text::shown(root)
             )));

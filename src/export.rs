@@ -162,6 +162,15 @@ pub fn fresh(folder: &Path) -> PathBuf {
 /// Fails with a bad request when `target` is inside `root`, and when the working folder
 /// cannot be read.
 pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
+    check_outside_of(target, root, &[])
+}
+
+/// [`check_outside`], where the folders the collection reaches through the symlinks `linked`
+/// (as [`crate::scan::Scan::linked`] names them) count as inside it too.
+///
+/// Fails with a bad request when `target` is inside `root` or one of those folders, and
+/// when the working folder cannot be read.
+pub fn check_outside_of(target: &Path, root: &Path, linked: &[PathBuf]) -> anyhow::Result<()> {
     // Where the target is, judged by its nearest part that exists (resolving any links).
     let absolute = std::env::current_dir()?.join(target);
     let existing = absolute
@@ -169,13 +178,24 @@ pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
         .find(|p| p.exists())
         .unwrap_or(&absolute);
     let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
-    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let root = real(root);
     ensure_request!(
         !resolved.starts_with(&root),
         "{} is inside the collection {}: the copies would join it; choose a folder outside it",
         crate::text::shown(target),
         crate::text::shown(&root)
     );
+    for link in linked {
+        ensure_request!(
+            !resolved.starts_with(real(link)),
+            "{} is inside the collection {} (through the link {}): the copies would join it; \
+             choose a folder outside it",
+            crate::text::shown(target),
+            crate::text::shown(&root),
+            crate::text::shown(link)
+        );
+    }
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use crate::collection::{Collection, Hash};
 use crate::decode::DecodeOptions;
 use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
 use crate::error::{Error, Result};
-use crate::export::{ExportReport, Mode, check_outside, folder_outside, fresh_target};
+use crate::export::{ExportReport, Mode, folder_outside, fresh_target};
 use crate::montage::{MontageOptions, montage, save_in_folder, write_montage};
 
 /// A near-duplicate group's keeper by the keep rules (its index in the group; `None` when a
@@ -316,7 +316,7 @@ impl Session {
     ) -> Result<Plan> {
         let action = match folder {
             Some(f) => Action::Move(folder_outside(self.root(), &f.to_string_lossy())?)
-                .checked(self.root())?,
+                .checked(self.root(), &self.linked_folders())?,
             None => Action::Trash,
         };
         let hash_of = |p: &PathBuf| c.paths.iter().position(|q| q == p).map(|i| c.hashes[i]);
@@ -342,12 +342,24 @@ impl Session {
     }
 
     /// Refuses `target`, a folder for files out (an export, a montage), when it is inside
-    /// the collection: the files would join it on its next index.
+    /// the collection (the folder, or a folder it reaches through a symlink): the files would
+    /// join it on its next index.
     ///
     /// Fails with [`crate::ErrorKind::BadRequest`] when it is inside, and when the working
     /// folder cannot be read.
     pub fn check_outside(&self, target: &Path) -> Result<()> {
-        Ok(check_outside(target, self.root())?)
+        Ok(crate::export::check_outside_of(
+            target,
+            self.root(),
+            &self.linked_folders(),
+        )?)
+    }
+
+    /// The symlinks to folders a walk of this session's folder follows now
+    /// ([`crate::scan::Scan::linked`]): what, besides the folder, is inside the collection.
+    /// Walks the folder (a second at a million images).
+    pub fn linked_folders(&self) -> Vec<PathBuf> {
+        crate::scan::scan(self.root()).linked
     }
 
     /// Copies (or links, by `mode`) `files` into the folder `target`, created if needed,

@@ -425,11 +425,23 @@ fn bad_rules_actions_and_targets_are_one_line_errors() {
     disc_folder(&dir);
     let store = tmp.path().join("s.sqlite");
     let inside = format!("move:{}", dir.join("dups").display());
+    // A folder the collection reaches through a link is inside it too.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, dir.join("linked")).unwrap();
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir.join("linked")).unwrap();
+    let through_link = format!("move:{}", dir.join("linked/dups").display());
     let d = dir.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["dups", d, "--keep", "biggest"], "unknown keep rule"),
         (&["dups", d, "--action", "delete"], "unknown action"),
         (&["dups", d, "--action", &inside], "inside the collection"),
+        (
+            &["dups", d, "--action", &through_link],
+            "inside the collection",
+        ),
     ];
     for (args, message) in cases {
         let ran = run(args, &store);
