@@ -122,10 +122,20 @@ impl FolderWatch {
                 {
                     false
                 }
-                Ok(e) => e
-                    .paths
-                    .iter()
-                    .any(|p| crate::scan::is_image_path(p) || p.is_dir()),
+                // A folder, or a link to one, that is removed or moved away is no folder
+                // any more by the time the event is read: a name without an extension that
+                // goes counts as one.
+                Ok(e) => {
+                    let gone = matches!(
+                        e.kind,
+                        EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+                    );
+                    e.paths.iter().any(|p| {
+                        crate::scan::is_image_path(p)
+                            || p.is_dir()
+                            || (gone && p.extension().is_none())
+                    })
+                }
                 // An overflowed queue or a lost watch: rescan to be sure.
                 Err(_) => true,
             };
@@ -396,5 +406,20 @@ mod tests {
             std::thread::sleep(Duration::from_millis(300));
             while watch.wait(Duration::from_millis(300)) {}
         }
+        // The link removed, and a folder moved out of the collection, are changes too.
+        std::fs::remove_file(root.join("linked")).unwrap();
+        assert!(
+            watch.wait(Duration::from_secs(20)),
+            "no tick for a removed link"
+        );
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/d.png"), b"z").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        while watch.wait(Duration::from_millis(300)) {}
+        std::fs::rename(root.join("sub"), dir.path().join("away")).unwrap();
+        assert!(
+            watch.wait(Duration::from_secs(20)),
+            "no tick for a folder moved away"
+        );
     }
 }
