@@ -147,7 +147,12 @@ pub(crate) fn run_dups(a: DupsArgs, g: &Globals) -> Result<ExitCode> {
     }
     let mut session = g.ready(&a.dir)?;
     let rules = session.keep_rules(a.keep.as_deref())?;
-    let action = action.checked(session.root(), &session.linked_folders())?;
+    // Only a move has a folder to check, and finding the linked folders is a walk.
+    let linked = match action {
+        Action::Move(_) => session.linked_folders(),
+        _ => Vec::new(),
+    };
+    let action = action.checked(session.root(), &linked)?;
     let threshold = a.threshold.unwrap_or(session.config().duplicates.threshold);
     let c = session.images()?;
     for (files, mark) in [(&a.not_duplicates, true), (&a.undo_not_duplicates, false)] {
