@@ -67,7 +67,7 @@ pub struct FolderWatch {
     /// Where the rescans' ticks go, for a rescan started later.
     rescans: mpsc::Sender<()>,
     rescan_every: Duration,
-    /// The links to folders watched besides the folder.
+    /// The folders reached through links that are watched besides the folder.
     followed: HashSet<PathBuf>,
 }
 
@@ -182,14 +182,15 @@ impl FolderWatch {
         };
         let mut why = None;
         for link in links {
-            if !self.followed.insert(link.clone()) {
-                continue;
-            }
-            // The folder it leads to: watched through the link, the folder itself would not
-            // be (the watch's walk takes a link it starts from as a link, not a folder).
-            let watched = std::fs::canonicalize(link)
-                .map_err(notify::Error::io)
-                .and_then(|folder| events.watch(&folder, RecursiveMode::Recursive));
+            // The folder it leads to (now: a link may be pointed elsewhere), watched itself:
+            // watched through the link it would not be (the watch's walk takes a link it
+            // starts from as a link, not a folder).
+            let watched = match std::fs::canonicalize(link) {
+                Ok(folder) if !self.followed.insert(folder.clone()) => continue,
+                Ok(folder) => events.watch(&folder, RecursiveMode::Recursive),
+                // Gone since the walk: the next pass does not name it.
+                Err(_) => continue,
+            };
             if let Err(e) = watched {
                 why.get_or_insert_with(|| {
                     format!("no file events in {}: {e}", crate::text::shown(link))
