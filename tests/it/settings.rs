@@ -84,7 +84,11 @@ fn a_bad_settings_file_is_one_line_and_nothing_runs() {
     families(&dir);
     let store = tmp.path().join("store.sqlite");
     let cases = [
-        ("[cluster]\nk = 4\n", "line 2, key cluster.k"),
+        // `k = 4` is a number of clusters; a fraction is not.
+        (
+            "[cluster]\nk = 2.5\n",
+            "line 2, key cluster.k: expected \"auto\" or a number of clusters",
+        ),
         (
             "[cluster]\nmethod = \"kmedoids\"\n",
             "line 2, key cluster.method",
