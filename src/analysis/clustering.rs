@@ -500,7 +500,7 @@ pub fn cluster_keeping_map(
     };
 
     // Copies of one picture: there is nothing to choose k from (every score is 0/0 or 0).
-    let one_vector = (1..n).all(|i| c.vectors.half_row(i) == c.vectors.half_row(0));
+    let one_vector = (1..n).all(|i| c.vectors.same_rows(i, 0));
     let needs_sweep = req.k == KChoice::Auto && req.method != Method::Dbscan && !one_vector;
     let (sweep, fits) = if needs_sweep && n >= 3 {
         progress(FitStage::ChoosingK);
