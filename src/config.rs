@@ -75,6 +75,9 @@ pub struct ExploreSection {
     /// a page share it equally, and one over its share is sent with coarser detail. 0: no
     /// limit.
     pub page_kb: usize,
+    /// Folders of at least this many images are held with their vectors in 8 bits
+    /// ([`crate::collection::Precision::Byte`]); 0: never.
+    pub byte_vectors_from: usize,
 }
 
 /// `explore.view` and `--view`: the explorer's first screen.

@@ -127,6 +127,35 @@ pub fn exact_query(
     pick(&sims, select, exclude)
 }
 
+/// How many nearest images a search over 8-bit vectors takes for `n` before [`rerank`]
+/// orders them on the exact vectors: enough that an image the rounding (about 1e-3 of
+/// cosine) moved down the list is still in it.
+pub fn shortlist(n: usize) -> usize {
+    n.saturating_mul(4).saturating_add(16)
+}
+
+/// The `n` closest of `found` (a [`shortlist`] from a search over rounded vectors) by
+/// `similarity`, each row's exact cosine similarity with the query (`None`: its rounded
+/// distance stays), closest first, ties by row.
+pub fn rerank(
+    mut found: Vec<Neighbour>,
+    similarity: impl Fn(usize) -> Option<f32>,
+    n: usize,
+) -> Vec<Neighbour> {
+    for f in &mut found {
+        if let Some(s) = similarity(f.index) {
+            f.distance = distance(s);
+        }
+    }
+    found.sort_by(|a, b| {
+        a.distance
+            .total_cmp(&b.distance)
+            .then(a.index.cmp(&b.index))
+    });
+    found.truncate(n);
+    found
+}
+
 /// Distances under this are the rounding of a dot product of 1280 f32 products (an image
 /// and an identical file give 1 ± 1e-7): they read as 0, so that `--radius 0` finds copies.
 const ROUNDING: f32 = 1e-6;

@@ -114,7 +114,7 @@ pub(crate) fn run_search(a: SearchArgs, g: &Globals) -> Result<ExitCode> {
     let query = session.query_vector(&terms)?;
     g.ready_session(&mut session)?;
     let c = session.images()?;
-    let found = Session::search(&c, &query, a.n)?;
+    let found = session.search(&c, &query, a.n)?;
     print(&answers::Search::new(&terms, &c, &found), a.format, "")
 }
 

@@ -10,7 +10,7 @@ pub mod matrix;
 pub mod npy;
 pub mod vectors;
 
-pub use vectors::Vectors;
+pub use vectors::{Precision, Vectors};
 
 use std::path::PathBuf;
 

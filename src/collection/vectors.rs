@@ -73,12 +73,19 @@ fn quantise(row: &[f32], out: &mut [i8]) -> f32 {
     if largest > 0.0 {
         let k = 127.0 / largest;
         for (o, v) in out.iter_mut().zip(row) {
-            *o = (v * k).round().clamp(-127.0, 127.0) as i8;
+            // Rounded half away from zero; `as` truncates (and saturates), which compiles to
+            // vector instructions where `f32::round` is a call per value.
+            let x = v * k;
+            *o = (x + 0.5f32.copysign(x)) as i8;
         }
     } else {
         out.fill(0);
     }
-    inverse_length(out.iter().map(|&c| i32::from(c) * i32::from(c)).sum::<i32>() as f32)
+    inverse_length(
+        out.iter()
+            .map(|&c| i32::from(c) * i32::from(c))
+            .sum::<i32>() as f32,
+    )
 }
 
 /// Rounds `row` to half precision in `out`; returns 1 / the stored row's length.
@@ -197,7 +204,10 @@ impl Vectors {
 
     /// Whether rows `a` and `b` are stored the same (copies of one vector are).
     pub fn same_rows(&self, a: usize, b: usize) -> bool {
-        let (ra, rb) = (a * self.cols..(a + 1) * self.cols, b * self.cols..(b + 1) * self.cols);
+        let (ra, rb) = (
+            a * self.cols..(a + 1) * self.cols,
+            b * self.cols..(b + 1) * self.cols,
+        );
         match &self.data {
             Values::Half(d) => d[ra] == d[rb],
             Values::Byte(d) => d[ra] == d[rb],

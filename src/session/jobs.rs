@@ -7,6 +7,7 @@
 //! associated functions that need no store connection, so that a worker thread of the
 //! explorer can ask them with nothing but the collection in hand.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
@@ -18,7 +19,7 @@ use crate::analysis::neighbours::{Neighbour, Select};
 use crate::analysis::outliers::OUTLIER_K;
 use crate::analysis::{duplicates, neighbours, outliers};
 use crate::collection::ivf::{self, Ivf};
-use crate::collection::{Collection, Hash};
+use crate::collection::{Collection, Hash, Precision};
 use crate::decode::DecodeOptions;
 use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
 use crate::error::{Error, Result};
@@ -86,9 +87,50 @@ impl Session {
     }
 
     /// The `n` images of `c` nearest to the image at `row` (not itself), most similar first
-    /// ([`Session::similar`]). `row` must be a row of `c`.
-    pub fn neighbours_of(c: &Collection, row: usize, n: usize) -> Vec<Neighbour> {
-        Self::similar(c, &c.row(row), Select::Nearest(n), Some(row))
+    /// ([`Session::nearest`]). `row` must be a row of `c`.
+    ///
+    /// Fails when the store cannot be read.
+    pub fn neighbours_of(&self, c: &Collection, row: usize, n: usize) -> Result<Vec<Neighbour>> {
+        self.nearest(c, &c.row(row), n, Some(row))
+    }
+
+    /// The `n` images of `c` nearest to the unit vector `query`, most similar first, leaving
+    /// out `own_row` (the query's own row, if it is one), as [`Session::similar`] finds them.
+    /// In a collection read in 8 bits ([`Session::keep_vectors_in_bytes_from`]) the
+    /// [`neighbours::shortlist`] found on the codes is re-ranked on the images' exact vectors,
+    /// read from the store (and `own_row`'s, in place of `query`): the distances are those of
+    /// half precision.
+    ///
+    /// Fails when the store cannot be read or a vector is damaged.
+    pub fn nearest(
+        &self,
+        c: &Collection,
+        query: &[f32],
+        n: usize,
+        own_row: Option<usize>,
+    ) -> Result<Vec<Neighbour>> {
+        let nearest = Select::Nearest(n);
+        if c.vectors.precision() != Precision::Byte {
+            return Ok(Self::similar(c, query, nearest, own_row));
+        }
+        let found = Self::similar(c, query, Select::Nearest(neighbours::shortlist(n)), own_row);
+        let rows: Vec<usize> = found.iter().map(|f| f.index).chain(own_row).collect();
+        let files = Collection {
+            paths: rows.iter().map(|&i| c.paths[i].clone()).collect(),
+            hashes: rows.iter().map(|&i| c.hashes[i]).collect(),
+            ..Collection::default()
+        };
+        let exact = self.read_vectors_in(files, Precision::Half)?;
+        let at: HashMap<&Path, usize> = (exact.paths.iter().enumerate())
+            .map(|(k, p)| (p.as_path(), k))
+            .collect();
+        let row_of = |i: usize| at.get(c.paths[i].as_path()).copied();
+        let query = match own_row.and_then(row_of) {
+            Some(k) => exact.row(k),
+            None => query.to_vec(),
+        };
+        let similarity = |i| row_of(i).map(|k| exact.vectors.dot(k, &query));
+        Ok(neighbours::rerank(found, similarity, n))
     }
 
     /// The `n` nearest neighbours of every image of `c`, row by row

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Session;
-use crate::analysis::neighbours::{Neighbour, Select};
+use crate::analysis::neighbours::Neighbour;
 use crate::collection::Collection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::features::l2_normalize;
@@ -201,10 +201,12 @@ impl Session {
     }
 
     /// The `n` images of `c` nearest `query` (from [`Session::query_vector`]), most similar
-    /// first, each with its cosine distance (1 − cosine similarity).
+    /// first, each with its cosine distance (1 − cosine similarity; see
+    /// [`Session::nearest`]).
     ///
-    /// Fails with [`ErrorKind::BadRequest`] when the query's length is not the collection's.
-    pub fn search(c: &Collection, query: &[f32], n: usize) -> Result<Vec<Neighbour>> {
+    /// Fails with [`ErrorKind::BadRequest`] when the query's length is not the collection's,
+    /// and when the store cannot be read.
+    pub fn search(&self, c: &Collection, query: &[f32], n: usize) -> Result<Vec<Neighbour>> {
         if !c.is_empty() && query.len() != c.dim() {
             return Err(Error::bad_request(format_args!(
                 "the query has {} numbers and the collection's vectors {}",
@@ -212,7 +214,7 @@ impl Session {
                 c.dim()
             )));
         }
-        Ok(Session::similar(c, query, Select::Nearest(n), None))
+        self.nearest(c, query, n, None)
     }
 }
 

@@ -298,10 +298,21 @@ impl Store {
         Ok(c)
     }
 
-    /// `c`'s files with their vectors for `feature`; files without one are left out.
+    /// `c`'s files with their vectors for `feature`, in half precision; files without one
+    /// are left out.
     ///
     /// Fails when the store cannot be read or a vector is not as written (damaged).
     pub fn with_vectors(&self, c: Collection, feature: &str) -> anyhow::Result<Collection> {
+        self.with_vectors_in(c, feature, Precision::Half)
+    }
+
+    /// [`Store::with_vectors`], the vectors kept in `precision`.
+    pub fn with_vectors_in(
+        &self,
+        c: Collection,
+        feature: &str,
+        precision: Precision,
+    ) -> anyhow::Result<Collection> {
         let mut c = Collection {
             paths: c.paths,
             hashes: c.hashes,
@@ -323,7 +334,7 @@ impl Store {
             let m = &mut c.vectors;
             if m.cols() == 0 {
                 // Sized once: growing by doubling would briefly hold 1.5× the matrix.
-                *m = Vectors::zeros(n, bytes.len() / 4);
+                *m = Vectors::zeros_in(n, bytes.len() / 4, precision);
             }
             let dim = m.cols();
             wide.clear();

@@ -45,9 +45,9 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::Connection;
 
-use crate::collection::Vectors;
 use crate::collection::hex;
 pub use crate::collection::{Collection, Hash};
+use crate::collection::{Precision, Vectors};
 
 /// A set of content hashes. They are BLAKE3 digests, uniform already, so FxHash (rustc-hash)
 /// is as good a hash of them as SipHash and several times cheaper: at a million images the

@@ -64,6 +64,7 @@ pub fn run(
         .facet()
         .map_err(|e| Error::with_kind(ErrorKind::BadRequest, e))?;
     session.set_space(setting.clone());
+    session.keep_vectors_in_bytes_from(session.config().explore.byte_vectors_from);
     let space = Arc::new(Mutex::new(setting));
     let mut app = new_app(&session);
     app.start_with(view);

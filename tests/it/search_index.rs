@@ -169,3 +169,43 @@ fn the_neighbour_index_is_saved_kept_in_step_and_survives_kill_9() {
         }
     }
 }
+
+#[test]
+fn a_folder_held_in_8_bits_finds_the_neighbours_half_precision_finds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("art");
+    let store = tmp.path().join("store.sqlite");
+    draw(&dir, 0, 300);
+    let mut half = session(&dir, &store);
+    half.update_index(&|_| {}, &Default::default()).unwrap();
+    let c = half.images().unwrap();
+    half.prepare_search(&c);
+    assert_eq!(c.vectors.precision(), imgtui::collection::Precision::Half);
+
+    // From 301 images: still half precision; from 300: the codes, a byte a value.
+    let mut bytes = session(&dir, &store);
+    bytes.keep_vectors_in_bytes_from(301);
+    assert_eq!(
+        bytes.images().unwrap().vectors.precision(),
+        imgtui::collection::Precision::Half
+    );
+    bytes.keep_vectors_in_bytes_from(300);
+    let b = bytes.images().unwrap();
+    assert_eq!(b.vectors.precision(), imgtui::collection::Precision::Byte);
+    assert_eq!(b.paths, c.paths);
+    assert!(b.vectors.bytes() * 10 < c.vectors.bytes() * 6);
+    // The same saved index, and re-ranked on the exact vectors: every list, distance for
+    // distance, as half precision gives it.
+    bytes.prepare_search(&b);
+    assert!(b.index.get().is_some());
+    let mut rounded_differ = 0;
+    for i in 0..c.len() {
+        let want = Session::similar(&c, &c.row(i), Select::Nearest(8), Some(i));
+        assert_eq!(bytes.neighbours_of(&b, i, 8).unwrap(), want, "image {i}");
+        assert_eq!(half.neighbours_of(&c, i, 8).unwrap(), want);
+        rounded_differ +=
+            usize::from(Session::similar(&b, &b.row(i), Select::Nearest(8), Some(i)) != want);
+    }
+    // The codes alone give other distances: the re-rank is what makes them equal.
+    assert!(rounded_differ > 0);
+}

@@ -58,7 +58,7 @@ impl Workers {
             comparer: spawn_comparer(session.decode_options().clone(), tx.clone()),
             thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
             map_picture: spawn_map_painter(session.reopen()?, tx.clone()),
-            neighbours: spawn_neighbours(tx.clone()),
+            neighbours: spawn_neighbours(session.reopen()?, tx.clone()),
             export_cancel: Arc::new(AtomicBool::new(false)),
             exporting: Arc::new(AtomicBool::new(false)),
             dumb,
@@ -187,7 +187,7 @@ impl Workers {
                     Some(session.root()),
                 )
                 .map_err(crate::error::Error::bad_request)?;
-                Session::search(&c, &session.query_vector(&terms)?, n)
+                session.search(&c, &session.query_vector(&terms)?, n)
             });
             let _ = tx.send(
                 Event::Searched {
@@ -220,10 +220,22 @@ impl Workers {
     }
 }
 
-/// Finds the nearest neighbours of one image at a time (the newest request).
-fn spawn_neighbours(tx: mpsc::Sender<Msg>) -> mpsc::Sender<(Arc<Collection>, usize, usize)> {
+/// Finds the nearest neighbours of one image at a time (the newest request). Should the
+/// store fail to give the exact vectors an 8-bit collection's re-rank reads, the neighbours
+/// come as the codes rank them.
+fn spawn_neighbours(
+    session: Session,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::Sender<(Arc<Collection>, usize, usize)> {
     super::spawn_latest(move |(c, row, n): (Arc<Collection>, usize, usize)| {
-        let found = Session::neighbours_of(&c, row, n);
+        let found = session.neighbours_of(&c, row, n).unwrap_or_else(|_| {
+            Session::similar(
+                &c,
+                &c.row(row),
+                crate::session::Select::Nearest(n),
+                Some(row),
+            )
+        });
         tx.send(Event::Neighbours { row, found, of: c }.into())
             .is_ok()
     })
