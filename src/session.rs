@@ -724,10 +724,11 @@ impl Session {
     }
 
     /// The start the explorer makes from the store alone: `None` when no clustering of this
-    /// folder is saved.
+    /// folder is saved. A clustering an older imgtui saved is saved again in the current form
+    /// (its images in columns, in the order of their paths) once it knows every image.
     ///
     /// Fails when the store cannot be read or is damaged.
-    pub fn warm_start(&self) -> Result<Option<WarmStart>> {
+    pub fn warm_start(&mut self) -> Result<Option<WarmStart>> {
         let saved: Option<SavedClustering> =
             self.store.load_clustering(&self.root, &self.feature)?;
         let Some(saved) = saved else {
@@ -736,8 +737,17 @@ impl Session {
         let files = self.store.files(&self.root)?;
         let known = saved.known(&files);
         let log = active_edits(&self.store, &self.root, &self.feature)?;
+        let again = saved.written_before_columns && known.len() == files.len();
         let shown = (known.len() >= 2).then(|| {
             let (clustering, _) = saved.apply(&known);
+            if again {
+                // Read as it is should the store not be writable now.
+                let _ = self.store.save_clustering(
+                    &self.root,
+                    &self.feature,
+                    &SavedClustering::new(&clustering, &known),
+                );
+            }
             let (clustering, _) = curation::replay(clustering, &known, &log);
             (known, clustering)
         });

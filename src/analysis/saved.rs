@@ -18,16 +18,160 @@ use super::curation::{Logged, carry_over, replay};
 use super::neighbours::similarities;
 use super::pca::Pca;
 use super::sweep::Sweep;
-use crate::collection::{Collection, HashKey, hex};
+use crate::collection::{Collection, Hash, HashKey, hex};
 use crate::features::Extractor;
 use crate::store::Store;
 
-/// A map keyed by content hash (written as hex in JSON), hashed with FxHash (rustc-hash): a
-/// warm start looks up each of a million images in it.
+/// A map keyed by content hash, hashed with FxHash (rustc-hash): a changed folder's warm
+/// start looks up each of a million images in it.
 pub type ByHash<V> = HashMap<HashKey, V, rustc_hash::FxBuildHasher>;
+
+/// The images a clustering was fitted on, row by row in the order of their paths then:
+/// what the explorer needs to show each known image before any vector is read. Saved as
+/// columns of little-endian numbers, each in base64 ([`packed`]): a million images are 71 MB
+/// read in about 0.1 s, where keying each by its hex hash in JSON took 181 MB and 0.7 s.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Members {
+    /// Each image's content hash (identical files repeat it).
+    pub hashes: Vec<Hash>,
+    /// Each image's index into [`SavedClustering::clusters`].
+    pub labels: Vec<u32>,
+    /// Each image's map position.
+    pub map: Vec<[f32; 2]>,
+    /// Each image's cosine distance to its cluster's centre.
+    pub distances: Vec<f32>,
+    /// Each image's lattice cell; empty when none was saved.
+    pub lattice: Vec<[u32; 2]>,
+}
+
+impl Members {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// Whether these are exactly `c`'s images in `c`'s order (the folder unchanged since
+    /// the fit): then every column is row-aligned with `c` as it is.
+    fn aligned_with(&self, c: &Collection) -> bool {
+        self.hashes == c.hashes
+    }
+
+    /// Each content's first row.
+    fn rows_by_hash(&self) -> ByHash<usize> {
+        let mut rows = ByHash::with_capacity_and_hasher(self.len(), Default::default());
+        for (i, h) in self.hashes.iter().enumerate().rev() {
+            rows.insert(HashKey(*h), i);
+        }
+        rows
+    }
+}
+
+/// How [`Members`] are written: `{"rows": n, "hashes": "…", "labels": "…", …}`, each column
+/// its values' little-endian bytes in standard base64.
+mod packed {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Members;
+
+    #[derive(Serialize, Deserialize)]
+    struct Columns {
+        rows: usize,
+        hashes: String,
+        labels: String,
+        map: String,
+        distances: String,
+        lattice: String,
+    }
+
+    fn encode<T, const N: usize>(values: &[T], bytes: impl Fn(&T) -> [u8; N]) -> String {
+        let mut raw = Vec::with_capacity(values.len() * N);
+        values.iter().for_each(|v| raw.extend_from_slice(&bytes(v)));
+        STANDARD.encode(raw)
+    }
+
+    fn decode<T, E: serde::de::Error, const N: usize>(
+        text: &str,
+        rows: usize,
+        name: &str,
+        value: impl Fn([u8; N]) -> T,
+    ) -> Result<Vec<T>, E> {
+        let raw = STANDARD
+            .decode(text)
+            .map_err(|e| E::custom(format_args!("members' {name}: {e}")))?;
+        if raw.len() != rows * N {
+            return Err(E::custom(format_args!(
+                "members' {name}: {} bytes for {rows} rows",
+                raw.len()
+            )));
+        }
+        Ok(raw
+            .chunks_exact(N)
+            .map(|b| value(b.try_into().expect("chunks of N")))
+            .collect())
+    }
+
+    fn pair(b: [u8; 8]) -> [[u8; 4]; 2] {
+        [[b[0], b[1], b[2], b[3]], [b[4], b[5], b[6], b[7]]]
+    }
+
+    fn both(x: [u8; 4], y: [u8; 4]) -> [u8; 8] {
+        [x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3]]
+    }
+
+    pub fn serialize<S: Serializer>(m: &Members, s: S) -> Result<S::Ok, S::Error> {
+        Columns {
+            rows: m.len(),
+            hashes: encode(&m.hashes, |h| *h),
+            labels: encode(&m.labels, |l| l.to_le_bytes()),
+            map: encode(&m.map, |[x, y]| both(x.to_le_bytes(), y.to_le_bytes())),
+            distances: encode(&m.distances, |d| d.to_le_bytes()),
+            lattice: encode(&m.lattice, |[x, y]| both(x.to_le_bytes(), y.to_le_bytes())),
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        let c = Columns::deserialize(d)?;
+        let n = c.rows;
+        let lattice_rows = if c.lattice.is_empty() { 0 } else { n };
+        let m = Members {
+            hashes: decode(&c.hashes, n, "hashes", |h: [u8; 32]| h)?,
+            labels: decode(&c.labels, n, "labels", u32::from_le_bytes)?,
+            map: decode(&c.map, n, "map", |b| {
+                let [x, y] = pair(b);
+                [f32::from_le_bytes(x), f32::from_le_bytes(y)]
+            })?,
+            distances: decode(&c.distances, n, "distances", f32::from_le_bytes)?,
+            lattice: decode(&c.lattice, lattice_rows, "lattice", |b| {
+                let [x, y] = pair(b);
+                [u32::from_le_bytes(x), u32::from_le_bytes(y)]
+            })?,
+        };
+        if m.map
+            .iter()
+            .flatten()
+            .chain(&m.distances)
+            .any(|v| !v.is_finite())
+        {
+            return Err(D::Error::custom(
+                "members: a position or distance is not a number",
+            ));
+        }
+        Ok(m)
+    }
+}
 
 /// A clustering without its row alignment: each image's label and map position by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "Stored")]
 pub struct SavedClustering {
     /// What was asked for.
     pub request: Request,
@@ -45,36 +189,84 @@ pub struct SavedClustering {
     pub explained: f32,
     /// The k sweep, when k was chosen automatically.
     pub sweep: Option<Sweep>,
-    /// Hex content hash → (index into `clusters`, map position, cosine distance to the
-    /// cluster's centre): all the explorer needs to show a known image before the vectors
-    /// are read.
-    pub members: ByHash<(usize, [f32; 2], f32)>,
-    /// Hex content hash → the lattice cells of the images with that content, in the order
-    /// of their paths (identical files share a map position, not a cell). Empty in
-    /// clusterings saved before the lattice was saved.
+    /// The images it was fitted on, with their clusters, places and lattice cells.
+    #[serde(with = "packed")]
+    pub images: Members,
+    /// Read from the JSON an imgtui before 2026-12-08 wrote (see [`Stored`]), its images in
+    /// hash order: worth saving again in the order of their paths, so that the next start
+    /// takes the columns as they are.
+    #[serde(skip)]
+    pub written_before_columns: bool,
+}
+
+/// A saved clustering as its JSON holds it: [`SavedClustering`], or as written before the
+/// images were kept in columns (2026-12-08): a map from each content's hex hash to its
+/// (cluster, map position, distance), and one to its lattice cells, in the order of their
+/// paths (identical files share a map position, not a cell).
+#[derive(Deserialize)]
+struct Stored {
+    request: Request,
+    k: usize,
+    eps: Option<f32>,
+    reason: String,
+    clusters: Vec<Cluster>,
+    map_projection: Pca,
+    explained: f32,
+    sweep: Option<Sweep>,
+    #[serde(default, with = "packed")]
+    images: Members,
     #[serde(default)]
-    pub lattice: ByHash<Vec<[u32; 2]>>,
+    members: ByHash<(usize, [f32; 2], f32)>,
+    #[serde(default)]
+    lattice: ByHash<Vec<[u32; 2]>>,
+}
+
+impl From<Stored> for SavedClustering {
+    fn from(s: Stored) -> SavedClustering {
+        let mut images = s.images;
+        let old_form = images.is_empty() && !s.members.is_empty();
+        if old_form {
+            // One row per lattice cell of a content (one when it has none), by hash.
+            let mut old: Vec<_> = s.members.into_iter().collect();
+            old.sort_unstable_by_key(|(h, _)| h.0);
+            let with_cells = old.iter().all(|(h, _)| s.lattice.contains_key(h));
+            for (h, (label, xy, distance)) in old {
+                let cells: Vec<Option<[u32; 2]>> = match s.lattice.get(&h) {
+                    Some(cells) if with_cells && !cells.is_empty() => {
+                        cells.iter().copied().map(Some).collect()
+                    }
+                    _ => vec![None],
+                };
+                for cell in cells {
+                    images.hashes.push(h.0);
+                    images.labels.push(u32::try_from(label).unwrap_or(u32::MAX));
+                    images.map.push(xy);
+                    images.distances.push(distance);
+                    images.lattice.extend(cell);
+                }
+            }
+            if images.lattice.len() != images.len() {
+                images.lattice.clear();
+            }
+        }
+        SavedClustering {
+            request: s.request,
+            k: s.k,
+            eps: s.eps,
+            reason: s.reason,
+            clusters: s.clusters,
+            map_projection: s.map_projection,
+            explained: s.explained,
+            sweep: s.sweep,
+            images,
+            written_before_columns: old_form,
+        }
+    }
 }
 
 impl SavedClustering {
-    /// What to save of `clustering` of `c` (row-aligned): labels keyed by content hash.
+    /// What to save of `clustering` of `c` (row-aligned).
     pub fn new(clustering: &Clustering, c: &Collection) -> SavedClustering {
-        let members = (0..c.len())
-            .map(|i| {
-                let member = (
-                    clustering.labels[i],
-                    clustering.map[i],
-                    clustering.distances[i],
-                );
-                (HashKey(c.hashes[i]), member)
-            })
-            .collect();
-        let mut lattice: ByHash<Vec<[u32; 2]>> = ByHash::default();
-        if clustering.lattice.len() == c.len() {
-            for (hash, &cell) in c.hashes.iter().zip(&clustering.lattice) {
-                lattice.entry(HashKey(*hash)).or_default().push(cell);
-            }
-        }
         SavedClustering {
             request: clustering.request.clone(),
             k: clustering.k,
@@ -84,41 +276,67 @@ impl SavedClustering {
             map_projection: clustering.map_projection.clone(),
             explained: clustering.explained,
             sweep: clustering.sweep.clone(),
-            members,
-            lattice,
+            images: Members {
+                hashes: c.hashes.clone(),
+                labels: clustering.labels.iter().map(|&l| l as u32).collect(),
+                map: clustering.map.clone(),
+                distances: clustering.distances.clone(),
+                lattice: if clustering.lattice.len() == c.len() {
+                    clustering.lattice.clone()
+                } else {
+                    Vec::new()
+                },
+            },
+            written_before_columns: false,
         }
+    }
+
+    /// Whether row `i` of the saved images names one of the clusters.
+    fn placed(&self, i: usize) -> bool {
+        (self.images.labels[i] as usize) < self.clusters.len()
     }
 
     /// The saved lattice's cells row-aligned with `c`, when it was made for exactly the
     /// images of `c` (the same contents, each as many times); else empty.
     pub fn lattice_of(&self, c: &Collection) -> Vec<[u32; 2]> {
-        let total: usize = self.lattice.values().map(Vec::len).sum();
-        if total != c.len() {
+        let saved = &self.images;
+        if saved.lattice.len() != c.len() {
             return Vec::new();
         }
-        let mut taken: HashMap<&HashKey, usize, rustc_hash::FxBuildHasher> = HashMap::default();
-        let mut cells = Vec::with_capacity(c.len());
+        if saved.aligned_with(c) {
+            return saved.lattice.clone();
+        }
+        // Each content's cells, in the order of its rows, handed out in the order of `c`.
+        let mut cells: ByHash<(Vec<[u32; 2]>, usize)> = ByHash::default();
+        for (h, &cell) in saved.hashes.iter().zip(&saved.lattice) {
+            cells.entry(HashKey(*h)).or_default().0.push(cell);
+        }
+        let mut out = Vec::with_capacity(c.len());
         for hash in &c.hashes {
-            let Some((key, saved)) = self.lattice.get_key_value(&HashKey(*hash)) else {
+            let Some((of, next)) = cells.get_mut(&HashKey(*hash)) else {
                 return Vec::new();
             };
-            let next = taken.entry(key).or_default();
-            let Some(&cell) = saved.get(*next) else {
+            let Some(&cell) = of.get(*next) else {
                 return Vec::new();
             };
             *next += 1;
-            cells.push(cell);
+            out.push(cell);
         }
-        cells
+        out
     }
 
     /// The images of `c` this clustering has placed, as paths and hashes: enough to
     /// [apply](Self::apply) it to before any vector is read.
     pub fn known(&self, c: &Collection) -> Collection {
         let mut known = Collection::default();
+        if self.images.aligned_with(c) && (0..c.len()).all(|i| self.placed(i)) {
+            known.paths = c.paths.clone();
+            known.hashes = c.hashes.clone();
+            return known;
+        }
+        let rows = self.images.rows_by_hash();
         for (path, hash) in c.paths.iter().zip(&c.hashes) {
-            let member = self.members.get(&HashKey(*hash));
-            if matches!(member, Some(m) if m.0 < self.clusters.len()) {
+            if rows.get(&HashKey(*hash)).is_some_and(|&r| self.placed(r)) {
                 known.paths.push(path.clone());
                 known.hashes.push(*hash);
             }
@@ -132,18 +350,26 @@ impl SavedClustering {
     /// Only new images need their vectors: `c` may be paths and hashes alone when this
     /// clustering [knows](Self::known) all of them.
     pub fn apply(self, c: &Collection) -> (Clustering, usize) {
-        let mut labels = Vec::with_capacity(c.len());
-        let mut map = Vec::with_capacity(c.len());
-        let mut distances = Vec::with_capacity(c.len());
+        let saved = &self.images;
+        let (mut labels, mut map, mut distances) = (
+            Vec::with_capacity(c.len()),
+            Vec::with_capacity(c.len()),
+            Vec::with_capacity(c.len()),
+        );
         let mut new = Vec::new();
+        let rows = (!saved.aligned_with(c)).then(|| saved.rows_by_hash());
         for i in 0..c.len() {
-            match self.members.get(&HashKey(c.hashes[i])) {
-                Some(&(label, xy, distance)) if label < self.clusters.len() => {
-                    labels.push(label);
-                    map.push(xy);
-                    distances.push(distance);
+            let row = match &rows {
+                None => Some(i),
+                Some(rows) => rows.get(&HashKey(c.hashes[i])).copied(),
+            };
+            match row.filter(|&r| self.placed(r)) {
+                Some(r) => {
+                    labels.push(saved.labels[r] as usize);
+                    map.push(saved.map[r]);
+                    distances.push(saved.distances[r]);
                 }
-                _ => {
+                None => {
                     let (label, distance) = nearest_cluster(&self.clusters, &c.row(i))
                         .unwrap_or_else(|| (0, distance_to(&self.clusters[0], &c.row(i))));
                     labels.push(label);
@@ -197,6 +423,26 @@ impl SavedClustering {
             edits: 0,
         };
         (clustering, new.len())
+    }
+
+    /// Each content's saved cluster, by hex hash (what [`carry_over`] matches on).
+    fn labels_by_hex(&self) -> HashMap<String, usize> {
+        (self.images.hashes.iter().zip(&self.images.labels))
+            .map(|(h, &l)| (hex(h), l as usize))
+            .collect()
+    }
+
+    /// Each content's saved map position, row-aligned with `c`; `None` unless every image
+    /// of `c` is known.
+    fn map_of(&self, c: &Collection) -> Option<Vec<[f32; 2]>> {
+        if self.images.aligned_with(c) {
+            return Some(self.images.map.clone());
+        }
+        let rows = self.images.rows_by_hash();
+        c.hashes
+            .iter()
+            .map(|h| rows.get(&HashKey(*h)).map(|&r| self.images.map[r]))
+            .collect()
     }
 }
 
@@ -283,11 +529,12 @@ pub enum Origin {
 
 /// Whether `saved` was fitted on exactly the images of `c` (by content).
 fn same_images(saved: &SavedClustering, c: &Collection) -> bool {
-    let distinct: std::collections::HashSet<_> = c.hashes.iter().collect();
-    distinct.len() == saved.members.len()
-        && distinct
-            .iter()
-            .all(|h| saved.members.contains_key(&HashKey(**h)))
+    if saved.images.aligned_with(c) {
+        return true;
+    }
+    let distinct =
+        |hashes: &[Hash]| -> std::collections::HashSet<Hash> { hashes.iter().copied().collect() };
+    distinct(&c.hashes) == distinct(&saved.images.hashes)
 }
 
 /// The saved clustering of `root` if it answers `wanted`, else a new one, saved, with the
@@ -345,7 +592,12 @@ pub fn fitted(
     let mut saved: Option<SavedClustering> = store.load_clustering(root, feature)?;
     let (req, method_from) = requested(saved.as_ref(), defaults, wanted);
     if let Some(s) = saved.take_if(|s| !wanted.recluster && s.request == req) {
+        let again = s.written_before_columns;
         let (mut clustering, new_images) = s.apply(c);
+        if again && new_images == 0 {
+            // Written by an older imgtui: saved in columns, in `c`'s order, for next time.
+            store.save_clustering(root, feature, &SavedClustering::new(&clustering, c))?;
+        }
         clustering.method_from = method_from;
         return Ok((clustering, Origin::Saved { new_images }, Vec::new()));
     }
@@ -358,9 +610,11 @@ pub fn fitted(
                 && same_images(s, c)
                 && (s.request.map, s.request.seed, s.request.dims) == (req.map, req.seed, req.dims)
         })
-        .map(|s| Kept {
-            map: c.hashes.iter().map(|h| s.members[&HashKey(*h)].1).collect(),
-            lattice: s.lattice_of(c),
+        .and_then(|s| {
+            Some(Kept {
+                map: s.map_of(c)?,
+                lattice: s.lattice_of(c),
+            })
         });
     let naming = Naming {
         model: fit.names,
@@ -388,18 +642,13 @@ pub fn fitted(
     }
     let log: Vec<(Logged, bool, String)> = log.into_iter().map(|(_, e, u, a)| (e, u, a)).collect();
     let (kept, notes) = match &saved {
-        Some(old) => {
-            let labels = |s: &SavedClustering| -> HashMap<String, usize> {
-                s.members.iter().map(|(h, m)| (hex(&h.0), m.0)).collect()
-            };
-            carry_over(
-                log,
-                &labels(old),
-                &old.clusters,
-                &labels(&new),
-                new.clusters.len(),
-            )
-        }
+        Some(old) => carry_over(
+            log,
+            &old.labels_by_hex(),
+            &old.clusters,
+            &new.labels_by_hex(),
+            new.clusters.len(),
+        ),
         None => {
             let active = log.iter().filter(|(_, undone, _)| !undone).count();
             let notes = (active > 0)

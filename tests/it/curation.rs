@@ -488,3 +488,89 @@ fn undo_leaves_the_edits_of_another_open_explorer_alone() {
     let (_, what) = session.undo(&c).unwrap().unwrap();
     assert!(what.contains("“theirs”"), "{what}");
 }
+
+#[test]
+fn a_clustering_an_older_imgtui_saved_by_hash_reads_the_same_and_is_saved_again_in_columns() {
+    use imgtui::analysis::saved::{SavedClustering, Wanted};
+    use std::sync::atomic::AtomicBool;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    families(&dir);
+    // Two files of one content: one row each, each with its own lattice cell.
+    std::fs::copy(dir.join("disc-0.png"), dir.join("disc-0 copy.png")).unwrap();
+    let store_path = tmp.path().join("store.sqlite");
+    let open = || pixels_session(&dir, &store_path);
+    let mut session = open();
+    session
+        .update_index(&|_| {}, &AtomicBool::new(false))
+        .unwrap();
+    let c = session.images().unwrap();
+    let (fitted, _, _) = session.clustering(&c, &Wanted::default()).unwrap();
+    assert_eq!(fitted.lattice.len(), c.len());
+    let (root, feature) = (session.root().to_owned(), session.feature().to_owned());
+    let mut store = imgtui::Store::open(&store_path).unwrap();
+    let saved: SavedClustering = store.load_clustering(&root, &feature).unwrap().unwrap();
+    assert!(!saved.written_before_columns);
+    assert_eq!(saved.images.hashes, c.hashes);
+
+    // As it was written before: each content's hex hash → (cluster, place, distance), and
+    // → its lattice cells in the order of its paths.
+    let mut old = serde_json::to_value(&saved).unwrap();
+    let object = old.as_object_mut().unwrap();
+    object.remove("images");
+    let (mut members, mut lattice) = (serde_json::Map::new(), serde_json::Map::new());
+    for i in 0..c.len() {
+        let hash = imgtui::collection::hex(&c.hashes[i]);
+        let member = serde_json::json!([fitted.labels[i], fitted.map[i], fitted.distances[i]]);
+        members.insert(hash.clone(), member);
+        let cells = lattice.entry(hash).or_insert(serde_json::json!([]));
+        cells
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!(fitted.lattice[i]));
+    }
+    object.insert("members".into(), members.into());
+    object.insert("lattice".into(), lattice.into());
+    store.save_clustering(&root, &feature, &old).unwrap();
+    let read: SavedClustering = store.load_clustering(&root, &feature).unwrap().unwrap();
+    assert!(read.written_before_columns);
+    let (applied, new) = read.apply(&c);
+    assert_eq!(new, 0);
+    assert_eq!(
+        (
+            &applied.labels,
+            &applied.map,
+            &applied.distances,
+            &applied.lattice
+        ),
+        (
+            &fitted.labels,
+            &fitted.map,
+            &fitted.distances,
+            &fitted.lattice
+        )
+    );
+
+    // The explorer's warm start shows it as it was, and saves it again in columns, in the
+    // order of the paths.
+    let warm = open().warm_start().unwrap().unwrap();
+    let (known, early) = warm.shown.unwrap();
+    assert_eq!(known.paths, c.paths);
+    assert_eq!(
+        (&early.labels, &early.lattice),
+        (&fitted.labels, &fitted.lattice)
+    );
+    let again: SavedClustering = store.load_clustering(&root, &feature).unwrap().unwrap();
+    assert!(!again.written_before_columns);
+    assert_eq!(again.images, saved.images);
+
+    // A damaged column is not a clustering: it is fitted again.
+    let mut damaged = serde_json::to_value(&saved).unwrap();
+    damaged["images"]["labels"] = "AAAA".into();
+    store.save_clustering(&root, &feature, &damaged).unwrap();
+    let gone: Option<SavedClustering> = store.load_clustering(&root, &feature).unwrap();
+    assert!(gone.is_none());
+    let (refit, _, _) = session.clustering(&c, &Wanted::default()).unwrap();
+    assert_eq!(refit.labels, fitted.labels);
+}

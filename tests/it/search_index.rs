@@ -138,7 +138,10 @@ fn the_neighbour_index_is_saved_kept_in_step_and_survives_kill_9() {
     index(&store);
     let c = with_saved_index(&dir, &store);
     assert_eq!(c.len(), 1320);
-    assert_eq!(c.index.get().unwrap().cells(), 20);
+    // Trained by this run for 1,320 images (20 cells), or by a killed one on the images
+    // indexed by then: one made for at least half as many cells is kept.
+    let cells = c.index.get().unwrap().cells();
+    assert!((10..=20).contains(&cells), "{cells} cells");
     assert!(recall(&c) >= 0.95);
 
     // `similar` reads only the probed cells' vectors: the same answers as the index in
