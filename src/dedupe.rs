@@ -303,6 +303,24 @@ pub struct Member {
     pub facts: FileFacts,
     /// Content hash (blake3), as indexed.
     pub hash: Hash,
+    /// Another path of the collection reaches this file (a symlink in the folder leads to
+    /// it): it is never moved or trashed, which would leave that link pointing nowhere, and
+    /// it is kept before any keep rule is asked ([`keeper_of`]).
+    pub linked: bool,
+}
+
+/// The index in `members` of the file to keep: by `rules` ([`keeper`]) among the files a
+/// symlink of the collection leads to ([`Member::linked`]) if there are any, else among all.
+/// `members` must not be empty.
+pub fn keeper_of(members: &[Member], rules: &[KeepRule]) -> usize {
+    let linked: Vec<usize> = (0..members.len()).filter(|&i| members[i].linked).collect();
+    let among: Vec<usize> = if linked.is_empty() {
+        (0..members.len()).collect()
+    } else {
+        linked
+    };
+    let facts: Vec<FileFacts> = among.iter().map(|&i| members[i].facts.clone()).collect();
+    among[keeper(&facts, rules)]
 }
 
 /// A group of [`groups`]: its files and how alike they are.
@@ -330,33 +348,34 @@ pub struct Found {
     pub unconfirmed: usize,
 }
 
-/// `rows` (of `paths`, ascending) with each file that several of them reach kept once: a
-/// symlink to another member, or two links to one folder, name one file, not copies, and
-/// acting on one path would take the other's file with it. Of a file's paths the real one
-/// (its own canonical path) is kept, else the first; a path that cannot be looked at stays
-/// (its group reports it unreadable).
-pub fn one_path_per_file(paths: &[PathBuf], rows: Vec<usize>) -> Vec<usize> {
+/// `rows` (of `paths`, ascending) with each file that several of them reach kept once, each
+/// with whether several did (a symlink leads to it): a symlink to another member, or two
+/// links to one folder, name one file, not copies, and acting on one path would take the
+/// other's file with it. Of a file's paths the real one (its own canonical path) is kept,
+/// else the first; a path that cannot be looked at stays (its group reports it unreadable).
+pub fn one_path_per_file(paths: &[PathBuf], rows: Vec<usize>) -> Vec<(usize, bool)> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         let real = |r: usize| fs::canonicalize(&paths[r]).is_ok_and(|p| p == paths[r]);
         let mut at: std::collections::HashMap<(u64, u64), usize> = Default::default();
-        let mut out: Vec<usize> = Vec::with_capacity(rows.len());
+        let mut out: Vec<(usize, bool)> = Vec::with_capacity(rows.len());
         for r in rows {
             let Ok(meta) = fs::metadata(&paths[r]) else {
-                out.push(r);
+                out.push((r, false));
                 continue;
             };
             match at.entry((meta.dev(), meta.ino())) {
                 std::collections::hash_map::Entry::Occupied(e) => {
                     let k = *e.get();
-                    if !real(out[k]) && real(r) {
-                        out[k] = r;
+                    if !real(out[k].0) && real(r) {
+                        out[k].0 = r;
                     }
+                    out[k].1 = true;
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(out.len());
-                    out.push(r);
+                    out.push((r, false));
                 }
             }
         }
@@ -366,7 +385,51 @@ pub fn one_path_per_file(paths: &[PathBuf], rows: Vec<usize>) -> Vec<usize> {
     #[cfg(not(unix))]
     {
         let _ = paths;
-        rows
+        rows.into_iter().map(|r| (r, false)).collect()
+    }
+}
+
+/// For each of `rows` (of `paths`, with content hashes `hashes`), whether another path of
+/// `paths` reaches the same file: [`one_path_per_file`]'s answer for files chosen from
+/// groups already made (a link has its file's content, so only the rows of the same hash
+/// are looked at).
+pub fn reached_by_others(paths: &[PathBuf], hashes: &[Hash], rows: &[usize]) -> Vec<bool> {
+    let wanted: std::collections::HashSet<&Hash> = rows.iter().map(|&r| &hashes[r]).collect();
+    let mut alike: std::collections::HashMap<&Hash, Vec<usize>> = Default::default();
+    for (i, h) in hashes.iter().enumerate() {
+        if wanted.contains(h) {
+            alike.entry(h).or_default().push(i);
+        }
+    }
+    // The files several paths reach, each content's once.
+    let linked: std::collections::HashMap<&Hash, Vec<usize>> = alike
+        .into_iter()
+        .map(|(h, of)| {
+            let files = one_path_per_file(paths, of);
+            (h, files.into_iter().filter(|f| f.1).map(|f| f.0).collect())
+        })
+        .collect();
+    rows.iter()
+        .map(|&r| {
+            (linked[&hashes[r]].iter()).any(|&kept| kept == r || same_file(&paths[kept], &paths[r]))
+        })
+        .collect()
+}
+
+/// Whether `a` and `b` name one file (the same device and inode); false when either cannot
+/// be looked at.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(a), fs::metadata(b)) {
+            (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        a == b
     }
 }
 
@@ -388,13 +451,14 @@ pub fn groups(
     let tiered = duplicates::tiered(c, candidates, pixels, apart, include_similar)?;
     for duplicates::TieredGroup { rows, tier } in tiered.groups {
         let rows = one_path_per_file(&c.paths, rows);
-        let paths: Vec<PathBuf> = rows.iter().map(|&i| c.paths[i].clone()).collect();
+        let paths: Vec<PathBuf> = rows.iter().map(|&(i, _)| c.paths[i].clone()).collect();
         let mut members = Vec::new();
-        for (facts, &i) in file_facts(&paths).into_iter().zip(&rows) {
+        for (facts, &(i, linked)) in file_facts(&paths).into_iter().zip(&rows) {
             match facts {
                 Ok(facts) => members.push(Member {
                     facts,
                     hash: c.hashes[i],
+                    linked,
                 }),
                 Err(e) => unreadable.push((c.paths[i].clone(), format!("{e:#}"))),
             }
@@ -482,8 +546,7 @@ pub fn plan(root: &Path, groups: Vec<Group>, rules: &[KeepRule], action: &Action
     let chosen = groups
         .into_iter()
         .map(|g| {
-            let facts: Vec<FileFacts> = g.members.iter().map(|m| m.facts.clone()).collect();
-            let keep = keeper(&facts, rules);
+            let keep = keeper_of(&g.members, rules);
             (g, keep)
         })
         .collect();
@@ -539,7 +602,7 @@ fn plan_groups(root: &Path, groups: Vec<(Group, usize)>, action: &Action) -> Pla
         for (i, m) in members.iter().enumerate() {
             let to = match action {
                 Action::Report => continue,
-                _ if i == keep || !acted => continue,
+                _ if i == keep || !acted || m.linked => continue,
                 Action::Move(folder) => {
                     let relative = m.facts.path.strip_prefix(root).unwrap_or(&m.facts.path);
                     let relative = relative.strip_prefix("/").unwrap_or(relative);
@@ -1134,6 +1197,7 @@ mod tests {
         let member = |path: &str, bytes| Member {
             facts: facts(path, bytes, 10, Some((10, 10))),
             hash: [bytes as u8; 32],
+            linked: false,
         };
         let group = vec![
             member("/c/a.png", 5),
@@ -1275,6 +1339,7 @@ mod tests {
         let member = |p: &str| Member {
             facts: facts(p, 1, 0, None),
             hash: [7; 32],
+            linked: false,
         };
         let groups = vec![Group {
             members: vec![member("/art/x.png"), member("/art/y.png")],
@@ -1291,5 +1356,65 @@ mod tests {
         assert_eq!(plan.steps[0].from, Path::new("/art/y.png"));
         assert_eq!(plan.steps[0].to.as_deref(), Some(Path::new("/out/y.png")));
         assert_eq!(plan.groups[0].kind(), Kind::Exact);
+    }
+
+    #[test]
+    fn files_a_symlink_leads_to_are_kept_first_and_never_acted_on() {
+        let member = |p: &str, age_s, linked| Member {
+            facts: facts(p, 1, age_s, None),
+            hash: [7; 32],
+            linked,
+        };
+        // `best` keeps the oldest: x.png, but y.png and z.png are reached through links.
+        let group = || Group {
+            members: vec![
+                member("/art/x.png", 100, false),
+                member("/art/y.png", 10, true),
+                member("/art/z.png", 20, true),
+            ],
+            tier: Tier::Exact,
+            acted: true,
+        };
+        assert_eq!(keeper_of(&group().members, &[KeepRule::Best]), 2);
+        let planned = plan(
+            Path::new("/art"),
+            vec![group()],
+            &[KeepRule::Best],
+            &Action::Trash,
+        );
+        assert_eq!(planned.groups[0].keeper, 2);
+        let from: Vec<&Path> = planned.steps.iter().map(|s| s.from.as_path()).collect();
+        assert_eq!(from, [Path::new("/art/x.png")]);
+        // A keeper the user chose: the linked files stay whichever it is.
+        let chosen = plan_chosen(
+            Path::new("/art"),
+            vec![(group().members, 0)],
+            &Action::Trash,
+        );
+        assert!(chosen.steps.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_a_symlink_of_the_collection_leads_to_is_told_from_its_copies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b, l) = (
+            tmp.path().join("a.png"),
+            tmp.path().join("b.png"),
+            tmp.path().join("l.png"),
+        );
+        fs::write(&a, b"same").unwrap();
+        fs::write(&b, b"same").unwrap();
+        std::os::unix::fs::symlink(&b, &l).unwrap();
+        let paths = vec![a, b, l];
+        let hashes = [[1; 32]; 3];
+        assert_eq!(
+            one_path_per_file(&paths, vec![0, 1, 2]),
+            [(0, false), (1, true)]
+        );
+        assert_eq!(reached_by_others(&paths, &hashes, &[0, 1]), [false, true]);
+        // Only the rows of the same content are looked at: the link's is another here.
+        let other = [[1; 32], [1; 32], [2; 32]];
+        assert_eq!(reached_by_others(&paths, &other, &[0, 1]), [false, false]);
     }
 }

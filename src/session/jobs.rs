@@ -7,7 +7,7 @@
 //! associated functions that need no store connection, so that a worker thread of the
 //! explorer can ask them with nothing but the collection in hand.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::SystemTime;
@@ -21,7 +21,7 @@ use crate::analysis::{duplicates, neighbours, outliers};
 use crate::collection::ivf::{self, Ivf};
 use crate::collection::{Collection, Hash, Precision};
 use crate::decode::DecodeOptions;
-use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper, plan_chosen};
+use crate::dedupe::{Action, KeepRule, Member, Plan, file_facts, keeper_of, plan_chosen};
 use crate::error::{Error, Result};
 use crate::export::{ExportReport, Mode, folder_outside, fresh_target};
 use crate::montage::{MontageOptions, montage, save_in_folder, write_montage};
@@ -312,30 +312,42 @@ impl Session {
             signatures: &read,
             pictures: &self.store,
         };
-        let groups: Vec<Vec<usize>> = duplicates::tiered(c, candidates, &pixels, apart, false)
-            .expect("the lenient reader never fails")
-            .groups
-            .into_iter()
-            .filter(|g| g.tier != duplicates::Tier::Similar)
-            .map(|g| crate::dedupe::one_path_per_file(&c.paths, g.rows))
-            .filter(|rows| rows.len() > 1)
-            .collect();
+        let groups: Vec<Vec<(usize, bool)>> =
+            duplicates::tiered(c, candidates, &pixels, apart, false)
+                .expect("the lenient reader never fails")
+                .groups
+                .into_iter()
+                .filter(|g| g.tier != duplicates::Tier::Similar)
+                .map(|g| crate::dedupe::one_path_per_file(&c.paths, g.rows))
+                .filter(|rows| rows.len() > 1)
+                .collect();
         let keepers = groups
             .iter()
             .map(|group| {
-                let paths: Vec<PathBuf> = group.iter().map(|&i| c.paths[i].clone()).collect();
-                let facts: Option<Vec<_>> = file_facts(&paths)
+                let paths: Vec<PathBuf> = group.iter().map(|&(i, _)| c.paths[i].clone()).collect();
+                let members: Option<Vec<Member>> = file_facts(&paths)
                     .into_iter()
-                    .map(std::result::Result::ok)
+                    .zip(group)
+                    .map(|(facts, &(i, linked))| {
+                        Some(Member {
+                            facts: facts.ok()?,
+                            hash: c.hashes[i],
+                            linked,
+                        })
+                    })
                     .collect();
-                match facts {
-                    Some(facts) => (
-                        Some(keeper(&facts, rules)),
-                        facts.iter().map(|f| f.bytes).collect(),
+                match members {
+                    Some(members) => (
+                        Some(keeper_of(&members, rules)),
+                        members.iter().map(|m| m.facts.bytes).collect(),
                     ),
                     None => (None, Vec::new()),
                 }
             })
+            .collect();
+        let groups = groups
+            .into_iter()
+            .map(|g| g.into_iter().map(|(i, _)| i).collect())
             .collect();
         (groups, keepers)
     }
@@ -361,7 +373,22 @@ impl Session {
                 .checked(self.root(), &self.linked_folders())?,
             None => Action::Trash,
         };
-        let hash_of = |p: &PathBuf| c.paths.iter().position(|q| q == p).map(|i| c.hashes[i]);
+        // Each named path's row, and whether a symlink of the collection leads to its file,
+        // found in one pass over the collection.
+        let named: HashSet<&Path> = groups
+            .iter()
+            .flat_map(|(kept, copies)| std::iter::once(kept).chain(copies))
+            .map(PathBuf::as_path)
+            .collect();
+        let rows: Vec<usize> = (0..c.len())
+            .filter(|&i| named.contains(c.paths[i].as_path()))
+            .collect();
+        let linked = crate::dedupe::reached_by_others(&c.paths, &c.hashes, &rows);
+        let row_of: HashMap<&Path, (usize, bool)> = rows
+            .iter()
+            .zip(linked)
+            .map(|(&i, l)| (c.paths[i].as_path(), (i, l)))
+            .collect();
         let mut chosen = Vec::new();
         for (kept, copies) in groups {
             let paths: Vec<PathBuf> = std::iter::once(kept).chain(copies).cloned().collect();
@@ -369,9 +396,11 @@ impl Session {
                 .into_iter()
                 .zip(&paths)
                 .filter_map(|(facts, p)| {
+                    let &(i, linked) = row_of.get(p.as_path())?;
                     Some(Member {
                         facts: facts.ok()?,
-                        hash: hash_of(p)?,
+                        hash: c.hashes[i],
+                        linked,
                     })
                 })
                 .collect();

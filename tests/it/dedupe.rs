@@ -867,3 +867,55 @@ fn one_file_reached_by_two_paths_is_not_a_duplicate() {
     );
     assert_eq!(before.0.len(), snapshot(&dir).len());
 }
+
+/// A copy a symlink of the folder leads to is the one kept: moving it would leave the link
+/// pointing nowhere. The keep rules choose among such files first, and one they do not keep
+/// is left where it is.
+#[cfg(unix)]
+#[test]
+fn a_copy_a_symlink_leads_to_is_kept_and_its_link_still_reaches_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    // An exact copy of solid-red.png, newer: the rule `best` keeps the older file, so
+    // without the link the copy would go.
+    let copy = dir.join("a-red.png");
+    std::fs::copy(dir.join("solid-red.png"), &copy).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(100);
+    std::fs::File::options()
+        .write(true)
+        .open(&copy)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    std::os::unix::fs::symlink("a-red.png", dir.join("link.png")).unwrap();
+    let store = tmp.path().join("s.sqlite");
+    let answer: Duplicates = dups(&dir, &store, &[]);
+    let group = answer
+        .groups
+        .iter()
+        .find(|g| g.paths.iter().any(|p| name(p) == "solid-red.png"))
+        .expect("the two red files are grouped");
+    let names: Vec<&str> = group.paths.iter().map(|p| name(p)).collect();
+    assert_eq!(
+        names,
+        ["a-red.png", "solid-red.png"],
+        "one path for the linked file"
+    );
+    assert_eq!(name(&group.keeper), "a-red.png");
+
+    let out = tmp.path().join("dups-out");
+    let target = format!("move:{}", out.display());
+    let ran = run(
+        &["dups", dir.to_str().unwrap(), "--action", &target],
+        &store,
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(!dir.join("solid-red.png").exists());
+    assert!(out.join("solid-red.png").is_file());
+    assert_eq!(
+        std::fs::read(dir.join("link.png")).unwrap(),
+        std::fs::read(&copy).unwrap(),
+        "the link still reaches its file"
+    );
+}
