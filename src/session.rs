@@ -826,12 +826,14 @@ impl Session {
     /// that could not be read now, left out of it, and the pairs the pixels could not confirm.
     /// Pairs marked not duplicates ([`Session::not_duplicates`]) are never grouped.
     ///
-    /// Takes the collection: its vectors are let go once the candidate pairs are found, before
+    /// Takes the collection: its vectors are let go while NN-descent looks for the candidate
+    /// pairs in their PCA projection, and read again for the exact re-rank
+    /// ([`crate::analysis::duplicates::candidates_rereading`]); then let go again before
     /// the candidates' pixel signatures are read, a block of contents at a time (see
     /// [`crate::analysis::duplicates::tiered`]; 2.6 KB of vector and 3 KB of signature an
     /// image: at a million images both at once would need 5.7 GB).
     ///
-    /// Fails when the store cannot be read or is damaged.
+    /// Fails when the store cannot be read or is damaged, or changes meanwhile.
     pub fn dedupe_plan(
         &self,
         mut c: Collection,
@@ -840,7 +842,11 @@ impl Session {
         rules: &[crate::dedupe::KeepRule],
         action: &crate::dedupe::Action,
     ) -> Result<(crate::dedupe::Plan, crate::dedupe::Found)> {
-        let candidates = crate::analysis::duplicates::candidates(&c, threshold);
+        let precision = c.vectors.precision();
+        let candidates =
+            crate::analysis::duplicates::candidates_rereading(&mut c, threshold, |files| {
+                Ok(self.read_vectors_in(files, precision)?)
+            })?;
         c.vectors = Default::default();
         c.index = Default::default();
         crate::analysis::give_back_freed_memory();

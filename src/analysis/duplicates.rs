@@ -117,6 +117,55 @@ fn neighbour_graph(c: &Collection) -> Vec<Vec<super::neighbours::Neighbour>> {
     super::umap::knn(c, &x, LOOSE_NEIGHBOURS, 0)
 }
 
+/// [`candidates`] for a collection whose vectors can be read again: from [`GRAPH_FROM`]
+/// images on, its vectors are let go once projected for the screen, and `reread` gives the
+/// collection back (from the paths and hashes it is handed) for the exact re-rank, so that
+/// the vectors (2.6 GB at a million images) and NN-descent's lists never share memory. The
+/// same pairs as [`candidates`] gives when `reread` gives the same vectors.
+///
+/// Fails when `reread` fails, or gives back other images than it was handed.
+pub fn candidates_rereading(
+    c: &mut Collection,
+    threshold: f32,
+    reread: impl FnOnce(Collection) -> anyhow::Result<Collection>,
+) -> anyhow::Result<Candidates> {
+    if c.len() < GRAPH_FROM || c.len() < FILTER_FROM || threshold <= 0.0 {
+        return Ok(candidates(c, threshold));
+    }
+    rereading(c, threshold, reread)
+}
+
+/// [`candidates_rereading`] through the kNN graph whatever the size.
+fn rereading(
+    c: &mut Collection,
+    threshold: f32,
+    reread: impl FnOnce(Collection) -> anyhow::Result<Collection>,
+) -> anyhow::Result<Candidates> {
+    let x = Pca::fit(&c.vectors, SCREEN_DIMS, 0).project(&c.vectors);
+    let files = Collection {
+        paths: std::mem::take(&mut c.paths),
+        hashes: std::mem::take(&mut c.hashes),
+        ..Collection::default()
+    };
+    *c = Collection::default();
+    super::give_back_freed_memory();
+    let n = files.len();
+    let how = super::umap::Candidates::for_size(n, 0);
+    let found = super::umap::knn_candidates(&x, LOOSE_NEIGHBOURS, how);
+    drop(x);
+    // A reader keeps the files' order and leaves out only those it has no vector for.
+    *c = reread(files)?;
+    anyhow::ensure!(
+        c.len() == n,
+        "the store changed while the near-duplicates were looked for: run it again"
+    );
+    let knn = super::umap::rerank(c, found, LOOSE_NEIGHBOURS);
+    Ok(Candidates {
+        strong: graph_pairs(&knn, threshold..=1.0),
+        loose: loose_of(&knn, threshold),
+    })
+}
+
 /// The pairs `(i, j)`, `i < j`, where `j` is in `i`'s row of `knn` or `i` in `j`'s, whose
 /// cosine similarity lies in `similar`; sorted, each once.
 fn graph_pairs(
@@ -898,6 +947,37 @@ mod tests {
             assert!(from_graph.iter().all(|p| all.contains(p)));
             assert_eq!(join(c.len(), from_graph), join(c.len(), all), "{threshold}");
         }
+    }
+
+    /// Letting the vectors go during the graph's search and reading them again gives the
+    /// pairs the graph gives with the vectors held; a reader that gives back fewer images
+    /// fails it.
+    #[test]
+    fn candidates_found_with_the_vectors_read_again_are_those_found_with_them_held() {
+        let c = families();
+        let x = Pca::fit(&c.vectors, SCREEN_DIMS, 0).project(&c.vectors);
+        let knn = super::super::umap::knn(&c, &x, LOOSE_NEIGHBOURS, 0);
+        let mut held = c.clone();
+        let mut handed = 0;
+        let found = rereading(&mut held, 0.95, |files| {
+            assert!(files.vectors.rows() == 0 && files.paths == c.paths);
+            handed = files.len();
+            Ok(c.clone())
+        })
+        .unwrap();
+        assert_eq!(handed, c.len());
+        assert_eq!(found.strong, graph_pairs(&knn, 0.95..=1.0));
+        assert_eq!(found.loose, loose_of(&knn, 0.95));
+        assert!(!found.strong.is_empty());
+        assert_eq!(held.vectors, c.vectors);
+
+        let mut short = c.clone();
+        let fewer = rereading(&mut short, 0.95, |mut files| {
+            files.paths.pop();
+            files.hashes.pop();
+            Ok(files)
+        });
+        assert!(fewer.unwrap_err().to_string().contains("the store changed"));
     }
 
     /// The candidates are found on the vectors alone, and name the contents whose signatures

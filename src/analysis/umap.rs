@@ -168,13 +168,24 @@ pub fn knn(c: &Collection, x: &Matrix, others: usize, seed: u64) -> Vec<Vec<Neig
 
 /// [`knn`] with the candidates found as `how` says (to compare the two ways).
 pub fn knn_by(c: &Collection, x: &Matrix, others: usize, how: Candidates) -> Vec<Vec<Neighbour>> {
-    let n = c.len();
-    let want = (others * CANDIDATES_PER_NEIGHBOUR).min(n.saturating_sub(1));
+    rerank(c, knn_candidates(x, others, how), others)
+}
+
+/// The first half of [`knn_by`], which reads only `x` (one row an image): each row's
+/// candidates for its `others` nearest, by Euclidean distance in `x`.
+pub fn knn_candidates(x: &Matrix, others: usize, how: Candidates) -> Vec<Vec<u32>> {
+    let want = (others * CANDIDATES_PER_NEIGHBOUR).min(x.rows.saturating_sub(1));
     let candidates = match how {
         Candidates::Exact => pca_candidates(x, want),
         Candidates::Descent { seed } => super::nn_descent::knn_graph(x, want, seed),
     };
     super::give_back_freed_memory();
+    candidates
+}
+
+/// The second half of [`knn_by`]: each row's `others` nearest of its `candidates` by the
+/// exact cosine distance of `c`'s unit vectors, nearest first (ties by row).
+pub fn rerank(c: &Collection, candidates: Vec<Vec<u32>>, others: usize) -> Vec<Vec<Neighbour>> {
     candidates
         .into_par_iter()
         .enumerate()
