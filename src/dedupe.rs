@@ -249,18 +249,8 @@ impl Action {
         let Action::Move(folder) = self else {
             return Ok(self);
         };
-        let absolute = std::env::current_dir()?.join(&folder);
-        let existing = absolute
-            .ancestors()
-            .find(|p| p.exists())
-            .unwrap_or(&absolute);
-        let rest = absolute.strip_prefix(existing).unwrap_or(Path::new(""));
-        let resolved = fs::canonicalize(existing)
-            .unwrap_or_else(|_| existing.to_path_buf())
-            .join(rest);
-        let through = linked
-            .iter()
-            .find(|link| fs::canonicalize(link).is_ok_and(|real| resolved.starts_with(real)));
+        let resolved = crate::export::resolved_target(&folder)?;
+        let through = crate::export::linked_holding(&resolved, linked);
         if resolved.starts_with(root) || through.is_some() {
             let link = through.map_or(String::new(), |link| {
                 format!(" (through the link {})", crate::text::shown(link))

@@ -171,32 +171,50 @@ pub fn check_outside(target: &Path, root: &Path) -> anyhow::Result<()> {
 /// Fails with a bad request when `target` is inside `root` or one of those folders, and
 /// when the working folder cannot be read.
 pub fn check_outside_of(target: &Path, root: &Path, linked: &[PathBuf]) -> anyhow::Result<()> {
-    // Where the target is, judged by its nearest part that exists (resolving any links).
-    let absolute = std::env::current_dir()?.join(target);
-    let existing = absolute
-        .ancestors()
-        .find(|p| p.exists())
-        .unwrap_or(&absolute);
-    let resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_path_buf());
-    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let root = real(root);
+    let resolved = resolved_target(target)?;
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     ensure_request!(
         !resolved.starts_with(&root),
         "{} is inside the collection {}: the copies would join it; choose a folder outside it",
         crate::text::shown(target),
         crate::text::shown(&root)
     );
-    for link in linked {
-        ensure_request!(
-            !resolved.starts_with(real(link)),
+    if let Some(link) = linked_holding(&resolved, linked) {
+        return Err(Error::bad_request(format_args!(
             "{} is inside the collection {} (through the link {}): the copies would join it; \
              choose a folder outside it",
             crate::text::shown(target),
             crate::text::shown(&root),
             crate::text::shown(link)
-        );
+        ))
+        .into());
     }
     Ok(())
+}
+
+/// Where files written under `target` would land: `target` made absolute against the
+/// working folder, the links of its nearest part that exists resolved, and the parts not
+/// made yet kept as written.
+///
+/// Fails when the working folder cannot be read.
+pub fn resolved_target(target: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::env::current_dir()?.join(target);
+    let existing = absolute
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(&absolute);
+    let rest = absolute.strip_prefix(existing).unwrap_or(Path::new(""));
+    Ok(std::fs::canonicalize(existing)
+        .unwrap_or_else(|_| existing.to_path_buf())
+        .join(rest))
+}
+
+/// The folder of `linked` (reached by the collection through symlinks) whose real place
+/// holds `resolved` (from [`resolved_target`]), if any.
+pub fn linked_holding<'a>(resolved: &Path, linked: &'a [PathBuf]) -> Option<&'a PathBuf> {
+    linked
+        .iter()
+        .find(|link| std::fs::canonicalize(link).is_ok_and(|real| resolved.starts_with(real)))
 }
 
 /// Where the explorer puts a folder of its own making (`imgtui-montage`, `imgtui-duplicates`)
