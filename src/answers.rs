@@ -433,7 +433,8 @@ pub struct GroupMember {
     pub path: PathBuf,
     /// `exact` when another file of the group has the same content, else `near`.
     pub kind: Kind,
-    /// Whether this is the file the keep rules keep.
+    /// Whether the file stays: the one the keep rules keep, or one no action moves (a
+    /// symlink, or a file a symlink of the folder leads to).
     pub keep: bool,
     /// Size in bytes.
     pub bytes: u64,
@@ -506,7 +507,7 @@ impl Duplicates {
                     .map(|(i, (m, &kind))| GroupMember {
                         path: m.facts.path.clone(),
                         kind,
-                        keep: i == pg.keeper,
+                        keep: i == pg.keeper || m.stays(),
                         bytes: m.facts.bytes,
                         width: m.facts.pixels.map(|p| p.0),
                         height: m.facts.pixels.map(|p| p.1),

@@ -297,6 +297,22 @@ pub struct Member {
     /// it): it is never moved or trashed, which would leave that link pointing nowhere, and
     /// it is kept before any keep rule is asked ([`keeper_of`]).
     pub linked: bool,
+    /// This path is itself a symlink: it is never moved or trashed (that frees nothing, and
+    /// a relative link moved elsewhere points nowhere).
+    pub symlink: bool,
+}
+
+impl Member {
+    /// Whether an action leaves this file where it is whatever the keeper: a symlink, or a
+    /// file a symlink of the folder leads to.
+    pub fn stays(&self) -> bool {
+        self.linked || self.symlink
+    }
+}
+
+/// Whether `path` is itself a symbolic link.
+pub fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// The index in `members` of the file to keep: by `rules` ([`keeper`]) among the files a
@@ -446,6 +462,7 @@ pub fn groups(
         for (facts, &(i, linked)) in file_facts(&paths).into_iter().zip(&rows) {
             match facts {
                 Ok(facts) => members.push(Member {
+                    symlink: is_symlink(&facts.path),
                     facts,
                     hash: c.hashes[i],
                     linked,
@@ -592,7 +609,7 @@ fn plan_groups(root: &Path, groups: Vec<(Group, usize)>, action: &Action) -> Pla
         for (i, m) in members.iter().enumerate() {
             let to = match action {
                 Action::Report => continue,
-                _ if i == keep || !acted || m.linked => continue,
+                _ if i == keep || !acted || m.stays() => continue,
                 Action::Move(folder) => {
                     let relative = m.facts.path.strip_prefix(root).unwrap_or(&m.facts.path);
                     let relative = relative.strip_prefix("/").unwrap_or(relative);
@@ -1188,6 +1205,7 @@ mod tests {
             facts: facts(path, bytes, 10, Some((10, 10))),
             hash: [bytes as u8; 32],
             linked: false,
+            symlink: false,
         };
         let group = vec![
             member("/c/a.png", 5),
@@ -1330,6 +1348,7 @@ mod tests {
             facts: facts(p, 1, 0, None),
             hash: [7; 32],
             linked: false,
+            symlink: false,
         };
         let groups = vec![Group {
             members: vec![member("/art/x.png"), member("/art/y.png")],
@@ -1354,6 +1373,7 @@ mod tests {
             facts: facts(p, 1, age_s, None),
             hash: [7; 32],
             linked,
+            symlink: false,
         };
         // `best` keeps the oldest: x.png, but y.png and z.png are reached through links.
         let group = || Group {

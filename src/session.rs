@@ -725,7 +725,7 @@ impl Session {
 
     /// The start the explorer makes from the store alone: `None` when no clustering of this
     /// folder is saved. A clustering an older imgtui saved is saved again in the current form
-    /// (its images in columns, in the order of their paths) once it knows every image.
+    /// (its images in columns: in the order of their paths when it knows every image).
     ///
     /// Fails when the store cannot be read or is damaged.
     pub fn warm_start(&mut self) -> Result<Option<WarmStart>> {
@@ -738,6 +738,12 @@ impl Session {
         let known = saved.known(&files);
         let log = active_edits(&self.store, &self.root, &self.feature)?;
         let again = saved.written_before_columns && known.len() == files.len();
+        if saved.written_before_columns && !again {
+            // Images came since: saved in columns as read (by hash), still quicker to read.
+            let _ = self
+                .store
+                .save_clustering(&self.root, &self.feature, &saved);
+        }
         let shown = (known.len() >= 2).then(|| {
             let (clustering, _) = saved.apply(&known);
             if again {

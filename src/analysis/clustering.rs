@@ -1073,7 +1073,14 @@ impl Clustering {
     /// images came or went since the fit, the map's bisection alone, until the next fit.
     pub fn lattice(&self) -> ((usize, usize), Vec<[u32; 2]>) {
         let shape = super::lattice::shape(self.map.len());
-        if self.lattice.len() == self.map.len() {
+        // Each image in a cell of its own inside the grid (a damaged store may say otherwise).
+        let mut taken = vec![false; shape.0 * shape.1];
+        let fits = self.lattice.len() == self.map.len()
+            && self.lattice.iter().all(|&[x, y]| {
+                let (x, y) = (x as usize, y as usize);
+                x < shape.0 && y < shape.1 && !std::mem::replace(&mut taken[y * shape.0 + x], true)
+            });
+        if fits {
             (shape, self.lattice.clone())
         } else {
             super::lattice::lay_out(&self.map, None)

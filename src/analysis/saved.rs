@@ -171,7 +171,7 @@ mod packed {
 
 /// A clustering without its row alignment: each image's label and map position by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(from = "Stored")]
+#[serde(try_from = "Stored")]
 pub struct SavedClustering {
     /// What was asked for.
     pub request: Request,
@@ -221,8 +221,20 @@ struct Stored {
     lattice: ByHash<Vec<[u32; 2]>>,
 }
 
-impl From<Stored> for SavedClustering {
-    fn from(s: Stored) -> SavedClustering {
+impl TryFrom<Stored> for SavedClustering {
+    type Error = &'static str;
+
+    /// Fails (the store then holds no usable clustering, and the next run fits one) when it
+    /// places images without a cluster to place them in, or a place or distance is not a
+    /// finite number.
+    fn try_from(s: Stored) -> Result<SavedClustering, &'static str> {
+        if s.clusters.is_empty() && !(s.images.is_empty() && s.members.is_empty()) {
+            return Err("a saved clustering without clusters");
+        }
+        let finite = |xy: &[f32; 2], d: f32| xy.iter().all(|v| v.is_finite()) && d.is_finite();
+        if !s.members.values().all(|(_, xy, d)| finite(xy, *d)) {
+            return Err("members: a position or distance is not a number");
+        }
         let mut images = s.images;
         let old_form = images.is_empty() && !s.members.is_empty();
         if old_form {
@@ -249,7 +261,7 @@ impl From<Stored> for SavedClustering {
                 images.lattice.clear();
             }
         }
-        SavedClustering {
+        Ok(SavedClustering {
             request: s.request,
             k: s.k,
             eps: s.eps,
@@ -260,7 +272,7 @@ impl From<Stored> for SavedClustering {
             sweep: s.sweep,
             images,
             written_before_columns: old_form,
-        }
+        })
     }
 }
 

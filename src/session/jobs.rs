@@ -27,9 +27,10 @@ use crate::export::{ExportReport, Mode, folder_outside, fresh_target};
 use crate::montage::{MontageOptions, montage, save_in_folder, write_montage};
 
 /// A near-duplicate group's keeper by the keep rules (its index in the group; `None` when a
-/// file of the group cannot be read now) and each file's size in bytes, row-aligned with the
-/// group (empty when the keeper is `None`).
-pub type Keeper = (Option<usize>, Vec<u64>);
+/// file of the group cannot be read now), each file's size in bytes and whether it stays
+/// whatever the keeper ([`Member::stays`]: a symlink, or a file a symlink of the folder leads
+/// to), row-aligned with the group (empty when the keeper is `None`).
+pub type Keeper = (Option<usize>, Vec<u64>, Vec<bool>);
 
 /// Pairs of contents marked "not duplicates" (content hashes, the smaller first), as
 /// [`Session::not_duplicates`] reads them.
@@ -121,6 +122,12 @@ impl Session {
             ..Collection::default()
         };
         let exact = self.read_vectors_in(files, Precision::Half)?;
+        if exact.dim() != c.dim() {
+            // `c` is of another space than this session's now (`f` was pressed meanwhile).
+            let mut found = found;
+            found.truncate(n);
+            return Ok(found);
+        }
         let at: HashMap<&Path, usize> = (exact.paths.iter().enumerate())
             .map(|(k, p)| (p.as_path(), k))
             .collect();
@@ -329,8 +336,10 @@ impl Session {
                     .into_iter()
                     .zip(group)
                     .map(|(facts, &(i, linked))| {
+                        let facts = facts.ok()?;
                         Some(Member {
-                            facts: facts.ok()?,
+                            symlink: crate::dedupe::is_symlink(&facts.path),
+                            facts,
                             hash: c.hashes[i],
                             linked,
                         })
@@ -340,8 +349,9 @@ impl Session {
                     Some(members) => (
                         Some(keeper_of(&members, rules)),
                         members.iter().map(|m| m.facts.bytes).collect(),
+                        members.iter().map(Member::stays).collect(),
                     ),
-                    None => (None, Vec::new()),
+                    None => (None, Vec::new(), Vec::new()),
                 }
             })
             .collect();
@@ -397,8 +407,10 @@ impl Session {
                 .zip(&paths)
                 .filter_map(|(facts, p)| {
                     let &(i, linked) = row_of.get(p.as_path())?;
+                    let facts = facts.ok()?;
                     Some(Member {
-                        facts: facts.ok()?,
+                        symlink: crate::dedupe::is_symlink(&facts.path),
+                        facts,
                         hash: c.hashes[i],
                         linked,
                     })

@@ -51,7 +51,7 @@ pub enum Event {
     Duplicates(Vec<Vec<usize>>),
     /// Each near-duplicate group's keeper by the keep rules (an index in the group; `None`
     /// when its files could not be read) and its files' sizes in bytes, group by group.
-    Keepers(Vec<(Option<usize>, Vec<u64>)>),
+    Keepers(Vec<crate::session::Keeper>),
     /// Duplicates were moved or trashed (how it went, in one line), or why not.
     Resolved(Result<String, Error>),
     /// Pairs were marked not duplicates (`true`) or their marks taken back: how many

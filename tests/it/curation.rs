@@ -573,4 +573,37 @@ fn a_clustering_an_older_imgtui_saved_by_hash_reads_the_same_and_is_saved_again_
     assert!(gone.is_none());
     let (refit, _, _) = session.clustering(&c, &Wanted::default()).unwrap();
     assert_eq!(refit.labels, fitted.labels);
+
+    // So is one without clusters, and an old one with a place that is not a number.
+    let mut empty = serde_json::to_value(&saved).unwrap();
+    empty["clusters"] = serde_json::json!([]);
+    let mut huge = old.clone();
+    let first = huge["members"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    huge["members"][&first][1][0] = serde_json::json!(1e39);
+    for damaged in [empty, huge] {
+        store.save_clustering(&root, &feature, &damaged).unwrap();
+        let gone: Option<SavedClustering> = store.load_clustering(&root, &feature).unwrap();
+        assert!(gone.is_none());
+    }
+    // A lattice cell outside the grid, or two images in one cell: the map's own lattice.
+    let mut odd = saved.clone();
+    odd.images.lattice[0] = [1_000_000, 0];
+    let (applied, _) = odd.apply(&c);
+    let (shape, cells) = applied.lattice();
+    assert!(
+        cells
+            .iter()
+            .all(|&[x, y]| (x as usize) < shape.0 && (y as usize) < shape.1)
+    );
+    let mut twice = saved.clone();
+    twice.images.lattice[1] = twice.images.lattice[0];
+    let (applied, _) = twice.apply(&c);
+    let (_, cells) = applied.lattice();
+    assert_ne!(cells[0], cells[1]);
 }

@@ -919,3 +919,51 @@ fn a_copy_a_symlink_leads_to_is_kept_and_its_link_still_reaches_it() {
         "the link still reaches its file"
     );
 }
+
+/// A symlink is never moved or trashed, even when it is the copy the rules would let go:
+/// that frees nothing, and a relative link moved elsewhere points nowhere. The report says it
+/// stays (`keep`), so that a script acting on the other rows leaves it too.
+#[cfg(unix)]
+#[test]
+fn a_symlink_to_a_file_outside_the_folder_is_never_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("images");
+    varied_folder(&dir);
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // The same bytes as solid-red.png, outside, and newer: `best` keeps the older file
+    // inside, and the link would go.
+    std::fs::copy(dir.join("solid-red.png"), outside.join("red.png")).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(100);
+    std::fs::File::options()
+        .write(true)
+        .open(outside.join("red.png"))
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    std::os::unix::fs::symlink("../outside/red.png", dir.join("link.png")).unwrap();
+    let store = tmp.path().join("s.sqlite");
+    let answer: Duplicates = dups(&dir, &store, &[]);
+    let group = answer
+        .groups
+        .iter()
+        .find(|g| g.paths.iter().any(|p| name(p) == "link.png"))
+        .expect("the link and the file inside are grouped");
+    assert_eq!(name(&group.keeper), "solid-red.png");
+    let link = group.members.iter().find(|m| name(&m.path) == "link.png");
+    assert!(link.unwrap().keep, "the link stays, and the report says so");
+
+    let out = tmp.path().join("deep").join("er");
+    let target = format!("move:{}", out.display());
+    let ran = run(
+        &["dups", dir.to_str().unwrap(), "--action", &target],
+        &store,
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(dir.join("link.png").symlink_metadata().is_ok());
+    assert!(
+        std::fs::read(dir.join("link.png")).is_ok(),
+        "it still reaches red.png"
+    );
+    assert!(dir.join("solid-red.png").is_file());
+}

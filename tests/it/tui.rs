@@ -1756,7 +1756,11 @@ fn the_d_view_shows_keepers_and_resolves_the_copies_after_a_confirmation() {
     let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
     h.on(Event::Duplicates(groups.clone()));
     // The rules keep the second file (say, the larger), 200 and 100 bytes.
-    h.on(Event::Keepers(vec![(Some(1), vec![100, 200])]));
+    h.on(Event::Keepers(vec![(
+        Some(1),
+        vec![100, 200],
+        vec![false; 2],
+    )]));
     h.key(KeyCode::Char('d'));
     let (keeper, copy) = (groups[0][1], groups[0][0]);
     assert_eq!(h.app.keeper_of(0), Some(keeper));
@@ -2302,7 +2306,11 @@ fn c_in_the_near_duplicates_compares_the_group_and_esc_returns_to_it() {
     assert_eq!(*h.app.overlay(), Overlay::Duplicates);
     // Once the keeper is known it comes first, and the image under the cursor is in even
     // when it is not among the first four.
-    h.on(Event::Keepers(vec![(Some(5), vec![100; 6])]));
+    h.on(Event::Keepers(vec![(
+        Some(5),
+        vec![100; 6],
+        vec![false; 6],
+    )]));
     for _ in 0..4 {
         h.key(KeyCode::Down);
     }
@@ -2456,4 +2464,32 @@ fn a_large_collection_is_searched_for_near_duplicates_when_d_asks() {
     );
     h.key(KeyCode::Char('d'));
     assert_eq!(*h.app.overlay(), Overlay::Duplicates);
+}
+
+#[test]
+fn a_copy_that_stays_whatever_the_keeper_is_not_marked_to_go_nor_counted() {
+    let mut h = Harness::with(Path::new("/art"), true);
+    let groups = duplicates::groups(h.app.collection(), DUPLICATE_THRESHOLD);
+    h.on(Event::Duplicates(groups.clone()));
+    // The rules keep the second file; the first is a symlink (or a symlink leads to it).
+    h.on(Event::Keepers(vec![(
+        Some(1),
+        vec![100, 200],
+        vec![true, false],
+    )]));
+    h.key(KeyCode::Char('d'));
+    let copy = groups[0][0];
+    assert!(!h.app.goes(0, copy));
+    let s = screen(&h.app, 120, 36);
+    let line = s
+        .lines()
+        .find(|l| l.starts_with("│  ●") && l.contains(&format!(" {}", h.app.name(copy))))
+        .unwrap();
+    assert!(!line.contains('✗'), "{s}");
+    h.key(KeyCode::Char('x'));
+    assert!(
+        h.app.message().contains("nothing goes"),
+        "{}",
+        h.app.message()
+    );
 }

@@ -35,7 +35,7 @@ pub(crate) struct Duplicates {
     pub(crate) cursor: usize,
     /// Each group's keeper (an index in the group) and its files' bytes (see
     /// [`crate::tui::app::Event::Keepers`]); a keeper the user chose replaces the rules'.
-    pub(crate) keepers: Vec<(Option<usize>, Vec<u64>)>,
+    pub(crate) keepers: Vec<crate::session::Keeper>,
     /// Copies the user spared: they stay when the others go.
     pub(crate) spared: HashSet<PathBuf>,
     /// The cosine similarity that makes near-duplicates (`<` / `>` change it).
@@ -107,7 +107,7 @@ impl App {
     }
 
     /// The keepers of the groups have been chosen by the rules ([`Event::Keepers`]).
-    pub(crate) fn on_keepers(&mut self, keepers: Vec<(Option<usize>, Vec<u64>)>) -> Vec<Command> {
+    pub(crate) fn on_keepers(&mut self, keepers: Vec<crate::session::Keeper>) -> Vec<Command> {
         if keepers.len() == self.duplicates.groups.as_ref().map_or(0, Vec::len) {
             self.duplicates.keepers = keepers;
         }
@@ -285,9 +285,15 @@ impl App {
     }
 
     /// Whether row `i`, of near-duplicate group `g`, goes when the duplicates are resolved:
-    /// not the keeper, not spared.
+    /// not the keeper, not spared, and not a file that stays whatever the keeper (a symlink,
+    /// or one a symlink of the folder leads to).
     pub fn goes(&self, g: usize, i: usize) -> bool {
+        let stays = (self.duplicates.groups.as_ref())
+            .and_then(|d| d.get(g)?.iter().position(|&r| r == i))
+            .and_then(|k| self.duplicates.keepers.get(g)?.2.get(k).copied())
+            .unwrap_or(false);
         self.keeper_of(g).is_some_and(|k| k != i)
+            && !stays
             && !self.duplicates.spared.contains(&self.collection.paths[i])
     }
 

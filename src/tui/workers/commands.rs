@@ -53,12 +53,12 @@ impl Workers {
         tx: &mpsc::Sender<Msg>,
     ) -> Result<Workers> {
         Ok(Workers {
-            clusterer: spawn_clusterer(session.reopen()?, space, tx.clone()),
+            clusterer: spawn_clusterer(session.reopen()?, space.clone(), tx.clone()),
             previews: spawn_previewer(session.decode_options().clone(), tx.clone()),
             comparer: spawn_comparer(session.decode_options().clone(), tx.clone()),
             thumbnails: spawn_thumbnailer(session.reopen()?, tx.clone()),
             map_picture: spawn_map_painter(session.reopen()?, tx.clone()),
-            neighbours: spawn_neighbours(session.reopen()?, tx.clone()),
+            neighbours: spawn_neighbours(session.reopen()?, space, tx.clone()),
             export_cancel: Arc::new(AtomicBool::new(false)),
             exporting: Arc::new(AtomicBool::new(false)),
             dumb,
@@ -220,14 +220,20 @@ impl Workers {
     }
 }
 
-/// Finds the nearest neighbours of one image at a time (the newest request). Should the
-/// store fail to give the exact vectors an 8-bit collection's re-rank reads, the neighbours
-/// come as the codes rank them.
+/// Finds the nearest neighbours of one image at a time (the newest request), in the space
+/// `f` chose last (`space`, shared with the loader and the clusterer): an 8-bit collection's
+/// re-rank reads that space's exact vectors. Should the store fail to give them, the
+/// neighbours come as the codes rank them.
 fn spawn_neighbours(
-    session: Session,
+    mut session: Session,
+    space: Arc<Mutex<Space>>,
     tx: mpsc::Sender<Msg>,
 ) -> mpsc::Sender<(Arc<Collection>, usize, usize)> {
     super::spawn_latest(move |(c, row, n): (Arc<Collection>, usize, usize)| {
+        let wanted = space.lock().expect("the facet lock").clone();
+        if wanted != *session.space() {
+            session.set_space(wanted);
+        }
         let found = session.neighbours_of(&c, row, n).unwrap_or_else(|_| {
             Session::similar(
                 &c,
