@@ -303,6 +303,17 @@ pub struct Member {
 }
 
 impl Member {
+    /// The file of `facts`, of content `hash`, with whether a symlink of the folder leads to
+    /// it (`linked`); whether its path is itself a symlink is looked up.
+    pub fn new(facts: FileFacts, hash: Hash, linked: bool) -> Member {
+        Member {
+            symlink: is_symlink(&facts.path),
+            facts,
+            hash,
+            linked,
+        }
+    }
+
     /// Whether an action leaves this file where it is whatever the keeper: a symlink, or a
     /// file a symlink of the folder leads to.
     pub fn stays(&self) -> bool {
@@ -461,12 +472,7 @@ pub fn groups(
         let mut members = Vec::new();
         for (facts, &(i, linked)) in file_facts(&paths).into_iter().zip(&rows) {
             match facts {
-                Ok(facts) => members.push(Member {
-                    symlink: is_symlink(&facts.path),
-                    facts,
-                    hash: c.hashes[i],
-                    linked,
-                }),
+                Ok(facts) => members.push(Member::new(facts, c.hashes[i], linked)),
                 Err(e) => unreadable.push((c.paths[i].clone(), format!("{e:#}"))),
             }
         }

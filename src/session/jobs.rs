@@ -336,13 +336,7 @@ impl Session {
                     .into_iter()
                     .zip(group)
                     .map(|(facts, &(i, linked))| {
-                        let facts = facts.ok()?;
-                        Some(Member {
-                            symlink: crate::dedupe::is_symlink(&facts.path),
-                            facts,
-                            hash: c.hashes[i],
-                            linked,
-                        })
+                        Some(Member::new(facts.ok()?, c.hashes[i], linked))
                     })
                     .collect();
                 match members {
@@ -407,13 +401,7 @@ impl Session {
                 .zip(&paths)
                 .filter_map(|(facts, p)| {
                     let &(i, linked) = row_of.get(p.as_path())?;
-                    let facts = facts.ok()?;
-                    Some(Member {
-                        symlink: crate::dedupe::is_symlink(&facts.path),
-                        facts,
-                        hash: c.hashes[i],
-                        linked,
-                    })
+                    Some(Member::new(facts.ok()?, c.hashes[i], linked))
                 })
                 .collect();
             // The keeper must be there for its copies to go.

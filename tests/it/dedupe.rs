@@ -880,14 +880,7 @@ fn a_copy_a_symlink_leads_to_is_kept_and_its_link_still_reaches_it() {
     // An exact copy of solid-red.png, newer: the rule `best` keeps the older file, so
     // without the link the copy would go.
     let copy = dir.join("a-red.png");
-    std::fs::copy(dir.join("solid-red.png"), &copy).unwrap();
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(100);
-    std::fs::File::options()
-        .write(true)
-        .open(&copy)
-        .unwrap()
-        .set_modified(later)
-        .unwrap();
+    newer_copy(&dir.join("solid-red.png"), &copy);
     std::os::unix::fs::symlink("a-red.png", dir.join("link.png")).unwrap();
     let store = tmp.path().join("s.sqlite");
     let answer: Duplicates = dups(&dir, &store, &[]);
@@ -933,14 +926,7 @@ fn a_symlink_to_a_file_outside_the_folder_is_never_moved() {
     std::fs::create_dir_all(&outside).unwrap();
     // The same bytes as solid-red.png, outside, and newer: `best` keeps the older file
     // inside, and the link would go.
-    std::fs::copy(dir.join("solid-red.png"), outside.join("red.png")).unwrap();
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(100);
-    std::fs::File::options()
-        .write(true)
-        .open(outside.join("red.png"))
-        .unwrap()
-        .set_modified(later)
-        .unwrap();
+    newer_copy(&dir.join("solid-red.png"), &outside.join("red.png"));
     std::os::unix::fs::symlink("../outside/red.png", dir.join("link.png")).unwrap();
     let store = tmp.path().join("s.sqlite");
     let answer: Duplicates = dups(&dir, &store, &[]);
@@ -966,4 +952,14 @@ fn a_symlink_to_a_file_outside_the_folder_is_never_moved() {
         "it still reaches red.png"
     );
     assert!(dir.join("solid-red.png").is_file());
+}
+
+/// Copies `from` to `to`, its modification time 100 s in the future: the rule `best` keeps
+/// the older of two copies.
+fn newer_copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(100);
+    (std::fs::File::options().write(true).open(to).unwrap())
+        .set_modified(later)
+        .unwrap();
 }
