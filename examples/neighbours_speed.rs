@@ -110,15 +110,7 @@ fn main() -> anyhow::Result<()> {
     let _ = c.index.set(index);
     let (fast, answers) = time(&|i| query(&c, &c.row(i), Select::Nearest(10), Some(i)));
     let (slow, truth) = time(&|i| exact_query(&c, &c.row(i), Select::Nearest(10), Some(i)));
-    let found: usize = answers
-        .iter()
-        .zip(&truth)
-        .map(|(a, t)| {
-            a.iter()
-                .filter(|x| t.iter().any(|y| y.index == x.index))
-                .count()
-        })
-        .sum();
+    let found = found_of(&answers, &truth);
     println!(
         "{queries} queries, 10 nearest: {fast:.2} ms per query through the index (exact search: {slow:.2} ms); recall@10 {:.4}",
         found as f64 / (10 * queries) as f64
@@ -155,15 +147,7 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let rerank_ms = start.elapsed().as_secs_f64() * 1000.0 / queries as f64;
-    let found: usize = reranked
-        .iter()
-        .zip(&truth)
-        .map(|(a, t)| {
-            a.iter()
-                .filter(|x| t.iter().any(|y| y.index == x.index))
-                .count()
-        })
-        .sum();
+    let found = found_of(&reranked, &truth);
     let same = reranked
         .iter()
         .zip(&answers)
@@ -209,4 +193,20 @@ fn main() -> anyhow::Result<()> {
 /// The rows queried: spread over the collection.
 fn rows_of_queries(c: &imgtui::Collection, queries: usize) -> impl Iterator<Item = usize> + '_ {
     (0..queries).map(move |q| q * 7919 % c.len())
+}
+
+/// How many of each list's images are among the true list's (recall@k's numerator).
+fn found_of(
+    answers: &[Vec<imgtui::analysis::neighbours::Neighbour>],
+    truth: &[Vec<imgtui::analysis::neighbours::Neighbour>],
+) -> usize {
+    answers
+        .iter()
+        .zip(truth)
+        .map(|(a, t)| {
+            a.iter()
+                .filter(|x| t.iter().any(|y| y.index == x.index))
+                .count()
+        })
+        .sum()
 }
